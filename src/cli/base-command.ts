@@ -1,0 +1,122 @@
+/**
+ * The base of every command: `--json` for free, config resolved with flag > env > default, a client that
+ * starts the daemon when needed, and one place that maps typed errors to exit codes and messages.
+ */
+import { Command, Flags, type Interfaces } from "@oclif/core";
+import { resolveConfig, ConfigError, type MlxmConfig, type Overrides } from "../config/config.js";
+import {
+  AlreadyRunningError,
+  ApiError,
+  DaemonStartError,
+  DaemonUnreachableError,
+  MlxmError,
+  NotFoundError,
+} from "../client/errors.js";
+import { MlxmClient } from "../client/mlxm-client.js";
+import { ensureDaemon } from "./daemon-control.js";
+import { ExitCode } from "./exit-codes.js";
+import { cliTraceHeaders } from "./trace-context.js";
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)["baseFlags"] & T["flags"]>;
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T["args"]>;
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    host: Flags.string({
+      description: "Daemon address (host:port). Overrides MLXM_HOST.",
+      helpGroup: "GLOBAL",
+    }),
+    autostart: Flags.boolean({
+      description: "Start a background daemon when none answers. --no-autostart (or MLXM_NO_AUTOSTART=1) fails instead.",
+      allowNo: true,
+      helpGroup: "GLOBAL",
+    }),
+  };
+
+  protected flags!: BaseFlags<T>;
+  protected args!: BaseArgs<T>;
+  /** mlxm's own settings (oclif's `this.config` is its plugin config). */
+  protected settings!: MlxmConfig;
+
+  protected override async init(): Promise<void> {
+    await super.init();
+    const { args, flags } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    });
+    this.flags = flags as BaseFlags<T>;
+    this.args = args as BaseArgs<T>;
+    this.settings = resolveConfig(process.env, this.configOverrides());
+  }
+
+  /** Flags that override environment variables. Subcommands with more such flags extend this. */
+  protected configOverrides(): Overrides {
+    const flags = this.flags as { host?: string; autostart?: boolean };
+    return {
+      MLXM_HOST: flags.host,
+      MLXM_NO_AUTOSTART: flags.autostart === undefined ? undefined : String(!flags.autostart),
+    };
+  }
+
+  /** A client with no daemon check (for commands that manage the daemon itself). */
+  protected rawClient(): MlxmClient {
+    return new MlxmClient({ baseUrl: this.settings.baseUrl, headers: cliTraceHeaders });
+  }
+
+  /** A client to a daemon that is ready, started in the background if needed and allowed. */
+  protected async client(): Promise<MlxmClient> {
+    const client = this.rawClient();
+    await ensureDaemon(this.settings, client, {
+      autostart: !this.settings.noAutostart,
+      traceparent: cliTraceHeaders().traceparent,
+    });
+    return client;
+  }
+
+  /** Human output only; with --json, oclif prints run()'s return value instead. */
+  protected say(message: string): void {
+    if (!this.jsonEnabled()) this.log(message);
+  }
+
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    // oclif's own exits (help, --version, this.exit) pass through untouched.
+    if (err.oclif?.exit !== undefined && !(err instanceof MlxmError)) {
+      if (err.oclif.exit === 0 || err.message.startsWith("EEXIT")) throw err;
+      if (this.jsonEnabled()) this.printJsonError("usage_error", err.message);
+      else this.logToStderr(`Error: ${err.message}`);
+      this.exit(err.oclif.exit);
+    }
+    const { code, exit, hint } = describeError(err);
+    if (this.jsonEnabled()) this.printJsonError(code, err.message, err instanceof MlxmError ? err.details : undefined);
+    else this.logToStderr(`Error: ${err.message}${hint ? `\n${hint}` : ""}`);
+    this.exit(exit);
+  }
+
+  private printJsonError(code: string, message: string, details?: Record<string, unknown>): void {
+    this.logJson({ error: { code, message, ...(details ? { details } : {}) } });
+  }
+}
+
+/** The exit code, stable error code and a suggestion for any error a command can end with. */
+export function describeError(err: unknown): { code: string; exit: number; hint?: string } {
+  if (err instanceof DaemonUnreachableError) {
+    return { code: err.code, exit: ExitCode.DAEMON_UNREACHABLE, hint: "Start it with `mlxm serve` or `mlxm daemon start`." };
+  }
+  if (err instanceof DaemonStartError) return { code: err.code, exit: ExitCode.DAEMON_UNREACHABLE };
+  if (err instanceof AlreadyRunningError) return { code: err.code, exit: ExitCode.ALREADY_RUNNING };
+  if (err instanceof NotFoundError) return { code: err.code, exit: ExitCode.NOT_FOUND };
+  if (err instanceof ApiError && (err.code === "bad_request" || err.code === "invalid_json")) {
+    return { code: err.code, exit: ExitCode.USAGE };
+  }
+  if (err instanceof MlxmError) return { code: err.code, exit: ExitCode.FAILURE };
+  if (err instanceof ConfigError) return { code: err.code, exit: ExitCode.USAGE };
+  const code = (err as { code?: unknown }).code;
+  if (code === "already_running") return { code, exit: ExitCode.ALREADY_RUNNING };
+  if (code === "port_in_use") return { code, exit: ExitCode.FAILURE };
+  return { code: typeof code === "string" ? code : "failure", exit: ExitCode.FAILURE };
+}

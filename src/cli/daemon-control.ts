@@ -1,0 +1,175 @@
+/**
+ * Starting, waiting for and stopping a background daemon from the CLI. The CLI talks to the daemon only over
+ * HTTP; the pid file is read just to find and signal the process.
+ */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { MlxmConfig } from "../config/config.js";
+import { ZodError } from "zod";
+import { AlreadyRunningError, ApiError, DaemonStartError, DaemonUnreachableError, UnavailableError } from "../client/errors.js";
+import type { MlxmClient } from "../client/mlxm-client.js";
+import type { HealthResponse } from "../protocol/native.js";
+import { isProcessAlive, runningDaemon } from "../daemon/pid-lock.js";
+
+/** bin/run.js, found from this module's place in either src/cli or dist/cli. */
+const RUN_JS = fileURLToPath(new URL("../../bin/run.js", import.meta.url));
+const MAX_LOG_BYTES = 20 * 1024 * 1024;
+
+export function daemonLogPath(home: string): string {
+  return path.join(home, "logs", "daemon.log");
+}
+
+/**
+ * Health of the daemon at the client's address: undefined when no mlxm daemon answers there (nothing listens,
+ * or another program does: then starting a daemon reports the port as taken), `starting` while it starts.
+ */
+export async function probe(client: MlxmClient): Promise<HealthResponse | undefined> {
+  try {
+    return await client.health();
+  } catch (err) {
+    if (err instanceof UnavailableError) return { status: "starting" } as HealthResponse;
+    if (err instanceof DaemonUnreachableError || err instanceof ApiError || err instanceof ZodError) return undefined;
+    throw err;
+  }
+}
+
+/** Wait until the daemon answers ready, or fail with the reason (the child exited, or the timeout passed). */
+async function waitUntilReady(
+  client: MlxmClient,
+  timeoutMs: number,
+  child?: { exited: () => number | null | undefined },
+  logPath?: string,
+): Promise<HealthResponse> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const health = await probe(client);
+    if (health?.status === "ready") return health;
+    const exitCode = child?.exited();
+    if (exitCode !== undefined) {
+      throw new DaemonStartError(
+        `the daemon exited during start-up (code ${exitCode})${reasonFromLog(logPath)}; log: ${logPath}`,
+        logPath,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new DaemonStartError(`the daemon did not become ready within ${Math.round(timeoutMs / 1000)}s; log: ${logPath}`, logPath);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The last error line the daemon logged, to say why it failed without making the user open the log. */
+function reasonFromLog(logPath: string | undefined): string {
+  if (!logPath) return "";
+  try {
+    const lines = fs.readFileSync(logPath, "utf8").trim().split("\n").slice(-20).reverse();
+    for (const line of lines) {
+      try {
+        const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
+        if ((entry.level ?? 0) >= 50) return `: ${entry.err?.message ?? entry.msg}`;
+      } catch {
+        if (line.trim()) return `: ${line.trim()}`;
+      }
+    }
+  } catch {
+    /* no log yet */
+  }
+  return "";
+}
+
+export interface StartOptions {
+  /** W3C traceparent of the command, so the daemon's start-up joins its trace. */
+  traceparent?: string;
+}
+
+/**
+ * Start a background daemon for `config.home` and wait until it is ready.
+ * Refuses (AlreadyRunningError) when one already runs for this home.
+ */
+export async function startBackgroundDaemon(
+  config: MlxmConfig,
+  client: MlxmClient,
+  options: StartOptions = {},
+): Promise<HealthResponse> {
+  const existing = runningDaemon(config.home);
+  if (existing) throw new AlreadyRunningError(`an mlxm daemon is already running for ${config.home} (pid ${existing.pid})`, existing.pid);
+
+  const logPath = daemonLogPath(config.home);
+  fs.mkdirSync(path.dirname(logPath), { recursive: true });
+  rotateIfLarge(logPath);
+  const out = fs.openSync(logPath, "a");
+  const env: NodeJS.ProcessEnv = { ...process.env, MLXM_HOME: config.home, MLXM_HOST: `${config.host}:${config.port}` };
+  if (options.traceparent) env.TRACEPARENT = options.traceparent;
+  const child = spawn(process.execPath, [RUN_JS, "serve"], {
+    detached: true,
+    stdio: ["ignore", out, out],
+    env,
+  });
+  fs.closeSync(out);
+  let exitCode: number | null | undefined;
+  child.on("exit", (code, signal) => (exitCode = code ?? (signal ? -1 : null)));
+  child.unref();
+  return waitUntilReady(client, config.startTimeoutMs, { exited: () => exitCode }, logPath);
+}
+
+function rotateIfLarge(logPath: string): void {
+  const size = fs.statSync(logPath, { throwIfNoEntry: false })?.size ?? 0;
+  if (size > MAX_LOG_BYTES) fs.renameSync(logPath, `${logPath}.1`);
+}
+
+/**
+ * Make sure a daemon answers: start one in the background when none does and autostart is allowed.
+ */
+export async function ensureDaemon(
+  config: MlxmConfig,
+  client: MlxmClient,
+  options: StartOptions & { autostart: boolean },
+): Promise<void> {
+  const health = await probe(client);
+  if (health?.status === "ready") return;
+  if (health?.status === "starting") {
+    await waitUntilReady(client, config.startTimeoutMs, undefined, daemonLogPath(config.home));
+    return;
+  }
+  if (!options.autostart) {
+    throw new DaemonUnreachableError(
+      `no mlxm daemon answers at ${client.baseUrl} (autostart is off: run \`mlxm daemon start\` or \`mlxm serve\`)`,
+      client.baseUrl,
+    );
+  }
+  try {
+    await startBackgroundDaemon(config, client, options);
+  } catch (err) {
+    // Another command may have started it at the same moment: use that one.
+    if (err instanceof AlreadyRunningError) {
+      await waitUntilReady(client, config.startTimeoutMs, undefined, daemonLogPath(config.home));
+      return;
+    }
+    throw err;
+  }
+}
+
+export interface StopResult {
+  running: boolean;
+  pid?: number;
+  /** True when the daemon did not stop in time and was killed. */
+  forced?: boolean;
+}
+
+/** SIGTERM the daemon of this home and wait for it to drain and exit (SIGKILL after grace + 10 s). */
+export async function stopDaemon(config: MlxmConfig): Promise<StopResult> {
+  const running = runningDaemon(config.home);
+  if (!running) return { running: false };
+  process.kill(running.pid, "SIGTERM");
+  const deadline = Date.now() + config.shutdownGraceMs + 10_000;
+  while (isProcessAlive(running.pid)) {
+    if (Date.now() > deadline) {
+      process.kill(running.pid, "SIGKILL");
+      return { running: true, pid: running.pid, forced: true };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { running: true, pid: running.pid, forced: false };
+}

@@ -1,0 +1,21 @@
+import { Flags } from "@oclif/core";
+import { BaseCommand } from "../../cli/base-command.js";
+import { daemonLogPath } from "../../cli/daemon-control.js";
+import { followLog, printLog } from "../../cli/log-view.js";
+
+export default class DaemonLogs extends BaseCommand<typeof DaemonLogs> {
+  static override summary = "Show the background daemon's log.";
+  static override enableJsonFlag = false;
+  static override flags = {
+    follow: Flags.boolean({ char: "f", description: "Keep printing new lines until Ctrl-C." }),
+    lines: Flags.integer({ char: "n", description: "How many of the last lines to show.", default: 100 }),
+    raw: Flags.boolean({ description: "Print the JSON lines as written, even on a terminal." }),
+  };
+
+  async run(): Promise<void> {
+    const file = daemonLogPath(this.settings.home);
+    const pretty = !this.flags.raw && Boolean(process.stdout.isTTY);
+    const offset = printLog(file, this.flags.lines, pretty, (l) => this.log(l));
+    if (this.flags.follow) await followLog(file, offset, pretty, (l) => this.log(l));
+  }
+}

@@ -1,0 +1,51 @@
+import { BaseCommand } from "../../cli/base-command.js";
+import { probe } from "../../cli/daemon-control.js";
+import { formatDuration } from "../../cli/render.js";
+import { ExitCode } from "../../cli/exit-codes.js";
+import { runningDaemon } from "../../daemon/pid-lock.js";
+
+export interface DaemonStatusResult {
+  running: boolean;
+  status?: string;
+  pid?: number;
+  address?: string;
+  version?: string;
+  uptime_s?: number;
+  home: string;
+}
+
+export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
+  static override summary = "Say whether the daemon runs: pid, address, version, uptime. Exit code 3 when it does not.";
+
+  async run(): Promise<DaemonStatusResult> {
+    const health = await probe(this.rawClient());
+    const home = this.settings.home;
+    if (!health) {
+      const pidFile = runningDaemon(home);
+      const result: DaemonStatusResult = { running: false, home, pid: pidFile?.pid };
+      this.say(pidFile ? `daemon process ${pidFile.pid} exists but does not answer at ${this.settings.baseUrl}` : `no mlxm daemon running (${this.settings.baseUrl})`);
+      if (this.jsonEnabled()) this.logJson(result);
+      this.exit(ExitCode.DAEMON_UNREACHABLE);
+    }
+    const result: DaemonStatusResult = {
+      running: true,
+      status: health.status,
+      pid: health.pid,
+      address: health.address,
+      version: health.version,
+      uptime_s: health.uptime_s,
+      home: health.home ?? home,
+    };
+    this.say(
+      [
+        `mlxm daemon ${health.status}`,
+        `  pid      ${health.pid}`,
+        `  address  http://${health.address}`,
+        `  version  ${health.version}`,
+        `  uptime   ${formatDuration((health.uptime_s ?? 0) * 1000)}`,
+        `  home     ${result.home}`,
+      ].join("\n"),
+    );
+    return result;
+  }
+}

@@ -1,0 +1,14 @@
+import { BaseCommand } from "../../cli/base-command.js";
+import { stopDaemon, type StopResult } from "../../cli/daemon-control.js";
+
+export default class DaemonStop extends BaseCommand<typeof DaemonStop> {
+  static override summary = "Stop the background daemon: it finishes in-flight requests first.";
+
+  async run(): Promise<StopResult> {
+    const result = await stopDaemon(this.settings);
+    if (!result.running) this.say("no mlxm daemon running");
+    else if (result.forced) this.say(`daemon (pid ${result.pid}) did not stop in time and was killed`);
+    else this.say(`daemon (pid ${result.pid}) stopped`);
+    return result;
+  }
+}

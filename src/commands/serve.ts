@@ -1,0 +1,28 @@
+import { Flags } from "@oclif/core";
+import { BaseCommand } from "../cli/base-command.js";
+import { variablesHelp } from "../cli/variables-help.js";
+import { createLogger } from "../observability/logger.js";
+import { runDaemonUntilSignalled } from "../daemon/run.js";
+import { VERSION } from "../version.js";
+
+export default class Serve extends BaseCommand<typeof Serve> {
+  static override summary = "Run the mlxm daemon in this terminal (Ctrl-C stops it cleanly).";
+  static override description = `Runs the daemon in the foreground: the native API (/api), the OpenAI- and Anthropic-compatible APIs and /metrics. Use this under launchd or systemd too; \`mlxm daemon start\` runs the same daemon in the background.
+
+ENVIRONMENT
+${variablesHelp()}`;
+  static override enableJsonFlag = false;
+  static override examples = ["<%= config.bin %> serve", "MLXM_HOST=0.0.0.0:8080 <%= config.bin %> serve"];
+  static override flags = {
+    "log-level": Flags.string({ description: "Log level (overrides MLXM_LOG_LEVEL)." }),
+  };
+
+  protected override configOverrides() {
+    return { ...super.configOverrides(), MLXM_LOG_LEVEL: this.flags["log-level"] };
+  }
+
+  async run(): Promise<void> {
+    const logger = createLogger({ level: this.settings.logLevel });
+    await runDaemonUntilSignalled({ config: this.settings, logger, version: VERSION });
+  }
+}

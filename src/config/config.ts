@@ -1,0 +1,131 @@
+/**
+ * The one place that reads process.env. Precedence: an explicit override (a CLI flag) beats the
+ * environment, which beats the declared default.
+ */
+import os from "node:os";
+import path from "node:path";
+import { ConfigError, parseBoolean, parseBytes, parseDuration, parseHost, parseInteger, parseUrl } from "./parse.js";
+import { DEFAULT_PORT, VARIABLES, findVariable, type VariableName } from "./variables.js";
+
+export { ConfigError } from "./parse.js";
+
+export interface MlxmConfig {
+  /** Where the daemon listens and the CLI connects. */
+  host: string;
+  port: number;
+  /** Base URL the client uses, derived from host and port. */
+  baseUrl: string;
+  home: string;
+  logLevel: string;
+  shutdownGraceMs: number;
+  noAutostart: boolean;
+  startTimeoutMs: number;
+  trace: {
+    enabled: boolean;
+    retentionMs: number;
+    maxSpans: number;
+    recordContent: boolean;
+    logfireToken?: string;
+    otlpEndpoint?: string;
+  };
+  engine: {
+    threads?: number;
+    maxMemoryBytes?: number;
+    maxLoadedModels: number;
+    numParallel: number;
+    maxQueue: number;
+    keepAliveMs: number;
+    contextSize: number;
+  };
+  hub: { endpoint: string; token?: string };
+  providers: {
+    openai: { apiKey?: string; baseUrl?: string };
+    anthropic: { apiKey?: string; baseUrl?: string };
+  };
+}
+
+export type Overrides = Partial<Record<VariableName, string | undefined>>;
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** The raw string for one variable after precedence, or undefined when nothing sets it. */
+export function rawValue(name: VariableName, env: Environment, overrides: Overrides = {}): string | undefined {
+  const override = overrides[name];
+  if (override !== undefined) return override;
+  const fromEnv = env[name];
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  const spec = findVariable(name);
+  return typeof spec.defaultValue === "function" ? spec.defaultValue() : spec.defaultValue;
+}
+
+export function resolveConfig(env: Environment = process.env, overrides: Overrides = {}): MlxmConfig {
+  const raw = (name: VariableName) => rawValue(name, env, overrides);
+  const req = (name: VariableName): string => {
+    const v = raw(name);
+    if (v === undefined) throw new ConfigError(`${name} has no value`);
+    return v;
+  };
+  const optInt = (name: VariableName, min = 0) => {
+    const v = raw(name);
+    return v === undefined ? undefined : parseInteger(name, v, min);
+  };
+  const optUrl = (name: VariableName) => {
+    const v = raw(name);
+    return v === undefined ? undefined : parseUrl(name, v);
+  };
+
+  const { host, port } = parseHost("MLXM_HOST", req("MLXM_HOST"), DEFAULT_PORT);
+  const connectHost = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+  const maxMemory = raw("MLXM_MAX_MEMORY");
+  return {
+    host,
+    port,
+    baseUrl: `http://${connectHost.includes(":") ? `[${connectHost}]` : connectHost}:${port}`,
+    home: path.resolve(expandHome(req("MLXM_HOME"))),
+    logLevel: req("MLXM_LOG_LEVEL"),
+    shutdownGraceMs: parseDuration("MLXM_SHUTDOWN_GRACE", req("MLXM_SHUTDOWN_GRACE")),
+    noAutostart: parseBoolean("MLXM_NO_AUTOSTART", req("MLXM_NO_AUTOSTART")),
+    startTimeoutMs: parseDuration("MLXM_START_TIMEOUT", req("MLXM_START_TIMEOUT")),
+    trace: {
+      enabled: parseBoolean("MLXM_TRACE", req("MLXM_TRACE")),
+      retentionMs: parseDuration("MLXM_TRACE_RETENTION", req("MLXM_TRACE_RETENTION")),
+      maxSpans: parseInteger("MLXM_TRACE_MAX_SPANS", req("MLXM_TRACE_MAX_SPANS"), 1),
+      recordContent: parseBoolean("MLXM_TRACE_CONTENT", req("MLXM_TRACE_CONTENT")),
+      logfireToken: raw("LOGFIRE_TOKEN"),
+      otlpEndpoint: optUrl("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    },
+    engine: {
+      threads: optInt("MLXM_THREADS", 1),
+      maxMemoryBytes: maxMemory === undefined ? undefined : parseBytes("MLXM_MAX_MEMORY", maxMemory),
+      maxLoadedModels: parseInteger("MLXM_MAX_LOADED_MODELS", req("MLXM_MAX_LOADED_MODELS"), 1),
+      numParallel: parseInteger("MLXM_NUM_PARALLEL", req("MLXM_NUM_PARALLEL"), 1),
+      maxQueue: parseInteger("MLXM_MAX_QUEUE", req("MLXM_MAX_QUEUE"), 0),
+      keepAliveMs: parseDuration("MLXM_KEEP_ALIVE", req("MLXM_KEEP_ALIVE")),
+      contextSize: parseInteger("MLXM_CONTEXT_SIZE", req("MLXM_CONTEXT_SIZE"), 64),
+    },
+    hub: { endpoint: parseUrl("HF_ENDPOINT", req("HF_ENDPOINT")), token: raw("HF_TOKEN") },
+    providers: {
+      openai: { apiKey: raw("OPENAI_API_KEY"), baseUrl: optUrl("OPENAI_BASE_URL") },
+      anthropic: { apiKey: raw("ANTHROPIC_API_KEY"), baseUrl: optUrl("ANTHROPIC_BASE_URL") },
+    },
+  };
+}
+
+function expandHome(p: string): string {
+  return p === "~" || p.startsWith("~/") ? path.join(os.homedir(), p.slice(1)) : p;
+}
+
+/** One row per variable with its effective value, secrets masked: for `serve --help` and the start-up log. */
+export function describeVariables(env: Environment = process.env, overrides: Overrides = {}) {
+  return VARIABLES.map((spec) => {
+    const value = rawValue(spec.name, env, overrides);
+    const source = overrides[spec.name] !== undefined ? "flag" : env[spec.name] ? "env" : "default";
+    const secret = "secret" in spec && spec.secret;
+    return {
+      name: spec.name,
+      group: spec.group,
+      help: spec.help,
+      source,
+      value: secret ? (value ? "(set)" : undefined) : value,
+    };
+  });
+}

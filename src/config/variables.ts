@@ -1,0 +1,85 @@
+/**
+ * Every environment variable mlxm reads, declared once: name, default, help and whether it is secret.
+ * The same table renders `mlxm serve --help`, the README and the daemon's start-up log (secrets masked),
+ * so a variable cannot exist in one place and be missing from another (Ollama's envconfig does the same).
+ */
+import os from "node:os";
+import path from "node:path";
+
+export type VariableKind = "string" | "boolean" | "integer" | "bytes" | "duration" | "url" | "host";
+
+export interface VariableSpec {
+  readonly name: string;
+  readonly kind: VariableKind;
+  /** The default as a user would write it; `undefined` means unset. */
+  readonly defaultValue: (() => string | undefined) | string | undefined;
+  readonly help: string;
+  /** Secrets are never logged, traced or printed, only reported as set or unset. */
+  readonly secret?: boolean;
+  /** Which part of mlxm reads it, for grouping in help output. */
+  readonly group: "daemon" | "cli" | "engine" | "observability" | "hub" | "providers";
+}
+
+export const DEFAULT_PORT = 10242;
+export const DEFAULT_HOST = `127.0.0.1:${DEFAULT_PORT}`;
+
+export const VARIABLES = [
+  { name: "MLXM_HOST", kind: "host", group: "daemon", defaultValue: DEFAULT_HOST,
+    help: "Address the daemon listens on and the CLI connects to (host:port, or http://host:port)." },
+  { name: "MLXM_HOME", kind: "string", group: "daemon", defaultValue: () => path.join(os.homedir(), ".mlxm"),
+    help: "Where state lives: the SQLite database, model files, logs, the pid file." },
+  { name: "MLXM_LOG_LEVEL", kind: "string", group: "daemon", defaultValue: "info",
+    help: "Daemon log level: trace, debug, info, warn, error." },
+  { name: "MLXM_SHUTDOWN_GRACE", kind: "duration", group: "daemon", defaultValue: "10s",
+    help: "How long SIGINT/SIGTERM waits for in-flight requests before closing them." },
+  { name: "MLXM_NO_AUTOSTART", kind: "boolean", group: "cli", defaultValue: "false",
+    help: "When true, CLI commands never start a background daemon; they fail with exit code 3 instead." },
+  { name: "MLXM_START_TIMEOUT", kind: "duration", group: "cli", defaultValue: "30s",
+    help: "How long `mlxm daemon start` (and autostart) waits for the daemon to answer." },
+  { name: "MLXM_TRACE", kind: "boolean", group: "observability", defaultValue: "true",
+    help: "Trace CLI commands and hand their spans to the daemon's local span store." },
+  { name: "MLXM_TRACE_RETENTION", kind: "duration", group: "observability", defaultValue: "7d",
+    help: "Local span store: spans older than this are deleted." },
+  { name: "MLXM_TRACE_MAX_SPANS", kind: "integer", group: "observability", defaultValue: "200000",
+    help: "Local span store: the oldest spans beyond this count are deleted." },
+  { name: "MLXM_TRACE_CONTENT", kind: "boolean", group: "observability", defaultValue: "false",
+    help: "Record prompt and completion text in spans (off by default: prompts can hold secrets)." },
+  { name: "LOGFIRE_TOKEN", kind: "string", group: "observability", defaultValue: undefined, secret: true,
+    help: "Send the daemon's spans to Logfire." },
+  { name: "OTEL_EXPORTER_OTLP_ENDPOINT", kind: "url", group: "observability", defaultValue: undefined,
+    help: "Export the daemon's spans over OTLP/HTTP to this collector." },
+  { name: "MLXM_THREADS", kind: "integer", group: "engine", defaultValue: undefined,
+    help: "CPU threads for local inference (default: chosen from the core count)." },
+  { name: "MLXM_MAX_MEMORY", kind: "bytes", group: "engine", defaultValue: undefined,
+    help: "Memory budget for loaded models, e.g. 8GiB (default: a share of system memory)." },
+  { name: "MLXM_MAX_LOADED_MODELS", kind: "integer", group: "engine", defaultValue: "3",
+    help: "Most models loaded at once; the least recently used idle one is unloaded first." },
+  { name: "MLXM_NUM_PARALLEL", kind: "integer", group: "engine", defaultValue: "4",
+    help: "Requests one loaded model serves at once (context sequences)." },
+  { name: "MLXM_MAX_QUEUE", kind: "integer", group: "engine", defaultValue: "64",
+    help: "Requests waiting per model before new ones get 429 with Retry-After." },
+  { name: "MLXM_KEEP_ALIVE", kind: "duration", group: "engine", defaultValue: "5m",
+    help: "How long an idle model stays loaded (Ollama semantics: 0 unloads at once, -1 keeps it)." },
+  { name: "MLXM_CONTEXT_SIZE", kind: "integer", group: "engine", defaultValue: "2048",
+    help: "Context length per sequence for local models (capped at the model's own)." },
+  { name: "HF_ENDPOINT", kind: "url", group: "hub", defaultValue: "https://huggingface.co",
+    help: "Hugging Face Hub base URL." },
+  { name: "HF_TOKEN", kind: "string", group: "hub", defaultValue: undefined, secret: true,
+    help: "Hugging Face token for private and gated repositories." },
+  { name: "OPENAI_API_KEY", kind: "string", group: "providers", defaultValue: undefined, secret: true,
+    help: "API key for routes to OpenAI." },
+  { name: "OPENAI_BASE_URL", kind: "url", group: "providers", defaultValue: undefined,
+    help: "Base URL for routes to OpenAI (default: the OpenAI API)." },
+  { name: "ANTHROPIC_API_KEY", kind: "string", group: "providers", defaultValue: undefined, secret: true,
+    help: "API key for routes to Anthropic." },
+  { name: "ANTHROPIC_BASE_URL", kind: "url", group: "providers", defaultValue: undefined,
+    help: "Base URL for routes to Anthropic (default: the Anthropic API)." },
+] as const satisfies readonly VariableSpec[];
+
+export type VariableName = (typeof VARIABLES)[number]["name"];
+
+export function findVariable(name: VariableName): VariableSpec {
+  const spec = VARIABLES.find((v) => v.name === name);
+  if (!spec) throw new Error(`undeclared variable ${name}`);
+  return spec;
+}

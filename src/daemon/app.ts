@@ -1,0 +1,28 @@
+/**
+ * createApp: the daemon's HTTP application without `listen`, so tests mount the real app on port 0.
+ * Routers by family, each with the error handler of its protocol.
+ */
+import express, { type Express } from "express";
+import type { DaemonContext } from "./context.js";
+import { HttpError } from "./errors.js";
+import { nativeErrorHandler } from "./http/native-errors.js";
+import { createNativeRouter } from "./http/native-router.js";
+import { requestId } from "./http/request-id.js";
+
+export function createApp(ctx: DaemonContext): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.use(requestId);
+  // Keep-alive connections can still send requests after server.close(); refuse them while draining.
+  app.use((_req, res, next) => {
+    if (ctx.draining()) res.setHeader("connection", "close");
+    next(ctx.draining() ? new HttpError("unavailable", "the daemon is shutting down", undefined, { "retry-after": "1" }) : undefined);
+  });
+
+  app.use("/api", createNativeRouter(ctx));
+
+  app.use((req, _res, next) => next(new HttpError("not_found", `no route for ${req.method} ${req.path}`)));
+  app.use(nativeErrorHandler(ctx.logger));
+  return app;
+}

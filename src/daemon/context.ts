@@ -1,0 +1,51 @@
+/**
+ * What the HTTP layer is given: fixed facts about the daemon and its services, which exist only once
+ * start-up has finished (until then `services()` throws a 503 `starting` error).
+ */
+import type { MlxmConfig } from "../config/config.js";
+import type { Logger } from "../observability/logger.js";
+import { HttpError } from "./errors.js";
+import type { Store } from "./store/store.js";
+
+/** Everything the routes use; later capabilities (engine, hub, router) add their service here. */
+export interface DaemonServices {
+  store: Store;
+}
+
+export interface DaemonContext {
+  version: string;
+  config: MlxmConfig;
+  logger: Logger;
+  startedAt: Date;
+  /** The address actually bound (port 0 resolves to a real port). */
+  address(): string;
+  /** True while shutting down: new requests get 503. */
+  draining(): boolean;
+  /** The services, or a 503 `starting` HttpError while start-up is still running. */
+  services(): DaemonServices;
+  isReady(): boolean;
+}
+
+/** A context whose services are filled in once start-up completes. */
+export function createContext(base: Omit<DaemonContext, "services" | "isReady" | "draining">) {
+  let services: DaemonServices | undefined;
+  let draining = false;
+  const context: DaemonContext = {
+    ...base,
+    services() {
+      if (!services) throw new HttpError("starting", "the daemon is starting; try again in a moment", undefined, { "retry-after": "1" });
+      return services;
+    },
+    isReady: () => services !== undefined && !draining,
+    draining: () => draining,
+  };
+  return {
+    context,
+    setServices(s: DaemonServices | undefined) {
+      services = s;
+    },
+    setDraining() {
+      draining = true;
+    },
+  };
+}

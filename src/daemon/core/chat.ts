@@ -1,0 +1,148 @@
+/**
+ * The one internal chat model. OpenAI, Anthropic and Ollama requests are translated into these types by pure
+ * functions in `src/daemon/compat`; local and cloud backends consume them; their events are translated back.
+ * Keep vendor vocabulary out of this file.
+ */
+
+export type Role = "system" | "user" | "assistant" | "tool";
+
+export interface ToolCall {
+  /** Stable id the caller echoes back in the tool result (OpenAI `call_…`, Anthropic `toolu_…`). */
+  id: string;
+  name: string;
+  /** JSON text of the arguments, exactly as generated. */
+  arguments: string;
+}
+
+export interface ChatMessage {
+  role: Role;
+  /** Text content; multi-part text inputs are joined by the translators. */
+  content: string;
+  /** Assistant turns that called tools. */
+  toolCalls?: ToolCall[];
+  /** Tool results: which call this answers. */
+  toolCallId?: string;
+  /** Tool results: the tool's name, when the protocol gives it. */
+  name?: string;
+}
+
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments object. */
+  parameters: Record<string, unknown>;
+}
+
+export type ToolChoice = { type: "auto" } | { type: "none" } | { type: "required" } | { type: "tool"; name: string };
+
+export type ResponseFormat =
+  | { type: "text" }
+  | { type: "json_object" }
+  | { type: "json_schema"; name?: string; schema: Record<string, unknown>; strict?: boolean };
+
+export interface SamplingOptions {
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  seed?: number;
+  /** Upper bound on generated tokens; undefined means until the context is full or the model stops. */
+  maxTokens?: number;
+  stop?: string[];
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  repeatPenalty?: number;
+}
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  responseFormat?: ResponseFormat;
+  sampling: SamplingOptions;
+  /** Ollama keep_alive semantics in ms: -1 forever, 0 unload after this request; undefined uses the default. */
+  keepAliveMs?: number;
+}
+
+/** A raw-prompt completion (OpenAI `/v1/completions`, Ollama `/api/generate` with `raw`). */
+export interface CompletionRequest {
+  model: string;
+  prompt: string;
+  sampling: SamplingOptions;
+  responseFormat?: ResponseFormat;
+  keepAliveMs?: number;
+}
+
+export interface EmbeddingRequest {
+  model: string;
+  inputs: string[];
+  keepAliveMs?: number;
+}
+
+export interface EmbeddingResult {
+  model: string;
+  embeddings: number[][];
+  usage: { inputTokens: number };
+}
+
+export type FinishReason = "stop" | "length" | "tool_calls" | "cancelled" | "error";
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** Events a backend streams for one generation, in order: deltas, then exactly one `done`. */
+export type ChatEvent =
+  | { type: "text"; text: string }
+  /** A tool call; a backend may emit the whole call at once or name first and arguments in pieces. */
+  | { type: "tool_call_start"; index: number; id: string; name: string }
+  | { type: "tool_call_delta"; index: number; argumentsDelta: string }
+  | { type: "done"; finishReason: FinishReason; usage: Usage; timings?: GenerationTimings };
+
+export interface GenerationTimings {
+  queueMs: number;
+  loadMs: number;
+  /** Time from the request reaching the backend to the first generated token. */
+  timeToFirstTokenMs?: number;
+  generationMs: number;
+}
+
+/** The non-streamed form of a generation, built by `collectChat`. */
+export interface ChatResult {
+  text: string;
+  toolCalls: ToolCall[];
+  finishReason: FinishReason;
+  usage: Usage;
+  timings?: GenerationTimings;
+}
+
+/** Fold a stream of events into one result (for non-streaming responses). */
+export async function collectChat(events: AsyncIterable<ChatEvent>): Promise<ChatResult> {
+  let text = "";
+  const toolCalls: ToolCall[] = [];
+  for await (const ev of events) {
+    switch (ev.type) {
+      case "text":
+        text += ev.text;
+        break;
+      case "tool_call_start":
+        toolCalls[ev.index] = { id: ev.id, name: ev.name, arguments: "" };
+        break;
+      case "tool_call_delta":
+        toolCalls[ev.index]!.arguments += ev.argumentsDelta;
+        break;
+      case "done":
+        return { text, toolCalls: toolCalls.filter(Boolean), finishReason: ev.finishReason, usage: ev.usage, timings: ev.timings };
+    }
+  }
+  throw new Error("generation stream ended without a done event");
+}
+
+/** What serves a model: the local engine or a cloud provider. */
+export interface ChatBackend {
+  chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent>;
+  complete?(request: CompletionRequest, signal: AbortSignal): AsyncIterable<ChatEvent>;
+  embed?(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult>;
+}

@@ -1,0 +1,26 @@
+/**
+ * Typed errors inside the daemon. Each carries a stable code from `src/protocol/errors.ts`; the HTTP layer
+ * turns it into the caller's protocol (native `{error, code}`, OpenAI's or Anthropic's shape).
+ */
+import { STATUS_OF, type ErrorCode } from "../protocol/errors.js";
+
+export class HttpError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    /** Extra response headers, e.g. Retry-After on 429/503. */
+    readonly headers?: Record<string, string>,
+    /** The request parameter at fault, for OpenAI's `param`. */
+    readonly param?: string,
+  ) {
+    super(message);
+    this.name = "HttpError";
+    this.status = STATUS_OF[code];
+  }
+}
+
+export const badRequest = (message: string, param?: string) => new HttpError("bad_request", message, undefined, undefined, param);
+export const notFound = (message: string) => new HttpError("not_found", message);
+export const modelNotFound = (model: string) => new HttpError("model_not_found", `model "${model}" not found`, { model }, undefined, "model");

@@ -1,0 +1,65 @@
+/**
+ * The native API under `/api`: Ollama's shapes where Ollama has the endpoint (`/api/version`, `/api/tags`,
+ * `/api/ps`), mlxm's own beside them (`/api/health`).
+ */
+import express, { Router } from "express";
+import type { HealthResponse, ModelEntry, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
+import type { DaemonContext } from "../context.js";
+import type { ModelRow } from "../store/repos/models-repo.js";
+
+export function createNativeRouter(ctx: DaemonContext): Router {
+  const router = Router();
+  router.use(express.json({ limit: "32mb" }));
+
+  router.get("/version", (_req, res) => {
+    const body: VersionResponse = { version: ctx.version };
+    res.json(body);
+  });
+
+  // Answers even while starting, so `daemon start` can tell "up but not ready" from "down".
+  router.get("/health", (_req, res) => {
+    const body: HealthResponse = {
+      status: ctx.isReady() ? "ready" : "starting",
+      version: ctx.version,
+      pid: process.pid,
+      address: ctx.address(),
+      home: ctx.config.home,
+      started_at: ctx.startedAt.toISOString(),
+      uptime_s: Math.round((Date.now() - ctx.startedAt.getTime()) / 100) / 10,
+    };
+    res.status(ctx.isReady() ? 200 : 503).json(body);
+  });
+
+  router.get("/tags", async (_req, res) => {
+    const rows = await ctx.services().store.models.list();
+    const body: TagsResponse = { models: rows.map(toModelEntry) };
+    res.json(body);
+  });
+
+  router.get("/ps", (_req, res) => {
+    ctx.services();
+    const body: PsResponse = { models: [] };
+    res.json(body);
+  });
+
+  return router;
+}
+
+/** A store row in Ollama's ListModelResponse shape. */
+export function toModelEntry(row: ModelRow): ModelEntry {
+  return {
+    name: row.name,
+    model: row.name,
+    modified_at: row.modified_at,
+    size: row.size_bytes,
+    digest: row.digest.replace(/^sha256:/, ""),
+    details: {
+      parent_model: "",
+      format: row.format,
+      family: row.family ?? "",
+      families: row.family ? [row.family] : null,
+      parameter_size: row.parameter_size ?? "",
+      quantization_level: row.quant ?? "",
+    },
+  };
+}

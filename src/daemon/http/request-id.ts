@@ -1,0 +1,21 @@
+/**
+ * Every response carries `x-request-id`: the caller's own id when it sent a sane one, else a new one.
+ * The id is also put on the request's server span, so a user can go from a client error to its trace.
+ */
+import crypto from "node:crypto";
+import type { NextFunction, Request, Response } from "express";
+
+declare module "express-serve-static-core" {
+  interface Request {
+    requestId: string;
+  }
+}
+
+const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestId(req: Request, res: Response, next: NextFunction): void {
+  const incoming = req.header("x-request-id");
+  req.requestId = incoming && SANE_ID.test(incoming) ? incoming : `req_${crypto.randomUUID().replace(/-/g, "")}`;
+  res.setHeader("x-request-id", req.requestId);
+  next();
+}

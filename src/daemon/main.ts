@@ -1,0 +1,136 @@
+/**
+ * startDaemon: take the per-home lock, listen, open and migrate the store, then report ready.
+ * Listening comes before the store so `/api/health` can answer "starting" during migrations.
+ * Shutdown drains in-flight requests within the grace period and disposes in reverse order of creation.
+ */
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import type { AddressInfo } from "node:net";
+import type { MlxmConfig } from "../config/config.js";
+import { describeVariables } from "../config/config.js";
+import type { Logger } from "../observability/logger.js";
+import { createApp } from "./app.js";
+import { createContext, type DaemonServices } from "./context.js";
+import { acquirePidLock } from "./pid-lock.js";
+import { Store } from "./store/store.js";
+
+export class PortInUseError extends Error {
+  readonly code = "port_in_use";
+  constructor(readonly host: string, readonly port: number) {
+    super(`port ${port} on ${host} is already in use by another program; set MLXM_HOST to another address`);
+    this.name = "PortInUseError";
+  }
+}
+
+export interface StartDaemonOptions {
+  config: MlxmConfig;
+  logger: Logger;
+  version: string;
+}
+
+export interface RunningDaemon {
+  address: string;
+  port: number;
+  /** Stop accepting, drain, dispose. Safe to call twice. */
+  close(): Promise<void>;
+  /** Resolves when the daemon has fully stopped. */
+  closed: Promise<void>;
+}
+
+export async function startDaemon({ config, logger, version }: StartDaemonOptions): Promise<RunningDaemon> {
+  const lock = acquirePidLock(config.home, version);
+  const disposers: (() => Promise<void> | void)[] = [() => lock.release()];
+  let address = `${config.host}:${config.port}`;
+
+  const { context, setServices, setDraining } = createContext({
+    version,
+    config,
+    logger,
+    startedAt: new Date(),
+    address: () => address,
+  });
+  const app = createApp(context);
+  const server = http.createServer(app);
+  // Keep-alive sockets would otherwise hold shutdown open until they time out.
+  server.keepAliveTimeout = 5_000;
+
+  const inFlight = new Set<http.ServerResponse>();
+  server.on("request", (_req, res) => {
+    inFlight.add(res);
+    res.on("close", () => inFlight.delete(res));
+  });
+
+  const dispose = async () => {
+    for (const d of disposers.reverse()) {
+      try {
+        await d();
+      } catch (err) {
+        logger.warn({ err }, "error during shutdown");
+      }
+    }
+  };
+
+  try {
+    await listen(server, config.host, config.port);
+    const bound = server.address() as AddressInfo;
+    address = `${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}`;
+    lock.update({ address });
+    logger.info({ address, home: config.home, version }, "mlxm daemon listening");
+    logger.info({ variables: describeVariables().filter((v) => v.value !== undefined).map((v) => `${v.name}=${v.value}`) }, "configuration");
+
+    fs.mkdirSync(path.join(config.home, "models"), { recursive: true });
+    const store = await Store.open(path.join(config.home, "mlxm.db"));
+    disposers.push(() => store.close());
+    const services: DaemonServices = { store };
+    setServices(services);
+    logger.info("mlxm daemon ready");
+  } catch (err) {
+    server.close();
+    await dispose();
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+
+  const close = () => {
+    closing ??= (async () => {
+      logger.info({ inFlight: inFlight.size, graceMs: config.shutdownGraceMs }, "shutting down: draining requests");
+      setDraining();
+      const serverClosed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      const deadline = Date.now() + config.shutdownGraceMs;
+      while (inFlight.size > 0 && Date.now() < deadline) await sleep(50);
+      if (inFlight.size > 0) logger.warn({ inFlight: inFlight.size }, "grace period over: closing remaining requests");
+      server.closeAllConnections();
+      await serverClosed;
+      setServices(undefined);
+      await dispose();
+      logger.info("mlxm daemon stopped");
+      resolveClosed();
+    })();
+    return closing;
+  };
+
+  return { address, port: (server.address() as AddressInfo).port, close, closed };
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      reject(err.code === "EADDRINUSE" ? new PortInUseError(host, port) : err);
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, host);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,106 @@
+/**
+ * One daemon per MLXM_HOME. The pid file is created exclusively (O_EXCL), so two starts cannot both win;
+ * a file whose process is gone (left by `kill -9`) is stale and is replaced.
+ */
+import fs from "node:fs";
+import path from "node:path";
+
+export interface PidFileContent {
+  pid: number;
+  address?: string;
+  version: string;
+  started_at: string;
+}
+
+export function pidFilePath(home: string): string {
+  return path.join(home, "daemon.pid");
+}
+
+export function readPidFile(home: string): PidFileContent | undefined {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(pidFilePath(home), "utf8")) as PidFileContent;
+    return Number.isInteger(parsed.pid) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Whether `pid` is alive and, where the OS lets us look (Linux /proc), is an mlxm daemon: after a `kill -9`
+ * and a reboot the old pid may belong to an unrelated process, which must neither block a start nor be signalled.
+ */
+export function isDaemonProcess(pid: number): boolean {
+  if (!isProcessAlive(pid)) return false;
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return cmdline.includes("serve");
+  } catch {
+    return true;
+  }
+}
+
+/** The pid file of a live daemon for this home, if any. */
+export function runningDaemon(home: string): PidFileContent | undefined {
+  const content = readPidFile(home);
+  return content && isDaemonProcess(content.pid) ? content : undefined;
+}
+
+export class PidLockError extends Error {
+  readonly code = "already_running";
+  constructor(readonly pid: number, home: string) {
+    super(`an mlxm daemon is already running for ${home} (pid ${pid})`);
+    this.name = "PidLockError";
+  }
+}
+
+/** Hold the lock for `home`; returns a handle to update and release it. */
+export function acquirePidLock(home: string, version: string) {
+  const file = pidFilePath(home);
+  fs.mkdirSync(home, { recursive: true });
+  const content: PidFileContent = { pid: process.pid, version, started_at: new Date().toISOString() };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(file, JSON.stringify(content), { flag: "wx" });
+      return {
+        update(patch: Partial<PidFileContent>) {
+          Object.assign(content, patch);
+          // Rewrite via a temp file so a reader never sees a half-written pid file.
+          const tmp = `${file}.${process.pid}.tmp`;
+          fs.writeFileSync(tmp, JSON.stringify(content));
+          fs.renameSync(tmp, file);
+        },
+        release() {
+          const current = readPidFile(home);
+          if (current?.pid === process.pid) fs.rmSync(file, { force: true });
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const existing = readPidFile(home);
+      if (existing && existing.pid !== process.pid && isDaemonProcess(existing.pid)) {
+        throw new PidLockError(existing.pid, home);
+      }
+      if (!existing) {
+        // Unreadable: possibly another starter between create and write. Give it a moment before calling it stale.
+        const stat = fs.statSync(file, { throwIfNoEntry: false });
+        if (!stat) continue;
+        if (Date.now() - stat.mtimeMs < 2000) {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+          continue;
+        }
+      }
+      fs.rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`could not take the daemon lock ${file}`);
+}

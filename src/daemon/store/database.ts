@@ -1,0 +1,55 @@
+/**
+ * Opens the SQLite database through Kysely: WAL so readers never block the writer, a busy timeout so a second
+ * connection (the CLI's tests, a sqlite3 shell) waits instead of failing, and foreign keys on.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, Migrator, SqliteDialect, type KyselyConfig, type KyselyPlugin, type MigrationResultSet } from "kysely";
+import { MIGRATIONS } from "./migrations/index.js";
+import type { Database } from "./schema.js";
+
+export type Db = Kysely<Database>;
+
+export interface OpenDatabaseOptions {
+  /** File path, or ":memory:" for tests. */
+  file: string;
+  busyTimeoutMs?: number;
+  /** Query instrumentation (tracing) and the like. */
+  plugins?: KyselyPlugin[];
+  log?: KyselyConfig["log"];
+}
+
+export function openDatabase(options: OpenDatabaseOptions): Db {
+  if (options.file !== ":memory:") fs.mkdirSync(path.dirname(options.file), { recursive: true });
+  const sqlite = new SQLite(options.file);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  sqlite.pragma("foreign_keys = ON");
+  // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the last commit.
+  sqlite.pragma("synchronous = NORMAL");
+  return new Kysely<Database>({
+    dialect: new SqliteDialect({ database: sqlite }),
+    plugins: options.plugins,
+    log: options.log,
+  });
+}
+
+/** Run every pending migration; each is recorded in `kysely_migration` with its time. Throws on failure. */
+export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => MIGRATIONS },
+  });
+  const result = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === "Error");
+    const cause = result.error instanceof Error ? result.error.message : String(result.error);
+    throw new Error(`database migration ${failed?.migrationName ?? ""} failed: ${cause}`, { cause: result.error });
+  }
+  return result;
+}
+
+export function now(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,10 @@
+/**
+ * Numbered migrations, listed statically so the built package needs no directory scanning.
+ * Add a new file `NNNN_name.ts` and one line here; never edit a migration that has shipped.
+ */
+import type { Migration } from "kysely";
+import * as m0001 from "./0001_initial.js";
+
+export const MIGRATIONS: Record<string, Migration> = {
+  "0001_initial": m0001,
+};

@@ -1,0 +1,115 @@
+/** The `models`, `model_files` and `blobs` tables: which verified files make up each local model. */
+import type { Insertable, Selectable } from "kysely";
+import { now, type Db } from "../database.js";
+import type { ModelsTable } from "../schema.js";
+
+export type ModelRow = Selectable<ModelsTable>;
+export type NewModel = Omit<Insertable<ModelsTable>, "id" | "created_at" | "modified_at">;
+
+export interface ModelFileInput {
+  filename: string;
+  digest: string;
+  sizeBytes: number;
+  /** Where the blob lives on disk. */
+  path: string;
+}
+
+export class ModelsRepo {
+  constructor(private readonly db: Db) {}
+
+  list(): Promise<ModelRow[]> {
+    return this.db.selectFrom("models").selectAll().orderBy("name").execute();
+  }
+
+  findByName(name: string): Promise<ModelRow | undefined> {
+    return this.db.selectFrom("models").selectAll().where("name", "=", name).executeTakeFirst();
+  }
+
+  /** The model's files in part order, with their on-disk paths. */
+  files(modelId: number) {
+    return this.db
+      .selectFrom("model_files")
+      .innerJoin("blobs", "blobs.digest", "model_files.blob_digest")
+      .select(["model_files.part_index", "model_files.filename", "blobs.digest", "blobs.size_bytes", "blobs.path"])
+      .where("model_files.model_id", "=", modelId)
+      .orderBy("model_files.part_index")
+      .execute();
+  }
+
+  /**
+   * Insert or replace a model and its files in one transaction, so a model is never visible half-written.
+   * Blobs already known (same digest) are reused, which is how identical files are stored once.
+   */
+  async upsert(model: NewModel, files: ModelFileInput[]): Promise<ModelRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const ts = now();
+      for (const f of files) {
+        await trx
+          .insertInto("blobs")
+          .values({ digest: f.digest, size_bytes: f.sizeBytes, path: f.path, created_at: ts })
+          .onConflict((oc) => oc.column("digest").doNothing())
+          .execute();
+      }
+      const row = await trx
+        .insertInto("models")
+        .values({ ...model, created_at: ts, modified_at: ts })
+        .onConflict((oc) =>
+          oc.column("name").doUpdateSet((eb) => ({
+            source: eb.ref("excluded.source"),
+            repo: eb.ref("excluded.repo"),
+            revision: eb.ref("excluded.revision"),
+            quant: eb.ref("excluded.quant"),
+            format: eb.ref("excluded.format"),
+            family: eb.ref("excluded.family"),
+            parameter_size: eb.ref("excluded.parameter_size"),
+            context_length: eb.ref("excluded.context_length"),
+            size_bytes: eb.ref("excluded.size_bytes"),
+            digest: eb.ref("excluded.digest"),
+            details_json: eb.ref("excluded.details_json"),
+            modified_at: ts,
+          })),
+        )
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await trx.deleteFrom("model_files").where("model_id", "=", row.id).execute();
+      for (const [i, f] of files.entries()) {
+        await trx
+          .insertInto("model_files")
+          .values({ model_id: row.id, part_index: i, filename: f.filename, blob_digest: f.digest })
+          .execute();
+      }
+      return row;
+    });
+  }
+
+  /**
+   * Delete a model's rows. Returns the blobs no other model uses any more, which the caller may delete from disk.
+   */
+  async delete(name: string): Promise<{ deleted: boolean; orphanBlobs: { digest: string; path: string }[] }> {
+    return this.db.transaction().execute(async (trx) => {
+      const model = await trx.selectFrom("models").select("id").where("name", "=", name).executeTakeFirst();
+      if (!model) return { deleted: false, orphanBlobs: [] };
+      const digests = (
+        await trx.selectFrom("model_files").select("blob_digest").where("model_id", "=", model.id).execute()
+      ).map((r) => r.blob_digest);
+      await trx.deleteFrom("model_files").where("model_id", "=", model.id).execute();
+      await trx.deleteFrom("models").where("id", "=", model.id).execute();
+      const orphanBlobs: { digest: string; path: string }[] = [];
+      for (const digest of new Set(digests)) {
+        const used = await trx
+          .selectFrom("model_files")
+          .select("model_id")
+          .where("blob_digest", "=", digest)
+          .executeTakeFirst();
+        if (used) continue;
+        const blob = await trx.deleteFrom("blobs").where("digest", "=", digest).returning(["digest", "path"]).executeTakeFirst();
+        if (blob) orphanBlobs.push(blob);
+      }
+      return { deleted: true, orphanBlobs };
+    });
+  }
+
+  findBlob(digest: string) {
+    return this.db.selectFrom("blobs").selectAll().where("digest", "=", digest).executeTakeFirst();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Stable error codes of the native API. The daemon sends `{ error, code }` (Ollama's `{ error }` plus a code),
+ * the client turns the code back into a typed error, and the CLI maps that to an exit code. Nothing matches
+ * on message text.
+ */
+export const ERROR_CODES = [
+  "bad_request",
+  "invalid_json",
+  "not_found",
+  "model_not_found",
+  "conflict",
+  "unauthorized",
+  "forbidden",
+  "payload_too_large",
+  "queue_full",
+  "unavailable",
+  "starting",
+  "cancelled",
+  "upstream_error",
+  "invalid_model",
+  "insufficient_storage",
+  "internal",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ApiErrorBody {
+  error: string;
+  code: ErrorCode;
+  /** Extra machine-readable detail, e.g. the available quantisations when a choice is ambiguous. */
+  details?: Record<string, unknown>;
+}
+
+/** The HTTP status each code is sent with. */
+export const STATUS_OF: Record<ErrorCode, number> = {
+  bad_request: 400,
+  invalid_json: 400,
+  not_found: 404,
+  model_not_found: 404,
+  conflict: 409,
+  unauthorized: 401,
+  forbidden: 403,
+  payload_too_large: 413,
+  queue_full: 429,
+  unavailable: 503,
+  starting: 503,
+  cancelled: 499,
+  upstream_error: 502,
+  invalid_model: 422,
+  insufficient_storage: 507,
+  internal: 500,
+};
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && (ERROR_CODES as readonly string[]).includes(value);
+}

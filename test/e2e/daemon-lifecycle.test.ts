@@ -1,0 +1,154 @@
+/**
+ * The built CLI against real daemons in temporary homes, as a user or a script would run it.
+ */
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { RUN_JS, cliEnv, parseJson, runCli, type CliEnv } from "../helpers/cli.js";
+import { freePort } from "../helpers/free-port.js";
+import { makeTempHome } from "../helpers/temp-home.js";
+
+function killFromPidFile(home: string): void {
+  try {
+    const { pid } = JSON.parse(fs.readFileSync(path.join(home, "daemon.pid"), "utf8")) as { pid: number };
+    process.kill(pid, "SIGKILL");
+  } catch {
+    /* nothing running */
+  }
+}
+
+describe("mlxm daemon (e2e)", function () {
+  this.timeout(60_000);
+  let env: CliEnv;
+  let cleanup: () => void;
+
+  beforeEach(async () => {
+    const t = makeTempHome();
+    env = { home: t.home, port: await freePort() };
+    cleanup = t.cleanup;
+  });
+  afterEach(() => {
+    killFromPidFile(env.home);
+    cleanup();
+  });
+
+  it("starts, reports status, lists, refuses a second start, stops", async () => {
+    const before = await runCli(["daemon", "status", "--json"], env);
+    expect(before.code).to.equal(3);
+    expect(parseJson(before).running).to.equal(false);
+
+    const start = await runCli(["daemon", "start", "--json"], env);
+    expect(start.code, start.stderr).to.equal(0);
+    const started = parseJson(start);
+    expect(started.status).to.equal("ready");
+    expect(started.pid).to.be.a("number");
+    expect(started.log).to.equal(path.join(env.home, "logs", "daemon.log"));
+
+    const status = await runCli(["daemon", "status", "--json"], env);
+    expect(status.code).to.equal(0);
+    expect(parseJson(status)).to.include({ running: true, pid: started.pid, address: `127.0.0.1:${env.port}` });
+    expect(parseJson(status).uptime_s).to.be.a("number");
+
+    const ls = await runCli(["ls", "--json"], env);
+    expect(ls.code, ls.stderr).to.equal(0);
+    expect(parseJson(ls)).to.deep.equal({ models: [] });
+
+    const again = await runCli(["daemon", "start"], env);
+    expect(again.code).to.equal(5);
+    expect(again.stderr).to.contain(`pid ${started.pid}`);
+
+    const stop = await runCli(["daemon", "stop", "--json"], env);
+    expect(stop.code).to.equal(0);
+    expect(parseJson(stop)).to.deep.equal({ running: true, pid: started.pid, forced: false });
+    expect(fs.existsSync(path.join(env.home, "daemon.pid"))).to.equal(false);
+    expect((await runCli(["daemon", "status"], env)).code).to.equal(3);
+
+    const logs = await runCli(["daemon", "logs", "-n", "50"], env);
+    expect(logs.stdout).to.contain("mlxm daemon ready").and.to.contain("mlxm daemon stopped");
+  });
+
+  it("recovers from a stale pid file left by kill -9", async () => {
+    const first = parseJson(await runCli(["daemon", "start", "--json"], env));
+    process.kill(first.pid, "SIGKILL");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fs.existsSync(path.join(env.home, "daemon.pid"))).to.equal(true);
+
+    const second = await runCli(["daemon", "start", "--json"], env);
+    expect(second.code, second.stderr).to.equal(0);
+    expect(parseJson(second).pid).to.not.equal(first.pid);
+    expect((await runCli(["daemon", "stop"], env)).code).to.equal(0);
+  });
+
+  it("autostarts for other commands unless told not to", async () => {
+    const off = await runCli(["ls", "--json", "--no-autostart"], env);
+    expect(off.code).to.equal(3);
+    expect(parseJson(off).error.code).to.equal("daemon_unreachable");
+    const offByEnv = await runCli(["ls"], { ...env, extra: { MLXM_NO_AUTOSTART: "1" } });
+    expect(offByEnv.code).to.equal(3);
+    expect(offByEnv.stderr).to.contain("autostart is off");
+
+    const on = await runCli(["ls", "--json"], env);
+    expect(on.code, on.stderr).to.equal(0);
+    expect(parseJson(on)).to.deep.equal({ models: [] });
+    expect((await runCli(["daemon", "status"], env)).code).to.equal(0);
+  });
+
+  it("names the port when something else already listens on it", async () => {
+    const blocker = net.createServer((s) => s.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"));
+    await new Promise<void>((r) => blocker.listen(env.port, "127.0.0.1", () => r()));
+    try {
+      const res = await runCli(["daemon", "start"], env);
+      expect(res.code).to.not.equal(0);
+      expect(res.stderr).to.contain(`port ${env.port}`);
+      const fg = await runCli(["serve"], env);
+      expect(fg.code).to.equal(1);
+      expect(fg.stderr).to.contain(`port ${env.port}`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("serve runs in the foreground, refuses a second instance and exits 0 on SIGTERM", async () => {
+    const child = spawn(process.execPath, [RUN_JS, "serve"], { env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    for (let i = 0; i < 100 && !out.includes("mlxm daemon ready"); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(out).to.contain("mlxm daemon ready");
+
+    const second = await runCli(["serve"], env);
+    expect(second.code).to.equal(5);
+    expect(second.stderr).to.contain(`pid ${child.pid}`);
+
+    child.kill("SIGTERM");
+    expect(await exited).to.equal(0);
+    expect(out).to.contain("mlxm daemon stopped");
+  });
+});
+
+describe("mlxm CLI basics (e2e)", function () {
+  this.timeout(30_000);
+  const env: CliEnv = { home: "/nonexistent-mlxm-home", port: 1 };
+
+  it("prints its version and help", async () => {
+    const v = await runCli(["--version"], env);
+    expect(v.code).to.equal(0);
+    expect(v.stdout).to.match(/^mlxm\/\d+\.\d+\.\d+/);
+    const h = await runCli(["help"], env);
+    expect(h.code).to.equal(0);
+    for (const cmd of ["serve", "ls", "ps", "daemon"]) expect(h.stdout).to.contain(cmd);
+  });
+
+  it("lists every environment variable in serve --help", async () => {
+    const { VARIABLES } = await import("../../src/config/variables.js");
+    const h = await runCli(["serve", "--help"], env);
+    for (const v of VARIABLES) expect(h.stdout).to.contain(v.name);
+  });
+
+  it("exits 2 on usage errors", async () => {
+    expect((await runCli(["no-such-command"], env)).code).to.equal(2);
+    expect((await runCli(["ls", "--no-such-flag"], env)).code).to.equal(2);
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * Run the built CLI (`bin/run.js`) as a user would: a separate process, its own environment, no TTY.
+ * `npm test` builds first, so these tests exercise dist/ and the oclif manifest exactly as shipped.
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const RUN_JS = fileURLToPath(new URL("../../bin/run.js", import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliEnv {
+  home: string;
+  port: number;
+  extra?: Record<string, string>;
+}
+
+/** The environment a CLI process gets: the test's home and port; nothing from the developer's own shell. */
+export function cliEnv({ home, port, extra }: CliEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, MLXM_HOME: home, MLXM_HOST: `127.0.0.1:${port}`, ...extra };
+  for (const k of ["LOGFIRE_TOKEN", "OTEL_EXPORTER_OTLP_ENDPOINT", "MLXM_NO_AUTOSTART", "MLXM_TRACE"]) {
+    if (!extra || !(k in extra)) delete env[k];
+  }
+  return env;
+}
+
+export function runCli(args: string[], env: CliEnv, options: { stdin?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [RUN_JS, ...args], { env: cliEnv(env), stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`mlxm ${args.join(" ")} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 60_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.stdin ?? "");
+  });
+}
+
+/** Parse the one JSON document a `--json` command prints. */
+export function parseJson<T = any>(result: CliResult): T {
+  try {
+    return JSON.parse(result.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not one JSON document (exit ${result.code}):\n${result.stdout}\nstderr: ${result.stderr}`);
+  }
+}

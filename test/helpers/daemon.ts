@@ -1,0 +1,33 @@
+/**
+ * An in-process daemon on port 0 for integration tests: the real startDaemon with a temp MLXM_HOME.
+ */
+import { resolveConfig, type Overrides } from "../../src/config/config.js";
+import { startDaemon, type RunningDaemon } from "../../src/daemon/main.js";
+import { MlxmClient } from "../../src/client/mlxm-client.js";
+import { silentLogger } from "../../src/observability/logger.js";
+import { makeTempHome } from "./temp-home.js";
+
+export interface TestDaemon {
+  daemon: RunningDaemon;
+  baseUrl: string;
+  home: string;
+  client: MlxmClient;
+  stop(): Promise<void>;
+}
+
+export async function startTestDaemon(overrides: Overrides = {}): Promise<TestDaemon> {
+  const { home, cleanup } = makeTempHome();
+  const config = resolveConfig({}, { MLXM_HOME: home, MLXM_HOST: "127.0.0.1:0", MLXM_SHUTDOWN_GRACE: "2s", ...overrides });
+  const daemon = await startDaemon({ config, logger: silentLogger(), version: "0.0.0-test" });
+  const baseUrl = `http://127.0.0.1:${daemon.port}`;
+  return {
+    daemon,
+    baseUrl,
+    home,
+    client: new MlxmClient({ baseUrl }),
+    async stop() {
+      await daemon.close();
+      cleanup();
+    },
+  };
+}

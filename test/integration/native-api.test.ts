@@ -1,0 +1,77 @@
+import { expect } from "chai";
+import { NotFoundError } from "../../src/client/errors.js";
+import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+
+describe("native API", () => {
+  let d: TestDaemon;
+  before(async () => (d = await startTestDaemon()));
+  after(async () => d.stop());
+
+  it("reports ready health with pid, version and address", async () => {
+    const h = await d.client.health();
+    expect(h.status).to.equal("ready");
+    expect(h.pid).to.equal(process.pid);
+    expect(h.version).to.equal("0.0.0-test");
+    expect(h.address).to.match(/:\d+$/);
+  });
+
+  it("answers /api/version and an empty /api/tags in Ollama's shape", async () => {
+    expect(await d.client.version()).to.deep.equal({ version: "0.0.0-test" });
+    expect(await d.client.list()).to.deep.equal({ models: [] });
+    expect(await d.client.ps()).to.deep.equal({ models: [] });
+  });
+
+  it("puts x-request-id on every response, keeping a sane caller id", async () => {
+    const own = await fetch(`${d.baseUrl}/api/version`, { headers: { "x-request-id": "my-id-1" } });
+    expect(own.headers.get("x-request-id")).to.equal("my-id-1");
+    const fresh = await fetch(`${d.baseUrl}/api/version`, { headers: { "x-request-id": "bad id with spaces" } });
+    expect(fresh.headers.get("x-request-id")).to.match(/^req_[0-9a-f]{32}$/);
+  });
+
+  it("answers unknown routes with a JSON error and a stable code", async () => {
+    const res = await fetch(`${d.baseUrl}/api/nope`);
+    expect(res.status).to.equal(404);
+    expect(await res.json()).to.deep.equal({ error: "no route for GET /api/nope", code: "not_found" });
+    try {
+      await d.client.json("GET", "/api/nope", (await import("zod")).z.any());
+      expect.fail("should throw");
+    } catch (err) {
+      expect(err).to.be.instanceOf(NotFoundError);
+      expect((err as NotFoundError).code).to.equal("not_found");
+    }
+  });
+
+  it("answers malformed JSON bodies with 400 invalid_json", async () => {
+    const res = await fetch(`${d.baseUrl}/api/tags`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    expect(res.status).to.equal(400);
+    expect(((await res.json()) as { code: string }).code).to.equal("invalid_json");
+  });
+});
+
+describe("daemon shutdown", () => {
+  it("lets an in-flight request finish before closing", async () => {
+    const d = await startTestDaemon();
+    // Hold a request open by streaming a slow request body, then close while it is in flight.
+    const { Readable } = await import("node:stream");
+    let push!: (chunk: string | null) => void;
+    const body = new Readable({ read() {} });
+    push = (c) => body.push(c);
+    const pending = fetch(`${d.baseUrl}/api/tags`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: Readable.toWeb(body) as unknown as BodyInit,
+      duplex: "half",
+    } as RequestInit);
+    push("{");
+    await new Promise((r) => setTimeout(r, 100));
+    const closing = d.daemon.close();
+    await new Promise((r) => setTimeout(r, 100));
+    push("}");
+    push(null);
+    const res = await pending;
+    // The request completed (404: POST /api/tags is not a route) instead of being cut off.
+    expect(res.status).to.equal(404);
+    await closing;
+    await d.stop();
+  });
+});
