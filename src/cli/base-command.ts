@@ -15,7 +15,7 @@ import {
 import { MlxmClient } from "../client/mlxm-client.js";
 import { ensureDaemon } from "./daemon-control.js";
 import { ExitCode } from "./exit-codes.js";
-import { cliTraceHeaders } from "./trace-context.js";
+import { cliTraceHeaders, traceCommand, traceCommandFailure } from "./trace-context.js";
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)["baseFlags"] & T["flags"]>;
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T["args"]>;
@@ -52,6 +52,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as BaseFlags<T>;
     this.args = args as BaseArgs<T>;
     this.settings = resolveConfig(process.env, this.configOverrides());
+    traceCommand({
+      id: (this.id ?? this.ctor.id ?? "").replaceAll(":", " "),
+      flags: this.flags as Record<string, unknown>,
+      baseUrl: this.settings.baseUrl,
+      home: this.settings.home,
+    });
   }
 
   /** Flags that override environment variables. Subcommands with more such flags extend this. */
@@ -87,11 +93,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // oclif's own exits (help, --version, this.exit) pass through untouched.
     if (err.oclif?.exit !== undefined && !(err instanceof MlxmError)) {
       if (err.oclif.exit === 0 || err.message.startsWith("EEXIT")) throw err;
+      traceCommandFailure("usage_error", err.message, err.oclif.exit);
       if (this.jsonEnabled()) this.printJsonError("usage_error", err.message);
       else this.logToStderr(`Error: ${err.message}`);
       this.exit(err.oclif.exit);
     }
     const { code, exit, hint } = describeError(err);
+    traceCommandFailure(code, err.message, exit);
     if (this.jsonEnabled()) this.printJsonError(code, err.message, err instanceof MlxmError ? err.details : undefined);
     else this.logToStderr(`Error: ${err.message}${hint ? `\n${hint}` : ""}`);
     this.exit(exit);

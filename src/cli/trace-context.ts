@@ -1,13 +1,23 @@
 /**
- * Headers that carry the current command's trace to the daemon. The CLI tracer (src/observability) installs
- * a provider at start-up; with tracing off there is none and no header is sent.
+ * The bridge between commands and the CLI tracer (configured in bin/run.js before oclif loads). With tracing
+ * off there is no tracer: no header is sent and nothing is recorded.
  */
-let provider: (() => Record<string, string>) | undefined;
+import type { CliTracer, CommandInfo } from "../observability/cli-tracer.js";
 
-export function setTraceHeaderProvider(p: (() => Record<string, string>) | undefined): void {
-  provider = p;
+let tracer: CliTracer | undefined;
+
+export function setCliTracer(t: CliTracer | undefined): void {
+  tracer = t;
 }
 
 export function cliTraceHeaders(): Record<string, string> {
-  return provider ? provider() : {};
+  return tracer ? tracer.headers() : {};
+}
+
+export function traceCommand(info: CommandInfo): void {
+  tracer?.setCommand(info);
+}
+
+export function traceCommandFailure(code: string, message: string, exitCode: number): void {
+  tracer?.recordFailure(code, message, exitCode);
 }

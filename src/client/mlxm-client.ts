@@ -4,6 +4,7 @@
  */
 import type { z } from "zod";
 import { HealthResponse, PsResponse, TagsResponse, VersionResponse } from "../protocol/native.js";
+import { TraceListResponse, TraceResponse, type TraceListQuery } from "../protocol/traces.js";
 import { ApiError, DaemonUnreachableError } from "./errors.js";
 
 export interface MlxmClientOptions {
@@ -50,6 +51,21 @@ export class MlxmClient {
     return this.json("GET", "/api/ps", PsResponse, undefined, opts);
   }
 
+  /** Recent traces, newest first. */
+  traces(query: TraceListQuery = {}, opts?: RequestOptions): Promise<TraceListResponse> {
+    const params = new URLSearchParams();
+    if (query.limit !== undefined) params.set("limit", String(query.limit));
+    if (query.since !== undefined) params.set("since", query.since);
+    if (query.errors) params.set("errors", "true");
+    const qs = params.size ? `?${params}` : "";
+    return this.json("GET", `/api/traces${qs}`, TraceListResponse, undefined, opts);
+  }
+
+  /** One trace with all its spans; `id` may be "last" or a unique prefix. */
+  trace(id: string, opts?: RequestOptions): Promise<TraceResponse> {
+    return this.json("GET", `/api/traces/${encodeURIComponent(id)}`, TraceResponse, undefined, opts);
+  }
+
   /** Send a request and parse its JSON answer with `schema`. */
   async json<S extends z.ZodType>(
     method: string,
@@ -86,6 +102,11 @@ export class MlxmClient {
     } catch (err) {
       if (isConnectionError(err)) {
         throw new DaemonUnreachableError(`no mlxm daemon answers at ${this.baseUrl}`, this.baseUrl);
+      }
+      if (err instanceof TypeError) {
+        // Any other network-level failure (a port fetch refuses, a TLS endpoint, ...).
+        const cause = (err as { cause?: { message?: string } }).cause?.message;
+        throw new DaemonUnreachableError(`cannot reach an mlxm daemon at ${this.baseUrl}${cause ? `: ${cause}` : ""}`, this.baseUrl);
       }
       throw err;
     }

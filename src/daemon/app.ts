@@ -6,7 +6,9 @@ import express, { type Express } from "express";
 import type { DaemonContext } from "./context.js";
 import { HttpError } from "./errors.js";
 import { nativeErrorHandler } from "./http/native-errors.js";
+import { createMetricsRouter, httpMetrics } from "./http/metrics-router.js";
 import { createNativeRouter } from "./http/native-router.js";
+import { createTracesRouter } from "./http/traces-router.js";
 import { requestId } from "./http/request-id.js";
 
 export function createApp(ctx: DaemonContext): Express {
@@ -14,13 +16,16 @@ export function createApp(ctx: DaemonContext): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.use(requestId);
+  app.use(httpMetrics(ctx.metrics));
   // Keep-alive connections can still send requests after server.close(); refuse them while draining.
   app.use((_req, res, next) => {
     if (ctx.draining()) res.setHeader("connection", "close");
     next(ctx.draining() ? new HttpError("unavailable", "the daemon is shutting down", undefined, { "retry-after": "1" }) : undefined);
   });
 
+  app.use(createMetricsRouter(ctx.metrics));
   app.use("/api", createNativeRouter(ctx));
+  app.use("/api", createTracesRouter(ctx));
 
   app.use((req, _res, next) => next(new HttpError("not_found", `no route for ${req.method} ${req.path}`)));
   app.use(nativeErrorHandler(ctx.logger));

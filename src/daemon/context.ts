@@ -4,18 +4,22 @@
  */
 import type { MlxmConfig } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
+import type { SpanIngest } from "./traces/span-ingest.js";
 import { HttpError } from "./errors.js";
 import type { Store } from "./store/store.js";
 
 /** Everything the routes use; later capabilities (engine, hub, router) add their service here. */
 export interface DaemonServices {
   store: Store;
+  spanIngest: SpanIngest;
 }
 
 export interface DaemonContext {
   version: string;
   config: MlxmConfig;
   logger: Logger;
+  metrics: Metrics;
   startedAt: Date;
   /** The address actually bound (port 0 resolves to a real port). */
   address(): string;

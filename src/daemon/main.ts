@@ -12,8 +12,13 @@ import { describeVariables } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
 import { createApp } from "./app.js";
 import { createContext, type DaemonServices } from "./context.js";
+import { ROOT_CONTEXT, propagation } from "@opentelemetry/api";
+import { daemonObservability } from "../observability/daemon-setup.js";
+import { createMetrics } from "../observability/metrics.js";
+import { withSpan } from "../observability/spans.js";
 import { acquirePidLock } from "./pid-lock.js";
 import { Store } from "./store/store.js";
+import { SpanIngest } from "./traces/span-ingest.js";
 
 export class PortInUseError extends Error {
   readonly code = "port_in_use";
@@ -47,6 +52,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     version,
     config,
     logger,
+    metrics: createMetrics(),
     startedAt: new Date(),
     address: () => address,
   });
@@ -79,12 +85,17 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     logger.info({ address, home: config.home, version }, "mlxm daemon listening");
     logger.info({ variables: describeVariables().filter((v) => v.value !== undefined).map((v) => `${v.name}=${v.value}`) }, "configuration");
 
-    fs.mkdirSync(path.join(config.home, "models"), { recursive: true });
-    const store = await Store.open(path.join(config.home, "mlxm.db"));
-    disposers.push(() => store.close());
-    const services: DaemonServices = { store };
-    setServices(services);
-    logger.info("mlxm daemon ready");
+    // A daemon started by `mlxm daemon start` (or autostart) joins the trace of the command that started it.
+    const parent = propagation.extract(ROOT_CONTEXT, { traceparent: process.env.TRACEPARENT ?? "" });
+    await withSpan("mlxm-daemon start", { parent, attributes: { "mlxm.address": address } }, async () => {
+      fs.mkdirSync(path.join(config.home, "models"), { recursive: true });
+      const store = await Store.open(path.join(config.home, "mlxm.db"));
+      disposers.push(() => store.close());
+      const services = await startServices(store, config, logger);
+      disposers.push(...services.disposers);
+      setServices(services.services);
+    });
+    logger.info({ exporting: daemonObservability()?.exporting }, "mlxm daemon ready");
   } catch (err) {
     server.close();
     await dispose();
@@ -115,6 +126,35 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
   };
 
   return { address, port: (server.address() as AddressInfo).port, close, closed };
+}
+
+/** Everything that needs the store: span storage and retention now; engine, hub and router as they land. */
+async function startServices(store: Store, config: MlxmConfig, logger: Logger) {
+  const disposers: (() => Promise<void> | void)[] = [];
+  const observability = daemonObservability();
+  if (observability) {
+    await observability.localExporter.attach(store.spans);
+    // Flush what is buffered while the store is still open, then stop writing to it.
+    disposers.push(async () => {
+      await observability.forceFlush().catch(() => {});
+      observability.localExporter.detach();
+    });
+  }
+  const spanIngest = new SpanIngest(store.spans, config.trace.recordContent, logger);
+  const spooled = await spanIngest.ingestSpool(config.home);
+  if (spooled) logger.debug({ spans: spooled }, "ingested spooled CLI spans");
+
+  const prune = async () => {
+    const deleted = await store.spans.prune({ olderThanMs: Date.now() - config.trace.retentionMs, maxSpans: config.trace.maxSpans });
+    if (deleted) logger.debug({ deleted }, "span retention");
+  };
+  await prune();
+  const pruneTimer = setInterval(() => void prune().catch((err) => logger.warn({ err }, "span retention failed")), 5 * 60_000);
+  pruneTimer.unref();
+  disposers.push(() => clearInterval(pruneTimer));
+
+  const services: DaemonServices = { store, spanIngest };
+  return { services, disposers };
 }
 
 function listen(server: http.Server, host: string, port: number): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import type { MlxmConfig } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
+import { daemonObservability } from "../observability/daemon-setup.js";
 import { startDaemon } from "./main.js";
 
 export async function runDaemonUntilSignalled(options: { config: MlxmConfig; logger: Logger; version: string }): Promise<void> {
@@ -24,4 +25,5 @@ export async function runDaemonUntilSignalled(options: { config: MlxmConfig; log
   await daemon.closed;
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
+  await daemonObservability()?.shutdown().catch(() => {});
 }

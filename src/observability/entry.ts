@@ -1,12 +1,27 @@
 /**
- * The first thing both entrypoints run. For now a no-op shell; tracing plugs in here so that it is configured
- * before any other module is imported.
+ * The first thing both entrypoints run, before oclif or any command module is imported:
+ * `mlxm serve` is the daemon and gets the full SDK (logfire-node); every other command gets the light CLI tracer.
  */
+import { setCliTracer } from "../cli/trace-context.js";
+import { VERSION } from "../version.js";
+
 export interface Observability {
-  /** End the command's root span (with the error, if any) and flush. Never throws. */
+  /** End the command's root span (with the error, if any) and hand it over. Never throws. */
   finish(error?: unknown): Promise<void>;
 }
 
-export async function startObservability(_argv: string[]): Promise<Observability> {
-  return { finish: async () => {} };
+const TRACING_OFF = new Set(["0", "false", "no", "off"]);
+
+export async function startObservability(argv: string[]): Promise<Observability> {
+  if (argv[0] === "serve" && !argv.includes("--help") && !argv.includes("-h")) {
+    const { setupDaemonObservability } = await import("./daemon-setup.js");
+    await setupDaemonObservability(VERSION);
+    // The daemon flushes and shuts its SDK down itself once it has drained.
+    return { finish: async () => {} };
+  }
+  if (TRACING_OFF.has((process.env.MLXM_TRACE ?? "").trim().toLowerCase())) return { finish: async () => {} };
+  const { CliTracer } = await import("./cli-tracer.js");
+  const tracer = new CliTracer();
+  setCliTracer(tracer);
+  return { finish: (error) => tracer.finish(error) };
 }

@@ -1,2 +1,3 @@
 export * from "./errors.js";
 export * from "./native.js";
+export * from "./traces.js";

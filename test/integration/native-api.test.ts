@@ -59,7 +59,7 @@ describe("daemon shutdown", () => {
     const pending = fetch(`${d.baseUrl}/api/tags`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: Readable.toWeb(body) as unknown as BodyInit,
+      body: Readable.toWeb(body) as unknown as ReadableStream,
       duplex: "half",
     } as RequestInit);
     push("{");

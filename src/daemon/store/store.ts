@@ -7,6 +7,8 @@ import { PullsRepo } from "./repos/pulls-repo.js";
 import { RequestsRepo } from "./repos/requests-repo.js";
 import { RoutesRepo } from "./repos/routes-repo.js";
 import { SettingsRepo } from "./repos/settings-repo.js";
+import { SpansRepo } from "./repos/spans-repo.js";
+import { traceQuery } from "../../observability/kysely-tracing.js";
 
 export class Store {
   readonly models: ModelsRepo;
@@ -15,6 +17,7 @@ export class Store {
   readonly apiKeys: ApiKeysRepo;
   readonly requests: RequestsRepo;
   readonly settings: SettingsRepo;
+  readonly spans: SpansRepo;
 
   private constructor(readonly db: Db) {
     this.models = new ModelsRepo(db);
@@ -23,11 +26,12 @@ export class Store {
     this.apiKeys = new ApiKeysRepo(db);
     this.requests = new RequestsRepo(db);
     this.settings = new SettingsRepo(db);
+    this.spans = new SpansRepo(db);
   }
 
   /** Open `file` (":memory:" for tests) and run pending migrations. */
   static async open(file: string, plugins: KyselyPlugin[] = []): Promise<Store> {
-    const db = openDatabase({ file, plugins });
+    const db = openDatabase({ file, plugins, log: traceQuery });
     try {
       await migrateToLatest(db);
     } catch (err) {

@@ -1,0 +1,68 @@
+import { Args, Flags } from "@oclif/core";
+import { BaseCommand } from "../cli/base-command.js";
+import { renderTraceList, renderWaterfall } from "../cli/trace-view.js";
+import { parseSince } from "../cli/time-args.js";
+import type { TraceListResponse, TraceResponse } from "../protocol/traces.js";
+
+export default class Trace extends BaseCommand<typeof Trace> {
+  static override summary = "Show recent traces, or one trace as a waterfall.";
+  static override description =
+    "Every mlxm command and the daemon requests it causes form one trace, kept in the local span store. Without an id, lists recent traces one per line; with an id (or --last), draws that trace.";
+  static override examples = [
+    "<%= config.bin %> trace",
+    "<%= config.bin %> trace --last",
+    "<%= config.bin %> trace 4bf92f35 --json",
+    "<%= config.bin %> trace --errors --since 1h",
+    "<%= config.bin %> trace --follow",
+  ];
+  static override args = {
+    id: Args.string({ description: "Trace id, or a unique prefix of at least 8 characters." }),
+  };
+  static override flags = {
+    last: Flags.boolean({ description: "Show the newest trace.", exclusive: ["id"] }),
+    errors: Flags.boolean({ description: "Only traces with an error." }),
+    since: Flags.string({ description: "Only traces that started since then: a duration (15m, 2h, 7d) or a time." }),
+    limit: Flags.integer({ description: "How many traces to list.", default: 20, min: 1, max: 1000 }),
+    follow: Flags.boolean({ char: "f", description: "Keep printing new traces as they finish (Ctrl-C stops)." }),
+  };
+
+  async run(): Promise<TraceListResponse | TraceResponse> {
+    const client = await this.client();
+    const color = Boolean(process.stdout.isTTY);
+    if (this.args.id || this.flags.last) {
+      const trace = await client.trace(this.args.id ?? "last");
+      this.say(`trace ${trace.trace_id}  ${trace.summary.name}  ${trace.summary.status}\n`);
+      this.say(renderWaterfall(trace.spans, { color, width: process.stdout.columns }));
+      return trace;
+    }
+    const since = this.flags.since ? parseSince(this.flags.since) : undefined;
+    const list = await client.traces({ limit: this.flags.limit, since, errors: this.flags.errors });
+    if (!this.flags.follow) {
+      this.say(list.traces.length ? renderTraceList(list.traces, color) : "no traces recorded yet");
+      return list;
+    }
+    await this.follow(list, color);
+    return list;
+  }
+
+  /** Poll for traces newer than the newest shown; with --json print one JSON line per trace. */
+  private async follow(initial: TraceListResponse, color: boolean): Promise<never> {
+    const client = await this.client();
+    const shown = new Set<string>();
+    const emit = (traces: TraceListResponse["traces"]) => {
+      const fresh = traces.filter((t) => !shown.has(t.trace_id)).reverse();
+      for (const t of fresh) shown.add(t.trace_id);
+      if (fresh.length === 0) return;
+      if (this.jsonEnabled()) for (const t of fresh) process.stdout.write(`${JSON.stringify(t)}\n`);
+      else this.log(renderTraceList(fresh, color));
+    };
+    emit(initial.traces);
+    let since = new Date(Date.now() - 60_000).toISOString();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const { traces } = await client.traces({ since, errors: this.flags.errors, limit: 100 });
+      emit(traces);
+      since = new Date(Date.now() - 60_000).toISOString();
+    }
+  }
+}

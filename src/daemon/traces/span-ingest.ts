@@ -1,0 +1,51 @@
+/**
+ * Spans that reach the daemon from outside its SDK: the CLI's command spans (POSTed, or left in the spool file
+ * when no daemon answered). They are redacted again here (the daemon does not trust its callers to have done it)
+ * and written to the local span store.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { SPOOL_FILE } from "../../observability/cli-tracer.js";
+import { daemonObservability } from "../../observability/daemon-setup.js";
+import { redactAttributes } from "../../observability/redact.js";
+import { SpanRecord } from "../../protocol/traces.js";
+import type { Logger } from "../../observability/logger.js";
+import type { SpansRepo } from "../store/repos/spans-repo.js";
+
+export class SpanIngest {
+  constructor(
+    private readonly spans: SpansRepo,
+    private readonly recordContent: boolean,
+    private readonly logger: Logger,
+  ) {}
+
+  async ingest(records: SpanRecord[]): Promise<void> {
+    const clean = records.map((r) => ({ ...r, attributes: redactAttributes(r.attributes, this.recordContent) as SpanRecord["attributes"] }));
+    const exporter = daemonObservability()?.localExporter;
+    // Through the exporter when there is one, so the write itself is not traced.
+    await (exporter ? exporter.write(clean) : this.spans.insert(clean));
+  }
+
+  /** Take in the spans CLI commands spooled while no daemon answered; the spool is removed once stored. */
+  async ingestSpool(home: string): Promise<number> {
+    const file = path.join(home, SPOOL_FILE);
+    const taken = `${file}.${process.pid}`;
+    try {
+      fs.renameSync(file, taken);
+    } catch {
+      return 0;
+    }
+    const records: SpanRecord[] = [];
+    for (const line of fs.readFileSync(taken, "utf8").split("\n")) {
+      if (!line.trim()) continue;
+      try {
+        records.push(SpanRecord.parse(JSON.parse(line)));
+      } catch {
+        this.logger.debug("skipping a malformed spooled span");
+      }
+    }
+    await this.ingest(records);
+    fs.rmSync(taken, { force: true });
+    return records.length;
+  }
+}

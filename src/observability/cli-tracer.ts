@@ -1,0 +1,117 @@
+/**
+ * The CLI's tracer. The CLI must start fast, so instead of the OpenTelemetry SDK (~1.2 s to import) it keeps one
+ * root span per command by hand: W3C ids, a `traceparent` header for every daemon request (so the daemon's spans
+ * are its children), and at the end it hands the span to the daemon's local store. When no daemon answers, the
+ * span waits in a spool file under MLXM_HOME that the daemon ingests when it next starts.
+ */
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import type { SpanRecord } from "../protocol/traces.js";
+import { isSecretKey, REDACTED, scrubText } from "./redact.js";
+
+export const CLI_SERVICE_NAME = "mlxm-cli";
+export const SPOOL_FILE = path.join("spool", "cli-spans.jsonl");
+
+export interface CommandInfo {
+  id: string;
+  flags: Record<string, unknown>;
+  baseUrl: string;
+  home: string;
+}
+
+export class CliTracer {
+  readonly traceId = crypto.randomBytes(16).toString("hex");
+  readonly spanId = crypto.randomBytes(8).toString("hex");
+  private readonly startMs = performance.timeOrigin + performance.now();
+  private command: CommandInfo | undefined;
+  private failure: { code: string; message: string; exitCode: number } | undefined;
+  private daemonContacted = false;
+  private finished = false;
+
+  /** W3C trace context for a request to the daemon. */
+  headers(): Record<string, string> {
+    this.daemonContacted = true;
+    return { traceparent: `00-${this.traceId}-${this.spanId}-01` };
+  }
+
+  /** Called by the base command once oclif has parsed the command: only commands are traced, not --version. */
+  setCommand(info: CommandInfo): void {
+    this.command = info;
+  }
+
+  recordFailure(code: string, message: string, exitCode: number): void {
+    this.failure = { code, message, exitCode };
+  }
+
+  /** The finished root span, or undefined when no command ran. */
+  toRecord(error?: unknown): SpanRecord | undefined {
+    if (!this.command) return undefined;
+    const endMs = performance.timeOrigin + performance.now();
+    const attributes: SpanRecord["attributes"] = {
+      "mlxm.command": this.command.id,
+      "process.pid": process.pid,
+    };
+    for (const [name, value] of Object.entries(this.command.flags)) {
+      if (value === undefined) continue;
+      const key = `mlxm.flag.${name}`;
+      attributes[key] = isSecretKey(name) ? REDACTED : typeof value === "string" ? scrubText(value) : typeof value === "number" || typeof value === "boolean" ? value : JSON.stringify(value);
+    }
+    const exitError = error as { oclif?: { exit?: number }; message?: string } | undefined;
+    const exitCode = this.failure?.exitCode ?? exitError?.oclif?.exit ?? (error ? 1 : 0);
+    attributes["process.exit.code"] = exitCode;
+    const failed = exitCode !== 0;
+    if (failed) attributes["error.type"] = this.failure?.code ?? "failure";
+    return {
+      trace_id: this.traceId,
+      span_id: this.spanId,
+      parent_span_id: null,
+      name: `mlxm ${this.command.id}`,
+      service: CLI_SERVICE_NAME,
+      kind: 0,
+      start_ms: this.startMs,
+      duration_ms: endMs - this.startMs,
+      status_code: failed ? 2 : 1,
+      status_message: failed ? scrubText(this.failure?.message ?? exitError?.message ?? "failed") : null,
+      attributes,
+      events: [],
+    };
+  }
+
+  /** End the root span and hand it over. Never throws: tracing must not change a command's outcome. */
+  async finish(error?: unknown): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    const record = this.toRecord(error);
+    if (!record || !this.command) return;
+    try {
+      if (this.daemonContacted && (await this.send(record))) return;
+      this.spool(record);
+    } catch {
+      /* tracing is best effort */
+    }
+  }
+
+  private async send(record: SpanRecord): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.command!.baseUrl}/api/traces`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ spans: [record] }),
+        signal: AbortSignal.timeout(1000),
+      });
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  private spool(record: SpanRecord): void {
+    const file = path.join(this.command!.home, SPOOL_FILE);
+    // Keep the spool small: a CLI that never meets a daemon must not fill the disk.
+    if ((fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) > 5 * 1024 * 1024) return;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.appendFileSync(file, JSON.stringify(record) + "\n");
+  }
+}
