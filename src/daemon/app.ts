@@ -6,7 +6,7 @@ import express, { type Express } from "express";
 import type { DaemonContext } from "./context.js";
 import { HttpError } from "./errors.js";
 import { nativeErrorHandler } from "./http/native-errors.js";
-import { createMetricsRouter, httpMetrics } from "./http/metrics-router.js";
+import { createMetricsRouter, httpMetrics, recordMountPath } from "./http/metrics-router.js";
 import { createNativeRouter } from "./http/native-router.js";
 import { createTracesRouter } from "./http/traces-router.js";
 import { requestId } from "./http/request-id.js";
@@ -24,8 +24,8 @@ export function createApp(ctx: DaemonContext): Express {
   });
 
   app.use(createMetricsRouter(ctx.metrics));
-  app.use("/api", createNativeRouter(ctx));
-  app.use("/api", createTracesRouter(ctx));
+  app.use("/api", recordMountPath, createNativeRouter(ctx));
+  app.use("/api", recordMountPath, createTracesRouter(ctx));
 
   app.use((req, _res, next) => next(new HttpError("not_found", `no route for ${req.method} ${req.path}`)));
   app.use(nativeErrorHandler(ctx.logger));

@@ -1,0 +1,147 @@
+/**
+ * Observability end to end, with the built CLI and a real background daemon: one trace from command to SQL,
+ * OTLP export when configured, nothing sent (and a quick exit) when not, and no secret anywhere.
+ */
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { RUN_JS, cliEnv, parseJson, runCli, type CliEnv } from "../helpers/cli.js";
+import { freePort } from "../helpers/free-port.js";
+import { startOtlpReceiver } from "../helpers/otlp-receiver.js";
+import { makeTempHome } from "../helpers/temp-home.js";
+
+const SECRET = "sk-e2esecret0123456789abcdefXYZ";
+
+describe("observability (e2e)", function () {
+  this.timeout(90_000);
+  let env: CliEnv;
+  let cleanup: () => void;
+
+  beforeEach(async () => {
+    const t = makeTempHome();
+    env = { home: t.home, port: await freePort() };
+    cleanup = t.cleanup;
+  });
+  afterEach(async () => {
+    await runCli(["daemon", "stop"], env);
+    cleanup();
+  });
+
+  it("one trace: the CLI command span, the daemon's HTTP span with http.route, and a SQLite span beneath", async () => {
+    expect((await runCli(["daemon", "start"], env)).code).to.equal(0);
+    const ls = await runCli(["ls", "--json"], env);
+    expect(ls.code, ls.stderr).to.equal(0);
+
+    const res = await runCli(["trace", "--last", "--json"], env);
+    expect(res.code, res.stderr).to.equal(0);
+    const trace = parseJson(res);
+    const spans = trace.spans as { span_id: string; parent_span_id: string | null; name: string; service: string; kind: number; attributes: Record<string, unknown> }[];
+    const root = spans.find((s) => s.parent_span_id === null)!;
+    expect(root.name).to.equal("mlxm ls");
+    expect(root.service).to.equal("mlxm-cli");
+    expect(root.attributes["mlxm.flag.json"]).to.equal(true);
+    expect(new Set(spans.map((s: { span_id: string }) => s.span_id)).size).to.equal(spans.length);
+
+    const server = spans.find((s) => s.service === "mlxm-daemon" && s.kind === 1 && s.attributes["http.route"] === "/api/tags");
+    expect(server, JSON.stringify(spans.map((s) => s.name))).to.exist;
+    expect(server!.parent_span_id).to.equal(root.span_id);
+    expect(server!.attributes["mlxm.request_id"]).to.match(/^req_/);
+
+    const descendsFrom = (s: (typeof spans)[number], ancestor: string): boolean => {
+      for (let p = s.parent_span_id; p; p = spans.find((x) => x.span_id === p)?.parent_span_id ?? null) if (p === ancestor) return true;
+      return false;
+    };
+    const query = spans.find((s) => s.attributes["db.system.name"] === "sqlite" && descendsFrom(s, server!.span_id));
+    expect(query, "a SQLite span under the HTTP span").to.exist;
+    expect(String(query!.attributes["db.query.text"])).to.match(/select .* from "models"/i);
+
+    // The human view lists it too.
+    const list = await runCli(["trace"], env);
+    expect(list.stdout).to.contain("mlxm ls");
+    const waterfall = await runCli(["trace", trace.trace_id.slice(0, 12)], env);
+    expect(waterfall.stdout).to.contain("GET /api/tags").and.to.contain("SELECT models");
+  });
+
+  it("records a failed command as an error trace", async () => {
+    expect((await runCli(["daemon", "start"], env)).code).to.equal(0);
+    const bad = await runCli(["trace", "0123456789abcdef0123456789abcdef"], env);
+    expect(bad.code).to.equal(4);
+    const errors = parseJson(await runCli(["trace", "--errors", "--json"], env));
+    const failed = errors.traces.find((t: { name: string }) => t.name === "mlxm trace");
+    expect(failed).to.exist;
+    expect(failed.status).to.equal("error");
+  });
+
+  it("keeps a command's span when no daemon answered, and stores it when one starts", async () => {
+    const off = await runCli(["ls", "--no-autostart"], env);
+    expect(off.code).to.equal(3);
+    expect(fs.existsSync(path.join(env.home, "spool", "cli-spans.jsonl"))).to.equal(true);
+    expect((await runCli(["daemon", "start"], env)).code).to.equal(0);
+    const list = parseJson(await runCli(["trace", "--errors", "--json"], env));
+    expect(list.traces.map((t: { name: string }) => t.name)).to.include("mlxm ls");
+  });
+
+  it("exports to an OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT is set", async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const withOtlp = { ...env, extra: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } };
+      expect((await runCli(["daemon", "start"], withOtlp)).code).to.equal(0);
+      expect((await runCli(["ls"], withOtlp)).code).to.equal(0);
+      expect((await runCli(["daemon", "stop"], withOtlp)).code).to.equal(0);
+      const daemonSpans = receiver.spans.filter((s) => s.service === "mlxm-daemon");
+      expect(daemonSpans.map((s) => s.attributes["http.route"])).to.include("/api/tags");
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("with nothing configured, sends nothing anywhere and exits promptly", async function () {
+    // Something listening where the OpenTelemetry defaults point (localhost:4318) would see any attempt.
+    let connections = 0;
+    const trap = net.createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    const listening = await new Promise<boolean>((r) => {
+      trap.once("error", () => r(false));
+      trap.listen(4318, "127.0.0.1", () => r(true));
+    });
+    if (!listening) this.skip();
+    try {
+      const child = spawn(process.execPath, [RUN_JS, "serve"], { env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      for (let i = 0; i < 150 && !out.includes("mlxm daemon ready"); i++) await new Promise((r) => setTimeout(r, 100));
+      expect((await runCli(["ls"], env)).code).to.equal(0);
+      const exited = new Promise<number | null>((r) => child.on("exit", r));
+      const stoppedAt = Date.now();
+      child.kill("SIGTERM");
+      expect(await exited).to.equal(0);
+      // The failure this guards against is an ~8 s hang on exporters retrying a dead collector.
+      expect(Date.now() - stoppedAt, "exit without waiting on exporters").to.be.below(5000);
+      expect(connections).to.equal(0);
+    } finally {
+      trap.close();
+    }
+  });
+
+  it("never lets a secret reach a span, the span store or the log", async () => {
+    expect((await runCli(["daemon", "start"], env)).code).to.equal(0);
+    const base = `http://127.0.0.1:${env.port}`;
+    await fetch(`${base}/api/tags?api_key=${SECRET}`, { headers: { authorization: `Bearer ${SECRET}`, "x-api-key": SECRET } });
+    await fetch(`${base}/api/nope?token=${SECRET}`, { headers: { authorization: `Bearer ${SECRET}` } });
+    const withFlag = await runCli(["ls", "--host", `127.0.0.1:${env.port}`], { ...env, extra: { MLXM_LOG_LEVEL: "trace" } });
+    expect(withFlag.code).to.equal(0);
+    expect((await runCli(["daemon", "stop"], env)).code).to.equal(0);
+
+    const stored = ["mlxm.db", "mlxm.db-wal", path.join("logs", "daemon.log")]
+      .map((f) => path.join(env.home, f))
+      .filter((f) => fs.existsSync(f))
+      .map((f) => fs.readFileSync(f).toString("latin1"))
+      .join("\n");
+    expect(stored).to.contain("/api/tags"); // the requests were recorded…
+    expect(stored).not.to.contain(SECRET); // …without the secret
+  });
+});
