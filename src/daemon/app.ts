@@ -6,6 +6,7 @@ import express, { type Express } from "express";
 import type { DaemonContext } from "./context.js";
 import { HttpError } from "./errors.js";
 import { nativeErrorHandler } from "./http/native-errors.js";
+import { accessLog } from "./http/access-log.js";
 import { createMetricsRouter, httpMetrics, recordMountPath } from "./http/metrics-router.js";
 import { createNativeRouter } from "./http/native-router.js";
 import { createTracesRouter } from "./http/traces-router.js";
@@ -17,6 +18,7 @@ export function createApp(ctx: DaemonContext): Express {
   app.set("etag", false);
   app.use(requestId);
   app.use(httpMetrics(ctx.metrics));
+  app.use(accessLog(ctx.logger));
   // Keep-alive connections can still send requests after server.close(); refuse them while draining.
   app.use((_req, res, next) => {
     if (ctx.draining()) res.setHeader("connection", "close");

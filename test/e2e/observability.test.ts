@@ -57,6 +57,13 @@ describe("observability (e2e)", function () {
     expect(query, "a SQLite span under the HTTP span").to.exist;
     expect(String(query!.attributes["db.query.text"])).to.match(/select .* from "models"/i);
 
+    // pino log lines written inside the request carry its trace and span ids.
+    expect((await runCli(["daemon", "stop"], env)).code).to.equal(0);
+    const log = fs.readFileSync(path.join(env.home, "logs", "daemon.log"), "utf8");
+    const line = log.split("\n").find((l) => l.includes('"path":"/api/tags"'));
+    expect(line, "access log line for /api/tags").to.exist;
+    expect(JSON.parse(line!)).to.include({ trace_id: trace.trace_id, span_id: server!.span_id });
+
     // The human view lists it too.
     const list = await runCli(["trace"], env);
     expect(list.stdout).to.contain("mlxm ls");
