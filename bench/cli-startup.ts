@@ -25,7 +25,7 @@ async function freePort(): Promise<number> {
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "mlxm-bench-"));
 const port = await freePort();
-const baseEnv = { ...process.env, MLXM_HOME: home, MLXM_HOST: `127.0.0.1:${port}` };
+const baseEnv: NodeJS.ProcessEnv = { ...process.env, MLXM_HOME: home, MLXM_HOST: `127.0.0.1:${port}` };
 delete baseEnv.LOGFIRE_TOKEN;
 delete baseEnv.OTEL_EXPORTER_OTLP_ENDPOINT;
 

@@ -9,6 +9,7 @@ import {
   ApiError,
   DaemonStartError,
   DaemonUnreachableError,
+  InterruptedError,
   MlxmError,
   NotFoundError,
 } from "../client/errors.js";
@@ -115,6 +116,7 @@ export function describeError(err: unknown): { code: string; exit: number; hint?
   if (err instanceof DaemonUnreachableError) {
     return { code: err.code, exit: ExitCode.DAEMON_UNREACHABLE, hint: "Start it with `mlxm serve` or `mlxm daemon start`." };
   }
+  if (err instanceof InterruptedError) return { code: err.code, exit: ExitCode.INTERRUPTED };
   if (err instanceof DaemonStartError) return { code: err.code, exit: ExitCode.DAEMON_UNREACHABLE };
   if (err instanceof AlreadyRunningError) return { code: err.code, exit: ExitCode.ALREADY_RUNNING };
   if (err instanceof NotFoundError) return { code: err.code, exit: ExitCode.NOT_FOUND };

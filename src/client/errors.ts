@@ -7,7 +7,7 @@ import { isErrorCode, type ErrorCode } from "../protocol/errors.js";
 export class MlxmError extends Error {
   constructor(
     message: string,
-    readonly code: ErrorCode | "daemon_unreachable" | "daemon_start_failed" | "already_running",
+    readonly code: ErrorCode | "daemon_unreachable" | "daemon_start_failed" | "already_running" | "interrupted",
     readonly details?: Record<string, unknown>,
   ) {
     super(message);
@@ -76,4 +76,11 @@ function codeForStatus(status: number): ErrorCode {
   if (status === 503) return "unavailable";
   if (status >= 400 && status < 500) return "bad_request";
   return "internal";
+}
+
+/** The user interrupted the command (Ctrl-C); whatever the daemon was doing may go on. */
+export class InterruptedError extends MlxmError {
+  constructor(message: string) {
+    super(message, "interrupted");
+  }
 }

@@ -4,6 +4,10 @@
  */
 import type { z } from "zod";
 import { HealthResponse, PsResponse, TagsResponse, VersionResponse } from "../protocol/native.js";
+import { ChatResponse, EmbedResponse, GenerateResponse, type ChatRequest, type EmbedRequest, type GenerateRequest } from "../protocol/chat.js";
+import { ShowResponse } from "../protocol/show.js";
+import { CancelPullResponse, DeleteResponse, PullProgress } from "../protocol/pull.js";
+import { readNdjson } from "./ndjson.js";
 import { TraceListResponse, TraceResponse, type TraceListQuery } from "../protocol/traces.js";
 import { ApiError, DaemonUnreachableError } from "./errors.js";
 
@@ -49,6 +53,63 @@ export class MlxmClient {
   /** Loaded models (Ollama's `/api/ps`). */
   ps(opts?: RequestOptions): Promise<PsResponse> {
     return this.json("GET", "/api/ps", PsResponse, undefined, opts);
+  }
+
+  /**
+   * Pull a model; yields Ollama-shaped progress lines until "success". Breaking out of the loop (or aborting
+   * `signal`) only detaches: the daemon owns the pull and finishes it.
+   */
+  async *pull(
+    model: string,
+    options: { file?: string; revision?: string; signal?: AbortSignal } = {},
+  ): AsyncGenerator<PullProgress> {
+    const res = await this.request("POST", "/api/pull", { model, file: options.file, revision: options.revision, stream: true }, { signal: options.signal });
+    for await (const line of readNdjson(res.body, res.status)) yield PullProgress.parse(line);
+  }
+
+  /** Cancel a running pull; `discard` also deletes its partial data. */
+  cancelPull(model: string, discard = false, opts?: RequestOptions): Promise<CancelPullResponse> {
+    return this.json("POST", "/api/pull/cancel", CancelPullResponse, { model, discard }, opts);
+  }
+
+  /** Remove a local model (files shared with another model stay). */
+  deleteModel(model: string, opts?: RequestOptions): Promise<DeleteResponse> {
+    return this.json("DELETE", "/api/delete", DeleteResponse, { model }, opts);
+  }
+
+  /**
+   * Chat with a model (Ollama's `/api/chat`), streamed: yields each NDJSON line as it arrives, the last with
+   * `done: true` and the metrics. Aborting `signal` (or breaking out) stops the generation on the daemon.
+   */
+  async *chat(request: ChatRequest, opts: RequestOptions = {}): AsyncGenerator<ChatResponse> {
+    const res = await this.request("POST", "/api/chat", { ...request, stream: true }, opts);
+    for await (const line of readNdjson(res.body, res.status)) yield ChatResponse.parse(line);
+  }
+
+  /** Generate from a prompt (Ollama's `/api/generate`), streamed like `chat`. */
+  async *generate(request: GenerateRequest, opts: RequestOptions = {}): AsyncGenerator<GenerateResponse> {
+    const res = await this.request("POST", "/api/generate", { ...request, stream: true }, opts);
+    for await (const line of readNdjson(res.body, res.status)) yield GenerateResponse.parse(line);
+  }
+
+  /** Embed one or more texts (Ollama's `/api/embed`). */
+  embed(request: EmbedRequest, opts?: RequestOptions): Promise<EmbedResponse> {
+    return this.json("POST", "/api/embed", EmbedResponse, request, opts);
+  }
+
+  /** Everything known about a local model (Ollama's `/api/show`, plus mlxm's `mlxm` facts). */
+  show(model: string, opts?: RequestOptions): Promise<ShowResponse> {
+    return this.json("POST", "/api/show", ShowResponse, { model }, opts);
+  }
+
+  /** Load a model without generating; `keepAlive` as Ollama's (a duration string or seconds). */
+  load(model: string, keepAlive?: string | number, opts?: RequestOptions): Promise<GenerateResponse> {
+    return this.json("POST", "/api/generate", GenerateResponse, { model, stream: false, ...(keepAlive !== undefined ? { keep_alive: keepAlive } : {}) }, opts);
+  }
+
+  /** Unload a model now, as `ollama stop` does (keep_alive 0, no prompt). A model that does not exist is a NotFoundError. */
+  stop(model: string, opts?: RequestOptions): Promise<GenerateResponse> {
+    return this.json("POST", "/api/generate", GenerateResponse, { model, keep_alive: 0, stream: false }, opts);
   }
 
   /** Recent traces, newest first. */

@@ -7,8 +7,13 @@ import type { DaemonContext } from "./context.js";
 import { HttpError } from "./errors.js";
 import { nativeErrorHandler } from "./http/native-errors.js";
 import { accessLog } from "./http/access-log.js";
-import { createMetricsRouter, httpMetrics, recordMountPath } from "./http/metrics-router.js";
+import { createMetricsRouter, httpMetrics } from "./http/metrics-router.js";
+import { attributeRoute, recordMountPath } from "./http/route-template.js";
 import { createNativeRouter } from "./http/native-router.js";
+import { createOllamaRouter } from "./http/ollama-router.js";
+import { openAIErrorHandler, openAINotFound } from "./http/openai-errors.js";
+import { createOpenAIRouter } from "./http/openai-router.js";
+import { createPullRouter } from "./http/pull-router.js";
 import { createTracesRouter } from "./http/traces-router.js";
 import { requestId } from "./http/request-id.js";
 
@@ -18,6 +23,7 @@ export function createApp(ctx: DaemonContext): Express {
   app.set("etag", false);
   app.use(requestId);
   app.use(httpMetrics(ctx.metrics));
+  app.use(attributeRoute);
   app.use(accessLog(ctx.logger));
   // Keep-alive connections can still send requests after server.close(); refuse them while draining.
   app.use((_req, res, next) => {
@@ -26,8 +32,17 @@ export function createApp(ctx: DaemonContext): Express {
   });
 
   app.use(createMetricsRouter(ctx.metrics));
+  // Ollama's generation endpoints (chat, generate, embed, show) come before the native router and its body parser.
+  app.use("/api", recordMountPath, createOllamaRouter(ctx));
   app.use("/api", recordMountPath, createNativeRouter(ctx));
   app.use("/api", recordMountPath, createTracesRouter(ctx));
+  app.use("/api", recordMountPath, createPullRouter(ctx));
+
+  // OpenAI's API. Other `/v1` routers (Anthropic's) mount before the `/v1` fallback; every `/v1` failure, the
+  // draining 503 above included, is answered in OpenAI's shape.
+  app.use("/v1", recordMountPath, createOpenAIRouter(ctx));
+  app.use("/v1", openAINotFound);
+  app.use("/v1", openAIErrorHandler(ctx.logger));
 
   app.use((req, _res, next) => next(new HttpError("not_found", `no route for ${req.method} ${req.path}`)));
   app.use(nativeErrorHandler(ctx.logger));

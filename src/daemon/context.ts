@@ -6,6 +6,8 @@ import type { MlxmConfig } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { SpanIngest } from "./traces/span-ingest.js";
+import type { ModelService } from "./core/model-service.js";
+import type { PullManager } from "./hub/pull-manager.js";
 import { HttpError } from "./errors.js";
 import type { Store } from "./store/store.js";
 
@@ -13,6 +15,10 @@ import type { Store } from "./store/store.js";
 export interface DaemonServices {
   store: Store;
   spanIngest: SpanIngest;
+  /** The models: the local engine (the router in front of it later). */
+  models: ModelService;
+  /** Hugging Face pulls, owned by the daemon. */
+  pulls: PullManager;
 }
 
 export interface DaemonContext {

@@ -14,10 +14,15 @@ import { createApp } from "./app.js";
 import { createContext, type DaemonServices } from "./context.js";
 import { ROOT_CONTEXT, propagation } from "@opentelemetry/api";
 import { daemonObservability } from "../observability/daemon-setup.js";
-import { createMetrics } from "../observability/metrics.js";
+import { createMetrics, type Metrics } from "../observability/metrics.js";
 import { withSpan } from "../observability/spans.js";
 import { acquirePidLock } from "./pid-lock.js";
 import { Store } from "./store/store.js";
+import { startLocalEngine } from "./engine/index.js";
+import { readValidGgufFile, summarizeGguf } from "./engine/gguf/index.js";
+import { HubClient } from "./hub/hf-client.js";
+import { PullManager } from "./hub/pull-manager.js";
+import { recordPull } from "./hub/pull-telemetry.js";
 import { SpanIngest } from "./traces/span-ingest.js";
 
 export class PortInUseError extends Error {
@@ -91,7 +96,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
       fs.mkdirSync(path.join(config.home, "models"), { recursive: true });
       const store = await Store.open(path.join(config.home, "mlxm.db"));
       disposers.push(() => store.close());
-      const services = await startServices(store, config, logger);
+      const services = await startServices(store, config, logger, context.metrics);
       disposers.push(...services.disposers);
       setServices(services.services);
     });
@@ -129,7 +134,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
 }
 
 /** Everything that needs the store: span storage and retention now; engine, hub and router as they land. */
-async function startServices(store: Store, config: MlxmConfig, logger: Logger) {
+async function startServices(store: Store, config: MlxmConfig, logger: Logger, metrics: Metrics) {
   const disposers: (() => Promise<void> | void)[] = [];
   const observability = daemonObservability();
   if (observability) {
@@ -153,7 +158,32 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger) {
   pruneTimer.unref();
   disposers.push(() => clearInterval(pruneTimer));
 
-  const services: DaemonServices = { store, spanIngest };
+  const models = await startLocalEngine({ store, config, logger, metrics });
+  disposers.push(() => models.dispose());
+
+  const pulls = new PullManager({
+    pulls: store.pulls,
+    models: store.models,
+    home: config.home,
+    hub: new HubClient({ endpoint: config.hub.endpoint, token: config.hub.token }),
+    logger,
+    describeModel: async (file) => {
+      // A pulled file is validated here, before it becomes visible, so a bad GGUF never reaches llama.cpp.
+      const summary = summarizeGguf(await readValidGgufFile(file));
+      return {
+        family: summary.architecture,
+        parameterSize: summary.parameterSize,
+        contextLength: summary.contextLength ?? null,
+        details: { quantization: summary.quantization, has_chat_template: summary.hasChatTemplate },
+      };
+    },
+    onPullFinished: (summary) => recordPull(summary, metrics),
+  });
+  disposers.push(() => pulls.dispose());
+  // Pulls a restart or a kill interrupted carry on from the bytes already on disk.
+  await pulls.resumeUnfinished();
+
+  const services: DaemonServices = { store, spanIngest, models, pulls };
   return { services, disposers };
 }
 

@@ -53,7 +53,8 @@ describe("mlxm daemon (e2e)", function () {
 
     const ls = await runCli(["ls", "--json"], env);
     expect(ls.code, ls.stderr).to.equal(0);
-    expect(parseJson(ls)).to.deep.equal({ models: [] });
+    // A fresh daemon has the built-in model and nothing else.
+    expect(parseJson(ls).models.map((m: { name: string }) => m.name)).to.deep.equal(["mlxm-tiny"]);
 
     const again = await runCli(["daemon", "start"], env);
     expect(again.code).to.equal(5);
@@ -91,7 +92,7 @@ describe("mlxm daemon (e2e)", function () {
 
     const on = await runCli(["ls", "--json"], env);
     expect(on.code, on.stderr).to.equal(0);
-    expect(parseJson(on)).to.deep.equal({ models: [] });
+    expect(parseJson(on).models.map((m: { name: string }) => m.name)).to.deep.equal(["mlxm-tiny"]);
     expect((await runCli(["daemon", "status"], env)).code).to.equal(0);
   });
 

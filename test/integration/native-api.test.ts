@@ -15,9 +15,12 @@ describe("native API", () => {
     expect(h.address).to.match(/:\d+$/);
   });
 
-  it("answers /api/version and an empty /api/tags in Ollama's shape", async () => {
+  it("answers /api/version, /api/tags (the built-in model) and /api/ps in Ollama's shape", async () => {
     expect(await d.client.version()).to.deep.equal({ version: "0.0.0-test" });
-    expect(await d.client.list()).to.deep.equal({ models: [] });
+    const tags = await d.client.list();
+    expect(tags.models.map((m) => m.name)).to.deep.equal(["mlxm-tiny"]);
+    expect(tags.models[0]!.details).to.include({ format: "gguf", family: "llama" });
+    expect(tags.models[0]!.digest).to.match(/^[0-9a-f]{64}$/);
     expect(await d.client.ps()).to.deep.equal({ models: [] });
   });
 

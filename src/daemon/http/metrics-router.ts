@@ -1,6 +1,7 @@
 /** `/metrics` in Prometheus text format, and the middleware that counts every request by its matched route. */
 import { Router, type NextFunction, type Request, type Response } from "express";
 import type { Metrics } from "../../observability/metrics.js";
+import { routeTemplate } from "./route-template.js";
 
 export function createMetricsRouter(metrics: Metrics): Router {
   const router = Router();
@@ -11,16 +12,6 @@ export function createMetricsRouter(metrics: Metrics): Router {
 }
 
 /**
- * Remember where a router is mounted: Express resets `req.baseUrl` when an error leaves the router, so by the
- * time the response finishes only this still knows that `/traces/:id` was `/api/traces/:id`.
- * Mount every router as `app.use(path, recordMountPath, router)`.
- */
-export function recordMountPath(req: Request, res: Response, next: NextFunction): void {
-  res.locals.mountPath = req.baseUrl;
-  next();
-}
-
-/**
  * Count and time each request. The label is the matched route template (`/api/traces/:id`), never the raw path,
  * so label cardinality stays bounded; unmatched requests share one label.
  */
@@ -28,7 +19,7 @@ export function httpMetrics(metrics: Metrics) {
   return (req: Request, res: Response, next: NextFunction) => {
     const end = metrics.httpDuration.startTimer();
     res.on("finish", () => {
-      const route = req.route?.path ? `${(res.locals.mountPath as string | undefined) ?? ""}${String(req.route.path)}` : "unmatched";
+      const route = routeTemplate(req, res) ?? "unmatched";
       const labels = { method: req.method, route, status: String(res.statusCode) };
       metrics.httpRequests.inc(labels);
       end(labels);

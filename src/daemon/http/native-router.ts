@@ -1,6 +1,6 @@
 /**
  * The native API under `/api`: Ollama's shapes where Ollama has the endpoint (`/api/version`, `/api/tags`,
- * `/api/ps`), mlxm's own beside them (`/api/health`).
+ * `/api/ps`), mlxm's own beside them (`/api/health`). Generation and `/api/show` live in ollama-router.ts.
  */
 import express, { Router } from "express";
 import type { HealthResponse, ModelEntry, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
@@ -37,8 +37,7 @@ export function createNativeRouter(ctx: DaemonContext): Router {
   });
 
   router.get("/ps", (_req, res) => {
-    ctx.services();
-    const body: PsResponse = { models: [] };
+    const body: PsResponse = { models: ctx.services().models.running() };
     res.json(body);
   });
 

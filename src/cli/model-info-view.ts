@@ -1,0 +1,28 @@
+/** `mlxm show` for people: Ollama-style sections of aligned key/value lines. */
+import type { ShowResponse } from "../protocol/show.js";
+import { formatBytes } from "./render.js";
+
+function section(title: string, rows: [string, string][]): string {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return [`  ${title}`, ...rows.map(([k, v]) => `    ${k.padEnd(width)}    ${v}`)].join("\n");
+}
+
+export function renderModelInfo(info: ShowResponse): string {
+  const m = info.mlxm;
+  const parts = [
+    section("Model", [
+      ["name", m.name],
+      ["architecture", m.architecture],
+      ["parameters", `${m.parameter_size} (${m.parameter_count.toLocaleString("en-US")})`],
+      ["quantization", m.quantization],
+      ["context length", m.context_length === null ? "unknown" : String(m.context_length)],
+      ["embedding length", m.embedding_length === null ? "unknown" : String(m.embedding_length)],
+      ["chat template", m.has_chat_template ? "yes" : "no (prompts are sent as plain text)"],
+      ["source", m.source],
+      ["digest", m.digest],
+    ]),
+    section("Files", [...m.files.map((f): [string, string] => [f.filename, `${formatBytes(f.size)}  ${f.path}`]), ["total", formatBytes(m.size)]]),
+  ];
+  if (m.notes.length) parts.push(["  Notes", ...m.notes.map((n) => `    ${n}`)].join("\n"));
+  return `${parts.join("\n\n")}\n`;
+}

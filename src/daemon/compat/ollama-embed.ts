@@ -1,0 +1,29 @@
+/** Ollama `/api/embed` (and the legacy `/api/embeddings`) ⇄ the core. Pure translators. */
+import * as native from "../../protocol/chat.js";
+import type { EmbeddingRequest, EmbeddingResult } from "../core/chat.js";
+import { badRequest } from "../errors.js";
+import { fromKeepAlive } from "./ollama-options.js";
+import { parseBody } from "./parse.js";
+
+export function fromOllamaEmbedRequest(body: unknown): EmbeddingRequest {
+  const b = parseBody(native.EmbedRequest, body);
+  if (b.dimensions != null) throw badRequest("dimensions is not supported: embeddings have the model's own width", "dimensions");
+  const keepAliveMs = fromKeepAlive(b.keep_alive);
+  return { model: b.model, inputs: typeof b.input === "string" ? [b.input] : b.input, ...(keepAliveMs !== undefined ? { keepAliveMs } : {}) };
+}
+
+export function toOllamaEmbedResponse(result: EmbeddingResult, model: string, totalMs: number, loadMs = 0): native.EmbedResponse {
+  return {
+    model,
+    embeddings: result.embeddings,
+    total_duration: Math.round(totalMs * 1e6),
+    load_duration: Math.round(loadMs * 1e6),
+    prompt_eval_count: result.usage.inputTokens,
+  };
+}
+
+export function fromOllamaEmbeddingsRequest(body: unknown): EmbeddingRequest {
+  const b = parseBody(native.EmbeddingsRequest, body);
+  const keepAliveMs = fromKeepAlive(b.keep_alive);
+  return { model: b.model, inputs: [b.prompt], ...(keepAliveMs !== undefined ? { keepAliveMs } : {}) };
+}

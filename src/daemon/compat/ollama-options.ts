@@ -1,0 +1,91 @@
+/**
+ * Pieces every Ollama-shaped request shares: `options` → core sampling, `keep_alive` → milliseconds, `format` →
+ * response format, and the metrics (nanoseconds) on the last line of a generation. Pure.
+ */
+import type { z } from "zod";
+import { ConfigError, parseDuration } from "../../config/parse.js";
+import type { Format, Options } from "../../protocol/chat.js";
+import type { GenerationTimings, ResponseFormat, SamplingOptions, Usage } from "../core/chat.js";
+import { badRequest } from "../errors.js";
+
+/** Ollama `options` in the core's vocabulary. `num_predict` -1 or -2 (and Ollama's unset 0) mean no limit. */
+export function fromOllamaOptions(options: z.output<typeof Options> | null | undefined): SamplingOptions {
+  const s: SamplingOptions = {};
+  if (!options) return s;
+  if (options.temperature !== undefined) s.temperature = options.temperature;
+  if (options.top_p !== undefined) s.topP = options.top_p;
+  if (options.top_k !== undefined) s.topK = options.top_k;
+  if (options.min_p !== undefined) s.minP = options.min_p;
+  if (options.seed !== undefined) s.seed = options.seed;
+  if (options.num_predict !== undefined && options.num_predict > 0) s.maxTokens = options.num_predict;
+  if (options.repeat_penalty !== undefined) s.repeatPenalty = options.repeat_penalty;
+  if (options.frequency_penalty !== undefined) s.frequencyPenalty = options.frequency_penalty;
+  if (options.presence_penalty !== undefined) s.presencePenalty = options.presence_penalty;
+  if (options.stop !== undefined) {
+    const stop = (typeof options.stop === "string" ? [options.stop] : options.stop).filter((x) => x.length > 0);
+    if (stop.length) s.stop = stop;
+  }
+  return s;
+}
+
+/** `keep_alive` in ms (-1 forever, 0 unload after the request); undefined uses the daemon's default. */
+export function fromKeepAlive(value: string | number | null | undefined): number | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  try {
+    return parseDuration("keep_alive", value);
+  } catch (err) {
+    if (err instanceof ConfigError) throw badRequest(err.message, "keep_alive");
+    throw err;
+  }
+}
+
+/** `"json"` → JSON mode, a schema object → structured output, `""`/absent → free text. */
+export function fromOllamaFormat(format: z.output<typeof Format> | null | undefined): ResponseFormat | undefined {
+  if (format === undefined || format === null || format === "") return undefined;
+  if (format === "json") return { type: "json_object" };
+  return { type: "json_schema", schema: format };
+}
+
+/** Thinking needs a reasoning model; mlxm's local models are not, so asking for it is a 400 as in Ollama. */
+export function rejectThink(think: boolean | string | null | undefined): void {
+  if (think !== undefined && think !== null && think !== false) throw badRequest("this model does not support thinking", "think");
+}
+
+export interface OllamaMetrics {
+  total_duration: number;
+  load_duration: number;
+  prompt_eval_count: number;
+  prompt_eval_duration: number;
+  eval_count: number;
+  eval_duration: number;
+}
+
+const ns = (ms: number) => Math.max(0, Math.round(ms * 1e6));
+
+/**
+ * Ollama's metrics from the core's usage and timings. Prompt evaluation is the time to the first token less queueing
+ * and loading; evaluation is the rest of the generation.
+ */
+export function toOllamaMetrics(usage: Usage, timings: GenerationTimings | undefined, totalMs: number): OllamaMetrics {
+  const loadMs = timings?.loadMs ?? 0;
+  const promptMs = timings?.timeToFirstTokenMs !== undefined ? Math.max(0, timings.timeToFirstTokenMs - timings.queueMs - loadMs) : 0;
+  const evalMs = timings ? Math.max(0, timings.generationMs - promptMs) : 0;
+  return {
+    total_duration: ns(totalMs),
+    load_duration: ns(loadMs),
+    prompt_eval_count: usage.inputTokens,
+    prompt_eval_duration: ns(promptMs),
+    eval_count: usage.outputTokens,
+    eval_duration: ns(evalMs),
+  };
+}
+
+/** Ollama's done_reason: "stop" (also for tool calls) or "length". */
+export const toDoneReason = (reason: string): "stop" | "length" => (reason === "length" ? "length" : "stop");
+
+/** A clock for translators that stamp `created_at` and measure `total_duration`; injectable for tests. */
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };

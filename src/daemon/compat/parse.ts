@@ -1,0 +1,34 @@
+/**
+ * Request-body validation shared by the compat translators: a zod failure becomes a 400 `bad_request` HttpError
+ * naming the offending parameter (`messages[0].content`), which each protocol's error handler serialises
+ * (OpenAI puts it in `error.param`).
+ */
+import type { z } from "zod";
+import { badRequest } from "../errors.js";
+
+/** Parse `body` with `schema`, or throw a 400 naming the first offending parameter. */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw badRequest("the request body must be a JSON object");
+  }
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0]!;
+    const param = paramPath([...issue.path, key]);
+    throw badRequest(`Unrecognized request argument supplied: ${param}`, param);
+  }
+  const param = paramPath(issue.path);
+  throw badRequest(param ? `Invalid value for '${param}': ${issue.message}` : issue.message, param || undefined);
+}
+
+/** ["messages", 0, "content"] → "messages[0].content", the form OpenAI uses in `param`. */
+export function paramPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}

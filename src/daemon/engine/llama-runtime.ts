@@ -1,0 +1,96 @@
+/**
+ * The process-wide llama.cpp binding. `getLlama()` costs 1-2 s, so it is created lazily, once per process, and
+ * shared through leases: several daemons in one process (tests) share it, and it is disposed when the last lease
+ * is released. llama.cpp's log goes to the current logger, and its recent warnings and errors are kept, because a
+ * failed model load reaches JavaScript only as "Failed to load model" and the reason is in the log.
+ */
+import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
+import type { Logger } from "../../observability/logger.js";
+
+/**
+ * Threads for inference when MLXM_THREADS is not set. Measured on a 2-core machine shared with other work: one
+ * thread beat node-llama-cpp's default of 4 by 20-100x for generation, and 2 threads were up to 8x slower than
+ * one when the machine was busy. The one place to tune it.
+ */
+export function defaultThreadCount(): number {
+  return 1;
+}
+
+/** A hold on the shared binding. */
+export interface LlamaLease {
+  /** The binding, created on first use. `threads` becomes its thread budget (shared by all its contexts). */
+  llama(): Promise<Llama>;
+  /** llama.cpp log lines (warnings and errors) logged since `mark`, a value from {@link logMark}. */
+  logSince(mark: number): string[];
+  logMark(): number;
+  /** Give the lease back; the last one disposes the binding. Idempotent. */
+  release(): Promise<void>;
+}
+
+const LOG_LINES_KEPT = 200;
+
+const shared = {
+  llama: undefined as Promise<Llama> | undefined,
+  leases: new Set<object>(),
+  /** The most recent lease's logger receives llama.cpp's log. */
+  logger: undefined as Logger | undefined,
+  log: [] as string[],
+  /** Lines ever logged, so marks stay valid when old lines are dropped. */
+  logCount: 0,
+};
+
+function onLlamaLog(level: LlamaLogLevel, message: string): void {
+  const text = message.trim();
+  if (!text) return;
+  const important = level === LlamaLogLevel.error || level === LlamaLogLevel.fatal || level === LlamaLogLevel.warn;
+  if (important) {
+    shared.log.push(text);
+    shared.logCount++;
+    if (shared.log.length > LOG_LINES_KEPT) shared.log.shift();
+  }
+  if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) shared.logger?.warn({ llama: text }, "llama.cpp error");
+  else shared.logger?.debug({ llama: text, level }, "llama.cpp");
+}
+
+/** A lease on the process-wide llama.cpp binding. */
+export function leaseLlama({ threads, logger }: { threads: number; logger?: Logger }): LlamaLease {
+  const token = {};
+  shared.leases.add(token);
+  if (logger) shared.logger = logger;
+  let released = false;
+  return {
+    async llama() {
+      if (released) throw new Error("this llama lease was released");
+      shared.llama ??= getLlama({
+        build: "never",
+        gpu: false,
+        maxThreads: threads,
+        logLevel: LlamaLogLevel.warn,
+        logger: onLlamaLog,
+      }).catch((err: unknown) => {
+        shared.llama = undefined;
+        throw err;
+      });
+      const llama = await shared.llama;
+      // The binding splits this budget among concurrent evaluations of all its contexts.
+      if (llama.maxThreads !== threads) llama.maxThreads = threads;
+      return llama;
+    },
+    logMark: () => shared.logCount,
+    logSince(mark) {
+      const available = shared.logCount - shared.log.length;
+      return shared.log.slice(Math.max(0, mark - available));
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      shared.leases.delete(token);
+      if (shared.leases.size > 0 || !shared.llama) return;
+      const pending = shared.llama;
+      shared.llama = undefined;
+      shared.logger = undefined;
+      const llama = await pending.catch(() => undefined);
+      await llama?.dispose();
+    },
+  };
+}

@@ -1,0 +1,349 @@
+/**
+ * The local engine behind ModelService: names resolve through the store, models load into the pool, each request
+ * runs on its own context sequence, and every generation gets a GenAI span and metrics.
+ *
+ * Streams follow the ModelService contract: the request is checked, queued and its model loaded before the
+ * first event, so those errors are thrown by the iterator's first `next()`; after that, events arrive as tokens
+ * are generated and end with one `done`. Aborting the signal (or abandoning the iterator) stops generation at
+ * once and returns the sequence, cleared, for the next request.
+ */
+import type { MlxmConfig } from "../../config/config.js";
+import type { Logger } from "../../observability/logger.js";
+import type { Metrics } from "../../observability/metrics.js";
+import { GenAI, SpanKind, withSpan, type Attributes, type Span } from "../../observability/spans.js";
+import type { RunningModel } from "../../protocol/native.js";
+import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, SamplingOptions } from "../core/chat.js";
+import type { ModelInfo, ModelService } from "../core/model-service.js";
+import { HttpError } from "../errors.js";
+import type { Store } from "../store/store.js";
+import { EventChannel } from "./event-channel.js";
+import {
+  checkEmbeddingInputs,
+  prepareChat,
+  prepareCompletion,
+  runChat,
+  runCompletion,
+  runEmbedding,
+  type GenerationOutcome,
+  type GenerationTarget,
+} from "./generation.js";
+import { LlamaModelLoader } from "./llama-loader.js";
+import type { LoadedLlamaModel } from "./llama-model.js";
+import { defaultThreadCount, leaseLlama, type LlamaLease } from "./llama-runtime.js";
+import { describeStoredModel } from "./model-info.js";
+import { ModelPool, type ModelLease } from "./model-pool.js";
+import { findModelRow, resolveModelSpec, type EngineModelSpec } from "./model-spec.js";
+
+/** Share of system memory models may use when MLXM_MAX_MEMORY is not set. */
+export const DEFAULT_MEMORY_SHARE = 0.5;
+
+export interface LocalModelServiceOptions {
+  store: Store;
+  engine: MlxmConfig["engine"];
+  logger: Logger;
+  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "queueDepth" | "loadedModels">;
+  /** System memory, for the default budget; default os.totalmem(). */
+  totalMemoryBytes: number;
+}
+
+type Lease = ModelLease<EngineModelSpec, LoadedLlamaModel>;
+type Operation = "chat" | "text_completion";
+
+export class LocalModelService implements ModelService {
+  readonly threads: number;
+  readonly maxMemoryBytes: number;
+  readonly #llama: LlamaLease;
+  readonly #pool: ModelPool<EngineModelSpec, LoadedLlamaModel>;
+  readonly #queueLabels = new Set<string>();
+
+  constructor(private readonly options: LocalModelServiceOptions) {
+    const { engine, logger } = options;
+    this.threads = engine.threads ?? defaultThreadCount();
+    this.maxMemoryBytes = engine.maxMemoryBytes ?? Math.floor(options.totalMemoryBytes * DEFAULT_MEMORY_SHARE);
+    this.#llama = leaseLlama({ threads: this.threads, logger });
+    this.#pool = new ModelPool({
+      loader: new LlamaModelLoader({
+        lease: this.#llama,
+        threads: this.threads,
+        contextSize: engine.contextSize,
+        numParallel: engine.numParallel,
+      }),
+      maxMemoryBytes: this.maxMemoryBytes,
+      maxLoadedModels: engine.maxLoadedModels,
+      numParallel: engine.numParallel,
+      maxQueue: engine.maxQueue,
+      defaultKeepAliveMs: engine.keepAliveMs,
+      onChange: () => this.#updateGauges(),
+      onError: (err, model) => logger.warn({ err, model }, "failed to unload a model"),
+    });
+  }
+
+  chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
+    return this.#stream("chat", request, signal, () => prepareChat(request), (target, prepared) => runChat(target, prepared));
+  }
+
+  complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
+    return this.#stream("text_completion", request, signal, () => prepareCompletion(request), (target, prepared) =>
+      runCompletion(target, prepared),
+    );
+  }
+
+  async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
+    const attributes: Attributes = {
+      [GenAI.OPERATION_NAME]: "embeddings",
+      [GenAI.PROVIDER_NAME]: "mlxm",
+      [GenAI.REQUEST_MODEL]: request.model,
+      "mlxm.embeddings.input_count": Array.isArray(request.inputs) ? request.inputs.length : 0,
+    };
+    return withSpan(`embeddings ${request.model}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
+      checkEmbeddingInputs(request.inputs);
+      const spec = await resolveModelSpec(this.options.store, request.model);
+      const lease = await this.#acquire(spec, request.keepAliveMs, signal, span);
+      try {
+        const { embeddings, inputTokens } = await runEmbedding(lease.model, request.inputs, signal);
+        span.setAttributes({
+          [GenAI.RESPONSE_MODEL]: spec.name,
+          [GenAI.USAGE_INPUT_TOKENS]: inputTokens,
+          "gen_ai.embeddings.dimension.count": embeddings[0]?.length ?? 0,
+        });
+        this.options.metrics?.tokens.inc({ model: spec.name, type: "input" }, inputTokens);
+        return { model: spec.name, embeddings, usage: { inputTokens } };
+      } finally {
+        lease.release();
+      }
+    });
+  }
+
+  /** Loads `model` (Ollama: an empty request). keep_alive 0 unloads it instead, as Ollama does. */
+  async load(model: string, keepAliveMs?: number): Promise<void> {
+    const spec = await resolveModelSpec(this.options.store, model);
+    if (keepAliveMs === 0) {
+      await this.#pool.unload(spec.name);
+      return;
+    }
+    const lease = await this.#pool.acquire(spec, { keepAliveMs });
+    lease.release();
+  }
+
+  async show(model: string): Promise<ModelInfo> {
+    const row = await findModelRow(this.options.store, model);
+    return describeStoredModel(row, await this.options.store.models.files(row.id));
+  }
+
+  running(): RunningModel[] {
+    return this.#pool.running().map((entry) => ({
+      name: entry.spec.name,
+      model: entry.spec.name,
+      modified_at: entry.spec.modifiedAt,
+      size: entry.memoryBytes,
+      digest: entry.spec.digest.replace(/^sha256:/, ""),
+      details: entry.spec.details,
+      expires_at: entry.expiresAt === null ? null : new Date(entry.expiresAt).toISOString(),
+      size_vram: 0,
+      context_length: entry.model.contextSize,
+      active_requests: entry.activeRequests,
+      queued_requests: entry.queuedRequests,
+    }));
+  }
+
+  async unload(model: string): Promise<boolean> {
+    const name = this.#pool.has(model) ? model : (await findModelRow(this.options.store, model)).name;
+    return this.#pool.unload(name);
+  }
+
+  /** Dispose every model (contexts, then models), then give back the llama.cpp binding. */
+  async dispose(): Promise<void> {
+    await this.#pool.dispose();
+    await this.#llama.release();
+  }
+
+  /**
+   * One streamed generation. A producer task runs the request inside its span and pushes events into a channel;
+   * the returned iterator waits for the producer to start generating (so errors up to then are thrown by the first
+   * `next()`), then relays events. Leaving the iterator early aborts the generation.
+   */
+  async *#stream<P>(
+    operation: Operation,
+    request: ChatRequest | CompletionRequest,
+    signal: AbortSignal,
+    prepare: () => P,
+    run: (target: GenerationTarget, prepared: P) => Promise<GenerationOutcome>,
+  ): AsyncGenerator<ChatEvent> {
+    const channel = new EventChannel<ChatEvent>();
+    const abort = new AbortController();
+    const onAbort = () => abort.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+
+    let started = false;
+    let begin!: () => void;
+    let failBeforeStart!: (err: unknown) => void;
+    const begun = new Promise<void>((resolve, reject) => {
+      begin = () => {
+        started = true;
+        resolve();
+      };
+      failBeforeStart = reject;
+    });
+
+    const task = withSpan(
+      `${operation} ${request.model}`,
+      { kind: SpanKind.INTERNAL, attributes: requestAttributes(operation, request.model, request.sampling) },
+      (span) => this.#generate(span, request, abort.signal, channel, begin, prepare, run),
+    ).then(
+      () => channel.end(),
+      (err: unknown) => {
+        if (started) channel.fail(err);
+        else failBeforeStart(err);
+      },
+    );
+
+    try {
+      try {
+        await begun;
+      } catch (err) {
+        // Cancelled before it started (while queued or loading): the client is gone; end quietly.
+        if (abort.signal.aborted && err instanceof HttpError && err.code === "cancelled") {
+          yield { type: "done", finishReason: "cancelled", usage: { inputTokens: 0, outputTokens: 0 } };
+          return;
+        }
+        throw err;
+      }
+      yield* channel;
+    } finally {
+      abort.abort();
+      signal.removeEventListener("abort", onAbort);
+      await task;
+    }
+  }
+
+  async #generate<P>(
+    span: Span,
+    request: ChatRequest | CompletionRequest,
+    signal: AbortSignal,
+    channel: EventChannel<ChatEvent>,
+    begin: () => void,
+    prepare: () => P,
+    run: (target: GenerationTarget, prepared: P) => Promise<GenerationOutcome>,
+  ): Promise<void> {
+    const arrived = performance.now();
+    const prepared = prepare();
+    const spec = await resolveModelSpec(this.options.store, request.model);
+    const llama = await this.#llama.llama();
+    const lease = await this.#acquire(spec, request.keepAliveMs, signal, span);
+    const sequence = lease.model.takeSequence();
+    let generationStart = 0;
+    const target: GenerationTarget = {
+      llama,
+      loaded: lease.model,
+      sequence,
+      signal,
+      emit: (event) => channel.push(event),
+      begin: () => {
+        generationStart = performance.now();
+        begin();
+      },
+    };
+    let outcome: GenerationOutcome;
+    try {
+      outcome = await run(target, prepared);
+    } catch (err) {
+      // The sequence's state is partial: clear it so the next request starts clean.
+      await lease.model.returnSequence(sequence, { clear: true }).catch(() => {});
+      lease.release();
+      throw err;
+    }
+    await lease.model.returnSequence(sequence, { clear: outcome.finishReason === "cancelled" }).catch(() => {});
+    lease.release();
+    const end = performance.now();
+    const timings = {
+      queueMs: round(lease.queueMs),
+      loadMs: round(lease.loadMs),
+      ...(outcome.firstTokenAt !== undefined ? { timeToFirstTokenMs: round(outcome.firstTokenAt - arrived) } : {}),
+      generationMs: round(end - generationStart),
+    };
+    channel.push({ type: "done", finishReason: outcome.finishReason, usage: outcome.usage, timings });
+    this.#record(span, spec.name, outcome, timings, end);
+  }
+
+  async #acquire(spec: EngineModelSpec, keepAliveMs: number | undefined, signal: AbortSignal, span: Span): Promise<Lease> {
+    const lease = await this.#pool.acquire(spec, { keepAliveMs, signal });
+    span.setAttributes({
+      "mlxm.model.load": lease.cold ? "cold" : "warm",
+      "mlxm.model.load_ms": round(lease.loadMs),
+      "mlxm.queue.wait_ms": round(lease.queueMs),
+    });
+    return lease;
+  }
+
+  #record(
+    span: Span,
+    model: string,
+    outcome: GenerationOutcome,
+    timings: { timeToFirstTokenMs?: number; generationMs: number },
+    end: number,
+  ): void {
+    const { inputTokens, outputTokens } = outcome.usage;
+    span.setAttributes({
+      [GenAI.RESPONSE_MODEL]: model,
+      [GenAI.USAGE_INPUT_TOKENS]: inputTokens,
+      [GenAI.USAGE_OUTPUT_TOKENS]: outputTokens,
+      [GenAI.RESPONSE_FINISH_REASONS]: [outcome.finishReason],
+      ...(timings.timeToFirstTokenMs !== undefined ? { [GenAI.TIME_TO_FIRST_TOKEN_MS]: timings.timeToFirstTokenMs } : {}),
+      ...(outcome.schemaValid !== undefined ? { "mlxm.response.schema_valid": outcome.schemaValid } : {}),
+    });
+    const metrics = this.options.metrics;
+    metrics?.tokens.inc({ model, type: "input" }, inputTokens);
+    metrics?.tokens.inc({ model, type: "output" }, outputTokens);
+    if (outcome.firstTokenAt !== undefined && timings.timeToFirstTokenMs !== undefined) {
+      metrics?.timeToFirstToken.observe({ model }, timings.timeToFirstTokenMs / 1000);
+      const decodeMs = end - outcome.firstTokenAt;
+      if (outputTokens > 1) {
+        metrics?.timePerOutputToken.observe({ model }, decodeMs / (outputTokens - 1) / 1000);
+        span.setAttribute("mlxm.tokens_per_second", round(((outputTokens - 1) * 1000) / Math.max(decodeMs, 0.001)));
+      }
+    }
+    if (outcome.schemaValid === false) {
+      this.options.logger.warn({ model, finishReason: outcome.finishReason }, "generated JSON does not match the requested schema");
+    }
+  }
+
+  #updateGauges(): void {
+    const metrics = this.options.metrics;
+    if (!metrics) return;
+    const running = this.#pool.running();
+    metrics.loadedModels.set(running.length);
+    const seen = new Set<string>();
+    for (const entry of running) {
+      seen.add(entry.spec.name);
+      this.#queueLabels.add(entry.spec.name);
+      metrics.queueDepth.set({ model: entry.spec.name }, entry.queuedRequests);
+    }
+    for (const name of this.#queueLabels) {
+      if (!seen.has(name)) metrics.queueDepth.set({ model: name }, 0);
+    }
+  }
+}
+
+function requestAttributes(operation: Operation, model: string, s: SamplingOptions | undefined): Attributes {
+  const attributes: Attributes = {
+    [GenAI.OPERATION_NAME]: operation,
+    [GenAI.PROVIDER_NAME]: "mlxm",
+    [GenAI.REQUEST_MODEL]: model,
+  };
+  if (!s) return attributes;
+  const optional: [string, number | string[] | undefined][] = [
+    [GenAI.REQUEST_MAX_TOKENS, s.maxTokens],
+    [GenAI.REQUEST_TEMPERATURE, s.temperature],
+    [GenAI.REQUEST_TOP_P, s.topP],
+    ["gen_ai.request.top_k", s.topK],
+    [GenAI.REQUEST_SEED, s.seed],
+    ["gen_ai.request.frequency_penalty", s.frequencyPenalty],
+    ["gen_ai.request.presence_penalty", s.presencePenalty],
+    ["gen_ai.request.stop_sequences", s.stop],
+  ];
+  for (const [key, value] of optional) if (value !== undefined) attributes[key] = value;
+  return attributes;
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;

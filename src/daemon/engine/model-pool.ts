@@ -1,0 +1,442 @@
+/**
+ * The pool of loaded models. Loads on first use, and requests for a model that is loading share that one load.
+ * A memory budget and a model-count limit are enforced by unloading the least recently used idle models; a model
+ * with requests running or queued is never unloaded (a load that cannot make room waits until some model goes
+ * idle). Each model admits `numParallel` requests at once through its {@link SlotQueue}. Idle models unload after
+ * their keep-alive (Ollama semantics: 0 unloads right after the request, negative keeps the model loaded; such a
+ * model is still evicted for room, but only after every other idle model).
+ *
+ * The loader is injected (like Ollama's scheduler takes `newServerFn`), so this logic is tested with fake models.
+ */
+import { HttpError } from "../errors.js";
+import { planEviction, type ResidentModel } from "./eviction.js";
+import { QueueAbortedError, QueueFullError, SlotQueue } from "./slot-queue.js";
+
+/** A loaded model as the pool sees it. */
+export interface PoolModel {
+  /** Bytes it holds now (weights, contexts); read whenever the budget is checked, so it may grow. */
+  readonly memoryBytes: number;
+  dispose(): Promise<void>;
+}
+
+/** What the pool needs to know about a model before loading it. */
+export interface PoolModelSpec {
+  name: string;
+}
+
+/** Loads models for the pool. Errors (an invalid file, a failed load) reach every request waiting for that load. */
+export interface ModelLoader<S extends PoolModelSpec, M extends PoolModel> {
+  /** Bytes loading `spec` will take, estimated before loading; used to decide what to evict. */
+  estimateBytes(spec: S): Promise<number>;
+  load(spec: S): Promise<M>;
+}
+
+export interface ModelPoolOptions<S extends PoolModelSpec, M extends PoolModel> {
+  loader: ModelLoader<S, M>;
+  maxMemoryBytes: number;
+  maxLoadedModels: number;
+  /** Requests one model serves at once. */
+  numParallel: number;
+  /** Requests waiting per model beyond those; more get `queue_full`. */
+  maxQueue: number;
+  /** keep_alive for requests that give none, in ms (negative: forever). */
+  defaultKeepAliveMs: number;
+  /** Called whenever anything `running()` reports may have changed (for metrics). */
+  onChange?: () => void;
+  /** Called with errors nobody awaits (a model failing to dispose). */
+  onError?: (err: unknown, model: string) => void;
+}
+
+export interface AcquireOptions {
+  /** Ollama keep_alive in ms: 0 unloads after this request, negative keeps the model loaded; default from options. */
+  keepAliveMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A request's hold on a loaded model and one of its slots. */
+export interface ModelLease<S extends PoolModelSpec, M extends PoolModel> {
+  readonly spec: S;
+  readonly model: M;
+  /** The model was not loaded when the request arrived: it waited for (or triggered) the load. */
+  readonly cold: boolean;
+  /** Time spent waiting for a slot. */
+  readonly queueMs: number;
+  /** Time spent waiting for the model to load, after getting a slot. */
+  readonly loadMs: number;
+  /** Give the slot back. Idempotent. */
+  release(): void;
+}
+
+/** One loaded model, for `/api/ps`. */
+export interface PoolEntryState<S extends PoolModelSpec, M extends PoolModel> {
+  spec: S;
+  model: M;
+  memoryBytes: number;
+  activeRequests: number;
+  queuedRequests: number;
+  /** When it unloads if it stays idle (ms since epoch), or null when kept loaded forever. */
+  expiresAt: number | null;
+  loadedAt: number;
+  lastUsedAt: number;
+}
+
+/** setTimeout cannot wait longer than this; longer keep-alives re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+type EntryState = "waiting" | "loading" | "ready" | "closing";
+
+class Entry<S extends PoolModelSpec, M extends PoolModel> {
+  state: EntryState = "waiting";
+  model: M | undefined;
+  estimateBytes = 0;
+  loadedAt = 0;
+  lastUsedAt = Date.now();
+  /** A counter value, not a time: two uses in one millisecond still order. */
+  lastUse = 0;
+  keepAliveMs: number;
+  expiresAt: number | null = null;
+  timer: NodeJS.Timeout | undefined;
+  unloadRequested = false;
+  closing: Promise<void> | undefined;
+  ready!: Promise<M>;
+
+  constructor(
+    readonly spec: S,
+    readonly slots: SlotQueue,
+    keepAliveMs: number,
+  ) {
+    this.keepAliveMs = keepAliveMs;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get memoryBytes(): number {
+    return this.model?.memoryBytes ?? this.estimateBytes;
+  }
+}
+
+export class ModelPool<S extends PoolModelSpec, M extends PoolModel> {
+  readonly #entries = new Map<string, Entry<S, M>>();
+  readonly #wakers = new Set<() => void>();
+  #disposingBytes = 0;
+  #disposed = false;
+  #uses = 0;
+
+  constructor(private readonly options: ModelPoolOptions<S, M>) {}
+
+  /**
+   * A slot on the loaded model `spec.name`, loading it first if needed. Rejects with `queue_full` (429, Retry-After)
+   * when its queue is full, `cancelled` when `signal` aborts while waiting, `unavailable` when the model can never fit
+   * the memory budget or the pool is shutting down, and with the loader's error when the load fails.
+   */
+  async acquire(spec: S, { keepAliveMs, signal }: AcquireOptions = {}): Promise<ModelLease<S, M>> {
+    if (this.#disposed) throw shuttingDown();
+    if (signal?.aborted) throw cancelled(spec.name);
+    let entry = this.#entries.get(spec.name);
+    if (entry?.slots.full) {
+      const retryAfter = String(entry.slots.retryAfterSeconds());
+      throw new HttpError(
+        "queue_full",
+        `model "${spec.name}" is busy: ${entry.slots.active} requests running and ${entry.slots.queued} waiting ` +
+          `(MLXM_NUM_PARALLEL=${entry.slots.slots}, MLXM_MAX_QUEUE=${entry.slots.maxQueue}); retry after ${retryAfter}s`,
+        { model: spec.name, queued: entry.slots.queued },
+        { "retry-after": retryAfter },
+      );
+    }
+    entry ??= this.#startLoad(spec);
+    entry.keepAliveMs = keepAliveMs ?? this.options.defaultKeepAliveMs;
+    const cold = entry.state !== "ready";
+    this.#markBusy(entry);
+
+    const arrived = performance.now();
+    let releaseSlot: () => void;
+    try {
+      releaseSlot = await entry.slots.acquire(signal);
+    } catch (err) {
+      this.#whenIdle(entry);
+      if (err instanceof QueueAbortedError) throw cancelled(spec.name);
+      if (err instanceof QueueFullError) throw new HttpError("queue_full", `model "${spec.name}" is busy`, undefined, { "retry-after": "1" });
+      throw err;
+    }
+    const gotSlot = performance.now();
+    let model: M;
+    try {
+      model = await abortable(entry.ready, signal, () => cancelled(spec.name));
+    } catch (err) {
+      releaseSlot();
+      this.#whenIdle(entry);
+      throw err;
+    }
+    const loaded = performance.now();
+    const target = entry;
+    return {
+      spec: entry.spec,
+      model,
+      cold,
+      queueMs: gotSlot - arrived,
+      loadMs: loaded - gotSlot,
+      release: () => {
+        releaseSlot();
+        target.lastUsedAt = Date.now();
+        target.lastUse = ++this.#uses;
+        this.#whenIdle(target);
+      },
+    };
+  }
+
+  /** Loaded models, by name. */
+  running(): PoolEntryState<S, M>[] {
+    const now = Date.now();
+    return [...this.#entries.values()]
+      .filter((e): e is Entry<S, M> & { model: M } => e.state === "ready" && e.model !== undefined)
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((e) => ({
+        spec: e.spec,
+        model: e.model,
+        memoryBytes: e.memoryBytes,
+        activeRequests: e.slots.active,
+        queuedRequests: e.slots.queued,
+        expiresAt: e.slots.idle ? e.expiresAt : e.keepAliveMs < 0 ? null : now + e.keepAliveMs,
+        loadedAt: e.loadedAt,
+        lastUsedAt: e.lastUsedAt,
+      }));
+  }
+
+  /** True when `name` is loaded or loading. */
+  has(name: string): boolean {
+    return this.#entries.has(name);
+  }
+
+  /**
+   * Unload `name` once its running and queued requests have finished. Resolves true when it was loaded (after it is
+   * disposed), false when it was not.
+   */
+  async unload(name: string): Promise<boolean> {
+    const entry = this.#entries.get(name);
+    if (!entry) return false;
+    if (entry.state !== "ready") {
+      try {
+        await entry.ready;
+      } catch {
+        return false;
+      }
+    }
+    entry.unloadRequested = true;
+    this.#whenIdle(entry);
+    await this.#closed(entry);
+    return true;
+  }
+
+  /** Refuse new requests, reject queued ones, and dispose every model (in reverse order of loading). */
+  async dispose(): Promise<void> {
+    this.#disposed = true;
+    const entries = [...this.#entries.values()];
+    for (const entry of entries) {
+      clearTimeout(entry.timer);
+      entry.slots.rejectQueued(shuttingDown());
+    }
+    await Promise.allSettled(entries.map((e) => e.ready));
+    const byLoad = entries.filter((e) => e.state === "ready").sort((a, b) => b.loadedAt - a.loadedAt);
+    for (const entry of byLoad) await this.#close(entry);
+    this.#changed();
+  }
+
+  #startLoad(spec: S): Entry<S, M> {
+    const entry = new Entry<S, M>(
+      spec,
+      new SlotQueue(this.options.numParallel, this.options.maxQueue, () => this.#changed()),
+      this.options.defaultKeepAliveMs,
+    );
+    this.#entries.set(spec.name, entry);
+    entry.ready = (async () => {
+      entry.estimateBytes = await this.options.loader.estimateBytes(spec);
+      await this.#reserve(entry);
+      entry.state = "loading";
+      const model = await this.options.loader.load(spec);
+      if (this.#disposed) {
+        await model.dispose();
+        throw shuttingDown();
+      }
+      entry.model = model;
+      entry.state = "ready";
+      entry.loadedAt = Date.now();
+      entry.lastUsedAt = entry.loadedAt;
+      entry.lastUse = ++this.#uses;
+      return model;
+    })();
+    entry.ready.then(
+      () => {
+        this.#changed();
+        // Everyone who wanted it may have gone while it loaded.
+        this.#whenIdle(entry);
+      },
+      () => {
+        if (this.#entries.get(spec.name) === entry) this.#entries.delete(spec.name);
+        entry.state = "closing";
+        this.#changed();
+      },
+    );
+    this.#changed();
+    return entry;
+  }
+
+  /**
+   * Make room for `entry`: evict idle models until it fits, or wait until some model goes idle. Marks the entry as
+   * holding memory synchronously with the eviction decision, so concurrent loads never count the same room twice.
+   */
+  async #reserve(entry: Entry<S, M>): Promise<void> {
+    const { maxMemoryBytes, maxLoadedModels } = this.options;
+    if (entry.estimateBytes > maxMemoryBytes) {
+      throw new HttpError(
+        "unavailable",
+        `model "${entry.name}" needs about ${formatBytes(entry.estimateBytes)} of memory, more than the ` +
+          `${formatBytes(maxMemoryBytes)} budget; raise MLXM_MAX_MEMORY or lower MLXM_CONTEXT_SIZE / MLXM_NUM_PARALLEL`,
+        { model: entry.name, neededBytes: entry.estimateBytes, budgetBytes: maxMemoryBytes },
+      );
+    }
+    for (;;) {
+      if (this.#disposed) throw shuttingDown();
+      // Every request that wanted this model has gone: give up the load rather than evict for nobody. Removed
+      // at once, so a request arriving now starts a fresh load instead of joining this one.
+      if (entry.slots.idle) {
+        if (this.#entries.get(entry.name) === entry) this.#entries.delete(entry.name);
+        throw cancelled(entry.name);
+      }
+      const resident: ResidentModel[] = [...this.#entries.values()]
+        .filter((e) => e !== entry && (e.state === "loading" || e.state === "ready"))
+        .map((e) => ({
+          name: e.name,
+          memoryBytes: e.memoryBytes,
+          idle: e.state === "ready" && e.slots.idle,
+          lastUsed: e.lastUse,
+          pinned: e.keepAliveMs < 0,
+        }));
+      const victims = planEviction({
+        resident,
+        disposingBytes: this.#disposingBytes,
+        needBytes: entry.estimateBytes,
+        maxBytes: maxMemoryBytes,
+        maxModels: maxLoadedModels,
+      });
+      if (victims) {
+        const closing = victims.map((name) => this.#close(this.#entries.get(name)!));
+        entry.state = "loading";
+        await Promise.all(closing);
+        return;
+      }
+      await new Promise<void>((resolve) => this.#wakers.add(resolve));
+    }
+  }
+
+  #markBusy(entry: Entry<S, M>): void {
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+  }
+
+  /** An entry that just went idle: unload it now, arm its keep-alive timer, or keep it forever. */
+  #whenIdle(entry: Entry<S, M>): void {
+    this.#changed();
+    if (entry.state !== "ready" || !entry.slots.idle) return;
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    if (entry.unloadRequested || entry.keepAliveMs === 0 || this.#disposed) {
+      void this.#close(entry);
+      return;
+    }
+    if (entry.keepAliveMs < 0) {
+      entry.expiresAt = null;
+      return;
+    }
+    entry.expiresAt = Date.now() + entry.keepAliveMs;
+    this.#arm(entry);
+  }
+
+  #arm(entry: Entry<S, M>): void {
+    const delay = Math.min(Math.max(0, (entry.expiresAt ?? 0) - Date.now()), MAX_TIMER_MS);
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      if (entry.state !== "ready" || !entry.slots.idle || entry.expiresAt === null) return;
+      if (Date.now() >= entry.expiresAt) void this.#close(entry);
+      else this.#arm(entry);
+    }, delay);
+    entry.timer.unref();
+  }
+
+  /** Remove a ready entry and dispose its model; its memory counts as in use until the dispose finishes. */
+  #close(entry: Entry<S, M>): Promise<void> {
+    if (entry.closing) return entry.closing;
+    if (this.#entries.get(entry.name) === entry) this.#entries.delete(entry.name);
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    entry.state = "closing";
+    const bytes = entry.memoryBytes;
+    this.#disposingBytes += bytes;
+    entry.closing = (async () => {
+      try {
+        await entry.model?.dispose();
+      } catch (err) {
+        this.options.onError?.(err, entry.name);
+      } finally {
+        this.#disposingBytes -= bytes;
+        this.#changed();
+      }
+    })();
+    this.#changed();
+    return entry.closing;
+  }
+
+  /** Resolves when `entry` has been closed. */
+  async #closed(entry: Entry<S, M>): Promise<void> {
+    while (!entry.closing) await new Promise<void>((resolve) => this.#wakers.add(resolve));
+    await entry.closing;
+  }
+
+  #changed(): void {
+    this.options.onChange?.();
+    const wakers = [...this.#wakers];
+    this.#wakers.clear();
+    for (const wake of wakers) wake();
+  }
+}
+
+function cancelled(model: string): HttpError {
+  return new HttpError("cancelled", `the request for model "${model}" was cancelled before it started`, { model });
+}
+
+function shuttingDown(): HttpError {
+  return new HttpError("unavailable", "the model engine is shutting down", undefined, { "retry-after": "1" });
+}
+
+/** `promise`, or a rejection with `error()` as soon as `signal` aborts (the promise itself keeps running). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, error: () => Error): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(error());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(error());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** "1.5 GiB", "640 MiB". */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}

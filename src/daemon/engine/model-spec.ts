@@ -1,0 +1,56 @@
+/**
+ * From a model name in a request to what the engine loads: the store's row and the model's first file.
+ */
+import type { ModelDetails } from "../../protocol/native.js";
+import { modelNotFound } from "../errors.js";
+import type { ModelRow } from "../store/repos/models-repo.js";
+import type { Store } from "../store/store.js";
+import { InvalidModelError } from "./errors.js";
+
+/** A model the engine can load. */
+export interface EngineModelSpec {
+  /** The store's name (canonical: "mlxm-tiny:latest" resolves to "mlxm-tiny"). */
+  name: string;
+  /** The GGUF file llama.cpp opens (the first part of a split model). */
+  path: string;
+  digest: string;
+  sizeBytes: number;
+  modifiedAt: string;
+  /** `llama.context_length` as recorded at pull time, when known. */
+  contextLength?: number;
+  details: ModelDetails;
+}
+
+/** Looks `name` up in the store; `name:latest` matches a model stored without a tag. */
+export async function resolveModelSpec(store: Store, name: string): Promise<EngineModelSpec> {
+  const row = await findModelRow(store, name);
+  const files = await store.models.files(row.id);
+  const first = files[0];
+  if (!first) throw new InvalidModelError(`model "${row.name}" has no files; pull it again`);
+  if (row.format !== "gguf") throw new InvalidModelError(`model "${row.name}" is ${row.format}, not GGUF`);
+  return {
+    name: row.name,
+    path: first.path,
+    digest: row.digest,
+    sizeBytes: row.size_bytes,
+    modifiedAt: row.modified_at,
+    ...(row.context_length ? { contextLength: row.context_length } : {}),
+    details: {
+      parent_model: "",
+      format: row.format,
+      family: row.family ?? "",
+      families: row.family ? [row.family] : null,
+      parameter_size: row.parameter_size ?? "",
+      quantization_level: row.quant ?? "",
+    },
+  };
+}
+
+/** The store row for `name`, or a 404 `model_not_found`. */
+export async function findModelRow(store: Store, name: string): Promise<ModelRow> {
+  const row =
+    (await store.models.findByName(name)) ??
+    (name.endsWith(":latest") ? await store.models.findByName(name.slice(0, -":latest".length)) : undefined);
+  if (!row) throw modelNotFound(name);
+  return row;
+}

@@ -1,0 +1,72 @@
+/**
+ * The OpenAI-compatible API under `/v1`, which the official openai SDK uses unmodified. Each route translates the
+ * body with a pure compat function, asks the model service, and translates the answer back (JSON, or SSE chunks).
+ * Errors reach `openAIErrorHandler` (mounted after this router in app.ts) or, mid-stream, go in-band.
+ */
+import crypto from "node:crypto";
+import express, { Router } from "express";
+import { collectChat } from "../core/chat.js";
+import { fromChatCompletionRequest, toChatCompletion, toChatCompletionChunks } from "../compat/openai-chat.js";
+import { fromCompletionRequest, toCompletion, toCompletionChunks } from "../compat/openai-completions.js";
+import { fromEmbeddingRequest, toEmbeddingResponse } from "../compat/openai-embeddings.js";
+import { toOpenAIError } from "../compat/openai-errors.js";
+import { toOpenAIModel, toOpenAIModelList } from "../compat/openai-models.js";
+import type { DaemonContext } from "../context.js";
+import { modelNotFound } from "../errors.js";
+import { clientAbortSignal, failOnErrorFinish, prefetchFirst, sendStream, sseFormat } from "./streaming.js";
+
+const newId = (prefix: string) => `${prefix}-${crypto.randomBytes(12).toString("base64url")}`;
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+export function createOpenAIRouter(ctx: DaemonContext): Router {
+  const router = Router();
+  // Any content type: some OpenAI clients omit it, and OpenAI parses the body as JSON regardless.
+  router.use(express.json({ limit: "32mb", type: () => true }));
+
+  router.post("/chat/completions", async (req, res) => {
+    const { request, stream, includeUsage } = fromChatCompletionRequest(req.body);
+    const { models } = ctx.services();
+    const meta = { id: newId("chatcmpl"), created: nowSeconds(), model: request.model };
+    const events = failOnErrorFinish(models.chat(request, clientAbortSignal(req, res)));
+    if (!stream) {
+      res.json(toChatCompletion(await collectChat(events), meta));
+      return;
+    }
+    const started = await prefetchFirst(events);
+    await sendStream(res, toChatCompletionChunks(started, meta, { includeUsage }), sseFormat(toOpenAIError), ctx.logger);
+  });
+
+  router.post("/completions", async (req, res) => {
+    const { request, stream, includeUsage, echo } = fromCompletionRequest(req.body);
+    const { models } = ctx.services();
+    const meta = { id: newId("cmpl"), created: nowSeconds(), model: request.model };
+    const events = failOnErrorFinish(models.complete(request, clientAbortSignal(req, res)));
+    const echoPrompt = echo ? request.prompt : undefined;
+    if (!stream) {
+      res.json(toCompletion(await collectChat(events), meta, echoPrompt));
+      return;
+    }
+    const started = await prefetchFirst(events);
+    await sendStream(res, toCompletionChunks(started, meta, { includeUsage, echoPrompt }), sseFormat(toOpenAIError), ctx.logger);
+  });
+
+  router.post("/embeddings", async (req, res) => {
+    const { request, encodingFormat } = fromEmbeddingRequest(req.body);
+    const result = await ctx.services().models.embed(request, clientAbortSignal(req, res));
+    res.json(toEmbeddingResponse(result, request.model, encodingFormat));
+  });
+
+  router.get("/models", async (_req, res) => {
+    res.json(toOpenAIModelList(await ctx.services().store.models.list()));
+  });
+
+  // Model names may contain slashes (`hf.co/org/repo:Q4_K_M`).
+  router.get("/models/*id", async (req, res) => {
+    const id = (req.params as { id: string[] }).id.join("/");
+    const row = await ctx.services().store.models.findByName(id);
+    if (!row) throw modelNotFound(id);
+    res.json(toOpenAIModel(row));
+  });
+
+  return router;
+}

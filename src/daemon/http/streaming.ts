@@ -1,0 +1,114 @@
+/**
+ * What every streaming generation route needs: an AbortSignal that fires when the client goes away, the first
+ * event fetched before any header is sent (so pre-generation errors still get a status code), and a writer that
+ * respects backpressure and turns a failure mid-stream into one in-band error message instead of a hang.
+ */
+import type { Request, Response } from "express";
+import type { Logger } from "../../observability/logger.js";
+import { toHttpError } from "./native-errors.js";
+import type { ChatEvent } from "../core/chat.js";
+import { HttpError as HttpErrorClass, type HttpError } from "../errors.js";
+
+/**
+ * Aborts when the response closes before it was finished: the client disconnected. (`req`'s own 'close' fires once
+ * the body is read, so it cannot tell a disconnect; the response's can.)
+ */
+export function clientAbortSignal(_req: Request, res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort(new Error("client disconnected"));
+  });
+  return controller.signal;
+}
+
+/**
+ * Run the stream up to its first event. The model service throws pre-generation errors (unknown model, queue full)
+ * from the first `next()`, so awaiting it here lets the route answer them with a status code.
+ */
+export async function prefetchFirst<T>(source: AsyncIterable<T>): Promise<AsyncIterable<T>> {
+  const it = source[Symbol.asyncIterator]();
+  const first = await it.next();
+  return {
+    async *[Symbol.asyncIterator]() {
+      try {
+        if (first.done) return;
+        yield first.value;
+        for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+      } finally {
+        // Stops the generation when the consumer stops early (client gone, or an error).
+        await it.return?.();
+      }
+    },
+  };
+}
+
+export interface StreamFormat<T> {
+  contentType: string;
+  /** One item as it goes on the wire, framing included. */
+  encode(item: T): string;
+  /** A failure after the headers were sent, as the protocol's in-band error message. */
+  encodeError(err: HttpError): string;
+  /** Written after the last item of a stream that completed (SSE's `data: [DONE]`). */
+  trailer?: string;
+}
+
+/** Write `items` as a streamed 200 response; stops when the client goes away. */
+export async function sendStream<T>(res: Response, items: AsyncIterable<T>, format: StreamFormat<T>, logger: Logger): Promise<void> {
+  res.status(200).set({ "content-type": format.contentType, "cache-control": "no-cache", "x-accel-buffering": "no" });
+  res.flushHeaders();
+  try {
+    for await (const item of items) {
+      if (!(await write(res, format.encode(item)))) return;
+    }
+    if (format.trailer) await write(res, format.trailer);
+  } catch (err) {
+    const httpError = toHttpError(err);
+    if (httpError.status >= 500) logger.error({ err, requestId: res.req.requestId }, "generation failed mid-stream");
+    await write(res, format.encodeError(httpError));
+  }
+  res.end();
+}
+
+/** Write with backpressure; false once the client is gone. */
+function write(res: Response, text: string): Promise<boolean> {
+  if (res.destroyed || res.writableEnded) return Promise.resolve(false);
+  if (res.write(text)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      res.off("drain", onDrain);
+      res.off("close", onClose);
+      resolve(ok);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    res.on("drain", onDrain);
+    res.on("close", onClose);
+  });
+}
+
+/** Server-Sent Events as OpenAI sends them: unnamed `data:` events, then `data: [DONE]`. */
+export function sseFormat<T>(encodeError: (err: HttpError) => unknown): StreamFormat<T> {
+  return {
+    contentType: "text/event-stream; charset=utf-8",
+    encode: (item) => `data: ${JSON.stringify(item)}\n\n`,
+    encodeError: (err) => `data: ${JSON.stringify(encodeError(err))}\n\n`,
+    trailer: "data: [DONE]\n\n",
+  };
+}
+
+/** Newline-delimited JSON as Ollama streams it; an error is one `{error, code}` line. */
+export function ndjsonFormat<T>(): StreamFormat<T> {
+  return {
+    contentType: "application/x-ndjson",
+    encode: (item) => `${JSON.stringify(item)}\n`,
+    encodeError: (err) => `${JSON.stringify({ error: err.message, code: err.code })}\n`,
+  };
+}
+
+/** A backend that reports `finishReason: "error"` failed: surface it as an error rather than a normal end. */
+export async function* failOnErrorFinish(events: AsyncIterable<ChatEvent>): AsyncGenerator<ChatEvent> {
+  for await (const ev of events) {
+    if (ev.type === "done" && ev.finishReason === "error") throw new HttpErrorClass("internal", "the generation failed");
+    yield ev;
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * The record of a partial download: a sidecar `<partial>.progress.json` listing which byte ranges of the partial
+ * file are written. It is always replaced atomically (write a temporary file, rename it over the old one), and it
+ * keeps two lists, because two kinds of crash lose different things:
+ * - `written`: ranges whose writes completed. Saved often and cheaply (no fsync). A killed process (kill -9, OOM,
+ *   a crash of the daemon) loses nothing the kernel already has, so after such a crash these ranges are trusted:
+ *   a resume re-fetches at most the bytes written since the last save.
+ * - `durable`: ranges known to be on disk: the partial file was fdatasync'ed before the save, and the sidecar is
+ *   fsync'ed. After a reboot (power loss, kernel panic) the page cache is gone, so only these are trusted.
+ * Which case applies is told by the boot the sidecar was written in. Durable saves cost a disk flush, so they are
+ * rate-limited (`durableIntervalMs`); cheap saves happen whenever the downloader asks. Saves never run concurrently:
+ * requests made during a save collapse into one more save.
+ */
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { ByteRange } from "./byte-ranges.js";
+
+/** The sidecar's content. */
+export interface PartialProgressFile {
+  version: 2;
+  /** Expected digest of the finished file, e.g. `sha256:<hex>`. */
+  digest: string;
+  size: number;
+  /** The boot the sidecar was written in (see `currentBoot`). */
+  boot: string;
+  /** Whether durable saves were made at all; without them `written` is all there is, even after a reboot. */
+  durable_mode: boolean;
+  written: ByteRange[];
+  durable: ByteRange[];
+  updated_at: string;
+}
+
+/** Sidecar path of a partial file. */
+export function progressPathOf(partialPath: string): string {
+  return `${partialPath}.progress.json`;
+}
+
+/**
+ * An identifier of the current boot: Linux's boot_id, else the boot time to the second (time now minus uptime),
+ * which `sameBoot` compares with a tolerance for clock adjustments.
+ */
+export function currentBoot(): string {
+  try {
+    return fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  } catch {
+    return `t${Math.round(Date.now() / 1000 - os.uptime())}`;
+  }
+}
+
+function sameBoot(a: string, b: string): boolean {
+  if (a.startsWith("t") && b.startsWith("t")) return Math.abs(Number(a.slice(1)) - Number(b.slice(1))) < 120;
+  return a === b;
+}
+
+/**
+ * Read the sidecar of `partialPath`: the ranges that can be trusted now (see the module comment) and those known
+ * durable, when it describes the same file (digest and size) and the partial file exists with its full
+ * preallocated size; otherwise undefined (start over).
+ */
+export async function readPartialProgress(
+  partialPath: string,
+  expected: { digest: string; size: number },
+  boot: string = currentBoot(),
+): Promise<{ ranges: ByteRange[]; durable: ByteRange[] } | undefined> {
+  let parsed: PartialProgressFile;
+  try {
+    parsed = JSON.parse(await fsp.readFile(progressPathOf(partialPath), "utf8")) as PartialProgressFile;
+    const stat = await fsp.stat(partialPath);
+    if (stat.size !== expected.size) return undefined;
+  } catch {
+    return undefined;
+  }
+  if (parsed?.version !== 2 || parsed.digest !== expected.digest || parsed.size !== expected.size) return undefined;
+  const written = validRanges(parsed.written, expected.size);
+  const durable = validRanges(parsed.durable, expected.size);
+  if (!written || !durable) return undefined;
+  return { ranges: sameBoot(parsed.boot, boot) || !parsed.durable_mode ? written : durable, durable };
+}
+
+function validRanges(value: unknown, size: number): ByteRange[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const out: ByteRange[] = [];
+  for (const r of value) {
+    if (!Array.isArray(r) || r.length !== 2) return undefined;
+    const [s, e] = r as [unknown, unknown];
+    if (!Number.isSafeInteger(s) || !Number.isSafeInteger(e)) return undefined;
+    if ((s as number) < 0 || (e as number) > size || (s as number) >= (e as number)) return undefined;
+    out.push([s as number, e as number]);
+  }
+  return out;
+}
+
+/** Options of a journal. */
+export interface ProgressJournalOptions {
+  /** Make durable saves (fdatasync the data, fsync the sidecar). Default true. */
+  durable?: boolean;
+  /** At most one durable save per interval (the final flush is always durable). Default 2000 ms. */
+  durableIntervalMs?: number;
+  boot?: string;
+}
+
+/** Writes the sidecar of one partial file; see the module comment. */
+export class ProgressJournal {
+  readonly path: string;
+  readonly #durable: boolean;
+  readonly #interval: number;
+  readonly #boot: string;
+  #durableRanges: ByteRange[] = [];
+  #lastDurableAt = 0;
+  #running: Promise<void> | undefined;
+  #pending: "none" | "cheap" | "durable" = "none";
+  #lastError: unknown;
+  /** Saves completed, and of those durable (for stats and tests). */
+  saves = 0;
+  durableSaves = 0;
+
+  constructor(
+    partialPath: string,
+    private readonly header: { digest: string; size: number },
+    /** Snapshot of written ranges; taken at the start of each save (before a durable save's data flush). */
+    private readonly snapshot: () => ByteRange[],
+    /** The partial file, flushed before each durable save. */
+    private readonly data: { datasync(): Promise<void> },
+    options: ProgressJournalOptions = {},
+  ) {
+    this.path = progressPathOf(partialPath);
+    this.#durable = options.durable ?? true;
+    this.#interval = options.durableIntervalMs ?? 2000;
+    this.#boot = options.boot ?? currentBoot();
+  }
+
+  /** Start from ranges already durable (a resume that trusted the durable list, or the written one after a clean stop). */
+  seedDurable(ranges: ByteRange[]): void {
+    this.#durableRanges = ranges;
+  }
+
+  /** Ask for a save soon (durable when the interval has passed); returns at once. Errors surface on flush(). */
+  request(): void {
+    const kind = this.#durable && performance.now() - this.#lastDurableAt >= this.#interval ? "durable" : "cheap";
+    this.#enqueue(kind);
+  }
+
+  /** Wait for in-flight saves, then make one durable save of the latest ranges. Throws if a save failed. */
+  async flush(): Promise<void> {
+    while (this.#running) await this.#running;
+    this.#enqueue("durable");
+    while (this.#running) await this.#running;
+    if (this.#lastError) {
+      const err = this.#lastError;
+      this.#lastError = undefined;
+      throw err;
+    }
+  }
+
+  /** Wait until no save is running, without starting one (before closing or deleting the partial file). */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running;
+    this.#lastError = undefined;
+  }
+
+  #enqueue(kind: "cheap" | "durable"): void {
+    if (kind === "durable" || this.#pending === "none") this.#pending = kind;
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#running || this.#pending === "none") return;
+    // Re-kick when a loop ends: a request may have arrived while it was winding down.
+    this.#running = this.#loop().finally(() => {
+      this.#running = undefined;
+      this.#kick();
+    });
+  }
+
+  async #loop(): Promise<void> {
+    while (this.#pending !== "none") {
+      const kind = this.#pending;
+      this.#pending = "none";
+      try {
+        await this.#saveOnce(kind === "durable" && this.#durable);
+      } catch (err) {
+        this.#lastError = err;
+      }
+    }
+  }
+
+  async #saveOnce(durable: boolean): Promise<void> {
+    const written = this.snapshot();
+    if (durable) {
+      this.#lastDurableAt = performance.now();
+      await this.data.datasync();
+      this.#durableRanges = written;
+    }
+    const body: PartialProgressFile = {
+      version: 2,
+      digest: this.header.digest,
+      size: this.header.size,
+      boot: this.#boot,
+      durable_mode: this.#durable,
+      written,
+      durable: this.#durableRanges,
+      updated_at: new Date().toISOString(),
+    };
+    const tmp = `${this.path}.tmp`;
+    const fh = await fsp.open(tmp, "w");
+    try {
+      await fh.writeFile(JSON.stringify(body));
+      if (durable) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, this.path);
+    if (durable) {
+      await fsyncDir(path.dirname(this.path));
+      this.durableSaves++;
+    }
+    this.saves++;
+  }
+}
+
+/** fsync a directory so a rename or create in it survives a power loss (no-op where directories cannot be opened). */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(dir, "r");
+    await fh.sync();
+  } catch {
+    // Some platforms (Windows) cannot fsync a directory; the rename is still atomic there.
+  } finally {
+    await fh?.close();
+  }
+}

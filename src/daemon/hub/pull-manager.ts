@@ -1,0 +1,565 @@
+/**
+ * The daemon's pulls. A pull resolves a reference to GGUF files at one commit, writes that plan to its `pulls` row
+ * before the first byte, downloads and verifies every file into the blob store, and only then makes the model
+ * visible (ModelsRepo.upsert, one transaction). Progress is Ollama's `/api/pull` NDJSON stream.
+ *
+ * Pulls belong to the daemon, not to the request that started them: a second caller asking for the same model
+ * attaches to the running pull, a caller that goes away only detaches (the pull goes on), `cancel()` really stops
+ * it, and `resumeUnfinished()` at start-up picks up every pull a crash or shutdown interrupted.
+ */
+import type { Logger } from "pino";
+import type { ModelRow, ModelsRepo } from "../store/repos/models-repo.js";
+import type { PullRow, PullsRepo } from "../store/repos/pulls-repo.js";
+import { BlobStore, type BlobDownloadDefaults } from "./blob-store.js";
+import type { DownloadProgress, DownloadStats } from "./downloader.js";
+import { selectGguf } from "./gguf-selection.js";
+import type { HubClient } from "./hf-client.js";
+import {
+  HubError,
+  InsufficientStorageError,
+  PullCancelledError,
+  PullInterruptedError,
+  UpstreamError,
+} from "./hub-errors.js";
+import { modelName, parseModelRef, requestKey, type ModelRef, type ModelRefOptions } from "./model-ref.js";
+import { Fanout } from "./progress-fanout.js";
+
+/**
+ * One line of `/api/pull` progress, in Ollama's shape: `{status}` for phases, plus `digest`, `total` and
+ * `completed` while a file downloads (`status: "pulling <first 12 hex of the digest>"`). mlxm adds one line after
+ * the manifest, `{status: "selected <name>", name, reason}`, saying which file was chosen and why.
+ */
+export interface PullProgress {
+  status: string;
+  digest?: string;
+  total?: number;
+  completed?: number;
+  /** mlxm extra on the "selected" line: the model's local name. */
+  name?: string;
+  /** mlxm extra on the "selected" line: why this file (e.g. "Q4_K_M is the default quantisation"). */
+  reason?: string;
+}
+
+/** What `describeModel` returns (GGUF metadata); every field optional. */
+export interface ModelDescription {
+  family?: string | null;
+  parameterSize?: string | null;
+  contextLength?: number | null;
+  /** Extra metadata kept in `details_json`. */
+  details?: Record<string, unknown>;
+}
+
+/** Dependencies, injected (the daemon composes them; tests pass fakes or real ones on a temp home). */
+export interface PullManagerDeps {
+  pulls: PullsRepo;
+  models: ModelsRepo;
+  /** MLXM_HOME; blobs go to `<home>/blobs`. */
+  home: string;
+  hub: HubClient;
+  logger: Logger;
+  /** Called once a model is visible in the store. */
+  onModelReady?: (model: ModelRow) => void | Promise<void>;
+  /** Reads GGUF metadata of the first file (the engine's GGUF reader); the model's paths in part order follow. */
+  describeModel?: (path: string, allPaths: string[]) => Promise<ModelDescription>;
+  /** Called when any pull ends (completed, failed, cancelled or interrupted), with its stats: for spans and metrics. */
+  onPullFinished?: (summary: PullSummary) => void;
+  /** Download tuning: chunk size, concurrency, timeouts, statfs (tests inject a full disk), durable. */
+  download?: BlobDownloadDefaults;
+}
+
+/** Options of one pull request. */
+export interface PullOptions extends ModelRefOptions {
+  /** Aborting detaches this caller only; the pull continues (use `cancel()` to stop it). */
+  signal?: AbortSignal;
+}
+
+/** Counters of one pull (summed over its files). */
+export interface PullStats {
+  files: number;
+  totalBytes: number;
+  /** Bytes fetched from the network by this run. */
+  bytesDownloaded: number;
+  /** Bytes already on disk when this run started (partials of an earlier run and blobs already present). */
+  resumedFrom: number;
+  /** Of which bytes in blobs that were already complete. */
+  reusedBytes: number;
+  retries: number;
+  stalls: number;
+  splits: number;
+  downloadMs: number;
+  verifyMs: number;
+  hashMs: number;
+  durationMs: number;
+}
+
+/** How a pull ended. */
+export interface PullSummary {
+  name?: string;
+  ref: string;
+  status: "completed" | "failed" | "cancelled" | "interrupted";
+  repo?: string;
+  commit?: string;
+  quant?: string | null;
+  reason?: string;
+  stats: PullStats;
+  model?: ModelRow;
+  error?: unknown;
+}
+
+/** What `pull()` returns: iterate it for progress; `result` settles when the pull ends (rejects if it fails). */
+export interface PullHandle extends AsyncIterable<PullProgress> {
+  readonly result: Promise<PullSummary>;
+}
+
+/** The plan stored in `pulls.plan_json`: enough to resume without asking the Hub again. */
+export interface PullPlan {
+  version: 1;
+  name: string;
+  repo: string;
+  /** The revision asked for, and the commit it resolved to (every file is fetched from that commit). */
+  revision: string;
+  commit: string;
+  quant: string | null;
+  reason: string;
+  request: { ref: string; file?: string; revision?: string };
+  totalBytes: number;
+  files: PlannedFile[];
+}
+
+/** One file of a plan. */
+export interface PlannedFile {
+  filename: string;
+  size: number;
+  sha256?: string;
+  /** Git blob id, for files outside LFS (no sha256 published). */
+  gitSha1?: string;
+  url: string;
+}
+
+type Source = { kind: "request"; ref: ModelRef; input: string } | { kind: "resume"; row: PullRow; plan?: PullPlan; ref: ModelRef };
+
+class PullTask {
+  readonly controller = new AbortController();
+  readonly fanout = new Fanout<PullProgress>((e) => e.digest ?? e.status);
+  name: string | undefined;
+  rowId: number | undefined;
+  plan: PullPlan | undefined;
+  done!: Promise<PullSummary>;
+  discard = false;
+
+  constructor(readonly key: string, readonly ref: string) {}
+
+  handle(signal?: AbortSignal): PullHandle {
+    const fanout = this.fanout;
+    return {
+      result: this.done,
+      [Symbol.asyncIterator]: () => fanout.subscribe(signal),
+    };
+  }
+}
+
+const PROGRESS_DB_INTERVAL_MS = 1000;
+
+/** See the module comment. */
+export class PullManager {
+  readonly blobs: BlobStore;
+  readonly #deps: PullManagerDeps;
+  readonly #log: Logger;
+  readonly #byKey = new Map<string, PullTask>();
+  readonly #byName = new Map<string, PullTask>();
+  readonly #tasks = new Set<PullTask>();
+  #disposed = false;
+
+  constructor(deps: PullManagerDeps) {
+    this.#deps = deps;
+    this.#log = deps.logger.child({ component: "hub" });
+    this.blobs = new BlobStore(deps.home, { logger: this.#log, ...deps.download });
+  }
+
+  /**
+   * Pull a model: `hf.co/<org>/<repo>[:<quant>]` or `<org>/<repo>[:<quant>]`, with optional `file` and `revision`.
+   * Throws InvalidModelRefError at once for a malformed reference; every other failure arrives through the
+   * iterator and `result`. Joins the running pull when the same model is already being pulled.
+   */
+  pull(ref: string, options: PullOptions = {}): PullHandle {
+    if (this.#disposed) throw new PullInterruptedError("the daemon is shutting down");
+    const parsed = parseModelRef(ref, options);
+    const key = requestKey(parsed);
+    const task = this.#byKey.get(key) ?? this.#start(key, { kind: "request", ref: parsed, input: ref });
+    return task.handle(options.signal);
+  }
+
+  /** Pulls in progress: their names (once known) and references. */
+  active(): { ref: string; name?: string }[] {
+    return [...this.#tasks].map((t) => ({ ref: t.ref, name: t.name }));
+  }
+
+  /**
+   * Cancel a pull by reference or model name. The partial files stay for a later pull to resume unless `discard`.
+   * Also cancels an unfinished pull recorded in the store that is not running (e.g. before resumeUnfinished).
+   * Returns false when nothing matched.
+   */
+  async cancel(ref: string, options: { discard?: boolean } = {}): Promise<boolean> {
+    const task = this.#find(ref);
+    if (task) {
+      task.discard = options.discard ?? false;
+      task.controller.abort(new PullCancelledError(`pull of ${task.name ?? task.ref} cancelled`));
+      await task.done.catch(() => undefined);
+      return true;
+    }
+    const name = this.#nameOf(ref);
+    if (!name) return false;
+    const row = await this.#deps.pulls.findUnfinished(name);
+    if (!row) return false;
+    await this.#deps.pulls.update(row.id, { status: "cancelled", error: "cancelled" });
+    if (options.discard) {
+      const plan = parsePlan(row.plan_json);
+      for (const f of plan?.files ?? []) await this.blobs.discardPartial(f);
+    }
+    return true;
+  }
+
+  /**
+   * Resume every unfinished pull recorded in the store (call once at daemon start). Runs them in the background
+   * and returns their names; each one's outcome goes to the log and `onPullFinished`.
+   */
+  async resumeUnfinished(): Promise<string[]> {
+    const rows = await this.#deps.pulls.listUnfinished();
+    const newest = new Map<string, PullRow>();
+    for (const row of rows) {
+      const older = newest.get(row.ref);
+      if (older) await this.#deps.pulls.update(older.id, { status: "failed", error: "superseded by a newer pull" });
+      newest.set(row.ref, row);
+    }
+    const resumed: string[] = [];
+    for (const row of newest.values()) {
+      const plan = parsePlan(row.plan_json);
+      let ref: ModelRef;
+      try {
+        ref = plan
+          ? parseModelRef(plan.request.ref, { file: plan.request.file, revision: plan.request.revision })
+          : parseModelRef(row.ref);
+      } catch (err) {
+        await this.#deps.pulls.update(row.id, { status: "failed", error: `cannot resume: ${errorText(err)}` });
+        continue;
+      }
+      const key = requestKey(ref);
+      if (this.#byKey.has(key) || this.#byName.has(row.ref.toLowerCase())) continue;
+      const task = this.#start(key, { kind: "resume", row, plan, ref });
+      task.done.catch(() => undefined);
+      resumed.push(row.ref);
+    }
+    if (resumed.length) this.#log.info({ pulls: resumed }, "resuming unfinished pulls");
+    return resumed;
+  }
+
+  /**
+   * Stop every running pull without cancelling it: rows stay unfinished and resume at the next start.
+   * Waits until they have stopped (partial progress saved).
+   */
+  async dispose(): Promise<void> {
+    this.#disposed = true;
+    const tasks = [...this.#tasks];
+    for (const t of tasks) t.controller.abort(new PullInterruptedError());
+    await Promise.all(tasks.map((t) => t.done.catch(() => undefined)));
+    await this.blobs.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  #start(key: string, source: Source): PullTask {
+    const task = new PullTask(key, source.kind === "request" ? source.input : source.row.ref);
+    this.#byKey.set(key, task);
+    this.#tasks.add(task);
+    task.done = this.#run(task, source).finally(() => {
+      if (this.#byKey.get(key) === task) this.#byKey.delete(key);
+      if (task.name && this.#byName.get(task.name.toLowerCase()) === task) this.#byName.delete(task.name.toLowerCase());
+      this.#tasks.delete(task);
+    });
+    // Nobody may be listening (a detached caller, a resumed pull): the outcome is logged, never unhandled.
+    task.done.catch(() => undefined);
+    return task;
+  }
+
+  async #run(task: PullTask, source: Source): Promise<PullSummary> {
+    const started = performance.now();
+    const stats: PullStats = {
+      files: 0, totalBytes: 0, bytesDownloaded: 0, resumedFrom: 0, reusedBytes: 0, retries: 0, stalls: 0,
+      splits: 0, downloadMs: 0, verifyMs: 0, hashMs: 0, durationMs: 0,
+    };
+    const signal = task.controller.signal;
+    try {
+      task.fanout.publish({ status: "pulling manifest" });
+      let plan: PullPlan;
+      if (source.kind === "resume" && source.plan) plan = source.plan;
+      else plan = await this.#plan(source.ref, source.kind === "request" ? source.input : source.row.ref, signal);
+      task.plan = plan;
+      task.name = plan.name;
+      stats.files = plan.files.length;
+      stats.totalBytes = plan.totalBytes;
+
+      // Two spellings of one model (e.g. `org/repo` and `hf.co/org/repo:Q4_K_M`): follow the pull already running.
+      const other = this.#byName.get(plan.name.toLowerCase());
+      if (other && other !== task) return await this.#follow(task, other);
+      this.#byName.set(plan.name.toLowerCase(), task);
+      task.fanout.publish({ status: `selected ${plan.name}`, name: plan.name, reason: plan.reason });
+
+      const row =
+        source.kind === "resume" ? source.row : ((await this.#deps.pulls.findUnfinished(plan.name)) ?? (await this.#deps.pulls.create(plan.name)));
+      task.rowId = row.id;
+      // The plan is durable before the first byte: a crash from here on resumes exactly these files.
+      await this.#deps.pulls.update(row.id, {
+        status: "running",
+        plan_json: JSON.stringify(plan),
+        total_bytes: plan.totalBytes,
+        error: null,
+      });
+      this.#log.info({ pull: plan.name, commit: plan.commit, files: plan.files.length, bytes: plan.totalBytes, reason: plan.reason },
+        source.kind === "resume" ? "resuming pull" : "pull started");
+
+      await this.#checkSpace(plan);
+      const paths = await this.#downloadAll(task, plan, row.id, stats, signal);
+
+      task.fanout.publish({ status: "writing manifest" });
+      const model = await this.#register(plan, paths);
+      await this.#deps.pulls.update(row.id, { status: "completed", completed_bytes: plan.totalBytes, error: null });
+      stats.durationMs = performance.now() - started;
+      task.fanout.publish({ status: "success" });
+      task.fanout.close();
+      const summary: PullSummary = {
+        name: plan.name, ref: task.ref, status: "completed", repo: plan.repo, commit: plan.commit, quant: plan.quant,
+        reason: plan.reason, stats, model,
+      };
+      this.#log.info({ pull: plan.name, stats }, "pull completed");
+      this.#finished(summary);
+      try {
+        await this.#deps.onModelReady?.(model);
+      } catch (err) {
+        this.#log.warn({ pull: plan.name, err: errorText(err) }, "onModelReady failed");
+      }
+      return summary;
+    } catch (err) {
+      stats.durationMs = performance.now() - started;
+      const reason: unknown = signal.aborted ? signal.reason : err;
+      const status: PullSummary["status"] =
+        reason instanceof PullCancelledError ? "cancelled" : reason instanceof PullInterruptedError ? "interrupted" : "failed";
+      if (task.rowId !== undefined && status !== "interrupted") {
+        // An interrupted pull keeps its unfinished status so the next start resumes it.
+        await this.#deps.pulls
+          .update(task.rowId, { status, error: errorText(reason) })
+          .catch((e: unknown) => this.#log.error({ err: errorText(e) }, "could not record pull outcome"));
+      }
+      if (status === "cancelled" && task.discard && task.plan) {
+        for (const f of task.plan.files) await this.blobs.discardPartial(f).catch(() => undefined);
+      }
+      const level = status === "failed" ? "warn" : "info";
+      this.#log[level]({ pull: task.name ?? task.ref, status, err: errorText(reason), stats }, `pull ${status}`);
+      task.fanout.close(reason);
+      const summary: PullSummary = {
+        name: task.name, ref: task.ref, status, repo: task.plan?.repo, commit: task.plan?.commit,
+        quant: task.plan?.quant, reason: task.plan?.reason, stats, error: reason,
+      };
+      this.#finished(summary);
+      throw reason;
+    }
+  }
+
+  /** Resolve the reference against the Hub: repo info at the revision, file selection, and an access check. */
+  async #plan(ref: ModelRef, input: string, signal: AbortSignal): Promise<PullPlan> {
+    const hub = this.#deps.hub;
+    const info = await hub.repoInfo(ref.repo, ref.revision, { signal });
+    const selection = selectGguf(info.files, { quant: ref.quant, file: ref.file, repo: info.id });
+    const files: PlannedFile[] = selection.candidate.files.map((f) => {
+      if (!f.lfs?.sha256 && !f.blobId) {
+        throw new UpstreamError(`the Hub published no digest for ${f.path}; it cannot be verified`, false, { file: f.path });
+      }
+      return {
+        filename: f.path,
+        size: f.size,
+        ...(f.lfs?.sha256 ? { sha256: f.lfs.sha256 } : { gitSha1: f.blobId }),
+        url: hub.fileUrl(info.id, info.sha, f.path),
+      };
+    });
+    // Gated repos show their file list to anyone but refuse the download: find out now, before the first byte.
+    await hub.fileMetadata(info.id, info.sha, files[0].filename, { signal });
+    return {
+      version: 1,
+      name: modelName(info.id, selection.label),
+      repo: info.id,
+      revision: ref.revision,
+      commit: info.sha,
+      quant: selection.candidate.quant ?? null,
+      reason: selection.reason,
+      request: { ref: input, ...(ref.file ? { file: ref.file } : {}), revision: ref.revision },
+      totalBytes: files.reduce((n, f) => n + f.size, 0),
+      files,
+    };
+  }
+
+  async #checkSpace(plan: PullPlan): Promise<void> {
+    let needed = 0;
+    for (const f of plan.files) needed += f.size - (await this.blobs.bytesPresent(f));
+    if (needed <= 0) return;
+    const free = await this.blobs.freeBytes();
+    if (free !== undefined && needed > free) throw new InsufficientStorageError(needed, free, this.blobs.dir);
+  }
+
+  /** Download the plan's files one after another (each with parallel chunks); returns their blob paths. */
+  async #downloadAll(task: PullTask, plan: PullPlan, rowId: number, stats: PullStats, signal: AbortSignal) {
+    const hub = this.#deps.hub;
+    const paths: { filename: string; digest: string; size: number; path: string }[] = [];
+    let doneBytes = 0;
+    let lastDbWrite = 0;
+    let dbChain: Promise<unknown> = Promise.resolve();
+    let verifying = false;
+    for (const [i, f] of plan.files.entries()) {
+      const label = f.sha256 ?? f.gitSha1!;
+      const digest = f.sha256 ? `sha256:${f.sha256}` : `gitsha1:${f.gitSha1}`;
+      const status = `pulling ${label.slice(0, 12)}`;
+      const last = i === plan.files.length - 1;
+      let reported = -1;
+      const onProgress = (p: DownloadProgress) => {
+        reported = p.completed;
+        task.fanout.publish({ status, digest, total: f.size, completed: p.completed });
+        if (p.phase === "verifying" && last && !verifying) {
+          // Earlier files were verified as they finished; the last file's check is the wait the user sees.
+          verifying = true;
+          task.fanout.publish({ status: "verifying sha256 digest" });
+          dbChain = dbChain.then(() => this.#deps.pulls.update(rowId, { status: "verifying" }));
+        }
+        const now = performance.now();
+        if (now - lastDbWrite >= PROGRESS_DB_INTERVAL_MS) {
+          lastDbWrite = now;
+          const completed = doneBytes + p.completed;
+          dbChain = dbChain.then(() => this.#deps.pulls.update(rowId, { completed_bytes: completed })).catch(() => undefined);
+        }
+      };
+      task.fanout.publish({ status, digest, total: f.size, completed: 0 });
+      // Rebuilt rather than taken from the plan, so a resume uses the current HF_ENDPOINT (and token scope).
+      const url = hub.fileUrl(plan.repo, plan.commit, f.filename);
+      const result = await this.blobs.fetch(
+        {
+          url,
+          headers: hub.headersFor(url),
+          size: f.size,
+          sha256: f.sha256,
+          gitSha1: f.gitSha1,
+          label: f.filename,
+          hubContext: { repo: plan.repo, revision: plan.commit, file: f.filename, hasToken: hub.hasToken, endpoint: hub.endpoint },
+        },
+        { signal, onProgress },
+      );
+      addStats(stats, result.stats);
+      doneBytes += f.size;
+      if (reported !== f.size) task.fanout.publish({ status, digest, total: f.size, completed: f.size });
+      paths.push({ filename: f.filename, digest: result.digest, size: f.size, path: result.path });
+    }
+    await dbChain.catch(() => undefined);
+    if (!verifying) task.fanout.publish({ status: "verifying sha256 digest" });
+    return paths;
+  }
+
+  /** Make the model visible: describe it (GGUF metadata), then insert it with its blobs in one transaction. */
+  async #register(plan: PullPlan, files: { filename: string; digest: string; size: number; path: string }[]): Promise<ModelRow> {
+    let description: ModelDescription = {};
+    if (this.#deps.describeModel) {
+      try {
+        description = await this.#deps.describeModel(files[0].path, files.map((f) => f.path));
+      } catch (err) {
+        throw new HubError(`${plan.name} is not a usable GGUF model: ${errorText(err)}`, "invalid_model", { name: plan.name }, { cause: err });
+      }
+    }
+    return this.#deps.models.upsert(
+      {
+        name: plan.name,
+        source: "hf",
+        repo: plan.repo,
+        revision: plan.commit,
+        quant: plan.quant,
+        format: "gguf",
+        family: description.family ?? null,
+        parameter_size: description.parameterSize ?? null,
+        context_length: description.contextLength ?? null,
+        size_bytes: plan.totalBytes,
+        digest: files[0].digest,
+        details_json: JSON.stringify({
+          ...description.details,
+          requested_revision: plan.revision,
+          selection_reason: plan.reason,
+          files: plan.files.map((f) => f.filename),
+        }),
+      },
+      files.map((f) => ({ filename: f.filename, digest: f.digest, sizeBytes: f.size, path: f.path })),
+    );
+  }
+
+  /** This task resolved to a model another task is already pulling: relay that one's progress and outcome. */
+  async #follow(task: PullTask, other: PullTask): Promise<PullSummary> {
+    this.#byKey.set(task.key, other);
+    try {
+      for await (const e of other.fanout.subscribe(task.controller.signal)) task.fanout.publish(e);
+      task.fanout.close();
+    } catch (err) {
+      task.fanout.close(err);
+    } finally {
+      if (this.#byKey.get(task.key) === other) this.#byKey.delete(task.key);
+    }
+    return other.done;
+  }
+
+  #find(ref: string): PullTask | undefined {
+    try {
+      const task = this.#byKey.get(requestKey(parseModelRef(ref)));
+      if (task) return task;
+    } catch {
+      // Not a parseable reference; try it as a model name.
+    }
+    const name = this.#nameOf(ref);
+    return name ? this.#byName.get(name.toLowerCase()) : undefined;
+  }
+
+  #nameOf(ref: string): string | undefined {
+    try {
+      const parsed = parseModelRef(ref);
+      return parsed.quant ? modelName(parsed.repo, parsed.quant) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #finished(summary: PullSummary): void {
+    try {
+      this.#deps.onPullFinished?.(summary);
+    } catch (err) {
+      this.#log.warn({ err: errorText(err) }, "onPullFinished failed");
+    }
+  }
+}
+
+function addStats(total: PullStats, s: DownloadStats): void {
+  total.bytesDownloaded += s.bytesDownloaded;
+  total.resumedFrom += s.resumedFrom;
+  if (s.reused) total.reusedBytes += s.size;
+  total.retries += s.retries;
+  total.stalls += s.stalls;
+  total.splits += s.splits;
+  total.downloadMs += s.downloadMs;
+  total.verifyMs += s.verifyMs;
+  total.hashMs += s.hashMs;
+}
+
+function parsePlan(json: string | null): PullPlan | undefined {
+  if (!json) return undefined;
+  try {
+    const plan = JSON.parse(json) as PullPlan;
+    return plan?.version === 1 && Array.isArray(plan.files) && plan.files.length > 0 ? plan : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,167 @@
+/**
+ * Native generation endpoints in Ollama's shapes (`/api/chat`, `/api/generate`, `/api/embed`), shared by the daemon
+ * (which validates requests with these schemas) and MlxmClient (which validates responses). Streams are NDJSON:
+ * one response object per line, the last with `done: true`; a failure mid-stream is one `{error, code}` line.
+ * Request types are the schemas' inputs (defaults optional), response types their outputs.
+ */
+import { z } from "zod";
+
+/** Ollama tool calls carry the arguments as a JSON object, not as text. */
+export const ToolCall = z.object({
+  id: z.string().optional(),
+  function: z.object({
+    index: z.number().int().optional(),
+    name: z.string(),
+    arguments: z.record(z.string(), z.unknown()).default({}),
+  }),
+});
+export type ToolCall = z.infer<typeof ToolCall>;
+
+export const Message = z.object({
+  role: z.enum(["system", "user", "assistant", "tool"]),
+  /** Absent or null (an assistant turn that only called tools) reads as "". */
+  content: z.string().nullish().transform((v) => v ?? ""),
+  /** Accepted so Ollama clients validate; a local text model cannot honour them (400). */
+  images: z.array(z.string()).nullish(),
+  thinking: z.string().optional(),
+  tool_calls: z.array(ToolCall).nullish(),
+  /** Tool results: which tool answered (Ollama's name) and, when the client kept it, which call. */
+  tool_name: z.string().optional(),
+  tool_call_id: z.string().optional(),
+});
+export type Message = z.input<typeof Message>;
+
+export const Tool = z.object({
+  type: z.literal("function").default("function"),
+  function: z.object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+export type Tool = z.input<typeof Tool>;
+
+/** `"json"` for any JSON, a JSON Schema object for structured output, `""` for none. */
+export const Format = z.union([z.literal("json"), z.literal(""), z.record(z.string(), z.unknown())]);
+
+/**
+ * Ollama's `options`. The sampling ones are honoured; the runner ones (`num_ctx`, `num_thread`, ...) are accepted
+ * and left to the daemon's own settings, as Ollama does for a model that is already loaded.
+ */
+export const Options = z.looseObject({
+  temperature: z.number().min(0).optional(),
+  top_p: z.number().min(0).max(1).optional(),
+  top_k: z.number().int().min(0).optional(),
+  min_p: z.number().min(0).max(1).optional(),
+  seed: z.number().int().optional(),
+  /** Tokens to generate; -1 (and -2, "fill the context") mean no limit. */
+  num_predict: z.number().int().min(-2).optional(),
+  stop: z.union([z.string(), z.array(z.string())]).optional(),
+  repeat_penalty: z.number().min(0).optional(),
+  frequency_penalty: z.number().optional(),
+  presence_penalty: z.number().optional(),
+});
+export type Options = z.input<typeof Options>;
+
+/** A duration string ("5m", "1h30m") or seconds; 0 unloads after the request, negative keeps the model loaded. */
+export const KeepAlive = z.union([z.string(), z.number()]);
+
+export const ChatRequest = z.object({
+  model: z.string().min(1),
+  messages: z.array(Message).default([]),
+  tools: z.array(Tool).nullish(),
+  format: Format.nullish(),
+  options: Options.nullish(),
+  /** Ollama streams unless told not to. */
+  stream: z.boolean().default(true),
+  keep_alive: KeepAlive.nullish(),
+  think: z.union([z.boolean(), z.string()]).nullish(),
+});
+export type ChatRequest = z.input<typeof ChatRequest>;
+
+export const GenerateRequest = z.object({
+  model: z.string().min(1),
+  prompt: z.string().default(""),
+  suffix: z.string().nullish(),
+  system: z.string().nullish(),
+  template: z.string().nullish(),
+  context: z.array(z.number()).nullish(),
+  /** No chat template: the prompt goes to the model as is. */
+  raw: z.boolean().default(false),
+  format: Format.nullish(),
+  images: z.array(z.string()).nullish(),
+  options: Options.nullish(),
+  stream: z.boolean().default(true),
+  keep_alive: KeepAlive.nullish(),
+  think: z.union([z.boolean(), z.string()]).nullish(),
+});
+export type GenerateRequest = z.input<typeof GenerateRequest>;
+
+/** Timings (nanoseconds) and token counts on the last line of a generation. */
+const Metrics = {
+  total_duration: z.number().optional(),
+  load_duration: z.number().optional(),
+  prompt_eval_count: z.number().optional(),
+  prompt_eval_duration: z.number().optional(),
+  eval_count: z.number().optional(),
+  eval_duration: z.number().optional(),
+};
+
+/** Why a generation ended: Ollama's "stop" and "length", plus "load"/"unload" for requests without input. */
+export const DoneReason = z.string();
+
+export const ChatResponse = z.object({
+  model: z.string(),
+  created_at: z.string(),
+  message: z.object({
+    role: z.string(),
+    content: z.string(),
+    thinking: z.string().optional(),
+    tool_calls: z.array(ToolCall).optional(),
+  }),
+  done: z.boolean(),
+  done_reason: DoneReason.optional(),
+  ...Metrics,
+});
+export type ChatResponse = z.infer<typeof ChatResponse>;
+
+export const GenerateResponse = z.object({
+  model: z.string(),
+  created_at: z.string(),
+  response: z.string(),
+  done: z.boolean(),
+  done_reason: DoneReason.optional(),
+  ...Metrics,
+});
+export type GenerateResponse = z.infer<typeof GenerateResponse>;
+
+export const EmbedRequest = z.object({
+  model: z.string().min(1),
+  input: z.union([z.string(), z.array(z.string())]),
+  truncate: z.boolean().nullish(),
+  dimensions: z.number().int().nullish(),
+  options: Options.nullish(),
+  keep_alive: KeepAlive.nullish(),
+});
+export type EmbedRequest = z.input<typeof EmbedRequest>;
+
+export const EmbedResponse = z.object({
+  model: z.string(),
+  embeddings: z.array(z.array(z.number())),
+  total_duration: z.number().optional(),
+  load_duration: z.number().optional(),
+  prompt_eval_count: z.number().optional(),
+});
+export type EmbedResponse = z.infer<typeof EmbedResponse>;
+
+/** The legacy single-prompt `/api/embeddings`. */
+export const EmbeddingsRequest = z.object({
+  model: z.string().min(1),
+  prompt: z.string(),
+  options: Options.nullish(),
+  keep_alive: KeepAlive.nullish(),
+});
+export type EmbeddingsRequest = z.input<typeof EmbeddingsRequest>;
+
+export const EmbeddingsResponse = z.object({ embedding: z.array(z.number()) });
+export type EmbeddingsResponse = z.infer<typeof EmbeddingsResponse>;

@@ -1,0 +1,44 @@
+/**
+ * A pull in a child process, so tests and benchmarks can SIGKILL it mid-download and check what a restart
+ * re-fetches. Usage: `node --import tsx test/helpers/pull-child.ts '<json PullChildArgs>'`. Prints one NDJSON
+ * progress line per event on stdout and `{"done":true,"stats":…}` at the end; exits 1 after an `{"error":…}` line.
+ */
+import path from "node:path";
+import { pino } from "pino";
+import { HubClient } from "../../src/daemon/hub/hf-client.js";
+import { PullManager } from "../../src/daemon/hub/pull-manager.js";
+import type { BlobDownloadDefaults } from "../../src/daemon/hub/blob-store.js";
+import { migrateToLatest, openDatabase } from "../../src/daemon/store/database.js";
+import { ModelsRepo } from "../../src/daemon/store/repos/models-repo.js";
+import { PullsRepo } from "../../src/daemon/store/repos/pulls-repo.js";
+
+/** What the parent passes. */
+export interface PullChildArgs {
+  home: string;
+  endpoint: string;
+  token?: string;
+  ref: string;
+  download?: BlobDownloadDefaults;
+}
+
+const args = JSON.parse(process.argv[2] ?? "{}") as PullChildArgs;
+const db = openDatabase({ file: path.join(args.home, "mlxm.db") });
+await migrateToLatest(db);
+const manager = new PullManager({
+  pulls: new PullsRepo(db),
+  models: new ModelsRepo(db),
+  home: args.home,
+  hub: new HubClient({ endpoint: args.endpoint, token: args.token }),
+  logger: pino({ level: "silent" }),
+  download: args.download,
+});
+const handle = manager.pull(args.ref);
+try {
+  for await (const p of handle) process.stdout.write(`${JSON.stringify(p)}\n`);
+  const summary = await handle.result;
+  process.stdout.write(`${JSON.stringify({ done: true, stats: summary.stats })}\n`);
+  await db.destroy();
+} catch (err) {
+  process.stdout.write(`${JSON.stringify({ error: err instanceof Error ? err.message : String(err) })}\n`);
+  process.exitCode = 1;
+}

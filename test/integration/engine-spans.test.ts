@@ -1,0 +1,80 @@
+import { expect } from "chai";
+import { trace } from "@opentelemetry/api";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { resolveConfig } from "../../src/config/config.js";
+import { collectChat } from "../../src/daemon/core/chat.js";
+import { LocalModelService } from "../../src/daemon/engine/local-model-service.js";
+import { Store } from "../../src/daemon/store/store.js";
+import { silentLogger } from "../../src/observability/logger.js";
+import { addTestModel } from "../helpers/models.js";
+
+describe("local engine spans", () => {
+  const exporter = new InMemorySpanExporter();
+  let store: Store;
+  let models: LocalModelService;
+
+  before(async () => {
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    store = await Store.open(":memory:");
+    await addTestModel(store, "tiny", { seed: 5 });
+    const config = resolveConfig({}, { MLXM_HOME: "/tmp/unused" });
+    models = new LocalModelService({ store, engine: config.engine, logger: silentLogger(), totalMemoryBytes: 8 * 2 ** 30 });
+  });
+
+  after(async () => {
+    await models?.dispose();
+    await store?.close();
+    trace.disable();
+  });
+
+  const spans = (name: string) => exporter.getFinishedSpans().filter((s) => s.name === name);
+
+  it("records a GenAI chat span (cold, then warm) and a model-load span", async () => {
+    const request = {
+      model: "tiny",
+      messages: [{ role: "user" as const, content: "Hi" }],
+      sampling: { maxTokens: 6, temperature: 0.5, topP: 0.9, seed: 7 },
+    };
+    const first = await collectChat(models.chat(request, new AbortController().signal));
+    await collectChat(models.chat(request, new AbortController().signal));
+
+    const [cold, warm] = spans("chat tiny");
+    expect(cold, "a span per generation").to.exist;
+    expect(cold!.attributes).to.deep.include({
+      "gen_ai.operation.name": "chat",
+      "gen_ai.provider.name": "mlxm",
+      "gen_ai.request.model": "tiny",
+      "gen_ai.response.model": "tiny",
+      "gen_ai.request.max_tokens": 6,
+      "gen_ai.request.temperature": 0.5,
+      "gen_ai.request.seed": 7,
+      "gen_ai.usage.input_tokens": first.usage.inputTokens,
+      "gen_ai.usage.output_tokens": 6,
+      "mlxm.model.load": "cold",
+    });
+    expect(cold!.attributes["gen_ai.response.finish_reasons"]).to.deep.equal(["length"]);
+    expect(cold!.attributes["gen_ai.server.time_to_first_token_ms"]).to.be.a("number");
+    expect(cold!.attributes["mlxm.tokens_per_second"]).to.be.a("number");
+    expect(warm!.attributes["mlxm.model.load"]).to.equal("warm");
+
+    const [load] = spans("mlxm.model.load");
+    expect(load!.attributes).to.deep.include({ "gen_ai.request.model": "tiny", "mlxm.context.sequences": 4 });
+  });
+
+  it("marks the span as failed with the error code", async () => {
+    try {
+      await collectChat(models.chat({ model: "nope", messages: [], sampling: {} }, new AbortController().signal));
+    } catch {
+      // expected
+    }
+    const [failed] = spans("chat nope");
+    expect(failed!.attributes["error.type"]).to.equal("model_not_found");
+  });
+
+  it("records embeddings spans", async () => {
+    await models.embed({ model: "tiny", inputs: ["a", "b"] }, new AbortController().signal);
+    const [span] = spans("embeddings tiny");
+    expect(span!.attributes).to.deep.include({ "gen_ai.operation.name": "embeddings", "gen_ai.embeddings.dimension.count": 64 });
+    expect(span!.attributes["gen_ai.usage.input_tokens"]).to.be.greaterThan(0);
+  });
+});

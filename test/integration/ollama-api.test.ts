@@ -1,0 +1,116 @@
+/**
+ * The native generation endpoints in Ollama's shapes, with plain fetch as an Ollama client would, against a real
+ * daemon and the local engine: NDJSON streams, one-object answers, load and unload, embeddings and show.
+ */
+import { expect } from "chai";
+import path from "node:path";
+import { NotFoundError } from "../../src/client/errors.js";
+import { Store } from "../../src/daemon/store/store.js";
+import { ChatResponse, EmbedResponse, GenerateResponse } from "../../src/protocol/chat.js";
+import { ShowResponse } from "../../src/protocol/show.js";
+import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { addTestModel } from "../helpers/models.js";
+
+const MODEL = "tiny-ollama";
+
+describe("Ollama-shaped API (local engine)", () => {
+  let d: TestDaemon;
+  let store: Store;
+  const post = (p: string, body: unknown) => fetch(`${d.baseUrl}${p}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const lines = async (res: Response) => (await res.text()).trim().split("\n").map((l) => JSON.parse(l) as unknown);
+
+  before(async () => {
+    d = await startTestDaemon();
+    store = await Store.open(path.join(d.home, "mlxm.db"));
+    await addTestModel(store, MODEL);
+  });
+  after(async () => {
+    await store?.close();
+    await d?.stop();
+  });
+
+  it("streams /api/chat as NDJSON lines ending with done, done_reason and metrics", async () => {
+    const res = await post("/api/chat", { model: MODEL, messages: [{ role: "user", content: "hello" }], options: { num_predict: 8, seed: 1 } });
+    expect(res.status).to.equal(200);
+    expect(res.headers.get("content-type")).to.match(/application\/x-ndjson/);
+    const all = (await lines(res)).map((l) => ChatResponse.parse(l));
+    const last = all.at(-1)!;
+    expect(all.slice(0, -1).every((l) => !l.done && l.message.role === "assistant")).to.equal(true);
+    expect(all.slice(0, -1).map((l) => l.message.content).join("")).to.not.equal("");
+    expect(last).to.deep.include({ model: MODEL, done: true, done_reason: "length", eval_count: 8 });
+    expect(last.prompt_eval_count).to.be.greaterThan(0);
+    for (const k of ["total_duration", "load_duration", "prompt_eval_duration", "eval_duration"] as const) {
+      expect(Number.isInteger(last[k]), k).to.equal(true);
+    }
+    expect(last.total_duration).to.be.greaterThan(0);
+    expect(Date.parse(last.created_at)).to.be.a("number").and.not.NaN;
+  });
+
+  it("answers /api/chat with stream false as one object, and honours format json", async () => {
+    const res = await post("/api/chat", { model: MODEL, messages: [{ role: "user", content: "json please" }], stream: false, format: "json", options: { num_predict: 48 } });
+    const body = ChatResponse.parse(await res.json());
+    expect(body.done).to.equal(true);
+    if (body.done_reason === "stop") expect(() => JSON.parse(body.message.content)).to.not.throw();
+    const schema = { type: "object", properties: { yes: { type: "boolean" } }, required: ["yes"] };
+    const structured = ChatResponse.parse(await (await post("/api/chat", { model: MODEL, messages: [{ role: "user", content: "?" }], stream: false, format: schema, options: { num_predict: 32 } })).json());
+    expect(structured.done_reason).to.equal("stop");
+    expect(JSON.parse(structured.message.content)).to.have.property("yes").that.is.a("boolean");
+  });
+
+  it("serves /api/generate streamed and not, and loads on an empty prompt", async () => {
+    const streamed = (await lines(await post("/api/generate", { model: MODEL, prompt: "Once", options: { num_predict: 8 } }))).map((l) => GenerateResponse.parse(l));
+    expect(streamed.at(-1)).to.deep.include({ done: true, done_reason: "length", eval_count: 8 });
+    expect(streamed.slice(0, -1).map((l) => l.response).join("")).to.not.equal("");
+    const raw = GenerateResponse.parse(await (await post("/api/generate", { model: MODEL, prompt: "Once", raw: true, stream: false, options: { num_predict: 8 } })).json());
+    expect(raw).to.deep.include({ done: true, eval_count: 8 });
+    const load = GenerateResponse.parse(await (await post("/api/generate", { model: MODEL })).json());
+    expect(load).to.deep.include({ done: true, done_reason: "load", response: "" });
+    expect((await d.client.ps()).models.map((m) => m.name)).to.include(MODEL);
+  });
+
+  it("unloads with keep_alive 0 (what mlxm stop sends), 404 for an unknown model", async () => {
+    await post("/api/generate", { model: MODEL });
+    const stopped = await d.client.stop(MODEL);
+    expect(stopped.done_reason).to.equal("unload");
+    expect((await d.client.ps()).models.map((m) => m.name)).to.not.include(MODEL);
+    await d.client.stop("no-such-model").then(
+      () => expect.fail("should throw"),
+      (err) => expect(err).to.be.instanceOf(NotFoundError),
+    );
+  });
+
+  it("embeds one or more inputs with /api/embed", async () => {
+    const body = EmbedResponse.parse(await (await post("/api/embed", { model: MODEL, input: ["hello", "world"] })).json());
+    expect(body.model).to.equal(MODEL);
+    expect(body.embeddings).to.have.length(2);
+    expect(body.embeddings[0]).to.have.length(64);
+    expect(body.prompt_eval_count).to.be.greaterThan(0);
+    const single = EmbedResponse.parse(await (await post("/api/embed", { model: MODEL, input: "hello" })).json());
+    expect(single.embeddings[0]).to.deep.equal(body.embeddings[0]);
+  });
+
+  it("shows a model in Ollama's shape, with mlxm's facts and the built-in model's notes", async () => {
+    const show = ShowResponse.parse(await (await post("/api/show", { model: MODEL })).json());
+    expect(show.details).to.deep.include({ format: "gguf", family: "llama" });
+    expect(show.model_info["general.architecture"]).to.equal("llama");
+    expect(show.mlxm).to.deep.include({ name: MODEL, architecture: "llama", context_length: 2048, embedding_length: 64, has_chat_template: true });
+    expect(show.mlxm.files).to.have.length(1);
+    expect(show.template).to.contain("im_start");
+    const builtin = await d.client.show("mlxm-tiny");
+    expect(builtin.mlxm.notes.join(" ")).to.match(/gibberish/);
+    const missing = await post("/api/show", { model: "no-such-model" });
+    expect(missing.status).to.equal(404);
+    expect(await missing.json()).to.deep.include({ code: "model_not_found" });
+  });
+
+  it("streams through MlxmClient.chat, as mlxm run does", async () => {
+    let text = "";
+    let last: ChatResponse | undefined;
+    for await (const line of d.client.chat({ model: MODEL, messages: [{ role: "user", content: "hi" }], options: { num_predict: 8 } })) {
+      text += line.message.content;
+      last = line;
+    }
+    expect(text).to.not.equal("");
+    expect(last).to.deep.include({ done: true, eval_count: 8 });
+  });
+});

@@ -1,0 +1,323 @@
+/**
+ * The OpenAI API end to end: the official openai SDK, unmodified, against a real daemon on port 0 and the local
+ * engine, with generated random-weight models. The models write gibberish and run to max_tokens, so assertions are
+ * about shapes, counts, grammar-enforced JSON and lifecycle, never about what the text says.
+ */
+import { expect } from "chai";
+import path from "node:path";
+import OpenAI, { type APIError } from "openai";
+import { Store } from "../../src/daemon/store/store.js";
+import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { addCorruptModel, addTestModel } from "../helpers/models.js";
+
+const MODEL = "tiny-openai";
+/** Wider and deeper than the tiny preset, so a long generation lasts long enough to be interrupted. */
+const SLOW_MODEL = "slow-openai";
+const SLOW_OPTIONS = { nEmbd: 384, nLayers: 6, nHead: 6, nFf: 1024 };
+const user = (content: string) => [{ role: "user" as const, content }];
+
+async function activeRequests(d: TestDaemon, model: string): Promise<number> {
+  const ps = await d.client.ps();
+  return ps.models.find((m) => m.name === model)?.active_requests ?? 0;
+}
+
+/** Poll (bounded) until `check` holds; a missed condition fails the test, no duration is asserted. */
+async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+async function outputTokens(d: TestDaemon, model: string): Promise<number> {
+  const text = await (await fetch(`${d.baseUrl}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith("gen_ai_tokens_total{") && l.includes(`model="${model}"`) && l.includes('type="output"'));
+  return line ? Number(line.split(" ").at(-1)) : 0;
+}
+
+describe("OpenAI API with the openai SDK (local engine)", () => {
+  let d: TestDaemon;
+  let store: Store;
+  let openai: OpenAI;
+
+  before(async () => {
+    d = await startTestDaemon();
+    // A second connection to the daemon's database (WAL): models registered here are what a pull would leave.
+    store = await Store.open(path.join(d.home, "mlxm.db"));
+    await addTestModel(store, MODEL);
+    await addTestModel(store, SLOW_MODEL, SLOW_OPTIONS);
+    await addCorruptModel(store, "corrupt-openai", "missing-head-count");
+    openai = new OpenAI({ baseURL: `${d.baseUrl}/v1`, apiKey: "unused", maxRetries: 0 });
+  });
+  after(async () => {
+    await store?.close();
+    await d?.stop();
+  });
+
+  it("answers a chat completion with exact usage, stopping at max_tokens with finish_reason length", async () => {
+    const c = await openai.chat.completions.create({ model: MODEL, messages: user("hello"), max_tokens: 8, seed: 1 });
+    expect(c.object).to.equal("chat.completion");
+    expect(c.model).to.equal(MODEL);
+    expect(c.choices[0]!.finish_reason).to.equal("length");
+    expect(c.choices[0]!.message.role).to.equal("assistant");
+    expect(c.choices[0]!.message.content).to.be.a("string").and.not.equal("");
+    expect(c.usage!.completion_tokens).to.equal(8);
+    expect(c.usage!.prompt_tokens).to.be.greaterThan(0);
+    expect(c.usage!.total_tokens).to.equal(c.usage!.prompt_tokens + 8);
+  });
+
+  it("streams chunks and a final usage chunk with stream_options.include_usage", async () => {
+    const stream = await openai.chat.completions.create({
+      model: MODEL,
+      messages: user("hello"),
+      max_completion_tokens: 8,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks[0]!.choices[0]!.delta.role).to.equal("assistant");
+    const text = chunks.map((c) => c.choices[0]?.delta.content ?? "").join("");
+    expect(text).to.not.equal("");
+    expect(chunks.at(-2)!.choices[0]!.finish_reason).to.equal("length");
+    const last = chunks.at(-1)!;
+    expect(last.choices).to.deep.equal([]);
+    expect(last.usage!.completion_tokens).to.equal(8);
+    expect(last.usage!.total_tokens).to.equal(last.usage!.prompt_tokens + 8);
+  });
+
+  it("stops at a stop string with finish_reason stop", async () => {
+    // Greedy decoding is repeatable: find a piece of the free answer, then ask again with it as the stop string.
+    const params = { model: MODEL, messages: user("tell me"), max_tokens: 16, temperature: 0, seed: 3 };
+    const free = (await openai.chat.completions.create(params)).choices[0]!.message.content!;
+    const at = free.search(/\S{2}/g);
+    const from = Math.max(at, 1);
+    const stop = free.slice(from, from + 2);
+    const cut = free.indexOf(stop);
+    expect(cut, `a stop string inside ${JSON.stringify(free)}`).to.be.greaterThan(0);
+    const stopped = await openai.chat.completions.create({ ...params, stop: [stop] });
+    expect(stopped.choices[0]!.finish_reason).to.equal("stop");
+    expect(stopped.choices[0]!.message.content).to.equal(free.slice(0, cut));
+  });
+
+  it("returns JSON that parses and matches a json_schema response_format", async () => {
+    const schema = {
+      type: "object",
+      properties: { ok: { type: "boolean" }, colour: { type: "string", enum: ["red", "green", "blue"] } },
+      required: ["ok", "colour"],
+      additionalProperties: false,
+    };
+    const c = await openai.chat.completions.create({
+      model: MODEL,
+      messages: user("answer in JSON"),
+      max_tokens: 64,
+      response_format: { type: "json_schema", json_schema: { name: "answer", schema, strict: true } },
+    });
+    expect(c.choices[0]!.finish_reason).to.equal("stop");
+    const value = JSON.parse(c.choices[0]!.message.content!) as { ok: unknown; colour: unknown };
+    expect(Object.keys(value).sort()).to.deep.equal(["colour", "ok"]);
+    expect(value.ok).to.be.a("boolean");
+    expect(["red", "green", "blue"]).to.include(value.colour);
+  });
+
+  it("makes a required tool call, streamed as OpenAI deltas, and answers the tool's result", async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [
+      {
+        type: "function",
+        function: {
+          name: "get_weather",
+          description: "Weather in a city",
+          parameters: { type: "object", properties: { city: { type: "string", enum: ["Paris", "Oslo"] } }, required: ["city"] },
+        },
+      },
+    ];
+    const messages: OpenAI.ChatCompletionMessageParam[] = user("What is the weather in Paris?");
+    const stream = await openai.chat.completions.create({ model: MODEL, messages, tools, tool_choice: "required", max_tokens: 64, stream: true });
+    const deltas: OpenAI.ChatCompletionChunk.Choice.Delta.ToolCall[] = [];
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      deltas.push(...(chunk.choices[0]?.delta.tool_calls ?? []));
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(finish).to.equal("tool_calls");
+    expect(deltas[0]).to.deep.include({ index: 0, type: "function" });
+    expect(deltas[0]!.id).to.be.a("string").and.not.equal("");
+    expect(deltas[0]!.function).to.deep.equal({ name: "get_weather", arguments: "" });
+    const args = JSON.parse(deltas.slice(1).map((t) => t.function?.arguments ?? "").join("")) as { city: string };
+    expect(["Paris", "Oslo"]).to.include(args.city);
+
+    messages.push({
+      role: "assistant",
+      content: null,
+      tool_calls: [{ id: deltas[0]!.id!, type: "function", function: { name: "get_weather", arguments: JSON.stringify(args) } }],
+    });
+    messages.push({ role: "tool", tool_call_id: deltas[0]!.id!, content: "sunny, 21 °C" });
+    const answer = await openai.chat.completions.create({ model: MODEL, messages, tools, tool_choice: "none", max_tokens: 8 });
+    expect(answer.choices[0]!.finish_reason).to.equal("length");
+    expect(answer.choices[0]!.message.content).to.be.a("string").and.not.equal("");
+    expect(answer.choices[0]!.message.tool_calls ?? []).to.deep.equal([]);
+  });
+
+  it("serves /v1/completions, plain and streamed", async () => {
+    const c = await openai.completions.create({ model: MODEL, prompt: "Once upon a time", max_tokens: 8 });
+    expect(c.object).to.equal("text_completion");
+    expect(c.choices[0]!.finish_reason).to.equal("length");
+    expect(c.usage!.completion_tokens).to.equal(8);
+    const stream = await openai.completions.create({ model: MODEL, prompt: ["Once"], max_tokens: 8, stream: true, stream_options: { include_usage: true } });
+    let text = "";
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.text ?? "";
+      usage = chunk.usage ?? usage;
+    }
+    expect(text).to.not.equal("");
+    expect(usage!.completion_tokens).to.equal(8);
+  });
+
+  it("returns embeddings as floats and as little-endian float32 base64", async () => {
+    const floats = await openai.embeddings.create({ model: MODEL, input: ["hello", "world"], encoding_format: "float" });
+    expect(floats.data).to.have.length(2);
+    const vector = floats.data[0]!.embedding;
+    expect(vector).to.have.length(64);
+    expect(floats.usage.prompt_tokens).to.be.greaterThan(0);
+    const raw = (await (
+      await fetch(`${d.baseUrl}/v1/embeddings`, { method: "POST", body: JSON.stringify({ model: MODEL, input: "hello", encoding_format: "base64" }) })
+    ).json()) as { data: { embedding: string }[] };
+    const bytes = Buffer.from(raw.data[0]!.embedding, "base64");
+    const decoded = Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
+    expect(decoded).to.deep.equal(vector.map((v) => Math.fround(v)));
+    // The SDK's default is base64, decoded client-side.
+    const viaSdk = await openai.embeddings.create({ model: MODEL, input: "hello" });
+    expect(viaSdk.data[0]!.embedding).to.deep.equal(decoded);
+  });
+
+  it("lists and retrieves models", async () => {
+    const ids = (await openai.models.list()).data.map((m) => m.id);
+    expect(ids).to.include.members([MODEL, "mlxm-tiny"]);
+    expect(await openai.models.retrieve(MODEL)).to.deep.include({ id: MODEL, object: "model" });
+  });
+
+  it("raises NotFoundError for an unknown model and BadRequestError naming a bad parameter", async () => {
+    for (const stream of [false, true]) {
+      try {
+        await openai.chat.completions.create({ model: "no-such-model", messages: user("hi"), stream });
+        expect.fail("should throw");
+      } catch (err) {
+        expect(err).to.be.instanceOf(OpenAI.NotFoundError);
+        expect((err as APIError).code).to.equal("model_not_found");
+      }
+    }
+    for (const [extra, param] of [
+      [{ n: 2 }, "n"],
+      [{ logprobs: true }, "logprobs"],
+      [{ top_p: 2 }, "top_p"],
+    ] as const) {
+      try {
+        await openai.chat.completions.create({ model: MODEL, messages: user("hi"), max_tokens: 8, ...(extra as object) });
+        expect.fail("should throw");
+      } catch (err) {
+        expect(err, param).to.be.instanceOf(OpenAI.BadRequestError);
+        expect((err as APIError).param).to.equal(param);
+      }
+    }
+  });
+
+  it("completes 4 concurrent streams", async () => {
+    const run = async (i: number) => {
+      const stream = await openai.chat.completions.create({ model: MODEL, messages: user(`stream ${i}`), max_tokens: 12, stream: true, stream_options: { include_usage: true } });
+      let usage: OpenAI.CompletionUsage | undefined;
+      let finish: string | null = null;
+      for await (const chunk of stream) {
+        usage = chunk.usage ?? usage;
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      return { usage, finish };
+    };
+    const results = await Promise.all([0, 1, 2, 3].map(run));
+    for (const r of results) {
+      expect(r.finish).to.equal("length");
+      expect(r.usage!.completion_tokens).to.equal(12);
+    }
+  });
+
+  it("stops a generation at once when its client disconnects, freeing the sequence", async () => {
+    const before = await outputTokens(d, SLOW_MODEL);
+    const controller = new AbortController();
+    const maxTokens = 2000;
+    const stream = await openai.chat.completions.create(
+      { model: SLOW_MODEL, messages: user("go on"), max_tokens: maxTokens, stream: true },
+      { signal: controller.signal },
+    );
+    let n = 0;
+    for await (const _ of stream) if (++n === 3) controller.abort();
+    await eventually(async () => (await activeRequests(d, SLOW_MODEL)) === 0, "active_requests back to 0");
+    await eventually(async () => (await outputTokens(d, SLOW_MODEL)) > before, "the aborted generation recorded");
+    expect((await outputTokens(d, SLOW_MODEL)) - before).to.be.lessThan(maxTokens);
+    // The freed sequence serves the next request.
+    const next = await openai.chat.completions.create({ model: SLOW_MODEL, messages: user("again"), max_tokens: 4 });
+    expect(next.usage!.completion_tokens).to.equal(4);
+  });
+
+  it("reports a corrupt model file as a clear 422 and keeps serving", async () => {
+    try {
+      await openai.chat.completions.create({ model: "corrupt-openai", messages: user("hi"), max_tokens: 8 });
+      expect.fail("should throw");
+    } catch (err) {
+      expect(err).to.be.instanceOf(OpenAI.UnprocessableEntityError);
+      expect((err as APIError).code).to.equal("invalid_model");
+      expect((err as APIError).message).to.match(/head_count/);
+    }
+    const c = await openai.chat.completions.create({ model: MODEL, messages: user("still there?"), max_tokens: 4 });
+    expect(c.usage!.completion_tokens).to.equal(4);
+  });
+});
+
+describe("OpenAI API queue limits (local engine)", () => {
+  let d: TestDaemon;
+  let store: Store;
+  let openai: OpenAI;
+
+  before(async () => {
+    d = await startTestDaemon({ MLXM_NUM_PARALLEL: "1", MLXM_MAX_QUEUE: "1" });
+    store = await Store.open(path.join(d.home, "mlxm.db"));
+    await addTestModel(store, SLOW_MODEL, SLOW_OPTIONS);
+    openai = new OpenAI({ baseURL: `${d.baseUrl}/v1`, apiKey: "unused", maxRetries: 0 });
+  });
+  after(async () => {
+    await store?.close();
+    await d?.stop();
+  });
+
+  it("answers 429 RateLimitError with Retry-After once the one sequence and the one queue place are taken", async () => {
+    const running = new AbortController();
+    const queued = new AbortController();
+    const first = await openai.chat.completions.create(
+      { model: SLOW_MODEL, messages: user("long"), max_tokens: 2000, stream: true },
+      { signal: running.signal },
+    );
+    const firstIt = first[Symbol.asyncIterator]();
+    await firstIt.next(); // generating now
+    // The second waits for the sequence: its response only starts once it runs, so it is not awaited here.
+    const second = openai.chat.completions
+      .create({ model: SLOW_MODEL, messages: user("queued"), max_tokens: 4 }, { signal: queued.signal })
+      .catch((err: unknown) => err);
+    await eventually(async () => (await d.client.ps()).models.find((m) => m.name === SLOW_MODEL)?.queued_requests === 1, "one request queued");
+
+    const res = await fetch(`${d.baseUrl}/v1/chat/completions`, { method: "POST", body: JSON.stringify({ model: SLOW_MODEL, messages: user("overflow"), max_tokens: 4 }) });
+    expect(res.status).to.equal(429);
+    expect(Number(res.headers.get("retry-after"))).to.be.greaterThan(0);
+    expect(((await res.json()) as { error: { type: string; code: string } }).error).to.deep.include({ type: "requests", code: "rate_limit_exceeded" });
+    try {
+      await openai.chat.completions.create({ model: SLOW_MODEL, messages: user("overflow"), max_tokens: 4 });
+      expect.fail("should throw");
+    } catch (err) {
+      expect(err).to.be.instanceOf(OpenAI.RateLimitError);
+    }
+
+    running.abort();
+    await firstIt.return?.();
+    const answer = await second;
+    expect((answer as OpenAI.ChatCompletion).usage?.completion_tokens, String(answer)).to.equal(4);
+  });
+});

@@ -1,0 +1,256 @@
+import { expect } from "chai";
+import { toChatHistory } from "../../src/daemon/engine/chat-history.js";
+import { boundNumberRules } from "../../src/daemon/engine/json-grammar.js";
+import { ANY_JSON_SCHEMA, toGbnfJsonSchema } from "../../src/daemon/engine/json-schema.js";
+import { toFinishReason, toLlamaSampling } from "../../src/daemon/engine/sampling.js";
+import { QueueAbortedError, QueueFullError, SlotQueue } from "../../src/daemon/engine/slot-queue.js";
+import { newToolCallId, toolMode } from "../../src/daemon/engine/tool-calls.js";
+import type { HttpError } from "../../src/daemon/errors.js";
+
+function badParam(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    expect((err as HttpError).code).to.equal("bad_request");
+    return (err as HttpError).param;
+  }
+  throw new Error("expected a bad_request");
+}
+
+describe("engine translators", () => {
+  describe("toChatHistory", () => {
+    it("maps roles and ends with an empty model turn to generate", () => {
+      const { history, prefill } = toChatHistory([
+        { role: "system", content: "Be brief." },
+        { role: "user", content: "Hi" },
+        { role: "assistant", content: "Hello" },
+        { role: "user", content: "Again" },
+      ]);
+      expect(prefill).to.equal(false);
+      expect(history).to.deep.equal([
+        { type: "system", text: "Be brief." },
+        { type: "user", text: "Hi" },
+        { type: "model", response: ["Hello"] },
+        { type: "user", text: "Again" },
+        { type: "model", response: [] },
+      ]);
+    });
+
+    it("attaches tool results to their calls and continues that model turn", () => {
+      const { history } = toChatHistory([
+        { role: "user", content: "Weather?" },
+        { role: "assistant", content: "", toolCalls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"paris"}' }] },
+        { role: "tool", content: '{"sky":"clear"}', toolCallId: "call_1" },
+        { role: "assistant", content: "It is clear." },
+      ]);
+      expect(history).to.deep.equal([
+        { type: "user", text: "Weather?" },
+        {
+          type: "model",
+          response: [{ type: "functionCall", name: "get_weather", params: { city: "paris" }, result: { sky: "clear" } }, "It is clear."],
+        },
+      ]);
+    });
+
+    it("continues after tool results, treats a trailing assistant text as a prefill, keeps stray results", () => {
+      const afterTools = toChatHistory([
+        { role: "user", content: "Weather?" },
+        { role: "assistant", content: "", toolCalls: [{ id: "c", name: "w", arguments: "not json" }] },
+        { role: "tool", content: "sunny", toolCallId: "c" },
+      ]);
+      expect(afterTools.history.at(-1)).to.deep.equal({
+        type: "model",
+        response: [{ type: "functionCall", name: "w", params: "not json", result: "sunny" }],
+      });
+      expect(afterTools.prefill).to.equal(false);
+
+      const prefilled = toChatHistory([
+        { role: "user", content: "Count" },
+        { role: "assistant", content: "1, 2," },
+      ]);
+      expect(prefilled.prefill).to.equal(true);
+      expect(prefilled.history.at(-1)).to.deep.equal({ type: "model", response: ["1, 2,"] });
+
+      const stray = toChatHistory([{ role: "tool", content: "42", toolCallId: "unknown", name: "calc" }]);
+      expect(stray.history[0]).to.deep.equal({ type: "user", text: "Tool result of calc: 42" });
+    });
+
+    it("adds extra system text to the first system message, or as one", () => {
+      expect(toChatHistory([{ role: "system", content: "A" }], "B").history[0]).to.deep.equal({ type: "system", text: "A\n\nB" });
+      expect(toChatHistory([{ role: "user", content: "x" }], "B").history[0]).to.deep.equal({ type: "system", text: "B" });
+    });
+  });
+
+  describe("toGbnfJsonSchema", () => {
+    it("keeps what the grammar supports and drops what it cannot express", () => {
+      const converted = toGbnfJsonSchema(
+        {
+          $schema: "https://json-schema.org/draft/2020-12/schema",
+          type: "object",
+          properties: {
+            name: { type: "string", pattern: "^a", maxLength: 5, description: "who" },
+            age: { type: "integer", minimum: 0 },
+            tags: { type: "array", items: { enum: ["a", "b"] }, maxItems: 3 },
+            maybe: { type: ["string", "null"] },
+            when: { type: "string", format: "date" },
+            ref: { $ref: "#/definitions/Thing" },
+          },
+          required: ["name"],
+        },
+        "schema",
+      );
+      expect(converted).to.deep.equal({
+        type: "object",
+        properties: {
+          name: { type: "string", description: "who", maxLength: 5 },
+          age: { type: "integer" },
+          tags: { type: "array", items: { enum: ["a", "b"] }, maxItems: 3 },
+          maybe: { oneOf: [{ type: "string" }, { type: "null" }] },
+          when: { type: "string", format: "date" },
+          ref: { $ref: "#/$defs/Thing" },
+        },
+        required: ["name"],
+        additionalProperties: false,
+      });
+    });
+
+    it("moves definitions to $defs, maps anyOf and nullable, and treats {} as any JSON", () => {
+      expect(toGbnfJsonSchema({}, "p")).to.equal(ANY_JSON_SCHEMA);
+      expect(toGbnfJsonSchema({ anyOf: [{ type: "number" }, { type: "boolean" }] }, "p")).to.deep.equal({
+        oneOf: [{ type: "number" }, { type: "boolean" }],
+      });
+      expect(toGbnfJsonSchema({ type: "integer", nullable: true }, "p")).to.deep.equal({ oneOf: [{ type: "integer" }, { type: "null" }] });
+      expect(toGbnfJsonSchema({ type: "string", definitions: { X: { type: "number" } } }, "p")).to.deep.equal({
+        oneOf: [{ type: "string" }],
+        $defs: { X: { type: "number" } },
+      });
+      expect(toGbnfJsonSchema({ type: "object" }, "p")).to.deep.equal({ type: "object", additionalProperties: true });
+    });
+
+    it("rejects what it cannot use with a 400 naming the parameter", () => {
+      expect(badParam(() => toGbnfJsonSchema("nope", "response_format"))).to.equal("response_format");
+      expect(badParam(() => toGbnfJsonSchema({ $ref: "http://example.com/s.json" }, "p"))).to.equal("p");
+      expect(badParam(() => toGbnfJsonSchema({ type: "tuple" }, "p"))).to.equal("p");
+    });
+  });
+
+  describe("sampling", () => {
+    it("fills Ollama's defaults and maps penalties and stop strings", () => {
+      expect(toLlamaSampling({})).to.deep.equal({ temperature: 0.8, topK: 40, topP: 0.9, repeatPenalty: false });
+      expect(
+        toLlamaSampling({ temperature: 0, topP: 1, topK: 0, minP: 0.05, seed: -1, stop: ["\n", ""], frequencyPenalty: 0.5 }),
+      ).to.deep.equal({
+        temperature: 0,
+        topK: 0,
+        topP: 1,
+        minP: 0.05,
+        seed: 4294967295,
+        repeatPenalty: { penalty: 1, frequencyPenalty: 0.5, presencePenalty: undefined },
+        customStopTriggers: ["\n"],
+      });
+    });
+
+    it("rejects out-of-range values with the parameter's name", () => {
+      expect(badParam(() => toLlamaSampling({ temperature: -1 }))).to.equal("temperature");
+      expect(badParam(() => toLlamaSampling({ topP: 2 }))).to.equal("top_p");
+      expect(badParam(() => toLlamaSampling({ maxTokens: 0 }))).to.equal("max_tokens");
+      expect(badParam(() => toLlamaSampling({ maxTokens: 1.5 }))).to.equal("max_tokens");
+    });
+
+    it("maps stop reasons to finish reasons", () => {
+      expect(["eogToken", "stopGenerationTrigger", "customStopTrigger", "maxTokens", "functionCalls", "abort"].map(toFinishReason)).to.deep.equal([
+        "stop",
+        "stop",
+        "stop",
+        "length",
+        "tool_calls",
+        "cancelled",
+      ]);
+    });
+  });
+
+  describe("tool modes", () => {
+    const tools = [
+      { name: "a", description: "does a", parameters: { type: "object", properties: { x: { type: "integer" } }, required: ["x"] } },
+      { name: "b", parameters: {} },
+    ];
+
+    it("uses native function calling for auto, a forcing grammar for required and named tools", () => {
+      expect(toolMode(undefined, undefined)).to.deep.equal({ kind: "none" });
+      expect(toolMode(tools, { type: "none" })).to.deep.equal({ kind: "none" });
+      const auto = toolMode(tools, { type: "auto" });
+      expect(auto.kind).to.equal("auto");
+      if (auto.kind === "auto") expect(Object.keys(auto.functions)).to.deep.equal(["a", "b"]);
+
+      const named = toolMode(tools, { type: "tool", name: "a" });
+      expect(named.kind).to.equal("forced");
+      if (named.kind !== "forced") return;
+      expect(named.schema).to.deep.equal({
+        type: "object",
+        properties: { name: { const: "a" }, arguments: { type: "object", properties: { x: { type: "integer" } }, required: ["x"], additionalProperties: false } },
+        required: ["name", "arguments"],
+        additionalProperties: false,
+      });
+      expect(named.instructions).to.contain('the tool "a"');
+      const required = toolMode(tools, { type: "required" });
+      if (required.kind === "forced") expect((required.schema as { oneOf: unknown[] }).oneOf).to.have.length(2);
+    });
+
+    it("rejects a tool_choice naming an unknown tool, or with no tools", () => {
+      expect(badParam(() => toolMode(tools, { type: "tool", name: "zzz" }))).to.equal("tool_choice");
+      expect(badParam(() => toolMode([], { type: "required" }))).to.equal("tool_choice");
+    });
+
+    it("makes OpenAI-style call ids", () => {
+      expect(newToolCallId()).to.match(/^call_[A-Za-z0-9_-]{16}$/);
+      expect(newToolCallId()).not.to.equal(newToolCallId());
+    });
+  });
+
+  it("bounds the number rules of node-llama-cpp's JSON-schema grammar", () => {
+    const grammar = [
+      'root ::= "{" integer-number-rule fractional-number-rule',
+      'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ([eE] [-+]? ("0" | [1-9] [0-9]{0,15}))?',
+      'fractional-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? ("0" | [1-9] [0-9]{0,15}))?',
+    ].join("\n");
+    expect(boundNumberRules(grammar).split("\n")).to.deep.equal([
+      'root ::= "{" integer-number-rule fractional-number-rule',
+      'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15})',
+      'fractional-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? ("0" | [1-9] [0-9]?))?',
+    ]);
+    expect(boundNumberRules("root ::= something-else")).to.equal("root ::= something-else");
+  });
+
+  describe("SlotQueue", () => {
+    it("admits up to its slots, queues FIFO up to maxQueue, refuses beyond, and drops aborted waiters", async () => {
+      const queue = new SlotQueue(1, 2);
+      const first = await queue.acquire();
+      const order: number[] = [];
+      const controller = new AbortController();
+      const second = queue.acquire().then((r) => (order.push(2), r));
+      const aborted = queue.acquire(controller.signal);
+      try {
+        await queue.acquire();
+        expect.fail("the queue is full");
+      } catch (err) {
+        expect(err).to.be.instanceOf(QueueFullError);
+      }
+      controller.abort();
+      try {
+        await aborted;
+        expect.fail("aborted");
+      } catch (err) {
+        expect(err).to.be.instanceOf(QueueAbortedError);
+      }
+      expect(queue.queued).to.equal(1);
+      const third = queue.acquire().then((r) => (order.push(3), r));
+      first();
+      first(); // idempotent
+      (await second)();
+      (await third)();
+      expect(order).to.deep.equal([2, 3]);
+      expect(queue.idle).to.equal(true);
+      expect(queue.retryAfterSeconds()).to.be.at.least(1);
+    });
+  });
+});
