@@ -37,7 +37,7 @@ export interface MlxmConfig {
     keepAliveMs: number;
     contextSize: number;
   };
-  hub: { endpoint: string; token?: string };
+  hub: { endpoint: string; token?: string; concurrency: number; chunkSizeBytes: number; stallTimeoutMs: number };
   providers: {
     openai: { apiKey?: string; baseUrl?: string };
     anthropic: { apiKey?: string; baseUrl?: string };
@@ -102,7 +102,13 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       keepAliveMs: parseDuration("MLXM_KEEP_ALIVE", req("MLXM_KEEP_ALIVE")),
       contextSize: parseInteger("MLXM_CONTEXT_SIZE", req("MLXM_CONTEXT_SIZE"), 64),
     },
-    hub: { endpoint: parseUrl("HF_ENDPOINT", req("HF_ENDPOINT")), token: raw("HF_TOKEN") },
+    hub: {
+      endpoint: parseUrl("HF_ENDPOINT", req("HF_ENDPOINT")),
+      token: raw("HF_TOKEN"),
+      concurrency: parseInteger("MLXM_PULL_CONCURRENCY", req("MLXM_PULL_CONCURRENCY"), 1),
+      chunkSizeBytes: parseBytes("MLXM_PULL_CHUNK_SIZE", req("MLXM_PULL_CHUNK_SIZE")),
+      stallTimeoutMs: parseDuration("MLXM_PULL_STALL_TIMEOUT", req("MLXM_PULL_STALL_TIMEOUT")),
+    },
     providers: {
       openai: { apiKey: raw("OPENAI_API_KEY"), baseUrl: optUrl("OPENAI_BASE_URL") },
       anthropic: { apiKey: raw("ANTHROPIC_API_KEY"), baseUrl: optUrl("ANTHROPIC_BASE_URL") },

@@ -19,7 +19,7 @@ import { withSpan } from "../observability/spans.js";
 import { acquirePidLock } from "./pid-lock.js";
 import { Store } from "./store/store.js";
 import { startLocalEngine } from "./engine/index.js";
-import { readValidGgufFile, summarizeGguf } from "./engine/gguf/index.js";
+import { describeGgufModel } from "./engine/model-info.js";
 import { HubClient } from "./hub/hf-client.js";
 import { PullManager } from "./hub/pull-manager.js";
 import { recordPull } from "./hub/pull-telemetry.js";
@@ -167,17 +167,14 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
     home: config.home,
     hub: new HubClient({ endpoint: config.hub.endpoint, token: config.hub.token }),
     logger,
-    describeModel: async (file) => {
-      // A pulled file is validated here, before it becomes visible, so a bad GGUF never reaches llama.cpp.
-      const summary = summarizeGguf(await readValidGgufFile(file));
-      return {
-        family: summary.architecture,
-        parameterSize: summary.parameterSize,
-        contextLength: summary.contextLength ?? null,
-        details: { quantization: summary.quantization, has_chat_template: summary.hasChatTemplate },
-      };
-    },
+    // A pulled file is validated here, before it becomes visible, so a bad GGUF never reaches llama.cpp.
+    describeModel: describeGgufModel,
     onPullFinished: (summary) => recordPull(summary, metrics),
+    download: {
+      concurrency: config.hub.concurrency,
+      chunkSize: config.hub.chunkSizeBytes,
+      stallTimeoutMs: config.hub.stallTimeoutMs,
+    },
   });
   disposers.push(() => pulls.dispose());
   // Pulls a restart or a kill interrupted carry on from the bytes already on disk.
