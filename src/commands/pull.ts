@@ -1,4 +1,4 @@
-import { Args, Flags } from "@oclif/core";
+import { Args, Flags, ux } from "@oclif/core";
 import { BaseCommand } from "../cli/base-command.js";
 import { runPull, type PullOutcome } from "../cli/pull-session.js";
 
@@ -26,7 +26,7 @@ The daemon owns the pull: Ctrl-C asks whether to cancel it (on a terminal) or le
 
   /** --json output is NDJSON: progress lines, then this compact outcome line. */
   protected override logJson(json: unknown): void {
-    this.log(JSON.stringify(json));
+    ux.stdout(JSON.stringify(json));
   }
 
   async run(): Promise<PullOutcome> {
@@ -42,7 +42,8 @@ The daemon owns the pull: Ctrl-C asks whether to cancel it (on a terminal) or le
       revision: this.flags.revision,
       detach: this.flags.detach,
       json: this.jsonEnabled(),
-      log: (l) => this.log(l),
+      // oclif silences this.log under --json; progress lines are the JSON output here.
+      log: (l) => ux.stdout(l),
     });
   }
 }

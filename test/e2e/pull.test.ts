@@ -1,0 +1,181 @@
+/**
+ * `mlxm pull` as scripts run it: the built CLI, a real background daemon whose HF_ENDPOINT is a local
+ * Hub-compatible server serving generated GGUFs. Only the base URL differs from production.
+ */
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { TINY_PRESET, generateTinyLlama } from "../../src/daemon/engine/gguf/index.js";
+import { FakeHub } from "../helpers/fake-hub.js";
+import { parseJson, runCli, type CliEnv } from "../helpers/cli.js";
+import { freePort } from "../helpers/free-port.js";
+import { makeTempHome } from "../helpers/temp-home.js";
+
+const TOKEN = "hf_e2etoken0123456789abcdef";
+const MiB = 1024 * 1024;
+
+function ndjson(stdout: string): Record<string, unknown>[] {
+  return stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe("mlxm pull (e2e)", function () {
+  this.timeout(120_000);
+  let hub: FakeHub;
+  let env: CliEnv;
+  let cleanup: () => void;
+  const q8 = Buffer.from(generateTinyLlama({ ...TINY_PRESET, seed: 11, tensorType: "Q8_0" }));
+  const f16 = Buffer.from(generateTinyLlama({ ...TINY_PRESET, seed: 12, tensorType: "F16" }));
+  // Big enough for several chunks of 1 MiB (the tests use small chunks so an interruption lands mid-file).
+  const big = Buffer.from(generateTinyLlama({ ...TINY_PRESET, seed: 13, tensorType: "F32", vocabSize: 16000, nEmbd: 128 }));
+
+  before(async () => {
+    hub = await FakeHub.start({
+      token: TOKEN,
+      repos: [
+        { id: "mlxm-test/tiny-GGUF", files: [{ path: "tiny-Q8_0.gguf", content: q8 }, { path: "tiny-F16.gguf", content: f16 }, { path: "README.md", content: Buffer.from("# tiny"), lfs: false }] },
+        { id: "mlxm-test/big-GGUF", files: [{ path: "big-F32.gguf", content: big }] },
+        { id: "mlxm-test/gated-GGUF", gated: "auto", files: [{ path: "gated-Q8_0.gguf", content: q8 }] },
+        { id: "mlxm-test/no-gguf", files: [{ path: "model.safetensors", content: Buffer.alloc(1024, 1) }] },
+      ],
+    });
+  });
+  after(async () => hub.close());
+
+  beforeEach(async () => {
+    const t = makeTempHome();
+    cleanup = t.cleanup;
+    env = {
+      home: t.home,
+      port: await freePort(),
+      extra: { HF_ENDPOINT: hub.url, MLXM_PULL_CHUNK_SIZE: "1MiB", MLXM_PULL_CONCURRENCY: "2", MLXM_PULL_STALL_TIMEOUT: "2s" },
+    };
+    hub.clearFaults();
+    hub.resetCounters();
+    hub.throttleBytesPerSecond = undefined;
+  });
+  afterEach(async () => {
+    await runCli(["daemon", "stop"], env);
+    cleanup();
+  });
+
+  it("pulls a model that then lists, shows and runs, and removes it again", async () => {
+    const pull = await runCli(["pull", "hf.co/mlxm-test/tiny-GGUF:Q8_0", "--json"], env);
+    expect(pull.code, pull.stderr).to.equal(0);
+    const lines = ndjson(pull.stdout);
+    expect(lines[0]).to.deep.equal({ status: "pulling manifest" });
+    expect(lines.some((l) => typeof l.digest === "string" && l.total === q8.length && l.completed === q8.length)).to.equal(true);
+    expect(lines.map((l) => l.status)).to.include("verifying sha256 digest").and.to.include("success");
+    const outcome = lines.at(-1)!;
+    expect(outcome).to.include({ status: "success", model: "hf.co/mlxm-test/tiny-GGUF:Q8_0" });
+    const name = String(outcome.name);
+
+    const ls = parseJson(await runCli(["ls", "--json"], env));
+    const entry = ls.models.find((m: { name: string }) => m.name === name);
+    expect(entry, JSON.stringify(ls)).to.exist;
+    expect(entry.size).to.equal(q8.length);
+    expect(entry.details.quantization_level).to.equal("Q8_0");
+
+    const show = parseJson(await runCli(["show", name, "--json"], env));
+    expect(JSON.stringify(show)).to.contain("llama");
+    const run = await runCli(["run", name, "hello", "--max-tokens", "4"], env);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout.length).to.be.greaterThan(0);
+
+    // A second pull of a complete model downloads nothing.
+    hub.resetCounters();
+    expect((await runCli(["pull", "mlxm-test/tiny-GGUF:Q8_0"], env)).code).to.equal(0);
+    expect(hub.bytesServed("mlxm-test/tiny-GGUF", "tiny-Q8_0.gguf")).to.equal(0);
+
+    const rm = await runCli(["rm", name, "--json"], env);
+    expect(rm.code, rm.stderr).to.equal(0);
+    expect(parseJson(rm)).to.deep.equal({ deleted: name, freed_bytes: q8.length });
+    expect(parseJson(await runCli(["ls", "--json"], env)).models.map((m: { name: string }) => m.name)).not.to.include(name);
+    expect((await runCli(["rm", name], env)).code).to.equal(4);
+  });
+
+  it("chooses a quantisation when none is given and says which and why", async () => {
+    const pull = await runCli(["pull", "mlxm-test/tiny-GGUF", "--json"], env);
+    expect(pull.code, pull.stderr).to.equal(0);
+    const selected = ndjson(pull.stdout).find((l) => String(l.status).startsWith("selected"));
+    expect(selected, pull.stdout).to.exist;
+    expect(String(selected!.reason)).to.match(/Q4_K_M/);
+    expect(String(selected!.name)).to.match(/:Q8_0$/);
+  });
+
+  it("explains unknown repos, repos without GGUF files and ambiguous or missing quantisations", async () => {
+    const unknown = await runCli(["pull", "mlxm-test/does-not-exist"], env);
+    expect(unknown.code).to.equal(4);
+    expect(unknown.stderr).to.match(/not found/i);
+    const noGguf = await runCli(["pull", "mlxm-test/no-gguf", "--json"], env);
+    expect(noGguf.code).to.not.equal(0);
+    expect(noGguf.stdout).to.match(/GGUF/);
+    const missing = await runCli(["pull", "mlxm-test/tiny-GGUF:Q2_K"], env);
+    expect(missing.code).to.not.equal(0);
+    expect(missing.stderr).to.contain("Q8_0").and.to.contain("F16");
+  });
+
+  it("needs HF_TOKEN for a gated repo and works with it", async () => {
+    const without = await runCli(["pull", "mlxm-test/gated-GGUF:Q8_0"], env);
+    expect(without.code).to.not.equal(0);
+    expect(without.stderr).to.contain("HF_TOKEN");
+    expect(without.stderr).not.to.contain(TOKEN);
+    await runCli(["daemon", "stop"], env);
+
+    const withToken = { ...env, extra: { ...env.extra, HF_TOKEN: TOKEN } };
+    const pull = await runCli(["pull", "mlxm-test/gated-GGUF:Q8_0"], withToken);
+    expect(pull.code, pull.stderr).to.equal(0);
+    expect(hub.cdnSawAuthorization, "the token stays on the Hub's origin").to.equal(false);
+  });
+
+  it("resumes from the bytes on disk after the daemon is killed mid-pull", async () => {
+    // The server stops sending at about half of the file; the pull sits there until the daemon is killed.
+    hub.fault("mlxm-test/big-GGUF", "big-F32.gguf", { kind: "stall", afterBytes: Math.floor(big.length / 2), ms: 60_000, times: Infinity });
+    const detach = await runCli(["pull", "mlxm-test/big-GGUF", "--detach"], env);
+    expect(detach.code, detach.stderr).to.equal(0);
+    for (let i = 0; i < 100 && hub.bytesServed("mlxm-test/big-GGUF", "big-F32.gguf") < big.length / 2; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500)); // let the downloader checkpoint what it received
+    const { pid } = JSON.parse(fs.readFileSync(path.join(env.home, "daemon.pid"), "utf8")) as { pid: number };
+    process.kill(pid, "SIGKILL");
+    await new Promise((r) => setTimeout(r, 300));
+    const servedBeforeKill = hub.bytesServed("mlxm-test/big-GGUF", "big-F32.gguf");
+
+    hub.clearFaults();
+    // The next pull (or simply the daemon's restart) resumes; it must not start over.
+    const resumed = await runCli(["pull", "mlxm-test/big-GGUF", "--json"], env);
+    expect(resumed.code, resumed.stderr).to.equal(0);
+    const total = hub.bytesServed("mlxm-test/big-GGUF", "big-F32.gguf");
+    const refetched = total - big.length;
+    // At most one chunk per connection is fetched twice (1 MiB chunks, 2 connections here).
+    expect(refetched, `served ${servedBeforeKill} before the kill, ${total} in all for ${big.length}`).to.be.at.most(2 * MiB);
+    expect(parseJson(await runCli(["ls", "--json"], env)).models.map((m: { name: string }) => m.name)).to.include("hf.co/mlxm-test/big-GGUF:F32");
+  });
+
+  it("catches a corrupted byte with the digest and keeps the model invisible", async () => {
+    hub.fault("mlxm-test/tiny-GGUF", "tiny-Q8_0.gguf", { kind: "corrupt", offset: 1000, times: Infinity });
+    const pull = await runCli(["pull", "mlxm-test/tiny-GGUF:Q8_0"], env);
+    expect(pull.code).to.not.equal(0);
+    expect(pull.stderr).to.match(/digest mismatch/);
+    expect(parseJson(await runCli(["ls", "--json"], env)).models.map((m: { name: string }) => m.name)).to.deep.equal(["mlxm-tiny"]);
+    const blobs = fs.existsSync(path.join(env.home, "blobs")) ? fs.readdirSync(path.join(env.home, "blobs")) : [];
+    expect(blobs.filter((f) => f.startsWith("sha256-") && !f.includes(".")), "no bad blob kept").to.deep.equal([]);
+  });
+
+  it("cancels a running pull", async () => {
+    hub.throttleBytesPerSecond = 256 * 1024;
+    expect((await runCli(["pull", "mlxm-test/big-GGUF", "--detach"], env)).code).to.equal(0);
+    const cancel = await runCli(["pull", "--cancel", "mlxm-test/big-GGUF", "--discard", "--json"], env);
+    expect(cancel.code, cancel.stderr).to.equal(0);
+    expect(parseJson(cancel)).to.include({ status: "cancelled" });
+    expect(parseJson(await runCli(["ls", "--json"], env)).models.map((m: { name: string }) => m.name)).to.deep.equal(["mlxm-tiny"]);
+    expect((await runCli(["pull", "--cancel", "mlxm-test/big-GGUF"], env)).code, "nothing left to cancel").to.equal(4);
+  });
+
+  it("prints plain progress lines, not control codes, when output is not a terminal", async () => {
+    const pull = await runCli(["pull", "mlxm-test/tiny-GGUF:F16"], env);
+    expect(pull.code, pull.stderr).to.equal(0);
+    expect(pull.stdout).to.match(/pulling [0-9a-f]{12}: 100%/);
+    expect(pull.stdout + pull.stderr).not.to.match(/\x1b\[/);
+  });
+});
+void os;
