@@ -71,6 +71,23 @@ describe("observability (e2e)", function () {
     expect(waterfall.stdout).to.contain("GET /api/tags").and.to.contain("SELECT models");
   });
 
+  it("--follow streams traces as they finish", async () => {
+    expect((await runCli(["daemon", "start"], env)).code).to.equal(0);
+    const follower = spawn(process.execPath, [RUN_JS, "trace", "--follow", "--json"], { env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    follower.stdout.on("data", (d) => (out += d));
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await runCli(["ps"], env)).code).to.equal(0);
+      for (let i = 0; i < 50 && !out.includes('"name":"mlxm ps"'); i++) await new Promise((r) => setTimeout(r, 200));
+      const line = out.split("\n").find((l) => l.includes('"name":"mlxm ps"'));
+      expect(line, out).to.exist;
+      expect(JSON.parse(line!)).to.include({ status: "ok" });
+    } finally {
+      follower.kill("SIGINT");
+    }
+  });
+
   it("records a failed command as an error trace", async () => {
     expect((await runCli(["daemon", "start"], env)).code).to.equal(0);
     const bad = await runCli(["trace", "0123456789abcdef0123456789abcdef"], env);

@@ -149,6 +149,21 @@ describe("mlxm pull (e2e)", function () {
     // At most one chunk per connection is fetched twice (1 MiB chunks, 2 connections here).
     expect(refetched, `served ${servedBeforeKill} before the kill, ${total} in all for ${big.length}`).to.be.at.most(2 * MiB);
     expect(parseJson(await runCli(["ls", "--json"], env)).models.map((m: { name: string }) => m.name)).to.include("hf.co/mlxm-test/big-GGUF:F32");
+
+    // The pull's span records where it resumed from and what it fetched.
+    await new Promise((r) => setTimeout(r, 500));
+    const traces = parseJson(await runCli(["trace", "--json", "--limit", "50"], env)).traces as { trace_id: string; name: string }[];
+    let pullSpan: { attributes: Record<string, number | string> } | undefined;
+    for (const t of traces) {
+      const spans = parseJson(await runCli(["trace", t.trace_id, "--json"], env)).spans as { name: string; attributes: Record<string, number | string> }[];
+      pullSpan = spans.find((s) => s.name.startsWith("pull ") && s.attributes["mlxm.pull.status"] === "completed");
+      if (pullSpan) break;
+    }
+    expect(pullSpan, "a completed pull span").to.exist;
+    expect(Number(pullSpan!.attributes["mlxm.pull.resumed_from_bytes"])).to.be.greaterThan(0);
+    expect(Number(pullSpan!.attributes["mlxm.pull.bytes_downloaded"])).to.be.lessThan(big.length);
+    expect(pullSpan!.attributes).to.have.property("mlxm.pull.verify_ms");
+    expect(pullSpan!.attributes).to.have.property("mlxm.pull.retries");
   });
 
   it("catches a corrupted byte with the digest and keeps the model invisible", async () => {
