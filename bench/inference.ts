@@ -1,0 +1,206 @@
+/**
+ * Issue #4's benchmark: the mlxm daemon against raw node-llama-cpp in-process and llama.cpp's own llama-server,
+ * same model, same threads, same sampling (greedy), same prompt and token count, measured in ONE run with the
+ * systems taking turns round by round (the machine is shared; only side-by-side ratios mean anything).
+ *
+ *   npx tsx bench/inference.ts [--models bench60m,tiny] [--threads 1] [--tokens 128] [--rounds 3] [--streams 1,2,4,8]
+ *
+ * Needs llama-server: bench/build-llama-server.sh builds it from the llama.cpp sources node-llama-cpp ships
+ * (cached under ~/.cache/mlxm-bench). Prints markdown tables.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import OpenAI from "openai";
+import { getLlama, LlamaChatSession, type Llama } from "node-llama-cpp";
+import { Store } from "../src/daemon/store/store.js";
+import { summarizeGguf, readValidGgufFile } from "../src/daemon/engine/gguf/index.js";
+import { buildLlamaServer, freePort, startLlamaServer } from "./llama-server.js";
+import { ensureBenchModel } from "./make-model.js";
+
+const { values } = parseArgs({
+  options: {
+    models: { type: "string", default: "bench60m,tiny" },
+    threads: { type: "string", default: "1" },
+    tokens: { type: "string", default: "128" },
+    rounds: { type: "string", default: "3" },
+    streams: { type: "string", default: "1,2,4,8" },
+  },
+});
+const THREADS = Number(values.threads);
+const TOKENS = Number(values.tokens);
+const ROUNDS = Number(values.rounds);
+const STREAMS = values.streams.split(",").map(Number);
+const CTX = 4096;
+const PROMPT = "Write a long story about a lighthouse keeper who finds a map.";
+const RUN_JS = fileURLToPath(new URL("../bin/run.js", import.meta.url));
+const CACHE = path.join(os.homedir(), ".cache", "mlxm-bench", "models");
+
+interface Sample {
+  ttftMs: number;
+  tokens: number;
+  /** Decode rate after the first token: (tokens - 1) / (end - first token). Inflated when a server batches chunks. */
+  tokensPerSecond: number;
+  /** tokens / (end - request start): what a client experiences; the ratio the goals use. */
+  endToEndTokensPerSecond: number;
+}
+
+/** One streamed chat completion through the official SDK; identical for mlxm and llama-server. */
+async function stream(client: OpenAI, model: string, extra: Record<string, unknown>): Promise<Sample> {
+  const started = performance.now();
+  let first = Number.NaN;
+  let tokens = 0;
+  let chunks = 0;
+  const s = await client.chat.completions.create({
+    model,
+    messages: [{ role: "user", content: PROMPT }],
+    max_tokens: TOKENS,
+    temperature: 0,
+    stream: true,
+    stream_options: { include_usage: true },
+    ...extra,
+  } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
+  for await (const chunk of s) {
+    if (chunk.usage?.completion_tokens) tokens = chunk.usage.completion_tokens;
+    if (chunk.choices[0]?.delta?.content) {
+      if (chunks === 0) first = performance.now();
+      chunks++;
+    }
+  }
+  const end = performance.now();
+  tokens ||= chunks;
+  return { ttftMs: first - started, tokens, tokensPerSecond: ((tokens - 1) / (end - first)) * 1000, endToEndTokensPerSecond: (tokens / (end - started)) * 1000 };
+}
+
+async function aggregate(client: OpenAI, model: string, n: number, extra: Record<string, unknown>) {
+  const started = performance.now();
+  const results = await Promise.all(Array.from({ length: n }, () => stream(client, model, extra)));
+  const wall = performance.now() - started;
+  return { tokensPerSecond: (results.reduce((a, r) => a + r.tokens, 0) / wall) * 1000, ttftMs: mean(results.map((r) => r.ttftMs)) };
+}
+
+/** Raw node-llama-cpp in this process: the ceiling for what the daemon adds on top. */
+async function rawSample(llama: Llama, modelPath: string): Promise<Sample> {
+  const model = await llama.loadModel({ modelPath });
+  const context = await model.createContext({ contextSize: CTX, sequences: 1, threads: THREADS });
+  const session = new LlamaChatSession({ contextSequence: context.getSequence() });
+  const started = performance.now();
+  let first = Number.NaN;
+  let tokens = 0;
+  await session.prompt(PROMPT, {
+    maxTokens: TOKENS,
+    temperature: 0,
+    onToken: () => {
+      if (tokens === 0) first = performance.now();
+      tokens++;
+    },
+  });
+  const end = performance.now();
+  await context.dispose();
+  await model.dispose();
+  return { ttftMs: first - started, tokens, tokensPerSecond: ((tokens - 1) / (end - first)) * 1000, endToEndTokensPerSecond: (tokens / (end - started)) * 1000 };
+}
+
+async function startMlxm(models: { name: string; path: string }[]): Promise<{ url: string; stop: () => Promise<void> }> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "mlxm-bench-infer-"));
+  const store = await Store.open(path.join(home, "mlxm.db"));
+  for (const m of models) {
+    const info = await readValidGgufFile(m.path);
+    const summary = summarizeGguf(info);
+    const digest = `sha256:bench-${m.name}`;
+    await store.models.upsert(
+      { name: m.name, source: "local", repo: null, revision: null, quant: summary.quantization, format: "gguf", family: summary.architecture,
+        parameter_size: summary.parameterSize, context_length: summary.contextLength ?? null, size_bytes: info.fileSize, digest, details_json: "{}" },
+      [{ filename: path.basename(m.path), digest, sizeBytes: info.fileSize, path: m.path }],
+    );
+  }
+  await store.close();
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [RUN_JS, "serve"], {
+    env: {
+      ...process.env, MLXM_HOME: home, MLXM_HOST: `127.0.0.1:${port}`, MLXM_THREADS: String(THREADS), MLXM_NUM_PARALLEL: "8",
+      MLXM_CONTEXT_SIZE: String(CTX), MLXM_MAX_QUEUE: "64", MLXM_TRACE: "0", MLXM_LOG_LEVEL: "warn", MLXM_KEEP_ALIVE: "-1",
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    const ok = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+      fs.rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
+
+const binary = await buildLlamaServer();
+const presets = values.models.split(",");
+const models = await Promise.all(presets.map(async (p) => ({ name: p, path: (await ensureBenchModel(p, path.join(CACHE, `${p}.gguf`))).path })));
+const llama = await getLlama({ build: "never", gpu: false, maxThreads: THREADS, logLevel: "error" as never });
+const mlxm = await startMlxm(models);
+const mlxmClient = new OpenAI({ baseURL: `${mlxm.url}/v1`, apiKey: "bench", maxRetries: 0 });
+
+console.log(`\n# inference: ${THREADS} thread(s), ${TOKENS} tokens, greedy, ${ROUNDS} rounds (${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)})\n`);
+try {
+  for (const m of models) {
+    const server = await startLlamaServer({ binary, modelPath: m.path, threads: THREADS, parallel: 8, ctxSize: CTX });
+    const serverClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "bench", maxRetries: 0 });
+    // llama-server stops at an end-of-generation token unless told not to; mlxm's generated models never emit one.
+    const llamaExtra = { ignore_eos: true, cache_prompt: false };
+    const single = { raw: [] as Sample[], mlxm: [] as Sample[], server: [] as Sample[] };
+    const agg = new Map<string, { tps: number[]; ttft: number[] }>();
+    try {
+      await stream(mlxmClient, m.name, {}); // load the model into the daemon's pool (warm)
+      await stream(serverClient, m.name, llamaExtra);
+      for (let round = 0; round < ROUNDS; round++) {
+        single.raw.push(await rawSample(llama, m.path));
+        single.mlxm.push(await stream(mlxmClient, m.name, {}));
+        single.server.push(await stream(serverClient, m.name, llamaExtra));
+        for (const n of STREAMS) {
+          for (const [who, client, extra] of [["mlxm", mlxmClient, {}], ["llama-server", serverClient, llamaExtra]] as const) {
+            const r = await aggregate(client, m.name, n, extra);
+            const key = `${who}@${n}`;
+            const entry = agg.get(key) ?? { tps: [], ttft: [] };
+            entry.tps.push(r.tokensPerSecond);
+            entry.ttft.push(r.ttftMs);
+            agg.set(key, entry);
+          }
+        }
+      }
+    } finally {
+      await server.stop();
+    }
+    const tps = (s: Sample[]) => median(s.map((x) => x.endToEndTokensPerSecond));
+    const decode = (s: Sample[]) => median(s.map((x) => x.tokensPerSecond));
+    const ttft = (s: Sample[]) => median(s.map((x) => x.ttftMs));
+    console.log(`## ${m.name}\n`);
+    console.log("| single stream | end-to-end tokens/s | decode tokens/s (after 1st) | TTFT (ms) |\n|---|---|---|---|");
+    console.log(`| raw node-llama-cpp (in-process) | ${f(tps(single.raw))} | ${f(decode(single.raw))} | ${f(ttft(single.raw))} |`);
+    console.log(`| mlxm daemon (HTTP, SSE) | ${f(tps(single.mlxm))} | ${f(decode(single.mlxm))} | ${f(ttft(single.mlxm))} |`);
+    console.log(`| llama-server (HTTP, SSE) | ${f(tps(single.server))} | ${f(decode(single.server))} | ${f(ttft(single.server))} |`);
+    console.log(`\nmlxm ÷ raw node-llama-cpp: ${f(tps(single.mlxm) / tps(single.raw), 3)} (goal ≥ 0.97); mlxm ÷ llama-server: ${f(tps(single.mlxm) / tps(single.server), 3)} (goal ≥ 1.0)\n`);
+    console.log("| streams | mlxm aggregate tok/s | llama-server aggregate tok/s | mlxm ÷ llama-server | mlxm mean TTFT (ms) | llama-server mean TTFT (ms) |\n|---|---|---|---|---|---|");
+    for (const n of STREAMS) {
+      const a = agg.get(`mlxm@${n}`)!;
+      const b = agg.get(`llama-server@${n}`)!;
+      console.log(`| ${n} | ${f(median(a.tps))} | ${f(median(b.tps))} | ${f(median(a.tps) / median(b.tps), 3)} | ${f(median(a.ttft))} | ${f(median(b.ttft))} |`);
+    }
+    console.log("");
+  }
+} finally {
+  await mlxm.stop();
+  await llama.dispose();
+}
