@@ -129,7 +129,11 @@ export async function startLlamaServer(options: LlamaServerOptions): Promise<Lla
   };
   child.stdout?.on("data", onData);
   child.stderr?.on("data", onData);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // A spawn failure (e.g. ENOENT) emits "error" and never "exit": treat it as an exit too.
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("exit", (code) => resolve(code));
+    child.once("error", () => resolve(null));
+  });
   let hasExited = false;
   void exited.then(() => (hasExited = true));
   const spawnError = new Promise<never>((_, reject) => child.once("error", reject));
@@ -201,11 +205,14 @@ export interface StreamOptions {
   seed?: number;
   topP?: number;
   /**
-   * Keep generating past end-of-generation tokens so every run has exactly `maxTokens` tokens. Sent as llama-server's
-   * `ignore_eos` extra field; other servers ignore unknown fields. Default true.
+   * llama-server only: keep generating past end-of-generation tokens so every run has exactly `maxTokens` tokens
+   * (sent as its `ignore_eos` field). Not sent unless set: the mlxm daemon rejects unknown fields with a 400.
    */
   ignoreEos?: boolean;
-  /** Ask llama-server to reuse its prompt cache (default false: every request evaluates its prompt). */
+  /**
+   * llama-server only: `cache_prompt` (its default is true: a slot reuses the KV of its previous prompt, so repeating
+   * one prompt makes TTFT look tiny). Set false for cold-prompt measurements. Not sent unless set.
+   */
   cachePrompt?: boolean;
   /** Extra JSON fields merged into the request body. */
   extraBody?: Record<string, unknown>;
@@ -278,8 +285,8 @@ function commonBody(options: StreamOptions): Record<string, unknown> {
     ...(options.topP !== undefined ? { top_p: options.topP } : {}),
     stream: true,
     stream_options: { include_usage: true },
-    ...((options.ignoreEos ?? true) ? { ignore_eos: true } : {}),
-    cache_prompt: options.cachePrompt ?? false,
+    ...(options.ignoreEos !== undefined ? { ignore_eos: options.ignoreEos } : {}),
+    ...(options.cachePrompt !== undefined ? { cache_prompt: options.cachePrompt } : {}),
     ...options.extraBody,
   };
 }

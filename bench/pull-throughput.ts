@@ -1,9 +1,11 @@
 /**
  * Pull benchmark against the fake Hub on loopback, with a 1 GiB file:
- * 1. throughput of a full `mlxm` pull (PullManager + downloader, in a child process, default settings: 64 MiB
- *    chunks, 4 connections, durable checkpoints, sha256 verified) divided by curl's on the same file from the same
- *    server in the same run (curl to a file on the same disk, and to /dev/null);
+ * 1. throughput of a full pull (PullManager + downloader in a child process: 64 MiB chunks, 4 connections,
+ *    sha256 verified) divided by curl's on the same file from the same server in the same run (curl to a file on
+ *    the same disk, and to /dev/null), with the default durable progress records and without them;
  * 2. bytes re-fetched after SIGKILLing a pull at ~50% and resuming it in a new process.
+ * Runs are interleaved (curl, pull, pull non-durable, ...) and the median is reported, because other work on the
+ * machine moves single runs a lot. CPU time is reported too: the server shares the machine's cores.
  * Usage: `npx tsx bench/pull-throughput.ts [--size-mib 1024] [--runs 3]`. Temp files go under /tmp and are deleted.
  */
 import { execFile, spawn } from "node:child_process";
@@ -31,9 +33,9 @@ const arg = (name: string, fallback: number) => {
 const sizeMiB = arg("--size-mib", 1024);
 const runs = arg("--runs", 3);
 
-interface ChildResult {
-  lines: Record<string, unknown>[];
-  stats?: Record<string, number>;
+interface PullRun {
+  stats: Record<string, number>;
+  cpuMs: number;
 }
 
 /** Run a pull in a child process; `onLine` may return "kill" to SIGKILL it. */
@@ -42,31 +44,38 @@ async function pullInChild(
   endpoint: string,
   download: Record<string, unknown>,
   onLine?: (line: Record<string, unknown>) => "kill" | void,
-): Promise<ChildResult> {
+): Promise<PullRun | undefined> {
   const child = spawn(process.execPath, ["--import", "tsx", CHILD, JSON.stringify({ home, endpoint, ref: REF, download })], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const exited = new Promise((r) => child.once("exit", r));
-  const lines: Record<string, unknown>[] = [];
-  let stats: Record<string, number> | undefined;
+  let result: PullRun | undefined;
   for await (const text of readline.createInterface({ input: child.stdout })) {
     const line = JSON.parse(text) as Record<string, unknown>;
-    lines.push(line);
     if (line.error) throw new Error(`pull failed: ${String(line.error)}`);
-    if (line.done) stats = line.stats as Record<string, number>;
+    if (line.done) {
+      const cpu = line.cpu_ms as { user: number; system: number };
+      result = { stats: line.stats as Record<string, number>, cpuMs: cpu.user + cpu.system };
+    }
     if (onLine?.(line) === "kill") {
       child.kill("SIGKILL");
       break;
     }
   }
   await exited;
-  return { lines, stats };
+  return result;
 }
 
-async function curl(url: string, out: string): Promise<number> {
+/** curl's wall time and CPU time (from /usr/bin/time when present). */
+async function curl(url: string, out: string): Promise<{ ms: number; cpuMs?: number }> {
+  const haveTime = fs.existsSync("/usr/bin/time");
   const t0 = performance.now();
-  await promisify(execFile)("curl", ["-sS", "-f", "-L", "-o", out, url]);
-  return performance.now() - t0;
+  const { stderr } = haveTime
+    ? await promisify(execFile)("/usr/bin/time", ["-f", "cpu %U %S", "curl", "-sS", "-f", "-L", "-o", out, url])
+    : await promisify(execFile)("curl", ["-sS", "-f", "-L", "-o", out, url]);
+  const ms = performance.now() - t0;
+  const m = /cpu ([\d.]+) ([\d.]+)/.exec(stderr);
+  return { ms, cpuMs: m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined };
 }
 
 function median(xs: number[]): number {
@@ -81,40 +90,40 @@ function table(rows: string[][]): string {
   return [line(rows[0]), sep, ...rows.slice(1).map(line)].join("\n");
 }
 
-const mibps = (bytes: number, ms: number) => `${((bytes / MiB) / (ms / 1000)).toFixed(0)} MiB/s`;
+const mibps = (bytes: number, ms: number) => `${(bytes / MiB / (ms / 1000)).toFixed(0)} MiB/s`;
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function main(): Promise<void> {
   const size = sizeMiB * MiB;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "mlxm-bench-pull-"));
   const hub = await FakeHub.start({ repos: [{ id: REPO, files: [{ path: FILE, content: testBytes(size, 42) }] }] });
   const url = `${hub.url}/${REPO}/resolve/main/${FILE}`;
+  const tuning = { chunkSize: CHUNK, concurrency: CONCURRENCY };
   try {
-    // Warm-up: page cache, TCP, the tsx compile cache.
-    await curl(url, "/dev/null");
-    const curlFile: number[] = [];
-    const curlNull: number[] = [];
-    const pullMs: number[] = [];
-    const verifyMs: number[] = [];
-    const downloadMs: number[] = [];
+    await curl(url, "/dev/null"); // warm-up: page cache, TCP
+    const curlFile: { ms: number; cpuMs?: number }[] = [];
+    const curlNull: { ms: number; cpuMs?: number }[] = [];
+    const durable: PullRun[] = [];
+    const light: PullRun[] = [];
     for (let r = 0; r < runs; r++) {
       const out = path.join(work, "curl.out");
       curlFile.push(await curl(url, out));
       fs.rmSync(out, { force: true });
       curlNull.push(await curl(url, "/dev/null"));
-      const home = path.join(work, `home-${r}`);
-      const { stats } = await pullInChild(home, hub.url, { chunkSize: CHUNK, concurrency: CONCURRENCY });
-      if (!stats) throw new Error("pull did not finish");
-      pullMs.push(stats.durationMs);
-      verifyMs.push(stats.verifyMs);
-      downloadMs.push(stats.downloadMs);
-      fs.rmSync(home, { recursive: true, force: true });
+      for (const [list, extra] of [[durable, {}], [light, { durable: false }]] as const) {
+        const home = path.join(work, `home-${r}`);
+        const run = await pullInChild(home, hub.url, { ...tuning, ...extra });
+        if (!run) throw new Error("pull did not finish");
+        list.push(run);
+        fs.rmSync(home, { recursive: true, force: true });
+      }
     }
 
     // Kill at ~50%, resume in a new process.
     hub.resetCounters();
     const home = path.join(work, "home-kill");
     let killedAt = 0;
-    await pullInChild(home, hub.url, { chunkSize: CHUNK, concurrency: CONCURRENCY }, (line) => {
+    await pullInChild(home, hub.url, tuning, (line) => {
       const completed = typeof line.completed === "number" ? line.completed : 0;
       if (completed >= size / 2) {
         killedAt = completed;
@@ -122,30 +131,42 @@ async function main(): Promise<void> {
       }
     });
     const servedBeforeResume = hub.bytesServed(REPO, FILE);
-    const resumed = await pullInChild(home, hub.url, { chunkSize: CHUNK, concurrency: CONCURRENCY });
-    const totalServed = hub.bytesServed(REPO, FILE);
-    const refetched = totalServed - size;
+    const resumed = await pullInChild(home, hub.url, tuning);
+    const refetched = hub.bytesServed(REPO, FILE) - size;
     fs.rmSync(home, { recursive: true, force: true });
 
-    const pull = median(pullMs);
-    const cf = median(curlFile);
-    const cn = median(curlNull);
-    process.stdout.write(`\nPull throughput, ${sizeMiB} MiB file, loopback fake Hub, median of ${runs} runs (${os.cpus().length} cores)\n\n`);
-    process.stdout.write(`${table([
-      ["client", "time", "throughput", "pull ÷ client"],
-      ["curl -o file (same disk)", `${(cf / 1000).toFixed(2)} s`, mibps(size, cf), (cf / pull).toFixed(2)],
-      ["curl -o /dev/null", `${(cn / 1000).toFixed(2)} s`, mibps(size, cn), (cn / pull).toFixed(2)],
-      [`mlxm pull (${CHUNK / MiB} MiB x ${CONCURRENCY}, durable, verified)`, `${(pull / 1000).toFixed(2)} s`, mibps(size, pull), "1.00"],
-      ["  of which download", `${(median(downloadMs) / 1000).toFixed(2)} s`, "", ""],
-      ["  of which verify tail (after last byte)", `${median(verifyMs).toFixed(0)} ms`, "", ""],
-    ])}\n\n`);
-    process.stdout.write(`all runs (s): curl file ${curlFile.map((x) => (x / 1000).toFixed(2)).join(", ")}; ` +
-      `curl null ${curlNull.map((x) => (x / 1000).toFixed(2)).join(", ")}; pull ${pullMs.map((x) => (x / 1000).toFixed(2)).join(", ")}\n\n`);
+    const cf = median(curlFile.map((c) => c.ms));
+    const cn = median(curlNull.map((c) => c.ms));
+    const cfCpu = curlFile.every((c) => c.cpuMs !== undefined) ? median(curlFile.map((c) => c.cpuMs!)) : undefined;
+    const rows: string[][] = [
+      ["client", "time", "throughput", "÷ curl -o file", "CPU"],
+      ["curl -o file (same disk)", secs(cf), mibps(size, cf), "1.00", cfCpu !== undefined ? secs(cfCpu) : "?"],
+      ["curl -o /dev/null", secs(cn), mibps(size, cn), (cf / cn).toFixed(2), "-"],
+    ];
+    for (const [label, list] of [["durable (default)", durable], ["durable: false", light]] as const) {
+      const total = median(list.map((r) => r.stats.durationMs));
+      const dv = median(list.map((r) => r.stats.downloadMs + r.stats.verifyMs));
+      const verify = median(list.map((r) => r.stats.verifyMs));
+      const cpu = median(list.map((r) => r.cpuMs));
+      rows.push([`mlxm pull, ${label}: end to end`, secs(total), mibps(size, total), (cf / total).toFixed(2), secs(cpu)]);
+      rows.push([`  download + verify`, secs(dv), mibps(size, dv), (cf / dv).toFixed(2), ""]);
+      rows.push([`  verify tail after the last byte`, `${verify.toFixed(0)} ms`, "", "", ""]);
+    }
+    process.stdout.write(
+      `\nPull throughput: ${sizeMiB} MiB file, loopback fake Hub, ${CHUNK / MiB} MiB chunks x ${CONCURRENCY} connections, ` +
+        `median of ${runs} interleaved runs, ${os.cpus().length} CPUs (server, client and hasher share them)\n\n`,
+    );
+    process.stdout.write(`${table(rows)}\n\n`);
+    const list = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
+    process.stdout.write(
+      `all runs (s): curl file ${list(curlFile.map((c) => c.ms))}; curl null ${list(curlNull.map((c) => c.ms))}; ` +
+        `pull ${list(durable.map((r) => r.stats.durationMs))}; pull non-durable ${list(light.map((r) => r.stats.durationMs))}\n\n`,
+    );
     process.stdout.write(`${table([
       ["kill -9 at ~50%, then resume", "bytes"],
-      ["completed when killed", `${(killedAt / MiB).toFixed(1)} MiB`],
+      ["completed when killed (last progress line)", `${(killedAt / MiB).toFixed(1)} MiB`],
       ["served before the kill", `${(servedBeforeResume / MiB).toFixed(1)} MiB`],
-      ["resumed from (on disk, recorded)", `${((resumed.stats?.resumedFrom ?? 0) / MiB).toFixed(1)} MiB`],
+      ["resumed from (recorded on disk)", `${((resumed?.stats.resumedFrom ?? 0) / MiB).toFixed(1)} MiB`],
       ["re-fetched (served in total - file size)", `${(refetched / MiB).toFixed(1)} MiB`],
       ["goal: at most one chunk", `${CHUNK / MiB} MiB`],
     ])}\n`);

@@ -6,15 +6,27 @@
  *   npx tsx bench/thread-study.ts                 # defaults: bench60m Q8_0 model, 128 tokens, 5 rounds, threads 1,2
  *   npx tsx bench/thread-study.ts --rounds 7 --tokens 128 --threads 1,2 --batch 512
  *   npx tsx bench/thread-study.ts --no-server     # node-llama-cpp only
- *   npx tsx bench/thread-study.ts --nlc-local     # also a locally built node-llama-cpp binary (see report)
+ *   npx tsx bench/thread-study.ts --nlc-local     # also a local node-llama-cpp build made with
+ *       NODE_LLAMA_CPP_CMAKE_OPTION_GGML_OPENMP=ON npx --no node-llama-cpp source build --gpu false
+ *   npx tsx bench/thread-study.ts --uv default    # node-llama-cpp with the default libuv pool only (default: "default,1")
+ *   npx tsx bench/thread-study.ts --prompt-repeat 16 --tokens 32   # long prompt: time-to-first-token study
  *
  * node-llama-cpp runs in a forked child (one per binary: prebuilt, local build) that keeps one model and one context
  * per (threads, batch) configuration loaded, and generates on command; llama-server runs as one process per (binary,
  * threads), all started up front and idle while others run. Each configuration does one warm-up generation, then
  * one generation per round; rounds rotate the order of configurations.
  *
- * Measures per generation: TTFT (call -> first token, prompt evaluation included) and decode tokens/s
- * ((tokens - 1) / (end - first token)); for llama-server also its own `timings.predicted_per_second`.
+ * Measures per generation: TTFT (call -> first token, prompt evaluation included), decode tokens/s
+ * ((tokens - 1) / (end - first token)), the engine process's CPU time per token (spin-waiting shows up here) and, for
+ * node-llama-cpp, the CPU time of its JavaScript main thread; for llama-server also its own
+ * `timings.predicted_per_second`. The box is shared: `nice -n -15 npx tsx bench/thread-study.ts` (as root) gives
+ * numbers close to a quiet machine; without it, the table shows behaviour under the neighbours' load.
+ *
+ * What it showed on the 2-core dev box (Nov 2026, node-llama-cpp 3.21.1): node-llama-cpp loses at 2 threads because
+ * (1) it never attaches a ggml threadpool, so every llama_decode creates and joins a fresh worker pthread, and
+ * (2) each decode/sample step runs on whichever of libuv's 4 pool threads is free, so consecutive tokens hop threads
+ * and CPUs; ggml's barriers busy-wait, so every hop/wake-up delay is paid in spinning. `UV_THREADPOOL_SIZE=1` (or a
+ * local OpenMP build) removes most of the loss; 1 thread is the only setting that never collapses under load.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -187,7 +199,7 @@ function loadedCpuBackends(): string[] {
 
 /** The cmake options of the optional local node-llama-cpp build (non-empty so it never shadows the prebuilt one). */
 function localCmakeOptions(): Record<string, string> {
-  return { GGML_OPENMP: "ON", GGML_NATIVE: "ON" };
+  return { GGML_OPENMP: "ON" };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -228,11 +240,17 @@ class NlcWorker {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     const worker = new NlcWorker(child);
-    worker.info = await new Promise<Record<string, unknown>>((resolveReady, reject) => {
-      worker.readyResolve = resolveReady;
-      worker.failure = reject;
-      child.send({ op: "init", modelPath, configs, local } satisfies ToChild);
-    });
+    try {
+      worker.info = await new Promise<Record<string, unknown>>((resolveReady, reject) => {
+        worker.readyResolve = resolveReady;
+        worker.failure = reject;
+        child.once("exit", (code) => reject(new Error(`node-llama-cpp worker exited during init (${code})`)));
+        child.send({ op: "init", modelPath, configs, local } satisfies ToChild);
+      });
+    } catch (error) {
+      child.kill("SIGKILL");
+      throw error;
+    }
     return worker;
   }
 
@@ -282,6 +300,8 @@ async function parentMain(): Promise<void> {
       "no-server": { type: "boolean", default: false },
       "no-nlc": { type: "boolean", default: false },
       "nlc-local": { type: "boolean", default: false },
+      uv: { type: "string", default: "default,1" },
+      "prompt-repeat": { type: "string", default: "1" },
       server: { type: "string", multiple: true },
       "server-poll": { type: "string" },
       child: { type: "boolean", default: false },
@@ -289,6 +309,7 @@ async function parentMain(): Promise<void> {
   });
   const tokens = Number(values.tokens);
   const rounds = Number(values.rounds);
+  const prompt = Array.from({ length: Number(values["prompt-repeat"]) }, () => PROMPT).join(" ");
   const threadCounts = values.threads.split(",").map(Number);
   const batchSizes = values.batch.split(",").map(Number);
   const modelPath = values.model ?? (await ensureBenchModel("bench60m", DEFAULT_MODEL)).path;
@@ -304,20 +325,27 @@ async function parentMain(): Promise<void> {
     const nlcConfigs: NlcConfig[] = threadCounts.flatMap((threads) => batchSizes.map((batchSize) => ({ threads, batchSize })));
     const nlcBinaries: Array<{ name: string; local: boolean }> = values["no-nlc"]
       ? []
-      : [{ name: "node-llama-cpp prebuilt", local: false }, ...(values["nlc-local"] ? [{ name: "node-llama-cpp local build", local: true }] : [])];
+      : [{ name: "node-llama-cpp prebuilt", local: false }, ...(values["nlc-local"] ? [{ name: "node-llama-cpp local build (OpenMP, native)", local: true }] : [])];
+    // libuv threadpool size of the node-llama-cpp process: node-llama-cpp runs every llama_decode (and every sampling
+    // step) as an AsyncWorker on libuv's pool (4 threads by default), so consecutive tokens hop between threads.
+    const uvSizes = values.uv.split(",").map((x) => x.trim());
     for (const binary of nlcBinaries) {
-      const worker = await NlcWorker.start(modelPath, nlcConfigs, binary.local);
-      workers.push(worker);
-      notes.push(`${binary.name}: ${JSON.stringify(worker.info)}`);
-      for (const config of nlcConfigs) {
-        variants.push({
-          label: `${binary.name} t${config.threads} b${config.batchSize}`,
-          engine: binary.name,
+      for (const uv of uvSizes) {
+        const env = uv === "default" ? {} : { UV_THREADPOOL_SIZE: uv };
+        const name = uv === "default" ? binary.name : `${binary.name}, UV_THREADPOOL_SIZE=${uv}`;
+        const worker = await NlcWorker.start(modelPath, nlcConfigs, binary.local, env);
+        workers.push(worker);
+        notes.push(`${name}: ${JSON.stringify(worker.info)}`);
+        for (const config of nlcConfigs) {
+          variants.push({
+            label: `${name} t${config.threads} b${config.batchSize}`,
+            engine: name,
           threads: config.threads,
           batch: String(config.batchSize),
-          run: () => worker.run(config, PROMPT, tokens),
-          samples: [],
-        });
+            run: () => worker.run(config, prompt, tokens),
+            samples: [],
+          });
+        }
       }
     }
 
@@ -349,7 +377,13 @@ async function parentMain(): Promise<void> {
             batch: "2048/512",
             run: async () => {
               const cpu0 = processCpuMs(server.pid);
-              const r = await streamTextCompletion(server.url, { prompt: PROMPT, maxTokens: tokens, keepText: false });
+              const r = await streamTextCompletion(server.url, {
+                prompt,
+                maxTokens: tokens,
+                ignoreEos: true,
+                cachePrompt: false,
+                keepText: false,
+              });
               return {
                 ttftMs: r.ttftMs,
                 decodeTps: r.clientTokensPerSecond,
@@ -385,7 +419,7 @@ async function parentMain(): Promise<void> {
   const baseline = variants.find((v) => v.engine.startsWith("node-llama-cpp prebuilt") && v.threads === 1);
   const baseTps = baseline ? median(baseline.samples.map((s) => s.decodeTps)) : Number.NaN;
   const lines = [
-    `Model: ${modelPath} | prompt ${PROMPT.length} chars | ${tokens} tokens, greedy | ${rounds} interleaved rounds | ` +
+    `Model: ${modelPath} | prompt ${prompt.length} chars | ${tokens} tokens, greedy | ${rounds} interleaved rounds | ` +
       `${cpus().length} CPUs, load avg ${loadavg().map((x) => x.toFixed(2)).join(" ")} | ${((performance.now() - started) / 1000).toFixed(0)} s`,
     "",
     "| engine | threads | batch | decode tok/s median (min–max) | server-reported tok/s | TTFT ms median | vs nlc t1 | engine CPU ms/token | JS main thread CPU ms/token |",
@@ -401,6 +435,10 @@ async function parentMain(): Promise<void> {
         `${fmt(median(v.samples.map((s) => (s.cpuMs ?? Number.NaN) / s.tokens)), 2)} | ` +
         `${fmt(median(v.samples.map((s) => (s.mainThreadCpuMs ?? Number.NaN) / s.tokens)), 2)} |`,
     );
+  }
+  for (const v of variants) {
+    const short = v.samples.filter((x) => x.tokens !== tokens);
+    if (short.length) notes.push(`WARNING ${v.label}: ${short.length} generation(s) did not produce ${tokens} tokens (${short.map((x) => x.tokens).join(", ")})`);
   }
   lines.push("", ...notes.map((n) => `- ${n}`));
   process.stdout.write(lines.join("\n") + "\n");

@@ -49,7 +49,7 @@ export const VARIABLES = [
   { name: "OTEL_EXPORTER_OTLP_ENDPOINT", kind: "url", group: "observability", defaultValue: undefined,
     help: "Export the daemon's spans over OTLP/HTTP to this collector." },
   { name: "MLXM_THREADS", kind: "integer", group: "engine", defaultValue: undefined,
-    help: "CPU threads for local inference (default: chosen from the core count)." },
+    help: "CPU threads for local inference (default: 1 on machines with 2 cores or fewer, else half the cores, at most 8)." },
   { name: "MLXM_MAX_MEMORY", kind: "bytes", group: "engine", defaultValue: undefined,
     help: "Memory budget for loaded models, e.g. 8GiB (default: a share of system memory)." },
   { name: "MLXM_MAX_LOADED_MODELS", kind: "integer", group: "engine", defaultValue: "3",

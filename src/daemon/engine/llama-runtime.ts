@@ -4,16 +4,23 @@
  * is released. llama.cpp's log goes to the current logger, and its recent warnings and errors are kept, because a
  * failed model load reaches JavaScript only as "Failed to load model" and the reason is in the log.
  */
+import os from "node:os";
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
 import type { Logger } from "../../observability/logger.js";
 
 /**
- * Threads for inference when MLXM_THREADS is not set. Measured on a 2-core machine shared with other work: one
- * thread beat node-llama-cpp's default of 4 by 20-100x for generation, and 2 threads were up to 8x slower than
- * one when the machine was busy. The one place to tune it.
+ * Threads for inference when MLXM_THREADS is not set; the one place to tune it.
+ *
+ * Measured on 2 cores (bench/thread-study.ts): 1 thread decodes ~2.6x faster than 2 with the prebuilt
+ * node-llama-cpp, and 20-100x faster than its default of 4. Not the CPU variant (it loads the zen4 build, as fast
+ * as -march=native): node-llama-cpp starts a fresh ggml worker thread for every decode instead of keeping a
+ * threadpool, runs consecutive decodes on whichever libuv pool thread is free (hundreds of CPU migrations per
+ * 100 tokens), and ggml's workers spin while they wait, so a second thread costs 3x the CPU per token and any
+ * outside load collapses it. One thread never collapses. On bigger machines, half the cores leaves room for the
+ * event loop, HTTP and other processes; that part is untested here.
  */
-export function defaultThreadCount(): number {
-  return 1;
+export function defaultThreadCount(cores = os.availableParallelism()): number {
+  return cores <= 2 ? 1 : Math.min(8, Math.floor(cores / 2));
 }
 
 /** A hold on the shared binding. */
