@@ -6,6 +6,7 @@ import { modelNotFound } from "../errors.js";
 import type { ModelRow } from "../store/repos/models-repo.js";
 import type { Store } from "../store/store.js";
 import { InvalidModelError } from "./errors.js";
+import { toModelDetails } from "../core/model-details.js";
 
 /** A model the engine can load. */
 export interface EngineModelSpec {
@@ -35,14 +36,7 @@ export async function resolveModelSpec(store: Store, name: string): Promise<Engi
     sizeBytes: row.size_bytes,
     modifiedAt: row.modified_at,
     ...(row.context_length ? { contextLength: row.context_length } : {}),
-    details: {
-      parent_model: "",
-      format: row.format,
-      family: row.family ?? "",
-      families: row.family ? [row.family] : null,
-      parameter_size: row.parameter_size ?? "",
-      quantization_level: row.quant ?? "",
-    },
+    details: toModelDetails(row),
   };
 }
 

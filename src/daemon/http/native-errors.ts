@@ -32,19 +32,26 @@ const CODE_PASSTHROUGH: Record<string, HttpError["code"]> = {
   insufficient_storage: "insufficient_storage",
 };
 
-export function nativeErrorHandler(logger: Logger): ErrorRequestHandler {
+/**
+ * An error handler that serialises every failure with `toBody`, the caller's protocol (native, OpenAI, …).
+ * Server errors are logged; a stream that already started can only be ended (its route sent the error in-band).
+ */
+export function errorHandler(logger: Logger, toBody: (e: HttpError) => unknown): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const httpError = toHttpError(err);
     if (httpError.status >= 500 && httpError.code !== "starting") {
-      logger.error({ err, requestId: req.requestId, path: req.path }, "request failed");
+      // Never the query string: it can carry credentials.
+      logger.error({ err, requestId: req.requestId, path: req.originalUrl.split("?")[0] }, "request failed");
     }
     if (res.headersSent) {
-      // A stream already started: the error goes in-band by the router; here we can only end it.
       res.end();
       return;
     }
-    const body: ApiErrorBody = { error: httpError.message, code: httpError.code };
-    if (httpError.details) body.details = httpError.details;
-    res.status(httpError.status).set(httpError.headers ?? {}).json(body);
+    res.status(httpError.status).set(httpError.headers ?? {}).json(toBody(httpError));
   };
+}
+
+/** The native API's `{ error, code, details? }`. */
+export function nativeErrorHandler(logger: Logger): ErrorRequestHandler {
+  return errorHandler(logger, (e): ApiErrorBody => ({ error: e.message, code: e.code, ...(e.details ? { details: e.details } : {}) }));
 }

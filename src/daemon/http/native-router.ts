@@ -6,6 +6,7 @@ import express, { Router } from "express";
 import type { HealthResponse, ModelEntry, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
 import type { DaemonContext } from "../context.js";
 import type { ModelRow } from "../store/repos/models-repo.js";
+import { toModelDetails } from "../core/model-details.js";
 
 export function createNativeRouter(ctx: DaemonContext): Router {
   const router = Router();
@@ -52,13 +53,6 @@ export function toModelEntry(row: ModelRow): ModelEntry {
     modified_at: row.modified_at,
     size: row.size_bytes,
     digest: row.digest.replace(/^sha256:/, ""),
-    details: {
-      parent_model: "",
-      format: row.format,
-      family: row.family ?? "",
-      families: row.family ? [row.family] : null,
-      parameter_size: row.parameter_size ?? "",
-      quantization_level: row.quant ?? "",
-    },
+    details: toModelDetails(row),
   };
 }

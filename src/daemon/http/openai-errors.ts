@@ -6,21 +6,10 @@ import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "../../observability/logger.js";
 import { toOpenAIError } from "../compat/openai-errors.js";
 import { HttpError } from "../errors.js";
-import { toHttpError } from "./native-errors.js";
+import { errorHandler } from "./native-errors.js";
 
 export function openAIErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (err, req, res, _next) => {
-    const httpError = toHttpError(err);
-    if (httpError.status >= 500 && httpError.code !== "starting") {
-      logger.error({ err, requestId: req.requestId, path: req.originalUrl }, "request failed");
-    }
-    if (res.headersSent) {
-      // A stream already started: its route sends the error in-band; here we can only end it.
-      res.end();
-      return;
-    }
-    res.status(httpError.status).set(httpError.headers ?? {}).json(toOpenAIError(httpError));
-  };
+  return errorHandler(logger, toOpenAIError);
 }
 
 /** Unknown `/v1` routes, answered as OpenAI does (404, code "unknown_url"). */
