@@ -13,6 +13,8 @@ export interface VariableSpec {
   readonly kind: VariableKind;
   /** The default as a user would write it; `undefined` means unset. */
   readonly defaultValue: (() => string | undefined) | string | undefined;
+  /** How help shows a computed default (so generated help does not embed this machine's paths). */
+  readonly shownDefault?: string;
   readonly help: string;
   /** Secrets are never logged, traced or printed, only reported as set or unset. */
   readonly secret?: boolean;
@@ -26,7 +28,7 @@ export const DEFAULT_HOST = `127.0.0.1:${DEFAULT_PORT}`;
 export const VARIABLES = [
   { name: "MLXM_HOST", kind: "host", group: "daemon", defaultValue: DEFAULT_HOST,
     help: "Address the daemon listens on and the CLI connects to (host:port, or http://host:port)." },
-  { name: "MLXM_HOME", kind: "string", group: "daemon", defaultValue: () => path.join(os.homedir(), ".mlxm"),
+  { name: "MLXM_HOME", kind: "string", group: "daemon", defaultValue: () => path.join(os.homedir(), ".mlxm"), shownDefault: "~/.mlxm",
     help: "Where state lives: the SQLite database, model files, logs, the pid file." },
   { name: "MLXM_LOG_LEVEL", kind: "string", group: "daemon", defaultValue: "info",
     help: "Daemon log level: trace, debug, info, warn, error." },
