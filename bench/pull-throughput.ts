@@ -2,7 +2,8 @@
  * Pull benchmark against the fake Hub on loopback, with a 1 GiB file:
  * 1. throughput of a full pull (PullManager + downloader in a child process: 64 MiB chunks, 4 connections,
  *    sha256 verified) divided by curl's on the same file from the same server in the same run (curl to a file on
- *    the same disk, and to /dev/null), with the default durable progress records and without them;
+ *    the same disk, curl to /dev/null, and curl to a file followed by `sha256sum`, the verified equivalent), with
+ *    the default durable progress records and without them;
  * 2. bytes re-fetched after SIGKILLing a pull at ~50% and resuming it in a new process.
  * Runs are interleaved (curl, pull, pull non-durable, ...) and the median is reported, because other work on the
  * machine moves single runs a lot. CPU time is reported too: the server shares the machine's cores.
@@ -102,12 +103,17 @@ async function main(): Promise<void> {
   try {
     await curl(url, "/dev/null"); // warm-up: page cache, TCP
     const curlFile: { ms: number; cpuMs?: number }[] = [];
+    const curlSha: number[] = [];
     const curlNull: { ms: number; cpuMs?: number }[] = [];
     const durable: PullRun[] = [];
     const light: PullRun[] = [];
     for (let r = 0; r < runs; r++) {
       const out = path.join(work, "curl.out");
-      curlFile.push(await curl(url, out));
+      const c = await curl(url, out);
+      curlFile.push(c);
+      const t0 = performance.now();
+      await promisify(execFile)("sha256sum", [out]);
+      curlSha.push(c.ms + performance.now() - t0);
       fs.rmSync(out, { force: true });
       curlNull.push(await curl(url, "/dev/null"));
       for (const [list, extra] of [[durable, {}], [light, { durable: false }]] as const) {
@@ -142,6 +148,7 @@ async function main(): Promise<void> {
       ["client", "time", "throughput", "÷ curl -o file", "CPU"],
       ["curl -o file (same disk)", secs(cf), mibps(size, cf), "1.00", cfCpu !== undefined ? secs(cfCpu) : "?"],
       ["curl -o /dev/null", secs(cn), mibps(size, cn), (cf / cn).toFixed(2), "-"],
+      ["curl -o file, then sha256sum (verified)", secs(median(curlSha)), mibps(size, median(curlSha)), (cf / median(curlSha)).toFixed(2), "-"],
     ];
     for (const [label, list] of [["durable (default)", durable], ["durable: false", light]] as const) {
       const total = median(list.map((r) => r.stats.durationMs));
@@ -149,6 +156,7 @@ async function main(): Promise<void> {
       const verify = median(list.map((r) => r.stats.verifyMs));
       const cpu = median(list.map((r) => r.cpuMs));
       rows.push([`mlxm pull, ${label}: end to end`, secs(total), mibps(size, total), (cf / total).toFixed(2), secs(cpu)]);
+      rows.push([`  ÷ curl + sha256sum`, "", "", (median(curlSha) / total).toFixed(2), ""]);
       rows.push([`  download + verify`, secs(dv), mibps(size, dv), (cf / dv).toFixed(2), ""]);
       rows.push([`  verify tail after the last byte`, `${verify.toFixed(0)} ms`, "", "", ""]);
     }
@@ -159,7 +167,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${table(rows)}\n\n`);
     const list = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
     process.stdout.write(
-      `all runs (s): curl file ${list(curlFile.map((c) => c.ms))}; curl null ${list(curlNull.map((c) => c.ms))}; ` +
+      `all runs (s): curl file ${list(curlFile.map((c) => c.ms))}; curl+sha256sum ${list(curlSha)}; ` +
+        `curl null ${list(curlNull.map((c) => c.ms))}; ` +
         `pull ${list(durable.map((r) => r.stats.durationMs))}; pull non-durable ${list(light.map((r) => r.stats.durationMs))}\n\n`,
     );
     process.stdout.write(`${table([

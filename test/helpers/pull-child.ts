@@ -1,7 +1,8 @@
 /**
  * A pull in a child process, so tests and benchmarks can SIGKILL it mid-download and check what a restart
  * re-fetches. Usage: `node --import tsx test/helpers/pull-child.ts '<json PullChildArgs>'`. Prints one NDJSON
- * progress line per event on stdout and `{"done":true,"stats":…}` at the end; exits 1 after an `{"error":…}` line.
+ * progress line per event on stdout and `{"done":true,"stats":…,"cpu_ms":…}` at the end (CPU time of all threads
+ * during the pull, start-up excluded); exits 1 after an `{"error":…}` line.
  */
 import path from "node:path";
 import { pino } from "pino";
@@ -32,11 +33,13 @@ const manager = new PullManager({
   logger: pino({ level: "silent" }),
   download: args.download,
 });
+const cpu0 = process.cpuUsage();
 const handle = manager.pull(args.ref);
 try {
   for await (const p of handle) process.stdout.write(`${JSON.stringify(p)}\n`);
   const summary = await handle.result;
-  process.stdout.write(`${JSON.stringify({ done: true, stats: summary.stats })}\n`);
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write(`${JSON.stringify({ done: true, stats: summary.stats, cpu_ms: { user: cpu.user / 1000, system: cpu.system / 1000 } })}\n`);
   await db.destroy();
 } catch (err) {
   process.stdout.write(`${JSON.stringify({ error: err instanceof Error ? err.message : String(err) })}\n`);

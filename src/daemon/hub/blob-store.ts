@@ -1,22 +1,21 @@
 /**
  * The content-addressed blob directory (`MLXM_HOME/blobs/sha256-<hex>`) and the one place downloads into it start.
- * Downloads run on a worker thread (download-thread.ts). Two pulls that need the same blob at once share one
- * download instead of fighting over one partial file.
+ * Two pulls that need the same blob at once share one download instead of fighting over one partial file.
  */
 import fs from "node:fs/promises";
 import path from "node:path";
 import { RangeSet } from "./byte-ranges.js";
-import { DownloadThread, type ThreadDownloadRequest } from "./download-thread.js";
 import {
   blobPath,
   discardPartial,
+  downloadBlob,
   partialPath,
   type DownloadOptions,
   type DownloadProgress,
   type DownloadRequest,
   type DownloadResult,
 } from "./downloader.js";
-import { HubError, InsufficientStorageError } from "./hub-errors.js";
+import { HubError } from "./hub-errors.js";
 import { readPartialProgress } from "./partial-progress.js";
 
 /** Download tuning shared by every download of the store. */
@@ -32,7 +31,6 @@ export class BlobStore {
   readonly dir: string;
   readonly #defaults: BlobDownloadDefaults;
   readonly #inFlight = new Map<string, InFlight>();
-  readonly #thread = new DownloadThread();
 
   constructor(home: string, defaults: BlobDownloadDefaults = {}) {
     this.dir = path.join(home, "blobs");
@@ -77,7 +75,7 @@ export class BlobStore {
    * was cancelled by its own owner while this caller still wants it, start again (resuming its partial file).
    */
   async fetch(
-    request: ThreadDownloadRequest,
+    request: DownloadRequest,
     options: { signal?: AbortSignal; onProgress?: (p: DownloadProgress) => void } = {},
   ): Promise<DownloadResult> {
     const key = request.sha256 ?? `git:${request.gitSha1}`;
@@ -97,17 +95,14 @@ export class BlobStore {
     }
     const listeners = new Set<(p: DownloadProgress) => void>();
     if (options.onProgress) listeners.add(options.onProgress);
-    const { statfs: _statfs, random: _random, ...defaults } = this.#defaults;
-    const promise = this.#checkSpace(request).then(() =>
-      this.#thread.download(request, {
-        ...defaults,
-        blobsDir: this.dir,
-        signal: options.signal,
-        onProgress: (p) => {
-          for (const l of listeners) l(p);
-        },
-      }),
-    );
+    const promise = downloadBlob(request, {
+      ...this.#defaults,
+      blobsDir: this.dir,
+      signal: options.signal,
+      onProgress: (p) => {
+        for (const l of listeners) l(p);
+      },
+    });
     const entry: InFlight = { promise, listeners };
     this.#inFlight.set(key, entry);
     try {
@@ -117,18 +112,6 @@ export class BlobStore {
     }
   }
 
-  /** Stop the download thread (running downloads end; their partial files stay for a resume). */
-  close(): Promise<void> {
-    return this.#thread.close();
-  }
-
-  // Checked here too (the worker checks again with the real statfs) so an injected statfs applies.
-  async #checkSpace(request: ThreadDownloadRequest): Promise<void> {
-    const needed = request.size - (await this.bytesPresent(request));
-    if (needed <= 0) return;
-    const free = await this.freeBytes();
-    if (free !== undefined && needed > free) throw new InsufficientStorageError(needed, free, this.dir);
-  }
 }
 
 function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {

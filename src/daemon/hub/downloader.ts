@@ -1,24 +1,26 @@
 /**
  * Downloads one file into a content-addressed blob (`<blobsDir>/sha256-<hex>`), dependably:
- * - parallel ranged GETs (chunks of `chunkSize`, `concurrency` at a time); an idle connection splits the largest
- *   remaining range of a slow one, so the last percent never waits on one slow socket;
+ * - parallel ranged GETs (chunks of `chunkSize`, `concurrency` at a time) through a lean HTTP client that reads
+ *   straight into write batches (range-client.ts); an idle connection takes over half the range of a slow one, so
+ *   the last percent never waits on one slow socket;
  * - per-chunk retries with exponential backoff and jitter, resuming from the last written byte of the chunk;
  * - a stall timeout: a connection that delivers no byte for `stallTimeoutMs` is dropped and retried;
  * - resumable across crashes: written ranges are recorded in a sidecar (see partial-progress.ts) every
  *   `checkpointBytes` and at every chunk end, so a `kill -9` loses at most the bytes since the last record; a data
  *   flush (fdatasync) makes them durable against power loss too, at most every `durableIntervalMs`;
- * - verified: the sha256 is computed while downloading, on a worker thread (frontier-hasher.ts), and compared at the end; a mismatch
- *   deletes the data and throws DigestMismatchError; the blob lands by an atomic rename only when it matches;
+ * - verified: the sha256 is computed while downloading, on a worker thread (frontier-hasher.ts), and compared at
+ *   the end; a mismatch deletes the data and throws DigestMismatchError; the blob lands by an atomic rename only
+ *   when it matches (after a data flush, when durable, so a power loss never leaves a "verified" blob with holes);
  * - a blob already present is not downloaded again; free disk space is checked before the first byte;
  * - cancellable through an AbortSignal (the partial file is kept for a later resume unless discarded).
  */
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { RangeSet, splitRanges, type ByteRange } from "./byte-ranges.js";
+import { RangeSet, splitRanges } from "./byte-ranges.js";
 import { FrontierHasher } from "./frontier-hasher.js";
 import { backoffMs, describeFetchError, retryAfterMs, sleep } from "./hf-client.js";
-import { httpGet, type HttpGetResponse } from "./http-get.js";
+import { rangeGet, RangeProtocolError, type RangeResponseHead } from "./range-client.js";
 import {
   DigestMismatchError,
   HubError,
@@ -71,9 +73,14 @@ export interface DownloadOptions {
   retryMaxMs?: number;
   /** No byte for this long aborts the connection and retries. Default 30 s. */
   stallTimeoutMs?: number;
-  /** Record progress durably after this many new bytes (and at each chunk end). Default 16 MiB. */
+  /** Record progress after this many new bytes (and at each chunk end). Default 8 MiB. */
   checkpointBytes?: number;
-  /** Received bytes are written in batches this large (few large writes beat many 64 KiB ones). Default 4 MiB. */
+  /**
+   * Each connection receives into two batches this large, one filling while the other is written. Large enough to
+   * keep write calls few; small because unwritten batch bytes are what a kill loses on top of kernel buffers
+   * (measured at a kill -9 on loopback, 4 connections: ~60-75 MiB lost with 4 MiB batches, ~20-40 MiB with 1 MiB,
+   * with no throughput difference beyond noise). Default 1 MiB.
+   */
   writeBufferBytes?: number;
   /** Only split a slow connection's range when each half would be at least this big. Default 8 MiB. */
   minSplitBytes?: number;
@@ -213,8 +220,8 @@ class Download {
       retryBaseMs: options.retryBaseMs ?? 500,
       retryMaxMs: options.retryMaxMs ?? 30_000,
       stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
-      checkpointBytes: options.checkpointBytes ?? 16 * MiB,
-      writeBufferBytes: options.writeBufferBytes ?? 4 * MiB,
+      checkpointBytes: options.checkpointBytes ?? 8 * MiB,
+      writeBufferBytes: options.writeBufferBytes ?? 1 * MiB,
       minSplitBytes: options.minSplitBytes ?? 8 * MiB,
       durable: options.durable ?? true,
       durableIntervalMs: options.durableIntervalMs ?? 2000,
@@ -453,77 +460,60 @@ class Download {
     const attempt = new AbortController();
     const signal = AbortSignal.any([this.#internal.signal, attempt.signal]);
     let stalled = false;
+    let writing = 0;
     let timer: NodeJS.Timeout | undefined;
     const armStallTimer = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
+        // Waiting on the disk is not a stalled connection (reading pauses while both write batches are busy).
+        if (writing > 0) return armStallTimer();
         stalled = true;
         attempt.abort(new StallError(this.#o.stallTimeoutMs));
       }, this.#o.stallTimeoutMs);
     };
-    // Received chunks are copied into one reusable buffer and written in one call when it is full. Holding on to
-    // the socket's own 64 KiB chunks instead would let them survive young-generation GCs: measured, that cost more
-    // CPU in major GCs (~1.3 s per GiB) than the copy (~0.1 s).
-    const batch = Buffer.allocUnsafeSlow(this.#o.writeBufferBytes);
-    let batchBytes = 0;
-    const flush = async () => {
-      if (batchBytes === 0) return;
-      const length = batchBytes;
-      batchBytes = 0;
-      clearTimeout(timer); // a slow disk is not a stalled connection
-      await this.#write(task, batch, length);
-      if (!signal.aborted) armStallTimer();
-    };
-
     task.rate = undefined;
     task.sampleAt = performance.now();
     task.sampleFrom = task.pos;
+    task.received = task.pos;
     armStallTimer();
     try {
-      const res = await httpGet(this.#req.url, {
-        headers: {
-          ...this.#req.headers,
-          range: `bytes=${task.pos}-${task.end - 1}`,
-          "accept-encoding": "identity",
-        },
-        signal,
-      });
-      this.#checkResponse(res, task);
-      task.received = task.pos;
-      try {
-        for await (const value of res.body as AsyncIterable<Buffer>) {
-          armStallTimer();
-          let offset = 0;
-          // A chunk may straddle a full batch: copy, write, repeat.
-          while (offset < value.length && task.received < task.end) {
-            const n = Math.min(value.length - offset, batch.length - batchBytes, task.end - task.received);
-            value.copy(batch, batchBytes, offset, offset + n);
-            offset += n;
-            batchBytes += n;
+      await rangeGet(
+        this.#req.url,
+        {
+          onResponse: (head) => this.#checkResponse(head, task),
+          wanted: () => task.end - task.received,
+          onBytes: (n) => {
+            armStallTimer();
             task.received += n;
-            if (batchBytes === batch.length || task.received >= task.end) await flush();
-          }
-          const now = performance.now();
-          if (now - task.sampleAt >= RATE_WINDOW_MS) {
-            task.rate = (task.received - task.sampleFrom) / (now - task.sampleAt);
-            task.sampleAt = now;
-            task.sampleFrom = task.received;
-          }
-          if (task.pos >= task.end) break;
-        }
-      } finally {
-        // Stop the transfer when the range is complete early (a split shortened it, or a 200 sent the whole file).
-        if (!res.body.complete) res.body.destroy();
-      }
-      await flush();
+            const now = performance.now();
+            if (now - task.sampleAt >= RATE_WINDOW_MS) {
+              task.rate = (task.received - task.sampleFrom) / (now - task.sampleAt);
+              task.sampleAt = now;
+              task.sampleFrom = task.received;
+            }
+          },
+          write: async (buffer, length) => {
+            writing++;
+            try {
+              await this.#write(task, buffer, length);
+            } finally {
+              writing--;
+            }
+          },
+        },
+        {
+          headers: { ...this.#req.headers, range: `bytes=${task.pos}-${task.end - 1}`, "accept-encoding": "identity" },
+          signal,
+          batchBytes: this.#o.writeBufferBytes,
+        },
+      );
       if (task.pos < task.end) {
         throw new UpstreamError(`${this.#label}: connection closed at byte ${task.pos} of range ending ${task.end}`, true);
       }
     } catch (err) {
       if (err instanceof WriteError || err instanceof HubError) throw err;
-      // Bytes received before a network error are good: keep them.
-      await flush().catch(() => undefined);
       if (stalled && !this.#internal.signal.aborted) throw new StallError(this.#o.stallTimeoutMs);
+      if (err instanceof RangeProtocolError) throw new UpstreamError(`${this.#label}: ${err.message}`, err.retryable, undefined, { cause: err });
       throw err;
     } finally {
       clearTimeout(timer);
@@ -531,15 +521,13 @@ class Download {
     }
   }
 
-  #checkResponse(res: HttpGetResponse, task: Task): void {
+  #checkResponse(res: RangeResponseHead, task: Task): void {
     if (res.status === 206) {
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get("content-range") ?? "");
       if (!m || Number(m[1]) !== task.pos) {
-        res.body.destroy();
         throw new UpstreamError(`${this.#label}: unexpected Content-Range "${res.headers.get("content-range")}"`, true);
       }
       if (m[3] !== "*" && Number(m[3]) !== this.#req.size) {
-        res.body.destroy();
         throw new UpstreamError(
           `${this.#label}: the file changed upstream (size ${m[3]}, expected ${this.#req.size}); pull again`,
           false,
@@ -551,10 +539,8 @@ class Download {
     if (res.status === 200) {
       // A server that ignores Range sends the whole file: usable only for a range that starts at 0.
       if (task.pos === 0) return;
-      res.body.destroy();
       throw new UpstreamError(`${this.#label}: the server ignored the Range header`, false, { file: this.#label });
     }
-    res.body.destroy();
     const response = new Response(null, { status: res.status, headers: res.headers });
     if (this.#req.errorFromResponse) throw this.#req.errorFromResponse(response);
     const retryable = res.status === 429 || res.status >= 500 || res.status === 408;
@@ -628,7 +614,16 @@ function classify(err: unknown): { retryable: boolean; error: unknown; stalled: 
     return { retryable: err.retryable, error: err, stalled: false, delayMs: typeof delay === "number" ? delay : undefined };
   }
   if (err instanceof HubError || err instanceof WriteError) return { retryable: false, error: err, stalled: false };
-  // Network failures (fetch's TypeError "fetch failed" / "terminated", socket resets) are transient.
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? "";
+  // A certificate the system does not trust will not become trusted by retrying.
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+    return {
+      retryable: false,
+      error: new UpstreamError(`TLS error: ${describeFetchError(err)}`, false, undefined, { cause: err }),
+      stalled: false,
+    };
+  }
+  // Network failures (resets, refused connections, DNS hiccups, TLS errors mid-stream) are transient.
   return {
     retryable: true,
     error: new UpstreamError(`network error: ${describeFetchError(err)}`, true, undefined, { cause: err }),
@@ -643,14 +638,4 @@ function cancelReason(signal: AbortSignal): Error {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Exposed for tests: the ranges a download would still fetch for a partial file. */
-export async function pendingRanges(
-  blobsDir: string,
-  request: Pick<DownloadRequest, "sha256" | "gitSha1" | "size">,
-): Promise<ByteRange[]> {
-  const expected = request.sha256 ? `sha256:${request.sha256}` : `gitsha1:${request.gitSha1}`;
-  const done = await readPartialProgress(partialPath(blobsDir, request), { digest: expected, size: request.size });
-  return new RangeSet(done?.ranges ?? []).missing(request.size);
 }

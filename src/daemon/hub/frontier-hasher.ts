@@ -94,8 +94,8 @@ export class FrontierHasher {
 
   /** The bytes [0, frontier) are written: hash them in the background. */
   advance(frontier: number): void {
-    // Batch small advances: one message per MiB of new prefix is plenty.
-    if (this.#closed || frontier <= this.#posted || (frontier - this.#posted < 1024 * 1024 && frontier < this.#size)) return;
+    // Batch small advances: the worker hashes 8 MiB blocks, so one message per 8 MiB of new prefix is plenty.
+    if (this.#closed || frontier <= this.#posted || (frontier - this.#posted < 8 * 1024 * 1024 && frontier < this.#size)) return;
     this.#posted = frontier;
     this.#worker.postMessage({ type: "advance", target: frontier });
   }

@@ -12,6 +12,7 @@ import {
   UpstreamError,
 } from "./hub-errors.js";
 
+/** The Hub itself; HF_ENDPOINT overrides it (mirrors, tests). */
 export const DEFAULT_HUB_ENDPOINT = "https://huggingface.co";
 
 /** Constructor options; `fetch` is injectable for tests, everything else mirrors huggingface_hub. */
@@ -20,6 +21,7 @@ export interface HubClientOptions {
   endpoint?: string;
   /** HF_TOKEN; optional. */
   token?: string;
+  /** For the metadata requests (tests inject failures); file bytes go through the downloader's own client. */
   fetch?: typeof fetch;
   userAgent?: string;
   /** Timeout of metadata requests (not downloads). */
@@ -86,7 +88,7 @@ const RepoInfoSchema = z.object({
 /** Client of one Hub endpoint with one (optional) token. */
 export class HubClient {
   readonly endpoint: string;
-  readonly fetch: typeof fetch;
+  readonly #fetch: typeof fetch;
   readonly #token: string | undefined;
   readonly #origin: string;
   readonly #userAgent: string;
@@ -97,7 +99,7 @@ export class HubClient {
     this.endpoint = (options.endpoint ?? DEFAULT_HUB_ENDPOINT).replace(/\/+$/, "");
     this.#origin = new URL(this.endpoint).origin;
     this.#token = options.token || undefined;
-    this.fetch = options.fetch ?? globalThis.fetch;
+    this.#fetch = options.fetch ?? globalThis.fetch;
     this.#userAgent = options.userAgent ?? "mlxm";
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#attempts = options.attempts ?? 3;
@@ -110,7 +112,7 @@ export class HubClient {
 
   /**
    * Headers for a request to `url`: the token only when the URL is on the Hub's own origin, so it never leaks to a
-   * CDN or a third party (fetch also drops Authorization on cross-origin redirects).
+   * CDN or a third party (the downloader also drops Authorization when a redirect leaves the origin).
    */
   headersFor(url: string): Record<string, string> {
     const headers: Record<string, string> = { "user-agent": this.#userAgent };
@@ -198,7 +200,7 @@ export class HubClient {
       const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
       let res: Response;
       try {
-        res = await this.fetch(url, { ...init, signal, headers: { ...this.headersFor(url), "accept-encoding": "identity" } });
+        res = await this.#fetch(url, { ...init, signal, headers: { ...this.headersFor(url), "accept-encoding": "identity" } });
       } catch (err) {
         if (init.signal?.aborted) throw init.signal.reason;
         lastError = new UpstreamError(`could not reach ${new URL(url).host}: ${describeFetchError(err)}`, true, { ...ctx }, { cause: err });

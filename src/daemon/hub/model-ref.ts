@@ -27,6 +27,7 @@ export interface ModelRefOptions {
   revision?: string;
 }
 
+/** The revision pulled when none is given. */
 export const DEFAULT_REVISION = "main";
 
 const HOST_PREFIX = /^(?:https?:\/\/)?(?:www\.)?(?:hf\.co|huggingface\.co)\//i;

@@ -7,9 +7,9 @@
  *   a resume re-fetches at most the bytes written since the last save.
  * - `durable`: ranges known to be on disk: the partial file was fdatasync'ed before the save, and the sidecar is
  *   fsync'ed. After a reboot (power loss, kernel panic) the page cache is gone, so only these are trusted.
- * Which case applies is told by the boot the sidecar was written in. Durable saves cost a disk flush, so they are
- * rate-limited (`durableIntervalMs`); cheap saves happen whenever the downloader asks. Saves never run concurrently:
- * requests made during a save collapse into one more save.
+ * Which case applies is told by the boot the sidecar was written in. Data flushes cost disk time, so they are
+ * rate-limited (`durableIntervalMs`) and run beside the cheap saves, which happen whenever the downloader asks.
+ * Requests made during a save collapse into one more save.
  */
 import fs from "node:fs";
 import fsp from "node:fs/promises";
@@ -94,34 +94,40 @@ function validRanges(value: unknown, size: number): ByteRange[] | undefined {
 
 /** Options of a journal. */
 export interface ProgressJournalOptions {
-  /** Make durable saves (fdatasync the data, fsync the sidecar). Default true. */
+  /** Make data flushes (fdatasync) behind a `durable` list. Default true. */
   durable?: boolean;
-  /** At most one durable save per interval (the final flush is always durable). Default 2000 ms. */
+  /** At most one data flush per interval while downloading (the final flush always happens). Default 2000 ms. */
   durableIntervalMs?: number;
   boot?: string;
 }
 
-/** Writes the sidecar of one partial file; see the module comment. */
+/**
+ * Writes the sidecar of one partial file; see the module comment. Two independent single-flight loops: the
+ * sidecar writer (cheap: a small file and a rename) and the data flusher (fdatasync, which can take seconds on a
+ * slow disk). Sidecar writes never wait for a data flush, so a kill during a long flush still loses only the
+ * bytes since the last cheap save.
+ */
 export class ProgressJournal {
   readonly path: string;
   readonly #durable: boolean;
   readonly #interval: number;
   readonly #boot: string;
   #durableRanges: ByteRange[] = [];
-  #lastDurableAt = 0;
-  #running: Promise<void> | undefined;
-  #pending: "none" | "cheap" | "durable" = "none";
+  #lastFlushAt = 0;
+  #writePending: "none" | "plain" | "synced" = "none";
+  #writing: Promise<void> | undefined;
+  #flushing: Promise<void> | undefined;
   #lastError: unknown;
-  /** Saves completed, and of those durable (for stats and tests). */
+  /** Sidecar saves completed, and data flushes (for stats and tests). */
   saves = 0;
   durableSaves = 0;
 
   constructor(
     partialPath: string,
     private readonly header: { digest: string; size: number },
-    /** Snapshot of written ranges; taken at the start of each save (before a durable save's data flush). */
+    /** Snapshot of written ranges; a flush takes it before syncing, so it never claims bytes written after. */
     private readonly snapshot: () => ByteRange[],
-    /** The partial file, flushed before each durable save. */
+    /** The partial file, flushed by the data flusher. */
     private readonly data: { datasync(): Promise<void> },
     options: ProgressJournalOptions = {},
   ) {
@@ -131,22 +137,27 @@ export class ProgressJournal {
     this.#boot = options.boot ?? currentBoot();
   }
 
-  /** Start from ranges already durable (a resume that trusted the durable list, or the written one after a clean stop). */
+  /** Start from the ranges the previous run had made durable. */
   seedDurable(ranges: ByteRange[]): void {
     this.#durableRanges = ranges;
   }
 
-  /** Ask for a save soon (durable when the interval has passed); returns at once. Errors surface on flush(). */
+  /** Ask for a save soon (and a data flush when the interval has passed); returns at once. Errors surface on flush(). */
   request(): void {
-    const kind = this.#durable && performance.now() - this.#lastDurableAt >= this.#interval ? "durable" : "cheap";
-    this.#enqueue(kind);
+    this.#enqueueWrite("plain");
+    if (this.#durable && !this.#flushing && performance.now() - this.#lastFlushAt >= this.#interval) {
+      this.#flushing = this.#flushData().finally(() => {
+        this.#flushing = undefined;
+      });
+    }
   }
 
-  /** Wait for in-flight saves, then make one durable save of the latest ranges. Throws if a save failed. */
+  /** Wait for what is in flight, flush the data (when durable), save once more, fsynced. Throws if anything failed. */
   async flush(): Promise<void> {
-    while (this.#running) await this.#running;
-    this.#enqueue("durable");
-    while (this.#running) await this.#running;
+    while (this.#flushing) await this.#flushing;
+    if (this.#durable) await this.#flushData();
+    this.#enqueueWrite("synced");
+    while (this.#writing) await this.#writing;
     if (this.#lastError) {
       const err = this.#lastError;
       this.#lastError = undefined;
@@ -154,52 +165,59 @@ export class ProgressJournal {
     }
   }
 
-  /** Wait until no save is running, without starting one (before closing or deleting the partial file). */
+  /** Wait until nothing runs, without starting anything (before closing or deleting the partial file). */
   async idle(): Promise<void> {
-    while (this.#running) await this.#running;
+    while (this.#flushing || this.#writing) await (this.#flushing ?? this.#writing);
     this.#lastError = undefined;
   }
 
-  #enqueue(kind: "cheap" | "durable"): void {
-    if (kind === "durable" || this.#pending === "none") this.#pending = kind;
+  async #flushData(): Promise<void> {
+    const ranges = this.snapshot();
+    this.#lastFlushAt = performance.now();
+    try {
+      await this.data.datasync();
+      this.#durableRanges = ranges;
+      this.durableSaves++;
+      this.#enqueueWrite("synced");
+    } catch (err) {
+      this.#lastError = err;
+    }
+  }
+
+  #enqueueWrite(kind: "plain" | "synced"): void {
+    if (kind === "synced" || this.#writePending === "none") this.#writePending = kind;
     this.#kick();
   }
 
   #kick(): void {
-    if (this.#running || this.#pending === "none") return;
+    if (this.#writing || this.#writePending === "none") return;
     // Re-kick when a loop ends: a request may have arrived while it was winding down.
-    this.#running = this.#loop().finally(() => {
-      this.#running = undefined;
+    this.#writing = this.#writeLoop().finally(() => {
+      this.#writing = undefined;
       this.#kick();
     });
   }
 
-  async #loop(): Promise<void> {
-    while (this.#pending !== "none") {
-      const kind = this.#pending;
-      this.#pending = "none";
+  async #writeLoop(): Promise<void> {
+    while (this.#writePending !== "none") {
+      const synced = this.#writePending === "synced";
+      this.#writePending = "none";
       try {
-        await this.#saveOnce(kind === "durable" && this.#durable);
+        await this.#writeSidecar(synced);
       } catch (err) {
         this.#lastError = err;
       }
     }
   }
 
-  async #saveOnce(durable: boolean): Promise<void> {
-    const written = this.snapshot();
-    if (durable) {
-      this.#lastDurableAt = performance.now();
-      await this.data.datasync();
-      this.#durableRanges = written;
-    }
+  async #writeSidecar(synced: boolean): Promise<void> {
     const body: PartialProgressFile = {
       version: 2,
       digest: this.header.digest,
       size: this.header.size,
       boot: this.#boot,
       durable_mode: this.#durable,
-      written,
+      written: this.snapshot(),
       durable: this.#durableRanges,
       updated_at: new Date().toISOString(),
     };
@@ -207,15 +225,12 @@ export class ProgressJournal {
     const fh = await fsp.open(tmp, "w");
     try {
       await fh.writeFile(JSON.stringify(body));
-      if (durable) await fh.sync();
+      if (synced) await fh.sync();
     } finally {
       await fh.close();
     }
     await fsp.rename(tmp, this.path);
-    if (durable) {
-      await fsyncDir(path.dirname(this.path));
-      this.durableSaves++;
-    }
+    if (synced) await fsyncDir(path.dirname(this.path));
     this.saves++;
   }
 }

@@ -262,7 +262,6 @@ export class PullManager {
     const tasks = [...this.#tasks];
     for (const t of tasks) t.controller.abort(new PullInterruptedError());
     await Promise.all(tasks.map((t) => t.done.catch(() => undefined)));
-    await this.blobs.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -447,7 +446,7 @@ export class PullManager {
           sha256: f.sha256,
           gitSha1: f.gitSha1,
           label: f.filename,
-          hubContext: { repo: plan.repo, revision: plan.commit, file: f.filename, hasToken: hub.hasToken, endpoint: hub.endpoint },
+          errorFromResponse: (res) => hub.errorFromResponse(res, { repo: plan.repo, revision: plan.commit, file: f.filename }),
         },
         { signal, onProgress },
       );
