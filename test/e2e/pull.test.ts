@@ -11,6 +11,7 @@ import { FakeHub } from "../helpers/fake-hub.js";
 import { parseJson, runCli, type CliEnv } from "../helpers/cli.js";
 import { freePort } from "../helpers/free-port.js";
 import { makeTempHome } from "../helpers/temp-home.js";
+import { splitTinyLlama } from "../helpers/split-model.js";
 
 const TOKEN = "hf_e2etoken0123456789abcdef";
 const MiB = 1024 * 1024;
@@ -27,6 +28,7 @@ describe("mlxm pull (e2e)", function () {
   const q8 = Buffer.from(generateTinyLlama({ ...TINY_PRESET, seed: 11, tensorType: "Q8_0" }));
   const f16 = Buffer.from(generateTinyLlama({ ...TINY_PRESET, seed: 12, tensorType: "F16" }));
   // Big enough for several chunks of 1 MiB (the tests use small chunks so an interruption lands mid-file).
+  const [part1, part2] = splitTinyLlama(2, { seed: 14, tensorType: "Q8_0" });
   const big = Buffer.from(generateTinyLlama({ ...TINY_PRESET, seed: 13, tensorType: "F32", vocabSize: 16000, nEmbd: 128 }));
 
   before(async () => {
@@ -36,6 +38,7 @@ describe("mlxm pull (e2e)", function () {
         { id: "mlxm-test/tiny-GGUF", files: [{ path: "tiny-Q8_0.gguf", content: q8 }, { path: "tiny-F16.gguf", content: f16 }, { path: "README.md", content: Buffer.from("# tiny"), lfs: false }] },
         { id: "mlxm-test/big-GGUF", files: [{ path: "big-F32.gguf", content: big }] },
         { id: "mlxm-test/gated-GGUF", gated: "auto", files: [{ path: "gated-Q8_0.gguf", content: q8 }] },
+        { id: "mlxm-test/split-GGUF", files: [{ path: "split-Q8_0-00001-of-00002.gguf", content: part1! }, { path: "split-Q8_0-00002-of-00002.gguf", content: part2! }] },
         { id: "mlxm-test/no-gguf", files: [{ path: "model.safetensors", content: Buffer.alloc(1024, 1) }] },
       ],
     });
@@ -92,6 +95,17 @@ describe("mlxm pull (e2e)", function () {
     expect(parseJson(rm)).to.deep.equal({ deleted: name, freed_bytes: q8.length });
     expect(parseJson(await runCli(["ls", "--json"], env)).models.map((m: { name: string }) => m.name)).not.to.include(name);
     expect((await runCli(["rm", name], env)).code).to.equal(4);
+  });
+
+  it("pulls a split GGUF whole and runs it", async () => {
+    const pull = await runCli(["pull", "mlxm-test/split-GGUF:Q8_0", "--json"], env);
+    expect(pull.code, pull.stderr).to.equal(0);
+    const name = String(ndjson(pull.stdout).at(-1)!.name);
+    const entry = parseJson(await runCli(["ls", "--json"], env)).models.find((m: { name: string }) => m.name === name);
+    expect(entry.size).to.equal(part1!.length + part2!.length);
+    const run = await runCli(["run", name, "hello", "--max-tokens", "4"], env);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout.length).to.be.greaterThan(0);
   });
 
   it("chooses a quantisation when none is given and says which and why", async () => {

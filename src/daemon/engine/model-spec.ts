@@ -7,6 +7,7 @@ import type { ModelRow } from "../store/repos/models-repo.js";
 import type { Store } from "../store/store.js";
 import { InvalidModelError } from "./errors.js";
 import { toModelDetails } from "../core/model-details.js";
+import { loadablePath } from "./split-files.js";
 
 /** A model the engine can load. */
 export interface EngineModelSpec {
@@ -31,7 +32,7 @@ export async function resolveModelSpec(store: Store, name: string): Promise<Engi
   if (row.format !== "gguf") throw new InvalidModelError(`model "${row.name}" is ${row.format}, not GGUF`);
   return {
     name: row.name,
-    path: first.path,
+    path: await loadablePath(files.map((f) => ({ filename: f.filename, path: f.path, digest: f.digest }))),
     digest: row.digest,
     sizeBytes: row.size_bytes,
     modifiedAt: row.modified_at,

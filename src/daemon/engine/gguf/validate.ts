@@ -91,6 +91,9 @@ export function validateGguf(info: GgufFileInfo): string[] {
     }
   }
 
+  // The first part of a split model holds all the metadata (which is what guards against llama.cpp's aborts) but
+  // only some of the tensors: the rest are in the other parts, which llama.cpp checks as it loads them.
+  if ((metadataNumber(md, "split.count") ?? 1) > 1) return problems;
   const tensors = new Map(info.tensors.map((t) => [t.name, t]));
   if (attention && nEmbd !== undefined && tokens !== undefined) {
     expectTensor(tensors, "token_embd.weight", [nEmbd, tokens], problems, true);
