@@ -6,7 +6,7 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { TINY_PRESET, generateTinyLlama } from "../../src/daemon/engine/gguf/index.js";
+import { TINY_PRESET, encodeGguf, generateTinyLlama, tinyLlamaSpec } from "../../src/daemon/engine/gguf/index.js";
 import { FakeHub } from "../helpers/fake-hub.js";
 import { parseJson, runCli, type CliEnv } from "../helpers/cli.js";
 import { freePort } from "../helpers/free-port.js";
@@ -28,6 +28,12 @@ describe("mlxm pull (e2e)", function () {
   const q8 = Buffer.from(generateTinyLlama({ ...TINY_PRESET, seed: 11, tensorType: "Q8_0" }));
   const f16 = Buffer.from(generateTinyLlama({ ...TINY_PRESET, seed: 12, tensorType: "F16" }));
   // Big enough for several chunks of 1 MiB (the tests use small chunks so an interruption lands mid-file).
+  // Would abort llama.cpp (exit 134) if it were ever loaded.
+  const headless = (() => {
+    const spec = tinyLlamaSpec({ ...TINY_PRESET, seed: 15 });
+    const { ["llama.attention.head_count"]: _dropped, ...metadata } = spec.metadata;
+    return Buffer.from(encodeGguf({ ...spec, metadata }));
+  })();
   const [part1, part2] = splitTinyLlama(2, { seed: 14, tensorType: "Q8_0" });
   const big = Buffer.from(generateTinyLlama({ ...TINY_PRESET, seed: 13, tensorType: "F32", vocabSize: 16000, nEmbd: 128 }));
 
@@ -39,6 +45,7 @@ describe("mlxm pull (e2e)", function () {
         { id: "mlxm-test/big-GGUF", files: [{ path: "big-F32.gguf", content: big }] },
         { id: "mlxm-test/gated-GGUF", gated: "auto", files: [{ path: "gated-Q8_0.gguf", content: q8 }] },
         { id: "mlxm-test/split-GGUF", files: [{ path: "split-Q8_0-00001-of-00002.gguf", content: part1! }, { path: "split-Q8_0-00002-of-00002.gguf", content: part2! }] },
+        { id: "mlxm-test/bad-GGUF", files: [{ path: "bad-Q8_0.gguf", content: headless }] },
         { id: "mlxm-test/no-gguf", files: [{ path: "model.safetensors", content: Buffer.alloc(1024, 1) }] },
       ],
     });
@@ -127,6 +134,17 @@ describe("mlxm pull (e2e)", function () {
     const missing = await runCli(["pull", "mlxm-test/tiny-GGUF:Q2_K"], env);
     expect(missing.code).to.not.equal(0);
     expect(missing.stderr).to.contain("Q8_0").and.to.contain("F16");
+  });
+
+  it("refuses a GGUF llama.cpp could not load, keeping neither the model nor its bytes", async () => {
+    const pull = await runCli(["pull", "mlxm-test/bad-GGUF:Q8_0", "--json"], env);
+    expect(pull.code).to.not.equal(0);
+    expect(pull.stdout).to.contain("invalid_model").and.to.contain("head_count");
+    expect(parseJson(await runCli(["ls", "--json"], env)).models.map((m: { name: string }) => m.name)).to.deep.equal(["mlxm-tiny"]);
+    const blobs = fs.readdirSync(path.join(env.home, "blobs")).filter((f) => f.startsWith("sha256-"));
+    expect(blobs).to.deep.equal([]);
+    // The daemon is still serving.
+    expect((await runCli(["run", "mlxm-tiny", "hi", "--max-tokens", "2"], env)).code).to.equal(0);
   });
 
   it("needs HF_TOKEN for a gated repo and works with it", async () => {

@@ -7,6 +7,7 @@
  * attaches to the running pull, a caller that goes away only detaches (the pull goes on), `cancel()` really stops
  * it, and `resumeUnfinished()` at start-up picks up every pull a crash or shutdown interrupted.
  */
+import { rm } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { ModelRow, ModelsRepo } from "../store/repos/models-repo.js";
 import type { PullRow, PullsRepo } from "../store/repos/pulls-repo.js";
@@ -467,6 +468,10 @@ export class PullManager {
       try {
         description = await this.#deps.describeModel(files[0].path, files.map((f) => f.path));
       } catch (err) {
+        // Verified but unusable: nothing may keep these bytes alive, so drop the blobs no other model owns.
+        for (const f of files) {
+          if (!(await this.#deps.models.findBlob(f.digest))) await rm(f.path, { force: true });
+        }
         throw new HubError(`${plan.name} is not a usable GGUF model: ${errorText(err)}`, "invalid_model", { name: plan.name }, { cause: err });
       }
     }
