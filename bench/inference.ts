@@ -4,6 +4,10 @@
  * systems taking turns round by round (the machine is shared; only side-by-side ratios mean anything).
  *
  *   npx tsx bench/inference.ts [--models bench60m,tiny] [--threads 1] [--tokens 128] [--rounds 3] [--streams 1,2,4,8]
+ *                              [--mlxm mlxm,uv1:UV_THREADPOOL_SIZE=1,old@/tmp/old/bin/run.js]
+ *
+ * `--mlxm` lists daemon variants measured side by side in the same rounds: `label[@path/to/bin/run.js][:VAR=value...]`
+ * (extra environment for that daemon, e.g. `t2:MLXM_THREADS=2`; another build's entrypoint to compare code changes).
  *
  * Needs llama-server: bench/build-llama-server.sh builds it from the llama.cpp sources node-llama-cpp ships
  * (cached under ~/.cache/mlxm-bench). Prints markdown tables.
@@ -28,6 +32,7 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "128" },
     rounds: { type: "string", default: "3" },
     streams: { type: "string", default: "1,2,4,8" },
+    mlxm: { type: "string", default: "mlxm" },
   },
 });
 const THREADS = Number(values.threads);
@@ -37,6 +42,21 @@ const STREAMS = values.streams.split(",").map(Number);
 const CTX = 4096;
 const PROMPT = "Write a long story about a lighthouse keeper who finds a map.";
 const RUN_JS = fileURLToPath(new URL("../bin/run.js", import.meta.url));
+
+interface Variant {
+  label: string;
+  runJs: string;
+  env: Record<string, string>;
+}
+
+/** `label[@run.js][:VAR=value...]` */
+function parseVariant(spec: string): Variant {
+  const [head, ...pairs] = spec.split(":");
+  const [label, runJs] = head!.split("@");
+  const env = Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]));
+  return { label: label!, runJs: runJs ?? RUN_JS, env };
+}
+const VARIANTS = values.mlxm.split(",").map(parseVariant);
 const CACHE = path.join(os.homedir(), ".cache", "mlxm-bench", "models");
 
 interface Sample {
@@ -104,7 +124,7 @@ async function rawSample(llama: Llama, modelPath: string): Promise<Sample> {
   return { ttftMs: first - started, tokens, tokensPerSecond: ((tokens - 1) / (end - first)) * 1000, endToEndTokensPerSecond: (tokens / (end - started)) * 1000 };
 }
 
-async function startMlxm(models: { name: string; path: string }[]): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startMlxm(models: { name: string; path: string }[], variant: Variant): Promise<{ url: string; stop: () => Promise<void> }> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "mlxm-bench-infer-"));
   const store = await Store.open(path.join(home, "mlxm.db"));
   for (const m of models) {
@@ -119,10 +139,11 @@ async function startMlxm(models: { name: string; path: string }[]): Promise<{ ur
   }
   await store.close();
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [RUN_JS, "serve"], {
+  const child: ChildProcess = spawn(process.execPath, [variant.runJs, "serve"], {
     env: {
       ...process.env, MLXM_HOME: home, MLXM_HOST: `127.0.0.1:${port}`, MLXM_THREADS: String(THREADS), MLXM_NUM_PARALLEL: "8",
       MLXM_CONTEXT_SIZE: String(CTX), MLXM_MAX_QUEUE: "64", MLXM_TRACE: "0", MLXM_LOG_LEVEL: "warn", MLXM_KEEP_ALIVE: "-1",
+      ...variant.env,
     },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -150,8 +171,12 @@ const binary = await buildLlamaServer();
 const presets = values.models.split(",");
 const models = await Promise.all(presets.map(async (p) => ({ name: p, path: (await ensureBenchModel(p, path.join(CACHE, `${p}.gguf`))).path })));
 const llama = await getLlama({ build: "never", gpu: false, maxThreads: THREADS, logLevel: "error" as never });
-const mlxm = await startMlxm(models);
-const mlxmClient = new OpenAI({ baseURL: `${mlxm.url}/v1`, apiKey: "bench", maxRetries: 0 });
+const daemons: (Variant & { daemon: Awaited<ReturnType<typeof startMlxm>>; client: OpenAI })[] = [];
+for (const variant of VARIANTS) {
+  const daemon = await startMlxm(models, variant);
+  daemons.push({ ...variant, daemon, client: new OpenAI({ baseURL: `${daemon.url}/v1`, apiKey: "bench", maxRetries: 0 }) });
+}
+const describe = (v: Variant) => `${v.label}${Object.keys(v.env).length ? ` (${Object.entries(v.env).map(([k, x]) => `${k}=${x}`).join(" ")})` : ""}`;
 
 console.log(`\n# inference: ${THREADS} thread(s), ${TOKENS} tokens, greedy, ${ROUNDS} rounds (${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)})\n`);
 try {
@@ -160,19 +185,18 @@ try {
     const serverClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "bench", maxRetries: 0 });
     // llama-server stops at an end-of-generation token unless told not to; mlxm's generated models never emit one.
     const llamaExtra = { ignore_eos: true, cache_prompt: false };
-    const single = { raw: [] as Sample[], mlxm: [] as Sample[], server: [] as Sample[] };
+    const systems = [...daemons.map((d) => ({ who: d.label, client: d.client, extra: {} })), { who: "llama-server", client: serverClient, extra: llamaExtra }];
+    const single = new Map<string, Sample[]>([["raw", []], ...systems.map((x) => [x.who, []] as [string, Sample[]])]);
     const agg = new Map<string, { tps: number[]; ttft: number[] }>();
     try {
-      await stream(mlxmClient, m.name, {}); // load the model into the daemon's pool (warm)
-      await stream(serverClient, m.name, llamaExtra);
+      for (const x of systems) await stream(x.client, m.name, x.extra); // load the model into each daemon's pool (warm)
       for (let round = 0; round < ROUNDS; round++) {
-        single.raw.push(await rawSample(llama, m.path));
-        single.mlxm.push(await stream(mlxmClient, m.name, {}));
-        single.server.push(await stream(serverClient, m.name, llamaExtra));
+        single.get("raw")!.push(await rawSample(llama, m.path));
+        for (const x of systems) single.get(x.who)!.push(await stream(x.client, m.name, x.extra));
         for (const n of STREAMS) {
-          for (const [who, client, extra] of [["mlxm", mlxmClient, {}], ["llama-server", serverClient, llamaExtra]] as const) {
-            const r = await aggregate(client, m.name, n, extra);
-            const key = `${who}@${n}`;
+          for (const x of systems) {
+            const r = await aggregate(x.client, m.name, n, x.extra);
+            const key = `${x.who}@${n}`;
             const entry = agg.get(key) ?? { tps: [], ttft: [] };
             entry.tps.push(r.tokensPerSecond);
             entry.ttft.push(r.ttftMs);
@@ -186,21 +210,32 @@ try {
     const tps = (s: Sample[]) => median(s.map((x) => x.endToEndTokensPerSecond));
     const decode = (s: Sample[]) => median(s.map((x) => x.tokensPerSecond));
     const ttft = (s: Sample[]) => median(s.map((x) => x.ttftMs));
+    const row = (name: string, s: Sample[]) => `| ${name} | ${f(tps(s))} | ${f(decode(s))} | ${f(ttft(s))} |`;
+    const raw = single.get("raw")!;
+    const server1 = single.get("llama-server")!;
     console.log(`## ${m.name}\n`);
     console.log("| single stream | end-to-end tokens/s | decode tokens/s (after 1st) | TTFT (ms) |\n|---|---|---|---|");
-    console.log(`| raw node-llama-cpp (in-process) | ${f(tps(single.raw))} | ${f(decode(single.raw))} | ${f(ttft(single.raw))} |`);
-    console.log(`| mlxm daemon (HTTP, SSE) | ${f(tps(single.mlxm))} | ${f(decode(single.mlxm))} | ${f(ttft(single.mlxm))} |`);
-    console.log(`| llama-server (HTTP, SSE) | ${f(tps(single.server))} | ${f(decode(single.server))} | ${f(ttft(single.server))} |`);
-    console.log(`\nmlxm ÷ raw node-llama-cpp: ${f(tps(single.mlxm) / tps(single.raw), 3)} (goal ≥ 0.97); mlxm ÷ llama-server: ${f(tps(single.mlxm) / tps(single.server), 3)} (goal ≥ 1.0)\n`);
-    console.log("| streams | mlxm aggregate tok/s | llama-server aggregate tok/s | mlxm ÷ llama-server | mlxm mean TTFT (ms) | llama-server mean TTFT (ms) |\n|---|---|---|---|---|---|");
-    for (const n of STREAMS) {
-      const a = agg.get(`mlxm@${n}`)!;
-      const b = agg.get(`llama-server@${n}`)!;
-      console.log(`| ${n} | ${f(median(a.tps))} | ${f(median(b.tps))} | ${f(median(a.tps) / median(b.tps), 3)} | ${f(median(a.ttft))} | ${f(median(b.ttft))} |`);
+    console.log(row("raw node-llama-cpp (in-process)", raw));
+    for (const d of daemons) console.log(row(`${daemons.length > 1 ? describe(d) : "mlxm daemon"} (HTTP, SSE)`, single.get(d.label)!));
+    console.log(row("llama-server (HTTP, SSE)", server1));
+    console.log("");
+    for (const d of daemons) {
+      const s = single.get(d.label)!;
+      console.log(`${d.label} ÷ raw node-llama-cpp: ${f(tps(s) / tps(raw), 3)} (goal ≥ 0.97); ${d.label} ÷ llama-server: ${f(tps(s) / tps(server1), 3)} (goal ≥ 1.0)`);
     }
     console.log("");
+    for (const d of daemons) {
+      if (daemons.length > 1) console.log(`${describe(d)}:\n`);
+      console.log("| streams | mlxm aggregate tok/s | llama-server aggregate tok/s | mlxm ÷ llama-server | mlxm mean TTFT (ms) | llama-server mean TTFT (ms) |\n|---|---|---|---|---|---|");
+      for (const n of STREAMS) {
+        const a = agg.get(`${d.label}@${n}`)!;
+        const b = agg.get(`llama-server@${n}`)!;
+        console.log(`| ${n} | ${f(median(a.tps))} | ${f(median(b.tps))} | ${f(median(a.tps) / median(b.tps), 3)} | ${f(median(a.ttft))} | ${f(median(b.ttft))} |`);
+      }
+      console.log("");
+    }
   }
 } finally {
-  await mlxm.stop();
+  for (const d of daemons) await d.daemon.stop();
   await llama.dispose();
 }

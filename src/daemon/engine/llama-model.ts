@@ -1,7 +1,8 @@
 /**
  * One loaded model: the llama.cpp model, ONE context with a sequence per parallel request (continuous batching:
  * concurrent requests are evaluated in the same batch), the chat wrapper resolved once from its template, and an
- * embedding context created on first use. Disposed in reverse order of creation.
+ * embedding context created on first use. Disposed in reverse order of creation. A {@link DecodePacer} decides when
+ * each sequence's next token is queued (see there for why that is needed).
  */
 import {
   resolveChatWrapper,
@@ -11,6 +12,7 @@ import {
   type LlamaEmbeddingContext,
   type LlamaModel,
 } from "node-llama-cpp";
+import { DecodePacer, PacedPredictor } from "./decode-pacer.js";
 import type { PoolModel } from "./model-pool.js";
 
 export interface LoadedLlamaModelOptions {
@@ -21,7 +23,14 @@ export interface LoadedLlamaModelOptions {
 
 export class LoadedLlamaModel implements PoolModel {
   readonly chatWrapper: ChatWrapper;
-  readonly #free: LlamaContextSequence[] = [];
+  /**
+   * Undefined for models whose sequences need state checkpoints (recurrent, hybrid, sliding-window attention):
+   * node-llama-cpp takes one before every decode of a sequence with a token predictor, far more than pacing gains.
+   */
+  readonly pacer: DecodePacer | undefined;
+  /** Every sequence created so far, in creation order (which is also their id order in llama.cpp). */
+  readonly #sequences: LlamaContextSequence[] = [];
+  readonly #free = new Set<LlamaContextSequence>();
   #embedding: Promise<LlamaEmbeddingContext> | undefined;
   #embeddingBytes = 0;
   #disposed = false;
@@ -32,6 +41,8 @@ export class LoadedLlamaModel implements PoolModel {
     private readonly options: LoadedLlamaModelOptions,
   ) {
     this.chatWrapper = resolveChatWrapper(model);
+    const insights = model.fileInsights;
+    this.pacer = insights.isRecurrent || insights.isHybrid || insights.swaSize !== undefined ? undefined : new DecodePacer();
   }
 
   get memoryBytes(): number {
@@ -44,14 +55,23 @@ export class LoadedLlamaModel implements PoolModel {
   }
 
   /**
-   * A free sequence. The pool admits at most as many requests as the context has sequences, so one is always free;
-   * recently used ones come first, since their cached prefix (a system prompt, earlier turns) may be reused.
+   * A free sequence. The pool admits at most as many requests as the context has sequences, so one is always free.
+   * The lowest-numbered one: llama.cpp decodes only runs of consecutive sequence ids together (see DecodePacer), so
+   * concurrent requests should hold 0, 1, 2... A lone client's next turn still lands on the sequence holding its
+   * conversation (always 0), whose cached prefix is reused.
    */
   takeSequence(): LlamaContextSequence {
-    const sequence = this.#free.pop();
-    if (sequence) return sequence;
-    if (this.context.sequencesLeft > 0) return this.context.getSequence();
-    throw new Error("no free context sequence: more requests admitted than sequences");
+    let sequence = this.#sequences.find((s) => this.#free.has(s));
+    if (sequence) {
+      this.#free.delete(sequence);
+    } else {
+      if (this.context.sequencesLeft === 0) throw new Error("no free context sequence: more requests admitted than sequences");
+      const order = this.#sequences.length;
+      sequence = this.context.getSequence(this.pacer ? { tokenPredictor: this.pacer.predictor(order) } : {});
+      this.#sequences.push(sequence);
+    }
+    paced(sequence)?.prepare();
+    return sequence;
   }
 
   /**
@@ -59,9 +79,17 @@ export class LoadedLlamaModel implements PoolModel {
    * otherwise the state stays for prefix reuse by the next request.
    */
   async returnSequence(sequence: LlamaContextSequence, { clear }: { clear: boolean }): Promise<void> {
+    paced(sequence)?.leave();
     if (sequence.disposed || this.#disposed) return;
-    if (clear) await sequence.clearHistory();
-    this.#free.push(sequence);
+    if (clear) {
+      const release = this.pacer?.hold();
+      try {
+        await sequence.clearHistory();
+      } finally {
+        release?.();
+      }
+    }
+    this.#free.add(sequence);
   }
 
   /** The embedding context, created on first use with the same threads and context size. */
@@ -90,4 +118,8 @@ export class LoadedLlamaModel implements PoolModel {
     await this.context.dispose();
     await this.model.dispose();
   }
+}
+
+function paced(sequence: LlamaContextSequence): PacedPredictor | undefined {
+  return sequence.tokenPredictor instanceof PacedPredictor ? sequence.tokenPredictor : undefined;
 }
