@@ -39,6 +39,18 @@ export function parseBytes(name: string, raw: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/** The inverse of parseBytes for messages: "1.5 GiB", "640 MiB" (binary units, as the variables take them). */
+export function formatBinaryBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**

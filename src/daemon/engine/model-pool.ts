@@ -11,6 +11,7 @@
 import { HttpError } from "../errors.js";
 import { planEviction, type ResidentModel } from "./eviction.js";
 import { QueueAbortedError, QueueFullError, SlotQueue } from "./slot-queue.js";
+import { formatBinaryBytes } from "../../config/parse.js";
 
 /** A loaded model as the pool sees it. */
 export interface PoolModel {
@@ -291,8 +292,8 @@ export class ModelPool<S extends PoolModelSpec, M extends PoolModel> {
     if (entry.estimateBytes > maxMemoryBytes) {
       throw new HttpError(
         "unavailable",
-        `model "${entry.name}" needs about ${formatBytes(entry.estimateBytes)} of memory, more than the ` +
-          `${formatBytes(maxMemoryBytes)} budget; raise MLXM_MAX_MEMORY or lower MLXM_CONTEXT_SIZE / MLXM_NUM_PARALLEL`,
+        `model "${entry.name}" needs about ${formatBinaryBytes(entry.estimateBytes)} of memory, more than the ` +
+          `${formatBinaryBytes(maxMemoryBytes)} budget; raise MLXM_MAX_MEMORY or lower MLXM_CONTEXT_SIZE / MLXM_NUM_PARALLEL`,
         { model: entry.name, neededBytes: entry.estimateBytes, budgetBytes: maxMemoryBytes },
       );
     }
@@ -427,16 +428,4 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, erro
       },
     );
   });
-}
-
-/** "1.5 GiB", "640 MiB". */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }

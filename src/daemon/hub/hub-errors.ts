@@ -5,6 +5,7 @@
  */
 import type { ErrorCode } from "../../protocol/errors.js";
 import { HttpError } from "../errors.js";
+import { formatBinaryBytes } from "../../config/parse.js";
 
 /** Base class: a coded error with details for the API body (`{ error, code, details }`). */
 export class HubError extends HttpError {
@@ -62,7 +63,7 @@ export class DigestMismatchError extends HubError {
 /** Not enough free disk space for the bytes still to download. */
 export class InsufficientStorageError extends HubError {
   constructor(needed: number, free: number, path: string) {
-    super(`not enough disk space in ${path}: need ${formatBytes(needed)}, ${formatBytes(free)} free`,
+    super(`not enough disk space in ${path}: need ${formatBinaryBytes(needed)}, ${formatBinaryBytes(free)} free`,
       "insufficient_storage", { needed, free, path });
   }
 }
@@ -79,16 +80,4 @@ export class PullInterruptedError extends HubError {
   constructor(message = "pull interrupted: the daemon is shutting down; it resumes at the next start") {
     super(message, "unavailable");
   }
-}
-
-/** `1.5 GiB`-style sizes for messages. */
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
