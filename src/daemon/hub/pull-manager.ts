@@ -9,155 +9,28 @@
  */
 import { rm } from "node:fs/promises";
 import type { Logger } from "pino";
-import type { ModelRow, ModelsRepo } from "../store/repos/models-repo.js";
-import type { PullRow, PullsRepo } from "../store/repos/pulls-repo.js";
-import { BlobStore, type BlobDownloadDefaults } from "./blob-store.js";
-import type { DownloadProgress, DownloadStats } from "./downloader.js";
-import { selectGguf } from "./gguf-selection.js";
-import type { HubClient } from "./hf-client.js";
-import {
-  HubError,
-  InsufficientStorageError,
-  PullCancelledError,
-  PullInterruptedError,
-  UpstreamError,
-} from "./hub-errors.js";
-import { modelName, parseModelRef, requestKey, type ModelRef, type ModelRefOptions } from "./model-ref.js";
-import { Fanout } from "./progress-fanout.js";
+import type { ModelRow } from "../store/repos/models-repo.js";
+import type { PullRow } from "../store/repos/pulls-repo.js";
+import { BlobStore } from "./blob-store.js";
+import type { DownloadProgress } from "./downloader.js";
+import { HubError, InsufficientStorageError, PullCancelledError, PullInterruptedError } from "./hub-errors.js";
+import { modelName, parseModelRef, requestKey, type ModelRef } from "./model-ref.js";
+import { parsePlan, planPull } from "./pull-plan.js";
+import { addStats } from "./pull-stats.js";
+import { PullTask, type Source } from "./pull-task.js";
+import type { ModelDescription, PullManagerDeps, PullOptions, PullHandle, PullPlan, PullStats, PullSummary } from "./pull-types.js";
 
-/**
- * One line of `/api/pull` progress, in Ollama's shape: `{status}` for phases, plus `digest`, `total` and
- * `completed` while a file downloads (`status: "pulling <first 12 hex of the digest>"`). mlxm adds one line after
- * the manifest, `{status: "selected <name>", name, reason}`, saying which file was chosen and why.
- */
-export interface PullProgress {
-  status: string;
-  digest?: string;
-  total?: number;
-  completed?: number;
-  /** mlxm extra on the "selected" line: the model's local name. */
-  name?: string;
-  /** mlxm extra on the "selected" line: why this file (e.g. "Q4_K_M is the default quantisation"). */
-  reason?: string;
-}
-
-/** What `describeModel` returns (GGUF metadata); every field optional. */
-export interface ModelDescription {
-  family?: string | null;
-  parameterSize?: string | null;
-  contextLength?: number | null;
-  /** Extra metadata kept in `details_json`. */
-  details?: Record<string, unknown>;
-}
-
-/** Dependencies, injected (the daemon composes them; tests pass fakes or real ones on a temp home). */
-export interface PullManagerDeps {
-  pulls: PullsRepo;
-  models: ModelsRepo;
-  /** MLXM_HOME; blobs go to `<home>/blobs`. */
-  home: string;
-  hub: HubClient;
-  logger: Logger;
-  /** Called once a model is visible in the store. */
-  onModelReady?: (model: ModelRow) => void | Promise<void>;
-  /** Reads GGUF metadata of the first file (the engine's GGUF reader); the model's paths in part order follow. */
-  describeModel?: (path: string, allPaths: string[]) => Promise<ModelDescription>;
-  /** Called when any pull ends (completed, failed, cancelled or interrupted), with its stats: for spans and metrics. */
-  onPullFinished?: (summary: PullSummary) => void;
-  /** Download tuning: chunk size, concurrency, timeouts, statfs (tests inject a full disk), durable. */
-  download?: BlobDownloadDefaults;
-}
-
-/** Options of one pull request. */
-export interface PullOptions extends ModelRefOptions {
-  /** Aborting detaches this caller only; the pull continues (use `cancel()` to stop it). */
-  signal?: AbortSignal;
-}
-
-/** Counters of one pull (summed over its files). */
-export interface PullStats {
-  files: number;
-  totalBytes: number;
-  /** Bytes fetched from the network by this run. */
-  bytesDownloaded: number;
-  /** Bytes already on disk when this run started (partials of an earlier run and blobs already present). */
-  resumedFrom: number;
-  /** Of which bytes in blobs that were already complete. */
-  reusedBytes: number;
-  retries: number;
-  stalls: number;
-  splits: number;
-  downloadMs: number;
-  verifyMs: number;
-  hashMs: number;
-  durationMs: number;
-}
-
-/** How a pull ended. */
-export interface PullSummary {
-  name?: string;
-  ref: string;
-  status: "completed" | "failed" | "cancelled" | "interrupted";
-  repo?: string;
-  commit?: string;
-  quant?: string | null;
-  reason?: string;
-  stats: PullStats;
-  model?: ModelRow;
-  error?: unknown;
-}
-
-/** What `pull()` returns: iterate it for progress; `result` settles when the pull ends (rejects if it fails). */
-export interface PullHandle extends AsyncIterable<PullProgress> {
-  readonly result: Promise<PullSummary>;
-}
-
-/** The plan stored in `pulls.plan_json`: enough to resume without asking the Hub again. */
-export interface PullPlan {
-  version: 1;
-  name: string;
-  repo: string;
-  /** The revision asked for, and the commit it resolved to (every file is fetched from that commit). */
-  revision: string;
-  commit: string;
-  quant: string | null;
-  reason: string;
-  request: { ref: string; file?: string; revision?: string };
-  totalBytes: number;
-  files: PlannedFile[];
-}
-
-/** One file of a plan. */
-export interface PlannedFile {
-  filename: string;
-  size: number;
-  sha256?: string;
-  /** Git blob id, for files outside LFS (no sha256 published). */
-  gitSha1?: string;
-  url: string;
-}
-
-type Source = { kind: "request"; ref: ModelRef; input: string } | { kind: "resume"; row: PullRow; plan?: PullPlan; ref: ModelRef };
-
-class PullTask {
-  readonly controller = new AbortController();
-  readonly fanout = new Fanout<PullProgress>((e) => e.digest ?? e.status);
-  name: string | undefined;
-  rowId: number | undefined;
-  plan: PullPlan | undefined;
-  done!: Promise<PullSummary>;
-  discard = false;
-
-  constructor(readonly key: string, readonly ref: string) {}
-
-  handle(signal?: AbortSignal): PullHandle {
-    const fanout = this.fanout;
-    return {
-      result: this.done,
-      [Symbol.asyncIterator]: () => fanout.subscribe(signal),
-    };
-  }
-}
+export type {
+  ModelDescription,
+  PlannedFile,
+  PullHandle,
+  PullManagerDeps,
+  PullOptions,
+  PullPlan,
+  PullProgress,
+  PullStats,
+  PullSummary,
+} from "./pull-types.js";
 
 const PROGRESS_DB_INTERVAL_MS = 1000;
 
@@ -294,7 +167,7 @@ export class PullManager {
       task.fanout.publish({ status: "pulling manifest" });
       let plan: PullPlan;
       if (source.kind === "resume" && source.plan) plan = source.plan;
-      else plan = await this.#plan(source.ref, source.kind === "request" ? source.input : source.row.ref, signal);
+      else plan = await planPull(this.#deps.hub, source.ref, source.kind === "request" ? source.input : source.row.ref, signal);
       task.plan = plan;
       task.name = plan.name;
       stats.files = plan.files.length;
@@ -366,37 +239,6 @@ export class PullManager {
     }
   }
 
-  /** Resolve the reference against the Hub: repo info at the revision, file selection, and an access check. */
-  async #plan(ref: ModelRef, input: string, signal: AbortSignal): Promise<PullPlan> {
-    const hub = this.#deps.hub;
-    const info = await hub.repoInfo(ref.repo, ref.revision, { signal });
-    const selection = selectGguf(info.files, { quant: ref.quant, file: ref.file, repo: info.id });
-    const files: PlannedFile[] = selection.candidate.files.map((f) => {
-      if (!f.lfs?.sha256 && !f.blobId) {
-        throw new UpstreamError(`the Hub published no digest for ${f.path}; it cannot be verified`, false, { file: f.path });
-      }
-      return {
-        filename: f.path,
-        size: f.size,
-        ...(f.lfs?.sha256 ? { sha256: f.lfs.sha256 } : { gitSha1: f.blobId }),
-        url: hub.fileUrl(info.id, info.sha, f.path),
-      };
-    });
-    // Gated repos show their file list to anyone but refuse the download: find out now, before the first byte.
-    await hub.fileMetadata(info.id, info.sha, files[0].filename, { signal });
-    return {
-      version: 1,
-      name: modelName(info.id, selection.label),
-      repo: info.id,
-      revision: ref.revision,
-      commit: info.sha,
-      quant: selection.candidate.quant ?? null,
-      reason: selection.reason,
-      request: { ref: input, ...(ref.file ? { file: ref.file } : {}), revision: ref.revision },
-      totalBytes: files.reduce((n, f) => n + f.size, 0),
-      files,
-    };
-  }
 
   async #checkSpace(plan: PullPlan): Promise<void> {
     let needed = 0;
@@ -539,28 +381,6 @@ export class PullManager {
     } catch (err) {
       this.#log.warn({ err: errorText(err) }, "onPullFinished failed");
     }
-  }
-}
-
-function addStats(total: PullStats, s: DownloadStats): void {
-  total.bytesDownloaded += s.bytesDownloaded;
-  total.resumedFrom += s.resumedFrom;
-  if (s.reused) total.reusedBytes += s.size;
-  total.retries += s.retries;
-  total.stalls += s.stalls;
-  total.splits += s.splits;
-  total.downloadMs += s.downloadMs;
-  total.verifyMs += s.verifyMs;
-  total.hashMs += s.hashMs;
-}
-
-function parsePlan(json: string | null): PullPlan | undefined {
-  if (!json) return undefined;
-  try {
-    const plan = JSON.parse(json) as PullPlan;
-    return plan?.version === 1 && Array.isArray(plan.files) && plan.files.length > 0 ? plan : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -8,52 +8,15 @@
  * (Authorization dropped when leaving the origin, as fetch does), keep-alive reuse, TLS with SNI. Chunked 2xx
  * bodies are refused (CDNs answer ranges with Content-Length).
  */
-import net from "node:net";
-import tls from "node:tls";
+import { connect, release, StaleConnectionError, takeIdle, type Conn } from "./range-connection-pool.js";
+import { RangeProtocolError } from "./range-protocol-error.js";
+import type { RangeGetOptions, RangeReceiver } from "./range-types.js";
 
-/** The head of the final (non-redirect) response. */
-export interface RangeResponseHead {
-  status: number;
-  headers: Headers;
-  /** The URL that answered, after redirects. */
-  url: string;
-}
-
-/** What to do with the body. */
-export interface RangeReceiver {
-  /** Called with the final response's head; throw to refuse it (the connection is closed, the error rethrown). */
-  onResponse(head: RangeResponseHead): void;
-  /** Bytes still wanted; may shrink during the transfer. When it reaches 0 the transfer stops early. */
-  wanted(): number;
-  /** Bytes arrived (before they are written): for stall timers and rate measurement. */
-  onBytes?(n: number): void;
-  /** Persist a batch. Writes are issued one at a time, in order; reading pauses while both batches are busy. */
-  write(buffer: Buffer, length: number): Promise<void>;
-}
-
-/** Request options. */
-export interface RangeGetOptions {
-  headers?: Record<string, string>;
-  signal?: AbortSignal;
-  /** Size of each of the two write batches. Default 1 MiB. */
-  batchBytes?: number;
-  maxRedirects?: number;
-  /** Extra trust for TLS (a private CA); the system's CAs are always trusted. */
-  ca?: string | Buffer;
-}
-
-/** A protocol-level failure (bad status line, unsupported encoding, closed early): retrying may help. */
-export class RangeProtocolError extends Error {
-  constructor(message: string, readonly retryable: boolean) {
-    super(message);
-    this.name = "RangeProtocolError";
-  }
-}
+export type { RangeGetOptions, RangeReceiver, RangeResponseHead } from "./range-types.js";
+export { RangeProtocolError } from "./range-protocol-error.js";
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const READ_BUFFER = 256 * 1024;
 const MAX_HEAD = 64 * 1024;
-const IDLE_MS = 5000;
 
 /**
  * GET `url` and stream the body into `receiver` in batches. Resolves when the body is complete (or `wanted()`
@@ -93,93 +56,6 @@ async function exchange(url: URL, headers: Record<string, string>, receiver: Ran
   }
   // No connect-time signal: a pooled socket outlives the request that opened it; each Exchange watches its own.
   return new Exchange(connect(url, options.ca), url, headers, receiver, options).run();
-}
-
-class StaleConnectionError extends Error {}
-
-/**
- * A connection with a swappable read handler and read target (the `onread` options are fixed at connect time).
- * Node asks `target()` for the buffer of the next read after each read.
- */
-interface Conn {
-  socket: net.Socket;
-  key: string;
-  /** Where reads go when no body batch is filling (heads, redirects, idle). */
-  readBuffer: Buffer;
-  handler: (n: number, buf: Buffer) => boolean | void;
-  target: () => Buffer;
-  reused: boolean;
-}
-
-const idle = new Map<string, Conn[]>();
-
-function originKey(url: URL): string {
-  return `${url.protocol}//${url.host}`;
-}
-
-function takeIdle(url: URL): Conn | undefined {
-  const list = idle.get(originKey(url));
-  while (list?.length) {
-    const conn = list.pop()!;
-    if (!conn.socket.destroyed && conn.socket.readyState === "open") {
-      conn.socket.setTimeout(0);
-      conn.socket.ref();
-      // The previous exchange may have ended with the socket paused (its last read returned false).
-      conn.socket.resume();
-      conn.reused = true;
-      return conn;
-    }
-  }
-  return undefined;
-}
-
-function release(conn: Conn): void {
-  conn.target = () => conn.readBuffer;
-  conn.handler = () => {
-    conn.socket.destroy(); // unsolicited bytes on an idle connection: it is not reusable
-    return false;
-  };
-  conn.socket.removeAllListeners("end");
-  conn.socket.removeAllListeners("close");
-  conn.socket.removeAllListeners("error");
-  conn.socket.on("error", () => undefined);
-  conn.socket.setTimeout(IDLE_MS, () => conn.socket.destroy());
-  conn.socket.unref();
-  const list = idle.get(conn.key) ?? [];
-  list.push(conn);
-  idle.set(conn.key, list);
-  conn.socket.once("close", () => {
-    const l = idle.get(conn.key);
-    const i = l?.indexOf(conn) ?? -1;
-    if (l && i >= 0) l.splice(i, 1);
-  });
-}
-
-function connect(url: URL, ca?: string | Buffer): Conn {
-  const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER);
-  const conn = { key: originKey(url), readBuffer, reused: false } as Conn;
-  conn.handler = () => undefined;
-  conn.target = () => readBuffer;
-  const onread: net.OnReadOpts = {
-    buffer: () => conn.target(),
-    callback: (n, buf) => conn.handler(n, buf as Buffer) !== false,
-  };
-  const port = Number(url.port) || (url.protocol === "https:" ? 443 : 80);
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  if (url.protocol === "https:") {
-    // @types/node omits `onread` from tls.connect's options; Node supports it (TLSSocket is a net.Socket).
-    const tlsOptions: tls.ConnectionOptions & { onread: net.OnReadOpts } = {
-      host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ["http/1.1"], onread,
-      ...(ca ? { ca: [...tls.rootCertificates, ca.toString()] } : {}),
-    };
-    conn.socket = tls.connect(tlsOptions);
-  } else if (url.protocol === "http:") {
-    conn.socket = net.connect({ host, port, onread });
-  } else {
-    throw new RangeProtocolError(`unsupported protocol ${url.protocol}`, false);
-  }
-  conn.socket.setNoDelay(true);
-  return conn;
 }
 
 class Exchange {
