@@ -127,6 +127,5 @@ export function describeError(err: unknown): { code: string; exit: number; hint?
   if (err instanceof ConfigError) return { code: err.code, exit: ExitCode.USAGE };
   const code = (err as { code?: unknown }).code;
   if (code === "already_running") return { code, exit: ExitCode.ALREADY_RUNNING };
-  if (code === "port_in_use") return { code, exit: ExitCode.FAILURE };
   return { code: typeof code === "string" ? code : "failure", exit: ExitCode.FAILURE };
 }

@@ -13,7 +13,7 @@ export interface ProgressView {
 
 export function createProgressView(mode: "tty" | "plain" | "json", out: (line: string) => void): ProgressView {
   if (mode === "json") return { update: (p) => out(JSON.stringify(p)), stop: () => {} };
-  return mode === "tty" ? new BarView(out) : new PlainView(out);
+  return mode === "tty" ? new BarView() : new PlainView(out);
 }
 
 /** Speed from a sliding window of samples, so one stalled second does not swing the ETA wildly. */
@@ -47,8 +47,6 @@ class BarView implements ProgressView {
     cliProgress.Presets.shades_classic,
   );
   private readonly files = new Map<string, { bar: cliProgress.SingleBar; rate: Rate }>();
-
-  constructor(private readonly out: (line: string) => void) {}
 
   update(p: PullProgress): void {
     if (p.digest && p.total) {

@@ -6,9 +6,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { RUN_JS, cliEnv, parseJson, runCli, type CliEnv } from "../helpers/cli.js";
-import { freePort } from "../helpers/free-port.js";
-import { makeTempHome } from "../helpers/temp-home.js";
+import { RUN_JS, cliEnv, parseJson, runCli, type CliEnv, freshCliEnv } from "../helpers/cli.js";
 
 function killFromPidFile(home: string): void {
   try {
@@ -25,9 +23,7 @@ describe("mlxm daemon (e2e)", function () {
   let cleanup: () => void;
 
   beforeEach(async () => {
-    const t = makeTempHome();
-    env = { home: t.home, port: await freePort() };
-    cleanup = t.cleanup;
+    ({ env, cleanup } = await freshCliEnv());
   });
   afterEach(() => {
     killFromPidFile(env.home);

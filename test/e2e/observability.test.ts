@@ -7,10 +7,8 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { RUN_JS, cliEnv, parseJson, runCli, type CliEnv } from "../helpers/cli.js";
-import { freePort } from "../helpers/free-port.js";
+import { RUN_JS, cliEnv, parseJson, runCli, type CliEnv, freshCliEnv } from "../helpers/cli.js";
 import { startOtlpReceiver } from "../helpers/otlp-receiver.js";
-import { makeTempHome } from "../helpers/temp-home.js";
 
 const SECRET = "sk-e2esecret0123456789abcdefXYZ";
 
@@ -20,9 +18,7 @@ describe("observability (e2e)", function () {
   let cleanup: () => void;
 
   beforeEach(async () => {
-    const t = makeTempHome();
-    env = { home: t.home, port: await freePort() };
-    cleanup = t.cleanup;
+    ({ env, cleanup } = await freshCliEnv());
   });
   afterEach(async () => {
     await runCli(["daemon", "stop"], env);

@@ -4,13 +4,10 @@
  */
 import { expect } from "chai";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { TINY_PRESET, encodeGguf, generateTinyLlama, tinyLlamaSpec } from "../../src/daemon/engine/gguf/index.js";
 import { FakeHub } from "../helpers/fake-hub.js";
-import { parseJson, runCli, type CliEnv } from "../helpers/cli.js";
-import { freePort } from "../helpers/free-port.js";
-import { makeTempHome } from "../helpers/temp-home.js";
+import { parseJson, runCli, type CliEnv, freshCliEnv } from "../helpers/cli.js";
 import { splitTinyLlama } from "../helpers/split-model.js";
 
 const TOKEN = "hf_e2etoken0123456789abcdef";
@@ -53,13 +50,12 @@ describe("mlxm pull (e2e)", function () {
   after(async () => hub.close());
 
   beforeEach(async () => {
-    const t = makeTempHome();
-    cleanup = t.cleanup;
-    env = {
-      home: t.home,
-      port: await freePort(),
-      extra: { HF_ENDPOINT: hub.url, MLXM_PULL_CHUNK_SIZE: "1MiB", MLXM_PULL_CONCURRENCY: "2", MLXM_PULL_STALL_TIMEOUT: "2s" },
-    };
+    ({ env, cleanup } = await freshCliEnv({
+      HF_ENDPOINT: hub.url,
+      MLXM_PULL_CHUNK_SIZE: "1MiB",
+      MLXM_PULL_CONCURRENCY: "2",
+      MLXM_PULL_STALL_TIMEOUT: "2s",
+    }));
     hub.clearFaults();
     hub.resetCounters();
     hub.throttleBytesPerSecond = undefined;
@@ -225,4 +221,3 @@ describe("mlxm pull (e2e)", function () {
     expect(pull.stdout + pull.stderr).not.to.match(/\x1b\[/);
   });
 });
-void os;

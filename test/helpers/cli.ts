@@ -4,6 +4,8 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./free-port.js";
+import { makeTempHome } from "./temp-home.js";
 
 export const RUN_JS = fileURLToPath(new URL("../../bin/run.js", import.meta.url));
 
@@ -55,4 +57,10 @@ export function parseJson<T = any>(result: CliResult): T {
   } catch {
     throw new Error(`stdout is not one JSON document (exit ${result.code}):\n${result.stdout}\nstderr: ${result.stderr}`);
   }
+}
+
+/** A fresh MLXM_HOME and a free port for one test, plus the cleanup that removes the home. */
+export async function freshCliEnv(extra?: Record<string, string>): Promise<{ env: CliEnv; cleanup: () => void }> {
+  const { home, cleanup } = makeTempHome();
+  return { env: { home, port: await freePort(), ...(extra ? { extra } : {}) }, cleanup };
 }

@@ -6,28 +6,9 @@ import { fromOllamaEmbedRequest, toOllamaEmbedResponse } from "../../src/daemon/
 import { fromOllamaGenerateRequest, toOllamaGenerateChunks } from "../../src/daemon/compat/ollama-generate.js";
 import { fromKeepAlive, toOllamaMetrics } from "../../src/daemon/compat/ollama-options.js";
 import { fromOllamaShowRequest, toOllamaShowResponse } from "../../src/daemon/compat/ollama-show.js";
-import { HttpError } from "../../src/daemon/errors.js";
 import { ChatResponse, GenerateResponse } from "../../src/protocol/chat.js";
 import { ShowResponse } from "../../src/protocol/show.js";
-
-async function* replay(events: ChatEvent[]): AsyncGenerator<ChatEvent> {
-  for (const e of events) yield e;
-}
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
-function paramOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(HttpError);
-    expect((err as HttpError).status).to.equal(400);
-    return (err as HttpError).param;
-  }
-  throw new Error("expected a 400");
-}
+import { collect, paramOf, replay } from "../helpers/streams.js";
 
 /** A clock that advances 1 ms per reading from t=1000. */
 function tickingClock() {

@@ -1,18 +1,9 @@
 import { expect } from "chai";
-import type { ChatEvent } from "../../src/daemon/core/chat.js";
 import { fromChatCompletionRequest, toChatCompletion, toChatCompletionChunks } from "../../src/daemon/compat/openai-chat.js";
 import { HttpError } from "../../src/daemon/errors.js";
+import { collect, replay } from "../helpers/streams.js";
 
 const meta = { id: "chatcmpl-1", created: 1700000000, model: "m" };
-
-async function* replay(events: ChatEvent[]): AsyncGenerator<ChatEvent> {
-  for (const e of events) yield e;
-}
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
 /** The 400 a body gets, as {param, message}. */
 function rejection(body: unknown): { param: string | undefined; message: string; status: number } {

@@ -1,32 +1,13 @@
 import { expect } from "chai";
 import OpenAI from "openai";
-import type { ChatEvent } from "../../src/daemon/core/chat.js";
 import { fromCompletionRequest, toCompletion, toCompletionChunks } from "../../src/daemon/compat/openai-completions.js";
 import { fromEmbeddingRequest, toBase64Embedding, toEmbeddingResponse } from "../../src/daemon/compat/openai-embeddings.js";
 import { toOpenAIError } from "../../src/daemon/compat/openai-errors.js";
 import { toOpenAIModelList } from "../../src/daemon/compat/openai-models.js";
 import { HttpError, modelNotFound } from "../../src/daemon/errors.js";
+import { collect, paramOf, replay } from "../helpers/streams.js";
 
 const meta = { id: "cmpl-1", created: 1700000000, model: "m" };
-
-async function* replay(events: ChatEvent[]): AsyncGenerator<ChatEvent> {
-  for (const e of events) yield e;
-}
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
-function paramOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(HttpError);
-    expect((err as HttpError).status).to.equal(400);
-    return (err as HttpError).param;
-  }
-  throw new Error("expected a 400");
-}
 
 describe("compat: OpenAI completions", () => {
   it("translates a string prompt or an array of one, with OpenAI's default of 16 tokens", () => {
