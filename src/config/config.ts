@@ -36,6 +36,7 @@ export interface MlxmConfig {
     maxQueue: number;
     keepAliveMs: number;
     contextSize: number;
+    prefixReuse: boolean;
   };
   hub: { endpoint: string; token?: string; concurrency: number; chunkSizeBytes: number; stallTimeoutMs: number };
   providers: {
@@ -101,6 +102,7 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       maxQueue: parseInteger("MLXM_MAX_QUEUE", req("MLXM_MAX_QUEUE"), 0),
       keepAliveMs: parseDuration("MLXM_KEEP_ALIVE", req("MLXM_KEEP_ALIVE")),
       contextSize: parseInteger("MLXM_CONTEXT_SIZE", req("MLXM_CONTEXT_SIZE"), 64),
+      prefixReuse: parseBoolean("MLXM_PREFIX_REUSE", req("MLXM_PREFIX_REUSE")),
     },
     hub: {
       endpoint: parseUrl("HF_ENDPOINT", req("HF_ENDPOINT")),

@@ -64,6 +64,8 @@ export const VARIABLES = [
     help: "How long an idle model stays loaded (Ollama semantics: 0 unloads at once, -1 keeps it)." },
   { name: "MLXM_CONTEXT_SIZE", kind: "integer", group: "engine", defaultValue: "2048",
     help: "Context length per sequence for local models (capped at the model's own)." },
+  { name: "MLXM_PREFIX_REUSE", kind: "boolean", group: "engine", defaultValue: "true",
+    help: "Keep each sequence's evaluated prompt and give a request the sequence holding the longest prefix of it, so a conversation's next turn evaluates only its new tokens." },
   { name: "HF_ENDPOINT", kind: "url", group: "hub", defaultValue: "https://huggingface.co",
     help: "Hugging Face Hub base URL." },
   { name: "MLXM_PULL_CONCURRENCY", kind: "integer", group: "hub", defaultValue: "4",

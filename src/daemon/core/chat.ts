@@ -91,6 +91,11 @@ export type FinishReason = "stop" | "length" | "tool_calls" | "cancelled" | "err
 export interface Usage {
   inputTokens: number;
   outputTokens: number;
+  /**
+   * Of `inputTokens`, how many were read from a cache instead of being evaluated (the local engine's prompt-prefix
+   * reuse; a provider's prompt cache). Absent when the backend does not say.
+   */
+  cachedInputTokens?: number;
 }
 
 /** Events a backend streams for one generation, in order: deltas, then exactly one `done`. */

@@ -13,6 +13,7 @@ import {
   type LlamaContextSequence,
   type LlamaGrammar,
   type LlamaJsonSchemaGrammar,
+  type Token,
 } from "node-llama-cpp";
 import type { ChatEvent, ChatRequest, CompletionRequest, FinishReason, ResponseFormat, Usage } from "../core/chat.js";
 import { HttpError, badRequest } from "../errors.js";
@@ -45,6 +46,10 @@ export interface GenerationTarget {
   llama: Llama;
   loaded: LoadedLlamaModel;
   sequence: LlamaContextSequence;
+  /** The prompt, tokenized by {@link chatPrompt} or {@link completionPrompt}. */
+  prompt: Token[];
+  /** Leading prompt tokens the sequence already holds: node-llama-cpp keeps them and evaluates only the rest. */
+  cachedTokens: number;
   signal: AbortSignal;
   emit(event: ChatEvent): void;
   /** Called once, right before the first token is generated: errors thrown earlier are the request's fault. */
@@ -89,17 +94,39 @@ function toFormat(format: ResponseFormat | undefined): Format {
   throw badRequest(`unsupported response_format type "${(format as { type: string }).type}"`, "response_format");
 }
 
+/**
+ * The tokens LlamaChat will evaluate for `prepared` (the same rendering: history, then the function documentation in
+ * the system prompt), so a sequence can be chosen by the prefix it shares with them before generation starts.
+ */
+export function chatPrompt(loaded: LoadedLlamaModel, prepared: PreparedChat): Token[] {
+  const functions = chatFunctions(prepared.tools);
+  const { contextText } = loaded.chatWrapper.generateContextState({
+    chatHistory: prepared.mapped.history,
+    ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}),
+  });
+  return contextText.tokenize(loaded.model.tokenizer);
+}
+
+/** The tokens of a raw completion prompt, BOS first where the model wants one; an empty prompt is a 400. */
+export function completionPrompt(loaded: LoadedLlamaModel, prepared: PreparedCompletion): Token[] {
+  const model = loaded.model;
+  const tokens = model.tokenize(prepared.prompt, false);
+  const bos = model.tokens.bos;
+  if (bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) tokens.unshift(bos);
+  if (tokens.length === 0) throw badRequest("the prompt is empty", "prompt");
+  return tokens;
+}
+
+function chatFunctions(tools: ToolMode): ChatModelFunctions | undefined {
+  return tools.kind === "auto" ? tools.functions : undefined;
+}
+
 export async function runChat(target: GenerationTarget, prepared: PreparedChat): Promise<GenerationOutcome> {
   const { llama, loaded, sequence, signal, emit } = target;
   const { mapped, tools, sampling, format } = prepared;
   const { grammar, validator } = await grammarFor(llama, tools.kind === "forced" ? { kind: "schema", schema: tools.schema } : format);
-  const functions: ChatModelFunctions | undefined = tools.kind === "auto" ? tools.functions : undefined;
-
-  const { contextText } = loaded.chatWrapper.generateContextState({
-    chatHistory: mapped.history,
-    ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}),
-  });
-  const inputTokens = contextText.tokenize(loaded.model.tokenizer).length;
+  const functions = chatFunctions(tools);
+  const inputTokens = target.prompt.length;
   const maxTokens = generationBudget(inputTokens, loaded.contextSize, prepared.maxTokens, "messages");
 
   const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: loaded.chatWrapper });
@@ -158,7 +185,7 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   } finally {
     chat.dispose();
   }
-  const usage = { inputTokens, outputTokens: sequence.tokenMeter.diff(meter).usedOutputTokens };
+  const usage = usageOf(target, sequence.tokenMeter.diff(meter).usedOutputTokens);
   let finishReason = toFinishReason(stopReason);
   let schemaValid: boolean | undefined;
 
@@ -190,11 +217,8 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
 export async function runCompletion(target: GenerationTarget, prepared: PreparedCompletion): Promise<GenerationOutcome> {
   const { llama, loaded, sequence, signal, emit } = target;
   const { grammar, validator } = await grammarFor(llama, prepared.format);
-  const model = loaded.model;
-  const tokens = model.tokenize(prepared.prompt, false);
-  const bos = model.tokens.bos;
-  if (bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) tokens.unshift(bos);
-  if (tokens.length === 0) throw badRequest("the prompt is empty", "prompt");
+  // A copy: LlamaCompletion splices the array it is given.
+  const tokens = [...target.prompt];
   const inputTokens = tokens.length;
   const maxTokens = generationBudget(inputTokens, loaded.contextSize, prepared.maxTokens, "prompt");
 
@@ -231,10 +255,15 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
       : undefined;
   return {
     finishReason,
-    usage: { inputTokens, outputTokens: sequence.tokenMeter.diff(meter).usedOutputTokens },
+    usage: usageOf(target, sequence.tokenMeter.diff(meter).usedOutputTokens),
     ...(firstTokenAt !== undefined ? { firstTokenAt } : {}),
     ...(schemaValid !== undefined ? { schemaValid } : {}),
   };
+}
+
+/** Usage of a generation on `target`: the whole prompt counts as input, its reused prefix also as cached. */
+function usageOf(target: GenerationTarget, outputTokens: number): Usage {
+  return { inputTokens: target.prompt.length, outputTokens, cachedInputTokens: target.cachedTokens };
 }
 
 /** One vector per input (L2-normalised, as Ollama's /api/embed and OpenAI return them), and the tokens read. */

@@ -20,6 +20,8 @@ export interface LlamaLoaderOptions {
   contextSize: number;
   /** Sequences per context: requests served at once. */
   numParallel: number;
+  /** Keep sequences' caches for prompt-prefix reuse (default true). */
+  prefixReuse?: boolean;
 }
 
 export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlamaModel> {
@@ -61,7 +63,7 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
               batchSize: context.batchSize,
             }).cpuRam;
           span.setAttributes({ "mlxm.context.size": context.contextSize, "mlxm.context.sequences": numParallel, "mlxm.model.memory_bytes": memoryBytes });
-          return new LoadedLlamaModel(model, context, { threads, memoryBytes });
+          return new LoadedLlamaModel(model, context, { threads, memoryBytes, prefixReuse: this.options.prefixReuse ?? true });
         } catch (err) {
           await model.dispose();
           throw new HttpError("unavailable", `model "${spec.name}" loaded but its context could not be created: ${message(err)}`, {

@@ -17,8 +17,11 @@ import type { ModelInfo, ModelService } from "../core/model-service.js";
 import { HttpError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { EventChannel } from "./event-channel.js";
+import type { Token } from "node-llama-cpp";
 import {
+  chatPrompt,
   checkEmbeddingInputs,
+  completionPrompt,
   prepareChat,
   prepareCompletion,
   runChat,
@@ -41,13 +44,20 @@ export interface LocalModelServiceOptions {
   store: Store;
   engine: MlxmConfig["engine"];
   logger: Logger;
-  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "queueDepth" | "loadedModels">;
+  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "cachedInputTokens" | "queueDepth" | "loadedModels">;
   /** System memory, for the default budget; default os.totalmem(). */
   totalMemoryBytes: number;
 }
 
 type Lease = ModelLease<EngineModelSpec, LoadedLlamaModel>;
 type Operation = "chat" | "text_completion";
+
+/** The three steps of one generation: check the request (no model), tokenize its prompt (model loaded), run. */
+interface GenerationSteps<P> {
+  prepare(): P;
+  tokenize(loaded: LoadedLlamaModel, prepared: P): Token[];
+  run(target: GenerationTarget, prepared: P): Promise<GenerationOutcome>;
+}
 
 export class LocalModelService implements ModelService {
   readonly threads: number;
@@ -67,6 +77,7 @@ export class LocalModelService implements ModelService {
         threads: this.threads,
         contextSize: engine.contextSize,
         numParallel: engine.numParallel,
+        prefixReuse: engine.prefixReuse,
       }),
       maxMemoryBytes: this.maxMemoryBytes,
       maxLoadedModels: engine.maxLoadedModels,
@@ -79,13 +90,15 @@ export class LocalModelService implements ModelService {
   }
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#stream("chat", request, signal, () => prepareChat(request), (target, prepared) => runChat(target, prepared));
+    return this.#stream("chat", request, signal, { prepare: () => prepareChat(request), tokenize: chatPrompt, run: runChat });
   }
 
   complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#stream("text_completion", request, signal, () => prepareCompletion(request), (target, prepared) =>
-      runCompletion(target, prepared),
-    );
+    return this.#stream("text_completion", request, signal, {
+      prepare: () => prepareCompletion(request),
+      tokenize: completionPrompt,
+      run: runCompletion,
+    });
   }
 
   async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
@@ -166,8 +179,7 @@ export class LocalModelService implements ModelService {
     operation: Operation,
     request: ChatRequest | CompletionRequest,
     signal: AbortSignal,
-    prepare: () => P,
-    run: (target: GenerationTarget, prepared: P) => Promise<GenerationOutcome>,
+    steps: GenerationSteps<P>,
   ): AsyncGenerator<ChatEvent> {
     const channel = new EventChannel<ChatEvent>();
     const abort = new AbortController();
@@ -189,7 +201,7 @@ export class LocalModelService implements ModelService {
     const task = withSpan(
       `${operation} ${request.model}`,
       { kind: SpanKind.INTERNAL, attributes: requestAttributes(operation, request.model, request.sampling) },
-      (span) => this.#generate(span, request, abort.signal, channel, begin, prepare, run),
+      (span) => this.#generate(span, request, abort.signal, channel, begin, steps),
     ).then(
       () => channel.end(),
       (err: unknown) => {
@@ -223,20 +235,29 @@ export class LocalModelService implements ModelService {
     signal: AbortSignal,
     channel: EventChannel<ChatEvent>,
     begin: () => void,
-    prepare: () => P,
-    run: (target: GenerationTarget, prepared: P) => Promise<GenerationOutcome>,
+    steps: GenerationSteps<P>,
   ): Promise<void> {
     const arrived = performance.now();
-    const prepared = prepare();
+    const prepared = steps.prepare();
     const spec = await resolveModelSpec(this.options.store, request.model);
     const llama = await this.#llama.llama();
     const lease = await this.#acquire(spec, request.keepAliveMs, signal, span);
-    const sequence = lease.model.takeSequence();
+    let prompt: Token[];
+    try {
+      prompt = steps.tokenize(lease.model, prepared);
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+    // Chosen by the prefix it shares with the prompt, so a conversation's next turn evaluates only what is new.
+    const { sequence, cachedTokens } = lease.model.takeSequence(prompt);
     let generationStart = 0;
     const target: GenerationTarget = {
       llama,
       loaded: lease.model,
       sequence,
+      prompt,
+      cachedTokens,
       signal,
       emit: (event) => channel.push(event),
       begin: () => {
@@ -246,7 +267,7 @@ export class LocalModelService implements ModelService {
     };
     let outcome: GenerationOutcome;
     try {
-      outcome = await run(target, prepared);
+      outcome = await steps.run(target, prepared);
     } catch (err) {
       // The sequence's state is partial: clear it so the next request starts clean.
       await lease.model.returnSequence(sequence, { clear: true }).catch(() => {});
@@ -283,10 +304,11 @@ export class LocalModelService implements ModelService {
     timings: { timeToFirstTokenMs?: number; generationMs: number },
     end: number,
   ): void {
-    const { inputTokens, outputTokens } = outcome.usage;
+    const { inputTokens, outputTokens, cachedInputTokens = 0 } = outcome.usage;
     span.setAttributes({
       [GenAI.RESPONSE_MODEL]: model,
       [GenAI.USAGE_INPUT_TOKENS]: inputTokens,
+      [GenAI.USAGE_CACHE_READ_INPUT_TOKENS]: cachedInputTokens,
       [GenAI.USAGE_OUTPUT_TOKENS]: outputTokens,
       [GenAI.RESPONSE_FINISH_REASONS]: [outcome.finishReason],
       ...(timings.timeToFirstTokenMs !== undefined ? { [GenAI.TIME_TO_FIRST_TOKEN_MS]: timings.timeToFirstTokenMs } : {}),
@@ -295,6 +317,7 @@ export class LocalModelService implements ModelService {
     const metrics = this.options.metrics;
     metrics?.tokens.inc({ model, type: "input" }, inputTokens);
     metrics?.tokens.inc({ model, type: "output" }, outputTokens);
+    metrics?.cachedInputTokens.inc({ model }, cachedInputTokens);
     if (outcome.firstTokenAt !== undefined && timings.timeToFirstTokenMs !== undefined) {
       metrics?.timeToFirstToken.observe({ model }, timings.timeToFirstTokenMs / 1000);
       const decodeMs = end - outcome.firstTokenAt;
