@@ -77,6 +77,8 @@ export async function runConversations(systems: ConversationSystem[], o: Convers
         await turn(x, o.model, [{ role: "user", content: `Unrelated question ${t}${name}: name a colour.` }], 4);
       }
       r.ttftMs.push((ttft[0]! + ttft[1]!) / 2);
+      // Progress on stderr, so a run cut short still shows what it measured.
+      process.stderr.write(`turn ${t + 1} ${x.who}: TTFT ${r.ttftMs.at(-1)!.toFixed(0)} ms, prompt ${r.promptTokens.at(-1)}, cached ${r.cachedTokens.at(-1) ?? "-"}\n`);
     }
   }
   return results;

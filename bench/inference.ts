@@ -162,9 +162,10 @@ async function startMlxm(models: { name: string; path: string }[], variant: Vari
     stdio: ["ignore", "ignore", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    const ok = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
-    if (ok) break;
+  // Generous: on a loaded machine a daemon's start (Logfire, node-llama-cpp) can take a minute.
+  const deadline = Date.now() + 180_000;
+  while (!(await fetch(`${url}/api/health`).then((r) => r.ok, () => false))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mlxm daemon ${variant.label} did not start`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
