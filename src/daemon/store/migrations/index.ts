@@ -4,7 +4,9 @@
  */
 import type { Migration } from "kysely";
 import * as m0001 from "./0001_initial.js";
+import * as m0004 from "./0004_library.js";
 
 export const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
+  "0004_library": m0004,
 };
