@@ -23,6 +23,9 @@ import { describeGgufModel } from "./engine/model-info.js";
 import { HubClient } from "./hub/hf-client.js";
 import { PullManager } from "./hub/pull-manager.js";
 import { recordPull } from "./hub/pull-telemetry.js";
+import { blobPath } from "./hub/blob-paths.js";
+import { HfCache } from "./library/hf-cache.js";
+import { ModelLibrary } from "./library/model-library.js";
 import { SpanIngest } from "./traces/span-ingest.js";
 
 export class PortInUseError extends Error {
@@ -161,12 +164,16 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   const models = await startLocalEngine({ store, config, logger, metrics });
   disposers.push(() => models.dispose());
 
+  const hub = new HubClient({ endpoint: config.hub.endpoint, token: config.hub.token });
+  const blobsDir = path.join(config.home, "blobs");
   const pulls = new PullManager({
     pulls: store.pulls,
     models: store.models,
     home: config.home,
-    hub: new HubClient({ endpoint: config.hub.endpoint, token: config.hub.token }),
+    hub,
     logger,
+    // A file already in the Hugging Face cache (same commit, same sha256) is taken instead of downloaded.
+    localCopy: new HfCache({ dir: config.hub.cacheDir, blobsDir, blobPath: (sha256) => blobPath(blobsDir, sha256) }),
     // A pulled file is validated here, before it becomes visible, so a bad GGUF never reaches llama.cpp.
     describeModel: describeGgufModel,
     onPullFinished: (summary) => recordPull(summary, metrics),
@@ -180,7 +187,16 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   // Pulls a restart or a kill interrupted carry on from the bytes already on disk.
   await pulls.resumeUnfinished();
 
-  const services: DaemonServices = { store, spanIngest, models, pulls };
+  const library = new ModelLibrary({
+    store,
+    hub,
+    blobsDir,
+    blobPath: (sha256) => blobPath(blobsDir, sha256),
+    describeModel: describeGgufModel,
+    unload: (name) => models.unload(name),
+  });
+
+  const services: DaemonServices = { store, spanIngest, models, pulls, library };
   return { services, disposers };
 }
 

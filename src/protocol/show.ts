@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { ModelDetails } from "./native.js";
+import { ModelPreset } from "./library.js";
 
 export const ShowRequest = z.object({
   model: z.string().min(1).optional(),
@@ -33,6 +34,10 @@ export const ModelFacts = z.object({
   files: z.array(ModelFile),
   /** Human notes, e.g. that the built-in model has random weights and produces gibberish. */
   notes: z.array(z.string()),
+  /** The model a preset or alias was made from (`mlxm create --from`, `mlxm cp`). */
+  parent: z.string().optional(),
+  /** A preset's default system prompt and parameters (Ollama's names); request values win over them. */
+  preset: ModelPreset.optional(),
 });
 export type ModelFacts = z.infer<typeof ModelFacts>;
 

@@ -30,7 +30,8 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
     await validate(spec);
     const llama = await this.options.lease.llama();
     const insights = await GgufInsights.from(await readGgufFileInfo(spec.path, { logWarnings: false }), llama);
-    const contextSize = Math.min(this.options.contextSize, insights.trainContextSize ?? this.options.contextSize);
+    const wanted = spec.contextSize ?? this.options.contextSize;
+    const contextSize = Math.min(wanted, insights.trainContextSize ?? wanted);
     const model = insights.estimateModelResourceRequirements({ gpuLayers: 0 }).cpuRam;
     const context = insights.estimateContextResourceRequirements({
       contextSize,
@@ -50,7 +51,9 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
       async (span) => {
         const model = await loadModel(llama, spec, lease);
         try {
-          const contextSize = Math.min(this.options.contextSize, model.trainContextSize || this.options.contextSize);
+          // A preset's num_ctx replaces the daemon's default, still capped at the model's own.
+          const wanted = spec.contextSize ?? this.options.contextSize;
+          const contextSize = Math.min(wanted, model.trainContextSize || wanted);
           const context = await model.createContext({ contextSize, sequences: numParallel, threads });
           const memoryBytes =
             model.size +
