@@ -43,9 +43,11 @@ export class HfCache {
    */
   async adopt(file: CachedFileRequest, options: { signal?: AbortSignal; onProgress?: (p: HashProgress) => void } = {}): Promise<string | undefined> {
     for (const candidate of this.candidates(file)) {
-      const st = await fs.stat(candidate).catch(() => undefined);
-      if (!st?.isFile() || st.size !== file.size) continue;
-      const found = await this.#take(candidate, file, options);
+      // Snapshots are symlinks into `blobs/`; a hard link must be made to the file itself, not to the link.
+      const real = await fs.realpath(candidate).catch(() => undefined);
+      const st = real ? await fs.stat(real).catch(() => undefined) : undefined;
+      if (!real || !st?.isFile() || st.size !== file.size) continue;
+      const found = await this.#take(real, file, options);
       if (found) return found;
     }
     return undefined;
