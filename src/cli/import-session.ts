@@ -21,13 +21,14 @@ export async function runImport(
   options: { name?: string; mode: ImportMode; json: boolean; log: (line: string) => void },
 ): Promise<ImportOutcome> {
   const absolute = path.resolve(file);
-  const view = createProgressView(options.json ? "json" : process.stderr.isTTY ? "tty" : "plain", options.log);
+  const view = createProgressView(process.stderr.isTTY ? "tty" : "plain", options.log);
   let name: string | undefined;
   try {
     for await (const p of client.importModel(absolute, { name: options.name, mode: options.mode })) {
       if (p.name) name = p.name;
+      if (options.json) options.log(JSON.stringify(p));
       // The progress views key bars by `digest`; an import's key is the file being hashed.
-      view.update({ status: p.status, ...(p.file ? { digest: p.file } : {}), total: p.total, completed: p.completed });
+      else view.update({ status: p.status, ...(p.file ? { digest: p.file } : {}), total: p.total, completed: p.completed });
     }
   } finally {
     view.stop();
