@@ -10,7 +10,12 @@ import path from "node:path";
 import { ApiError } from "../../src/client/errors.js";
 import { TINY_PRESET, writeTinyLlama } from "../../src/daemon/engine/gguf/index.js";
 import type { ImportProgress } from "../../src/protocol/library.js";
+import { describeGgufModel } from "../../src/daemon/engine/model-info.js";
+import { blobPath } from "../../src/daemon/hub/blob-paths.js";
+import { importGguf } from "../../src/daemon/library/gguf-import.js";
+import { Store } from "../../src/daemon/store/store.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { makeTempHome } from "../helpers/temp-home.js";
 import { splitTinyLlama } from "../helpers/split-model.js";
 
 describe("model library: import", function () {
@@ -119,5 +124,30 @@ describe("model library: import", function () {
     const err = await chatTokens("changing").catch((e: unknown) => e);
     expect(err).to.be.instanceOf(ApiError).and.include({ code: "invalid_model" });
     expect((err as Error).message).to.contain("changed since it was imported");
+  });
+});
+
+describe("model library: a cancelled import", () => {
+  it("leaves nothing behind, and a moved file where it was", async () => {
+    const { home, cleanup } = makeTempHome();
+    const store = await Store.open(path.join(home, "mlxm.db"));
+    try {
+      const blobsDir = path.join(home, "blobs");
+      const deps = { models: store.models, blobsDir, blobPath: (h: string) => blobPath(blobsDir, h), describeModel: describeGgufModel };
+      for (const mode of ["copy", "move", "link"] as const) {
+        const file = path.join(home, `${mode}.gguf`);
+        await writeTinyLlama(file, { ...TINY_PRESET, seed: 7 });
+        const controller = new AbortController();
+        // Cancelled as soon as hashing reports its first progress: the client went away.
+        const err = await importGguf(deps, { path: file, mode, signal: controller.signal, onProgress: () => controller.abort() }).catch((e: unknown) => e);
+        expect(err, mode).to.be.instanceOf(Error).and.have.property("name", "AbortError");
+        expect(fs.readdirSync(blobsDir), mode).to.deep.equal([]);
+        expect(fs.existsSync(file), mode).to.equal(true);
+        expect(await store.models.list(), mode).to.deep.equal([]);
+      }
+    } finally {
+      await store.close();
+      cleanup();
+    }
   });
 });
