@@ -11,7 +11,7 @@ describe("MLXM_GPU (e2e, no GPU here)", function () {
   let cleanup: () => void;
 
   before(async () => {
-    ({ env, cleanup } = await freshCliEnv());
+    ({ env, cleanup } = await freshCliEnv({ MLXM_START_TIMEOUT: "120s" }));
   });
   after(async () => {
     await runCli(["daemon", "stop"], env);
@@ -19,14 +19,15 @@ describe("MLXM_GPU (e2e, no GPU here)", function () {
   });
 
   it("refuses to start with a named backend that cannot load, saying what is missing", async () => {
-    const cuda = await runCli(["serve"], { ...env, extra: { MLXM_GPU: "cuda" } });
+    const slow = { timeoutMs: 200_000 }; // a loaded machine can take long to find there is no CUDA
+    const cuda = await runCli(["serve"], { ...env, extra: { MLXM_GPU: "cuda" } }, slow);
     expect(cuda.code).to.equal(1);
     expect(cuda.stderr).to.contain("MLXM_GPU=cuda").and.contain("NVIDIA GPU").and.contain("MLXM_GPU=auto");
     // node-llama-cpp quietly gives a CPU binding for `metal` off macOS; mlxm does not pretend.
-    const metal = await runCli(["serve"], { ...env, extra: { MLXM_GPU: "metal" } });
+    const metal = await runCli(["serve"], { ...env, extra: { MLXM_GPU: "metal" } }, slow);
     expect(metal.code).to.equal(1);
     expect(metal.stderr).to.contain("only available on macOS");
-    const bad = await runCli(["serve"], { ...env, extra: { MLXM_GPU: "tpu" } });
+    const bad = await runCli(["ls"], { ...env, extra: { MLXM_GPU: "tpu" } });
     expect(bad.code).to.equal(2);
     expect(bad.stderr).to.contain("MLXM_GPU must be one of");
   });
