@@ -27,6 +27,9 @@ import { blobPath } from "./hub/blob-paths.js";
 import { HfCache } from "./library/hf-cache.js";
 import { ModelLibrary } from "./library/model-library.js";
 import { SpanIngest } from "./traces/span-ingest.js";
+import { RoutingModelService } from "./routing/router.js";
+import { SecretBox } from "./routing/secret-box.js";
+import { readEnvVariable } from "../config/env.js";
 
 export class PortInUseError extends Error {
   readonly code = "port_in_use";
@@ -196,7 +199,27 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
     unload: (name) => models.unload(name),
   });
 
-  const services: DaemonServices = { store, spanIngest, models, pulls, library };
+  // The router is what every API calls: local models first, routes and fallbacks around them.
+  const secrets = new SecretBox(config.home);
+  const router = new RoutingModelService({
+    local: models,
+    store,
+    secrets,
+    readEnv: (name) => readEnvVariable(name),
+    defaultBaseUrls: { openai: config.providers.openai.baseUrl, anthropic: config.providers.anthropic.baseUrl },
+    logger,
+  });
+
+  const services: DaemonServices = {
+    store,
+    spanIngest,
+    models: router,
+    pulls,
+    router,
+    secrets,
+    accelerator: () => models.acceleratorIfReady(),
+    library,
+  };
   return { services, disposers };
 }
 

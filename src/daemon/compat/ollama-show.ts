@@ -67,6 +67,9 @@ export function toOllamaShowResponse(info: ModelInfo): ShowResponse {
       notes: info.notes,
       ...(info.parent ? { parent: info.parent } : {}),
       ...(preset ? { preset } : {}),
+      ...(info.offload
+        ? { offload: { backend: info.offload.backend, gpu_layers: info.offload.gpuLayers, total_layers: info.offload.totalLayers } }
+        : {}),
     },
   };
 }

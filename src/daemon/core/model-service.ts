@@ -44,6 +44,15 @@ export interface ModelInfo {
   parent?: string;
   /** A preset's default system prompt and parameters. */
   preset?: ModelPreset;
+  /** Where it runs while loaded: the compute backend and the layers offloaded to it. Absent when not loaded. */
+  offload?: ModelOffload;
+}
+
+/** How much of a loaded model runs on the GPU ("cpu" backend: none). */
+export interface ModelOffload {
+  backend: string;
+  gpuLayers: number;
+  totalLayers: number;
 }
 
 export interface ModelService {
