@@ -17,6 +17,7 @@ import type { ModelInfo, ModelService } from "../core/model-service.js";
 import { HttpError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { EventChannel } from "./event-channel.js";
+import { SchemaGrammars } from "./grammar/schema-grammars.js";
 import {
   checkEmbeddingInputs,
   prepareChat,
@@ -41,7 +42,8 @@ export interface LocalModelServiceOptions {
   store: Store;
   engine: MlxmConfig["engine"];
   logger: Logger;
-  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "queueDepth" | "loadedModels">;
+  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "queueDepth" | "loadedModels"> &
+    Partial<Pick<Metrics, "schemaViolations">>;
   /** System memory, for the default budget; default os.totalmem(). */
   totalMemoryBytes: number;
 }
@@ -55,6 +57,7 @@ export class LocalModelService implements ModelService {
   readonly #llama: LlamaLease;
   readonly #pool: ModelPool<EngineModelSpec, LoadedLlamaModel>;
   readonly #queueLabels = new Set<string>();
+  readonly #grammars = new SchemaGrammars();
 
   constructor(private readonly options: LocalModelServiceOptions) {
     const { engine, logger } = options;
@@ -79,11 +82,11 @@ export class LocalModelService implements ModelService {
   }
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#stream("chat", request, signal, () => prepareChat(request), (target, prepared) => runChat(target, prepared));
+    return this.#stream("chat", request, signal, () => prepareChat(request, this.#grammars), (target, prepared) => runChat(target, prepared));
   }
 
   complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#stream("text_completion", request, signal, () => prepareCompletion(request), (target, prepared) =>
+    return this.#stream("text_completion", request, signal, () => prepareCompletion(request, this.#grammars), (target, prepared) =>
       runCompletion(target, prepared),
     );
   }
@@ -243,6 +246,7 @@ export class LocalModelService implements ModelService {
         generationStart = performance.now();
         begin();
       },
+      grammars: this.#grammars,
     };
     let outcome: GenerationOutcome;
     try {
@@ -291,6 +295,7 @@ export class LocalModelService implements ModelService {
       [GenAI.RESPONSE_FINISH_REASONS]: [outcome.finishReason],
       ...(timings.timeToFirstTokenMs !== undefined ? { [GenAI.TIME_TO_FIRST_TOKEN_MS]: timings.timeToFirstTokenMs } : {}),
       ...(outcome.schemaValid !== undefined ? { "mlxm.response.schema_valid": outcome.schemaValid } : {}),
+      ...(outcome.grammar ? { "mlxm.grammar.compile_ms": round(outcome.grammar.compileMs), "mlxm.grammar.cached": outcome.grammar.cached } : {}),
     });
     const metrics = this.options.metrics;
     metrics?.tokens.inc({ model, type: "input" }, inputTokens);
@@ -304,7 +309,12 @@ export class LocalModelService implements ModelService {
       }
     }
     if (outcome.schemaValid === false) {
-      this.options.logger.warn({ model, finishReason: outcome.finishReason }, "generated JSON does not match the requested schema");
+      // The grammar admits only valid JSON, so this is a compiler bug, never the model's fault.
+      metrics?.schemaViolations?.inc({ model });
+      this.options.logger.error(
+        { model, finishReason: outcome.finishReason, error: outcome.schemaError },
+        "bug: generated JSON does not match the requested schema",
+      );
     }
   }
 
