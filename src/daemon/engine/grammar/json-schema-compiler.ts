@@ -17,7 +17,7 @@ import { PatternError, patternToGbnf } from "./regex-to-gbnf.js";
 import { childPath, UnsupportedSchemaError } from "./schema-errors.js";
 import { ANNOTATION_KEYWORDS, ENFORCED_FORMATS, checkKeywords } from "./schema-keywords.js";
 import { mergeAllOf } from "./schema-merge.js";
-import { STRING_FORMATS } from "./string-formats.js";
+import { FORMAT_PATTERNS, STRING_FORMATS } from "./string-formats.js";
 
 type Schema = Record<string, unknown>;
 type JsonType = "object" | "array" | "string" | "number" | "integer" | "boolean" | "null";
@@ -334,7 +334,9 @@ export class SchemaCompiler {
     if (schema.format !== undefined) {
       const format = String(schema.format);
       if (!ENFORCED_FORMATS.has(format)) throw new UnsupportedSchemaError("format", path, `format "${format}" is not supported (supported: ${[...ENFORCED_FORMATS].join(", ")})`);
-      if (schema.pattern !== undefined) throw new UnsupportedSchemaError("pattern", path, "pattern together with format is not supported");
+      if (schema.pattern !== undefined && !FORMAT_PATTERNS[format]?.includes(String(schema.pattern))) {
+        throw new UnsupportedSchemaError("pattern", path, "pattern together with format is supported only for the patterns zod 4 writes");
+      }
       if (hasLength) throw new UnsupportedSchemaError(minLength !== undefined ? "minLength" : "maxLength", path, "string lengths together with format are not supported");
       return this.rules.add(`format-${format}`, `"\\"" ${STRING_FORMATS[format]} "\\""`);
     }

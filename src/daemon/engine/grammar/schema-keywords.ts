@@ -17,7 +17,7 @@ export const ENFORCED_KEYWORDS: ReadonlySet<string> = new Set([
   "items", "prefixItems", "minItems", "maxItems",
   "minLength", "maxLength", "pattern", "format",
   "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
-  "anyOf", "oneOf", "allOf", "$ref", "$defs", "definitions",
+  "anyOf", "oneOf", "allOf", "$ref", "$defs", "definitions", "propertyNames",
 ]);
 
 /** Why some well-known keywords are refused (the README's conformance table says the same). */
@@ -31,7 +31,6 @@ const REFUSAL_REASONS: Record<string, string> = {
   minContains: "not supported",
   maxContains: "not supported",
   patternProperties: "not supported",
-  propertyNames: "not supported",
   dependentRequired: "not supported",
   dependentSchemas: "not supported",
   dependencies: "not supported",
@@ -45,9 +44,18 @@ const REFUSAL_REASONS: Record<string, string> = {
 /** The string formats the grammar writes (see string-formats.ts). */
 export const ENFORCED_FORMATS: ReadonlySet<string> = new Set(["date", "time", "date-time", "uuid", "email", "ipv4"]);
 
-/** Throws for the first keyword of `schema` that is neither enforced nor an annotation. `x-…` extensions pass. */
+/**
+ * Throws for the first keyword of `schema` that is neither enforced nor an annotation. `x-…` extensions pass, and
+ * `propertyNames` only in the form zod writes for records (`{"type": "string"}`), which every key satisfies.
+ */
 export function checkKeywords(schema: Record<string, unknown>, path: string): void {
   for (const key of Object.keys(schema)) {
+    if (key === "propertyNames") {
+      const names = schema.propertyNames;
+      const trivial = names === true || (typeof names === "object" && names !== null && Object.keys(names).every((k) => k === "type" || ANNOTATION_KEYWORDS.has(k)) && [undefined, "string"].includes((names as { type?: string }).type));
+      if (!trivial) throw new UnsupportedSchemaError(key, path, 'only {"type": "string"} is supported');
+      continue;
+    }
     if (ENFORCED_KEYWORDS.has(key) || ANNOTATION_KEYWORDS.has(key) || key.startsWith("x-")) continue;
     throw new UnsupportedSchemaError(key, path, REFUSAL_REASONS[key] ?? "unknown or unsupported keyword");
   }

@@ -10,7 +10,8 @@ import addFormatsModule from "ajv-formats";
 type AddFormats = (ajv: Ajv2020) => unknown;
 const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
 
-const ajv = new Ajv2020({ strict: false, validateSchema: false, addUsedSchema: false, allErrors: false, logger: false });
+const ajv = new Ajv2020({ strict: false, validateSchema: false, allErrors: false, logger: false });
+let documents = 0;
 addFormats(ajv);
 
 /** The outcome of checking one value. */
@@ -22,12 +23,15 @@ export interface SchemaCheck {
 
 /** A compiled validator for `schema`. Throws when ajv cannot compile it (the compiler refuses such schemas first). */
 export function compileValidator(schema: unknown): (value: unknown) => SchemaCheck {
-  const document = typeof schema === "boolean" ? schema : stripMeta(schema as Record<string, unknown>);
+  // A fresh id per document: `$ref: "#"` resolves against it, and it is removed again after compiling (compiled
+  // functions are kept by the caller's cache, not in ajv's registry).
+  const id = `mlxm:schema:${++documents}`;
+  const document = typeof schema === "boolean" ? { $id: id, ...(schema ? {} : { not: {} }) } : { ...stripMeta(schema as Record<string, unknown>), $id: id };
   let validate: ValidateFunction;
   try {
-    validate = ajv.compile(document as object);
+    validate = ajv.compile(document);
   } finally {
-    ajv.removeSchema(document as object); // compiled functions are kept by the caller's cache, not ajv's
+    ajv.removeSchema(id);
   }
   return (value) => {
     if (validate(value)) return { valid: true };
