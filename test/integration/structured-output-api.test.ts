@@ -112,7 +112,7 @@ describe("structured output through the official clients", () => {
     }
     const res = await fetch(`${d.baseUrl}/api/chat`, { method: "POST", body: JSON.stringify({ model: MODEL, messages: user("x"), format: schema, stream: false }) });
     expect(res.status).to.equal(400);
-    expect(((await res.json()) as { error: string }).error).to.contain('"uniqueItems" at response_format.json_schema.schema.properties.xs');
+    expect(((await res.json()) as { error: string }).error).to.contain('"uniqueItems" at format.properties.xs');
   });
 
   it("counted no schema violation", async () => {

@@ -5,6 +5,7 @@
  */
 import { expect } from "chai";
 import fc from "fast-check";
+import { z } from "zod";
 import { compileJsonSchema } from "../../src/daemon/engine/grammar/json-schema-compiler.js";
 import { ForcedCallStream } from "../../src/daemon/engine/grammar/forced-call-stream.js";
 import { integerRange, numberRange } from "../../src/daemon/engine/grammar/number-range.js";
@@ -113,6 +114,10 @@ describe("JSON Schema grammar compiler", () => {
       ["$ref with siblings and definitions", { definitions: { pos: { type: "integer", minimum: 1 } }, type: "object", properties: { p: { $ref: "#/definitions/pos", maximum: 9 } }, required: ["p"] }],
     ];
     for (const [name, schema] of schemas) it(`admits only valid JSON: ${name}`, () => assertSound(schema));
+
+    it("admits only valid JSON for the format + pattern pairs zod 4 writes (tracking the installed zod)", () => {
+      for (const s of [z.iso.date(), z.iso.datetime(), z.email(), z.uuid(), z.guid(), z.ipv4()]) assertSound(z.toJSONSchema(s), 40);
+    });
 
     it("never writes a listed property name as an extra key", () => {
       const re = gbnfToRegExp(compileJsonSchema({ type: "object", properties: { ab: { type: "integer" } }, additionalProperties: { type: "string" } }));

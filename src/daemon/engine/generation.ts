@@ -90,7 +90,7 @@ export function prepareCompletion(request: CompletionRequest, grammars: SchemaGr
 function toFormat(format: ResponseFormat | undefined, grammars: SchemaGrammars): Format {
   if (!format || format.type === "text") return { kind: "text" };
   if (format.type === "json_object") return { kind: "json" };
-  if (format.type === "json_schema") return { kind: "schema", schema: grammars.schema(format.schema, "response_format.json_schema.schema") };
+  if (format.type === "json_schema") return { kind: "schema", schema: grammars.schema(format.schema, format.param ?? "response_format.json_schema.schema") };
   throw badRequest(`unsupported response_format type "${(format as { type: string }).type}"`, "response_format");
 }
 
