@@ -12,7 +12,7 @@
  */
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { alt, literal, repeat, RuleSet } from "./gbnf.js";
-import { INTEGER_RULE, NUMBER_RULE, integerRange, numberRange, type Bound } from "./number-range.js";
+import { INTEGER_RULE, NUMBER_RULE, integerRange, numberRange, toDecimalBound, type DecimalBound } from "./number-range.js";
 import { PatternError, patternToGbnf } from "./regex-to-gbnf.js";
 import { childPath, UnsupportedSchemaError } from "./schema-errors.js";
 import { ANNOTATION_KEYWORDS, ENFORCED_FORMATS, checkKeywords } from "./schema-keywords.js";
@@ -387,7 +387,7 @@ export class SchemaCompiler {
     const lower = tighter(minimum, exclusiveMinimum, "min", path);
     const upper = tighter(maximum, exclusiveMaximum, "max", path);
     const body = numberRange(lower, upper);
-    if (!body) throw new UnsupportedSchemaError(lower ? "minimum" : "maximum", path, "no number lies within the bounds");
+    if (!body) throw new UnsupportedSchemaError(lower ? "minimum" : "maximum", path, "no number lies within the bounds, or they have more digits than a double keeps");
     return this.rules.add(`${this.prefix}num-range`, body);
   }
 
@@ -478,17 +478,15 @@ function constValues(s: Schema): string[] | undefined {
   return Array.isArray(s.enum) ? s.enum.map((v) => JSON.stringify(v)) : undefined;
 }
 
-function tighter(inclusive: number | undefined, exclusive: number | undefined, side: "min" | "max", path: string): Bound | undefined {
-  for (const [key, v] of [[side === "min" ? "minimum" : "maximum", inclusive], [side === "min" ? "exclusiveMinimum" : "exclusiveMaximum", exclusive]] as const) {
-    if (v !== undefined && !Number.isInteger(v)) throw new UnsupportedSchemaError(key, path, "bounds on non-integer numbers must be whole numbers");
-  }
+function tighter(inclusive: number | undefined, exclusive: number | undefined, side: "min" | "max", path: string): DecimalBound | undefined {
   if (inclusive === undefined && exclusive === undefined) return undefined;
-  const pick =
-    inclusive === undefined ? { value: exclusive!, exclusive: true }
-    : exclusive === undefined ? { value: inclusive, exclusive: false }
-    : side === "min" ? (exclusive >= inclusive ? { value: exclusive, exclusive: true } : { value: inclusive, exclusive: false })
-    : exclusive <= inclusive ? { value: exclusive, exclusive: true } : { value: inclusive, exclusive: false };
-  return { value: BigInt(pick.value), exclusive: pick.exclusive };
+  const useExclusive =
+    inclusive === undefined || (exclusive !== undefined && (side === "min" ? exclusive >= inclusive : exclusive <= inclusive));
+  const value = useExclusive ? exclusive! : inclusive!;
+  const bound = toDecimalBound(value, useExclusive);
+  const key = side === "min" ? (useExclusive ? "exclusiveMinimum" : "minimum") : useExclusive ? "exclusiveMaximum" : "maximum";
+  if (!bound) throw new UnsupportedSchemaError(key, path, "bounds written with an exponent are not supported");
+  return bound;
 }
 
 function numberKeyword(schema: Schema, key: string, path: string): number | undefined {

@@ -1,8 +1,8 @@
 /**
  * Numbers as digit grammars (pure). Integer ranges are exact: `[lo, hi]` becomes alternatives of digit classes per
  * length, as llama.cpp's json-schema-to-grammar does. Bounded non-integers have an integer part from such a range
- * and a fraction, with the edges handled exactly (`x < 3` admits `2.999`, not `3.0`); their bounds must be
- * integers. No exponents where there are bounds.
+ * and a fraction, with the edges handled exactly (`x < 3` admits `2.999`, not `3.0`); their bounds may be
+ * any decimals written without an exponent. No exponents where there are bounds.
  */
 import { alt, literal, repeat } from "./gbnf.js";
 
@@ -41,47 +41,153 @@ export function integerRange(lo: bigint | undefined, hi: bigint | undefined): st
   return parts.length ? alt(parts) : undefined;
 }
 
+/** A bound on a decimal: sign, integer part and fraction digits (no trailing zeros). */
+export interface DecimalBound {
+  negative: boolean;
+  int: bigint;
+  frac: string;
+  exclusive: boolean;
+}
+
+/** `value` as a {@link DecimalBound}, or undefined when it needs an exponent to be written (1e-7, 1e21). */
+export function toDecimalBound(value: number, exclusive: boolean): DecimalBound | undefined {
+  const text = String(Math.abs(value));
+  if (text.includes("e")) return undefined;
+  const [int, frac = ""] = text.split(".");
+  return { negative: value < 0, int: BigInt(int!), frac: frac.replace(/0+$/, ""), exclusive };
+}
+
+/** A bound on a magnitude (non-negative): integer part and fraction digits. */
+interface Magnitude {
+  int: bigint;
+  frac: string;
+  exclusive: boolean;
+}
+
 /**
- * Numbers between `lo` and `hi` (either open when undefined), or undefined when there are none. A fraction is
- * optional except at an exclusive lower edge (`x > 2`: `2.5` but not `2`).
+ * Numbers between `lo` and `hi` (either open when undefined), or undefined when there are none (or the bounds need
+ * more fraction digits than a double keeps). Integer parts come from digit ranges; at a bound's integer part the
+ * fraction is compared digit by digit (`x >= 2.25` admits `2.3` and `2.251`, not `2.2`).
  */
-export function numberRange(lo: Bound | undefined, hi: Bound | undefined): string | undefined {
-  const magnitude = [lo, hi].reduce((m, b) => (b ? bigMax(m, b.value < 0n ? -b.value : b.value) : m), 0n);
+export function numberRange(lo: DecimalBound | undefined, hi: DecimalBound | undefined): string | undefined {
+  const magnitude = [lo, hi].reduce((m, b) => (b ? bigMax(m, b.int) : m), 0n);
   const fractionDigits = SIGNIFICANT_DIGITS - magnitude.toString().length;
+  if ([lo, hi].some((b) => b && b.frac.length > fractionDigits)) return undefined;
+  const isZero = (b: DecimalBound) => b.int === 0n && b.frac === "";
   const parts: string[] = [];
-  if (!hi || hi.value > 0n || (hi.value === 0n && !hi.exclusive)) {
-    const lower: Bound = lo && lo.value >= 0n ? lo : { value: 0n, exclusive: false };
+  // x >= 0: exists unless hi < 0, or hi is an exclusive 0.
+  if (!hi || (!hi.negative && !(isZero(hi) && hi.exclusive)) ) {
+    const lower: Magnitude = lo && !lo.negative ? lo : { int: 0n, frac: "", exclusive: false };
     const part = nonNegativeNumbers(lower, hi, fractionDigits);
     if (part) parts.push(part);
   }
-  if (!lo || lo.value < 0n) {
-    // x = -y: x's upper bound is y's lower one; x ≥ 0 was covered above, so y > 0 at least.
-    const lower: Bound = hi && hi.value < 0n ? { value: -hi.value, exclusive: hi.exclusive } : { value: 0n, exclusive: true };
-    const upper: Bound | undefined = lo ? { value: -lo.value, exclusive: lo.exclusive } : undefined;
-    const part = nonNegativeNumbers(lower, upper, fractionDigits);
+  if (!lo || (lo.negative && !isZero(lo))) {
+    // x = -y with y > 0: x's upper bound is y's lower one.
+    const lower: Magnitude = hi && hi.negative && !isZero(hi) ? hi : { int: 0n, frac: "", exclusive: true };
+    const part = nonNegativeNumbers(lower, lo, fractionDigits);
     if (part) parts.push(seq(['"-"', part]));
   }
   return parts.length ? alt(parts) : undefined;
 }
 
-function nonNegativeNumbers(lower: Bound, upper: Bound | undefined, fractionDigits: number): string | undefined {
-  const anyFraction = fractionDigits > 0 ? `("." [0-9]{1,${fractionDigits}})?` : "";
-  const nonZeroFraction = fractionDigits > 0 ? `"." ${repeat("[0-9]", 0, fractionDigits - 1)} [1-9]` : undefined;
-  const start = lower.exclusive ? lower.value + 1n : lower.value;
+function nonNegativeNumbers(lower: Magnitude, upper: Magnitude | undefined, digitsLeft: number): string | undefined {
+  if (upper && upper.int < lower.int) return undefined;
   const parts: string[] = [];
-  // Integer part strictly below the upper bound: any fraction keeps it below.
-  const end = upper ? upper.value - 1n : undefined;
-  if (end === undefined || start <= end) {
-    const whole = nonNegativeIntegers(start, end);
-    if (whole) parts.push(seq([whole, anyFraction]));
+  const lo = { digits: lower.frac, exclusive: lower.exclusive };
+  const hi = upper && { digits: upper.frac, exclusive: upper.exclusive };
+  // Integer parts strictly between the bounds' integer parts: any fraction.
+  const end = upper ? upper.int - 1n : undefined;
+  if (end === undefined || lower.int + 1n <= end) {
+    const whole = nonNegativeIntegers(lower.int + 1n, end);
+    if (whole) parts.push(seq([whole, withDot(fraction(undefined, undefined, digitsLeft))!]));
   }
-  // Exactly the upper bound, when inclusive.
-  if (upper && !upper.exclusive && upper.value >= start) parts.push(literal(upper.value.toString()));
-  // Just above an exclusive lower bound: the bound with a non-zero fraction.
-  if (lower.exclusive && nonZeroFraction && (!upper || lower.value < upper.value)) {
-    parts.push(seq([literal(lower.value.toString()), nonZeroFraction]));
+  const at = (int: bigint, f: FractionLanguage) => {
+    const tail = withDot(f);
+    if (tail !== undefined) parts.push(seq([literal(int.toString()), tail]));
+  };
+  if (upper && upper.int === lower.int) at(lower.int, fraction(lo, hi, digitsLeft));
+  else {
+    at(lower.int, fraction(lo, undefined, digitsLeft));
+    if (upper && upper.int > lower.int) at(upper.int, fraction(undefined, hi, digitsLeft));
   }
   return parts.length ? alt(parts) : undefined;
+}
+
+/** Fraction digit strings: whether none at all is allowed, and the non-empty ones (null: none). */
+interface FractionLanguage {
+  empty: boolean;
+  nonEmpty: string | null;
+}
+
+type FractionBound = { digits: string; exclusive: boolean } | undefined;
+
+/** `"." digits` for a fraction language, optional when no fraction is allowed; undefined when nothing is. */
+function withDot(f: FractionLanguage): string | undefined {
+  if (f.nonEmpty === null) return f.empty ? '""' : undefined;
+  return f.empty ? `("." ${f.nonEmpty})?` : `"." ${f.nonEmpty}`;
+}
+
+/**
+ * Fractions F (up to `k` digits) with 0.F above `lo` and below `hi` (each a digit string compared as 0.digits, or
+ * undefined for no bound), digit by digit.
+ */
+function fraction(lo: FractionBound, hi: FractionBound, k: number): FractionLanguage {
+  const loEmptyOk = !lo || (lo.digits === "" && !lo.exclusive);
+  const hiEmptyOk = !hi || hi.digits !== "" || !hi.exclusive;
+  const empty = loEmptyOk && hiEmptyOk;
+  if (k <= 0) return { empty, nonEmpty: null };
+  if (!lo && !hi) return { empty, nonEmpty: repeat("[0-9]", 1, k) };
+  const options: string[] = [];
+  let freeFrom: number | undefined;
+  const flushFree = (to: number) => {
+    if (freeFrom === undefined) return;
+    const tail = fraction(undefined, undefined, k - 1);
+    options.push(seq([freeFrom === to ? literal(String(freeFrom)) : `[${freeFrom}-${to}]`, optionalTail(tail)!]));
+    freeFrom = undefined;
+  };
+  for (let c = 0; c <= 9; c++) {
+    const nextLo = stepLower(lo, c);
+    const nextHi = stepUpper(hi, c);
+    if (nextLo === "dead" || nextHi === "dead") {
+      flushFree(c - 1);
+      continue;
+    }
+    if (nextLo === undefined && nextHi === undefined) {
+      freeFrom ??= c;
+      continue;
+    }
+    flushFree(c - 1);
+    const tail = optionalTail(fraction(nextLo, nextHi, k - 1));
+    if (tail !== undefined) options.push(seq([literal(String(c)), tail]));
+  }
+  flushFree(9);
+  return { empty, nonEmpty: options.length ? alt(options) : null };
+}
+
+/** What may follow a digit: the rest of the fraction, possibly nothing; undefined when nothing valid follows. */
+function optionalTail(f: FractionLanguage): string | undefined {
+  if (f.nonEmpty === null) return f.empty ? '""' : undefined;
+  return f.empty ? `(${f.nonEmpty})?` : f.nonEmpty;
+}
+
+/** The lower bound after writing digit `c`: satisfied (undefined), still pending, or unreachable. */
+function stepLower(lo: FractionBound, c: number): FractionBound | "dead" {
+  if (!lo) return undefined;
+  if (lo.digits === "") return lo.exclusive && c === 0 ? lo : undefined;
+  const d = Number(lo.digits[0]);
+  if (c > d) return undefined;
+  if (c < d) return "dead";
+  return { digits: lo.digits.slice(1), exclusive: lo.exclusive };
+}
+
+/** The upper bound after writing digit `c`: satisfied (undefined), still pending, or exceeded. */
+function stepUpper(hi: FractionBound, c: number): FractionBound | "dead" {
+  if (!hi) return undefined;
+  if (hi.digits === "") return c === 0 ? hi : "dead";
+  const e = Number(hi.digits[0]);
+  if (c < e) return undefined;
+  if (c > e) return "dead";
+  return { digits: hi.digits.slice(1), exclusive: hi.exclusive };
 }
 
 /** Digit strings (no leading zeros) of the integers in `[lo, hi]`, `hi` undefined meaning up to the digit cap. */
