@@ -50,6 +50,12 @@ export function createMetrics() {
       registers: [registry],
     }),
     loadedModels: new Gauge({ name: "mlxm_loaded_models", help: "Models currently loaded.", registers: [registry] }),
+    schemaViolations: new Counter({
+      name: "mlxm_schema_violations_total",
+      help: "Grammar-constrained outputs that failed validation against their schema (a server bug), by model.",
+      labelNames: ["model"] as const,
+      registers: [registry],
+    }),
     pullBytes: new Counter({ name: "mlxm_pull_bytes_total", help: "Bytes downloaded by pulls.", registers: [registry] }),
   };
   return m;

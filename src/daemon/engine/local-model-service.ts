@@ -18,6 +18,7 @@ import { applyPresetToChat, applyPresetToCompletion, type ModelPreset } from "..
 import { HttpError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { EventChannel } from "./event-channel.js";
+import { SchemaGrammars } from "./grammar/schema-grammars.js";
 import {
   checkEmbeddingInputs,
   prepareChat,
@@ -43,7 +44,8 @@ export interface LocalModelServiceOptions {
   store: Store;
   engine: MlxmConfig["engine"];
   logger: Logger;
-  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "queueDepth" | "loadedModels">;
+  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "queueDepth" | "loadedModels"> &
+    Partial<Pick<Metrics, "schemaViolations">>;
   /** System memory, for the default budget; default os.totalmem(). */
   totalMemoryBytes: number;
 }
@@ -57,6 +59,7 @@ export class LocalModelService implements ModelService {
   readonly #llama: LlamaLease;
   readonly #pool: ModelPool<EngineModelSpec, LoadedLlamaModel>;
   readonly #queueLabels = new Set<string>();
+  readonly #grammars = new SchemaGrammars();
   /** Total VRAM once the binding is up: the pool's GPU memory budget (0 on the CPU, where nothing needs any). */
   #vramTotalBytes: number | undefined;
   #bindingReady = false;
@@ -86,14 +89,18 @@ export class LocalModelService implements ModelService {
   }
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#stream("chat", request, signal, (preset) => prepareChat(applyPresetToChat(request, preset)), (target, prepared) =>
+    return this.#stream("chat", request, signal, (preset) => prepareChat(applyPresetToChat(request, preset), this.#grammars), (target, prepared) =>
       runChat(target, prepared),
     );
   }
 
   complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#stream("text_completion", request, signal, (preset) => prepareCompletion(applyPresetToCompletion(request, preset)), (target, prepared) =>
-      runCompletion(target, prepared),
+    return this.#stream(
+      "text_completion",
+      request,
+      signal,
+      (preset) => prepareCompletion(applyPresetToCompletion(request, preset), this.#grammars),
+      (target, prepared) => runCompletion(target, prepared),
     );
   }
 
@@ -273,6 +280,7 @@ export class LocalModelService implements ModelService {
         generationStart = performance.now();
         begin();
       },
+      grammars: this.#grammars,
     };
     let outcome: GenerationOutcome;
     try {
@@ -324,6 +332,7 @@ export class LocalModelService implements ModelService {
       [GenAI.RESPONSE_FINISH_REASONS]: [outcome.finishReason],
       ...(timings.timeToFirstTokenMs !== undefined ? { [GenAI.TIME_TO_FIRST_TOKEN_MS]: timings.timeToFirstTokenMs } : {}),
       ...(outcome.schemaValid !== undefined ? { "mlxm.response.schema_valid": outcome.schemaValid } : {}),
+      ...(outcome.grammar ? { "mlxm.grammar.compile_ms": round(outcome.grammar.compileMs), "mlxm.grammar.cached": outcome.grammar.cached } : {}),
     });
     const metrics = this.options.metrics;
     metrics?.tokens.inc({ model, type: "input" }, inputTokens);
@@ -337,7 +346,12 @@ export class LocalModelService implements ModelService {
       }
     }
     if (outcome.schemaValid === false) {
-      this.options.logger.warn({ model, finishReason: outcome.finishReason }, "generated JSON does not match the requested schema");
+      // The grammar admits only valid JSON, so this is a compiler bug, never the model's fault.
+      metrics?.schemaViolations?.inc({ model });
+      this.options.logger.error(
+        { model, finishReason: outcome.finishReason, error: outcome.schemaError },
+        "bug: generated JSON does not match the requested schema",
+      );
     }
   }
 
