@@ -57,10 +57,11 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     version,
     config,
     logger,
-    metrics: createMetrics(),
+    metrics: createMetrics({ exportDropped: () => (daemonObservability()?.exporters() ?? []).map((e) => ({ exporter: e.name, dropped: e.dropped })) }),
     startedAt: new Date(),
     address: () => address,
   });
+  daemonObservability()?.attachMetrics(context.metrics);
   const app = createApp(context);
   const server = http.createServer(app);
   // Keep-alive sockets would otherwise hold shutdown open until they time out.
@@ -139,9 +140,10 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   const observability = daemonObservability();
   if (observability) {
     await observability.localExporter.attach(store.spans);
-    // Flush what is buffered while the store is still open, then stop writing to it.
+    // Flush every finished span to the store while it is still open, then stop writing to it. Only the local
+    // processor: remote backends get their bounded last chance after the daemon has stopped (run.ts).
     disposers.push(async () => {
-      await observability.forceFlush().catch(() => {});
+      await observability.flushLocal().catch((err: unknown) => logger.warn({ err }, "could not flush spans to the local store"));
       observability.localExporter.detach();
     });
   }

@@ -7,6 +7,22 @@ import { z } from "zod";
 export const VersionResponse = z.object({ version: z.string() });
 export type VersionResponse = z.infer<typeof VersionResponse>;
 
+/** One remote trace exporter (Logfire, an OTLP collector) as `/api/health` and `mlxm daemon status` show it. */
+export const ExporterState = z.object({
+  name: z.string(),
+  endpoint: z.string(),
+  /** Spans sent so far. */
+  exported: z.number(),
+  /** Spans dropped so far: the backend failed or did not answer in time, the queue was full, or shutdown. */
+  dropped: z.number(),
+  /** Spans waiting to be sent. */
+  queued: z.number(),
+  last_success: z.string().nullable(),
+  last_error: z.string().nullable(),
+  last_error_at: z.string().nullable(),
+});
+export type ExporterState = z.infer<typeof ExporterState>;
+
 export const HealthResponse = z.object({
   /** "starting" until the store is migrated and every component is up; then "ready". */
   status: z.enum(["starting", "ready"]),
@@ -16,6 +32,8 @@ export const HealthResponse = z.object({
   home: z.string(),
   started_at: z.string(),
   uptime_s: z.number(),
+  /** Remote trace exporters; empty when spans stay on this machine. */
+  exporters: z.array(ExporterState).default([]),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
 

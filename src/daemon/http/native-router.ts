@@ -4,6 +4,7 @@
  */
 import express, { Router } from "express";
 import type { HealthResponse, ModelEntry, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
+import { daemonObservability } from "../../observability/daemon-setup.js";
 import type { DaemonContext } from "../context.js";
 import type { ModelRow } from "../store/repos/models-repo.js";
 import { toModelDetails } from "../core/model-details.js";
@@ -27,6 +28,7 @@ export function createNativeRouter(ctx: DaemonContext): Router {
       home: ctx.config.home,
       started_at: ctx.startedAt.toISOString(),
       uptime_s: Math.round((Date.now() - ctx.startedAt.getTime()) / 100) / 10,
+      exporters: daemonObservability()?.exporters() ?? [],
     };
     res.status(ctx.isReady() ? 200 : 503).json(body);
   });

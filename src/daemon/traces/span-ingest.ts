@@ -1,7 +1,8 @@
 /**
  * Spans that reach the daemon from outside its SDK: the CLI's command spans (POSTed, or left in the spool file
- * when no daemon answered). They are redacted again here (the daemon does not trust its callers to have done it)
- * and written to the local span store.
+ * when no daemon answered). They are redacted again here (the daemon does not trust its callers to have done it),
+ * written to the local span store and forwarded to the same remote exporters as the daemon's own spans, with
+ * their own ids, times and resource, so a backend sees each command as one trace with its root.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -21,9 +22,10 @@ export class SpanIngest {
 
   async ingest(records: SpanRecord[]): Promise<void> {
     const clean = records.map((r) => ({ ...r, attributes: redactAttributes(r.attributes, this.recordContent) as SpanRecord["attributes"] }));
-    const exporter = daemonObservability()?.localExporter;
+    const observability = daemonObservability();
     // Through the exporter when there is one, so the write itself is not traced.
-    await (exporter ? exporter.write(clean) : this.spans.insert(clean));
+    await (observability ? observability.localExporter.write(clean) : this.spans.insert(clean));
+    observability?.forward(clean);
   }
 
   /** Take in the spans CLI commands spooled while no daemon answered; the spool is removed once stored. */
