@@ -52,6 +52,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
   const lock = acquirePidLock(config.home, version);
   const disposers: (() => Promise<void> | void)[] = [() => lock.release()];
   let address = `${config.host}:${config.port}`;
+  let endFollowers: (() => void) | undefined;
 
   const { context, setServices, setDraining } = createContext({
     version,
@@ -100,6 +101,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
       const services = await startServices(store, config, logger, context.metrics);
       disposers.push(...services.disposers);
       setServices(services.services);
+      endFollowers = () => services.services.spanIngest.feed.close();
     });
     logger.info({ exporting: daemonObservability()?.exporting }, "mlxm daemon ready");
   } catch (err) {
@@ -116,6 +118,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     closing ??= (async () => {
       logger.info({ inFlight: inFlight.size, graceMs: config.shutdownGraceMs }, "shutting down: draining requests");
       setDraining();
+      endFollowers?.();
       const serverClosed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       const deadline = Date.now() + config.shutdownGraceMs;
@@ -148,6 +151,7 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
     });
   }
   const spanIngest = new SpanIngest(store.spans, config.trace.recordContent, logger);
+  if (observability) observability.localExporter.onWritten = (records) => spanIngest.feed.publish(records);
   const spooled = await spanIngest.ingestSpool(config.home);
   if (spooled) logger.debug({ spans: spooled }, "ingested spooled CLI spans");
 

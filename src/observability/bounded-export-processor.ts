@@ -74,6 +74,7 @@ export class BoundedExportProcessor implements SpanProcessor {
 
   /** Export what is queued now, within one export deadline per batch. */
   async forceFlush(): Promise<void> {
+    if (this.closed) return;
     const deadline = Date.now() + this.exportTimeoutMs;
     await this.drain(deadline);
   }

@@ -19,7 +19,6 @@ import { LocalSpanExporter } from "./local-span-exporter.js";
 import type { Metrics } from "./metrics.js";
 import { PromGenAiProducer } from "./otel-metrics.js";
 import { RedactingSpanProcessor } from "./redacting-span-processor.js";
-import { createRemoteExporters } from "./remote-exporters.js";
 import { fromSpanRecord } from "./span-record.js";
 
 export const DAEMON_SERVICE_NAME = "mlxm-daemon";
@@ -65,17 +64,18 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
   // before express, pino, openai and the rest are first imported.
   register("@opentelemetry/instrumentation/hook.mjs", import.meta.url);
 
-  const [logfire, { BatchSpanProcessor }, { MeterProvider }, { resourceFromAttributes }] = await Promise.all([
+  const [logfire, { BatchSpanProcessor }, { MeterProvider }, { resourceFromAttributes }, { createRemoteExporters }] = await Promise.all([
     import("@pydantic/logfire-node"),
     import("@opentelemetry/sdk-trace-base"),
     import("@opentelemetry/sdk-metrics"),
     import("@opentelemetry/resources"),
+    import("./remote-exporters.js"),
   ]);
 
   const localExporter = new LocalSpanExporter();
   const localProcessor = new BatchSpanProcessor(localExporter, { scheduledDelayMillis: 250, maxExportBatchSize: 512 });
   const producer = new PromGenAiProducer();
-  const remote = createRemoteExporters(settings, producer);
+  const remote = createRemoteExporters(settings, producer, logfire.resolveBaseUrl);
   const processors = [new RedactingSpanProcessor(settings.recordContent), localProcessor, ...remote.processors];
   // Not the global meter provider: only the GenAI metrics /metrics serves are exported, from the same registry.
   const meterProvider = remote.metricReaders.length
@@ -101,8 +101,9 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
       "@opentelemetry/instrumentation-runtime-node": { enabled: false },
       "@opentelemetry/instrumentation-http": {
         // Scrapes every few seconds, and the CLI handing over its own span, would drown real traces.
+        // `trace --follow` would add a trace as long as the follow itself.
         ignoreIncomingRequestHook: (req: IncomingMessage) =>
-          req.url === "/metrics" || (req.method === "POST" && req.url === "/api/traces"),
+          req.url === "/metrics" || (req.method === "POST" && req.url === "/api/traces") || Boolean(req.url?.startsWith("/api/traces/follow")),
         requestHook: (span: Span, req: unknown) => {
           if (isIncoming(req)) (req as unknown as Record<symbol, Span>)[SERVER_SPAN] = span;
         },

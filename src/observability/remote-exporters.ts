@@ -5,7 +5,6 @@
  * logfire-node do it, because logfire-node's own are unbounded at shutdown: a Logfire that cannot be reached then
  * held `daemon stop` for 20 s. Every trace exporter sits behind a BoundedExportProcessor.
  */
-import { resolveBaseUrl } from "@pydantic/logfire-node";
 import { OTLPMetricExporter as OtlpJsonMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { OTLPMetricExporter as OtlpProtoMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { OTLPTraceExporter as OtlpJsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
@@ -23,7 +22,15 @@ export interface RemoteExporters {
   metricReaders: PeriodicExportingMetricReader[];
 }
 
-export function createRemoteExporters(settings: MlxmConfig["trace"], producer: MetricProducer): RemoteExporters {
+/**
+ * The exporters for what is configured. `resolveBaseUrl` is logfire-node's (region from the token, or
+ * LOGFIRE_BASE_URL); it is passed in because this module is loaded with the SDK, after the instrumentation hook.
+ */
+export function createRemoteExporters(
+  settings: MlxmConfig["trace"],
+  producer: MetricProducer,
+  resolveBaseUrl: (env: Record<string, string | undefined>, baseUrl: string | undefined, token: string) => string,
+): RemoteExporters {
   const timeoutMillis = settings.exportTimeoutMs;
   const targets: { name: string; endpoint: string; traces: SpanExporter; metrics: PushMetricExporter }[] = [];
   if (settings.logfireToken) {

@@ -3,6 +3,8 @@ import { probe } from "../../cli/daemon-control.js";
 import { formatDuration } from "../../cli/render.js";
 import { ExitCode } from "../../cli/exit-codes.js";
 import { runningDaemon } from "../../daemon/pid-lock.js";
+import { renderExporters } from "../../cli/exporter-view.js";
+import type { ExporterState } from "../../protocol/native.js";
 
 export interface DaemonStatusResult {
   running: boolean;
@@ -12,6 +14,8 @@ export interface DaemonStatusResult {
   version?: string;
   uptime_s?: number;
   home: string;
+  /** Remote trace exporters (Logfire, OTLP) and how they fare. */
+  exporters?: ExporterState[];
 }
 
 export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
@@ -35,6 +39,7 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
       version: health.version,
       uptime_s: health.uptime_s,
       home: health.home ?? home,
+      exporters: health.exporters,
     };
     this.say(
       [
@@ -44,6 +49,7 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
         `  version  ${health.version}`,
         `  uptime   ${formatDuration((health.uptime_s ?? 0) * 1000)}`,
         `  home     ${result.home}`,
+        ...renderExporters(health.exporters),
       ].join("\n"),
     );
     return result;

@@ -12,8 +12,12 @@ import { redactAttributes } from "../../observability/redact.js";
 import { SpanRecord } from "../../protocol/traces.js";
 import type { Logger } from "../../observability/logger.js";
 import type { SpansRepo } from "../store/repos/spans-repo.js";
+import { TraceFeed } from "./trace-feed.js";
 
 export class SpanIngest {
+  /** Finished traces, pushed to `mlxm trace --follow`. */
+  readonly feed = new TraceFeed();
+
   constructor(
     private readonly spans: SpansRepo,
     private readonly recordContent: boolean,
@@ -24,7 +28,11 @@ export class SpanIngest {
     const clean = records.map((r) => ({ ...r, attributes: redactAttributes(r.attributes, this.recordContent) as SpanRecord["attributes"] }));
     const observability = daemonObservability();
     // Through the exporter when there is one, so the write itself is not traced.
-    await (observability ? observability.localExporter.write(clean) : this.spans.insert(clean));
+    if (observability) await observability.localExporter.write(clean);
+    else {
+      await this.spans.insert(clean);
+      this.feed.publish(clean);
+    }
     observability?.forward(clean);
   }
 
