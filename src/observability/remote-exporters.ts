@@ -61,7 +61,8 @@ export function createRemoteExporters(
         new PeriodicExportingMetricReader({
           exporter: t.metrics,
           exportIntervalMillis: METRIC_INTERVAL_MS,
-          exportTimeoutMillis: timeoutMillis,
+          // The SDK refuses a timeout longer than the interval.
+          exportTimeoutMillis: Math.min(timeoutMillis, METRIC_INTERVAL_MS),
           metricProducers: [producer],
         }),
     ),
