@@ -68,18 +68,24 @@ describe("observability (e2e)", function () {
     expect(waterfall.stdout).to.contain("GET /api/tags").and.to.contain("SELECT models");
   });
 
-  it("--follow streams traces as they finish", async () => {
+  it("--follow gets traces pushed as they finish, and ends when the daemon stops", async () => {
     expect((await runCli(["daemon", "start"], env)).code).to.equal(0);
     const follower = spawn(process.execPath, [RUN_JS, "trace", "--follow", "--json"], { env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     follower.stdout.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((r) => follower.on("exit", r));
     try {
-      await new Promise((r) => setTimeout(r, 1500));
-      expect((await runCli(["ps"], env)).code).to.equal(0);
-      for (let i = 0; i < 50 && !out.includes('"name":"mlxm ps"'); i++) await new Promise((r) => setTimeout(r, 200));
-      const line = out.split("\n").find((l) => l.includes('"name":"mlxm ps"'));
-      expect(line, out).to.exist;
-      expect(JSON.parse(line!)).to.include({ status: "ok" });
+      // The follower may not be connected yet when a command finishes: repeat the command until one is pushed.
+      const pushed = () => out.split("\n").find((l) => l.includes('"name":"mlxm ps"'));
+      for (let i = 0; i < 60 && !pushed(); i++) {
+        expect((await runCli(["ps"], env)).code).to.equal(0);
+        for (let j = 0; j < 20 && !pushed(); j++) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(pushed(), out).to.exist;
+      expect(JSON.parse(pushed()!)).to.include({ status: "ok", service: "mlxm-cli" });
+      // Stopping the daemon ends the stream, and with it the follower (it does not hold the drain open).
+      expect((await runCli(["daemon", "stop"], env)).code).to.equal(0);
+      expect(await exited).to.equal(0);
     } finally {
       follower.kill("SIGINT");
     }
