@@ -57,7 +57,8 @@ export const OTEL_GENAI_METRICS: readonly Mapping[] = [
   },
 ];
 
-interface PromValue {
+/** One value of a prom-client histogram, as `get()` returns it. */
+export interface PromValue {
   labels: Record<string, string | number>;
   value: number;
   metricName?: string;

@@ -1,13 +1,13 @@
 import { expect } from "chai";
 import { hrTimeToMilliseconds } from "@opentelemetry/core";
 import { createMetrics } from "../../src/observability/metrics.js";
-import { OTEL_GENAI_METRICS, PromGenAiProducer, toHistogramData } from "../../src/observability/otel-metrics.js";
+import { OTEL_GENAI_METRICS, PromGenAiProducer, toHistogramData, type PromValue } from "../../src/observability/otel-metrics.js";
 import { OutputRecorder, toInputContent, toOutputContent } from "../../src/observability/genai-content.js";
 
 describe("GenAI metrics as OpenTelemetry metrics", () => {
   it("turns prom-client's cumulative buckets into OTel's per-bucket counts, labels into semconv attributes", () => {
     const mapping = OTEL_GENAI_METRICS.find((m) => m.name === "gen_ai.server.time_to_first_token")!;
-    const values = [
+    const values: PromValue[] = [
       { labels: { model: "tiny", le: 0.1 }, value: 1, metricName: "x_bucket" },
       { labels: { model: "tiny", le: 1 }, value: 3, metricName: "x_bucket" },
       { labels: { model: "tiny", le: "+Inf" }, value: 4, metricName: "x_bucket" },
