@@ -19,7 +19,7 @@ export interface DaemonStatusResult {
 }
 
 export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
-  static override summary = "Say whether the daemon runs: pid, address, version, uptime. Exit code 3 when it does not.";
+  static override summary = "Say whether the daemon runs: pid, address, version, uptime, trace exporters. Exit code 3 when it does not.";
 
   async run(): Promise<DaemonStatusResult> {
     const health = await probe(this.rawClient());
