@@ -64,23 +64,27 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
   // before express, pino, openai and the rest are first imported.
   register("@opentelemetry/instrumentation/hook.mjs", import.meta.url);
 
-  const [logfire, { BatchSpanProcessor }, { MeterProvider }, { resourceFromAttributes }, { createRemoteExporters }] = await Promise.all([
+  const remoteConfigured = Boolean(settings.logfireToken || settings.otlpEndpoint);
+  const [logfire, { BatchSpanProcessor }, remoteModules] = await Promise.all([
     import("@pydantic/logfire-node"),
     import("@opentelemetry/sdk-trace-base"),
-    import("@opentelemetry/sdk-metrics"),
-    import("@opentelemetry/resources"),
-    import("./remote-exporters.js"),
+    // The exporters and the metrics SDK are only loaded when something is configured: start-up stays as fast.
+    remoteConfigured
+      ? Promise.all([import("./remote-exporters.js"), import("@opentelemetry/sdk-metrics"), import("@opentelemetry/resources")])
+      : undefined,
   ]);
 
   const localExporter = new LocalSpanExporter();
   const localProcessor = new BatchSpanProcessor(localExporter, { scheduledDelayMillis: 250, maxExportBatchSize: 512 });
   const producer = new PromGenAiProducer();
-  const remote = createRemoteExporters(settings, producer, logfire.resolveBaseUrl);
+  const remote = remoteModules
+    ? remoteModules[0].createRemoteExporters(settings, producer, logfire.resolveBaseUrl)
+    : { processors: [], metricReaders: [] };
   const processors = [new RedactingSpanProcessor(settings.recordContent), localProcessor, ...remote.processors];
   // Not the global meter provider: only the GenAI metrics /metrics serves are exported, from the same registry.
-  const meterProvider = remote.metricReaders.length
-    ? new MeterProvider({
-        resource: resourceFromAttributes({ "service.name": DAEMON_SERVICE_NAME, "service.version": version }),
+  const meterProvider = remoteModules
+    ? new remoteModules[1].MeterProvider({
+        resource: remoteModules[2].resourceFromAttributes({ "service.name": DAEMON_SERVICE_NAME, "service.version": version }),
         readers: remote.metricReaders,
       })
     : undefined;
