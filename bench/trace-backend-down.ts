@@ -1,6 +1,6 @@
 /**
  * Request latency and stop time while the trace backend is down (issue 16): the same requests against daemons
- * with no exporter, an OTLP collector that refuses connections, one that never answers, and a Logfire whose
+ * with no exporter, a working OTLP collector (the cost of exporting at all), one that refuses connections, one that never answers, and a Logfire whose
  * backend never answers. All daemons run at once and requests alternate between them, so each sees the same
  * machine noise; compare the ratios to "none" measured in this one run. Stop time is SIGTERM until exit.
  *
@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -30,9 +31,14 @@ const silent = net.createServer((socket) => socket.on("data", () => {}).on("erro
 await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
 const silentUrl = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
 const refusedUrl = `http://127.0.0.1:${await freePort()}`;
+/** A collector that takes everything. */
+const sink = http.createServer((req, res) => req.resume().on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}")));
+await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
+const sinkUrl = `http://127.0.0.1:${(sink.address() as net.AddressInfo).port}`;
 
 const configs: [string, Record<string, string>][] = [
   ["none", {}],
+  ["otlp working", { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl }],
   ["otlp refusing", { OTEL_EXPORTER_OTLP_ENDPOINT: refusedUrl }],
   ["otlp silent", { OTEL_EXPORTER_OTLP_ENDPOINT: silentUrl }],
   ["logfire silent", { LOGFIRE_TOKEN: "pylf_v1_us_benchbenchbenchbenchbench", LOGFIRE_BASE_URL: silentUrl }],
@@ -122,4 +128,5 @@ try {
     fs.rmSync(d.home, { recursive: true, force: true });
   }
   silent.close();
+  sink.close();
 }
