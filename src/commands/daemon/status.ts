@@ -1,10 +1,11 @@
 import { BaseCommand } from "../../cli/base-command.js";
 import { probe } from "../../cli/daemon-control.js";
-import { formatDuration } from "../../cli/render.js";
+import { formatBytes, formatDuration } from "../../cli/render.js";
 import { ExitCode } from "../../cli/exit-codes.js";
 import { runningDaemon } from "../../daemon/pid-lock.js";
 import { renderExporters } from "../../cli/exporter-view.js";
 import type { ExporterState } from "../../protocol/native.js";
+import type { AcceleratorState } from "../../protocol/native.js";
 
 export interface DaemonStatusResult {
   running: boolean;
@@ -16,6 +17,8 @@ export interface DaemonStatusResult {
   home: string;
   /** Remote trace exporters (Logfire, OTLP) and how they fare. */
   exporters?: ExporterState[];
+  /** The compute backend, devices and VRAM (once the engine's binding is up). */
+  accelerator?: AcceleratorState;
 }
 
 export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
@@ -40,6 +43,7 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
       uptime_s: health.uptime_s,
       home: health.home ?? home,
       exporters: health.exporters,
+      ...(health.accelerator ? { accelerator: health.accelerator } : {}),
     };
     this.say(
       [
@@ -49,9 +53,18 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
         `  version  ${health.version}`,
         `  uptime   ${formatDuration((health.uptime_s ?? 0) * 1000)}`,
         `  home     ${result.home}`,
+        `  compute  ${describeAccelerator(health.accelerator)}`,
         ...renderExporters(health.exporters),
       ].join("\n"),
     );
     return result;
   }
+}
+
+function describeAccelerator(a: AcceleratorState | undefined): string {
+  if (!a) return "starting";
+  const asked = a.requested === "auto" ? "" : ` (MLXM_GPU=${a.requested})`;
+  if (a.backend === "cpu") return `CPU${asked}`;
+  const devices = a.devices.length ? ` ${a.devices.join(", ")}` : "";
+  return `${a.backend.toUpperCase()}${devices}${asked}, VRAM ${formatBytes(a.vram_free)} free of ${formatBytes(a.vram_total)}`;
 }
