@@ -16,7 +16,7 @@ import {
   type ImportMode,
   type SearchSort,
 } from "../protocol/library.js";
-import { TraceListResponse, TraceResponse, type TraceListQuery } from "../protocol/traces.js";
+import { TraceListResponse, TraceResponse, TraceSummary, type TraceListQuery } from "../protocol/traces.js";
 import { ApiError, DaemonUnreachableError } from "./errors.js";
 import {
   RemoveRouteResponse,
@@ -165,6 +165,12 @@ export class MlxmClient {
     if (query.errors) params.set("errors", "true");
     const qs = params.size ? `?${params}` : "";
     return this.json("GET", `/api/traces${qs}`, TraceListResponse, undefined, opts);
+  }
+
+  /** Traces as they finish, pushed by the daemon (NDJSON), until the loop is left or `signal` aborts. */
+  async *followTraces(query: { errors?: boolean } = {}, opts: RequestOptions = {}): AsyncGenerator<TraceSummary> {
+    const res = await this.request("GET", `/api/traces/follow${query.errors ? "?errors=true" : ""}`, undefined, opts);
+    for await (const line of readNdjson(res.body, res.status)) yield TraceSummary.parse(line);
   }
 
   /** One trace with all its spans; `id` may be "last" or a unique prefix. */

@@ -28,7 +28,10 @@ export interface MlxmConfig {
     maxSpans: number;
     recordContent: boolean;
     logfireToken?: string;
+    logfireBaseUrl?: string;
     otlpEndpoint?: string;
+    exportGraceMs: number;
+    exportTimeoutMs: number;
   };
   engine: {
     threads?: number;
@@ -105,7 +108,10 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       maxSpans: parseInteger("MLXM_TRACE_MAX_SPANS", req("MLXM_TRACE_MAX_SPANS"), 1),
       recordContent: parseBoolean("MLXM_TRACE_CONTENT", req("MLXM_TRACE_CONTENT")),
       logfireToken: raw("LOGFIRE_TOKEN"),
+      logfireBaseUrl: optUrl("LOGFIRE_BASE_URL"),
       otlpEndpoint: optUrl("OTEL_EXPORTER_OTLP_ENDPOINT"),
+      exportGraceMs: parseDuration("MLXM_TRACE_EXPORT_GRACE", req("MLXM_TRACE_EXPORT_GRACE")),
+      exportTimeoutMs: parseDuration("MLXM_TRACE_EXPORT_TIMEOUT", req("MLXM_TRACE_EXPORT_TIMEOUT")),
     },
     engine: {
       threads: optInt("MLXM_THREADS", 1),

@@ -58,15 +58,17 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
   const lock = acquirePidLock(config.home, version);
   const disposers: (() => Promise<void> | void)[] = [() => lock.release()];
   let address = `${config.host}:${config.port}`;
+  let endFollowers: (() => void) | undefined;
 
   const { context, setServices, setDraining } = createContext({
     version,
     config,
     logger,
-    metrics: createMetrics(),
+    metrics: createMetrics({ exportDropped: () => (daemonObservability()?.exporters() ?? []).map((e) => ({ exporter: e.name, dropped: e.dropped })) }),
     startedAt: new Date(),
     address: () => address,
   });
+  daemonObservability()?.attachMetrics(context.metrics);
   const app = createApp(context);
   const server = http.createServer(app);
   // Keep-alive sockets would otherwise hold shutdown open until they time out.
@@ -105,6 +107,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
       const services = await startServices(store, config, logger, context.metrics);
       disposers.push(...services.disposers);
       setServices(services.services);
+      endFollowers = () => services.services.spanIngest.feed.close();
     });
     logger.info({ exporting: daemonObservability()?.exporting }, "mlxm daemon ready");
   } catch (err) {
@@ -121,6 +124,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     closing ??= (async () => {
       logger.info({ inFlight: inFlight.size, graceMs: config.shutdownGraceMs }, "shutting down: draining requests");
       setDraining();
+      endFollowers?.();
       const serverClosed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       const deadline = Date.now() + config.shutdownGraceMs;
@@ -145,13 +149,15 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   const observability = daemonObservability();
   if (observability) {
     await observability.localExporter.attach(store.spans);
-    // Flush what is buffered while the store is still open, then stop writing to it.
+    // Flush every finished span to the store while it is still open, then stop writing to it. Only the local
+    // processor: remote backends get their bounded last chance after the daemon has stopped (run.ts).
     disposers.push(async () => {
-      await observability.forceFlush().catch(() => {});
+      await observability.flushLocal().catch((err: unknown) => logger.warn({ err }, "could not flush spans to the local store"));
       observability.localExporter.detach();
     });
   }
   const spanIngest = new SpanIngest(store.spans, config.trace.recordContent, logger);
+  if (observability) observability.localExporter.onWritten = (records) => spanIngest.feed.publish(records);
   const spooled = await spanIngest.ingestSpool(config.home);
   if (spooled) logger.debug({ spans: spooled }, "ingested spooled CLI spans");
 

@@ -3,6 +3,8 @@ import { probe } from "../../cli/daemon-control.js";
 import { formatBytes, formatDuration } from "../../cli/render.js";
 import { ExitCode } from "../../cli/exit-codes.js";
 import { runningDaemon } from "../../daemon/pid-lock.js";
+import { renderExporters } from "../../cli/exporter-view.js";
+import type { ExporterState } from "../../protocol/native.js";
 import type { AcceleratorState } from "../../protocol/native.js";
 
 export interface DaemonStatusResult {
@@ -13,12 +15,14 @@ export interface DaemonStatusResult {
   version?: string;
   uptime_s?: number;
   home: string;
+  /** Remote trace exporters (Logfire, OTLP) and how they fare. */
+  exporters?: ExporterState[];
   /** The compute backend, devices and VRAM (once the engine's binding is up). */
   accelerator?: AcceleratorState;
 }
 
 export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
-  static override summary = "Say whether the daemon runs: pid, address, version, uptime. Exit code 3 when it does not.";
+  static override summary = "Say whether the daemon runs: pid, address, version, uptime, trace exporters. Exit code 3 when it does not.";
 
   async run(): Promise<DaemonStatusResult> {
     const health = await probe(this.rawClient());
@@ -38,6 +42,7 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
       version: health.version,
       uptime_s: health.uptime_s,
       home: health.home ?? home,
+      exporters: health.exporters,
       ...(health.accelerator ? { accelerator: health.accelerator } : {}),
     };
     this.say(
@@ -49,6 +54,7 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
         `  uptime   ${formatDuration((health.uptime_s ?? 0) * 1000)}`,
         `  home     ${result.home}`,
         `  compute  ${describeAccelerator(health.accelerator)}`,
+        ...renderExporters(health.exporters),
       ].join("\n"),
     );
     return result;

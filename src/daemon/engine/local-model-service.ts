@@ -8,6 +8,7 @@
  * once and returns the sequence, cleared, for the next request.
  */
 import type { MlxmConfig } from "../../config/config.js";
+import { OutputRecorder, toInputContent } from "../../observability/genai-content.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import { GenAI, SpanKind, withSpan, type Attributes, type Span } from "../../observability/spans.js";
@@ -44,8 +45,10 @@ export interface LocalModelServiceOptions {
   store: Store;
   engine: MlxmConfig["engine"];
   logger: Logger;
-  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "queueDepth" | "loadedModels"> &
+  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "tokenUsage" | "requestDuration" | "queueDepth" | "loadedModels"> &
     Partial<Pick<Metrics, "schemaViolations">>;
+  /** MLXM_TRACE_CONTENT: record prompt and completion on generation spans (GenAI semconv shape). */
+  recordContent?: boolean;
   /** System memory, for the default budget; default os.totalmem(). */
   totalMemoryBytes: number;
 }
@@ -263,6 +266,8 @@ export class LocalModelService implements ModelService {
     run: (target: GenerationTarget, prepared: P) => Promise<GenerationOutcome>,
   ): Promise<void> {
     const arrived = performance.now();
+    const output = this.options.recordContent ? new OutputRecorder() : undefined;
+    if (output) span.setAttributes(toInputContent(request));
     const spec = await resolveModelSpec(this.options.store, request.model);
     // A preset's defaults go under the request's own values.
     const prepared = prepare(spec.preset);
@@ -275,7 +280,10 @@ export class LocalModelService implements ModelService {
       loaded: lease.model,
       sequence,
       signal,
-      emit: (event) => channel.push(event),
+      emit: (event) => {
+        output?.add(event);
+        channel.push(event);
+      },
       begin: () => {
         generationStart = performance.now();
         begin();
@@ -301,7 +309,8 @@ export class LocalModelService implements ModelService {
       generationMs: round(end - generationStart),
     };
     channel.push({ type: "done", finishReason: outcome.finishReason, usage: outcome.usage, timings });
-    this.#record(span, spec.name, outcome, timings, end);
+    if (output) span.setAttributes(output.attributes(outcome.finishReason));
+    this.#record(span, spec.name, outcome, timings, arrived, end);
   }
 
   async #acquire(spec: EngineModelSpec, keepAliveMs: number | undefined, signal: AbortSignal, span: Span): Promise<Lease> {
@@ -322,6 +331,7 @@ export class LocalModelService implements ModelService {
     model: string,
     outcome: GenerationOutcome,
     timings: { timeToFirstTokenMs?: number; generationMs: number },
+    arrived: number,
     end: number,
   ): void {
     const { inputTokens, outputTokens } = outcome.usage;
@@ -337,6 +347,9 @@ export class LocalModelService implements ModelService {
     const metrics = this.options.metrics;
     metrics?.tokens.inc({ model, type: "input" }, inputTokens);
     metrics?.tokens.inc({ model, type: "output" }, outputTokens);
+    metrics?.tokenUsage.observe({ model, type: "input" }, inputTokens);
+    metrics?.tokenUsage.observe({ model, type: "output" }, outputTokens);
+    metrics?.requestDuration.observe({ model }, (end - arrived) / 1000);
     if (outcome.firstTokenAt !== undefined && timings.timeToFirstTokenMs !== undefined) {
       metrics?.timeToFirstToken.observe({ model }, timings.timeToFirstTokenMs / 1000);
       const decodeMs = end - outcome.firstTokenAt;

@@ -3,6 +3,7 @@
  * `/api/ps`), mlxm's own beside them (`/api/health`). Generation and `/api/show` live in ollama-router.ts.
  */
 import express, { Router } from "express";
+import { daemonObservability } from "../../observability/daemon-setup.js";
 import type { AcceleratorInfo } from "../engine/accelerator.js";
 import type { AcceleratorState, HealthResponse, ModelEntry, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
 import type { DaemonContext } from "../context.js";
@@ -30,6 +31,7 @@ export function createNativeRouter(ctx: DaemonContext): Router {
       home: ctx.config.home,
       started_at: ctx.startedAt.toISOString(),
       uptime_s: Math.round((Date.now() - ctx.startedAt.getTime()) / 100) / 10,
+      exporters: daemonObservability()?.exporters() ?? [],
       ...(accelerator ? { accelerator: toAcceleratorState(accelerator) } : {}),
     };
     res.status(ctx.isReady() ? 200 : 503).json(body);

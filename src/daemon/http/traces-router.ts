@@ -3,9 +3,11 @@
  * and `mlxm trace` reads them back with the daemon's own spans.
  */
 import express, { Router } from "express";
-import { IngestSpansRequest, type TraceListResponse, type TraceResponse } from "../../protocol/traces.js";
+import { daemonObservability } from "../../observability/daemon-setup.js";
+import { IngestSpansRequest, type TraceListResponse, type TraceResponse, type TraceSummary } from "../../protocol/traces.js";
 import type { DaemonContext } from "../context.js";
 import { badRequest, notFound } from "../errors.js";
+import { clientAbortSignal, ndjsonFormat, sendStream } from "./streaming.js";
 
 export function createTracesRouter(ctx: DaemonContext): Router {
   const router = Router();
@@ -25,6 +27,24 @@ export function createTracesRouter(ctx: DaemonContext): Router {
     const traces = await ctx.services().store.spans.summaries({ limit, sinceMs, errorsOnly, excludeTraceId: callerTraceId(req) });
     const body: TraceListResponse = { traces };
     res.json(body);
+  });
+
+  // Finished traces pushed as NDJSON lines (TraceSummary) as they finish, until the client leaves.
+  router.get("/traces/follow", async (req, res) => {
+    const { spanIngest, store } = ctx.services();
+    const errorsOnly = req.query.errors === "true" || req.query.errors === "1";
+    const caller = callerTraceId(req);
+    const signal = clientAbortSignal(req, res);
+    async function* summaries(): AsyncGenerator<TraceSummary> {
+      for await (const root of spanIngest.feed.follow(signal)) {
+        if (root.trace_id === caller) continue;
+        // A command's root arrives last; its daemon spans may still sit in the batch processor for a moment.
+        await daemonObservability()?.flushLocal().catch(() => {});
+        const [summary] = await store.spans.summaries({ limit: 1, traceIds: [root.trace_id], errorsOnly });
+        if (summary) yield summary;
+      }
+    }
+    await sendStream(res, summaries(), ndjsonFormat<TraceSummary>(), ctx.logger);
   });
 
   // `last` is the newest trace; otherwise a full id or a unique prefix of at least 8 characters.
