@@ -10,6 +10,7 @@ import { CancelPullResponse, DeleteResponse, PullProgress } from "../protocol/pu
 import { readNdjson } from "./ndjson.js";
 import { TraceListResponse, TraceResponse, type TraceListQuery } from "../protocol/traces.js";
 import { ApiError, DaemonUnreachableError } from "./errors.js";
+import { CreateKeyResponse, KeyListResponse, RevokeKeyResponse } from "../protocol/keys.js";
 
 export interface MlxmClientOptions {
   baseUrl: string;
@@ -17,6 +18,8 @@ export interface MlxmClientOptions {
   headers?: () => Record<string, string>;
   /** Per-request timeout for non-streaming calls. */
   timeoutMs?: number;
+  /** Sent as `Authorization: Bearer`: an API key, or the local admin token. */
+  apiKey?: string;
   fetch?: typeof fetch;
 }
 
@@ -29,12 +32,14 @@ export class MlxmClient {
   private readonly extraHeaders: () => Record<string, string>;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly apiKey: string | undefined;
 
   constructor(options: MlxmClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.extraHeaders = options.headers ?? (() => ({}));
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.fetchImpl = options.fetch ?? fetch;
+    this.apiKey = options.apiKey;
   }
 
   health(opts?: RequestOptions): Promise<HealthResponse> {
@@ -127,6 +132,21 @@ export class MlxmClient {
     return this.json("GET", `/api/traces/${encodeURIComponent(id)}`, TraceResponse, undefined, opts);
   }
 
+  /** Create an API key; the answer is the only time the key is shown. Needs the local admin token. */
+  createKey(name?: string, opts?: RequestOptions): Promise<CreateKeyResponse> {
+    return this.json("POST", "/api/keys", CreateKeyResponse, name === undefined ? {} : { name }, opts);
+  }
+
+  /** API keys: name, prefix, created, last used, revoked. */
+  keys(opts?: RequestOptions): Promise<KeyListResponse> {
+    return this.json("GET", "/api/keys", KeyListResponse, undefined, opts);
+  }
+
+  /** Revoke the API key called `name`; requests with it fail at once. */
+  revokeKey(name: string, opts?: RequestOptions): Promise<RevokeKeyResponse> {
+    return this.json("DELETE", `/api/keys/${encodeURIComponent(name)}`, RevokeKeyResponse, undefined, opts);
+  }
+
   /** Send a request and parse its JSON answer with `schema`. */
   async json<S extends z.ZodType>(
     method: string,
@@ -151,6 +171,7 @@ export class MlxmClient {
       (s): s is AbortSignal => s !== undefined,
     );
     const headers: Record<string, string> = { accept: "application/json", ...this.extraHeaders() };
+    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     let res: Response;
     try {

@@ -17,6 +17,9 @@ import { daemonObservability } from "../observability/daemon-setup.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";
 import { withSpan } from "../observability/spans.js";
 import { acquirePidLock } from "./pid-lock.js";
+import { ensureAdminToken } from "./auth/admin-token.js";
+import { KeyVerifier } from "./auth/key-verifier.js";
+import { isLoopbackHost } from "./auth/loopback.js";
 import { Store } from "./store/store.js";
 import { startLocalEngine } from "./engine/index.js";
 import { describeGgufModel } from "./engine/model-info.js";
@@ -30,6 +33,18 @@ export class PortInUseError extends Error {
   constructor(readonly host: string, readonly port: number) {
     super(`port ${port} on ${host} is already in use by another program; set MLXM_HOST to another address`);
     this.name = "PortInUseError";
+  }
+}
+
+/** Listening beyond loopback with no API key would publish an open LLM server: refused at start. */
+export class InsecureBindError extends Error {
+  readonly code = "insecure_bind";
+  constructor(readonly host: string) {
+    super(
+      `refusing to listen on ${host}, which other machines can reach, while no API key exists: create one first ` +
+        "(`mlxm key create` against a loopback daemon of the same MLXM_HOME), then start again",
+    );
+    this.name = "InsecureBindError";
   }
 }
 
@@ -53,8 +68,10 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
   const disposers: (() => Promise<void> | void)[] = [() => lock.release()];
   let address = `${config.host}:${config.port}`;
 
+  const verifier = new KeyVerifier(ensureAdminToken(config.home));
   const { context, setServices, setDraining } = createContext({
     version,
+    verifier,
     config,
     logger,
     metrics: createMetrics(),
@@ -96,6 +113,8 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
       fs.mkdirSync(path.join(config.home, "models"), { recursive: true });
       const store = await Store.open(path.join(config.home, "mlxm.db"));
       disposers.push(() => store.close());
+      await verifier.attach(store.apiKeys);
+      if (!isLoopbackHost(config.host) && !verifier.hasKeys()) throw new InsecureBindError(config.host);
       const services = await startServices(store, config, logger, context.metrics);
       disposers.push(...services.disposers);
       setServices(services.services);

@@ -19,6 +19,7 @@ const OPENAI_ERROR: Record<ErrorCode, { type: string; code: string | null }> = {
   unauthorized: { type: "invalid_request_error", code: "invalid_api_key" },
   forbidden: { type: "invalid_request_error", code: "forbidden" },
   payload_too_large: { type: "invalid_request_error", code: "request_too_large" },
+  unsupported_media_type: { type: "invalid_request_error", code: "unsupported_media_type" },
   // OpenAI's rate limits: type "requests" (or "tokens"), code "rate_limit_exceeded".
   queue_full: { type: "requests", code: "rate_limit_exceeded" },
   unavailable: { type: "server_error", code: "service_unavailable" },

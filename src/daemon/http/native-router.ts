@@ -2,7 +2,7 @@
  * The native API under `/api`: Ollama's shapes where Ollama has the endpoint (`/api/version`, `/api/tags`,
  * `/api/ps`), mlxm's own beside them (`/api/health`). Generation and `/api/show` live in ollama-router.ts.
  */
-import express, { Router } from "express";
+import { Router } from "express";
 import type { HealthResponse, ModelEntry, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
 import type { DaemonContext } from "../context.js";
 import type { ModelRow } from "../store/repos/models-repo.js";
@@ -10,7 +10,6 @@ import { toModelDetails } from "../core/model-details.js";
 
 export function createNativeRouter(ctx: DaemonContext): Router {
   const router = Router();
-  router.use(express.json({ limit: "32mb" }));
 
   router.get("/version", (_req, res) => {
     const body: VersionResponse = { version: ctx.version };
