@@ -22,6 +22,7 @@ import { KeyVerifier } from "./auth/key-verifier.js";
 import { isLoopbackHost } from "./auth/loopback.js";
 import { Store } from "./store/store.js";
 import { startLocalEngine } from "./engine/index.js";
+import { withDeadlines } from "./core/deadlines.js";
 import { describeGgufModel } from "./engine/model-info.js";
 import { HubClient } from "./hub/hf-client.js";
 import { PullManager } from "./hub/pull-manager.js";
@@ -177,7 +178,10 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   pruneTimer.unref();
   disposers.push(() => clearInterval(pruneTimer));
 
-  const models = await startLocalEngine({ store, config, logger, metrics });
+  const models = withDeadlines(await startLocalEngine({ store, config, logger, metrics }), {
+    requestMs: config.security.requestTimeoutMs,
+    tokenMs: config.security.tokenTimeoutMs,
+  });
   disposers.push(() => models.dispose());
 
   const pulls = new PullManager({

@@ -25,6 +25,7 @@ const ANTHROPIC_TYPE: Partial<Record<ErrorCode, string>> = {
   starting: "overloaded_error",
   internal: "api_error",
   upstream_error: "api_error",
+  timeout: "api_error",
 };
 
 export const anthropicShape: ProtocolShape = (e) => ({

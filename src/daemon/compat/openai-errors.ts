@@ -26,6 +26,7 @@ const OPENAI_ERROR: Record<ErrorCode, { type: string; code: string | null }> = {
   starting: { type: "server_error", code: "service_unavailable" },
   cancelled: { type: "invalid_request_error", code: "cancelled" },
   upstream_error: { type: "server_error", code: "upstream_error" },
+  timeout: { type: "server_error", code: "timeout" },
   invalid_model: { type: "invalid_request_error", code: "invalid_model" },
   insufficient_storage: { type: "server_error", code: "insufficient_storage" },
   internal: { type: "server_error", code: null },

@@ -47,6 +47,7 @@ const CODE_PASSTHROUGH: Record<string, HttpError["code"]> = {
   unavailable: "unavailable",
   cancelled: "cancelled",
   upstream_error: "upstream_error",
+  timeout: "timeout",
   insufficient_storage: "insufficient_storage",
 };
 
