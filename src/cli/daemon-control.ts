@@ -156,6 +156,8 @@ export async function ensureDaemon(
 export interface StopResult {
   running: boolean;
   pid?: number;
+  /** The service manager that supervised it: it stays stopped until the next login or a service restart. */
+  service?: string;
   /** True when the daemon did not stop in time and was killed. */
   forced?: boolean;
 }
@@ -173,5 +175,5 @@ export async function stopDaemon(config: MlxmConfig): Promise<StopResult> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { running: true, pid: running.pid, forced: false };
+  return { running: true, pid: running.pid, forced: false, ...(running.service ? { service: running.service } : {}) };
 }

@@ -104,7 +104,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     await listen(server, config.host, config.port);
     const bound = server.address() as AddressInfo;
     address = `${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}`;
-    lock.update({ address });
+    lock.update({ address, ...(config.security.service ? { service: config.security.service } : {}) });
     logger.info({ address, home: config.home, version }, "mlxm daemon listening");
     logger.info({ variables: describeVariables().filter((v) => v.value !== undefined).map((v) => `${v.name}=${v.value}`) }, "configuration");
 

@@ -16,6 +16,8 @@ export const HealthResponse = z.object({
   home: z.string(),
   started_at: z.string(),
   uptime_s: z.number(),
+  /** "launchd" or "systemd" when a service manager supervises the daemon. */
+  service: z.string().optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
 

@@ -12,6 +12,8 @@ export interface DaemonStatusResult {
   version?: string;
   uptime_s?: number;
   home: string;
+  /** "launchd" or "systemd" when the daemon runs as `mlxm service`. */
+  service?: string;
 }
 
 export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
@@ -35,6 +37,7 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
       version: health.version,
       uptime_s: health.uptime_s,
       home: health.home ?? home,
+      ...(health.service ? { service: health.service } : {}),
     };
     this.say(
       [
@@ -44,6 +47,7 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
         `  version  ${health.version}`,
         `  uptime   ${formatDuration((health.uptime_s ?? 0) * 1000)}`,
         `  home     ${result.home}`,
+        ...(health.service ? [`  service  managed by ${health.service} (mlxm service)`] : []),
       ].join("\n"),
     );
     return result;

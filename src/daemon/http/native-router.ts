@@ -26,6 +26,7 @@ export function createNativeRouter(ctx: DaemonContext): Router {
       home: ctx.config.home,
       started_at: ctx.startedAt.toISOString(),
       uptime_s: Math.round((Date.now() - ctx.startedAt.getTime()) / 100) / 10,
+      ...(ctx.config.security.service ? { service: ctx.config.security.service } : {}),
     };
     res.status(ctx.isReady() ? 200 : 503).json(body);
   });
