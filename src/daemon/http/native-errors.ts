@@ -14,9 +14,9 @@ export function toHttpError(err: unknown): HttpError {
     return new HttpError("unsupported_media_type", e.message ?? "unsupported content encoding");
   }
   // The HTTP framework's own client errors (bad URI encoding, aborted or truncated upload, invalid size) keep
-  // their 4xx instead of becoming 500s; they come from http-errors with `expose: true`.
+  // their 4xx instead of becoming 500s: http-errors marks them `expose: true`; the router's URIError only has a status.
   const status = typeof e?.status === "number" ? e.status : (e as { statusCode?: number })?.statusCode;
-  if (status !== undefined && status >= 400 && status < 500 && (e as { expose?: boolean }).expose === true) {
+  if (status !== undefined && status >= 400 && status < 500 && ((e as { expose?: boolean }).expose === true || err instanceof URIError)) {
     return new HttpError(CLIENT_STATUS_CODE[status] ?? "bad_request", e.message || "bad request");
   }
   if (typeof e?.code === "string" && e.code in CODE_PASSTHROUGH) {
