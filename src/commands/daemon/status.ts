@@ -1,8 +1,9 @@
 import { BaseCommand } from "../../cli/base-command.js";
 import { probe } from "../../cli/daemon-control.js";
-import { formatDuration } from "../../cli/render.js";
+import { formatBytes, formatDuration } from "../../cli/render.js";
 import { ExitCode } from "../../cli/exit-codes.js";
 import { runningDaemon } from "../../daemon/pid-lock.js";
+import type { AcceleratorState } from "../../protocol/native.js";
 
 export interface DaemonStatusResult {
   running: boolean;
@@ -14,6 +15,8 @@ export interface DaemonStatusResult {
   home: string;
   /** "launchd" or "systemd" when the daemon runs as `mlxm service`. */
   service?: string;
+  /** The compute backend, devices and VRAM (once the engine's binding is up). */
+  accelerator?: AcceleratorState;
 }
 
 export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
@@ -38,6 +41,7 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
       uptime_s: health.uptime_s,
       home: health.home ?? home,
       ...(health.service ? { service: health.service } : {}),
+      ...(health.accelerator ? { accelerator: health.accelerator } : {}),
     };
     this.say(
       [
@@ -48,8 +52,17 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
         `  uptime   ${formatDuration((health.uptime_s ?? 0) * 1000)}`,
         `  home     ${result.home}`,
         ...(health.service ? [`  service  managed by ${health.service} (mlxm service)`] : []),
+        `  compute  ${describeAccelerator(health.accelerator)}`,
       ].join("\n"),
     );
     return result;
   }
+}
+
+function describeAccelerator(a: AcceleratorState | undefined): string {
+  if (!a) return "starting";
+  const asked = a.requested === "auto" ? "" : ` (MLXM_GPU=${a.requested})`;
+  if (a.backend === "cpu") return `CPU${asked}`;
+  const devices = a.devices.length ? ` ${a.devices.join(", ")}` : "";
+  return `${a.backend.toUpperCase()}${devices}${asked}, VRAM ${formatBytes(a.vram_free)} free of ${formatBytes(a.vram_total)}`;
 }
