@@ -155,10 +155,18 @@ function inCallersShape(path: string, body: string): boolean {
 
 describe("hostile requests (fuzz)", function () {
   let d: TestDaemon;
+  let hub: http.Server;
   before(async () => {
-    d = await startTestDaemon({ MLXM_CONTEXT_SIZE: "256", MLXM_MAX_BODY: "256KiB", HF_ENDPOINT: "http://127.0.0.1:9" });
+    // A Hub that knows no repository: valid-looking pulls end in a clean 404, never an unreachable upstream (502).
+    hub = http.createServer((_req, res) => res.writeHead(404, { "content-type": "application/json", "x-error-code": "RepoNotFound" }).end('{"error":"Repository not found"}'));
+    await new Promise<void>((r) => hub.listen(0, "127.0.0.1", () => r()));
+    const hubPort = (hub.address() as { port: number }).port;
+    d = await startTestDaemon({ MLXM_CONTEXT_SIZE: "256", MLXM_MAX_BODY: "256KiB", HF_ENDPOINT: `http://127.0.0.1:${hubPort}` });
   });
-  after(async () => d?.stop());
+  after(async () => {
+    await d?.stop();
+    hub?.close();
+  });
 
   it("answers over 1,000 hostile requests without a 5xx, in each caller's error shape", async () => {
     const probes = buildProbes(12);
