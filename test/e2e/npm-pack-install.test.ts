@@ -17,6 +17,8 @@ import { makeTempHome } from "../helpers/temp-home.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 describe("npm pack and install", function () {
+  // Packing, a cold daemon start (the OpenTelemetry SDK import) and a generation: minutes on a loaded 2-core machine.
+  this.timeout(240_000);
   let tmp: { home: string; cleanup: () => void };
   let bin: string;
   let env: { home: string; port: number; extra: Record<string, string> };
