@@ -6,7 +6,6 @@ import { Command, Flags, type Interfaces } from "@oclif/core";
 import { resolveConfig, ConfigError, type MlxmConfig, type Overrides } from "../config/config.js";
 import {
   AlreadyRunningError,
-  ApiError,
   DaemonStartError,
   DaemonUnreachableError,
   InterruptedError,
@@ -135,7 +134,8 @@ export function describeError(err: unknown): { code: string; exit: number; hint?
   if (err instanceof UnauthorizedError) {
     return { code: err.code, exit: ExitCode.UNAUTHORIZED, hint: "Set MLXM_API_KEY to a key from `mlxm key create` (run on the daemon's machine)." };
   }
-  if (err instanceof ApiError && (err.code === "bad_request" || err.code === "invalid_json")) {
+  // A bad request is the caller's mistake whether the daemon or the CLI noticed it (e.g. an unreadable preset file).
+  if (err instanceof MlxmError && (err.code === "bad_request" || err.code === "invalid_json")) {
     return { code: err.code, exit: ExitCode.USAGE };
   }
   if (err instanceof MlxmError) return { code: err.code, exit: ExitCode.FAILURE };

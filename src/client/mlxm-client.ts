@@ -8,9 +8,26 @@ import { ChatResponse, EmbedResponse, GenerateResponse, type ChatRequest, type E
 import { ShowResponse } from "../protocol/show.js";
 import { CancelPullResponse, DeleteResponse, PullProgress } from "../protocol/pull.js";
 import { readNdjson } from "./ndjson.js";
+import {
+  ImportProgress,
+  SearchResponse,
+  StatusResponse,
+  type CreateRequest,
+  type ImportMode,
+  type SearchSort,
+} from "../protocol/library.js";
 import { TraceListResponse, TraceResponse, type TraceListQuery } from "../protocol/traces.js";
 import { ApiError, DaemonUnreachableError } from "./errors.js";
 import { CreateKeyResponse, KeyListResponse, RevokeKeyResponse } from "../protocol/keys.js";
+import {
+  RemoveRouteResponse,
+  RouteEntry,
+  RouteListResponse,
+  RouteTestResponse,
+  UsageResponse,
+  type AddRouteRequest,
+  type UsageGroup,
+} from "../protocol/routes.js";
 
 export interface MlxmClientOptions {
   baseUrl: string;
@@ -83,6 +100,34 @@ export class MlxmClient {
   }
 
   /**
+   * Import a GGUF file from this machine; yields progress lines (hashing) until `{status: "success", name}`.
+   * The import belongs to the request: aborting `signal` (or breaking out) cancels it and leaves nothing behind.
+   */
+  async *importModel(path: string, options: { name?: string; mode?: ImportMode; signal?: AbortSignal } = {}): AsyncGenerator<ImportProgress> {
+    const body = { path, ...(options.name ? { name: options.name } : {}), mode: options.mode ?? "copy", stream: true };
+    const res = await this.request("POST", "/api/import", body, { signal: options.signal });
+    for await (const line of readNdjson(res.body, res.status)) yield ImportProgress.parse(line);
+  }
+
+  /** Create a preset (Ollama's `/api/create`): a named model made from another with default system prompt and parameters. */
+  create(request: CreateRequest, opts?: RequestOptions): Promise<StatusResponse> {
+    return this.json("POST", "/api/create", StatusResponse, { ...request, stream: false }, opts);
+  }
+
+  /** A second name for a model (Ollama's `/api/copy`). */
+  copy(source: string, destination: string, opts?: RequestOptions): Promise<StatusResponse> {
+    return this.json("POST", "/api/copy", StatusResponse, { source, destination }, opts);
+  }
+
+  /** GGUF repositories on the Hugging Face Hub with their quantisations and sizes. */
+  search(query: string, options: { limit?: number; sort?: SearchSort } = {}, opts?: RequestOptions): Promise<SearchResponse> {
+    const params = new URLSearchParams({ q: query });
+    if (options.limit !== undefined) params.set("limit", String(options.limit));
+    if (options.sort) params.set("sort", options.sort);
+    return this.json("GET", `/api/search?${params}`, SearchResponse, undefined, opts);
+  }
+
+  /**
    * Chat with a model (Ollama's `/api/chat`), streamed: yields each NDJSON line as it arrives, the last with
    * `done: true` and the metrics. Aborting `signal` (or breaking out) stops the generation on the daemon.
    */
@@ -145,6 +190,33 @@ export class MlxmClient {
   /** Revoke the API key called `name`; requests with it fail at once. */
   revokeKey(name: string, opts?: RequestOptions): Promise<RevokeKeyResponse> {
     return this.json("DELETE", `/api/keys/${encodeURIComponent(name)}`, RevokeKeyResponse, undefined, opts);
+  }
+
+  /** The routes, best priority first (keys never included). */
+  routes(opts?: RequestOptions): Promise<RouteListResponse> {
+    return this.json("GET", "/api/routes", RouteListResponse, undefined, opts);
+  }
+
+  /** Add (or with `replace`, change) a route; a given `api_key` is stored encrypted. */
+  addRoute(route: AddRouteRequest, opts?: RequestOptions): Promise<RouteEntry> {
+    return this.json("POST", "/api/routes", RouteEntry, route, opts);
+  }
+
+  removeRoute(pattern: string, opts?: RequestOptions): Promise<RemoveRouteResponse> {
+    return this.json("DELETE", "/api/routes", RemoveRouteResponse, { pattern }, opts);
+  }
+
+  /** Resolve `model` and make one tiny request through the router. */
+  testRoute(model: string, opts?: RequestOptions): Promise<RouteTestResponse> {
+    return this.json("POST", "/api/routes/test", RouteTestResponse, { model }, opts);
+  }
+
+  /** Request totals since `since` (ISO-8601; default the last 24 hours), grouped `by`. */
+  usage(query: { since?: string; by?: UsageGroup } = {}, opts?: RequestOptions): Promise<UsageResponse> {
+    const params = new URLSearchParams();
+    if (query.since) params.set("since", query.since);
+    if (query.by) params.set("by", query.by);
+    return this.json("GET", `/api/usage${params.size ? `?${params}` : ""}`, UsageResponse, undefined, opts);
   }
 
   /** Send a request and parse its JSON answer with `schema`. */

@@ -27,7 +27,13 @@ import { describeGgufModel } from "./engine/model-info.js";
 import { HubClient } from "./hub/hf-client.js";
 import { PullManager } from "./hub/pull-manager.js";
 import { recordPull } from "./hub/pull-telemetry.js";
+import { blobPath } from "./hub/blob-paths.js";
+import { HfCache } from "./library/hf-cache.js";
+import { ModelLibrary } from "./library/model-library.js";
 import { SpanIngest } from "./traces/span-ingest.js";
+import { RoutingModelService } from "./routing/router.js";
+import { SecretBox } from "./routing/secret-box.js";
+import { readEnvVariable } from "../config/env.js";
 
 export class PortInUseError extends Error {
   readonly code = "port_in_use";
@@ -184,12 +190,16 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   });
   disposers.push(() => models.dispose());
 
+  const hub = new HubClient({ endpoint: config.hub.endpoint, token: config.hub.token });
+  const blobsDir = path.join(config.home, "blobs");
   const pulls = new PullManager({
     pulls: store.pulls,
     models: store.models,
     home: config.home,
-    hub: new HubClient({ endpoint: config.hub.endpoint, token: config.hub.token }),
+    hub,
     logger,
+    // A file already in the Hugging Face cache (same commit, same sha256) is taken instead of downloaded.
+    localCopy: new HfCache({ dir: config.hub.cacheDir, blobsDir, blobPath: (sha256) => blobPath(blobsDir, sha256) }),
     // A pulled file is validated here, before it becomes visible, so a bad GGUF never reaches llama.cpp.
     describeModel: describeGgufModel,
     onPullFinished: (summary) => recordPull(summary, metrics),
@@ -203,7 +213,36 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   // Pulls a restart or a kill interrupted carry on from the bytes already on disk.
   await pulls.resumeUnfinished();
 
-  const services: DaemonServices = { store, spanIngest, models, pulls, accelerator: () => models.acceleratorIfReady() };
+  const library = new ModelLibrary({
+    store,
+    hub,
+    blobsDir,
+    blobPath: (sha256) => blobPath(blobsDir, sha256),
+    describeModel: describeGgufModel,
+    unload: (name) => models.unload(name),
+  });
+
+  // The router is what every API calls: local models first, routes and fallbacks around them.
+  const secrets = new SecretBox(config.home);
+  const router = new RoutingModelService({
+    local: models,
+    store,
+    secrets,
+    readEnv: (name) => readEnvVariable(name),
+    defaultBaseUrls: { openai: config.providers.openai.baseUrl, anthropic: config.providers.anthropic.baseUrl },
+    logger,
+  });
+
+  const services: DaemonServices = {
+    store,
+    spanIngest,
+    models: router,
+    pulls,
+    router,
+    secrets,
+    accelerator: () => models.acceleratorIfReady(),
+    library,
+  };
   return { services, disposers };
 }
 
