@@ -81,9 +81,12 @@ const POSTS: [string, Record<string, unknown>][] = [
   ["/v1/completions", { model: tiny, prompt: "hi", max_tokens: 2 }],
   ["/v1/embeddings", { model: tiny, input: "hi" }],
   ["/v1/messages", { model: tiny, max_tokens: 2, messages }],
+  ["/api/copy", { source: "no-such-model", destination: "../../escape" }],
+  ["/api/create", { model: "../x", from: "no-such-model" }],
+  ["/api/routes/test", { model: "../../x" }],
   ["/v1/messages/count_tokens", { model: tiny, messages }],
 ];
-const GETS = ["/api/version", "/api/health", "/api/tags", "/api/ps", "/api/traces", "/api/keys", "/metrics", "/v1/models", "/v1/models/mlxm-tiny"];
+const GETS = ["/api/routes", "/api/usage", "/api/usage?since=99999999999999999999&by=%ff", "/api/search?q=%00", "/api/version", "/api/health", "/api/tags", "/api/ps", "/api/traces", "/api/keys", "/metrics", "/v1/models", "/v1/models/mlxm-tiny"];
 const ODD_PATHS = [
   "/v1/models/%ff", "/v1/models/..%2f..%2fetc%2fpasswd", "/api/traces/%E0%A4%A", "/api/traces/..%2f..", "/api/traces/last",
   "/api/traces/0123456789abcdef", "/api/traces?limit=1e308", "/api/traces?since=99999999999999999999", "/api/traces?since=-1e300",
