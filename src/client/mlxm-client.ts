@@ -18,6 +18,7 @@ import {
 } from "../protocol/library.js";
 import { TraceListResponse, TraceResponse, TraceSummary, type TraceListQuery } from "../protocol/traces.js";
 import { ApiError, DaemonUnreachableError } from "./errors.js";
+import { CreateKeyResponse, KeyListResponse, RevokeKeyResponse } from "../protocol/keys.js";
 import {
   RemoveRouteResponse,
   RouteEntry,
@@ -34,6 +35,8 @@ export interface MlxmClientOptions {
   headers?: () => Record<string, string>;
   /** Per-request timeout for non-streaming calls. */
   timeoutMs?: number;
+  /** Sent as `Authorization: Bearer`: an API key, or the local admin token. */
+  apiKey?: string;
   fetch?: typeof fetch;
 }
 
@@ -46,12 +49,14 @@ export class MlxmClient {
   private readonly extraHeaders: () => Record<string, string>;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly apiKey: string | undefined;
 
   constructor(options: MlxmClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.extraHeaders = options.headers ?? (() => ({}));
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.fetchImpl = options.fetch ?? fetch;
+    this.apiKey = options.apiKey;
   }
 
   health(opts?: RequestOptions): Promise<HealthResponse> {
@@ -178,6 +183,21 @@ export class MlxmClient {
     return this.json("GET", `/api/traces/${encodeURIComponent(id)}`, TraceResponse, undefined, opts);
   }
 
+  /** Create an API key; the answer is the only time the key is shown. Needs the local admin token. */
+  createKey(name?: string, opts?: RequestOptions): Promise<CreateKeyResponse> {
+    return this.json("POST", "/api/keys", CreateKeyResponse, name === undefined ? {} : { name }, opts);
+  }
+
+  /** API keys: name, prefix, created, last used, revoked. */
+  keys(opts?: RequestOptions): Promise<KeyListResponse> {
+    return this.json("GET", "/api/keys", KeyListResponse, undefined, opts);
+  }
+
+  /** Revoke the API key called `name`; requests with it fail at once. */
+  revokeKey(name: string, opts?: RequestOptions): Promise<RevokeKeyResponse> {
+    return this.json("DELETE", `/api/keys/${encodeURIComponent(name)}`, RevokeKeyResponse, undefined, opts);
+  }
+
   /** The routes, best priority first (keys never included). */
   routes(opts?: RequestOptions): Promise<RouteListResponse> {
     return this.json("GET", "/api/routes", RouteListResponse, undefined, opts);
@@ -229,6 +249,7 @@ export class MlxmClient {
       (s): s is AbortSignal => s !== undefined,
     );
     const headers: Record<string, string> = { accept: "application/json", ...this.extraHeaders() };
+    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     let res: Response;
     try {

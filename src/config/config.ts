@@ -21,6 +21,18 @@ export interface MlxmConfig {
   logLevel: string;
   shutdownGraceMs: number;
   noAutostart: boolean;
+  /** The key the CLI sends (MLXM_API_KEY); locally the admin token is used instead. */
+  apiKey?: string;
+  security: {
+    /** Extra allowed browser origins (globs). */
+    origins: string[];
+    maxBodyBytes: number;
+    /** 0 means no limit. */
+    requestTimeoutMs: number;
+    tokenTimeoutMs: number;
+    /** The service manager supervising this daemon, when a unit set MLXM_SERVICE. */
+    service?: string;
+  };
   startTimeoutMs: number;
   trace: {
     enabled: boolean;
@@ -101,6 +113,14 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
     logLevel: req("MLXM_LOG_LEVEL"),
     shutdownGraceMs: parseDuration("MLXM_SHUTDOWN_GRACE", req("MLXM_SHUTDOWN_GRACE")),
     noAutostart: parseBoolean("MLXM_NO_AUTOSTART", req("MLXM_NO_AUTOSTART")),
+    apiKey: raw("MLXM_API_KEY"),
+    security: {
+      origins: (raw("MLXM_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean),
+      maxBodyBytes: parseBytes("MLXM_MAX_BODY", req("MLXM_MAX_BODY")),
+      requestTimeoutMs: parseDuration("MLXM_REQUEST_TIMEOUT", req("MLXM_REQUEST_TIMEOUT")),
+      tokenTimeoutMs: parseDuration("MLXM_TOKEN_TIMEOUT", req("MLXM_TOKEN_TIMEOUT")),
+      service: raw("MLXM_SERVICE"),
+    },
     startTimeoutMs: parseDuration("MLXM_START_TIMEOUT", req("MLXM_START_TIMEOUT")),
     trace: {
       enabled: parseBoolean("MLXM_TRACE", req("MLXM_TRACE")),

@@ -14,6 +14,7 @@ import type { RoutingModelService } from "./routing/router.js";
 import type { SecretBox } from "./routing/secret-box.js";
 import { HttpError } from "./errors.js";
 import type { Store } from "./store/store.js";
+import type { KeyVerifier } from "./auth/key-verifier.js";
 
 /** Everything the routes use; later capabilities (engine, hub, router) add their service here. */
 export interface DaemonServices {
@@ -39,6 +40,8 @@ export interface DaemonContext {
   logger: Logger;
   metrics: Metrics;
   startedAt: Date;
+  /** The admin token and API keys the front door accepts. */
+  verifier: KeyVerifier;
   /** The address actually bound (port 0 resolves to a real port). */
   address(): string;
   /** True while shutting down: new requests get 503. */

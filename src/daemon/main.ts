@@ -17,8 +17,12 @@ import { daemonObservability } from "../observability/daemon-setup.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";
 import { withSpan } from "../observability/spans.js";
 import { acquirePidLock } from "./pid-lock.js";
+import { ensureAdminToken } from "./auth/admin-token.js";
+import { KeyVerifier } from "./auth/key-verifier.js";
+import { isLoopbackHost } from "./auth/loopback.js";
 import { Store } from "./store/store.js";
 import { startLocalEngine } from "./engine/index.js";
+import { withDeadlines } from "./core/deadlines.js";
 import { describeGgufModel } from "./engine/model-info.js";
 import { HubClient } from "./hub/hf-client.js";
 import { PullManager } from "./hub/pull-manager.js";
@@ -36,6 +40,18 @@ export class PortInUseError extends Error {
   constructor(readonly host: string, readonly port: number) {
     super(`port ${port} on ${host} is already in use by another program; set MLXM_HOST to another address`);
     this.name = "PortInUseError";
+  }
+}
+
+/** Listening beyond loopback with no API key would publish an open LLM server: refused at start. */
+export class InsecureBindError extends Error {
+  readonly code = "insecure_bind";
+  constructor(readonly host: string) {
+    super(
+      `refusing to listen on ${host}, which other machines can reach, while no API key exists: create one first ` +
+        "(`mlxm key create` against a loopback daemon of the same MLXM_HOME), then start again",
+    );
+    this.name = "InsecureBindError";
   }
 }
 
@@ -60,8 +76,10 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
   let address = `${config.host}:${config.port}`;
   let endFollowers: (() => void) | undefined;
 
+  const verifier = new KeyVerifier(ensureAdminToken(config.home));
   const { context, setServices, setDraining } = createContext({
     version,
+    verifier,
     config,
     logger,
     metrics: createMetrics({ exportDropped: () => (daemonObservability()?.exporters() ?? []).map((e) => ({ exporter: e.name, dropped: e.dropped })) }),
@@ -94,7 +112,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     await listen(server, config.host, config.port);
     const bound = server.address() as AddressInfo;
     address = `${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}`;
-    lock.update({ address });
+    lock.update({ address, ...(config.security.service ? { service: config.security.service } : {}) });
     logger.info({ address, home: config.home, version }, "mlxm daemon listening");
     logger.info({ variables: describeVariables().filter((v) => v.value !== undefined).map((v) => `${v.name}=${v.value}`) }, "configuration");
 
@@ -104,6 +122,8 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
       fs.mkdirSync(path.join(config.home, "models"), { recursive: true });
       const store = await Store.open(path.join(config.home, "mlxm.db"));
       disposers.push(() => store.close());
+      await verifier.attach(store.apiKeys);
+      if (!isLoopbackHost(config.host) && !verifier.hasKeys()) throw new InsecureBindError(config.host);
       const services = await startServices(store, config, logger, context.metrics);
       disposers.push(...services.disposers);
       setServices(services.services);
@@ -170,7 +190,10 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   pruneTimer.unref();
   disposers.push(() => clearInterval(pruneTimer));
 
-  const models = await startLocalEngine({ store, config, logger, metrics });
+  const models = withDeadlines(await startLocalEngine({ store, config, logger, metrics }), {
+    requestMs: config.security.requestTimeoutMs,
+    tokenMs: config.security.tokenTimeoutMs,
+  });
   disposers.push(() => models.dispose());
 
   const hub = new HubClient({ endpoint: config.hub.endpoint, token: config.hub.token });

@@ -56,6 +56,8 @@ export const HealthResponse = z.object({
   uptime_s: z.number(),
   /** Remote trace exporters; empty when spans stay on this machine. */
   exporters: z.array(ExporterState).default([]),
+  /** "launchd" or "systemd" when a service manager supervises the daemon. */
+  service: z.string().optional(),
   /** Once the engine's binding is up (a moment after start): the backend and devices it chose. */
   accelerator: AcceleratorState.optional(),
 });

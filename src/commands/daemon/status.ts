@@ -17,6 +17,8 @@ export interface DaemonStatusResult {
   home: string;
   /** Remote trace exporters (Logfire, OTLP) and how they fare. */
   exporters?: ExporterState[];
+  /** "launchd" or "systemd" when the daemon runs as `mlxm service`. */
+  service?: string;
   /** The compute backend, devices and VRAM (once the engine's binding is up). */
   accelerator?: AcceleratorState;
 }
@@ -43,6 +45,7 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
       uptime_s: health.uptime_s,
       home: health.home ?? home,
       exporters: health.exporters,
+      ...(health.service ? { service: health.service } : {}),
       ...(health.accelerator ? { accelerator: health.accelerator } : {}),
     };
     this.say(
@@ -53,6 +56,7 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
         `  version  ${health.version}`,
         `  uptime   ${formatDuration((health.uptime_s ?? 0) * 1000)}`,
         `  home     ${result.home}`,
+        ...(health.service ? [`  service  managed by ${health.service} (mlxm service)`] : []),
         `  compute  ${describeAccelerator(health.accelerator)}`,
         ...renderExporters(health.exporters),
       ].join("\n"),
