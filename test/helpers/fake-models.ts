@@ -75,6 +75,11 @@ export class FakeModels implements ModelService {
     }
   }
 
+  async countTokens(request: ChatRequest): Promise<{ inputTokens: number }> {
+    this.check(request.model);
+    return { inputTokens: 5 };
+  }
+
   complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
     return this.chat(request, signal);
   }

@@ -9,12 +9,13 @@ import {
   type ChatModelFunctions,
   type GbnfJsonSchema,
   type LLamaChatGenerateResponseOptions,
+  type LlamaChatResponseChunk,
   type Llama,
   type LlamaContextSequence,
   type LlamaGrammar,
   type LlamaJsonSchemaGrammar,
 } from "node-llama-cpp";
-import type { ChatEvent, ChatRequest, CompletionRequest, FinishReason, ResponseFormat, Usage } from "../core/chat.js";
+import type { ChatEvent, ChatRequest, CompletionRequest, FinishReason, ReasoningOptions, ResponseFormat, Usage } from "../core/chat.js";
 import { HttpError, badRequest } from "../errors.js";
 import { toChatHistory, type MappedHistory } from "./chat-history.js";
 import { createJsonSchemaGrammar } from "./json-grammar.js";
@@ -31,6 +32,9 @@ export interface PreparedChat {
   sampling: LlamaSampling;
   maxTokens?: number;
   format: Format;
+  /** False: at most one tool call. */
+  parallelToolCalls: boolean;
+  reasoning?: ReasoningOptions;
 }
 
 export interface PreparedCompletion {
@@ -54,6 +58,8 @@ export interface GenerationTarget {
 export interface GenerationOutcome {
   finishReason: FinishReason;
   usage: Usage;
+  /** The stop string that ended the generation, when one did. */
+  stopSequence?: string;
   /** performance.now() of the first generated token. */
   firstTokenAt?: number;
   /** For JSON-schema output and forced tool calls: whether the result parsed and matched the schema. */
@@ -69,7 +75,44 @@ export function prepareChat(request: ChatRequest): PreparedChat {
     sampling: toLlamaSampling(request.sampling ?? {}),
     ...(request.sampling?.maxTokens !== undefined ? { maxTokens: request.sampling.maxTokens } : {}),
     format: toFormat(request.responseFormat),
+    parallelToolCalls: request.parallelToolCalls !== false,
+    ...(request.reasoning ? { reasoning: checkReasoning(request.reasoning) } : {}),
   };
+}
+
+function checkReasoning(reasoning: ReasoningOptions): ReasoningOptions {
+  const budget = reasoning.budgetTokens;
+  if (budget !== undefined && (!Number.isInteger(budget) || budget < 0)) throw badRequest(`invalid thinking budget: ${budget}`, "thinking");
+  return reasoning;
+}
+
+/** Whether the model's chat template has a reasoning section (`<think>…</think>` and the like). */
+export function supportsReasoning(loaded: LoadedLlamaModel): boolean {
+  return loaded.chatWrapper.settings.segments?.thought !== undefined;
+}
+
+/**
+ * The prompt's tokens exactly as generation will evaluate them: the history rendered by the model's chat wrapper
+ * (with the tool definitions when tools are offered), tokenized by the model.
+ */
+export function countChatTokens(loaded: LoadedLlamaModel, prepared: PreparedChat): number {
+  const functions = prepared.tools.kind === "auto" ? prepared.tools.functions : undefined;
+  const { contextText } = loaded.chatWrapper.generateContextState({
+    chatHistory: prepared.mapped.history,
+    ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}),
+  });
+  return contextText.tokenize(loaded.model.tokenizer).length;
+}
+
+/** node-llama-cpp's thought budget for a request's reasoning options; undefined keeps its default. */
+function thoughtBudget(loaded: LoadedLlamaModel, reasoning: ReasoningOptions | undefined): { thoughtTokens: number } | undefined {
+  if (!reasoning) return undefined;
+  if (!supportsReasoning(loaded)) {
+    if (!reasoning.enabled) return undefined; // nothing to turn off
+    throw badRequest("this model does not support thinking: its chat template has no reasoning section", "thinking");
+  }
+  if (!reasoning.enabled) return { thoughtTokens: 0 };
+  return reasoning.budgetTokens !== undefined ? { thoughtTokens: reasoning.budgetTokens } : undefined;
 }
 
 export function prepareCompletion(request: CompletionRequest): PreparedCompletion {
@@ -94,12 +137,8 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   const { mapped, tools, sampling, format } = prepared;
   const { grammar, validator } = await grammarFor(llama, tools.kind === "forced" ? { kind: "schema", schema: tools.schema } : format);
   const functions: ChatModelFunctions | undefined = tools.kind === "auto" ? tools.functions : undefined;
-
-  const { contextText } = loaded.chatWrapper.generateContextState({
-    chatHistory: mapped.history,
-    ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}),
-  });
-  const inputTokens = contextText.tokenize(loaded.model.tokenizer).length;
+  const budgets = thoughtBudget(loaded, prepared.reasoning);
+  const inputTokens = countChatTokens(loaded, prepared);
   const maxTokens = generationBudget(inputTokens, loaded.contextSize, prepared.maxTokens, "messages");
 
   const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: loaded.chatWrapper });
@@ -124,11 +163,17 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
       if (tools.kind === "forced") forcedText += text;
       else if (text) emit({ type: "text", text });
     },
+    // Main text arrives through onTextChunk; this only picks up the reasoning section.
+    onResponseChunk: (chunk: LlamaChatResponseChunk) => {
+      if (chunk.type === "segment" && chunk.segmentType === "thought" && chunk.text) emit({ type: "reasoning", text: chunk.text });
+    },
+    ...(budgets ? { budgets } : {}),
     ...(grammar ? { grammar } : {}),
     ...(functions
       ? {
           functions,
           documentFunctionParams: true,
+          ...(prepared.parallelToolCalls ? {} : { maxParallelFunctionCalls: 1 }),
           onFunctionCallParamsChunk: (chunk: { callIndex: number; functionName: string; paramsChunk: string }) => {
             firstTokenAt ??= performance.now();
             let index = streamedCalls.get(chunk.callIndex);
@@ -144,12 +189,17 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   } as LLamaChatGenerateResponseOptions<ChatModelFunctions>;
 
   target.begin();
+  emit({ type: "start", inputTokens });
   let stopReason: string;
+  let stopSequence: string | undefined;
   let responseText = "";
   let functionCalls: { functionName: string; params: unknown }[] = [];
   try {
     const response = await chat.generateResponse(mapped.history, options);
     stopReason = response.metadata.stopReason;
+    if (response.metadata.stopReason === "customStopTrigger") {
+      stopSequence = matchedStop(response.metadata.customStopTrigger, sampling.customStopTriggers);
+    }
     responseText = response.response;
     functionCalls = (response.functionCalls ?? []) as typeof functionCalls;
   } catch (err) {
@@ -184,7 +234,19 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   } else if (validator && finishReason === "stop") {
     schemaValid = matchesSchema(validator, responseText);
   }
-  return { finishReason, usage, ...(firstTokenAt !== undefined ? { firstTokenAt } : {}), ...(schemaValid !== undefined ? { schemaValid } : {}) };
+  return {
+    finishReason,
+    usage,
+    ...(stopSequence !== undefined && finishReason === "stop" ? { stopSequence } : {}),
+    ...(firstTokenAt !== undefined ? { firstTokenAt } : {}),
+    ...(schemaValid !== undefined ? { schemaValid } : {}),
+  };
+}
+
+/** node-llama-cpp reports the trigger that fired as pieces; give back the caller's own stop string. */
+function matchedStop(trigger: readonly unknown[], stops: readonly string[] | undefined): string {
+  const text = trigger.filter((p): p is string => typeof p === "string").join("");
+  return stops?.find((s) => s === text) ?? text;
 }
 
 export async function runCompletion(target: GenerationTarget, prepared: PreparedCompletion): Promise<GenerationOutcome> {
@@ -202,7 +264,9 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
   const meter = sequence.tokenMeter.getState();
   let firstTokenAt: number | undefined;
   target.begin();
+  emit({ type: "start", inputTokens });
   let stopReason: string;
+  let stopSequence: string | undefined;
   let responseText = "";
   try {
     const response = await completion.generateCompletionWithMeta(tokens, {
@@ -217,6 +281,9 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
       },
     });
     stopReason = response.metadata.stopReason;
+    if (response.metadata.stopReason === "customStopTrigger") {
+      stopSequence = matchedStop(response.metadata.customStopTrigger, prepared.sampling.customStopTriggers);
+    }
     responseText = response.response;
   } catch (err) {
     if (!signal.aborted) throw err;
@@ -232,6 +299,7 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
   return {
     finishReason,
     usage: { inputTokens, outputTokens: sequence.tokenMeter.diff(meter).usedOutputTokens },
+    ...(stopSequence !== undefined && finishReason === "stop" ? { stopSequence } : {}),
     ...(firstTokenAt !== undefined ? { firstTokenAt } : {}),
     ...(schemaValid !== undefined ? { schemaValid } : {}),
   };

@@ -19,6 +19,7 @@ import type { Store } from "../store/store.js";
 import { EventChannel } from "./event-channel.js";
 import {
   checkEmbeddingInputs,
+  countChatTokens,
   prepareChat,
   prepareCompletion,
   runChat,
@@ -108,6 +109,23 @@ export class LocalModelService implements ModelService {
         });
         this.options.metrics?.tokens.inc({ model: spec.name, type: "input" }, inputTokens);
         return { model: spec.name, embeddings, usage: { inputTokens } };
+      } finally {
+        lease.release();
+      }
+    });
+  }
+
+  async countTokens(request: ChatRequest, signal: AbortSignal): Promise<{ inputTokens: number }> {
+    const attributes: Attributes = { [GenAI.OPERATION_NAME]: "count_tokens", [GenAI.PROVIDER_NAME]: "mlxm", [GenAI.REQUEST_MODEL]: request.model };
+    return withSpan(`count_tokens ${request.model}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
+      const prepared = prepareChat(request);
+      const spec = await resolveModelSpec(this.options.store, request.model);
+      // A lease keeps the model loaded while its tokenizer is in use; no sequence is taken.
+      const lease = await this.#acquire(spec, request.keepAliveMs, signal, span);
+      try {
+        const inputTokens = countChatTokens(lease.model, prepared);
+        span.setAttributes({ [GenAI.RESPONSE_MODEL]: spec.name, [GenAI.USAGE_INPUT_TOKENS]: inputTokens });
+        return { inputTokens };
       } finally {
         lease.release();
       }
@@ -262,7 +280,13 @@ export class LocalModelService implements ModelService {
       ...(outcome.firstTokenAt !== undefined ? { timeToFirstTokenMs: round(outcome.firstTokenAt - arrived) } : {}),
       generationMs: round(end - generationStart),
     };
-    channel.push({ type: "done", finishReason: outcome.finishReason, usage: outcome.usage, timings });
+    channel.push({
+      type: "done",
+      finishReason: outcome.finishReason,
+      usage: outcome.usage,
+      ...(outcome.stopSequence !== undefined ? { stopSequence: outcome.stopSequence } : {}),
+      timings,
+    });
     this.#record(span, spec.name, outcome, timings, end);
   }
 
