@@ -10,6 +10,8 @@ import {
   type GbnfJsonSchema,
   type LLamaChatGenerateResponseOptions,
   type LlamaChatResponseChunk,
+  type ChatHistoryItem,
+  type ChatModelResponse,
   type Llama,
   type LlamaContextSequence,
   type LlamaGrammar,
@@ -98,21 +100,30 @@ export function supportsReasoning(loaded: LoadedLlamaModel): boolean {
 export function countChatTokens(loaded: LoadedLlamaModel, prepared: PreparedChat): number {
   const functions = prepared.tools.kind === "auto" ? prepared.tools.functions : undefined;
   const { contextText } = loaded.chatWrapper.generateContextState({
-    chatHistory: prepared.mapped.history,
+    chatHistory: reasoningSetup(loaded, prepared).history,
     ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}),
   });
   return contextText.tokenize(loaded.model.tokenizer).length;
 }
 
-/** node-llama-cpp's thought budget for a request's reasoning options; undefined keeps its default. */
-function thoughtBudget(loaded: LoadedLlamaModel, reasoning: ReasoningOptions | undefined): { thoughtTokens: number } | undefined {
-  if (!reasoning) return undefined;
+/**
+ * The history and thought budget for a request's reasoning options. Reasoning turned off on a reasoning model
+ * becomes an empty, closed reasoning section at the start of the answer (as Qwen3's templates do for
+ * `enable_thinking: false`): a zero thought budget alone still lets a few tokens into the section first.
+ */
+function reasoningSetup(loaded: LoadedLlamaModel, prepared: PreparedChat): { history: ChatHistoryItem[]; budgets?: { thoughtTokens: number } } {
+  const { history } = prepared.mapped;
+  const reasoning = prepared.reasoning;
+  if (!reasoning) return { history };
   if (!supportsReasoning(loaded)) {
-    if (!reasoning.enabled) return undefined; // nothing to turn off
+    if (!reasoning.enabled) return { history }; // nothing to turn off
     throw badRequest("this model does not support thinking: its chat template has no reasoning section", "thinking");
   }
-  if (!reasoning.enabled) return { thoughtTokens: 0 };
-  return reasoning.budgetTokens !== undefined ? { thoughtTokens: reasoning.budgetTokens } : undefined;
+  if (reasoning.enabled) return reasoning.budgetTokens !== undefined ? { history, budgets: { thoughtTokens: reasoning.budgetTokens } } : { history };
+  const last = history.at(-1);
+  if (last?.type !== "model" || last.response.length > 0) return { history, budgets: { thoughtTokens: 0 } };
+  const closed: ChatModelResponse = { type: "model", response: [{ type: "segment", segmentType: "thought", text: "", ended: true }] };
+  return { history: [...history.slice(0, -1), closed], budgets: { thoughtTokens: 0 } };
 }
 
 export function prepareCompletion(request: CompletionRequest): PreparedCompletion {
@@ -134,10 +145,10 @@ function toFormat(format: ResponseFormat | undefined): Format {
 
 export async function runChat(target: GenerationTarget, prepared: PreparedChat): Promise<GenerationOutcome> {
   const { llama, loaded, sequence, signal, emit } = target;
-  const { mapped, tools, sampling, format } = prepared;
+  const { tools, sampling, format } = prepared;
   const { grammar, validator } = await grammarFor(llama, tools.kind === "forced" ? { kind: "schema", schema: tools.schema } : format);
   const functions: ChatModelFunctions | undefined = tools.kind === "auto" ? tools.functions : undefined;
-  const budgets = thoughtBudget(loaded, prepared.reasoning);
+  const { history, budgets } = reasoningSetup(loaded, prepared);
   const inputTokens = countChatTokens(loaded, prepared);
   const maxTokens = generationBudget(inputTokens, loaded.contextSize, prepared.maxTokens, "messages");
 
@@ -195,7 +206,7 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   let responseText = "";
   let functionCalls: { functionName: string; params: unknown }[] = [];
   try {
-    const response = await chat.generateResponse(mapped.history, options);
+    const response = await chat.generateResponse(history, options);
     stopReason = response.metadata.stopReason;
     if (response.metadata.stopReason === "customStopTrigger") {
       stopSequence = matchedStop(response.metadata.customStopTrigger, sampling.customStopTriggers);
