@@ -12,6 +12,7 @@ import { fromEmbeddingRequest, toEmbeddingResponse } from "../compat/openai-embe
 import { toOpenAIError } from "../compat/openai-errors.js";
 import { toOpenAIModel, toOpenAIModelList } from "../compat/openai-models.js";
 import type { DaemonContext } from "../context.js";
+import { markApi } from "./api-attribute.js";
 import { modelNotFound } from "../errors.js";
 import { clientAbortSignal, failOnErrorFinish, prefetchFirst, sendStream, sseFormat } from "./streaming.js";
 
@@ -20,6 +21,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export function createOpenAIRouter(ctx: DaemonContext): Router {
   const router = Router();
+  router.use(markApi("openai"));
   // Any content type: some OpenAI clients omit it, and OpenAI parses the body as JSON regardless.
   router.use(express.json({ limit: "32mb", type: () => true }));
 
