@@ -8,6 +8,7 @@ import type { Metrics } from "../observability/metrics.js";
 import type { SpanIngest } from "./traces/span-ingest.js";
 import type { ModelService } from "./core/model-service.js";
 import type { PullManager } from "./hub/pull-manager.js";
+import type { AcceleratorInfo } from "./engine/accelerator.js";
 import { HttpError } from "./errors.js";
 import type { Store } from "./store/store.js";
 
@@ -19,6 +20,8 @@ export interface DaemonServices {
   models: ModelService;
   /** Hugging Face pulls, owned by the daemon. */
   pulls: PullManager;
+  /** The local engine's compute backend, once its binding is up (undefined before). */
+  accelerator(): Promise<AcceleratorInfo | undefined>;
 }
 
 export interface DaemonContext {

@@ -180,7 +180,7 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   // Pulls a restart or a kill interrupted carry on from the bytes already on disk.
   await pulls.resumeUnfinished();
 
-  const services: DaemonServices = { store, spanIngest, models, pulls };
+  const services: DaemonServices = { store, spanIngest, models, pulls, accelerator: () => models.acceleratorIfReady() };
   return { services, disposers };
 }
 

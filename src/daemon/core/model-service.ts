@@ -39,6 +39,15 @@ export interface ModelInfo {
   notes: string[];
   /** Further GGUF metadata worth showing (string/number values only). */
   metadata: Record<string, string | number | boolean>;
+  /** Where it runs while loaded: the compute backend and the layers offloaded to it. Absent when not loaded. */
+  offload?: ModelOffload;
+}
+
+/** How much of a loaded model runs on the GPU ("cpu" backend: none). */
+export interface ModelOffload {
+  backend: string;
+  gpuLayers: number;
+  totalLayers: number;
 }
 
 export interface ModelService {
