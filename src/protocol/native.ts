@@ -62,6 +62,9 @@ export const ModelEntry = z.object({
   size: z.number(),
   digest: z.string(),
   details: ModelDetails,
+  /** Routed names (Ollama's cloud-model fields): the upstream model and where it runs. */
+  remote_model: z.string().optional(),
+  remote_host: z.string().optional(),
 });
 export type ModelEntry = z.infer<typeof ModelEntry>;
 

@@ -8,6 +8,7 @@ import type { AcceleratorState, HealthResponse, ModelEntry, PsResponse, TagsResp
 import type { DaemonContext } from "../context.js";
 import type { ModelRow } from "../store/repos/models-repo.js";
 import { toModelDetails } from "../core/model-details.js";
+import { toRemoteModelEntry } from "../routing/remote-models.js";
 
 export function createNativeRouter(ctx: DaemonContext): Router {
   const router = Router();
@@ -35,8 +36,11 @@ export function createNativeRouter(ctx: DaemonContext): Router {
   });
 
   router.get("/tags", async (_req, res) => {
-    const rows = await ctx.services().store.models.list();
-    const body: TagsResponse = { models: rows.map(toModelEntry) };
+    const { store, router: routing } = ctx.services();
+    const rows = await store.models.list();
+    const local = new Set(rows.map((r) => r.name));
+    const remote = (await routing.remoteModels()).filter((m) => !local.has(m.name)).map(toRemoteModelEntry);
+    const body: TagsResponse = { models: [...rows.map(toModelEntry), ...remote] };
     res.json(body);
   });
 

@@ -14,6 +14,7 @@ import { toOpenAIModel, toOpenAIModelList } from "../compat/openai-models.js";
 import type { DaemonContext } from "../context.js";
 import { markApi } from "./api-attribute.js";
 import { modelNotFound } from "../errors.js";
+import { toRemoteOpenAIModel } from "../routing/remote-models.js";
 import { clientAbortSignal, failOnErrorFinish, prefetchFirst, sendStream, sseFormat } from "./streaming.js";
 
 const newId = (prefix: string) => `${prefix}-${crypto.randomBytes(12).toString("base64url")}`;
@@ -59,13 +60,19 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
   });
 
   router.get("/models", async (_req, res) => {
-    res.json(toOpenAIModelList(await ctx.services().store.models.list()));
+    const { store, router: routing } = ctx.services();
+    const list = toOpenAIModelList(await store.models.list());
+    const local = new Set(list.data.map((m) => m.id));
+    list.data.push(...(await routing.remoteModels()).filter((m) => !local.has(m.name)).map(toRemoteOpenAIModel));
+    res.json(list);
   });
 
   // Model names may contain slashes (`hf.co/org/repo:Q4_K_M`).
   router.get("/models/*id", async (req, res) => {
     const id = (req.params as { id: string[] }).id.join("/");
     const row = await ctx.services().store.models.findByName(id);
+    const remote = row ? undefined : (await ctx.services().router.remoteModels()).find((m) => m.name === id);
+    if (remote) return void res.json(toRemoteOpenAIModel(remote));
     if (!row) throw modelNotFound(id);
     res.json(toOpenAIModel(row));
   });
