@@ -6,7 +6,6 @@ import { Command, Flags, type Interfaces } from "@oclif/core";
 import { resolveConfig, ConfigError, type MlxmConfig, type Overrides } from "../config/config.js";
 import {
   AlreadyRunningError,
-  ApiError,
   DaemonStartError,
   DaemonUnreachableError,
   InterruptedError,
@@ -120,7 +119,8 @@ export function describeError(err: unknown): { code: string; exit: number; hint?
   if (err instanceof DaemonStartError) return { code: err.code, exit: ExitCode.DAEMON_UNREACHABLE };
   if (err instanceof AlreadyRunningError) return { code: err.code, exit: ExitCode.ALREADY_RUNNING };
   if (err instanceof NotFoundError) return { code: err.code, exit: ExitCode.NOT_FOUND };
-  if (err instanceof ApiError && (err.code === "bad_request" || err.code === "invalid_json")) {
+  // A bad request is the caller's mistake whether the daemon or the CLI noticed it (e.g. an unreadable preset file).
+  if (err instanceof MlxmError && (err.code === "bad_request" || err.code === "invalid_json")) {
     return { code: err.code, exit: ExitCode.USAGE };
   }
   if (err instanceof MlxmError) return { code: err.code, exit: ExitCode.FAILURE };

@@ -8,6 +8,14 @@ import { ChatResponse, EmbedResponse, GenerateResponse, type ChatRequest, type E
 import { ShowResponse } from "../protocol/show.js";
 import { CancelPullResponse, DeleteResponse, PullProgress } from "../protocol/pull.js";
 import { readNdjson } from "./ndjson.js";
+import {
+  ImportProgress,
+  SearchResponse,
+  StatusResponse,
+  type CreateRequest,
+  type ImportMode,
+  type SearchSort,
+} from "../protocol/library.js";
 import { TraceListResponse, TraceResponse, type TraceListQuery } from "../protocol/traces.js";
 import { ApiError, DaemonUnreachableError } from "./errors.js";
 import {
@@ -84,6 +92,34 @@ export class MlxmClient {
   /** Remove a local model (files shared with another model stay). */
   deleteModel(model: string, opts?: RequestOptions): Promise<DeleteResponse> {
     return this.json("DELETE", "/api/delete", DeleteResponse, { model }, opts);
+  }
+
+  /**
+   * Import a GGUF file from this machine; yields progress lines (hashing) until `{status: "success", name}`.
+   * The import belongs to the request: aborting `signal` (or breaking out) cancels it and leaves nothing behind.
+   */
+  async *importModel(path: string, options: { name?: string; mode?: ImportMode; signal?: AbortSignal } = {}): AsyncGenerator<ImportProgress> {
+    const body = { path, ...(options.name ? { name: options.name } : {}), mode: options.mode ?? "copy", stream: true };
+    const res = await this.request("POST", "/api/import", body, { signal: options.signal });
+    for await (const line of readNdjson(res.body, res.status)) yield ImportProgress.parse(line);
+  }
+
+  /** Create a preset (Ollama's `/api/create`): a named model made from another with default system prompt and parameters. */
+  create(request: CreateRequest, opts?: RequestOptions): Promise<StatusResponse> {
+    return this.json("POST", "/api/create", StatusResponse, { ...request, stream: false }, opts);
+  }
+
+  /** A second name for a model (Ollama's `/api/copy`). */
+  copy(source: string, destination: string, opts?: RequestOptions): Promise<StatusResponse> {
+    return this.json("POST", "/api/copy", StatusResponse, { source, destination }, opts);
+  }
+
+  /** GGUF repositories on the Hugging Face Hub with their quantisations and sizes. */
+  search(query: string, options: { limit?: number; sort?: SearchSort } = {}, opts?: RequestOptions): Promise<SearchResponse> {
+    const params = new URLSearchParams({ q: query });
+    if (options.limit !== undefined) params.set("limit", String(options.limit));
+    if (options.sort) params.set("sort", options.sort);
+    return this.json("GET", `/api/search?${params}`, SearchResponse, undefined, opts);
   }
 
   /**

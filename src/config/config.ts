@@ -43,7 +43,15 @@ export interface MlxmConfig {
     /** Layers offloaded to the GPU (node-llama-cpp's `gpuLayers`). */
     gpuLayers: GpuLayersSetting;
   };
-  hub: { endpoint: string; token?: string; concurrency: number; chunkSizeBytes: number; stallTimeoutMs: number };
+  hub: {
+    endpoint: string;
+    token?: string;
+    concurrency: number;
+    chunkSizeBytes: number;
+    stallTimeoutMs: number;
+    /** The Hugging Face hub cache whose verified files pulls reuse. */
+    cacheDir: string;
+  };
   providers: {
     openai: { apiKey?: string; baseUrl?: string };
     anthropic: { apiKey?: string; baseUrl?: string };
@@ -116,6 +124,8 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       concurrency: parseInteger("MLXM_PULL_CONCURRENCY", req("MLXM_PULL_CONCURRENCY"), 1),
       chunkSizeBytes: parseBytes("MLXM_PULL_CHUNK_SIZE", req("MLXM_PULL_CHUNK_SIZE")),
       stallTimeoutMs: parseDuration("MLXM_PULL_STALL_TIMEOUT", req("MLXM_PULL_STALL_TIMEOUT")),
+      // huggingface_hub's own precedence: HF_HUB_CACHE, else HF_HOME/hub.
+      cacheDir: path.resolve(expandHome(raw("HF_HUB_CACHE") ?? path.join(req("HF_HOME"), "hub"))),
     },
     providers: {
       openai: { apiKey: raw("OPENAI_API_KEY"), baseUrl: optUrl("OPENAI_BASE_URL") },

@@ -16,6 +16,7 @@ import { createOllamaRouter } from "./http/ollama-router.js";
 import { openAIErrorHandler, openAINotFound } from "./http/openai-errors.js";
 import { createOpenAIRouter } from "./http/openai-router.js";
 import { createPullRouter } from "./http/pull-router.js";
+import { createLibraryRouter } from "./http/library-router.js";
 import { createTracesRouter } from "./http/traces-router.js";
 import { requestId } from "./http/request-id.js";
 import { recordRequests } from "./http/request-usage.js";
@@ -42,6 +43,7 @@ export function createApp(ctx: DaemonContext): Express {
   app.use("/api", recordMountPath, createNativeRouter(ctx));
   app.use("/api", recordMountPath, createTracesRouter(ctx));
   app.use("/api", recordMountPath, createPullRouter(ctx));
+  app.use("/api", recordMountPath, createLibraryRouter(ctx));
   app.use("/api", recordMountPath, createRoutesRouter(ctx));
 
   // OpenAI's API. Other `/v1` routers (Anthropic's) mount before the `/v1` fallback; every `/v1` failure, the

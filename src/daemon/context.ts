@@ -8,6 +8,7 @@ import type { Metrics } from "../observability/metrics.js";
 import type { SpanIngest } from "./traces/span-ingest.js";
 import type { ModelService } from "./core/model-service.js";
 import type { PullManager } from "./hub/pull-manager.js";
+import type { ModelLibrary } from "./library/model-library.js";
 import type { AcceleratorInfo } from "./engine/accelerator.js";
 import type { RoutingModelService } from "./routing/router.js";
 import type { SecretBox } from "./routing/secret-box.js";
@@ -22,6 +23,8 @@ export interface DaemonServices {
   models: ModelService;
   /** Hugging Face pulls, owned by the daemon. */
   pulls: PullManager;
+  /** Imports, presets, aliases and Hub search. */
+  library: ModelLibrary;
   /** The local engine's compute backend, once its binding is up (undefined before). */
   accelerator(): Promise<AcceleratorInfo | undefined>;
   /** The router (also `models`): route table, upstreams, fallback. */

@@ -23,6 +23,9 @@ import { describeGgufModel } from "./engine/model-info.js";
 import { HubClient } from "./hub/hf-client.js";
 import { PullManager } from "./hub/pull-manager.js";
 import { recordPull } from "./hub/pull-telemetry.js";
+import { blobPath } from "./hub/blob-paths.js";
+import { HfCache } from "./library/hf-cache.js";
+import { ModelLibrary } from "./library/model-library.js";
 import { SpanIngest } from "./traces/span-ingest.js";
 import { RoutingModelService } from "./routing/router.js";
 import { SecretBox } from "./routing/secret-box.js";
@@ -164,12 +167,16 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   const models = await startLocalEngine({ store, config, logger, metrics });
   disposers.push(() => models.dispose());
 
+  const hub = new HubClient({ endpoint: config.hub.endpoint, token: config.hub.token });
+  const blobsDir = path.join(config.home, "blobs");
   const pulls = new PullManager({
     pulls: store.pulls,
     models: store.models,
     home: config.home,
-    hub: new HubClient({ endpoint: config.hub.endpoint, token: config.hub.token }),
+    hub,
     logger,
+    // A file already in the Hugging Face cache (same commit, same sha256) is taken instead of downloaded.
+    localCopy: new HfCache({ dir: config.hub.cacheDir, blobsDir, blobPath: (sha256) => blobPath(blobsDir, sha256) }),
     // A pulled file is validated here, before it becomes visible, so a bad GGUF never reaches llama.cpp.
     describeModel: describeGgufModel,
     onPullFinished: (summary) => recordPull(summary, metrics),
@@ -182,6 +189,15 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   disposers.push(() => pulls.dispose());
   // Pulls a restart or a kill interrupted carry on from the bytes already on disk.
   await pulls.resumeUnfinished();
+
+  const library = new ModelLibrary({
+    store,
+    hub,
+    blobsDir,
+    blobPath: (sha256) => blobPath(blobsDir, sha256),
+    describeModel: describeGgufModel,
+    unload: (name) => models.unload(name),
+  });
 
   // The router is what every API calls: local models first, routes and fallbacks around them.
   const secrets = new SecretBox(config.home);
@@ -202,6 +218,7 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
     router,
     secrets,
     accelerator: () => models.acceleratorIfReady(),
+    library,
   };
   return { services, disposers };
 }

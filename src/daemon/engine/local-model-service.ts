@@ -14,6 +14,7 @@ import { GenAI, SpanKind, withSpan, type Attributes, type Span } from "../../obs
 import type { RunningModel } from "../../protocol/native.js";
 import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, SamplingOptions } from "../core/chat.js";
 import type { ModelInfo, ModelService } from "../core/model-service.js";
+import { applyPresetToChat, applyPresetToCompletion, type ModelPreset } from "../core/preset.js";
 import { HttpError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { EventChannel } from "./event-channel.js";
@@ -86,11 +87,13 @@ export class LocalModelService implements ModelService {
   }
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#stream("chat", request, signal, () => prepareChat(request), (target, prepared) => runChat(target, prepared));
+    return this.#stream("chat", request, signal, (preset) => prepareChat(applyPresetToChat(request, preset)), (target, prepared) =>
+      runChat(target, prepared),
+    );
   }
 
   complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#stream("text_completion", request, signal, () => prepareCompletion(request), (target, prepared) =>
+    return this.#stream("text_completion", request, signal, (preset) => prepareCompletion(applyPresetToCompletion(request, preset)), (target, prepared) =>
       runCompletion(target, prepared),
     );
   }
@@ -210,7 +213,7 @@ export class LocalModelService implements ModelService {
     operation: Operation,
     request: ChatRequest | CompletionRequest,
     signal: AbortSignal,
-    prepare: () => P,
+    prepare: (preset: ModelPreset | undefined) => P,
     run: (target: GenerationTarget, prepared: P) => Promise<GenerationOutcome>,
   ): AsyncGenerator<ChatEvent> {
     const channel = new EventChannel<ChatEvent>();
@@ -267,12 +270,13 @@ export class LocalModelService implements ModelService {
     signal: AbortSignal,
     channel: EventChannel<ChatEvent>,
     begin: () => void,
-    prepare: () => P,
+    prepare: (preset: ModelPreset | undefined) => P,
     run: (target: GenerationTarget, prepared: P) => Promise<GenerationOutcome>,
   ): Promise<void> {
     const arrived = performance.now();
-    const prepared = prepare();
     const spec = await resolveModelSpec(this.options.store, request.model);
+    // A preset's defaults go under the request's own values.
+    const prepared = prepare(spec.preset);
     const llama = await this.#llama.llama();
     const lease = await this.#acquire(spec, request.keepAliveMs, signal, span);
     const sequence = lease.model.takeSequence();
