@@ -12,6 +12,8 @@ import type { DaemonContext } from "./context.js";
 import { HttpError } from "./errors.js";
 import { nativeErrorHandler } from "./http/native-errors.js";
 import { accessLog } from "./http/access-log.js";
+import { anthropicErrorHandler, anthropicNotFound } from "./http/anthropic-errors.js";
+import { createAnthropicRouter } from "./http/anthropic-router.js";
 import { createMetricsRouter, httpMetrics } from "./http/metrics-router.js";
 import { attributeRoute, recordMountPath } from "./http/route-template.js";
 import { createNativeRouter } from "./http/native-router.js";
@@ -66,6 +68,10 @@ export function createApp(ctx: DaemonContext): Express {
 
   // OpenAI's API. Other `/v1` routers (Anthropic's) mount before the `/v1` fallback; every `/v1` failure, the
   // draining 503 above included, is answered in OpenAI's shape.
+  // Anthropic's Messages API, with its own error shape for everything under /v1/messages.
+  app.use("/v1/messages", recordMountPath, createAnthropicRouter(ctx));
+  app.use("/v1/messages", anthropicNotFound);
+  app.use("/v1/messages", anthropicErrorHandler(ctx.logger));
   app.use("/v1", recordMountPath, createOpenAIRouter(ctx));
   app.use("/v1", openAINotFound);
   app.use("/v1", openAIErrorHandler(ctx.logger));

@@ -3,7 +3,8 @@
  * shapes, disconnects) without the engine. Model names pick the behaviour:
  *   "missing" → model_not_found; "busy" → queue_full (Retry-After 3); "broken" → invalid_model;
  *   "explode" → one text piece, then an internal error mid-stream; "slow" → a piece every 10 ms until aborted;
- *   anything else → FAKE_REPLY in pieces (or one tool call when tool_choice asks for one), then done.
+ *   anything else → a `start` event, FAKE_REPLY in pieces (after FAKE_REASONING when reasoning is enabled; or one tool
+ *   call when tool_choice asks for one), then done; "stopper" ends on the request's first stop sequence.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -23,6 +24,7 @@ import type { RunningModel } from "../../src/protocol/native.js";
 import { makeTempHome } from "./temp-home.js";
 
 export const FAKE_REPLY = ["Hello", ", ", "world"];
+export const FAKE_REASONING = ["Let me ", "think."];
 
 export class FakeModels implements ModelService {
   /** Signals of generations that were aborted (client gone). */
@@ -66,16 +68,25 @@ export class FakeModels implements ModelService {
         yield { type: "done", finishReason: "tool_calls", usage: { inputTokens: 7, outputTokens: 6 } };
         return;
       }
+      yield { type: "start", inputTokens: 5 };
+      if ("reasoning" in request && request.reasoning?.enabled) for (const text of FAKE_REASONING) yield { type: "reasoning", text };
       for (const text of FAKE_REPLY) yield { type: "text", text };
+      const stop = request.model === "stopper" ? request.sampling.stop?.[0] : undefined;
       yield {
         type: "done",
         finishReason: "stop",
         usage: { inputTokens: 5, outputTokens: FAKE_REPLY.length },
+        ...(stop !== undefined ? { stopSequence: stop } : {}),
         timings: { queueMs: 0, loadMs: 2, timeToFirstTokenMs: 3, generationMs: 4 },
       };
     } finally {
       this.active--;
     }
+  }
+
+  async countTokens(request: ChatRequest): Promise<{ inputTokens: number }> {
+    this.check(request.model);
+    return { inputTokens: 5 };
   }
 
   complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {

@@ -61,13 +61,15 @@ describe("local engine (real node-llama-cpp)", function () {
     await hold?.release();
   });
 
-  it("streams text deltas, then done with exact usage and finishReason length", async () => {
+  it("streams a start event, text deltas, then done with exact usage and finishReason length", async () => {
     const models = service();
     const events: ChatEvent[] = [];
     for await (const event of models.chat(chatRequest("tiny"), new AbortController().signal)) events.push(event);
     const done = events.at(-1)!;
     expect(done.type).to.equal("done");
-    const texts = events.slice(0, -1);
+    const start = events[0]!;
+    expect(start).to.deep.equal({ type: "start", inputTokens: done.type === "done" ? done.usage.inputTokens : -1 });
+    const texts = events.slice(1, -1);
     expect(texts.length, "one delta per token or so").to.be.greaterThan(1);
     expect(texts.every((e) => e.type === "text" && e.text.length > 0)).to.equal(true);
     if (done.type !== "done") return;
@@ -230,7 +232,7 @@ describe("local engine (real node-llama-cpp)", function () {
     const models = service({ MLXM_NUM_PARALLEL: "1", MLXM_MAX_QUEUE: "1" });
     const first = new AbortController();
     const running = models.chat(chatRequest("tiny", {}, 1500), first.signal)[Symbol.asyncIterator]();
-    expect((await running.next()).value).to.have.property("type", "text");
+    expect((await running.next()).value).to.have.property("type", "start"); // generating now
     const second = collectChat(models.chat(chatRequest("tiny", {}, 4), new AbortController().signal));
     await until(() => models.running()[0]?.queued_requests === 1, "the second request to queue");
     const third = models.chat(chatRequest("tiny", {}, 4), new AbortController().signal)[Symbol.asyncIterator]();
@@ -270,6 +272,7 @@ describe("local engine (real node-llama-cpp)", function () {
   it("abandoning the iterator early also stops the generation", async () => {
     const models = service({ MLXM_NUM_PARALLEL: "1" });
     for await (const event of models.chat(chatRequest("tiny", {}, 1900), new AbortController().signal)) {
+      if (event.type === "start") continue;
       expect(event.type).to.equal("text");
       break;
     }
@@ -282,7 +285,7 @@ describe("local engine (real node-llama-cpp)", function () {
     await collectChat(models.chat(chatRequest("tiny", {}, 4), new AbortController().signal));
     const busy = new AbortController();
     const running = models.chat(chatRequest("tiny", {}, 1900), busy.signal)[Symbol.asyncIterator]();
-    expect((await running.next()).value).to.have.property("type", "text");
+    expect((await running.next()).value).to.have.property("type", "start"); // generating now
     // tiny is generating: tiny-q8 must wait rather than evict it.
     const waiting = collectChat(models.chat(chatRequest("tiny-q8", {}, 4), new AbortController().signal));
     await new Promise((r) => setTimeout(r, 50));

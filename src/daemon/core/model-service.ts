@@ -59,6 +59,11 @@ export interface ModelService {
   chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent>;
   complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<ChatEvent>;
   embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult>;
+  /**
+   * The prompt tokens `chat(request)` would report as `usage.inputTokens`, without generating: the same rendering
+   * and tokenization (loads the model when needed). Errors as `chat` would throw them.
+   */
+  countTokens(request: ChatRequest, signal: AbortSignal): Promise<{ inputTokens: number }>;
   /** Load a model without generating (Ollama: a request with no messages/prompt loads it). */
   load(model: string, keepAliveMs?: number): Promise<void>;
   show(model: string): Promise<ModelInfo>;

@@ -8,11 +8,14 @@ import {
   LlamaCompletion,
   type ChatModelFunctions,
   type LLamaChatGenerateResponseOptions,
+  type LlamaChatResponseChunk,
+  type ChatHistoryItem,
+  type ChatModelResponse,
   type Llama,
   type LlamaContextSequence,
   type LlamaGrammar,
 } from "node-llama-cpp";
-import type { ChatEvent, ChatRequest, CompletionRequest, FinishReason, ResponseFormat, Usage } from "../core/chat.js";
+import type { ChatEvent, ChatRequest, CompletionRequest, FinishReason, ReasoningOptions, ResponseFormat, Usage } from "../core/chat.js";
 import { HttpError, badRequest } from "../errors.js";
 import { toChatHistory, type MappedHistory } from "./chat-history.js";
 import { ForcedCallStream } from "./grammar/forced-call-stream.js";
@@ -30,6 +33,9 @@ export interface PreparedChat {
   sampling: LlamaSampling;
   maxTokens?: number;
   format: Format;
+  /** False: at most one tool call. */
+  parallelToolCalls: boolean;
+  reasoning?: ReasoningOptions;
 }
 
 export interface PreparedCompletion {
@@ -55,6 +61,8 @@ export interface GenerationTarget {
 export interface GenerationOutcome {
   finishReason: FinishReason;
   usage: Usage;
+  /** The stop string that ended the generation, when one did. */
+  stopSequence?: string;
   /** performance.now() of the first generated token. */
   firstTokenAt?: number;
   /** For JSON-schema output and tool calls that completed: whether the result parsed and matched the schema. */
@@ -74,7 +82,53 @@ export function prepareChat(request: ChatRequest, grammars: SchemaGrammars): Pre
     sampling: toLlamaSampling(request.sampling ?? {}),
     ...(request.sampling?.maxTokens !== undefined ? { maxTokens: request.sampling.maxTokens } : {}),
     format: toFormat(request.responseFormat, grammars),
+    parallelToolCalls: request.parallelToolCalls !== false,
+    ...(request.reasoning ? { reasoning: checkReasoning(request.reasoning) } : {}),
   };
+}
+
+function checkReasoning(reasoning: ReasoningOptions): ReasoningOptions {
+  const budget = reasoning.budgetTokens;
+  if (budget !== undefined && (!Number.isInteger(budget) || budget < 0)) throw badRequest(`invalid thinking budget: ${budget}`, "thinking");
+  return reasoning;
+}
+
+/** Whether the model's chat template has a reasoning section (`<think>…</think>` and the like). */
+export function supportsReasoning(loaded: LoadedLlamaModel): boolean {
+  return loaded.chatWrapper.settings.segments?.thought !== undefined;
+}
+
+/**
+ * The prompt's tokens exactly as generation will evaluate them: the history rendered by the model's chat wrapper
+ * (with the tool definitions when tools are offered), tokenized by the model.
+ */
+export function countChatTokens(loaded: LoadedLlamaModel, prepared: PreparedChat): number {
+  const functions = prepared.tools.kind === "auto" ? prepared.tools.functions : undefined;
+  const { contextText } = loaded.chatWrapper.generateContextState({
+    chatHistory: reasoningSetup(loaded, prepared).history,
+    ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}),
+  });
+  return contextText.tokenize(loaded.model.tokenizer).length;
+}
+
+/**
+ * The history and thought budget for a request's reasoning options. Reasoning turned off on a reasoning model
+ * becomes an empty, closed reasoning section at the start of the answer (as Qwen3's templates do for
+ * `enable_thinking: false`): a zero thought budget alone still lets a few tokens into the section first.
+ */
+function reasoningSetup(loaded: LoadedLlamaModel, prepared: PreparedChat): { history: ChatHistoryItem[]; budgets?: { thoughtTokens: number } } {
+  const { history } = prepared.mapped;
+  const reasoning = prepared.reasoning;
+  if (!reasoning) return { history };
+  if (!supportsReasoning(loaded)) {
+    if (!reasoning.enabled) return { history }; // nothing to turn off
+    throw badRequest("this model does not support thinking: its chat template has no reasoning section", "thinking");
+  }
+  if (reasoning.enabled) return reasoning.budgetTokens !== undefined ? { history, budgets: { thoughtTokens: reasoning.budgetTokens } } : { history };
+  const last = history.at(-1);
+  if (last?.type !== "model" || last.response.length > 0) return { history, budgets: { thoughtTokens: 0 } };
+  const closed: ChatModelResponse = { type: "model", response: [{ type: "segment", segmentType: "thought", text: "", ended: true }] };
+  return { history: [...history.slice(0, -1), closed], budgets: { thoughtTokens: 0 } };
 }
 
 export function prepareCompletion(request: CompletionRequest, grammars: SchemaGrammars): PreparedCompletion {
@@ -96,16 +150,12 @@ function toFormat(format: ResponseFormat | undefined, grammars: SchemaGrammars):
 
 export async function runChat(target: GenerationTarget, prepared: PreparedChat): Promise<GenerationOutcome> {
   const { llama, loaded, sequence, signal, emit } = target;
-  const { mapped, tools, sampling, format } = prepared;
+  const { tools, sampling, format } = prepared;
   const constraint: PreparedGrammar | undefined = tools.kind === "forced" ? tools.grammar : format.kind === "schema" ? format.schema : undefined;
   const grammar = await grammarFor(target, constraint ?? format);
   const functions: ChatModelFunctions | undefined = tools.kind === "auto" ? tools.functions : undefined;
-
-  const { contextText } = loaded.chatWrapper.generateContextState({
-    chatHistory: mapped.history,
-    ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}),
-  });
-  const inputTokens = contextText.tokenize(loaded.model.tokenizer).length;
+  const { history, budgets } = reasoningSetup(loaded, prepared);
+  const inputTokens = countChatTokens(loaded, prepared);
   const maxTokens = generationBudget(inputTokens, loaded.contextSize, prepared.maxTokens, "messages");
 
   const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: loaded.chatWrapper });
@@ -138,11 +188,17 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
         else emit({ type: "tool_call_delta", index: forcedIndex!, argumentsDelta: piece.delta });
       }
     },
+    // Main text arrives through onTextChunk; this only picks up the reasoning section.
+    onResponseChunk: (chunk: LlamaChatResponseChunk) => {
+      if (chunk.type === "segment" && chunk.segmentType === "thought" && chunk.text) emit({ type: "reasoning", text: chunk.text });
+    },
+    ...(budgets ? { budgets } : {}),
     ...(grammar ? { grammar } : {}),
     ...(functions
       ? {
           functions,
           documentFunctionParams: true,
+          ...(prepared.parallelToolCalls ? {} : { maxParallelFunctionCalls: 1 }),
           onFunctionCallParamsChunk: (chunk: { callIndex: number; functionName: string; paramsChunk: string }) => {
             firstTokenAt ??= performance.now();
             let index = streamedCalls.get(chunk.callIndex);
@@ -158,12 +214,17 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   } as LLamaChatGenerateResponseOptions<ChatModelFunctions>;
 
   target.begin();
+  emit({ type: "start", inputTokens });
   let stopReason: string;
+  let stopSequence: string | undefined;
   let responseText = "";
   let functionCalls: { functionName: string; params: unknown }[] = [];
   try {
-    const response = await chat.generateResponse(mapped.history, options);
+    const response = await chat.generateResponse(history, options);
     stopReason = response.metadata.stopReason;
+    if (response.metadata.stopReason === "customStopTrigger") {
+      stopSequence = matchedStop(response.metadata.customStopTrigger, sampling.customStopTriggers);
+    }
     responseText = response.response;
     functionCalls = (response.functionCalls ?? []) as typeof functionCalls;
   } catch (err) {
@@ -201,9 +262,16 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   return {
     finishReason,
     usage,
+    ...(stopSequence !== undefined && finishReason === "stop" ? { stopSequence } : {}),
     ...(firstTokenAt !== undefined ? { firstTokenAt } : {}),
     ...schemaOutcome(check, constraint),
   };
+}
+
+/** node-llama-cpp reports the trigger that fired as pieces; give back the caller's own stop string. */
+function matchedStop(trigger: readonly unknown[], stops: readonly string[] | undefined): string {
+  const text = trigger.filter((p): p is string => typeof p === "string").join("");
+  return stops?.find((s) => s === text) ?? text;
 }
 
 export async function runCompletion(target: GenerationTarget, prepared: PreparedCompletion): Promise<GenerationOutcome> {
@@ -222,7 +290,9 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
   const meter = sequence.tokenMeter.getState();
   let firstTokenAt: number | undefined;
   target.begin();
+  emit({ type: "start", inputTokens });
   let stopReason: string;
+  let stopSequence: string | undefined;
   let responseText = "";
   try {
     const response = await completion.generateCompletionWithMeta(tokens, {
@@ -237,6 +307,9 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
       },
     });
     stopReason = response.metadata.stopReason;
+    if (response.metadata.stopReason === "customStopTrigger") {
+      stopSequence = matchedStop(response.metadata.customStopTrigger, prepared.sampling.customStopTriggers);
+    }
     responseText = response.response;
   } catch (err) {
     if (!signal.aborted) throw err;
@@ -249,6 +322,7 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
   return {
     finishReason,
     usage: { inputTokens, outputTokens: sequence.tokenMeter.diff(meter).usedOutputTokens },
+    ...(stopSequence !== undefined && finishReason === "stop" ? { stopSequence } : {}),
     ...(firstTokenAt !== undefined ? { firstTokenAt } : {}),
     ...schemaOutcome(check, constraint),
   };

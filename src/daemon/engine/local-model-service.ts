@@ -22,6 +22,7 @@ import { EventChannel } from "./event-channel.js";
 import { SchemaGrammars } from "./grammar/schema-grammars.js";
 import {
   checkEmbeddingInputs,
+  countChatTokens,
   prepareChat,
   prepareCompletion,
   runChat,
@@ -127,6 +128,24 @@ export class LocalModelService implements ModelService {
         });
         this.options.metrics?.tokens.inc({ model: spec.name, type: "input" }, inputTokens);
         return { model: spec.name, embeddings, usage: { inputTokens } };
+      } finally {
+        lease.release();
+      }
+    });
+  }
+
+  async countTokens(request: ChatRequest, signal: AbortSignal): Promise<{ inputTokens: number }> {
+    const attributes: Attributes = { [GenAI.OPERATION_NAME]: "count_tokens", [GenAI.PROVIDER_NAME]: "mlxm", [GenAI.REQUEST_MODEL]: request.model };
+    return withSpan(`count_tokens ${request.model}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
+      const spec = await resolveModelSpec(this.options.store, request.model);
+      // Counted as a create with the same body would be: with the preset's defaults (its system prompt) applied.
+      const prepared = prepareChat(applyPresetToChat(request, spec.preset), this.#grammars);
+      // A lease keeps the model loaded while its tokenizer is in use; no sequence is taken.
+      const lease = await this.#acquire(spec, request.keepAliveMs, signal, span);
+      try {
+        const inputTokens = countChatTokens(lease.model, prepared);
+        span.setAttributes({ [GenAI.RESPONSE_MODEL]: spec.name, [GenAI.USAGE_INPUT_TOKENS]: inputTokens });
+        return { inputTokens };
       } finally {
         lease.release();
       }
@@ -308,7 +327,13 @@ export class LocalModelService implements ModelService {
       ...(outcome.firstTokenAt !== undefined ? { timeToFirstTokenMs: round(outcome.firstTokenAt - arrived) } : {}),
       generationMs: round(end - generationStart),
     };
-    channel.push({ type: "done", finishReason: outcome.finishReason, usage: outcome.usage, timings });
+    channel.push({
+      type: "done",
+      finishReason: outcome.finishReason,
+      usage: outcome.usage,
+      ...(outcome.stopSequence !== undefined ? { stopSequence: outcome.stopSequence } : {}),
+      timings,
+    });
     if (output) span.setAttributes(output.attributes(outcome.finishReason));
     this.#record(span, spec.name, outcome, timings, arrived, end);
   }

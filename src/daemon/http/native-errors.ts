@@ -55,7 +55,12 @@ const CODE_PASSTHROUGH: Record<string, HttpError["code"]> = {
  * An error handler that serialises every failure with `toBody`, the caller's protocol (native, OpenAI, …).
  * Server errors are logged; a stream that already started can only be ended (its route sent the error in-band).
  */
-export function errorHandler(logger: Logger, toBody: (e: HttpError) => unknown): ErrorRequestHandler {
+export function errorHandler(
+  logger: Logger,
+  toBody: (e: HttpError) => unknown,
+  /** The status to send, where a protocol's differs from the code's own (Anthropic's 529). */
+  toStatus: (e: HttpError) => number = (e) => e.status,
+): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const httpError = toHttpError(err);
     if (httpError.status >= 500 && httpError.code !== "starting") {
@@ -66,7 +71,7 @@ export function errorHandler(logger: Logger, toBody: (e: HttpError) => unknown):
       res.end();
       return;
     }
-    res.status(httpError.status).set(httpError.headers ?? {}).json(toBody(httpError));
+    res.status(toStatus(httpError)).set(httpError.headers ?? {}).json(toBody(httpError));
   };
 }
 

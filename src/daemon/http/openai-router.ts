@@ -12,6 +12,7 @@ import { fromEmbeddingRequest, toEmbeddingResponse } from "../compat/openai-embe
 import { toOpenAIError } from "../compat/openai-errors.js";
 import { toOpenAIModel, toOpenAIModelList } from "../compat/openai-models.js";
 import type { DaemonContext } from "../context.js";
+import { markApi } from "./api-attribute.js";
 import { modelNotFound } from "../errors.js";
 import { toRemoteOpenAIModel } from "../routing/remote-models.js";
 import { clientAbortSignal, failOnErrorFinish, prefetchFirst, sendStream, sseFormat } from "./streaming.js";
@@ -21,6 +22,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export function createOpenAIRouter(ctx: DaemonContext): Router {
   const router = Router();
+  router.use(markApi("openai"));
   // Any content type: some OpenAI clients omit it, and OpenAI parses the body as JSON regardless.
   // Per route, so a `/v1` router mounted after this one (Anthropic's) keeps its own parser and limit.
   const json = express.json({ limit: ctx.config.security.maxBodyBytes, type: () => true });

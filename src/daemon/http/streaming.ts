@@ -96,6 +96,18 @@ export function sseFormat<T>(encodeError: (err: HttpError) => unknown): StreamFo
   };
 }
 
+/**
+ * Server-Sent Events with named events, as Anthropic sends them: each item goes out as `event: <its type>` with its
+ * JSON as `data:`; a failure is an `error` event; no trailer (the protocol's own last event ends the stream).
+ */
+export function namedSseFormat<T extends { type: string }>(encodeError: (err: HttpError) => unknown): StreamFormat<T> {
+  return {
+    contentType: "text/event-stream; charset=utf-8",
+    encode: (item) => `event: ${item.type}\ndata: ${JSON.stringify(item)}\n\n`,
+    encodeError: (err) => `event: error\ndata: ${JSON.stringify(encodeError(err))}\n\n`,
+  };
+}
+
 /** Newline-delimited JSON as Ollama streams it; an error is one `{error, code}` line. */
 export function ndjsonFormat<T>(): StreamFormat<T> {
   return {

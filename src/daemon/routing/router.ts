@@ -133,6 +133,15 @@ export class RoutingModelService implements ModelService {
     throw modelNotFound(request.model);
   }
 
+  async countTokens(request: ChatRequest, signal: AbortSignal): Promise<{ inputTokens: number }> {
+    const [first] = await this.plan(request.model);
+    // Only the local engine can count with the tokenizer generation uses; an upstream's count would be a guess here.
+    if (first?.kind === "route") {
+      throw badRequest(`model "${request.model}" is routed to ${first.route.provider}; tokens are counted only for local models`, "model");
+    }
+    return this.options.local.countTokens(request, signal);
+  }
+
   async load(model: string, keepAliveMs?: number): Promise<void> {
     const [first] = await this.plan(model);
     // A routed name has nothing to load here; answering keeps Ollama clients' warm-up calls working.
@@ -248,7 +257,8 @@ export class RoutingModelService implements ModelService {
     try {
       for (let r = await events.next(); !r.done; r = await events.next()) {
         const ev = r.value;
-        if (!firstOutput && ev.type !== "done") {
+        // `start` reports the prompt before any token: time to first token runs to the first output event.
+        if (!firstOutput && ev.type !== "done" && ev.type !== "start") {
           firstOutput = true;
           const ttft = Math.round((performance.now() - started) * 10) / 10;
           if (record) record.ttftMs = ttft;
