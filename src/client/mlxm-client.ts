@@ -8,7 +8,7 @@ import { ChatResponse, EmbedResponse, GenerateResponse, type ChatRequest, type E
 import { ShowResponse } from "../protocol/show.js";
 import { CancelPullResponse, DeleteResponse, PullProgress } from "../protocol/pull.js";
 import { readNdjson } from "./ndjson.js";
-import { TraceListResponse, TraceResponse, type TraceListQuery } from "../protocol/traces.js";
+import { IngestSpansResponse, TraceListResponse, TraceResponse, type SpanRecord, type TraceListQuery } from "../protocol/traces.js";
 import { ApiError, DaemonUnreachableError } from "./errors.js";
 
 export interface MlxmClientOptions {
@@ -125,6 +125,11 @@ export class MlxmClient {
   /** One trace with all its spans; `id` may be "last" or a unique prefix. */
   trace(id: string, opts?: RequestOptions): Promise<TraceResponse> {
     return this.json("GET", `/api/traces/${encodeURIComponent(id)}`, TraceResponse, undefined, opts);
+  }
+
+  /** Hand finished spans to the daemon's span store (the CLI tracer's root span). */
+  ingestSpans(spans: SpanRecord[], opts?: RequestOptions): Promise<IngestSpansResponse> {
+    return this.json("POST", "/api/traces", IngestSpansResponse, { spans }, opts);
   }
 
   /** Send a request and parse its JSON answer with `schema`. */

@@ -27,6 +27,8 @@ export interface MlxmConfig {
     recordContent: boolean;
     logfireToken?: string;
     otlpEndpoint?: string;
+    /** W3C `traceparent` of the command that started the daemon, if any. */
+    parent?: string;
   };
   engine: {
     threads?: number;
@@ -92,6 +94,7 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       recordContent: parseBoolean("MLXM_TRACE_CONTENT", req("MLXM_TRACE_CONTENT")),
       logfireToken: raw("LOGFIRE_TOKEN"),
       otlpEndpoint: optUrl("OTEL_EXPORTER_OTLP_ENDPOINT"),
+      parent: raw("TRACEPARENT"),
     },
     engine: {
       threads: optInt("MLXM_THREADS", 1),
@@ -114,6 +117,18 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       anthropic: { apiKey: raw("ANTHROPIC_API_KEY"), baseUrl: optUrl("ANTHROPIC_BASE_URL") },
     },
   };
+}
+
+/**
+ * Whether the CLI traces this command (MLXM_TRACE), read before the rest of the configuration, with the same words
+ * as every boolean. A value that is not a boolean counts as on here; the command itself then reports it.
+ */
+export function cliTracingEnabled(env: Environment = process.env): boolean {
+  try {
+    return parseBoolean("MLXM_TRACE", rawValue("MLXM_TRACE", env) ?? "true");
+  } catch {
+    return true;
+  }
 }
 
 function expandHome(p: string): string {

@@ -91,7 +91,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     logger.info({ variables: describeVariables().filter((v) => v.value !== undefined).map((v) => `${v.name}=${v.value}`) }, "configuration");
 
     // A daemon started by `mlxm daemon start` (or autostart) joins the trace of the command that started it.
-    const parent = propagation.extract(ROOT_CONTEXT, { traceparent: process.env.TRACEPARENT ?? "" });
+    const parent = propagation.extract(ROOT_CONTEXT, { traceparent: config.trace.parent ?? "" });
     await withSpan("mlxm-daemon start", { parent, attributes: { "mlxm.address": address } }, async () => {
       fs.mkdirSync(path.join(config.home, "models"), { recursive: true });
       const store = await Store.open(path.join(config.home, "mlxm.db"));
