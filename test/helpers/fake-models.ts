@@ -11,12 +11,11 @@ import { resolveConfig } from "../../src/config/config.js";
 import { createApp } from "../../src/daemon/app.js";
 import { createContext, type DaemonServices } from "../../src/daemon/context.js";
 import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult } from "../../src/daemon/core/chat.js";
-import type { ModelInfo, ModelService } from "../../src/daemon/core/model-service.js";
+import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary } from "../../src/daemon/core/model-service.js";
 import { HttpError, modelNotFound } from "../../src/daemon/errors.js";
 import { Store } from "../../src/daemon/store/store.js";
 import { createMetrics } from "../../src/observability/metrics.js";
 import { silentLogger } from "../../src/observability/logger.js";
-import type { RunningModel } from "../../src/protocol/native.js";
 import { makeTempHome } from "./temp-home.js";
 
 export const FAKE_REPLY = ["Hello", ", ", "world"];
@@ -97,8 +96,22 @@ export class FakeModels implements ModelService {
     };
   }
 
-  running(): RunningModel[] {
+  /** What `list()` answers; tests set it. */
+  listed: ModelSummary[] = [];
+  deleted: string[] = [];
+
+  async list(): Promise<ModelSummary[]> {
+    return this.listed;
+  }
+
+  running(): LoadedModel[] {
     return [];
+  }
+
+  async delete(model: string): Promise<DeleteResult> {
+    this.check(model);
+    this.deleted.push(model);
+    return { name: model, freedBytes: 0 };
   }
 
   async unload(model: string): Promise<boolean> {

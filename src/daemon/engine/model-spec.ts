@@ -1,26 +1,34 @@
 /**
  * From a model name in a request to what the engine loads: the store's row and the model's first file.
  */
-import type { ModelDetails } from "../../protocol/native.js";
+import type { ModelSummary } from "../core/model-service.js";
 import { modelNotFound } from "../errors.js";
 import type { ModelRow } from "../store/repos/models-repo.js";
 import type { Store } from "../store/store.js";
 import { InvalidModelError } from "./errors.js";
-import { toModelDetails } from "../core/model-details.js";
 import { loadablePath } from "./split-files.js";
 
-/** A model the engine can load. */
-export interface EngineModelSpec {
-  /** The store's name (canonical: "mlxm-tiny:latest" resolves to "mlxm-tiny"). */
-  name: string;
+/** A model the engine can load; `name` is the store's (canonical: "mlxm-tiny:latest" resolves to "mlxm-tiny"). */
+export interface EngineModelSpec extends ModelSummary {
   /** The GGUF file llama.cpp opens (the first part of a split model). */
   path: string;
-  digest: string;
-  sizeBytes: number;
-  modifiedAt: string;
   /** `llama.context_length` as recorded at pull time, when known. */
   contextLength?: number;
-  details: ModelDetails;
+}
+
+/** A stored model as the model service lists it. */
+export function toModelSummary(row: ModelRow): ModelSummary {
+  return {
+    name: row.name,
+    sizeBytes: row.size_bytes,
+    digest: row.digest,
+    createdAt: row.created_at,
+    modifiedAt: row.modified_at,
+    format: row.format,
+    ...(row.family ? { family: row.family } : {}),
+    ...(row.parameter_size ? { parameterSize: row.parameter_size } : {}),
+    ...(row.quant ? { quantization: row.quant } : {}),
+  };
 }
 
 /** Looks `name` up in the store; `name:latest` matches a model stored without a tag. */
@@ -31,13 +39,9 @@ export async function resolveModelSpec(store: Store, name: string): Promise<Engi
   if (!first) throw new InvalidModelError(`model "${row.name}" has no files; pull it again`);
   if (row.format !== "gguf") throw new InvalidModelError(`model "${row.name}" is ${row.format}, not GGUF`);
   return {
-    name: row.name,
+    ...toModelSummary(row),
     path: await loadablePath(files.map((f) => ({ filename: f.filename, path: f.path, digest: f.digest }))),
-    digest: row.digest,
-    sizeBytes: row.size_bytes,
-    modifiedAt: row.modified_at,
     ...(row.context_length ? { contextLength: row.context_length } : {}),
-    details: toModelDetails(row),
   };
 }
 

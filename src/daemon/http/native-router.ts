@@ -3,10 +3,9 @@
  * `/api/ps`), mlxm's own beside them (`/api/health`). Generation and `/api/show` live in ollama-router.ts.
  */
 import express, { Router } from "express";
-import type { HealthResponse, ModelEntry, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
+import type { HealthResponse, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
+import { toOllamaModelEntry, toOllamaRunningModel } from "../compat/ollama-models.js";
 import type { DaemonContext } from "../context.js";
-import type { ModelRow } from "../store/repos/models-repo.js";
-import { toModelDetails } from "../core/model-details.js";
 
 export function createNativeRouter(ctx: DaemonContext): Router {
   const router = Router();
@@ -32,27 +31,14 @@ export function createNativeRouter(ctx: DaemonContext): Router {
   });
 
   router.get("/tags", async (_req, res) => {
-    const rows = await ctx.services().store.models.list();
-    const body: TagsResponse = { models: rows.map(toModelEntry) };
+    const body: TagsResponse = { models: (await ctx.services().models.list()).map(toOllamaModelEntry) };
     res.json(body);
   });
 
   router.get("/ps", (_req, res) => {
-    const body: PsResponse = { models: ctx.services().models.running() };
+    const body: PsResponse = { models: ctx.services().models.running().map(toOllamaRunningModel) };
     res.json(body);
   });
 
   return router;
-}
-
-/** A store row in Ollama's ListModelResponse shape. */
-export function toModelEntry(row: ModelRow): ModelEntry {
-  return {
-    name: row.name,
-    model: row.name,
-    modified_at: row.modified_at,
-    size: row.size_bytes,
-    digest: row.digest.replace(/^sha256:/, ""),
-    details: toModelDetails(row),
-  };
 }

@@ -57,15 +57,15 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
   });
 
   router.get("/models", async (_req, res) => {
-    res.json(toOpenAIModelList(await ctx.services().store.models.list()));
+    res.json(toOpenAIModelList(await ctx.services().models.list()));
   });
 
   // Model names may contain slashes (`hf.co/org/repo:Q4_K_M`).
   router.get("/models/*id", async (req, res) => {
     const id = (req.params as { id: string[] }).id.join("/");
-    const row = await ctx.services().store.models.findByName(id);
-    if (!row) throw modelNotFound(id);
-    res.json(toOpenAIModel(row));
+    const model = (await ctx.services().models.list()).find((m) => m.name === id);
+    if (!model) throw modelNotFound(id);
+    res.json(toOpenAIModel(model));
   });
 
   return router;

@@ -2,7 +2,6 @@
  * `/api/pull` and `/api/delete` (Ollama's shapes) plus `/api/pull/cancel`. The daemon owns each pull: a client
  * that disconnects only detaches from the progress stream, the pull goes on.
  */
-import fs from "node:fs";
 import express, { Router, type Response } from "express";
 import { CancelPullRequest, DeleteRequest, PullRequest, type DeleteResponse, type PullProgress } from "../../protocol/pull.js";
 import type { ApiErrorBody } from "../../protocol/errors.js";
@@ -55,18 +54,8 @@ export function createPullRouter(ctx: DaemonContext): Router {
 
   router.delete("/delete", async (req, res) => {
     const body = parseBody(DeleteRequest, req.body);
-    const name = (body.model ?? body.name)!;
-    const { store, models } = ctx.services();
-    const row = await store.models.findByName(name);
-    if (!row) throw modelNotFound(name);
-    await models.unload(name);
-    const { orphanBlobs } = await store.models.delete(name);
-    let freed = 0;
-    for (const blob of orphanBlobs) {
-      freed += fs.statSync(blob.path, { throwIfNoEntry: false })?.size ?? 0;
-      fs.rmSync(blob.path, { force: true });
-    }
-    const answer: DeleteResponse = { deleted: name, freed_bytes: freed };
+    const result = await ctx.services().models.delete((body.model ?? body.name)!);
+    const answer: DeleteResponse = { deleted: result.name, freed_bytes: result.freedBytes };
     res.json(answer);
   });
 
