@@ -21,8 +21,8 @@ import { Store } from "./store/store.js";
 import { startLocalEngine } from "./engine/index.js";
 import { describeGgufModel } from "./engine/model-info.js";
 import { HubClient } from "./hub/hf-client.js";
-import { PullManager } from "./hub/pull-manager.js";
-import { recordPull } from "./hub/pull-telemetry.js";
+import { PullManager } from "./hub/pull/pull-manager.js";
+import { recordPull } from "./hub/pull/pull-telemetry.js";
 import { SpanIngest } from "./traces/span-ingest.js";
 
 export class PortInUseError extends Error {

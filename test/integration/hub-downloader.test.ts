@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
-import { downloadBlob, partialPath, type DownloadOptions, type DownloadRequest } from "../../src/daemon/hub/downloader.js";
+import { downloadBlob, partialPath, type DownloadOptions, type DownloadRequest } from "../../src/daemon/hub/download/downloader.js";
 import { HubClient } from "../../src/daemon/hub/hf-client.js";
 import {
   DigestMismatchError,
@@ -10,7 +10,7 @@ import {
   PullCancelledError,
   RepoNotFoundError,
 } from "../../src/daemon/hub/hub-errors.js";
-import { progressPathOf, readPartialProgress } from "../../src/daemon/hub/partial-progress.js";
+import { progressPathOf, readPartialProgress } from "../../src/daemon/hub/download/partial-progress.js";
 import { FakeHub, sha256Hex, testBytes } from "../helpers/fake-hub.js";
 import { makeTempHome } from "../helpers/temp-home.js";
 

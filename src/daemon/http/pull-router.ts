@@ -2,13 +2,12 @@
  * `/api/pull` and `/api/delete` (Ollama's shapes) plus `/api/pull/cancel`. The daemon owns each pull: a client
  * that disconnects only detaches from the progress stream, the pull goes on.
  */
-import express, { Router, type Response } from "express";
+import express, { Router } from "express";
 import { CancelPullRequest, DeleteRequest, PullRequest, type DeleteResponse, type PullProgress } from "../../protocol/pull.js";
-import type { ApiErrorBody } from "../../protocol/errors.js";
 import type { DaemonContext } from "../context.js";
 import { parseBody } from "../compat/parse.js";
 import { modelNotFound } from "../errors.js";
-import { toHttpError } from "./native-errors.js";
+import { ndjsonFormat, sendStream } from "./streaming.js";
 
 export function createPullRouter(ctx: DaemonContext): Router {
   const router = Router();
@@ -29,20 +28,9 @@ export function createPullRouter(ctx: DaemonContext): Router {
       return;
     }
 
-    res.status(200).setHeader("content-type", "application/x-ndjson");
-    res.setHeader("cache-control", "no-cache");
-    res.flushHeaders();
-    try {
-      for await (const progress of handle) writeLine(res, progress);
-    } catch (err) {
-      // The stream has started: the error goes in-band, as Ollama does, with mlxm's stable code.
-      if (!detach.signal.aborted) {
-        const e = toHttpError(err);
-        const line: ApiErrorBody = { error: e.message, code: e.code, ...(e.details ? { details: e.details } : {}) };
-        writeLine(res, line);
-      }
-    }
-    res.end();
+    // Progress as NDJSON with backpressure; a failure after the first line goes in-band, as Ollama does, with
+    // mlxm's stable code. A client that goes away only detaches (the fan-out drops it; the pull goes on).
+    await sendStream(res, handle, ndjsonFormat<PullProgress>(), ctx.logger);
   });
 
   router.post("/pull/cancel", async (req, res) => {
@@ -60,8 +48,4 @@ export function createPullRouter(ctx: DaemonContext): Router {
   });
 
   return router;
-}
-
-function writeLine(res: Response, value: PullProgress | ApiErrorBody): void {
-  res.write(`${JSON.stringify(value)}\n`);
 }

@@ -1,5 +1,5 @@
 /** Summing a file download's stats into its pull's. */
-import type { DownloadStats } from "./download-types.js";
+import type { DownloadStats } from "../download/download-types.js";
 import type { PullStats } from "./pull-types.js";
 
 /** Add one file's download stats to the pull's totals. */

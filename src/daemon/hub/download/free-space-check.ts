@@ -1,7 +1,7 @@
 /** The free-space check a download makes before its first byte. */
 import fs from "node:fs/promises";
 import type { StatFs } from "./download-types.js";
-import { InsufficientStorageError } from "./hub-errors.js";
+import { InsufficientStorageError } from "../hub-errors.js";
 
 /** Throw InsufficientStorageError when `needed` bytes will not fit in `blobsDir` (unknown free space passes). */
 export async function checkFreeSpace(needed: number, blobsDir: string, statfsOption: StatFs | undefined): Promise<void> {

@@ -8,10 +8,10 @@ import { alignUp, newTask, type Task } from "./download-task.js";
 import type { DownloadOptions, DownloadProgress, DownloadRequest, DownloadResult, DownloadStats } from "./download-types.js";
 import { checkFreeSpace } from "./free-space-check.js";
 import { FrontierHasher } from "./frontier-hasher.js";
-import { backoffMs, sleep } from "./hf-client.js";
-import { DigestMismatchError, HubError, InsufficientStorageError, UpstreamError } from "./hub-errors.js";
+import { backoffMs, sleep } from "../hf-client.js";
+import { DigestMismatchError, HubError, InsufficientStorageError, UpstreamError } from "../hub-errors.js";
 import { fsyncDir, progressPathOf, ProgressJournal, readPartialProgress } from "./partial-progress.js";
-import { rangeGet, RangeProtocolError } from "./range-client.js";
+import { rangeGet, RangeProtocolError } from "../range/range-client.js";
 import { checkRangeResponse } from "./range-response-check.js";
 
 const MiB = 1024 * 1024;

@@ -1,10 +1,10 @@
 /** The pull manager's public shapes: progress lines, dependencies, options, stats, summaries and the stored plan. */
 import type { Logger } from "pino";
-import type { ModelRow, ModelsRepo } from "../store/repos/models-repo.js";
-import type { PullsRepo } from "../store/repos/pulls-repo.js";
-import type { BlobDownloadDefaults } from "./blob-store.js";
-import type { HubClient } from "./hf-client.js";
-import type { ModelRefOptions } from "./model-ref.js";
+import type { ModelRow, ModelsRepo } from "../../store/repos/models-repo.js";
+import type { PullsRepo } from "../../store/repos/pulls-repo.js";
+import type { BlobDownloadDefaults } from "../download/blob-store.js";
+import type { HubClient } from "../hf-client.js";
+import type { ModelRefOptions } from "../model-ref.js";
 
 /**
  * One line of `/api/pull` progress, in Ollama's shape: `{status}` for phases, plus `digest`, `total` and

@@ -15,7 +15,7 @@ import {
   type DownloadRequest,
   type DownloadResult,
 } from "./downloader.js";
-import { HubError } from "./hub-errors.js";
+import { HubError } from "../hub-errors.js";
 import { readPartialProgress } from "./partial-progress.js";
 
 /** Download tuning shared by every download of the store. */
