@@ -46,6 +46,8 @@ export interface RunningDaemon {
   close(): Promise<void>;
   /** Resolves when the daemon has fully stopped. */
   closed: Promise<void>;
+  /** Requests open right now (what shutdown waits for). */
+  inFlight(): number;
 }
 
 export async function startDaemon({ config, logger, version }: StartDaemonOptions): Promise<RunningDaemon> {
@@ -130,7 +132,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     return closing;
   };
 
-  return { address, port: (server.address() as AddressInfo).port, close, closed };
+  return { address, port: (server.address() as AddressInfo).port, close, closed, inFlight: () => inFlight.size };
 }
 
 /** Everything that needs the store: span storage and retention now; engine, hub and router as they land. */
