@@ -125,6 +125,10 @@ export interface FakeApp {
   baseUrl: string;
   models: FakeModels;
   store: Store;
+  /** Take the services away (as while starting) or give them back. */
+  setServices(services: DaemonServices | undefined): void;
+  /** Start draining, as shutdown does (there is no way back). */
+  setDraining(): void;
   close(): Promise<void>;
 }
 
@@ -133,7 +137,7 @@ export async function startFakeApp(): Promise<FakeApp> {
   const { home, cleanup } = makeTempHome();
   const store = await Store.open(":memory:");
   const models = new FakeModels();
-  const { context, setServices } = createContext({
+  const { context, setServices, setDraining } = createContext({
     version: "0.0.0-test",
     config: resolveConfig({}, { MLXM_HOME: home }),
     logger: silentLogger(),
@@ -142,13 +146,16 @@ export async function startFakeApp(): Promise<FakeApp> {
     address: () => "127.0.0.1:0",
   });
   // Only what the routes under test use; the cast covers services other engineers add later.
-  setServices({ store, models } as unknown as DaemonServices);
+  const services = { store, models } as unknown as DaemonServices;
+  setServices(services);
   const server = http.createServer(createApp(context));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     models,
     store,
+    setServices,
+    setDraining,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
