@@ -9,6 +9,7 @@ import net from "node:net";
 import path from "node:path";
 import { RUN_JS, cliEnv, parseJson, runCli, type CliEnv, freshCliEnv } from "../helpers/cli.js";
 import { startOtlpReceiver } from "../helpers/otlp-receiver.js";
+import { until } from "../helpers/until.js";
 
 const SECRET = "sk-e2esecret0123456789abcdefXYZ";
 
@@ -73,9 +74,13 @@ describe("observability (e2e)", function () {
     let out = "";
     follower.stdout.on("data", (d) => (out += d));
     try {
-      await new Promise((r) => setTimeout(r, 1500));
+      // Wait until the follower has fetched its first list (the daemon logs the request once answered): `ps` starts
+      // after that, so its trace can only reach the follower by following.
+      const log = path.join(env.home, "logs", "daemon.log");
+      const tracesRequests = () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").filter((l) => l.includes('"path":"/api/traces')).length : 0);
+      await until(() => tracesRequests() > 0, "the follower's first request");
       expect((await runCli(["ps"], env)).code).to.equal(0);
-      for (let i = 0; i < 50 && !out.includes('"name":"mlxm ps"'); i++) await new Promise((r) => setTimeout(r, 200));
+      await until(() => out.includes('"name":"mlxm ps"'), "the ps trace to be followed", 60_000);
       const line = out.split("\n").find((l) => l.includes('"name":"mlxm ps"'));
       expect(line, out).to.exist;
       expect(JSON.parse(line!)).to.include({ status: "ok" });
