@@ -10,6 +10,15 @@ import { CancelPullResponse, DeleteResponse, PullProgress } from "../protocol/pu
 import { readNdjson } from "./ndjson.js";
 import { IngestSpansResponse, TraceListResponse, TraceResponse, type SpanRecord, type TraceListQuery } from "../protocol/traces.js";
 import { ApiError, DaemonUnreachableError } from "./errors.js";
+import {
+  RemoveRouteResponse,
+  RouteEntry,
+  RouteListResponse,
+  RouteTestResponse,
+  UsageResponse,
+  type AddRouteRequest,
+  type UsageGroup,
+} from "../protocol/routes.js";
 
 export interface MlxmClientOptions {
   baseUrl: string;
@@ -130,6 +139,33 @@ export class MlxmClient {
   /** Hand finished spans to the daemon's span store (the CLI tracer's root span). */
   ingestSpans(spans: SpanRecord[], opts?: RequestOptions): Promise<IngestSpansResponse> {
     return this.json("POST", "/api/traces", IngestSpansResponse, { spans }, opts);
+  }
+
+  /** The routes, best priority first (keys never included). */
+  routes(opts?: RequestOptions): Promise<RouteListResponse> {
+    return this.json("GET", "/api/routes", RouteListResponse, undefined, opts);
+  }
+
+  /** Add (or with `replace`, change) a route; a given `api_key` is stored encrypted. */
+  addRoute(route: AddRouteRequest, opts?: RequestOptions): Promise<RouteEntry> {
+    return this.json("POST", "/api/routes", RouteEntry, route, opts);
+  }
+
+  removeRoute(pattern: string, opts?: RequestOptions): Promise<RemoveRouteResponse> {
+    return this.json("DELETE", "/api/routes", RemoveRouteResponse, { pattern }, opts);
+  }
+
+  /** Resolve `model` and make one tiny request through the router. */
+  testRoute(model: string, opts?: RequestOptions): Promise<RouteTestResponse> {
+    return this.json("POST", "/api/routes/test", RouteTestResponse, { model }, opts);
+  }
+
+  /** Request totals since `since` (ISO-8601; default the last 24 hours), grouped `by`. */
+  usage(query: { since?: string; by?: UsageGroup } = {}, opts?: RequestOptions): Promise<UsageResponse> {
+    const params = new URLSearchParams();
+    if (query.since) params.set("since", query.since);
+    if (query.by) params.set("by", query.by);
+    return this.json("GET", `/api/usage${params.size ? `?${params}` : ""}`, UsageResponse, undefined, opts);
   }
 
   /** Send a request and parse its JSON answer with `schema`. */

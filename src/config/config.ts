@@ -5,9 +5,11 @@
 import os from "node:os";
 import path from "node:path";
 import { ConfigError, parseBoolean, parseBytes, parseDuration, parseHost, parseInteger, parseUrl } from "./parse.js";
+import { parseGpu, parseGpuLayers, type GpuLayersSetting, type GpuSetting } from "./gpu-settings.js";
 import { DEFAULT_PORT, VARIABLES, findVariable, type VariableName } from "./variables.js";
 
 export { ConfigError } from "./parse.js";
+export type { GpuLayersSetting, GpuSetting } from "./gpu-settings.js";
 
 export interface MlxmConfig {
   /** Where the daemon listens and the CLI connects. */
@@ -38,6 +40,10 @@ export interface MlxmConfig {
     maxQueue: number;
     keepAliveMs: number;
     contextSize: number;
+    /** Compute backend: `auto` takes what node-llama-cpp finds; a named one must load or start-up fails. */
+    gpu: GpuSetting;
+    /** Layers offloaded to the GPU (node-llama-cpp's `gpuLayers`). */
+    gpuLayers: GpuLayersSetting;
   };
   hub: { endpoint: string; token?: string; concurrency: number; chunkSizeBytes: number; stallTimeoutMs: number };
   providers: {
@@ -104,6 +110,8 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       maxQueue: parseInteger("MLXM_MAX_QUEUE", req("MLXM_MAX_QUEUE"), 0),
       keepAliveMs: parseDuration("MLXM_KEEP_ALIVE", req("MLXM_KEEP_ALIVE")),
       contextSize: parseInteger("MLXM_CONTEXT_SIZE", req("MLXM_CONTEXT_SIZE"), 64),
+      gpu: parseGpu("MLXM_GPU", req("MLXM_GPU")),
+      gpuLayers: parseGpuLayers("MLXM_GPU_LAYERS", req("MLXM_GPU_LAYERS")),
     },
     hub: {
       endpoint: parseUrl("HF_ENDPOINT", req("HF_ENDPOINT")),

@@ -16,6 +16,8 @@ import { createOpenAIRouter } from "./http/openai-router.js";
 import { createPullRouter } from "./http/pull-router.js";
 import { createTracesRouter } from "./http/traces-router.js";
 import { requestId } from "./http/request-id.js";
+import { recordRequests } from "./http/request-usage.js";
+import { createRoutesRouter } from "./http/routes-router.js";
 
 export function createApp(ctx: DaemonContext): Express {
   const app = express();
@@ -32,11 +34,13 @@ export function createApp(ctx: DaemonContext): Express {
   });
 
   app.use(createMetricsRouter(ctx.metrics));
+  app.use(recordRequests(ctx));
   // Ollama's generation endpoints (chat, generate, embed, show) come before the native router and its body parser.
   app.use("/api", recordMountPath, createOllamaRouter(ctx));
   app.use("/api", recordMountPath, createNativeRouter(ctx));
   app.use("/api", recordMountPath, createTracesRouter(ctx));
   app.use("/api", recordMountPath, createPullRouter(ctx));
+  app.use("/api", recordMountPath, createRoutesRouter(ctx));
 
   // OpenAI's API. Other `/v1` routers (Anthropic's) mount before the `/v1` fallback; every `/v1` failure, the
   // draining 503 above included, is answered in OpenAI's shape.

@@ -8,6 +8,9 @@ import type { Metrics } from "../observability/metrics.js";
 import type { SpanIngest } from "./traces/span-ingest.js";
 import type { ModelService } from "./core/model-service.js";
 import type { PullManager } from "./hub/pull/pull-manager.js";
+import type { AcceleratorInfo } from "./engine/accelerator.js";
+import type { RoutingModelService } from "./routing/router.js";
+import type { SecretBox } from "./routing/secret-box.js";
 import { HttpError } from "./errors.js";
 import type { Store } from "./store/store.js";
 
@@ -15,10 +18,16 @@ import type { Store } from "./store/store.js";
 export interface DaemonServices {
   store: Store;
   spanIngest: SpanIngest;
-  /** The models: the local engine (the router in front of it later). */
+  /** The models: the router, in front of the local engine and the upstreams. */
   models: ModelService;
   /** Hugging Face pulls, owned by the daemon. */
   pulls: PullManager;
+  /** The local engine's compute backend, once its binding is up (undefined before). */
+  accelerator(): Promise<AcceleratorInfo | undefined>;
+  /** The router (also `models`): route table, upstreams, fallback. */
+  router: RoutingModelService;
+  /** Seals upstream keys stored with a route. */
+  secrets: SecretBox;
 }
 
 export interface DaemonContext {

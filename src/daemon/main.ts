@@ -24,6 +24,9 @@ import { HubClient } from "./hub/hf-client.js";
 import { PullManager } from "./hub/pull/pull-manager.js";
 import { recordPull } from "./hub/pull/pull-telemetry.js";
 import { SpanIngest } from "./traces/span-ingest.js";
+import { RoutingModelService } from "./routing/router.js";
+import { SecretBox } from "./routing/secret-box.js";
+import { readEnvVariable } from "../config/env.js";
 
 export class PortInUseError extends Error {
   readonly code = "port_in_use";
@@ -182,7 +185,26 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   // Pulls a restart or a kill interrupted carry on from the bytes already on disk.
   await pulls.resumeUnfinished();
 
-  const services: DaemonServices = { store, spanIngest, models, pulls };
+  // The router is what every API calls: local models first, routes and fallbacks around them.
+  const secrets = new SecretBox(config.home);
+  const router = new RoutingModelService({
+    local: models,
+    store,
+    secrets,
+    readEnv: (name) => readEnvVariable(name),
+    defaultBaseUrls: { openai: config.providers.openai.baseUrl, anthropic: config.providers.anthropic.baseUrl },
+    logger,
+  });
+
+  const services: DaemonServices = {
+    store,
+    spanIngest,
+    models: router,
+    pulls,
+    router,
+    secrets,
+    accelerator: () => models.acceleratorIfReady(),
+  };
   return { services, disposers };
 }
 

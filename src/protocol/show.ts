@@ -3,7 +3,7 @@
  * and MlxmClient. mlxm adds one `mlxm` object with everything `mlxm show` prints (files, notes, ...).
  */
 import { z } from "zod";
-import { ModelDetails } from "./native.js";
+import { ModelDetails, OffloadState } from "./native.js";
 
 export const ShowRequest = z.object({
   model: z.string().min(1).optional(),
@@ -33,6 +33,8 @@ export const ModelFacts = z.object({
   files: z.array(ModelFile),
   /** Human notes, e.g. that the built-in model has random weights and produces gibberish. */
   notes: z.array(z.string()),
+  /** Where it runs while loaded (backend, layers on the GPU); absent when it is not loaded. */
+  offload: OffloadState.optional(),
 });
 export type ModelFacts = z.infer<typeof ModelFacts>;
 

@@ -10,6 +10,8 @@ import type { AddressInfo } from "node:net";
 import { resolveConfig } from "../../src/config/config.js";
 import { createApp } from "../../src/daemon/app.js";
 import { createContext, type DaemonServices } from "../../src/daemon/context.js";
+import { RoutingModelService } from "../../src/daemon/routing/router.js";
+import { SecretBox } from "../../src/daemon/routing/secret-box.js";
 import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult } from "../../src/daemon/core/chat.js";
 import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary } from "../../src/daemon/core/model-service.js";
 import { HttpError, modelNotFound } from "../../src/daemon/errors.js";
@@ -146,7 +148,10 @@ export async function startFakeApp(): Promise<FakeApp> {
     address: () => "127.0.0.1:0",
   });
   // Only what the routes under test use; the cast covers services other engineers add later.
-  const services = { store, models } as unknown as DaemonServices;
+  const secrets = new SecretBox(home);
+  // The router only for the routes API; generation and model lists go straight to FakeModels.
+  const router = new RoutingModelService({ local: models, store, secrets, readEnv: () => undefined, logger: silentLogger() });
+  const services = { store, models, router, secrets } as unknown as DaemonServices;
   setServices(services);
   const server = http.createServer(createApp(context));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));

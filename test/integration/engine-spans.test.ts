@@ -51,6 +51,9 @@ describe("local engine spans", () => {
       "gen_ai.usage.input_tokens": first.usage.inputTokens,
       "gen_ai.usage.output_tokens": 6,
       "mlxm.model.load": "cold",
+      // No GPU here: the default (MLXM_GPU=auto) fell back to the CPU, and the span says so.
+      "mlxm.gpu.backend": "cpu",
+      "mlxm.gpu.layers": 0,
     });
     expect(cold!.attributes["gen_ai.response.finish_reasons"]).to.deep.equal(["length"]);
     expect(cold!.attributes["gen_ai.server.time_to_first_token_ms"]).to.be.a("number");
@@ -58,7 +61,14 @@ describe("local engine spans", () => {
     expect(warm!.attributes["mlxm.model.load"]).to.equal("warm");
 
     const [load] = spans("mlxm.model.load");
-    expect(load!.attributes).to.deep.include({ "gen_ai.request.model": "tiny", "mlxm.context.sequences": 4 });
+    expect(load!.attributes).to.deep.include({
+      "gen_ai.request.model": "tiny",
+      "mlxm.context.sequences": 4,
+      "mlxm.gpu.backend": "cpu",
+      "mlxm.gpu.layers": 0,
+      "mlxm.model.vram_bytes": 0,
+    });
+    expect(load!.attributes["mlxm.model.layers"]).to.be.greaterThan(0);
   });
 
   it("marks the span as failed with the error code", async () => {

@@ -40,23 +40,33 @@ describe("compat: Ollama model lists", () => {
     });
   });
 
-  it("shapes a loaded model as an /api/ps entry: size is the loaded size", () => {
+  it("marks a routed name as Ollama marks its cloud models", () => {
+    const entry = toOllamaModelEntry({
+      name: "claude", sizeBytes: 0, digest: "", createdAt: "2024-01-01T00:00:00.000Z", modifiedAt: "2024-01-01T00:00:00.000Z",
+      format: "remote", family: "anthropic", remote: { provider: "anthropic", upstreamModel: "claude-x", host: "anthropic" },
+    });
+    expect(entry).to.deep.include({ size: 0, digest: "", remote_model: "claude-x", remote_host: "anthropic" });
+  });
+
+  it("shapes a loaded model as an /api/ps entry: size is the whole loaded footprint, size_vram its GPU part", () => {
     const loaded: LoadedModel = {
       model: summary,
       memoryBytes: 9999,
-      vramBytes: 0,
+      vramBytes: 1,
       expiresAt: null,
       contextLength: 2048,
+      offload: { backend: "cuda", gpuLayers: 3, totalLayers: 4 },
       activeRequests: 1,
       queuedRequests: 2,
     };
     const entry = toOllamaRunningModel(loaded);
     expect(entry).to.deep.equal({
       ...toOllamaModelEntry(summary),
-      size: 9999,
+      size: 10000,
       expires_at: null,
-      size_vram: 0,
+      size_vram: 1,
       context_length: 2048,
+      offload: { backend: "cuda", gpu_layers: 3, total_layers: 4 },
       active_requests: 1,
       queued_requests: 2,
     });

@@ -1,8 +1,9 @@
 import { BaseCommand } from "../../cli/base-command.js";
 import { probe } from "../../cli/daemon-control.js";
-import { formatDuration } from "../../cli/render.js";
+import { formatBytes, formatDuration } from "../../cli/render.js";
 import { ExitCode } from "../../cli/exit-codes.js";
 import { runningDaemon } from "../../home/pid-file.js";
+import type { AcceleratorState } from "../../protocol/native.js";
 
 export interface DaemonStatusResult {
   running: boolean;
@@ -12,6 +13,8 @@ export interface DaemonStatusResult {
   version?: string;
   uptime_s?: number;
   home: string;
+  /** The compute backend, devices and VRAM (once the engine's binding is up). */
+  accelerator?: AcceleratorState;
 }
 
 export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
@@ -35,6 +38,7 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
       version: health.version,
       uptime_s: health.uptime_s,
       home: health.home ?? home,
+      ...(health.accelerator ? { accelerator: health.accelerator } : {}),
     };
     this.say(
       [
@@ -44,8 +48,17 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
         `  version  ${health.version}`,
         `  uptime   ${formatDuration((health.uptime_s ?? 0) * 1000)}`,
         `  home     ${result.home}`,
+        `  compute  ${describeAccelerator(health.accelerator)}`,
       ].join("\n"),
     );
     return result;
   }
+}
+
+function describeAccelerator(a: AcceleratorState | undefined): string {
+  if (!a) return "starting";
+  const asked = a.requested === "auto" ? "" : ` (MLXM_GPU=${a.requested})`;
+  if (a.backend === "cpu") return `CPU${asked}`;
+  const devices = a.devices.length ? ` ${a.devices.join(", ")}` : "";
+  return `${a.backend.toUpperCase()}${devices}${asked}, VRAM ${formatBytes(a.vram_free)} free of ${formatBytes(a.vram_total)}`;
 }

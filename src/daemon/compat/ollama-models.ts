@@ -14,7 +14,10 @@ export function toOllamaModelDetails(model: ModelSummary): ModelDetails {
   };
 }
 
-/** One entry of `/api/tags` (Ollama's ListModelResponse); Ollama's digests carry no `sha256:` prefix. */
+/**
+ * One entry of `/api/tags` (Ollama's ListModelResponse); Ollama's digests carry no `sha256:` prefix. A routed name
+ * is marked by `remote_model`/`remote_host`, as Ollama marks its cloud models.
+ */
 export function toOllamaModelEntry(model: ModelSummary): ModelEntry {
   return {
     name: model.name,
@@ -23,17 +26,20 @@ export function toOllamaModelEntry(model: ModelSummary): ModelEntry {
     size: model.sizeBytes,
     digest: model.digest.replace(/^sha256:/, ""),
     details: toOllamaModelDetails(model),
+    ...(model.remote ? { remote_model: model.remote.upstreamModel, remote_host: model.remote.host } : {}),
   };
 }
 
-/** One entry of `/api/ps`: `size` is what the model takes loaded, not its file size. */
+/** One entry of `/api/ps`: `size` is the whole loaded footprint (not the file size), `size_vram` its GPU part. */
 export function toOllamaRunningModel(loaded: LoadedModel): RunningModel {
+  const { backend, gpuLayers, totalLayers } = loaded.offload;
   return {
     ...toOllamaModelEntry(loaded.model),
-    size: loaded.memoryBytes,
+    size: loaded.memoryBytes + loaded.vramBytes,
     expires_at: loaded.expiresAt,
     size_vram: loaded.vramBytes,
     context_length: loaded.contextLength,
+    offload: { backend, gpu_layers: gpuLayers, total_layers: totalLayers },
     active_requests: loaded.activeRequests,
     queued_requests: loaded.queuedRequests,
   };

@@ -59,6 +59,9 @@ export function toOllamaShowResponse(info: ModelInfo): ShowResponse {
       has_chat_template: info.hasChatTemplate,
       files: info.files.map((f) => ({ filename: f.filename, path: f.path, size: f.sizeBytes })),
       notes: info.notes,
+      ...(info.offload
+        ? { offload: { backend: info.offload.backend, gpu_layers: info.offload.gpuLayers, total_layers: info.offload.totalLayers } }
+        : {}),
     },
   };
 }

@@ -26,15 +26,28 @@ export interface ModelSummary {
   parameterSize?: string;
   /** Quantization, e.g. "Q4_K_M". */
   quantization?: string;
+  /** Set for a name a route serves: nothing of it is on disk here. */
+  remote?: RemoteSource;
+}
+
+/** Where a routed name is served. */
+export interface RemoteSource {
+  provider: string;
+  /** The model name the upstream is asked for. */
+  upstreamModel: string;
+  /** The upstream's base URL, or the provider's name when it uses its default. */
+  host: string;
 }
 
 /** A loaded model (`/api/ps`, `mlxm ps`). */
 export interface LoadedModel {
   model: ModelSummary;
-  /** What the loaded model takes in memory (weights, contexts). */
+  /** What the loaded model takes in system memory (weights, contexts). */
   memoryBytes: number;
-  /** The share of it in GPU memory. */
+  /** What it takes in GPU memory. */
   vramBytes: number;
+  /** The compute backend and the layers offloaded to it. */
+  offload: ModelOffload;
   /** When it unloads if still idle; null when it is kept loaded. */
   expiresAt: string | null;
   /** Context length per sequence. */
@@ -77,6 +90,15 @@ export interface ModelInfo {
   notes: string[];
   /** Further GGUF metadata worth showing (string/number values only). */
   metadata: Record<string, string | number | boolean>;
+  /** Where it runs while loaded: the compute backend and the layers offloaded to it. Absent when not loaded. */
+  offload?: ModelOffload;
+}
+
+/** How much of a loaded model runs on the GPU ("cpu" backend: none). */
+export interface ModelOffload {
+  backend: string;
+  gpuLayers: number;
+  totalLayers: number;
 }
 
 export interface ModelService {

@@ -12,13 +12,18 @@ import {
   type LlamaEmbeddingContext,
   type LlamaModel,
 } from "node-llama-cpp";
+import type { GpuBackend } from "./accelerator.js";
 import { DecodePacer, PacedPredictor } from "./decode-pacer.js";
 import type { PoolModel } from "./model-pool.js";
 
 export interface LoadedLlamaModelOptions {
   threads: number;
-  /** Bytes the model and its context take (estimated by node-llama-cpp at load). */
+  /** RAM bytes the model and its context take (estimated by node-llama-cpp at load). */
   memoryBytes: number;
+  /** GPU memory they take (0 on the CPU). */
+  vramBytes: number;
+  /** The compute backend it runs on. */
+  backend: GpuBackend | "cpu";
 }
 
 export class LoadedLlamaModel implements PoolModel {
@@ -33,6 +38,7 @@ export class LoadedLlamaModel implements PoolModel {
   readonly #free = new Set<LlamaContextSequence>();
   #embedding: Promise<LlamaEmbeddingContext> | undefined;
   #embeddingBytes = 0;
+  #embeddingVramBytes = 0;
   #disposed = false;
 
   constructor(
@@ -47,6 +53,15 @@ export class LoadedLlamaModel implements PoolModel {
 
   get memoryBytes(): number {
     return this.options.memoryBytes + this.#embeddingBytes;
+  }
+
+  get vramBytes(): number {
+    return this.options.vramBytes + this.#embeddingVramBytes;
+  }
+
+  /** The compute backend and how many of the model's layers run on it (0 on the CPU). */
+  get offload(): { backend: GpuBackend | "cpu"; gpuLayers: number; totalLayers: number } {
+    return { backend: this.options.backend, gpuLayers: this.model.gpuLayers, totalLayers: this.model.fileInsights.totalLayers };
   }
 
   /** Tokens one sequence holds (the context size per request). */
@@ -97,11 +112,13 @@ export class LoadedLlamaModel implements PoolModel {
     this.#embedding ??= (async () => {
       const contextSize = this.context.contextSize;
       const created = await this.model.createEmbeddingContext({ contextSize, threads: this.options.threads });
-      this.#embeddingBytes = this.model.fileInsights.estimateContextResourceRequirements({
+      const needs = this.model.fileInsights.estimateContextResourceRequirements({
         contextSize,
-        modelGpuLayers: 0,
+        modelGpuLayers: this.model.gpuLayers,
         isEmbeddingContext: true,
-      }).cpuRam;
+      });
+      this.#embeddingBytes = needs.cpuRam;
+      this.#embeddingVramBytes = needs.gpuVram;
       return created;
     })().catch((err: unknown) => {
       this.#embedding = undefined;

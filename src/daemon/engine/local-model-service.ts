@@ -26,6 +26,7 @@ import {
   type GenerationOutcome,
   type GenerationTarget,
 } from "./generation.js";
+import { describeAccelerator, type AcceleratorInfo } from "./accelerator.js";
 import { LlamaModelLoader } from "./llama-loader.js";
 import type { LoadedLlamaModel } from "./llama-model.js";
 import { defaultThreadCount, leaseLlama, type LlamaLease } from "./llama-runtime.js";
@@ -55,20 +56,25 @@ export class LocalModelService implements ModelService {
   readonly #llama: LlamaLease;
   readonly #pool: ModelPool<EngineModelSpec, LoadedLlamaModel>;
   readonly #queueLabels = new Set<string>();
+  /** Total VRAM once the binding is up: the pool's GPU memory budget (0 on the CPU, where nothing needs any). */
+  #vramTotalBytes: number | undefined;
+  #bindingReady = false;
 
   constructor(private readonly options: LocalModelServiceOptions) {
     const { engine, logger } = options;
     this.threads = engine.threads ?? defaultThreadCount();
     this.maxMemoryBytes = engine.maxMemoryBytes ?? Math.floor(options.totalMemoryBytes * DEFAULT_MEMORY_SHARE);
-    this.#llama = leaseLlama({ threads: this.threads, logger });
+    this.#llama = leaseLlama({ threads: this.threads, gpu: engine.gpu, logger });
     this.#pool = new ModelPool({
       loader: new LlamaModelLoader({
         lease: this.#llama,
         threads: this.threads,
         contextSize: engine.contextSize,
         numParallel: engine.numParallel,
+        gpuLayers: engine.gpuLayers,
       }),
       maxMemoryBytes: this.maxMemoryBytes,
+      maxVramBytes: () => this.#vramTotalBytes ?? Number.POSITIVE_INFINITY,
       maxLoadedModels: engine.maxLoadedModels,
       numParallel: engine.numParallel,
       maxQueue: engine.maxQueue,
@@ -127,7 +133,25 @@ export class LocalModelService implements ModelService {
 
   async show(model: string): Promise<ModelInfo> {
     const row = await findModelRow(this.options.store, model);
-    return describeStoredModel(row, await this.options.store.models.files(row.id));
+    const info = await describeStoredModel(row, await this.options.store.models.files(row.id));
+    const loaded = this.#pool.running().find((entry) => entry.spec.name === row.name);
+    return loaded ? { ...info, offload: loaded.model.offload } : info;
+  }
+
+  /**
+   * The compute backend, its devices and VRAM now. Creates the llama.cpp binding if nothing has yet (1-2 s), so a
+   * backend named in MLXM_GPU that cannot load fails here with a GpuUnavailableError.
+   */
+  async accelerator(): Promise<AcceleratorInfo> {
+    const info = await describeAccelerator(await this.#llama.llama(), this.options.engine.gpu);
+    this.#vramTotalBytes = info.vramTotalBytes;
+    this.#bindingReady = true;
+    return info;
+  }
+
+  /** The accelerator if the binding is already up, without starting it (for health checks). */
+  async acceleratorIfReady(): Promise<AcceleratorInfo | undefined> {
+    return this.#bindingReady ? this.accelerator() : undefined;
   }
 
   async list(): Promise<ModelSummary[]> {
@@ -140,9 +164,10 @@ export class LocalModelService implements ModelService {
       return {
         model,
         memoryBytes: entry.memoryBytes,
-        vramBytes: 0,
+        vramBytes: entry.vramBytes,
         expiresAt: entry.expiresAt === null ? null : new Date(entry.expiresAt).toISOString(),
         contextLength: entry.model.contextSize,
+        offload: entry.model.offload,
         activeRequests: entry.activeRequests,
         queuedRequests: entry.queuedRequests,
       };
@@ -279,7 +304,10 @@ export class LocalModelService implements ModelService {
 
   async #acquire(spec: EngineModelSpec, keepAliveMs: number | undefined, signal: AbortSignal, span: Span): Promise<Lease> {
     const lease = await this.#pool.acquire(spec, { keepAliveMs, signal });
+    const { backend, gpuLayers } = lease.model.offload;
     span.setAttributes({
+      "mlxm.gpu.backend": backend,
+      "mlxm.gpu.layers": gpuLayers,
       "mlxm.model.load": lease.cold ? "cold" : "warm",
       "mlxm.model.load_ms": round(lease.loadMs),
       "mlxm.queue.wait_ms": round(lease.queueMs),

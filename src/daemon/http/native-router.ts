@@ -3,7 +3,8 @@
  * `/api/ps`), mlxm's own beside them (`/api/health`). Generation and `/api/show` live in ollama-router.ts.
  */
 import express, { Router } from "express";
-import type { HealthResponse, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
+import type { AcceleratorInfo } from "../engine/accelerator.js";
+import type { AcceleratorState, HealthResponse, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
 import { toOllamaModelEntry, toOllamaRunningModel } from "../compat/ollama-models.js";
 import type { DaemonContext } from "../context.js";
 
@@ -17,7 +18,8 @@ export function createNativeRouter(ctx: DaemonContext): Router {
   });
 
   // Answers even while starting, so `daemon start` can tell "up but not ready" from "down".
-  router.get("/health", (_req, res) => {
+  router.get("/health", async (_req, res) => {
+    const accelerator = ctx.isReady() ? await ctx.services().accelerator().catch(() => undefined) : undefined;
     const body: HealthResponse = {
       status: ctx.isReady() ? "ready" : "starting",
       version: ctx.version,
@@ -26,6 +28,7 @@ export function createNativeRouter(ctx: DaemonContext): Router {
       home: ctx.config.home,
       started_at: ctx.startedAt.toISOString(),
       uptime_s: Math.round((Date.now() - ctx.startedAt.getTime()) / 100) / 10,
+      ...(accelerator ? { accelerator: toAcceleratorState(accelerator) } : {}),
     };
     res.status(ctx.isReady() ? 200 : 503).json(body);
   });
@@ -41,4 +44,17 @@ export function createNativeRouter(ctx: DaemonContext): Router {
   });
 
   return router;
+}
+
+/** The engine's accelerator in the health response's shape. */
+function toAcceleratorState(info: AcceleratorInfo): AcceleratorState {
+  return {
+    requested: info.requested,
+    backend: info.backend,
+    devices: info.devices,
+    vram_total: info.vramTotalBytes,
+    vram_used: info.vramUsedBytes,
+    vram_free: info.vramFreeBytes,
+    unified_memory: info.unifiedMemoryBytes,
+  };
 }

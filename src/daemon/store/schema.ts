@@ -63,13 +63,24 @@ export interface PullsTable {
 export interface RoutesTable {
   id: Generated<number>;
   pattern: string;
-  /** "openai" | "anthropic" | "openai-compatible" */
+  /** "openai" | "anthropic" | "openai-compatible" | "mlxm" */
   provider: string;
   upstream_model: string | null;
   base_url: string | null;
   /** Name of the variable or key entry holding the credential, never the credential itself. */
   credential_ref: string | null;
   created_at: string;
+  /** Higher is tried first among matching patterns. */
+  priority: ColumnType<number, number | undefined, number>;
+  /** Model name to serve the request when this backend fails before the first byte. */
+  fallback: string | null;
+  timeout_ms: number | null;
+  /** 1: a local model of the same name wins; 0: the route wins. */
+  prefer_local: ColumnType<number, number | undefined, number>;
+  max_concurrency: number | null;
+  requests_per_minute: number | null;
+  /** The key given with --api-key-stdin, sealed with AES-256-GCM; never the clear key. */
+  api_key_sealed: string | null;
 }
 
 /** API keys the daemon accepts; only a hash is stored. */
@@ -96,6 +107,14 @@ export interface RequestsTable {
   output_tokens: number | null;
   error: string | null;
   created_at: string;
+  /** "openai" | "anthropic" | "ollama" | "native": the protocol the caller spoke. */
+  api: string | null;
+  /** What served it: "local", or "<provider>:<upstream model>". */
+  backend: string | null;
+  cached_tokens: number | null;
+  ttft_ms: number | null;
+  /** USD from the price table; 0 for local models, null when the price is unknown. */
+  cost_usd: number | null;
 }
 
 export interface SpansTable {

@@ -1,0 +1,133 @@
+/**
+ * What mlxm adds in front of an OpenAI-compatible upstream: time to first token and streaming throughput through a
+ * real daemon (`mlxm serve`, built CLI, full observability: request row, route span, SDK instrumentation) divided by
+ * the same requests sent straight to the upstream, in the same run, interleaved request by request.
+ *
+ *   npm run build && npx tsx bench/routing-overhead.ts                # 40 TTFT samples, 8 streams of 2000 chunks
+ *   npx tsx bench/routing-overhead.ts --ttft 100 --streams 10 --chunks 4000 --pace-us 0
+ *
+ * The upstream is a local streaming server in this process: a chunk per token, unpaced by default (the harshest case:
+ * throughput is bound by the CPU mlxm spends per chunk, not by a model). Goal: <= 2 ms added TTFT, >= 0.98 throughput.
+ * Anchor: LiteLLM documents 3.25 ms added latency (docs.litellm.ai/docs/proxy/perf).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import OpenAI from "openai";
+import { MlxmClient } from "../src/client/mlxm-client.js";
+import { freePort } from "../test/helpers/free-port.js";
+import { makeTempHome } from "../test/helpers/temp-home.js";
+import { RUN_JS, cliEnv } from "../test/helpers/cli.js";
+
+const { values } = parseArgs({
+  options: {
+    ttft: { type: "string", default: "40" },
+    streams: { type: "string", default: "8" },
+    chunks: { type: "string", default: "2000" },
+    "pace-us": { type: "string", default: "0" },
+  },
+});
+const TTFT_SAMPLES = Number(values.ttft);
+const STREAMS = Number(values.streams);
+const CHUNKS = Number(values.chunks);
+const PACE_US = Number(values["pace-us"]);
+
+/** A streaming OpenAI-compatible upstream: `max_tokens` chunks of one word, then usage and [DONE]. */
+function startUpstream(): Promise<{ url: string; close(): void }> {
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", async () => {
+      const { max_completion_tokens: n = 1, model } = JSON.parse(body) as { max_completion_tokens?: number; model: string };
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const base = { id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1, model };
+      const send = (o: object) => res.write(`data: ${JSON.stringify({ ...base, ...o })}\n\n`);
+      send({ choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+      for (let i = 0; i < n; i++) {
+        if (!send({ choices: [{ index: 0, delta: { content: "tok " }, finish_reason: null }] })) await new Promise((r) => res.once("drain", r));
+        if (PACE_US > 0) await new Promise((r) => setTimeout(r, PACE_US / 1000));
+      }
+      send({ choices: [{ index: 0, delta: {}, finish_reason: "length" }] });
+      send({ choices: [], usage: { prompt_tokens: 5, completion_tokens: n, total_tokens: 5 + n } });
+      res.end("data: [DONE]\n\n");
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, close: () => server.close() })),
+  );
+}
+
+async function startDaemon(home: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [RUN_JS, "serve"], { env: cliEnv({ home, port, extra: { MLXM_LOG_LEVEL: "warn" } }), stdio: "ignore" });
+  const client = new MlxmClient({ baseUrl: `http://127.0.0.1:${port}` });
+  for (let i = 0; i < 600; i++) {
+    const ok = await client.health().then((h) => h.status === "ready", () => false);
+    if (ok) return child;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("daemon did not start");
+}
+
+/** One streamed request: ms to the first content chunk, and content chunks per second over the whole stream. */
+async function stream(client: OpenAI, model: string, tokens: number): Promise<{ ttftMs: number; chunksPerS: number }> {
+  const t0 = performance.now();
+  const s = await client.chat.completions.create({ model, messages: [{ role: "user", content: "hi" }], max_completion_tokens: tokens, stream: true });
+  let first = 0;
+  let n = 0;
+  for await (const c of s) {
+    if (c.choices[0]?.delta.content) {
+      if (!first) first = performance.now();
+      n++;
+    }
+  }
+  const end = performance.now();
+  return { ttftMs: first - t0, chunksPerS: (n * 1000) / (end - t0) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]!;
+
+async function main() {
+  const upstream = await startUpstream();
+  const { home, cleanup } = makeTempHome();
+  const port = await freePort();
+  const daemon = await startDaemon(home, port);
+  try {
+    const mlxm = new MlxmClient({ baseUrl: `http://127.0.0.1:${port}` });
+    await mlxm.addRoute({ pattern: "bench-up", provider: "openai-compatible", base_url: upstream.url });
+    const direct = new OpenAI({ baseURL: upstream.url, apiKey: "none", maxRetries: 0 });
+    const routed = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "none", maxRetries: 0 });
+    // Warm both paths (connections, JIT, the daemon's first route lookup).
+    for (let i = 0; i < 5; i++) {
+      await stream(direct, "bench-up", 4);
+      await stream(routed, "bench-up", 4);
+    }
+    const ttft = { direct: [] as number[], mlxm: [] as number[] };
+    for (let i = 0; i < TTFT_SAMPLES; i++) {
+      // Alternate which goes first, so neither side always meets a warmer machine.
+      const order = i % 2 ? (["mlxm", "direct"] as const) : (["direct", "mlxm"] as const);
+      for (const side of order) ttft[side].push((await stream(side === "direct" ? direct : routed, "bench-up", 1)).ttftMs);
+    }
+    const tput = { direct: [] as number[], mlxm: [] as number[] };
+    for (let i = 0; i < STREAMS; i++) {
+      const order = i % 2 ? (["mlxm", "direct"] as const) : (["direct", "mlxm"] as const);
+      for (const side of order) tput[side].push((await stream(side === "direct" ? direct : routed, "bench-up", CHUNKS)).chunksPerS);
+    }
+    const row = (name: string, d: number, m: number, unit: string, ratio: string) => console.log(`| ${name} | ${d.toFixed(2)} ${unit} | ${m.toFixed(2)} ${unit} | ${ratio} |`);
+    console.log(`\nrouting overhead: upstream chunks ${PACE_US ? `paced ${PACE_US} us` : "unpaced"}, ${TTFT_SAMPLES} TTFT samples, ${STREAMS} streams x ${CHUNKS} chunks, load ${loadavg()[0]!.toFixed(1)}\n`);
+    console.log("| measure | direct | through mlxm | mlxm vs direct |");
+    console.log("|---|---|---|---|");
+    row("TTFT median", median(ttft.direct), median(ttft.mlxm), "ms", `+${(median(ttft.mlxm) - median(ttft.direct)).toFixed(2)} ms`);
+    row("TTFT p90", p90(ttft.direct), p90(ttft.mlxm), "ms", `+${(p90(ttft.mlxm) - p90(ttft.direct)).toFixed(2)} ms`);
+    row("throughput median", median(tput.direct), median(tput.mlxm), "chunks/s", `${(median(tput.mlxm) / median(tput.direct)).toFixed(3)}x`);
+  } finally {
+    daemon.kill("SIGTERM");
+    await new Promise((r) => daemon.once("exit", r));
+    upstream.close();
+    cleanup();
+  }
+}
+
+await main();
