@@ -127,6 +127,8 @@ export interface FakeApp {
   baseUrl: string;
   models: FakeModels;
   store: Store;
+  /** The services the app started with. */
+  services: DaemonServices;
   /** Take the services away (as while starting) or give them back. */
   setServices(services: DaemonServices | undefined): void;
   /** Start draining, as shutdown does (there is no way back). */
@@ -159,6 +161,7 @@ export async function startFakeApp(): Promise<FakeApp> {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     models,
     store,
+    services,
     setServices,
     setDraining,
     async close() {
