@@ -11,7 +11,7 @@ import { ZodError } from "zod";
 import { AlreadyRunningError, ApiError, DaemonStartError, DaemonUnreachableError, UnauthorizedError, UnavailableError } from "../client/errors.js";
 import type { MlxmClient } from "../client/mlxm-client.js";
 import type { HealthResponse } from "../protocol/native.js";
-import { isProcessAlive, runningDaemon } from "../daemon/pid-lock.js";
+import { isProcessAlive, runningDaemon } from "../home/pid-file.js";
 
 /** bin/run.js, found from this module's place in either src/cli or dist/cli. */
 const RUN_JS = fileURLToPath(new URL("../../bin/run.js", import.meta.url));

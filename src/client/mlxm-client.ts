@@ -16,7 +16,7 @@ import {
   type ImportMode,
   type SearchSort,
 } from "../protocol/library.js";
-import { TraceListResponse, TraceResponse, TraceSummary, type TraceListQuery } from "../protocol/traces.js";
+import { IngestSpansResponse, TraceListResponse, TraceResponse, TraceSummary, type SpanRecord, type TraceListQuery } from "../protocol/traces.js";
 import { ApiError, DaemonUnreachableError } from "./errors.js";
 import { CreateKeyResponse, KeyListResponse, RevokeKeyResponse } from "../protocol/keys.js";
 import {
@@ -196,6 +196,11 @@ export class MlxmClient {
   /** Revoke the API key called `name`; requests with it fail at once. */
   revokeKey(name: string, opts?: RequestOptions): Promise<RevokeKeyResponse> {
     return this.json("DELETE", `/api/keys/${encodeURIComponent(name)}`, RevokeKeyResponse, undefined, opts);
+  }
+
+  /** Hand finished spans to the daemon's span store (the CLI tracer's root span). */
+  ingestSpans(spans: SpanRecord[], opts?: RequestOptions): Promise<IngestSpansResponse> {
+    return this.json("POST", "/api/traces", IngestSpansResponse, { spans }, opts);
   }
 
   /** The routes, best priority first (keys never included). */

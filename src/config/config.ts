@@ -44,6 +44,8 @@ export interface MlxmConfig {
     otlpEndpoint?: string;
     exportGraceMs: number;
     exportTimeoutMs: number;
+    /** W3C `traceparent` of the command that started the daemon, if any. */
+    parent?: string;
   };
   engine: {
     threads?: number;
@@ -132,6 +134,7 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       otlpEndpoint: optUrl("OTEL_EXPORTER_OTLP_ENDPOINT"),
       exportGraceMs: parseDuration("MLXM_TRACE_EXPORT_GRACE", req("MLXM_TRACE_EXPORT_GRACE")),
       exportTimeoutMs: parseDuration("MLXM_TRACE_EXPORT_TIMEOUT", req("MLXM_TRACE_EXPORT_TIMEOUT")),
+      parent: raw("TRACEPARENT"),
     },
     engine: {
       threads: optInt("MLXM_THREADS", 1),
@@ -158,6 +161,18 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       anthropic: { apiKey: raw("ANTHROPIC_API_KEY"), baseUrl: optUrl("ANTHROPIC_BASE_URL") },
     },
   };
+}
+
+/**
+ * Whether the CLI traces this command (MLXM_TRACE), read before the rest of the configuration, with the same words
+ * as every boolean. A value that is not a boolean counts as on here; the command itself then reports it.
+ */
+export function cliTracingEnabled(env: Environment = process.env): boolean {
+  try {
+    return parseBoolean("MLXM_TRACE", rawValue("MLXM_TRACE", env) ?? "true");
+  } catch {
+    return true;
+  }
 }
 
 function expandHome(p: string): string {

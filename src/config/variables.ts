@@ -52,6 +52,8 @@ export const VARIABLES = [
     help: "How long `mlxm daemon start` (and autostart) waits for the daemon to answer." },
   { name: "MLXM_TRACE", kind: "boolean", group: "observability", defaultValue: "true",
     help: "Trace CLI commands and hand their spans to the daemon's local span store." },
+  { name: "TRACEPARENT", kind: "string", group: "observability", defaultValue: undefined,
+    help: "W3C trace context the daemon's start-up span joins; `mlxm daemon start` and autostart set it to the command's." },
   { name: "MLXM_TRACE_RETENTION", kind: "duration", group: "observability", defaultValue: "7d",
     help: "Local span store: spans older than this are deleted." },
   { name: "MLXM_TRACE_MAX_SPANS", kind: "integer", group: "observability", defaultValue: "200000",

@@ -7,7 +7,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { SpanIngest } from "./traces/span-ingest.js";
 import type { ModelService } from "./core/model-service.js";
-import type { PullManager } from "./hub/pull-manager.js";
+import type { PullManager } from "./hub/pull/pull-manager.js";
 import type { ModelLibrary } from "./library/model-library.js";
 import type { AcceleratorInfo } from "./engine/accelerator.js";
 import type { RoutingModelService } from "./routing/router.js";

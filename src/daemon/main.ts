@@ -25,9 +25,9 @@ import { startLocalEngine } from "./engine/index.js";
 import { withDeadlines } from "./core/deadlines.js";
 import { describeGgufModel } from "./engine/model-info.js";
 import { HubClient } from "./hub/hf-client.js";
-import { PullManager } from "./hub/pull-manager.js";
-import { recordPull } from "./hub/pull-telemetry.js";
-import { blobPath } from "./hub/blob-paths.js";
+import { PullManager } from "./hub/pull/pull-manager.js";
+import { recordPull } from "./hub/pull/pull-telemetry.js";
+import { blobPath } from "./hub/download/blob-paths.js";
 import { HfCache } from "./library/hf-cache.js";
 import { ModelLibrary } from "./library/model-library.js";
 import { SpanIngest } from "./traces/span-ingest.js";
@@ -68,6 +68,8 @@ export interface RunningDaemon {
   close(): Promise<void>;
   /** Resolves when the daemon has fully stopped. */
   closed: Promise<void>;
+  /** Requests open right now (what shutdown waits for). */
+  inFlight(): number;
 }
 
 export async function startDaemon({ config, logger, version }: StartDaemonOptions): Promise<RunningDaemon> {
@@ -117,7 +119,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     logger.info({ variables: describeVariables().filter((v) => v.value !== undefined).map((v) => `${v.name}=${v.value}`) }, "configuration");
 
     // A daemon started by `mlxm daemon start` (or autostart) joins the trace of the command that started it.
-    const parent = propagation.extract(ROOT_CONTEXT, { traceparent: process.env.TRACEPARENT ?? "" });
+    const parent = propagation.extract(ROOT_CONTEXT, { traceparent: config.trace.parent ?? "" });
     await withSpan("mlxm-daemon start", { parent, attributes: { "mlxm.address": address } }, async () => {
       fs.mkdirSync(path.join(config.home, "models"), { recursive: true });
       const store = await Store.open(path.join(config.home, "mlxm.db"));
@@ -160,7 +162,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     return closing;
   };
 
-  return { address, port: (server.address() as AddressInfo).port, close, closed };
+  return { address, port: (server.address() as AddressInfo).port, close, closed, inFlight: () => inFlight.size };
 }
 
 /** Everything that needs the store: span storage and retention now; engine, hub and router as they land. */

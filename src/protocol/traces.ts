@@ -38,6 +38,10 @@ export type SpanRecord = z.infer<typeof SpanRecord>;
 export const IngestSpansRequest = z.object({ spans: z.array(SpanRecord).max(10_000) });
 export type IngestSpansRequest = z.infer<typeof IngestSpansRequest>;
 
+/** The answer to `POST /api/traces`. */
+export const IngestSpansResponse = z.object({ accepted: z.number() });
+export type IngestSpansResponse = z.infer<typeof IngestSpansResponse>;
+
 export const TraceSummary = z.object({
   trace_id: z.string(),
   start_time: z.string(),

@@ -10,6 +10,7 @@ import path from "node:path";
 import { RUN_JS, cliEnv, parseJson, runCli, type CliEnv, freshCliEnv } from "../helpers/cli.js";
 import { Store } from "../../src/daemon/store/store.js";
 import { refusingEndpoint, silentEndpoint, startOtlpReceiver } from "../helpers/otlp-receiver.js";
+import { until } from "../helpers/until.js";
 
 const SECRET = "sk-e2esecret0123456789abcdefXYZ";
 
@@ -75,14 +76,17 @@ describe("observability (e2e)", function () {
     follower.stdout.on("data", (d) => (out += d));
     const exited = new Promise<number | null>((r) => follower.on("exit", r));
     try {
-      // The follower may not be connected yet when a command finishes: repeat the command until one is pushed.
-      const pushed = () => out.split("\n").find((l) => l.includes('"name":"mlxm ps"'));
-      for (let i = 0; i < 60 && !pushed(); i++) {
-        expect((await runCli(["ps"], env)).code).to.equal(0);
-        for (let j = 0; j < 20 && !pushed(); j++) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(pushed(), out).to.exist;
-      expect(JSON.parse(pushed()!)).to.include({ status: "ok", service: "mlxm-cli" });
+      // Wait until the follower has fetched its first list (the daemon logs the request once answered): `ps` starts
+      // after that, so its trace can only reach the follower by following.
+      const log = path.join(env.home, "logs", "daemon.log");
+      const tracesRequests = () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").filter((l) => l.includes('"path":"/api/traces')).length : 0);
+      await until(() => tracesRequests() > 0, "the follower's first request");
+      expect((await runCli(["ps"], env)).code).to.equal(0);
+      await until(() => out.includes('"name":"mlxm ps"'), "the ps trace to be followed", 60_000);
+      const line = out.split("\n").find((l) => l.includes('"name":"mlxm ps"'));
+      expect(line, out).to.exist;
+      expect(JSON.parse(line!)).to.include({ status: "ok" });
+      expect(JSON.parse(line!)).to.include({ service: "mlxm-cli" });
       // Stopping the daemon ends the stream, and with it the follower (it does not hold the drain open).
       expect((await runCli(["daemon", "stop"], env)).code).to.equal(0);
       expect(await exited).to.equal(0);

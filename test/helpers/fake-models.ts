@@ -14,13 +14,12 @@ import { createContext, type DaemonServices } from "../../src/daemon/context.js"
 import { RoutingModelService } from "../../src/daemon/routing/router.js";
 import { SecretBox } from "../../src/daemon/routing/secret-box.js";
 import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult } from "../../src/daemon/core/chat.js";
-import type { ModelInfo, ModelService } from "../../src/daemon/core/model-service.js";
+import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary } from "../../src/daemon/core/model-service.js";
 import { HttpError, modelNotFound } from "../../src/daemon/errors.js";
 import { KeyVerifier } from "../../src/daemon/auth/key-verifier.js";
 import { Store } from "../../src/daemon/store/store.js";
 import { createMetrics } from "../../src/observability/metrics.js";
 import { silentLogger } from "../../src/observability/logger.js";
-import type { RunningModel } from "../../src/protocol/native.js";
 import { makeTempHome } from "./temp-home.js";
 
 export const FAKE_REPLY = ["Hello", ", ", "world"];
@@ -111,8 +110,22 @@ export class FakeModels implements ModelService {
     };
   }
 
-  running(): RunningModel[] {
+  /** What `list()` answers; tests set it. */
+  listed: ModelSummary[] = [];
+  deleted: string[] = [];
+
+  async list(): Promise<ModelSummary[]> {
+    return this.listed;
+  }
+
+  running(): LoadedModel[] {
     return [];
+  }
+
+  async delete(model: string): Promise<DeleteResult> {
+    this.check(model);
+    this.deleted.push(model);
+    return { name: model, freedBytes: 0 };
   }
 
   async unload(model: string): Promise<boolean> {
@@ -126,6 +139,12 @@ export interface FakeApp {
   baseUrl: string;
   models: FakeModels;
   store: Store;
+  /** The services the app started with. */
+  services: DaemonServices;
+  /** Take the services away (as while starting) or give them back. */
+  setServices(services: DaemonServices | undefined): void;
+  /** Start draining, as shutdown does (there is no way back). */
+  setDraining(): void;
   close(): Promise<void>;
 }
 
@@ -134,7 +153,7 @@ export async function startFakeApp(): Promise<FakeApp> {
   const { home, cleanup } = makeTempHome();
   const store = await Store.open(":memory:");
   const models = new FakeModels();
-  const { context, setServices } = createContext({
+  const { context, setServices, setDraining } = createContext({
     version: "0.0.0-test",
     config: resolveConfig({}, { MLXM_HOME: home }),
     logger: silentLogger(),
@@ -145,15 +164,19 @@ export async function startFakeApp(): Promise<FakeApp> {
   });
   // Only what the routes under test use; the cast covers services other engineers add later.
   const secrets = new SecretBox(home);
-  // The router only for what lists routed names; generation goes straight to FakeModels.
+  // The router only for the routes API; generation and model lists go straight to FakeModels.
   const router = new RoutingModelService({ local: models, store, secrets, readEnv: () => undefined, logger: silentLogger() });
-  setServices({ store, models, router, secrets } as unknown as DaemonServices);
+  const services = { store, models, router, secrets } as unknown as DaemonServices;
+  setServices(services);
   const server = http.createServer(createApp(context));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     models,
     store,
+    services,
+    setServices,
+    setDraining,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

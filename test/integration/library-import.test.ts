@@ -11,7 +11,7 @@ import { ApiError } from "../../src/client/errors.js";
 import { TINY_PRESET, writeTinyLlama } from "../../src/daemon/engine/gguf/index.js";
 import type { ImportProgress } from "../../src/protocol/library.js";
 import { describeGgufModel } from "../../src/daemon/engine/model-info.js";
-import { blobPath } from "../../src/daemon/hub/blob-paths.js";
+import { blobPath } from "../../src/daemon/hub/download/blob-paths.js";
 import { importGguf } from "../../src/daemon/library/gguf-import.js";
 import { Store } from "../../src/daemon/store/store.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";

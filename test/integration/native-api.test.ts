@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { NotFoundError } from "../../src/client/errors.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { until } from "../helpers/until.js";
 
 describe("native API", () => {
   let d: TestDaemon;
@@ -66,9 +67,10 @@ describe("daemon shutdown", () => {
       duplex: "half",
     } as RequestInit);
     push("{");
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => d.daemon.inFlight() === 1, "the request to reach the daemon");
+    // close() starts draining before its first await: the request below completes during the drain.
     const closing = d.daemon.close();
-    await new Promise((r) => setTimeout(r, 100));
+    expect(d.daemon.inFlight()).to.equal(1);
     push("}");
     push(null);
     const res = await pending;

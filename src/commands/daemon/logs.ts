@@ -2,7 +2,7 @@ import { Flags } from "@oclif/core";
 import { BaseCommand } from "../../cli/base-command.js";
 import { daemonLogPath } from "../../cli/daemon-control.js";
 import { followLog, printLog } from "../../cli/log-view.js";
-import { runningDaemon } from "../../daemon/pid-lock.js";
+import { runningDaemon } from "../../home/pid-file.js";
 
 export default class DaemonLogs extends BaseCommand<typeof DaemonLogs> {
   static override summary = "Show the background daemon's log.";

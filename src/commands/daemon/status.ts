@@ -2,7 +2,7 @@ import { BaseCommand } from "../../cli/base-command.js";
 import { probe } from "../../cli/daemon-control.js";
 import { formatBytes, formatDuration } from "../../cli/render.js";
 import { ExitCode } from "../../cli/exit-codes.js";
-import { runningDaemon } from "../../daemon/pid-lock.js";
+import { runningDaemon } from "../../home/pid-file.js";
 import { renderExporters } from "../../cli/exporter-view.js";
 import type { ExporterState } from "../../protocol/native.js";
 import type { AcceleratorState } from "../../protocol/native.js";

@@ -12,11 +12,10 @@ import { OutputRecorder, toInputContent } from "../../observability/genai-conten
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import { GenAI, SpanKind, withSpan, type Attributes, type Span } from "../../observability/spans.js";
-import type { RunningModel } from "../../protocol/native.js";
 import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, SamplingOptions } from "../core/chat.js";
-import type { ModelInfo, ModelService } from "../core/model-service.js";
+import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary } from "../core/model-service.js";
 import { applyPresetToChat, applyPresetToCompletion, type ModelPreset } from "../core/preset.js";
-import { HttpError } from "../errors.js";
+import { HttpError, modelNotFound } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { EventChannel } from "./event-channel.js";
 import { SchemaGrammars } from "./grammar/schema-grammars.js";
@@ -37,7 +36,8 @@ import type { LoadedLlamaModel } from "./llama-model.js";
 import { defaultThreadCount, leaseLlama, type LlamaLease } from "./llama-runtime.js";
 import { describeStoredModel } from "./model-info.js";
 import { ModelPool, type ModelLease } from "./model-pool.js";
-import { findModelRow, resolveModelSpec, type EngineModelSpec } from "./model-spec.js";
+import { deleteStoredModel } from "./model-deletion.js";
+import { findModelRow, resolveModelSpec, toModelSummary, type EngineModelSpec } from "./model-spec.js";
 
 /** Share of system memory models may use when MLXM_MAX_MEMORY is not set. */
 export const DEFAULT_MEMORY_SHARE = 0.5;
@@ -186,27 +186,37 @@ export class LocalModelService implements ModelService {
     return this.#bindingReady ? this.accelerator() : undefined;
   }
 
-  running(): RunningModel[] {
-    return this.#pool.running().map((entry) => ({
-      name: entry.spec.name,
-      model: entry.spec.name,
-      modified_at: entry.spec.modifiedAt,
-      // Ollama's `size` is the whole footprint, `size_vram` the part of it in GPU memory.
-      size: entry.memoryBytes + entry.vramBytes,
-      digest: entry.spec.digest.replace(/^sha256:/, ""),
-      details: entry.spec.details,
-      expires_at: entry.expiresAt === null ? null : new Date(entry.expiresAt).toISOString(),
-      size_vram: entry.vramBytes,
-      context_length: entry.model.contextSize,
-      offload: toOffloadState(entry.model.offload),
-      active_requests: entry.activeRequests,
-      queued_requests: entry.queuedRequests,
-    }));
+  async list(): Promise<ModelSummary[]> {
+    return (await this.options.store.models.list()).map(toModelSummary);
+  }
+
+  running(): LoadedModel[] {
+    return this.#pool.running().map((entry) => {
+      const { path: _path, contextLength: _contextLength, ...model } = entry.spec;
+      return {
+        model,
+        memoryBytes: entry.memoryBytes,
+        vramBytes: entry.vramBytes,
+        expiresAt: entry.expiresAt === null ? null : new Date(entry.expiresAt).toISOString(),
+        contextLength: entry.model.contextSize,
+        offload: entry.model.offload,
+        activeRequests: entry.activeRequests,
+        queuedRequests: entry.queuedRequests,
+      };
+    });
   }
 
   async unload(model: string): Promise<boolean> {
     const name = this.#pool.has(model) ? model : (await findModelRow(this.options.store, model)).name;
     return this.#pool.unload(name);
+  }
+
+  /** Exact names only, as Ollama's delete: unloads first, so no request holds the files being removed. */
+  async delete(model: string): Promise<DeleteResult> {
+    const row = await this.options.store.models.findByName(model);
+    if (!row) throw modelNotFound(model);
+    await this.unload(row.name);
+    return { name: row.name, freedBytes: await deleteStoredModel(this.options.store, row.name) };
   }
 
   /** Dispose every model (contexts, then models), then give back the llama.cpp binding. */
@@ -429,10 +439,6 @@ function requestAttributes(operation: Operation, model: string, s: SamplingOptio
   ];
   for (const [key, value] of optional) if (value !== undefined) attributes[key] = value;
   return attributes;
-}
-
-function toOffloadState(offload: LoadedLlamaModel["offload"]) {
-  return { backend: offload.backend, gpu_layers: offload.gpuLayers, total_layers: offload.totalLayers };
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;

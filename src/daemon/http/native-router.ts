@@ -5,11 +5,9 @@
 import { Router } from "express";
 import { daemonObservability } from "../../observability/daemon-setup.js";
 import type { AcceleratorInfo } from "../engine/accelerator.js";
-import type { AcceleratorState, HealthResponse, ModelEntry, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
+import type { AcceleratorState, HealthResponse, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
+import { toOllamaModelEntry, toOllamaRunningModel } from "../compat/ollama-models.js";
 import type { DaemonContext } from "../context.js";
-import type { ModelRow } from "../store/repos/models-repo.js";
-import { toModelDetails } from "../core/model-details.js";
-import { toRemoteModelEntry } from "../routing/remote-models.js";
 
 export function createNativeRouter(ctx: DaemonContext): Router {
   const router = Router();
@@ -38,16 +36,12 @@ export function createNativeRouter(ctx: DaemonContext): Router {
   });
 
   router.get("/tags", async (_req, res) => {
-    const { store, router: routing } = ctx.services();
-    const rows = await store.models.list();
-    const local = new Set(rows.map((r) => r.name));
-    const remote = (await routing.remoteModels()).filter((m) => !local.has(m.name)).map(toRemoteModelEntry);
-    const body: TagsResponse = { models: [...rows.map(toModelEntry), ...remote] };
+    const body: TagsResponse = { models: (await ctx.services().models.list()).map(toOllamaModelEntry) };
     res.json(body);
   });
 
   router.get("/ps", (_req, res) => {
-    const body: PsResponse = { models: ctx.services().models.running() };
+    const body: PsResponse = { models: ctx.services().models.running().map(toOllamaRunningModel) };
     res.json(body);
   });
 
@@ -64,17 +58,5 @@ function toAcceleratorState(info: AcceleratorInfo): AcceleratorState {
     vram_used: info.vramUsedBytes,
     vram_free: info.vramFreeBytes,
     unified_memory: info.unifiedMemoryBytes,
-  };
-}
-
-/** A store row in Ollama's ListModelResponse shape. */
-export function toModelEntry(row: ModelRow): ModelEntry {
-  return {
-    name: row.name,
-    model: row.name,
-    modified_at: row.modified_at,
-    size: row.size_bytes,
-    digest: row.digest.replace(/^sha256:/, ""),
-    details: toModelDetails(row),
   };
 }

@@ -14,7 +14,6 @@ import { toOpenAIModel, toOpenAIModelList } from "../compat/openai-models.js";
 import type { DaemonContext } from "../context.js";
 import { markApi } from "./api-attribute.js";
 import { modelNotFound } from "../errors.js";
-import { toRemoteOpenAIModel } from "../routing/remote-models.js";
 import { clientAbortSignal, failOnErrorFinish, prefetchFirst, sendStream, sseFormat } from "./streaming.js";
 
 const newId = (prefix: string) => `${prefix}-${crypto.randomBytes(12).toString("base64url")}`;
@@ -61,21 +60,15 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
   });
 
   router.get("/models", async (_req, res) => {
-    const { store, router: routing } = ctx.services();
-    const list = toOpenAIModelList(await store.models.list());
-    const local = new Set(list.data.map((m) => m.id));
-    list.data.push(...(await routing.remoteModels()).filter((m) => !local.has(m.name)).map(toRemoteOpenAIModel));
-    res.json(list);
+    res.json(toOpenAIModelList(await ctx.services().models.list()));
   });
 
   // Model names may contain slashes (`hf.co/org/repo:Q4_K_M`).
   router.get("/models/*id", async (req, res) => {
     const id = (req.params as { id: string[] }).id.join("/");
-    const row = await ctx.services().store.models.findByName(id);
-    const remote = row ? undefined : (await ctx.services().router.remoteModels()).find((m) => m.name === id);
-    if (remote) return void res.json(toRemoteOpenAIModel(remote));
-    if (!row) throw modelNotFound(id);
-    res.json(toOpenAIModel(row));
+    const model = (await ctx.services().models.list()).find((m) => m.name === id);
+    if (!model) throw modelNotFound(id);
+    res.json(toOpenAIModel(model));
   });
 
   return router;

@@ -62,6 +62,8 @@ export async function sendStream<T>(res: Response, items: AsyncIterable<T>, form
     }
     if (format.trailer) await write(res, format.trailer);
   } catch (err) {
+    // The client is gone (its disconnect may be what ended the stream): nobody to tell, nothing to log.
+    if (res.destroyed) return;
     const httpError = toHttpError(err);
     if (httpError.status >= 500) logger.error({ err, requestId: res.req.requestId }, "generation failed mid-stream");
     await write(res, format.encodeError(httpError));
@@ -108,12 +110,12 @@ export function namedSseFormat<T extends { type: string }>(encodeError: (err: Ht
   };
 }
 
-/** Newline-delimited JSON as Ollama streams it; an error is one `{error, code}` line. */
+/** Newline-delimited JSON as Ollama streams it; an error is one `{error, code, details?}` line (ApiErrorBody). */
 export function ndjsonFormat<T>(): StreamFormat<T> {
   return {
     contentType: "application/x-ndjson",
     encode: (item) => `${JSON.stringify(item)}\n`,
-    encodeError: (err) => `${JSON.stringify({ error: err.message, code: err.code })}\n`,
+    encodeError: (err) => `${JSON.stringify({ error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) })}\n`,
   };
 }
 

@@ -56,9 +56,9 @@ export function createTracesRouter(ctx: DaemonContext): Router {
     } else if (/^[0-9a-f]{32}$/.test(id)) {
       traceId = id;
     } else if (/^[0-9a-f]{8,31}$/.test(id)) {
-      const matches = await store.db.selectFrom("spans").select("trace_id").distinct().where("trace_id", "like", `${id}%`).limit(2).execute();
+      const matches = await store.spans.traceIdsWithPrefix(id, 2);
       if (matches.length > 1) throw badRequest(`trace id prefix ${id} is ambiguous`, "id");
-      traceId = matches[0]?.trace_id;
+      traceId = matches[0];
     } else {
       throw badRequest(`"${id}" is not a trace id`, "id");
     }

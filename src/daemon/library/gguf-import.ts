@@ -10,7 +10,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { ImportMode, ImportProgress } from "../../protocol/library.js";
 import { badRequest, HttpError, notFound } from "../errors.js";
-import type { ModelDescription } from "../hub/pull-types.js";
+import type { ModelDescription } from "../hub/pull/pull-types.js";
 import type { ModelFileInput, ModelRow, ModelsRepo } from "../store/repos/models-repo.js";
 import { hashFile } from "./file-hash.js";
 import { defaultModelName, normaliseModelName, splitPartPaths } from "./split-names.js";

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { SearchResponse, SearchResult, SearchSort } from "../../protocol/library.js";
-import { listGgufCandidates } from "../hub/gguf-selection.js";
+import { listGgufCandidates } from "../hub/pull/gguf-selection.js";
 import type { HubClient } from "../hub/hf-client.js";
 import { UpstreamError } from "../hub/hub-errors.js";
 import { modelName } from "../hub/model-ref.js";

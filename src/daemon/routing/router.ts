@@ -9,9 +9,8 @@
 import { context, trace } from "@opentelemetry/api";
 import type { Logger } from "../../observability/logger.js";
 import { GenAI, SpanKind, recordError, tracer, type Span } from "../../observability/spans.js";
-import type { RunningModel } from "../../protocol/native.js";
 import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult } from "../core/chat.js";
-import type { ModelInfo, ModelService } from "../core/model-service.js";
+import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary } from "../core/model-service.js";
 import { HttpError, badRequest, modelNotFound } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { findModelRow } from "../engine/model-spec.js";
@@ -153,12 +152,25 @@ export class RoutingModelService implements ModelService {
     return this.options.local.show(model);
   }
 
-  running(): RunningModel[] {
+  /** Local models, then the names routes serve that no local model has. */
+  async list(): Promise<ModelSummary[]> {
+    const local = await this.options.local.list();
+    const names = new Set(local.map((m) => m.name));
+    const remote = (await this.remoteModels()).filter((m) => !names.has(m.name)).map(toRemoteSummary);
+    return [...local, ...remote];
+  }
+
+  running(): LoadedModel[] {
     return this.options.local.running();
   }
 
   unload(model: string): Promise<boolean> {
     return this.options.local.unload(model);
+  }
+
+  /** Only local models have files to delete; a routed name is removed with `mlxm route rm`. */
+  delete(model: string): Promise<DeleteResult> {
+    return this.options.local.delete(model);
   }
 
   async *#generate(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
@@ -386,5 +398,19 @@ function bindContext<T>(it: AsyncIterator<T>, ctx: ReturnType<typeof context.act
   return {
     next: () => context.with(ctx, () => it.next()),
     return: async (value?: unknown) => context.with(ctx, async () => (await it.return?.(value as T)) ?? { done: true, value: undefined as T }),
+  };
+}
+
+/** A routed name as model lists show it: size 0, nothing on disk. */
+function toRemoteSummary(m: RemoteModel): ModelSummary {
+  return {
+    name: m.name,
+    sizeBytes: 0,
+    digest: "",
+    createdAt: m.createdAt,
+    modifiedAt: m.createdAt,
+    format: "remote",
+    family: m.provider,
+    remote: { provider: m.provider, upstreamModel: m.upstreamModel, host: m.baseUrl ?? m.provider },
   };
 }

@@ -4,9 +4,7 @@
  * written to the local span store and forwarded to the same remote exporters as the daemon's own spans, with
  * their own ids, times and resource, so a backend sees each command as one trace with its root.
  */
-import fs from "node:fs";
-import path from "node:path";
-import { SPOOL_FILE } from "../../observability/cli-tracer.js";
+import { takeSpool } from "../../home/spool.js";
 import { daemonObservability } from "../../observability/daemon-setup.js";
 import { redactAttributes } from "../../observability/redact.js";
 import { SpanRecord } from "../../protocol/traces.js";
@@ -38,24 +36,18 @@ export class SpanIngest {
 
   /** Take in the spans CLI commands spooled while no daemon answered; the spool is removed once stored. */
   async ingestSpool(home: string): Promise<number> {
-    const file = path.join(home, SPOOL_FILE);
-    const taken = `${file}.${process.pid}`;
-    try {
-      fs.renameSync(file, taken);
-    } catch {
-      return 0;
-    }
-    const records: SpanRecord[] = [];
-    for (const line of fs.readFileSync(taken, "utf8").split("\n")) {
-      if (!line.trim()) continue;
-      try {
-        records.push(SpanRecord.parse(JSON.parse(line)));
-      } catch {
-        this.logger.debug("skipping a malformed spooled span");
+    const taken = await takeSpool(home, async (lines) => {
+      const records: SpanRecord[] = [];
+      for (const line of lines) {
+        try {
+          records.push(SpanRecord.parse(JSON.parse(line)));
+        } catch {
+          this.logger.debug("skipping a malformed spooled span");
+        }
       }
-    }
-    await this.ingest(records);
-    fs.rmSync(taken, { force: true });
-    return records.length;
+      await this.ingest(records);
+      return records.length;
+    });
+    return taken ?? 0;
   }
 }

@@ -1,9 +1,9 @@
 /** Whether a ranged GET's response head answers the range the downloader asked for. */
 import type { DownloadRequest } from "./download-types.js";
 import type { Task } from "./download-task.js";
-import { retryAfterMs } from "./hf-client.js";
-import { UpstreamError } from "./hub-errors.js";
-import type { RangeResponseHead } from "./range-types.js";
+import { retryAfterMs } from "../hf-client.js";
+import { UpstreamError } from "../hub-errors.js";
+import type { RangeResponseHead } from "../range/range-types.js";
 
 /** Refuse a range response that cannot be used for `task` (wrong range, changed file, ignored Range, error status). */
 export function checkRangeResponse(res: RangeResponseHead, task: Task, request: DownloadRequest, label: string): void {

@@ -1,10 +1,11 @@
 /** The pull manager's public shapes: progress lines, dependencies, options, stats, summaries and the stored plan. */
 import type { Logger } from "pino";
-import type { ModelRow, ModelsRepo } from "../store/repos/models-repo.js";
-import type { PullsRepo } from "../store/repos/pulls-repo.js";
-import type { BlobDownloadDefaults } from "./blob-store.js";
-import type { HubClient } from "./hf-client.js";
-import type { ModelRefOptions } from "./model-ref.js";
+import type { ModelRow, ModelsRepo } from "../../store/repos/models-repo.js";
+import type { PullsRepo } from "../../store/repos/pulls-repo.js";
+import type { BlobDownloadDefaults } from "../download/blob-store.js";
+import type { HubClient } from "../hf-client.js";
+import type { ModelRefOptions } from "../model-ref.js";
+import type { DownloadStats } from "../download/download-types.js";
 
 /**
  * One line of `/api/pull` progress, in Ollama's shape: `{status}` for phases, plus `digest`, `total` and
@@ -126,4 +127,17 @@ export interface PlannedFile {
   /** Git blob id, for files outside LFS (no sha256 published). */
   gitSha1?: string;
   url: string;
+}
+
+/** Add one file's download stats to the pull's totals. */
+export function addStats(total: PullStats, s: DownloadStats): void {
+  total.bytesDownloaded += s.bytesDownloaded;
+  total.resumedFrom += s.resumedFrom;
+  if (s.reused) total.reusedBytes += s.size;
+  total.retries += s.retries;
+  total.stalls += s.stalls;
+  total.splits += s.splits;
+  total.downloadMs += s.downloadMs;
+  total.verifyMs += s.verifyMs;
+  total.hashMs += s.hashMs;
 }

@@ -1,8 +1,8 @@
 /** A pull's plan: resolving a reference to files at one commit, and reading a stored plan back. */
 import { selectGguf } from "./gguf-selection.js";
-import type { HubClient } from "./hf-client.js";
-import { UpstreamError } from "./hub-errors.js";
-import { modelName, type ModelRef } from "./model-ref.js";
+import type { HubClient } from "../hf-client.js";
+import { UpstreamError } from "../hub-errors.js";
+import { modelName, type ModelRef } from "../model-ref.js";
 import type { PlannedFile, PullPlan } from "./pull-types.js";
 
 /** Resolve the reference against the Hub: repo info at the revision, file selection, and an access check. */

@@ -1,6 +1,6 @@
 /** How the downloader tells failures apart: write and stall errors, and which failures a retry may cure. */
-import { describeFetchError } from "./hf-client.js";
-import { HubError, PullCancelledError, UpstreamError } from "./hub-errors.js";
+import { describeFetchError } from "../hf-client.js";
+import { HubError, PullCancelledError, UpstreamError } from "../hub-errors.js";
 
 /** Writing to the partial file failed: not retryable. */
 export class WriteError extends Error {}

@@ -15,8 +15,9 @@ import {
   type DownloadRequest,
   type DownloadResult,
 } from "./downloader.js";
-import { HubError } from "./hub-errors.js";
+import { HubError } from "../hub-errors.js";
 import { readPartialProgress } from "./partial-progress.js";
+import { freeBytes } from "./free-space.js";
 
 /** Download tuning shared by every download of the store. */
 export type BlobDownloadDefaults = Omit<DownloadOptions, "blobsDir" | "signal" | "onProgress" | "discardOnCancel">;
@@ -56,13 +57,7 @@ export class BlobStore {
   /** Free bytes on the blobs' file system (undefined where statfs is unsupported). */
   async freeBytes(): Promise<number | undefined> {
     await fs.mkdir(this.dir, { recursive: true });
-    const statfs = this.#defaults.statfs ?? ((dir: string) => fs.statfs(dir));
-    try {
-      const s = await statfs(this.dir);
-      return Number(s.bavail) * Number(s.bsize);
-    } catch {
-      return undefined;
-    }
+    return freeBytes(this.dir, this.#defaults.statfs);
   }
 
   /** Delete the partial download of `request`. */

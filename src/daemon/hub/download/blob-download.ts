@@ -6,12 +6,12 @@ import { blobPath, discardPartial, partialPath } from "./blob-paths.js";
 import { cancelReason, classify, StallError, WriteError } from "./download-failures.js";
 import { alignUp, newTask, type Task } from "./download-task.js";
 import type { DownloadOptions, DownloadProgress, DownloadRequest, DownloadResult, DownloadStats } from "./download-types.js";
-import { checkFreeSpace } from "./free-space-check.js";
+import { checkFreeSpace, freeBytes } from "./free-space.js";
 import { FrontierHasher } from "./frontier-hasher.js";
-import { backoffMs, sleep } from "./hf-client.js";
-import { DigestMismatchError, HubError, InsufficientStorageError, UpstreamError } from "./hub-errors.js";
+import { backoffMs, sleep } from "../hf-client.js";
+import { DigestMismatchError, HubError, InsufficientStorageError, UpstreamError } from "../hub-errors.js";
 import { fsyncDir, progressPathOf, ProgressJournal, readPartialProgress } from "./partial-progress.js";
-import { rangeGet, RangeProtocolError } from "./range-client.js";
+import { rangeGet, RangeProtocolError } from "../range/range-client.js";
 import { checkRangeResponse } from "./range-response-check.js";
 
 const MiB = 1024 * 1024;
@@ -354,8 +354,7 @@ export class Download {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOSPC" || code === "EDQUOT") {
-        const s = await (this.#opts.statfs ?? fs.statfs)(this.#o.blobsDir).catch(() => undefined);
-        const free = s ? Number(s.bavail) * Number(s.bsize) : 0;
+        const free = (await freeBytes(this.#o.blobsDir, this.#opts.statfs)) ?? 0;
         throw new InsufficientStorageError(this.#req.size - this.#ranges.total, free, this.#o.blobsDir);
       }
       throw new WriteError(`writing ${this.#label}: ${(err as Error).message}`, { cause: err });

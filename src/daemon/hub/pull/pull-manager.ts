@@ -9,16 +9,15 @@
  */
 import { rm } from "node:fs/promises";
 import type { Logger } from "pino";
-import type { ModelRow } from "../store/repos/models-repo.js";
-import type { PullRow } from "../store/repos/pulls-repo.js";
-import { BlobStore } from "./blob-store.js";
-import type { DownloadProgress } from "./downloader.js";
-import { HubError, InsufficientStorageError, PullCancelledError, PullInterruptedError } from "./hub-errors.js";
-import { modelName, parseModelRef, requestKey, type ModelRef } from "./model-ref.js";
+import type { ModelRow } from "../../store/repos/models-repo.js";
+import type { PullRow } from "../../store/repos/pulls-repo.js";
+import { BlobStore } from "../download/blob-store.js";
+import type { DownloadProgress } from "../download/downloader.js";
+import { HubError, InsufficientStorageError, PullCancelledError, PullInterruptedError } from "../hub-errors.js";
+import { modelName, parseModelRef, requestKey, type ModelRef } from "../model-ref.js";
 import { parsePlan, planPull } from "./pull-plan.js";
-import { addStats } from "./pull-stats.js";
 import { PullTask, type Source } from "./pull-task.js";
-import type { ModelDescription, PullManagerDeps, PullOptions, PullHandle, PullPlan, PullStats, PullSummary } from "./pull-types.js";
+import { addStats, type ModelDescription, type PullManagerDeps, type PullOptions, type PullHandle, type PullPlan, type PullStats, type PullSummary } from "./pull-types.js";
 
 export type {
   ModelDescription,

@@ -9,11 +9,11 @@
  * bodies are refused (CDNs answer ranges with Content-Length).
  */
 import { connect, release, StaleConnectionError, takeIdle, type Conn } from "./range-connection-pool.js";
-import { RangeProtocolError } from "./range-protocol-error.js";
+import { RangeProtocolError } from "./range-types.js";
 import type { RangeGetOptions, RangeReceiver } from "./range-types.js";
 
 export type { RangeGetOptions, RangeReceiver, RangeResponseHead } from "./range-types.js";
-export { RangeProtocolError } from "./range-protocol-error.js";
+export { RangeProtocolError } from "./range-types.js";
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_HEAD = 64 * 1024;

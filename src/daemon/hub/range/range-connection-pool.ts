@@ -1,7 +1,7 @@
 /** Connections for rangeGet: connecting (TCP or TLS with `onread`) and the keep-alive pool of idle ones. */
 import net from "node:net";
 import tls from "node:tls";
-import { RangeProtocolError } from "./range-protocol-error.js";
+import { RangeProtocolError } from "./range-types.js";
 
 const READ_BUFFER = 256 * 1024;
 const IDLE_MS = 5000;

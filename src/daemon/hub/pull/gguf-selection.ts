@@ -3,8 +3,8 @@
  * quantisation label (Q4_K_M, IQ4_XS, BF16, UD-Q4_K_XL, ...) comes from the file name. With no quantisation asked
  * for, Q4_K_M is chosen, else the nearest by QUANT_PREFERENCE, and the selection says which and why.
  */
-import type { RepoFile } from "./hf-client.js";
-import { GgufSelectionError } from "./hub-errors.js";
+import type { RepoFile } from "../hf-client.js";
+import { GgufSelectionError } from "../hub-errors.js";
 
 /** One logical GGUF: a single file or every part of a split one, in part order. */
 export interface GgufCandidate {

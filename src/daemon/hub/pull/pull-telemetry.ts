@@ -3,8 +3,8 @@
  * so the span lands in that request's trace; it is recorded once the pull ends, with its real start time.
  */
 import { SpanStatusCode } from "@opentelemetry/api";
-import type { Metrics } from "../../observability/metrics.js";
-import { recordError, tracer } from "../../observability/spans.js";
+import type { Metrics } from "../../../observability/metrics.js";
+import { recordError, tracer } from "../../../observability/spans.js";
 import type { PullSummary } from "./pull-manager.js";
 
 export function recordPull(summary: PullSummary, metrics: Metrics): void {

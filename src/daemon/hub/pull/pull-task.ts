@@ -1,6 +1,6 @@
 /** One running pull: its abort controller, progress fan-out and what is known of it so far. */
-import type { PullRow } from "../store/repos/pulls-repo.js";
-import type { ModelRef } from "./model-ref.js";
+import type { PullRow } from "../../store/repos/pulls-repo.js";
+import type { ModelRef } from "../model-ref.js";
 import { Fanout } from "./progress-fanout.js";
 import type { PullHandle, PullPlan, PullProgress, PullSummary } from "./pull-types.js";
 

@@ -1,4 +1,4 @@
-/** The public shapes of rangeGet: its response head, body receiver and options. */
+/** The public shapes of rangeGet: its response head, body receiver, options and protocol error. */
 
 /** The head of the final (non-redirect) response. */
 export interface RangeResponseHead {
@@ -29,4 +29,12 @@ export interface RangeGetOptions {
   maxRedirects?: number;
   /** Extra trust for TLS (a private CA); the system's CAs are always trusted. */
   ca?: string | Buffer;
+}
+
+/** A protocol-level failure (bad status line, unsupported encoding, closed early): retrying may help. */
+export class RangeProtocolError extends Error {
+  constructor(message: string, readonly retryable: boolean) {
+    super(message);
+    this.name = "RangeProtocolError";
+  }
 }
