@@ -101,7 +101,7 @@ export class RoutingModelService implements ModelService {
     const [first] = await this.plan(request.model);
     // Raw-prompt completion has no chat-shaped equivalent upstream; only local models serve it.
     if (first?.kind !== "local") throw badRequest(`model "${request.model}" is routed to ${first?.route.provider}; raw text completions are served only by local models`, "model");
-    yield* this.#observe(this.options.local.complete(request, signal)[Symbol.asyncIterator](), undefined, "local", { provider: "local", model: request.model }, performance.now());
+    yield* this.#observe(undefined, this.options.local.complete(request, signal)[Symbol.asyncIterator](), undefined, { provider: "local", model: request.model }, performance.now());
   }
 
   async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
@@ -175,7 +175,7 @@ export class RoutingModelService implements ModelService {
         record.onBackend?.(attempt.label);
       }
       attempt.span?.setAttribute("mlxm.backend", attempt.label);
-      yield* this.#observe(attempt.rest(first), attempt, attempt.label, attempt.pricing, started);
+      yield* this.#observe(first, attempt.rest(), attempt, attempt.pricing, started);
       return;
     }
     throw modelNotFound(request.model);
@@ -190,7 +190,7 @@ export class RoutingModelService implements ModelService {
         span: undefined as Span | undefined,
         pricing: { provider: "local" as const, model: c.model },
         next: () => it.next(),
-        rest: (first: IteratorResult<ChatEvent>) => prepend(first, it),
+        rest: () => it,
         fail: (_err: unknown) => void it.return?.(),
         release: () => {},
       };
@@ -224,7 +224,7 @@ export class RoutingModelService implements ModelService {
           it = start();
           return it.next();
         }),
-      rest: (first: IteratorResult<ChatEvent>) => bindContext(prepend(first, it!), spanContext),
+      rest: () => bindContext(it!, spanContext),
       fail: (err: unknown) => {
         release();
         recordError(span, err);
@@ -234,11 +234,11 @@ export class RoutingModelService implements ModelService {
     };
   }
 
-  /** Relay events, noting TTFT, usage and cost on the request record and the route's span. */
+  /** Relay `first` then the rest of `events`, noting TTFT, usage and cost on the request record and the route's span. */
   async *#observe(
+    first: IteratorResult<ChatEvent> | undefined,
     events: AsyncIterator<ChatEvent>,
     attempt: { span?: Span; release(): void } | undefined,
-    label: string,
     pricing: { provider: Route["provider"] | "local"; model: string; baseUrl?: string | null },
     started: number,
   ): AsyncGenerator<ChatEvent> {
@@ -246,7 +246,7 @@ export class RoutingModelService implements ModelService {
     const span = attempt?.span;
     let firstOutput = false;
     try {
-      for (let r = await events.next(); !r.done; r = await events.next()) {
+      for (let r = first ?? (await events.next()); !r.done; r = await events.next()) {
         const ev = r.value;
         if (!firstOutput && ev.type !== "done") {
           firstOutput = true;
@@ -282,7 +282,6 @@ export class RoutingModelService implements ModelService {
       await events.return?.();
       attempt?.release();
       span?.end();
-      void label;
     }
   }
 
@@ -359,16 +358,6 @@ function describe(c: Candidate): string {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-async function* prepend<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): AsyncGenerator<T> {
-  try {
-    if (first.done) return;
-    yield first.value;
-    for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
-  } finally {
-    await rest.return?.();
-  }
 }
 
 /** Every step of `it` runs in `ctx` (the route's span), whoever pulls it. */
