@@ -6,6 +6,7 @@
  *   npm run build && npx tsx bench/routing-overhead.ts                # 40 TTFT samples, 8 streams of 2000 chunks
  *   npx tsx bench/routing-overhead.ts --ttft 100 --streams 10 --chunks 4000 --pace-us 0
  *   npx tsx bench/routing-overhead.ts --baseline /tmp/old-build/bin/run.js    # a second build, in the same run
+ *   npx tsx bench/routing-overhead.ts --cpu-prof /tmp/prof                    # the daemons' CPU profiles
  *
  * The upstream is a local streaming server in this process: a chunk per token, unpaced by default (the harshest case:
  * throughput is bound by the CPU mlxm spends per chunk, not by a model). Goal: <= 2 ms added TTFT, >= 0.98 throughput.
@@ -30,6 +31,8 @@ const { values } = parseArgs({
     "pace-us": { type: "string", default: "0" },
     /** Another build's bin/run.js, measured as a third side (before/after in one run). */
     baseline: { type: "string" },
+    /** Write the daemons' CPU profiles (node --cpu-prof) into this folder. */
+    "cpu-prof": { type: "string" },
   },
 });
 const TTFT_SAMPLES = Number(values.ttft);
@@ -63,7 +66,8 @@ function startUpstream(): Promise<{ url: string; close(): void }> {
 }
 
 async function startDaemon(home: string, port: number, runJs = RUN_JS): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [runJs, "serve"], { env: cliEnv({ home, port, extra: { MLXM_LOG_LEVEL: "warn" } }), stdio: "ignore" });
+  const prof = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : [];
+  const child = spawn(process.execPath, [...prof, runJs, "serve"], { env: cliEnv({ home, port, extra: { MLXM_LOG_LEVEL: "warn" } }), stdio: "ignore" });
   const client = new MlxmClient({ baseUrl: `http://127.0.0.1:${port}` });
   for (let i = 0; i < 600; i++) {
     const ok = await client.health().then((h) => h.status === "ready", () => false);
