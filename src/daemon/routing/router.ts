@@ -92,7 +92,29 @@ export class RoutingModelService implements ModelService {
   }
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#generate(request, signal);
+    // A plain iterator over the chosen backend's stream rather than a generator delegating with `yield*`: after the
+    // first event each `next()` goes straight to `#observe`, one async layer less per streamed event.
+    let events: AsyncIterator<ChatEvent> | undefined;
+    let closed = false;
+    const it: AsyncIterableIterator<ChatEvent> = {
+      next: () => {
+        if (events) return events.next();
+        events = EMPTY;
+        return this.#select(request, signal).then(async (chosen) => {
+          const first = await chosen.next();
+          // Closed while the backend was being chosen: end the stream that started, so its span and slot are freed.
+          if (closed) return (await chosen.return?.()) ?? { done: true, value: undefined };
+          events = chosen;
+          return first;
+        });
+      },
+      return: async () => {
+        closed = true;
+        return (await events?.return?.()) ?? { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
   }
 
   async *complete(request: CompletionRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
@@ -152,7 +174,8 @@ export class RoutingModelService implements ModelService {
     return this.options.local.unload(model);
   }
 
-  async *#generate(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+  /** Try the candidates in order until one produces its first event; its stream, observed, from that event on. */
+  async #select(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterator<ChatEvent>> {
     const started = performance.now();
     const record = currentRecord();
     if (record) record.model = request.model;
@@ -175,8 +198,7 @@ export class RoutingModelService implements ModelService {
         record.onBackend?.(attempt.label);
       }
       attempt.span?.setAttribute("mlxm.backend", attempt.label);
-      yield* this.#observe(first, attempt.rest(), attempt, attempt.pricing, started);
-      return;
+      return this.#observe(first, attempt.rest(), attempt, attempt.pricing, started);
     }
     throw modelNotFound(request.model);
   }
@@ -338,6 +360,9 @@ export class RoutingModelService implements ModelService {
     }
   }
 }
+
+/** Where `chat()` stands while its backend is being chosen, and after the choice failed: nothing more to read. */
+const EMPTY: AsyncIterator<ChatEvent> = { next: async () => ({ done: true, value: undefined }) };
 
 /** Whether a failure of `c` before its first event lets the next backend try. */
 function mayFallBack(err: unknown, c: Candidate): boolean {
