@@ -13,6 +13,7 @@
  * Anchor: LiteLLM documents 3.25 ms added latency (docs.litellm.ai/docs/proxy/perf).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
@@ -93,6 +94,19 @@ async function stream(client: OpenAI, model: string, tokens: number): Promise<{ 
   return { ttftMs: first - t0, chunksPerS: (n * 1000) / (end - t0) };
 }
 
+/**
+ * CPU time (user + system) a process has used, in ms, from /proc (Linux; NaN elsewhere). Unlike wall-clock rates it
+ * hardly moves with the machine's load, so it compares builds fairly on a busy machine.
+ */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]!;
 
@@ -103,11 +117,13 @@ async function main() {
   const homes = [makeTempHome(), makeTempHome()];
   const daemons: ChildProcess[] = [];
   try {
+    const pids: Partial<Record<Side, number>> = {};
     const clients: Partial<Record<Side, OpenAI>> = { direct: new OpenAI({ baseURL: upstream.url, apiKey: "none", maxRetries: 0 }) };
     const builds: [Side, string][] = [["mlxm", RUN_JS], ...(values.baseline ? [["baseline", values.baseline] as [Side, string]] : [])];
     for (const [i, [side, runJs]] of builds.entries()) {
       const port = await freePort();
       daemons.push(await startDaemon(homes[i]!.home, port, runJs));
+      pids[side] = daemons.at(-1)!.pid;
       await new MlxmClient({ baseUrl: `http://127.0.0.1:${port}` }).addRoute({ pattern: "bench-up", provider: "openai-compatible", base_url: upstream.url });
       clients[side] = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "none", maxRetries: 0 });
     }
@@ -119,7 +135,14 @@ async function main() {
     const ttft = Object.fromEntries(sides.map((s) => [s, [] as number[]])) as Record<Side, number[]>;
     for (let i = 0; i < TTFT_SAMPLES; i++) for (const side of rotated(i)) ttft[side].push((await stream(clients[side]!, "bench-up", 1)).ttftMs);
     const tput = Object.fromEntries(sides.map((s) => [s, [] as number[]])) as Record<Side, number[]>;
-    for (let i = 0; i < STREAMS; i++) for (const side of rotated(i)) tput[side].push((await stream(clients[side]!, "bench-up", CHUNKS)).chunksPerS);
+    const cpu = Object.fromEntries(sides.map((s) => [s, 0])) as Record<Side, number>;
+    for (let i = 0; i < STREAMS; i++) {
+      for (const side of rotated(i)) {
+        const before = cpuMs(pids[side]);
+        tput[side].push((await stream(clients[side]!, "bench-up", CHUNKS)).chunksPerS);
+        cpu[side] += cpuMs(pids[side]) - before;
+      }
+    }
     console.log(`\nrouting overhead: upstream chunks ${PACE_US ? `paced ${PACE_US} us` : "unpaced"}, ${TTFT_SAMPLES} TTFT samples, ${STREAMS} streams x ${CHUNKS} chunks, load ${loadavg()[0]!.toFixed(1)}\n`);
     const routedSides = sides.filter((s) => s !== "direct");
     const name = (s: Side) => (s === "mlxm" ? "through mlxm" : `through baseline (${values.baseline})`);
@@ -133,6 +156,8 @@ async function main() {
     row("TTFT median", median, "ms", added, ttft);
     row("TTFT p90", p90, "ms", added, ttft);
     row("throughput median", median, "chunks/s", (d, m) => `${(m / d).toFixed(3)}x`, tput);
+    const perChunk = (s: Side) => ((cpu[s] * 1000) / (STREAMS * CHUNKS)).toFixed(1);
+    console.log(`| daemon CPU per chunk | - | ${routedSides.map((s) => `${perChunk(s)} us`).join(" | ")} |`);
   } finally {
     for (const daemon of daemons) {
       daemon.kill("SIGTERM");
