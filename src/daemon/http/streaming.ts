@@ -59,51 +59,34 @@ export interface StreamFormat<T> {
 export async function sendStream<T>(res: Response, items: AsyncIterable<T>, format: StreamFormat<T>, logger: Logger): Promise<void> {
   res.status(200).set({ "content-type": format.contentType, "cache-control": "no-cache", "x-accel-buffering": "no" });
   res.flushHeaders();
-  const write = corkedWriter(res);
   try {
     for await (const item of items) {
-      if (!(await write(format.encode(item)))) return;
+      if (!(await write(res, format.encode(item)))) return;
     }
-    if (format.trailer) await write(format.trailer);
+    if (format.trailer) await write(res, format.trailer);
   } catch (err) {
     const httpError = toHttpError(err);
     if (httpError.status >= 500) logger.error({ err, requestId: res.req.requestId }, "generation failed mid-stream");
-    await write(format.encodeError(httpError));
+    await write(res, format.encodeError(httpError));
   }
   res.end();
 }
 
-/**
- * Write with backpressure; false once the client is gone. Writes made in one turn of the event loop (all the events
- * an upstream delivered in one network read) are corked into one socket write, uncorked on the next tick: one
- * syscall and one chunked-encoding frame per read instead of per event, and nothing held back past the current turn.
- */
-function corkedWriter(res: Response): (text: string) => Promise<boolean> {
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    res.uncork();
-  };
-  return (text) => {
-    if (res.destroyed || res.writableEnded) return Promise.resolve(false);
-    if (!corked) {
-      corked = true;
-      res.cork();
-      process.nextTick(uncork);
-    }
-    if (res.write(text)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => {
-        res.off("drain", onDrain);
-        res.off("close", onClose);
-        resolve(ok);
-      };
-      const onDrain = () => done(true);
-      const onClose = () => done(false);
-      res.on("drain", onDrain);
-      res.on("close", onClose);
-    });
-  };
+/** Write with backpressure; false once the client is gone. */
+function write(res: Response, text: string): Promise<boolean> {
+  if (res.destroyed || res.writableEnded) return Promise.resolve(false);
+  if (res.write(text)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      res.off("drain", onDrain);
+      res.off("close", onClose);
+      resolve(ok);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    res.on("drain", onDrain);
+    res.on("close", onClose);
+  });
 }
 
 /** Server-Sent Events as OpenAI sends them: unnamed `data:` events, then `data: [DONE]`. */
