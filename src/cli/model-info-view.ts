@@ -30,6 +30,16 @@ export function renderModelInfo(info: ShowResponse): string {
     ]),
     section("Files", [...m.files.map((f): [string, string] => [f.filename, `${formatBytes(f.size)}  ${f.path}`]), ["total", formatBytes(m.size)]]),
   ];
+  if (m.parent || m.preset) {
+    const rows: [string, string][] = [];
+    if (m.parent) rows.push(["from", m.parent]);
+    if (m.preset?.system !== undefined) rows.push(["system", m.preset.system]);
+    for (const line of info.parameters ? info.parameters.split("\n") : []) {
+      const [key, ...value] = line.trim().split(/\s+/);
+      rows.push([key!, value.join(" ")]);
+    }
+    parts.push(section("Preset", rows));
+  }
   if (m.notes.length) parts.push(["  Notes", ...m.notes.map((n) => `    ${n}`)].join("\n"));
   return `${parts.join("\n\n")}\n`;
 }

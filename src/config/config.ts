@@ -21,6 +21,18 @@ export interface MlxmConfig {
   logLevel: string;
   shutdownGraceMs: number;
   noAutostart: boolean;
+  /** The key the CLI sends (MLXM_API_KEY); locally the admin token is used instead. */
+  apiKey?: string;
+  security: {
+    /** Extra allowed browser origins (globs). */
+    origins: string[];
+    maxBodyBytes: number;
+    /** 0 means no limit. */
+    requestTimeoutMs: number;
+    tokenTimeoutMs: number;
+    /** The service manager supervising this daemon, when a unit set MLXM_SERVICE. */
+    service?: string;
+  };
   startTimeoutMs: number;
   trace: {
     enabled: boolean;
@@ -28,7 +40,10 @@ export interface MlxmConfig {
     maxSpans: number;
     recordContent: boolean;
     logfireToken?: string;
+    logfireBaseUrl?: string;
     otlpEndpoint?: string;
+    exportGraceMs: number;
+    exportTimeoutMs: number;
   };
   engine: {
     threads?: number;
@@ -43,7 +58,15 @@ export interface MlxmConfig {
     /** Layers offloaded to the GPU (node-llama-cpp's `gpuLayers`). */
     gpuLayers: GpuLayersSetting;
   };
-  hub: { endpoint: string; token?: string; concurrency: number; chunkSizeBytes: number; stallTimeoutMs: number };
+  hub: {
+    endpoint: string;
+    token?: string;
+    concurrency: number;
+    chunkSizeBytes: number;
+    stallTimeoutMs: number;
+    /** The Hugging Face hub cache whose verified files pulls reuse. */
+    cacheDir: string;
+  };
   providers: {
     openai: { apiKey?: string; baseUrl?: string };
     anthropic: { apiKey?: string; baseUrl?: string };
@@ -90,6 +113,14 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
     logLevel: req("MLXM_LOG_LEVEL"),
     shutdownGraceMs: parseDuration("MLXM_SHUTDOWN_GRACE", req("MLXM_SHUTDOWN_GRACE")),
     noAutostart: parseBoolean("MLXM_NO_AUTOSTART", req("MLXM_NO_AUTOSTART")),
+    apiKey: raw("MLXM_API_KEY"),
+    security: {
+      origins: (raw("MLXM_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean),
+      maxBodyBytes: parseBytes("MLXM_MAX_BODY", req("MLXM_MAX_BODY")),
+      requestTimeoutMs: parseDuration("MLXM_REQUEST_TIMEOUT", req("MLXM_REQUEST_TIMEOUT")),
+      tokenTimeoutMs: parseDuration("MLXM_TOKEN_TIMEOUT", req("MLXM_TOKEN_TIMEOUT")),
+      service: raw("MLXM_SERVICE"),
+    },
     startTimeoutMs: parseDuration("MLXM_START_TIMEOUT", req("MLXM_START_TIMEOUT")),
     trace: {
       enabled: parseBoolean("MLXM_TRACE", req("MLXM_TRACE")),
@@ -97,7 +128,10 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       maxSpans: parseInteger("MLXM_TRACE_MAX_SPANS", req("MLXM_TRACE_MAX_SPANS"), 1),
       recordContent: parseBoolean("MLXM_TRACE_CONTENT", req("MLXM_TRACE_CONTENT")),
       logfireToken: raw("LOGFIRE_TOKEN"),
+      logfireBaseUrl: optUrl("LOGFIRE_BASE_URL"),
       otlpEndpoint: optUrl("OTEL_EXPORTER_OTLP_ENDPOINT"),
+      exportGraceMs: parseDuration("MLXM_TRACE_EXPORT_GRACE", req("MLXM_TRACE_EXPORT_GRACE")),
+      exportTimeoutMs: parseDuration("MLXM_TRACE_EXPORT_TIMEOUT", req("MLXM_TRACE_EXPORT_TIMEOUT")),
     },
     engine: {
       threads: optInt("MLXM_THREADS", 1),
@@ -116,6 +150,8 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       concurrency: parseInteger("MLXM_PULL_CONCURRENCY", req("MLXM_PULL_CONCURRENCY"), 1),
       chunkSizeBytes: parseBytes("MLXM_PULL_CHUNK_SIZE", req("MLXM_PULL_CHUNK_SIZE")),
       stallTimeoutMs: parseDuration("MLXM_PULL_STALL_TIMEOUT", req("MLXM_PULL_STALL_TIMEOUT")),
+      // huggingface_hub's own precedence: HF_HUB_CACHE, else HF_HOME/hub.
+      cacheDir: path.resolve(expandHome(raw("HF_HUB_CACHE") ?? path.join(req("HF_HOME"), "hub"))),
     },
     providers: {
       openai: { apiKey: raw("OPENAI_API_KEY"), baseUrl: optUrl("OPENAI_BASE_URL") },

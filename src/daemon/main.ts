@@ -17,12 +17,19 @@ import { daemonObservability } from "../observability/daemon-setup.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";
 import { withSpan } from "../observability/spans.js";
 import { acquirePidLock } from "./pid-lock.js";
+import { ensureAdminToken } from "./auth/admin-token.js";
+import { KeyVerifier } from "./auth/key-verifier.js";
+import { isLoopbackHost } from "./auth/loopback.js";
 import { Store } from "./store/store.js";
 import { startLocalEngine } from "./engine/index.js";
+import { withDeadlines } from "./core/deadlines.js";
 import { describeGgufModel } from "./engine/model-info.js";
 import { HubClient } from "./hub/hf-client.js";
 import { PullManager } from "./hub/pull-manager.js";
 import { recordPull } from "./hub/pull-telemetry.js";
+import { blobPath } from "./hub/blob-paths.js";
+import { HfCache } from "./library/hf-cache.js";
+import { ModelLibrary } from "./library/model-library.js";
 import { SpanIngest } from "./traces/span-ingest.js";
 import { RoutingModelService } from "./routing/router.js";
 import { SecretBox } from "./routing/secret-box.js";
@@ -33,6 +40,18 @@ export class PortInUseError extends Error {
   constructor(readonly host: string, readonly port: number) {
     super(`port ${port} on ${host} is already in use by another program; set MLXM_HOST to another address`);
     this.name = "PortInUseError";
+  }
+}
+
+/** Listening beyond loopback with no API key would publish an open LLM server: refused at start. */
+export class InsecureBindError extends Error {
+  readonly code = "insecure_bind";
+  constructor(readonly host: string) {
+    super(
+      `refusing to listen on ${host}, which other machines can reach, while no API key exists: create one first ` +
+        "(`mlxm key create` against a loopback daemon of the same MLXM_HOME), then start again",
+    );
+    this.name = "InsecureBindError";
   }
 }
 
@@ -55,15 +74,19 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
   const lock = acquirePidLock(config.home, version);
   const disposers: (() => Promise<void> | void)[] = [() => lock.release()];
   let address = `${config.host}:${config.port}`;
+  let endFollowers: (() => void) | undefined;
 
+  const verifier = new KeyVerifier(ensureAdminToken(config.home));
   const { context, setServices, setDraining } = createContext({
     version,
+    verifier,
     config,
     logger,
-    metrics: createMetrics(),
+    metrics: createMetrics({ exportDropped: () => (daemonObservability()?.exporters() ?? []).map((e) => ({ exporter: e.name, dropped: e.dropped })) }),
     startedAt: new Date(),
     address: () => address,
   });
+  daemonObservability()?.attachMetrics(context.metrics);
   const app = createApp(context);
   const server = http.createServer(app);
   // Keep-alive sockets would otherwise hold shutdown open until they time out.
@@ -89,7 +112,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     await listen(server, config.host, config.port);
     const bound = server.address() as AddressInfo;
     address = `${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}`;
-    lock.update({ address });
+    lock.update({ address, ...(config.security.service ? { service: config.security.service } : {}) });
     logger.info({ address, home: config.home, version }, "mlxm daemon listening");
     logger.info({ variables: describeVariables().filter((v) => v.value !== undefined).map((v) => `${v.name}=${v.value}`) }, "configuration");
 
@@ -99,9 +122,12 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
       fs.mkdirSync(path.join(config.home, "models"), { recursive: true });
       const store = await Store.open(path.join(config.home, "mlxm.db"));
       disposers.push(() => store.close());
+      await verifier.attach(store.apiKeys);
+      if (!isLoopbackHost(config.host) && !verifier.hasKeys()) throw new InsecureBindError(config.host);
       const services = await startServices(store, config, logger, context.metrics);
       disposers.push(...services.disposers);
       setServices(services.services);
+      endFollowers = () => services.services.spanIngest.feed.close();
     });
     logger.info({ exporting: daemonObservability()?.exporting }, "mlxm daemon ready");
   } catch (err) {
@@ -118,6 +144,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     closing ??= (async () => {
       logger.info({ inFlight: inFlight.size, graceMs: config.shutdownGraceMs }, "shutting down: draining requests");
       setDraining();
+      endFollowers?.();
       const serverClosed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       const deadline = Date.now() + config.shutdownGraceMs;
@@ -142,13 +169,15 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   const observability = daemonObservability();
   if (observability) {
     await observability.localExporter.attach(store.spans);
-    // Flush what is buffered while the store is still open, then stop writing to it.
+    // Flush every finished span to the store while it is still open, then stop writing to it. Only the local
+    // processor: remote backends get their bounded last chance after the daemon has stopped (run.ts).
     disposers.push(async () => {
-      await observability.forceFlush().catch(() => {});
+      await observability.flushLocal().catch((err: unknown) => logger.warn({ err }, "could not flush spans to the local store"));
       observability.localExporter.detach();
     });
   }
   const spanIngest = new SpanIngest(store.spans, config.trace.recordContent, logger);
+  if (observability) observability.localExporter.onWritten = (records) => spanIngest.feed.publish(records);
   const spooled = await spanIngest.ingestSpool(config.home);
   if (spooled) logger.debug({ spans: spooled }, "ingested spooled CLI spans");
 
@@ -161,15 +190,22 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   pruneTimer.unref();
   disposers.push(() => clearInterval(pruneTimer));
 
-  const models = await startLocalEngine({ store, config, logger, metrics });
+  const models = withDeadlines(await startLocalEngine({ store, config, logger, metrics }), {
+    requestMs: config.security.requestTimeoutMs,
+    tokenMs: config.security.tokenTimeoutMs,
+  });
   disposers.push(() => models.dispose());
 
+  const hub = new HubClient({ endpoint: config.hub.endpoint, token: config.hub.token });
+  const blobsDir = path.join(config.home, "blobs");
   const pulls = new PullManager({
     pulls: store.pulls,
     models: store.models,
     home: config.home,
-    hub: new HubClient({ endpoint: config.hub.endpoint, token: config.hub.token }),
+    hub,
     logger,
+    // A file already in the Hugging Face cache (same commit, same sha256) is taken instead of downloaded.
+    localCopy: new HfCache({ dir: config.hub.cacheDir, blobsDir, blobPath: (sha256) => blobPath(blobsDir, sha256) }),
     // A pulled file is validated here, before it becomes visible, so a bad GGUF never reaches llama.cpp.
     describeModel: describeGgufModel,
     onPullFinished: (summary) => recordPull(summary, metrics),
@@ -182,6 +218,15 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   disposers.push(() => pulls.dispose());
   // Pulls a restart or a kill interrupted carry on from the bytes already on disk.
   await pulls.resumeUnfinished();
+
+  const library = new ModelLibrary({
+    store,
+    hub,
+    blobsDir,
+    blobPath: (sha256) => blobPath(blobsDir, sha256),
+    describeModel: describeGgufModel,
+    unload: (name) => models.unload(name),
+  });
 
   // The router is what every API calls: local models first, routes and fallbacks around them.
   const secrets = new SecretBox(config.home);
@@ -202,6 +247,7 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
     router,
     secrets,
     accelerator: () => models.acceleratorIfReady(),
+    library,
   };
   return { services, disposers };
 }

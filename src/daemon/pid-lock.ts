@@ -10,6 +10,8 @@ export interface PidFileContent {
   address?: string;
   version: string;
   started_at: string;
+  /** The service manager supervising the daemon (MLXM_SERVICE), when one does. */
+  service?: string;
 }
 
 export function pidFilePath(home: string): string {

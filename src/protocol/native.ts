@@ -7,6 +7,21 @@ import { z } from "zod";
 export const VersionResponse = z.object({ version: z.string() });
 export type VersionResponse = z.infer<typeof VersionResponse>;
 
+/** One remote trace exporter (Logfire, an OTLP collector) as `/api/health` and `mlxm daemon status` show it. */
+export const ExporterState = z.object({
+  name: z.string(),
+  endpoint: z.string(),
+  /** Spans sent so far. */
+  exported: z.number(),
+  /** Spans dropped so far: the backend failed or did not answer in time, the queue was full, or shutdown. */
+  dropped: z.number(),
+  /** Spans waiting to be sent. */
+  queued: z.number(),
+  last_success: z.string().nullable(),
+  last_error: z.string().nullable(),
+  last_error_at: z.string().nullable(),
+});
+export type ExporterState = z.infer<typeof ExporterState>;
 /** The compute backend the local engine runs on (`mlxm daemon status`); VRAM figures are 0 on the CPU. */
 export const AcceleratorState = z.object({
   /** What MLXM_GPU asked for: auto, off, metal, cuda or vulkan. */
@@ -39,6 +54,10 @@ export const HealthResponse = z.object({
   home: z.string(),
   started_at: z.string(),
   uptime_s: z.number(),
+  /** Remote trace exporters; empty when spans stay on this machine. */
+  exporters: z.array(ExporterState).default([]),
+  /** "launchd" or "systemd" when a service manager supervises the daemon. */
+  service: z.string().optional(),
   /** Once the engine's binding is up (a moment after start): the backend and devices it chose. */
   accelerator: AcceleratorState.optional(),
 });

@@ -15,6 +15,7 @@ import { SecretBox } from "../../src/daemon/routing/secret-box.js";
 import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult } from "../../src/daemon/core/chat.js";
 import type { ModelInfo, ModelService } from "../../src/daemon/core/model-service.js";
 import { HttpError, modelNotFound } from "../../src/daemon/errors.js";
+import { KeyVerifier } from "../../src/daemon/auth/key-verifier.js";
 import { Store } from "../../src/daemon/store/store.js";
 import { createMetrics } from "../../src/observability/metrics.js";
 import { silentLogger } from "../../src/observability/logger.js";
@@ -129,6 +130,7 @@ export async function startFakeApp(): Promise<FakeApp> {
     metrics: createMetrics(),
     startedAt: new Date(),
     address: () => "127.0.0.1:0",
+    verifier: new KeyVerifier("test-admin-token-0123456789abcdef0123456789"),
   });
   // Only what the routes under test use; the cast covers services other engineers add later.
   const secrets = new SecretBox(home);

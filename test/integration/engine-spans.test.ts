@@ -87,4 +87,21 @@ describe("local engine spans", () => {
     expect(span!.attributes).to.deep.include({ "gen_ai.operation.name": "embeddings", "gen_ai.embeddings.dimension.count": 64 });
     expect(span!.attributes["gen_ai.usage.input_tokens"]).to.be.greaterThan(0);
   });
+
+  it("records the grammar compile time of a schema, and a cache hit when it repeats", async () => {
+    exporter.reset();
+    const schema = { type: "object", properties: { ok: { type: "boolean" }, n: { type: "integer", minimum: 0, maximum: 9 } }, required: ["ok", "n"] };
+    const request = {
+      model: "tiny",
+      messages: [{ role: "user" as const, content: "Hi" }],
+      responseFormat: { type: "json_schema" as const, schema },
+      sampling: { maxTokens: 40, seed: 3 },
+    };
+    await collectChat(models.chat(request, new AbortController().signal));
+    await collectChat(models.chat(request, new AbortController().signal));
+    const [first, second] = spans("chat tiny");
+    expect(first!.attributes["mlxm.grammar.cached"]).to.equal(false);
+    expect(first!.attributes["mlxm.grammar.compile_ms"]).to.be.a("number");
+    expect(second!.attributes).to.deep.include({ "mlxm.grammar.cached": true, "mlxm.grammar.compile_ms": 0, "mlxm.response.schema_valid": true });
+  });
 });

@@ -45,7 +45,7 @@ describe("native API", () => {
   });
 
   it("answers malformed JSON bodies with 400 invalid_json", async () => {
-    const res = await fetch(`${d.baseUrl}/api/tags`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    const res = await fetch(`${d.baseUrl}/api/pull`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
     expect(res.status).to.equal(400);
     expect(((await res.json()) as { code: string }).code).to.equal("invalid_json");
   });

@@ -49,7 +49,7 @@ describe("compat: Ollama chat request → core", () => {
     const intent = fromOllamaChatRequest({ model: "m", messages: [{ role: "user", content: "x" }], format: schema, options: { num_predict: -1 }, stream: false });
     if (intent.kind !== "generate") throw new Error("expected generate");
     expect(intent.stream).to.equal(false);
-    expect(intent.request.responseFormat).to.deep.equal({ type: "json_schema", schema });
+    expect(intent.request.responseFormat).to.deep.equal({ type: "json_schema", schema, param: "format" });
     expect(intent.request.sampling).to.deep.equal({});
   });
 

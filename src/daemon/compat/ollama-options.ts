@@ -43,7 +43,7 @@ export function fromKeepAlive(value: string | number | null | undefined): number
 export function fromOllamaFormat(format: z.output<typeof Format> | null | undefined): ResponseFormat | undefined {
   if (format === undefined || format === null || format === "") return undefined;
   if (format === "json") return { type: "json_object" };
-  return { type: "json_schema", schema: format };
+  return { type: "json_schema", schema: format, param: "format" };
 }
 
 /** Thinking needs a reasoning model; mlxm's local models are not, so asking for it is a 400 as in Ollama. */

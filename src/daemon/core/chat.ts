@@ -38,7 +38,14 @@ export type ToolChoice = { type: "auto" } | { type: "none" } | { type: "required
 export type ResponseFormat =
   | { type: "text" }
   | { type: "json_object" }
-  | { type: "json_schema"; name?: string; schema: Record<string, unknown>; strict?: boolean };
+  | {
+      type: "json_schema";
+      name?: string;
+      schema: Record<string, unknown>;
+      strict?: boolean;
+      /** Where the schema sits in the caller's request (for errors); default OpenAI's `response_format.json_schema.schema`. */
+      param?: string;
+    };
 
 export interface SamplingOptions {
   temperature?: number;

@@ -10,6 +10,7 @@
  * with a `done` event whose finishReason is "cancelled" (or simply ends).
  */
 import type { RunningModel } from "../../protocol/native.js";
+import type { ModelPreset } from "../../protocol/library.js";
 import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult } from "./chat.js";
 
 export interface ModelFileInfo {
@@ -39,6 +40,10 @@ export interface ModelInfo {
   notes: string[];
   /** Further GGUF metadata worth showing (string/number values only). */
   metadata: Record<string, string | number | boolean>;
+  /** The model a preset or alias was made from. */
+  parent?: string;
+  /** A preset's default system prompt and parameters. */
+  preset?: ModelPreset;
   /** Where it runs while loaded: the compute backend and the layers offloaded to it. Absent when not loaded. */
   offload?: ModelOffload;
 }

@@ -38,6 +38,7 @@ export async function startLocalEngine({ store, config, logger, metrics }: Start
     engine: config.engine,
     logger,
     ...(metrics ? { metrics } : {}),
+    recordContent: config.trace.recordContent,
     totalMemoryBytes: os.totalmem(),
   });
   logger.info(

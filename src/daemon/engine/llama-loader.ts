@@ -37,7 +37,9 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
     await validate(spec);
     const llama = await this.options.lease.llama();
     const insights = await GgufInsights.from(await readGgufFileInfo(spec.path, { logWarnings: false }), llama);
-    const contextSize = Math.min(this.options.contextSize, insights.trainContextSize ?? this.options.contextSize);
+    // A preset's num_ctx replaces the daemon's default, still capped at the model's own.
+    const wanted = spec.contextSize ?? this.options.contextSize;
+    const contextSize = Math.min(wanted, insights.trainContextSize ?? wanted);
     const gpuLayers = await this.#resolveGpuLayers(llama, insights, contextSize);
     const model = insights.estimateModelResourceRequirements({ gpuLayers });
     const context = insights.estimateContextResourceRequirements({
@@ -74,10 +76,12 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
       { attributes: { "gen_ai.request.model": spec.name, "mlxm.model.digest": spec.digest, "mlxm.model.size_bytes": spec.sizeBytes } },
       async (span) => {
         // The configured context size, not yet capped at the model's own: "auto" may leave a little more room.
-        const gpuLayers = llama.supportsGpuOffloading ? this.#gpuLayersOption(this.options.contextSize) : 0;
+        const gpuLayers = llama.supportsGpuOffloading ? this.#gpuLayersOption(spec.contextSize ?? this.options.contextSize) : 0;
         const model = await loadModel(llama, spec, lease, gpuLayers);
         try {
-          const contextSize = Math.min(this.options.contextSize, model.trainContextSize || this.options.contextSize);
+          // A preset's num_ctx replaces the daemon's default, still capped at the model's own.
+          const wanted = spec.contextSize ?? this.options.contextSize;
+          const contextSize = Math.min(wanted, model.trainContextSize || wanted);
           const context = await model.createContext({ contextSize, sequences: numParallel, threads });
           const footprint = loadedFootprint(model, context.contextSize, numParallel, context.batchSize);
           span.setAttributes({

@@ -8,15 +8,18 @@
  * once and returns the sequence, cleared, for the next request.
  */
 import type { MlxmConfig } from "../../config/config.js";
+import { OutputRecorder, toInputContent } from "../../observability/genai-content.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import { GenAI, SpanKind, withSpan, type Attributes, type Span } from "../../observability/spans.js";
 import type { RunningModel } from "../../protocol/native.js";
 import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, SamplingOptions } from "../core/chat.js";
 import type { ModelInfo, ModelService } from "../core/model-service.js";
+import { applyPresetToChat, applyPresetToCompletion, type ModelPreset } from "../core/preset.js";
 import { HttpError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { EventChannel } from "./event-channel.js";
+import { SchemaGrammars } from "./grammar/schema-grammars.js";
 import {
   checkEmbeddingInputs,
   prepareChat,
@@ -42,7 +45,10 @@ export interface LocalModelServiceOptions {
   store: Store;
   engine: MlxmConfig["engine"];
   logger: Logger;
-  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "queueDepth" | "loadedModels">;
+  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "tokenUsage" | "requestDuration" | "queueDepth" | "loadedModels"> &
+    Partial<Pick<Metrics, "schemaViolations">>;
+  /** MLXM_TRACE_CONTENT: record prompt and completion on generation spans (GenAI semconv shape). */
+  recordContent?: boolean;
   /** System memory, for the default budget; default os.totalmem(). */
   totalMemoryBytes: number;
 }
@@ -56,6 +62,7 @@ export class LocalModelService implements ModelService {
   readonly #llama: LlamaLease;
   readonly #pool: ModelPool<EngineModelSpec, LoadedLlamaModel>;
   readonly #queueLabels = new Set<string>();
+  readonly #grammars = new SchemaGrammars();
   /** Total VRAM once the binding is up: the pool's GPU memory budget (0 on the CPU, where nothing needs any). */
   #vramTotalBytes: number | undefined;
   #bindingReady = false;
@@ -85,12 +92,18 @@ export class LocalModelService implements ModelService {
   }
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#stream("chat", request, signal, () => prepareChat(request), (target, prepared) => runChat(target, prepared));
+    return this.#stream("chat", request, signal, (preset) => prepareChat(applyPresetToChat(request, preset), this.#grammars), (target, prepared) =>
+      runChat(target, prepared),
+    );
   }
 
   complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#stream("text_completion", request, signal, () => prepareCompletion(request), (target, prepared) =>
-      runCompletion(target, prepared),
+    return this.#stream(
+      "text_completion",
+      request,
+      signal,
+      (preset) => prepareCompletion(applyPresetToCompletion(request, preset), this.#grammars),
+      (target, prepared) => runCompletion(target, prepared),
     );
   }
 
@@ -192,7 +205,7 @@ export class LocalModelService implements ModelService {
     operation: Operation,
     request: ChatRequest | CompletionRequest,
     signal: AbortSignal,
-    prepare: () => P,
+    prepare: (preset: ModelPreset | undefined) => P,
     run: (target: GenerationTarget, prepared: P) => Promise<GenerationOutcome>,
   ): AsyncGenerator<ChatEvent> {
     const channel = new EventChannel<ChatEvent>();
@@ -249,12 +262,15 @@ export class LocalModelService implements ModelService {
     signal: AbortSignal,
     channel: EventChannel<ChatEvent>,
     begin: () => void,
-    prepare: () => P,
+    prepare: (preset: ModelPreset | undefined) => P,
     run: (target: GenerationTarget, prepared: P) => Promise<GenerationOutcome>,
   ): Promise<void> {
     const arrived = performance.now();
-    const prepared = prepare();
+    const output = this.options.recordContent ? new OutputRecorder() : undefined;
+    if (output) span.setAttributes(toInputContent(request));
     const spec = await resolveModelSpec(this.options.store, request.model);
+    // A preset's defaults go under the request's own values.
+    const prepared = prepare(spec.preset);
     const llama = await this.#llama.llama();
     const lease = await this.#acquire(spec, request.keepAliveMs, signal, span);
     const sequence = lease.model.takeSequence();
@@ -264,11 +280,15 @@ export class LocalModelService implements ModelService {
       loaded: lease.model,
       sequence,
       signal,
-      emit: (event) => channel.push(event),
+      emit: (event) => {
+        output?.add(event);
+        channel.push(event);
+      },
       begin: () => {
         generationStart = performance.now();
         begin();
       },
+      grammars: this.#grammars,
     };
     let outcome: GenerationOutcome;
     try {
@@ -289,7 +309,8 @@ export class LocalModelService implements ModelService {
       generationMs: round(end - generationStart),
     };
     channel.push({ type: "done", finishReason: outcome.finishReason, usage: outcome.usage, timings });
-    this.#record(span, spec.name, outcome, timings, end);
+    if (output) span.setAttributes(output.attributes(outcome.finishReason));
+    this.#record(span, spec.name, outcome, timings, arrived, end);
   }
 
   async #acquire(spec: EngineModelSpec, keepAliveMs: number | undefined, signal: AbortSignal, span: Span): Promise<Lease> {
@@ -310,6 +331,7 @@ export class LocalModelService implements ModelService {
     model: string,
     outcome: GenerationOutcome,
     timings: { timeToFirstTokenMs?: number; generationMs: number },
+    arrived: number,
     end: number,
   ): void {
     const { inputTokens, outputTokens } = outcome.usage;
@@ -320,10 +342,14 @@ export class LocalModelService implements ModelService {
       [GenAI.RESPONSE_FINISH_REASONS]: [outcome.finishReason],
       ...(timings.timeToFirstTokenMs !== undefined ? { [GenAI.TIME_TO_FIRST_TOKEN_MS]: timings.timeToFirstTokenMs } : {}),
       ...(outcome.schemaValid !== undefined ? { "mlxm.response.schema_valid": outcome.schemaValid } : {}),
+      ...(outcome.grammar ? { "mlxm.grammar.compile_ms": round(outcome.grammar.compileMs), "mlxm.grammar.cached": outcome.grammar.cached } : {}),
     });
     const metrics = this.options.metrics;
     metrics?.tokens.inc({ model, type: "input" }, inputTokens);
     metrics?.tokens.inc({ model, type: "output" }, outputTokens);
+    metrics?.tokenUsage.observe({ model, type: "input" }, inputTokens);
+    metrics?.tokenUsage.observe({ model, type: "output" }, outputTokens);
+    metrics?.requestDuration.observe({ model }, (end - arrived) / 1000);
     if (outcome.firstTokenAt !== undefined && timings.timeToFirstTokenMs !== undefined) {
       metrics?.timeToFirstToken.observe({ model }, timings.timeToFirstTokenMs / 1000);
       const decodeMs = end - outcome.firstTokenAt;
@@ -333,7 +359,12 @@ export class LocalModelService implements ModelService {
       }
     }
     if (outcome.schemaValid === false) {
-      this.options.logger.warn({ model, finishReason: outcome.finishReason }, "generated JSON does not match the requested schema");
+      // The grammar admits only valid JSON, so this is a compiler bug, never the model's fault.
+      metrics?.schemaViolations?.inc({ model });
+      this.options.logger.error(
+        { model, finishReason: outcome.finishReason, error: outcome.schemaError },
+        "bug: generated JSON does not match the requested schema",
+      );
     }
   }
 

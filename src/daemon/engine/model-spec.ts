@@ -7,6 +7,8 @@ import type { ModelRow } from "../store/repos/models-repo.js";
 import type { Store } from "../store/store.js";
 import { InvalidModelError } from "./errors.js";
 import { toModelDetails } from "../core/model-details.js";
+import { parsePreset, type ModelPreset } from "../core/preset.js";
+import { checkLinkedFiles } from "./linked-files.js";
 import { loadablePath } from "./split-files.js";
 
 /** A model the engine can load. */
@@ -21,6 +23,10 @@ export interface EngineModelSpec {
   /** `llama.context_length` as recorded at pull time, when known. */
   contextLength?: number;
   details: ModelDetails;
+  /** A preset's defaults (system prompt, sampling), applied under each request. */
+  preset?: ModelPreset;
+  /** Context length per sequence the preset asks for (`num_ctx`); the daemon's default otherwise. */
+  contextSize?: number;
 }
 
 /** Looks `name` up in the store; `name:latest` matches a model stored without a tag. */
@@ -30,6 +36,8 @@ export async function resolveModelSpec(store: Store, name: string): Promise<Engi
   const first = files[0];
   if (!first) throw new InvalidModelError(`model "${row.name}" has no files; pull it again`);
   if (row.format !== "gguf") throw new InvalidModelError(`model "${row.name}" is ${row.format}, not GGUF`);
+  await checkLinkedFiles(row.name, files);
+  const preset = parsePreset(row.preset_json);
   return {
     name: row.name,
     path: await loadablePath(files.map((f) => ({ filename: f.filename, path: f.path, digest: f.digest }))),
@@ -38,6 +46,8 @@ export async function resolveModelSpec(store: Store, name: string): Promise<Engi
     modifiedAt: row.modified_at,
     ...(row.context_length ? { contextLength: row.context_length } : {}),
     details: toModelDetails(row),
+    ...(preset ? { preset } : {}),
+    ...(preset?.parameters.num_ctx !== undefined ? { contextSize: preset.parameters.num_ctx } : {}),
   };
 }
 

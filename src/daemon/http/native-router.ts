@@ -2,7 +2,8 @@
  * The native API under `/api`: Ollama's shapes where Ollama has the endpoint (`/api/version`, `/api/tags`,
  * `/api/ps`), mlxm's own beside them (`/api/health`). Generation and `/api/show` live in ollama-router.ts.
  */
-import express, { Router } from "express";
+import { Router } from "express";
+import { daemonObservability } from "../../observability/daemon-setup.js";
 import type { AcceleratorInfo } from "../engine/accelerator.js";
 import type { AcceleratorState, HealthResponse, ModelEntry, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
 import type { DaemonContext } from "../context.js";
@@ -12,7 +13,6 @@ import { toRemoteModelEntry } from "../routing/remote-models.js";
 
 export function createNativeRouter(ctx: DaemonContext): Router {
   const router = Router();
-  router.use(express.json({ limit: "32mb" }));
 
   router.get("/version", (_req, res) => {
     const body: VersionResponse = { version: ctx.version };
@@ -30,6 +30,8 @@ export function createNativeRouter(ctx: DaemonContext): Router {
       home: ctx.config.home,
       started_at: ctx.startedAt.toISOString(),
       uptime_s: Math.round((Date.now() - ctx.startedAt.getTime()) / 100) / 10,
+      exporters: daemonObservability()?.exporters() ?? [],
+      ...(ctx.config.security.service ? { service: ctx.config.security.service } : {}),
       ...(accelerator ? { accelerator: toAcceleratorState(accelerator) } : {}),
     };
     res.status(ctx.isReady() ? 200 : 503).json(body);

@@ -17,7 +17,7 @@ export function createOllamaRouter(ctx: DaemonContext): Router {
   const router = Router();
   // Ollama reads the body as JSON whatever its content type (`curl -d` sends form encoding). Per route, so the
   // other `/api` routers keep their own parsing.
-  const json = express.json({ limit: "32mb", type: () => true });
+  const json = express.json({ limit: ctx.config.security.maxBodyBytes, type: () => true });
 
   router.post("/chat", json, async (req, res) => {
     const startMs = Date.now();

@@ -22,9 +22,10 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 export function createOpenAIRouter(ctx: DaemonContext): Router {
   const router = Router();
   // Any content type: some OpenAI clients omit it, and OpenAI parses the body as JSON regardless.
-  router.use(express.json({ limit: "32mb", type: () => true }));
+  // Per route, so a `/v1` router mounted after this one (Anthropic's) keeps its own parser and limit.
+  const json = express.json({ limit: ctx.config.security.maxBodyBytes, type: () => true });
 
-  router.post("/chat/completions", async (req, res) => {
+  router.post("/chat/completions", json, async (req, res) => {
     const { request, stream, includeUsage } = fromChatCompletionRequest(req.body);
     const { models } = ctx.services();
     const meta = { id: newId("chatcmpl"), created: nowSeconds(), model: request.model };
@@ -37,7 +38,7 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
     await sendStream(res, toChatCompletionChunks(started, meta, { includeUsage }), sseFormat(toOpenAIError), ctx.logger);
   });
 
-  router.post("/completions", async (req, res) => {
+  router.post("/completions", json, async (req, res) => {
     const { request, stream, includeUsage, echo } = fromCompletionRequest(req.body);
     const { models } = ctx.services();
     const meta = { id: newId("cmpl"), created: nowSeconds(), model: request.model };
@@ -51,7 +52,7 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
     await sendStream(res, toCompletionChunks(started, meta, { includeUsage, echoPrompt }), sseFormat(toOpenAIError), ctx.logger);
   });
 
-  router.post("/embeddings", async (req, res) => {
+  router.post("/embeddings", json, async (req, res) => {
     const { request, encodingFormat } = fromEmbeddingRequest(req.body);
     const result = await ctx.services().models.embed(request, clientAbortSignal(req, res));
     res.json(toEmbeddingResponse(result, request.model, encodingFormat));

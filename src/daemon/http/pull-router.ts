@@ -3,7 +3,8 @@
  * that disconnects only detaches from the progress stream, the pull goes on.
  */
 import fs from "node:fs";
-import express, { Router, type Response } from "express";
+import { jsonBody } from "./json-body.js";
+import { Router, type Response } from "express";
 import { CancelPullRequest, DeleteRequest, PullRequest, type DeleteResponse, type PullProgress } from "../../protocol/pull.js";
 import type { ApiErrorBody } from "../../protocol/errors.js";
 import type { DaemonContext } from "../context.js";
@@ -13,9 +14,10 @@ import { toHttpError } from "./native-errors.js";
 
 export function createPullRouter(ctx: DaemonContext): Router {
   const router = Router();
-  router.use(express.json({ limit: "1mb" }));
+  // Per route: a router-wide parser would also parse bodies meant for the routers mounted after this one.
+  const json = jsonBody("1mb");
 
-  router.post("/pull", async (req, res) => {
+  router.post("/pull", json, async (req, res) => {
     const body = parseBody(PullRequest, req.body);
     const { pulls } = ctx.services();
     const detach = new AbortController();
@@ -46,14 +48,14 @@ export function createPullRouter(ctx: DaemonContext): Router {
     res.end();
   });
 
-  router.post("/pull/cancel", async (req, res) => {
+  router.post("/pull/cancel", json, async (req, res) => {
     const body = parseBody(CancelPullRequest, req.body);
     const cancelled = await ctx.services().pulls.cancel(body.model, { discard: body.discard });
     if (!cancelled) throw modelNotFound(body.model);
     res.json({ cancelled });
   });
 
-  router.delete("/delete", async (req, res) => {
+  router.delete("/delete", json, async (req, res) => {
     const body = parseBody(DeleteRequest, req.body);
     const name = (body.model ?? body.name)!;
     const { store, models } = ctx.services();

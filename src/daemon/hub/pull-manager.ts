@@ -279,6 +279,15 @@ export class PullManager {
         }
       };
       task.fanout.publish({ status, digest, total: f.size, completed: 0 });
+      const local = await this.#fromLocalCopy(plan, f, signal, (completed) => task.fanout.publish({ status, digest, total: f.size, completed }));
+      if (local) {
+        stats.resumedFrom += f.size;
+        stats.reusedBytes += f.size;
+        doneBytes += f.size;
+        task.fanout.publish({ status, digest, total: f.size, completed: f.size });
+        paths.push({ filename: f.filename, digest, size: f.size, path: local });
+        continue;
+      }
       // Rebuilt rather than taken from the plan, so a resume uses the current HF_ENDPOINT (and token scope).
       const url = hub.fileUrl(plan.repo, plan.commit, f.filename);
       const result = await this.blobs.fetch(
@@ -301,6 +310,27 @@ export class PullManager {
     await dbChain.catch(() => undefined);
     if (!verifying) task.fanout.publish({ status: "verifying sha256 digest" });
     return paths;
+  }
+
+  /**
+   * The planned file from a local copy (the Hugging Face cache), when one exists with the right digest and the blob
+   * store does not already have it. Only LFS files qualify: their sha256 is what the cache names blobs by.
+   */
+  async #fromLocalCopy(plan: PullPlan, f: PullPlan["files"][number], signal: AbortSignal, onCompleted: (n: number) => void) {
+    const localCopy = this.#deps.localCopy;
+    if (!localCopy || !f.sha256 || (await this.blobs.bytesPresent(f)) === f.size) return undefined;
+    try {
+      const found = await localCopy.adopt(
+        { repo: plan.repo, commit: plan.commit, filename: f.filename, sha256: f.sha256, size: f.size },
+        { signal, onProgress: (p) => onCompleted(p.completed) },
+      );
+      if (found) this.#log.info({ pull: plan.name, file: f.filename }, "reused the file from the Hugging Face cache");
+      return found;
+    } catch (err) {
+      if (signal.aborted) throw err;
+      this.#log.warn({ pull: plan.name, file: f.filename, err: errorText(err) }, "could not reuse the Hugging Face cache; downloading");
+      return undefined;
+    }
   }
 
   /** Make the model visible: describe it (GGUF metadata), then insert it with its blobs in one transaction. */

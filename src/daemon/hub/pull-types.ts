@@ -45,6 +45,16 @@ export interface PullManagerDeps {
   describeModel?: (path: string, allPaths: string[]) => Promise<ModelDescription>;
   /** Called when any pull ends (completed, failed, cancelled or interrupted), with its stats: for spans and metrics. */
   onPullFinished?: (summary: PullSummary) => void;
+  /**
+   * A local copy of a planned file to take instead of downloading it (the Hugging Face cache): returns the blob path
+   * once the file is in the blob store with the expected sha256, or undefined to download.
+   */
+  localCopy?: {
+    adopt(
+      file: { repo: string; commit: string; filename: string; sha256: string; size: number },
+      options: { signal?: AbortSignal; onProgress?: (p: { completed: number; total: number }) => void },
+    ): Promise<string | undefined>;
+  };
   /** Download tuning: chunk size, concurrency, timeouts, statfs (tests inject a full disk), durable. */
   download?: BlobDownloadDefaults;
 }

@@ -26,6 +26,10 @@ export interface ModelsTable {
   details_json: string;
   created_at: string;
   modified_at: string;
+  /** The model a preset or alias was made from (`mlxm create --from`, `mlxm cp`); null for a pulled/imported one. */
+  parent: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON of the preset's defaults (system prompt, sampling, context size); null when it has none. */
+  preset_json: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Content-addressed files under MLXM_HOME/blobs: identical files are stored once. */
@@ -34,6 +38,10 @@ export interface BlobsTable {
   size_bytes: number;
   path: string;
   created_at: string;
+  /** 1 when `path` is the user's own file (`mlxm import --link`): never deleted by mlxm, checked before use. */
+  linked: ColumnType<number, number | undefined, number>;
+  /** A linked file's mtime at import (ms); with its size, how a changed file is noticed. */
+  mtime_ms: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** The files of a model, in order (split GGUFs have several). */
