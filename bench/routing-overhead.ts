@@ -5,12 +5,15 @@
  *
  *   npm run build && npx tsx bench/routing-overhead.ts                # 40 TTFT samples, 8 streams of 2000 chunks
  *   npx tsx bench/routing-overhead.ts --ttft 100 --streams 10 --chunks 4000 --pace-us 0
+ *   npx tsx bench/routing-overhead.ts --baseline /tmp/old-build/bin/run.js    # a second build, in the same run
+ *   npx tsx bench/routing-overhead.ts --cpu-prof /tmp/prof                    # the daemons' CPU profiles
  *
  * The upstream is a local streaming server in this process: a chunk per token, unpaced by default (the harshest case:
  * throughput is bound by the CPU mlxm spends per chunk, not by a model). Goal: <= 2 ms added TTFT, >= 0.98 throughput.
  * Anchor: LiteLLM documents 3.25 ms added latency (docs.litellm.ai/docs/proxy/perf).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
@@ -27,6 +30,10 @@ const { values } = parseArgs({
     streams: { type: "string", default: "8" },
     chunks: { type: "string", default: "2000" },
     "pace-us": { type: "string", default: "0" },
+    /** Another build's bin/run.js, measured as a third side (before/after in one run). */
+    baseline: { type: "string" },
+    /** Write the daemons' CPU profiles (node --cpu-prof) into this folder. */
+    "cpu-prof": { type: "string" },
   },
 });
 const TTFT_SAMPLES = Number(values.ttft);
@@ -59,8 +66,9 @@ function startUpstream(): Promise<{ url: string; close(): void }> {
   );
 }
 
-async function startDaemon(home: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [RUN_JS, "serve"], { env: cliEnv({ home, port, extra: { MLXM_LOG_LEVEL: "warn" } }), stdio: "ignore" });
+async function startDaemon(home: string, port: number, runJs = RUN_JS): Promise<ChildProcess> {
+  const prof = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : [];
+  const child = spawn(process.execPath, [...prof, runJs, "serve"], { env: cliEnv({ home, port, extra: { MLXM_LOG_LEVEL: "warn" } }), stdio: "ignore" });
   const client = new MlxmClient({ baseUrl: `http://127.0.0.1:${port}` });
   for (let i = 0; i < 600; i++) {
     const ok = await client.health().then((h) => h.status === "ready", () => false);
@@ -86,47 +94,77 @@ async function stream(client: OpenAI, model: string, tokens: number): Promise<{ 
   return { ttftMs: first - t0, chunksPerS: (n * 1000) / (end - t0) };
 }
 
+/**
+ * CPU time (user + system) a process has used, in ms, from /proc (Linux; NaN elsewhere). Unlike wall-clock rates it
+ * hardly moves with the machine's load, so it compares builds fairly on a busy machine.
+ */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]!;
 
+type Side = "direct" | "mlxm" | "baseline";
+
 async function main() {
   const upstream = await startUpstream();
-  const { home, cleanup } = makeTempHome();
-  const port = await freePort();
-  const daemon = await startDaemon(home, port);
+  const homes = [makeTempHome(), makeTempHome()];
+  const daemons: ChildProcess[] = [];
   try {
-    const mlxm = new MlxmClient({ baseUrl: `http://127.0.0.1:${port}` });
-    await mlxm.addRoute({ pattern: "bench-up", provider: "openai-compatible", base_url: upstream.url });
-    const direct = new OpenAI({ baseURL: upstream.url, apiKey: "none", maxRetries: 0 });
-    const routed = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "none", maxRetries: 0 });
-    // Warm both paths (connections, JIT, the daemon's first route lookup).
-    for (let i = 0; i < 5; i++) {
-      await stream(direct, "bench-up", 4);
-      await stream(routed, "bench-up", 4);
+    const pids: Partial<Record<Side, number>> = {};
+    const clients: Partial<Record<Side, OpenAI>> = { direct: new OpenAI({ baseURL: upstream.url, apiKey: "none", maxRetries: 0 }) };
+    const builds: [Side, string][] = [["mlxm", RUN_JS], ...(values.baseline ? [["baseline", values.baseline] as [Side, string]] : [])];
+    for (const [i, [side, runJs]] of builds.entries()) {
+      const port = await freePort();
+      daemons.push(await startDaemon(homes[i]!.home, port, runJs));
+      pids[side] = daemons.at(-1)!.pid;
+      await new MlxmClient({ baseUrl: `http://127.0.0.1:${port}` }).addRoute({ pattern: "bench-up", provider: "openai-compatible", base_url: upstream.url });
+      clients[side] = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "none", maxRetries: 0 });
     }
-    const ttft = { direct: [] as number[], mlxm: [] as number[] };
-    for (let i = 0; i < TTFT_SAMPLES; i++) {
-      // Alternate which goes first, so neither side always meets a warmer machine.
-      const order = i % 2 ? (["mlxm", "direct"] as const) : (["direct", "mlxm"] as const);
-      for (const side of order) ttft[side].push((await stream(side === "direct" ? direct : routed, "bench-up", 1)).ttftMs);
-    }
-    const tput = { direct: [] as number[], mlxm: [] as number[] };
+    const sides = Object.keys(clients) as Side[];
+    // Warm every path (connections, JIT, the daemon's first route lookup).
+    for (let i = 0; i < 5; i++) for (const side of sides) await stream(clients[side]!, "bench-up", 4);
+    // Rotate which goes first, so no side always meets a warmer machine.
+    const rotated = (i: number) => sides.map((_, k) => sides[(i + k) % sides.length]!);
+    const ttft = Object.fromEntries(sides.map((s) => [s, [] as number[]])) as Record<Side, number[]>;
+    for (let i = 0; i < TTFT_SAMPLES; i++) for (const side of rotated(i)) ttft[side].push((await stream(clients[side]!, "bench-up", 1)).ttftMs);
+    const tput = Object.fromEntries(sides.map((s) => [s, [] as number[]])) as Record<Side, number[]>;
+    const cpu = Object.fromEntries(sides.map((s) => [s, 0])) as Record<Side, number>;
     for (let i = 0; i < STREAMS; i++) {
-      const order = i % 2 ? (["mlxm", "direct"] as const) : (["direct", "mlxm"] as const);
-      for (const side of order) tput[side].push((await stream(side === "direct" ? direct : routed, "bench-up", CHUNKS)).chunksPerS);
+      for (const side of rotated(i)) {
+        const before = cpuMs(pids[side]);
+        tput[side].push((await stream(clients[side]!, "bench-up", CHUNKS)).chunksPerS);
+        cpu[side] += cpuMs(pids[side]) - before;
+      }
     }
-    const row = (name: string, d: number, m: number, unit: string, ratio: string) => console.log(`| ${name} | ${d.toFixed(2)} ${unit} | ${m.toFixed(2)} ${unit} | ${ratio} |`);
     console.log(`\nrouting overhead: upstream chunks ${PACE_US ? `paced ${PACE_US} us` : "unpaced"}, ${TTFT_SAMPLES} TTFT samples, ${STREAMS} streams x ${CHUNKS} chunks, load ${loadavg()[0]!.toFixed(1)}\n`);
-    console.log("| measure | direct | through mlxm | mlxm vs direct |");
-    console.log("|---|---|---|---|");
-    row("TTFT median", median(ttft.direct), median(ttft.mlxm), "ms", `+${(median(ttft.mlxm) - median(ttft.direct)).toFixed(2)} ms`);
-    row("TTFT p90", p90(ttft.direct), p90(ttft.mlxm), "ms", `+${(p90(ttft.mlxm) - p90(ttft.direct)).toFixed(2)} ms`);
-    row("throughput median", median(tput.direct), median(tput.mlxm), "chunks/s", `${(median(tput.mlxm) / median(tput.direct)).toFixed(3)}x`);
+    const routedSides = sides.filter((s) => s !== "direct");
+    const name = (s: Side) => (s === "mlxm" ? "through mlxm" : `through baseline (${values.baseline})`);
+    console.log(`| measure | direct | ${routedSides.map(name).join(" | ")} |`);
+    console.log(`|---|---|${routedSides.map(() => "---|").join("")}`);
+    const row = (label: string, stat: (xs: number[]) => number, unit: string, vs: (d: number, m: number) => string, xs: Record<Side, number[]>) => {
+      const d = stat(xs.direct);
+      console.log(`| ${label} | ${d.toFixed(2)} ${unit} | ${routedSides.map((s) => `${stat(xs[s]).toFixed(2)} ${unit} (${vs(d, stat(xs[s]))})`).join(" | ")} |`);
+    };
+    const added = (d: number, m: number) => `+${(m - d).toFixed(2)} ms`;
+    row("TTFT median", median, "ms", added, ttft);
+    row("TTFT p90", p90, "ms", added, ttft);
+    row("throughput median", median, "chunks/s", (d, m) => `${(m / d).toFixed(3)}x`, tput);
+    const perChunk = (s: Side) => ((cpu[s] * 1000) / (STREAMS * CHUNKS)).toFixed(1);
+    console.log(`| daemon CPU per chunk | - | ${routedSides.map((s) => `${perChunk(s)} us`).join(" | ")} |`);
   } finally {
-    daemon.kill("SIGTERM");
-    await new Promise((r) => daemon.once("exit", r));
+    for (const daemon of daemons) {
+      daemon.kill("SIGTERM");
+      await new Promise((r) => daemon.once("exit", r));
+    }
     upstream.close();
-    cleanup();
+    for (const h of homes) h.cleanup();
   }
 }
 

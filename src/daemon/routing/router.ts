@@ -91,7 +91,29 @@ export class RoutingModelService implements ModelService {
   }
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#generate(request, signal);
+    // A plain iterator over the chosen backend's stream rather than a generator delegating with `yield*`: after the
+    // first event each `next()` goes straight to `#observe`, one async layer less per streamed event.
+    let events: AsyncIterator<ChatEvent> | undefined;
+    let closed = false;
+    const it: AsyncIterableIterator<ChatEvent> = {
+      next: () => {
+        if (events) return events.next();
+        events = EMPTY;
+        return this.#select(request, signal).then(async (chosen) => {
+          const first = await chosen.next();
+          // Closed while the backend was being chosen: end the stream that started, so its span and slot are freed.
+          if (closed) return (await chosen.return?.()) ?? { done: true, value: undefined };
+          events = chosen;
+          return first;
+        });
+      },
+      return: async () => {
+        closed = true;
+        return (await events?.return?.()) ?? { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
   }
 
   async *complete(request: CompletionRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
@@ -100,7 +122,7 @@ export class RoutingModelService implements ModelService {
     const [first] = await this.plan(request.model);
     // Raw-prompt completion has no chat-shaped equivalent upstream; only local models serve it.
     if (first?.kind !== "local") throw badRequest(`model "${request.model}" is routed to ${first?.route.provider}; raw text completions are served only by local models`, "model");
-    yield* this.#observe(this.options.local.complete(request, signal)[Symbol.asyncIterator](), undefined, "local", { provider: "local", model: request.model }, performance.now());
+    yield* this.#observe(undefined, this.options.local.complete(request, signal)[Symbol.asyncIterator](), undefined, { provider: "local", model: request.model }, performance.now());
   }
 
   async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
@@ -173,7 +195,8 @@ export class RoutingModelService implements ModelService {
     return this.options.local.delete(model);
   }
 
-  async *#generate(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+  /** Try the candidates in order until one produces its first event; its stream, observed, from that event on. */
+  async #select(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterator<ChatEvent>> {
     const started = performance.now();
     const record = currentRecord();
     if (record) record.model = request.model;
@@ -196,8 +219,7 @@ export class RoutingModelService implements ModelService {
         record.onBackend?.(attempt.label);
       }
       attempt.span?.setAttribute("mlxm.backend", attempt.label);
-      yield* this.#observe(attempt.rest(first), attempt, attempt.label, attempt.pricing, started);
-      return;
+      return this.#observe(first, attempt.rest(), attempt, attempt.pricing, started);
     }
     throw modelNotFound(request.model);
   }
@@ -211,7 +233,7 @@ export class RoutingModelService implements ModelService {
         span: undefined as Span | undefined,
         pricing: { provider: "local" as const, model: c.model },
         next: () => it.next(),
-        rest: (first: IteratorResult<ChatEvent>) => prepend(first, it),
+        rest: () => it,
         fail: (_err: unknown) => void it.return?.(),
         release: () => {},
       };
@@ -245,7 +267,7 @@ export class RoutingModelService implements ModelService {
           it = start();
           return it.next();
         }),
-      rest: (first: IteratorResult<ChatEvent>) => bindContext(prepend(first, it!), spanContext),
+      rest: () => bindContext(it!, spanContext),
       fail: (err: unknown) => {
         release();
         recordError(span, err);
@@ -255,11 +277,11 @@ export class RoutingModelService implements ModelService {
     };
   }
 
-  /** Relay events, noting TTFT, usage and cost on the request record and the route's span. */
+  /** Relay `first` then the rest of `events`, noting TTFT, usage and cost on the request record and the route's span. */
   async *#observe(
+    first: IteratorResult<ChatEvent> | undefined,
     events: AsyncIterator<ChatEvent>,
     attempt: { span?: Span; release(): void } | undefined,
-    label: string,
     pricing: { provider: Route["provider"] | "local"; model: string; baseUrl?: string | null },
     started: number,
   ): AsyncGenerator<ChatEvent> {
@@ -267,7 +289,7 @@ export class RoutingModelService implements ModelService {
     const span = attempt?.span;
     let firstOutput = false;
     try {
-      for (let r = await events.next(); !r.done; r = await events.next()) {
+      for (let r = first ?? (await events.next()); !r.done; r = await events.next()) {
         const ev = r.value;
         // `start` reports the prompt before any token: time to first token runs to the first output event.
         if (!firstOutput && ev.type !== "done" && ev.type !== "start") {
@@ -304,7 +326,6 @@ export class RoutingModelService implements ModelService {
       await events.return?.();
       attempt?.release();
       span?.end();
-      void label;
     }
   }
 
@@ -362,6 +383,9 @@ export class RoutingModelService implements ModelService {
   }
 }
 
+/** Where `chat()` stands while its backend is being chosen, and after the choice failed: nothing more to read. */
+const EMPTY: AsyncIterator<ChatEvent> = { next: async () => ({ done: true, value: undefined }) };
+
 /** Whether a failure of `c` before its first event lets the next backend try. */
 function mayFallBack(err: unknown, c: Candidate): boolean {
   if (err instanceof UpstreamError) return err.retriable;
@@ -381,16 +405,6 @@ function describe(c: Candidate): string {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-async function* prepend<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): AsyncGenerator<T> {
-  try {
-    if (first.done) return;
-    yield first.value;
-    for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
-  } finally {
-    await rest.return?.();
-  }
 }
 
 /** Every step of `it` runs in `ctx` (the route's span), whoever pulls it. */
