@@ -6,13 +6,15 @@ import { Command, Flags, type Interfaces } from "@oclif/core";
 import { resolveConfig, ConfigError, type MlxmConfig, type Overrides } from "../config/config.js";
 import {
   AlreadyRunningError,
-  ApiError,
   DaemonStartError,
   DaemonUnreachableError,
   InterruptedError,
   MlxmError,
   NotFoundError,
+  UnauthorizedError,
 } from "../client/errors.js";
+import { readAdminToken } from "../daemon/auth/admin-token.js";
+import { isLoopbackHost } from "../daemon/auth/loopback.js";
 import { MlxmClient } from "../client/mlxm-client.js";
 import { ensureDaemon } from "./daemon-control.js";
 import { ExitCode } from "./exit-codes.js";
@@ -72,7 +74,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** A client with no daemon check (for commands that manage the daemon itself). */
   protected rawClient(): MlxmClient {
-    return new MlxmClient({ baseUrl: this.settings.baseUrl, headers: cliTraceHeaders });
+    return new MlxmClient({ baseUrl: this.settings.baseUrl, headers: cliTraceHeaders, apiKey: cliCredential(this.settings) });
   }
 
   /** A client to a daemon that is ready, started in the background if needed and allowed. */
@@ -111,6 +113,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 }
 
+/**
+ * What the CLI authenticates with: MLXM_API_KEY when set, else, for a daemon on this machine, the admin token the
+ * daemon wrote in MLXM_HOME. The admin token never goes to another host.
+ */
+export function cliCredential(settings: MlxmConfig): string | undefined {
+  if (settings.apiKey) return settings.apiKey;
+  return isLoopbackHost(settings.host) || settings.host === "0.0.0.0" || settings.host === "::" ? readAdminToken(settings.home) : undefined;
+}
+
 /** The exit code, stable error code and a suggestion for any error a command can end with. */
 export function describeError(err: unknown): { code: string; exit: number; hint?: string } {
   if (err instanceof DaemonUnreachableError) {
@@ -120,7 +131,11 @@ export function describeError(err: unknown): { code: string; exit: number; hint?
   if (err instanceof DaemonStartError) return { code: err.code, exit: ExitCode.DAEMON_UNREACHABLE };
   if (err instanceof AlreadyRunningError) return { code: err.code, exit: ExitCode.ALREADY_RUNNING };
   if (err instanceof NotFoundError) return { code: err.code, exit: ExitCode.NOT_FOUND };
-  if (err instanceof ApiError && (err.code === "bad_request" || err.code === "invalid_json")) {
+  if (err instanceof UnauthorizedError) {
+    return { code: err.code, exit: ExitCode.UNAUTHORIZED, hint: "Set MLXM_API_KEY to a key from `mlxm key create` (run on the daemon's machine)." };
+  }
+  // A bad request is the caller's mistake whether the daemon or the CLI noticed it (e.g. an unreadable preset file).
+  if (err instanceof MlxmError && (err.code === "bad_request" || err.code === "invalid_json")) {
     return { code: err.code, exit: ExitCode.USAGE };
   }
   if (err instanceof MlxmError) return { code: err.code, exit: ExitCode.FAILURE };

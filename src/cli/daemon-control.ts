@@ -8,10 +8,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { MlxmConfig } from "../config/config.js";
 import { ZodError } from "zod";
-import { AlreadyRunningError, ApiError, DaemonStartError, DaemonUnreachableError, UnavailableError } from "../client/errors.js";
+import { AlreadyRunningError, ApiError, DaemonStartError, DaemonUnreachableError, UnauthorizedError, UnavailableError } from "../client/errors.js";
 import type { MlxmClient } from "../client/mlxm-client.js";
 import type { HealthResponse } from "../protocol/native.js";
-import { isProcessAlive, runningDaemon } from "../daemon/pid-lock.js";
+import { isProcessAlive, runningDaemon } from "../home/pid-file.js";
 
 /** bin/run.js, found from this module's place in either src/cli or dist/cli. */
 const RUN_JS = fileURLToPath(new URL("../../bin/run.js", import.meta.url));
@@ -30,6 +30,8 @@ export async function probe(client: MlxmClient): Promise<HealthResponse | undefi
     return await client.health();
   } catch (err) {
     if (err instanceof UnavailableError) return { status: "starting" } as HealthResponse;
+    // A daemon answers but refuses our credential: say so, rather than try to start another one.
+    if (err instanceof UnauthorizedError) throw err;
     if (err instanceof DaemonUnreachableError || err instanceof ApiError || err instanceof ZodError) return undefined;
     throw err;
   }
@@ -154,6 +156,8 @@ export async function ensureDaemon(
 export interface StopResult {
   running: boolean;
   pid?: number;
+  /** The service manager that supervised it: it stays stopped until the next login or a service restart. */
+  service?: string;
   /** True when the daemon did not stop in time and was killed. */
   forced?: boolean;
 }
@@ -171,5 +175,5 @@ export async function stopDaemon(config: MlxmConfig): Promise<StopResult> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { running: true, pid: running.pid, forced: false };
+  return { running: true, pid: running.pid, forced: false, ...(running.service ? { service: running.service } : {}) };
 }

@@ -8,6 +8,7 @@ export const ExitCode = {
   DAEMON_UNREACHABLE: 3,
   NOT_FOUND: 4,
   ALREADY_RUNNING: 5,
+  UNAUTHORIZED: 6,
   INTERRUPTED: 130,
 } as const;
 

@@ -7,6 +7,12 @@ function section(title: string, rows: [string, string][]): string {
   return [`  ${title}`, ...rows.map(([k, v]) => `    ${k.padEnd(width)}    ${v}`)].join("\n");
 }
 
+function runsOn(offload: ShowResponse["mlxm"]["offload"]): string {
+  if (!offload) return "not loaded";
+  if (offload.backend === "cpu" || offload.gpu_layers === 0) return offload.backend === "cpu" ? "CPU" : `CPU (no layers on ${offload.backend})`;
+  return `${offload.backend.toUpperCase()}: ${offload.gpu_layers}/${offload.total_layers} layers on the GPU`;
+}
+
 export function renderModelInfo(info: ShowResponse): string {
   const m = info.mlxm;
   const parts = [
@@ -18,11 +24,22 @@ export function renderModelInfo(info: ShowResponse): string {
       ["context length", m.context_length === null ? "unknown" : String(m.context_length)],
       ["embedding length", m.embedding_length === null ? "unknown" : String(m.embedding_length)],
       ["chat template", m.has_chat_template ? "yes" : "no (prompts are sent as plain text)"],
+      ["runs on", runsOn(m.offload)],
       ["source", m.source],
       ["digest", m.digest],
     ]),
     section("Files", [...m.files.map((f): [string, string] => [f.filename, `${formatBytes(f.size)}  ${f.path}`]), ["total", formatBytes(m.size)]]),
   ];
+  if (m.parent || m.preset) {
+    const rows: [string, string][] = [];
+    if (m.parent) rows.push(["from", m.parent]);
+    if (m.preset?.system !== undefined) rows.push(["system", m.preset.system]);
+    for (const line of info.parameters ? info.parameters.split("\n") : []) {
+      const [key, ...value] = line.trim().split(/\s+/);
+      rows.push([key!, value.join(" ")]);
+    }
+    parts.push(section("Preset", rows));
+  }
   if (m.notes.length) parts.push(["  Notes", ...m.notes.map((n) => `    ${n}`)].join("\n"));
   return `${parts.join("\n\n")}\n`;
 }

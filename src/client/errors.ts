@@ -37,6 +37,7 @@ export class ApiError extends MlxmError {
       code === "not_found" || code === "model_not_found" ? NotFoundError
       : code === "bad_request" || code === "invalid_json" ? BadRequestError
       : code === "conflict" ? ConflictError
+      : code === "unauthorized" || code === "forbidden" ? UnauthorizedError
       : code === "starting" || code === "unavailable" || code === "queue_full" ? UnavailableError
       : ApiError;
     return new Cls(message, status, code, details, requestId);
@@ -47,6 +48,8 @@ export class NotFoundError extends ApiError {}
 export class BadRequestError extends ApiError {}
 export class ConflictError extends ApiError {}
 export class UnavailableError extends ApiError {}
+/** The daemon refused the credential (401) or the action (403). */
+export class UnauthorizedError extends ApiError {}
 
 /** Nothing answered at the daemon's address (not running, or autostart disabled). */
 export class DaemonUnreachableError extends MlxmError {
@@ -71,6 +74,8 @@ export class AlreadyRunningError extends MlxmError {
 
 function codeForStatus(status: number): ErrorCode {
   if (status === 404) return "not_found";
+  if (status === 401) return "unauthorized";
+  if (status === 403) return "forbidden";
   if (status === 409) return "conflict";
   if (status === 429) return "queue_full";
   if (status === 503) return "unavailable";

@@ -8,8 +8,26 @@ import { ChatResponse, EmbedResponse, GenerateResponse, type ChatRequest, type E
 import { ShowResponse } from "../protocol/show.js";
 import { CancelPullResponse, DeleteResponse, PullProgress } from "../protocol/pull.js";
 import { readNdjson } from "./ndjson.js";
-import { TraceListResponse, TraceResponse, type TraceListQuery } from "../protocol/traces.js";
+import {
+  ImportProgress,
+  SearchResponse,
+  StatusResponse,
+  type CreateRequest,
+  type ImportMode,
+  type SearchSort,
+} from "../protocol/library.js";
+import { IngestSpansResponse, TraceListResponse, TraceResponse, TraceSummary, type SpanRecord, type TraceListQuery } from "../protocol/traces.js";
 import { ApiError, DaemonUnreachableError } from "./errors.js";
+import { CreateKeyResponse, KeyListResponse, RevokeKeyResponse } from "../protocol/keys.js";
+import {
+  RemoveRouteResponse,
+  RouteEntry,
+  RouteListResponse,
+  RouteTestResponse,
+  UsageResponse,
+  type AddRouteRequest,
+  type UsageGroup,
+} from "../protocol/routes.js";
 
 export interface MlxmClientOptions {
   baseUrl: string;
@@ -17,6 +35,8 @@ export interface MlxmClientOptions {
   headers?: () => Record<string, string>;
   /** Per-request timeout for non-streaming calls. */
   timeoutMs?: number;
+  /** Sent as `Authorization: Bearer`: an API key, or the local admin token. */
+  apiKey?: string;
   fetch?: typeof fetch;
 }
 
@@ -29,12 +49,14 @@ export class MlxmClient {
   private readonly extraHeaders: () => Record<string, string>;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly apiKey: string | undefined;
 
   constructor(options: MlxmClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.extraHeaders = options.headers ?? (() => ({}));
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.fetchImpl = options.fetch ?? fetch;
+    this.apiKey = options.apiKey;
   }
 
   health(opts?: RequestOptions): Promise<HealthResponse> {
@@ -75,6 +97,34 @@ export class MlxmClient {
   /** Remove a local model (files shared with another model stay). */
   deleteModel(model: string, opts?: RequestOptions): Promise<DeleteResponse> {
     return this.json("DELETE", "/api/delete", DeleteResponse, { model }, opts);
+  }
+
+  /**
+   * Import a GGUF file from this machine; yields progress lines (hashing) until `{status: "success", name}`.
+   * The import belongs to the request: aborting `signal` (or breaking out) cancels it and leaves nothing behind.
+   */
+  async *importModel(path: string, options: { name?: string; mode?: ImportMode; signal?: AbortSignal } = {}): AsyncGenerator<ImportProgress> {
+    const body = { path, ...(options.name ? { name: options.name } : {}), mode: options.mode ?? "copy", stream: true };
+    const res = await this.request("POST", "/api/import", body, { signal: options.signal });
+    for await (const line of readNdjson(res.body, res.status)) yield ImportProgress.parse(line);
+  }
+
+  /** Create a preset (Ollama's `/api/create`): a named model made from another with default system prompt and parameters. */
+  create(request: CreateRequest, opts?: RequestOptions): Promise<StatusResponse> {
+    return this.json("POST", "/api/create", StatusResponse, { ...request, stream: false }, opts);
+  }
+
+  /** A second name for a model (Ollama's `/api/copy`). */
+  copy(source: string, destination: string, opts?: RequestOptions): Promise<StatusResponse> {
+    return this.json("POST", "/api/copy", StatusResponse, { source, destination }, opts);
+  }
+
+  /** GGUF repositories on the Hugging Face Hub with their quantisations and sizes. */
+  search(query: string, options: { limit?: number; sort?: SearchSort } = {}, opts?: RequestOptions): Promise<SearchResponse> {
+    const params = new URLSearchParams({ q: query });
+    if (options.limit !== undefined) params.set("limit", String(options.limit));
+    if (options.sort) params.set("sort", options.sort);
+    return this.json("GET", `/api/search?${params}`, SearchResponse, undefined, opts);
   }
 
   /**
@@ -122,9 +172,62 @@ export class MlxmClient {
     return this.json("GET", `/api/traces${qs}`, TraceListResponse, undefined, opts);
   }
 
+  /** Traces as they finish, pushed by the daemon (NDJSON), until the loop is left or `signal` aborts. */
+  async *followTraces(query: { errors?: boolean } = {}, opts: RequestOptions = {}): AsyncGenerator<TraceSummary> {
+    const res = await this.request("GET", `/api/traces/follow${query.errors ? "?errors=true" : ""}`, undefined, opts);
+    for await (const line of readNdjson(res.body, res.status)) yield TraceSummary.parse(line);
+  }
+
   /** One trace with all its spans; `id` may be "last" or a unique prefix. */
   trace(id: string, opts?: RequestOptions): Promise<TraceResponse> {
     return this.json("GET", `/api/traces/${encodeURIComponent(id)}`, TraceResponse, undefined, opts);
+  }
+
+  /** Create an API key; the answer is the only time the key is shown. Needs the local admin token. */
+  createKey(name?: string, opts?: RequestOptions): Promise<CreateKeyResponse> {
+    return this.json("POST", "/api/keys", CreateKeyResponse, name === undefined ? {} : { name }, opts);
+  }
+
+  /** API keys: name, prefix, created, last used, revoked. */
+  keys(opts?: RequestOptions): Promise<KeyListResponse> {
+    return this.json("GET", "/api/keys", KeyListResponse, undefined, opts);
+  }
+
+  /** Revoke the API key called `name`; requests with it fail at once. */
+  revokeKey(name: string, opts?: RequestOptions): Promise<RevokeKeyResponse> {
+    return this.json("DELETE", `/api/keys/${encodeURIComponent(name)}`, RevokeKeyResponse, undefined, opts);
+  }
+
+  /** Hand finished spans to the daemon's span store (the CLI tracer's root span). */
+  ingestSpans(spans: SpanRecord[], opts?: RequestOptions): Promise<IngestSpansResponse> {
+    return this.json("POST", "/api/traces", IngestSpansResponse, { spans }, opts);
+  }
+
+  /** The routes, best priority first (keys never included). */
+  routes(opts?: RequestOptions): Promise<RouteListResponse> {
+    return this.json("GET", "/api/routes", RouteListResponse, undefined, opts);
+  }
+
+  /** Add (or with `replace`, change) a route; a given `api_key` is stored encrypted. */
+  addRoute(route: AddRouteRequest, opts?: RequestOptions): Promise<RouteEntry> {
+    return this.json("POST", "/api/routes", RouteEntry, route, opts);
+  }
+
+  removeRoute(pattern: string, opts?: RequestOptions): Promise<RemoveRouteResponse> {
+    return this.json("DELETE", "/api/routes", RemoveRouteResponse, { pattern }, opts);
+  }
+
+  /** Resolve `model` and make one tiny request through the router. */
+  testRoute(model: string, opts?: RequestOptions): Promise<RouteTestResponse> {
+    return this.json("POST", "/api/routes/test", RouteTestResponse, { model }, opts);
+  }
+
+  /** Request totals since `since` (ISO-8601; default the last 24 hours), grouped `by`. */
+  usage(query: { since?: string; by?: UsageGroup } = {}, opts?: RequestOptions): Promise<UsageResponse> {
+    const params = new URLSearchParams();
+    if (query.since) params.set("since", query.since);
+    if (query.by) params.set("by", query.by);
+    return this.json("GET", `/api/usage${params.size ? `?${params}` : ""}`, UsageResponse, undefined, opts);
   }
 
   /** Send a request and parse its JSON answer with `schema`. */
@@ -151,6 +254,7 @@ export class MlxmClient {
       (s): s is AbortSignal => s !== undefined,
     );
     const headers: Record<string, string> = { accept: "application/json", ...this.extraHeaders() };
+    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     let res: Response;
     try {

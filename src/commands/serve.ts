@@ -24,5 +24,8 @@ ${variablesHelp()}`;
   async run(): Promise<void> {
     const logger = createLogger({ level: this.settings.logLevel });
     await runDaemonUntilSignalled({ config: this.settings, logger, version: VERSION });
+    // The daemon has stopped and the spans a dead trace backend could not take are dropped, but that backend's
+    // half-open socket would keep the process alive until the export timeout: end now.
+    this.exit(0);
   }
 }

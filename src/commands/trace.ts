@@ -45,24 +45,15 @@ export default class Trace extends BaseCommand<typeof Trace> {
     return list;
   }
 
-  /** Poll for traces newer than the newest shown; with --json print one JSON line per trace. */
-  private async follow(initial: TraceListResponse, color: boolean): Promise<never> {
+  /** Print traces as the daemon pushes them; with --json one JSON line per trace. Ends when the daemon stops. */
+  private async follow(initial: TraceListResponse, color: boolean): Promise<void> {
     const client = await this.client();
-    const shown = new Set<string>();
     const emit = (traces: TraceListResponse["traces"]) => {
-      const fresh = traces.filter((t) => !shown.has(t.trace_id)).reverse();
-      for (const t of fresh) shown.add(t.trace_id);
-      if (fresh.length === 0) return;
-      if (this.jsonEnabled()) for (const t of fresh) process.stdout.write(`${JSON.stringify(t)}\n`);
-      else this.log(renderTraceList(fresh, color));
+      if (traces.length === 0) return;
+      if (this.jsonEnabled()) for (const t of traces) process.stdout.write(`${JSON.stringify(t)}\n`);
+      else this.log(renderTraceList(traces, color));
     };
-    emit(initial.traces);
-    let since = new Date(Date.now() - 60_000).toISOString();
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 1000));
-      const { traces } = await client.traces({ since, errors: this.flags.errors, limit: 100 });
-      emit(traces);
-      since = new Date(Date.now() - 60_000).toISOString();
-    }
+    emit([...initial.traces].reverse());
+    for await (const trace of client.followTraces({ errors: this.flags.errors })) emit([trace]);
   }
 }

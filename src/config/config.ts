@@ -5,9 +5,11 @@
 import os from "node:os";
 import path from "node:path";
 import { ConfigError, parseBoolean, parseBytes, parseDuration, parseHost, parseInteger, parseUrl } from "./parse.js";
+import { parseGpu, parseGpuLayers, type GpuLayersSetting, type GpuSetting } from "./gpu-settings.js";
 import { DEFAULT_PORT, VARIABLES, findVariable, type VariableName } from "./variables.js";
 
 export { ConfigError } from "./parse.js";
+export type { GpuLayersSetting, GpuSetting } from "./gpu-settings.js";
 
 export interface MlxmConfig {
   /** Where the daemon listens and the CLI connects. */
@@ -19,6 +21,18 @@ export interface MlxmConfig {
   logLevel: string;
   shutdownGraceMs: number;
   noAutostart: boolean;
+  /** The key the CLI sends (MLXM_API_KEY); locally the admin token is used instead. */
+  apiKey?: string;
+  security: {
+    /** Extra allowed browser origins (globs). */
+    origins: string[];
+    maxBodyBytes: number;
+    /** 0 means no limit. */
+    requestTimeoutMs: number;
+    tokenTimeoutMs: number;
+    /** The service manager supervising this daemon, when a unit set MLXM_SERVICE. */
+    service?: string;
+  };
   startTimeoutMs: number;
   trace: {
     enabled: boolean;
@@ -26,7 +40,12 @@ export interface MlxmConfig {
     maxSpans: number;
     recordContent: boolean;
     logfireToken?: string;
+    logfireBaseUrl?: string;
     otlpEndpoint?: string;
+    exportGraceMs: number;
+    exportTimeoutMs: number;
+    /** W3C `traceparent` of the command that started the daemon, if any. */
+    parent?: string;
   };
   engine: {
     threads?: number;
@@ -37,8 +56,20 @@ export interface MlxmConfig {
     keepAliveMs: number;
     contextSize: number;
     prefixReuse: boolean;
+    /** Compute backend: `auto` takes what node-llama-cpp finds; a named one must load or start-up fails. */
+    gpu: GpuSetting;
+    /** Layers offloaded to the GPU (node-llama-cpp's `gpuLayers`). */
+    gpuLayers: GpuLayersSetting;
   };
-  hub: { endpoint: string; token?: string; concurrency: number; chunkSizeBytes: number; stallTimeoutMs: number };
+  hub: {
+    endpoint: string;
+    token?: string;
+    concurrency: number;
+    chunkSizeBytes: number;
+    stallTimeoutMs: number;
+    /** The Hugging Face hub cache whose verified files pulls reuse. */
+    cacheDir: string;
+  };
   providers: {
     openai: { apiKey?: string; baseUrl?: string };
     anthropic: { apiKey?: string; baseUrl?: string };
@@ -85,6 +116,14 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
     logLevel: req("MLXM_LOG_LEVEL"),
     shutdownGraceMs: parseDuration("MLXM_SHUTDOWN_GRACE", req("MLXM_SHUTDOWN_GRACE")),
     noAutostart: parseBoolean("MLXM_NO_AUTOSTART", req("MLXM_NO_AUTOSTART")),
+    apiKey: raw("MLXM_API_KEY"),
+    security: {
+      origins: (raw("MLXM_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean),
+      maxBodyBytes: parseBytes("MLXM_MAX_BODY", req("MLXM_MAX_BODY")),
+      requestTimeoutMs: parseDuration("MLXM_REQUEST_TIMEOUT", req("MLXM_REQUEST_TIMEOUT")),
+      tokenTimeoutMs: parseDuration("MLXM_TOKEN_TIMEOUT", req("MLXM_TOKEN_TIMEOUT")),
+      service: raw("MLXM_SERVICE"),
+    },
     startTimeoutMs: parseDuration("MLXM_START_TIMEOUT", req("MLXM_START_TIMEOUT")),
     trace: {
       enabled: parseBoolean("MLXM_TRACE", req("MLXM_TRACE")),
@@ -92,7 +131,11 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       maxSpans: parseInteger("MLXM_TRACE_MAX_SPANS", req("MLXM_TRACE_MAX_SPANS"), 1),
       recordContent: parseBoolean("MLXM_TRACE_CONTENT", req("MLXM_TRACE_CONTENT")),
       logfireToken: raw("LOGFIRE_TOKEN"),
+      logfireBaseUrl: optUrl("LOGFIRE_BASE_URL"),
       otlpEndpoint: optUrl("OTEL_EXPORTER_OTLP_ENDPOINT"),
+      exportGraceMs: parseDuration("MLXM_TRACE_EXPORT_GRACE", req("MLXM_TRACE_EXPORT_GRACE")),
+      exportTimeoutMs: parseDuration("MLXM_TRACE_EXPORT_TIMEOUT", req("MLXM_TRACE_EXPORT_TIMEOUT")),
+      parent: raw("TRACEPARENT"),
     },
     engine: {
       threads: optInt("MLXM_THREADS", 1),
@@ -103,6 +146,8 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       keepAliveMs: parseDuration("MLXM_KEEP_ALIVE", req("MLXM_KEEP_ALIVE")),
       contextSize: parseInteger("MLXM_CONTEXT_SIZE", req("MLXM_CONTEXT_SIZE"), 64),
       prefixReuse: parseBoolean("MLXM_PREFIX_REUSE", req("MLXM_PREFIX_REUSE")),
+      gpu: parseGpu("MLXM_GPU", req("MLXM_GPU")),
+      gpuLayers: parseGpuLayers("MLXM_GPU_LAYERS", req("MLXM_GPU_LAYERS")),
     },
     hub: {
       endpoint: parseUrl("HF_ENDPOINT", req("HF_ENDPOINT")),
@@ -110,12 +155,26 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       concurrency: parseInteger("MLXM_PULL_CONCURRENCY", req("MLXM_PULL_CONCURRENCY"), 1),
       chunkSizeBytes: parseBytes("MLXM_PULL_CHUNK_SIZE", req("MLXM_PULL_CHUNK_SIZE")),
       stallTimeoutMs: parseDuration("MLXM_PULL_STALL_TIMEOUT", req("MLXM_PULL_STALL_TIMEOUT")),
+      // huggingface_hub's own precedence: HF_HUB_CACHE, else HF_HOME/hub.
+      cacheDir: path.resolve(expandHome(raw("HF_HUB_CACHE") ?? path.join(req("HF_HOME"), "hub"))),
     },
     providers: {
       openai: { apiKey: raw("OPENAI_API_KEY"), baseUrl: optUrl("OPENAI_BASE_URL") },
       anthropic: { apiKey: raw("ANTHROPIC_API_KEY"), baseUrl: optUrl("ANTHROPIC_BASE_URL") },
     },
   };
+}
+
+/**
+ * Whether the CLI traces this command (MLXM_TRACE), read before the rest of the configuration, with the same words
+ * as every boolean. A value that is not a boolean counts as on here; the command itself then reports it.
+ */
+export function cliTracingEnabled(env: Environment = process.env): boolean {
+  try {
+    return parseBoolean("MLXM_TRACE", rawValue("MLXM_TRACE", env) ?? "true");
+  } catch {
+    return true;
+  }
 }
 
 function expandHome(p: string): string {

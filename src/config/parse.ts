@@ -58,7 +58,7 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3
  * any negative value means "forever" (returned as -1).
  */
 export function parseDuration(name: string, raw: string | number): number {
-  if (typeof raw === "number") return raw < 0 ? -1 : Math.round(raw * 1000);
+  if (typeof raw === "number") return raw < 0 ? -1 : boundDuration(name, Math.round(raw * 1000), raw);
   const s = raw.trim();
   if (/^-\d+(\.\d+)?[a-z]*$/i.test(s)) return -1;
   if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
@@ -73,7 +73,20 @@ export function parseDuration(name: string, raw: string | number): number {
   if (matched === 0 || matched !== s.length) {
     throw new ConfigError(`${name} must be a duration like 30s, 5m or 1h, got "${raw}"`);
   }
-  return Math.round(total);
+  return boundDuration(name, Math.round(total), raw);
+}
+
+/**
+ * The longest duration accepted (100 years). Longer ones are refused rather than stored: added to a date they
+ * leave the range `Date` can represent, and every later read that formats them would fail.
+ */
+export const MAX_DURATION_MS = 100 * 365 * 86_400_000;
+
+function boundDuration(name: string, ms: number, raw: string | number): number {
+  if (!Number.isFinite(ms) || ms > MAX_DURATION_MS) {
+    throw new ConfigError(`${name} must be at most 100 years (or negative for forever), got "${raw}"`);
+  }
+  return ms;
 }
 
 export interface HostAddress {

@@ -3,10 +3,17 @@
  * Routers by family, each with the error handler of its protocol.
  */
 import express, { type Express } from "express";
+import helmet from "helmet";
+import { anthropicShape, nativeShape, openAIShape } from "./auth/error-shapes.js";
+import { createGuard } from "./auth/guard.js";
+import { isLoopbackHost } from "./auth/loopback.js";
+import { createKeysRouter } from "./http/keys-router.js";
 import type { DaemonContext } from "./context.js";
 import { HttpError } from "./errors.js";
 import { nativeErrorHandler } from "./http/native-errors.js";
 import { accessLog } from "./http/access-log.js";
+import { anthropicErrorHandler, anthropicNotFound } from "./http/anthropic-errors.js";
+import { createAnthropicRouter } from "./http/anthropic-router.js";
 import { createMetricsRouter, httpMetrics } from "./http/metrics-router.js";
 import { attributeRoute, recordMountPath } from "./http/route-template.js";
 import { createNativeRouter } from "./http/native-router.js";
@@ -14,8 +21,11 @@ import { createOllamaRouter } from "./http/ollama-router.js";
 import { openAIErrorHandler, openAINotFound } from "./http/openai-errors.js";
 import { createOpenAIRouter } from "./http/openai-router.js";
 import { createPullRouter } from "./http/pull-router.js";
+import { createLibraryRouter } from "./http/library-router.js";
 import { createTracesRouter } from "./http/traces-router.js";
 import { requestId } from "./http/request-id.js";
+import { recordRequests } from "./http/request-usage.js";
+import { createRoutesRouter } from "./http/routes-router.js";
 
 export function createApp(ctx: DaemonContext): Express {
   const app = express();
@@ -31,15 +41,37 @@ export function createApp(ctx: DaemonContext): Express {
     next(ctx.draining() ? new HttpError("unavailable", "the daemon is shutting down", undefined, { "retry-after": "1" }) : undefined);
   });
 
+  // An API answers JSON, never pages: helmet's headers that apply to it (nosniff, no framing, no referrer, CSP
+  // default-src 'none'); HSTS is pointless on plain HTTP.
+  app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } }, strictTransportSecurity: false }));
+  // The front door, before any router parses a body: Host, Origin, then the key, refused in each caller's shape.
+  const guard = createGuard({
+    verifier: ctx.verifier,
+    boundHost: ctx.config.host,
+    loopback: isLoopbackHost(ctx.config.host),
+    origins: ctx.config.security.origins,
+  });
+  app.use("/v1/messages", guard.forShape(anthropicShape));
+  app.use("/v1", guard.forShape(openAIShape));
+  app.use(guard.forShape(nativeShape));
+
   app.use(createMetricsRouter(ctx.metrics));
+  app.use(recordRequests(ctx));
   // Ollama's generation endpoints (chat, generate, embed, show) come before the native router and its body parser.
   app.use("/api", recordMountPath, createOllamaRouter(ctx));
   app.use("/api", recordMountPath, createNativeRouter(ctx));
   app.use("/api", recordMountPath, createTracesRouter(ctx));
   app.use("/api", recordMountPath, createPullRouter(ctx));
+  app.use("/api", recordMountPath, createKeysRouter(ctx, ctx.verifier));
+  app.use("/api", recordMountPath, createLibraryRouter(ctx));
+  app.use("/api", recordMountPath, createRoutesRouter(ctx));
 
   // OpenAI's API. Other `/v1` routers (Anthropic's) mount before the `/v1` fallback; every `/v1` failure, the
   // draining 503 above included, is answered in OpenAI's shape.
+  // Anthropic's Messages API, with its own error shape for everything under /v1/messages.
+  app.use("/v1/messages", recordMountPath, createAnthropicRouter(ctx));
+  app.use("/v1/messages", anthropicNotFound);
+  app.use("/v1/messages", anthropicErrorHandler(ctx.logger));
   app.use("/v1", recordMountPath, createOpenAIRouter(ctx));
   app.use("/v1", openAINotFound);
   app.use("/v1", openAIErrorHandler(ctx.logger));

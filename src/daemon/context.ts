@@ -7,18 +7,31 @@ import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { SpanIngest } from "./traces/span-ingest.js";
 import type { ModelService } from "./core/model-service.js";
-import type { PullManager } from "./hub/pull-manager.js";
+import type { PullManager } from "./hub/pull/pull-manager.js";
+import type { ModelLibrary } from "./library/model-library.js";
+import type { AcceleratorInfo } from "./engine/accelerator.js";
+import type { RoutingModelService } from "./routing/router.js";
+import type { SecretBox } from "./routing/secret-box.js";
 import { HttpError } from "./errors.js";
 import type { Store } from "./store/store.js";
+import type { KeyVerifier } from "./auth/key-verifier.js";
 
 /** Everything the routes use; later capabilities (engine, hub, router) add their service here. */
 export interface DaemonServices {
   store: Store;
   spanIngest: SpanIngest;
-  /** The models: the local engine (the router in front of it later). */
+  /** The models: the router, in front of the local engine and the upstreams. */
   models: ModelService;
   /** Hugging Face pulls, owned by the daemon. */
   pulls: PullManager;
+  /** Imports, presets, aliases and Hub search. */
+  library: ModelLibrary;
+  /** The local engine's compute backend, once its binding is up (undefined before). */
+  accelerator(): Promise<AcceleratorInfo | undefined>;
+  /** The router (also `models`): route table, upstreams, fallback. */
+  router: RoutingModelService;
+  /** Seals upstream keys stored with a route. */
+  secrets: SecretBox;
 }
 
 export interface DaemonContext {
@@ -27,6 +40,8 @@ export interface DaemonContext {
   logger: Logger;
   metrics: Metrics;
   startedAt: Date;
+  /** The admin token and API keys the front door accepts. */
+  verifier: KeyVerifier;
   /** The address actually bound (port 0 resolves to a real port). */
   address(): string;
   /** True while shutting down: new requests get 503. */

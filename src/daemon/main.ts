@@ -17,19 +17,41 @@ import { daemonObservability } from "../observability/daemon-setup.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";
 import { withSpan } from "../observability/spans.js";
 import { acquirePidLock } from "./pid-lock.js";
+import { ensureAdminToken } from "./auth/admin-token.js";
+import { KeyVerifier } from "./auth/key-verifier.js";
+import { isLoopbackHost } from "./auth/loopback.js";
 import { Store } from "./store/store.js";
 import { startLocalEngine } from "./engine/index.js";
+import { withDeadlines } from "./core/deadlines.js";
 import { describeGgufModel } from "./engine/model-info.js";
 import { HubClient } from "./hub/hf-client.js";
-import { PullManager } from "./hub/pull-manager.js";
-import { recordPull } from "./hub/pull-telemetry.js";
+import { PullManager } from "./hub/pull/pull-manager.js";
+import { recordPull } from "./hub/pull/pull-telemetry.js";
+import { blobPath } from "./hub/download/blob-paths.js";
+import { HfCache } from "./library/hf-cache.js";
+import { ModelLibrary } from "./library/model-library.js";
 import { SpanIngest } from "./traces/span-ingest.js";
+import { RoutingModelService } from "./routing/router.js";
+import { SecretBox } from "./routing/secret-box.js";
+import { readEnvVariable } from "../config/env.js";
 
 export class PortInUseError extends Error {
   readonly code = "port_in_use";
   constructor(readonly host: string, readonly port: number) {
     super(`port ${port} on ${host} is already in use by another program; set MLXM_HOST to another address`);
     this.name = "PortInUseError";
+  }
+}
+
+/** Listening beyond loopback with no API key would publish an open LLM server: refused at start. */
+export class InsecureBindError extends Error {
+  readonly code = "insecure_bind";
+  constructor(readonly host: string) {
+    super(
+      `refusing to listen on ${host}, which other machines can reach, while no API key exists: create one first ` +
+        "(`mlxm key create` against a loopback daemon of the same MLXM_HOME), then start again",
+    );
+    this.name = "InsecureBindError";
   }
 }
 
@@ -46,21 +68,27 @@ export interface RunningDaemon {
   close(): Promise<void>;
   /** Resolves when the daemon has fully stopped. */
   closed: Promise<void>;
+  /** Requests open right now (what shutdown waits for). */
+  inFlight(): number;
 }
 
 export async function startDaemon({ config, logger, version }: StartDaemonOptions): Promise<RunningDaemon> {
   const lock = acquirePidLock(config.home, version);
   const disposers: (() => Promise<void> | void)[] = [() => lock.release()];
   let address = `${config.host}:${config.port}`;
+  let endFollowers: (() => void) | undefined;
 
+  const verifier = new KeyVerifier(ensureAdminToken(config.home));
   const { context, setServices, setDraining } = createContext({
     version,
+    verifier,
     config,
     logger,
-    metrics: createMetrics(),
+    metrics: createMetrics({ exportDropped: () => (daemonObservability()?.exporters() ?? []).map((e) => ({ exporter: e.name, dropped: e.dropped })) }),
     startedAt: new Date(),
     address: () => address,
   });
+  daemonObservability()?.attachMetrics(context.metrics);
   const app = createApp(context);
   const server = http.createServer(app);
   // Keep-alive sockets would otherwise hold shutdown open until they time out.
@@ -86,19 +114,22 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     await listen(server, config.host, config.port);
     const bound = server.address() as AddressInfo;
     address = `${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}`;
-    lock.update({ address });
+    lock.update({ address, ...(config.security.service ? { service: config.security.service } : {}) });
     logger.info({ address, home: config.home, version }, "mlxm daemon listening");
     logger.info({ variables: describeVariables().filter((v) => v.value !== undefined).map((v) => `${v.name}=${v.value}`) }, "configuration");
 
     // A daemon started by `mlxm daemon start` (or autostart) joins the trace of the command that started it.
-    const parent = propagation.extract(ROOT_CONTEXT, { traceparent: process.env.TRACEPARENT ?? "" });
+    const parent = propagation.extract(ROOT_CONTEXT, { traceparent: config.trace.parent ?? "" });
     await withSpan("mlxm-daemon start", { parent, attributes: { "mlxm.address": address } }, async () => {
       fs.mkdirSync(path.join(config.home, "models"), { recursive: true });
       const store = await Store.open(path.join(config.home, "mlxm.db"));
       disposers.push(() => store.close());
+      await verifier.attach(store.apiKeys);
+      if (!isLoopbackHost(config.host) && !verifier.hasKeys()) throw new InsecureBindError(config.host);
       const services = await startServices(store, config, logger, context.metrics);
       disposers.push(...services.disposers);
       setServices(services.services);
+      endFollowers = () => services.services.spanIngest.feed.close();
     });
     logger.info({ exporting: daemonObservability()?.exporting }, "mlxm daemon ready");
   } catch (err) {
@@ -115,6 +146,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     closing ??= (async () => {
       logger.info({ inFlight: inFlight.size, graceMs: config.shutdownGraceMs }, "shutting down: draining requests");
       setDraining();
+      endFollowers?.();
       const serverClosed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       const deadline = Date.now() + config.shutdownGraceMs;
@@ -130,7 +162,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     return closing;
   };
 
-  return { address, port: (server.address() as AddressInfo).port, close, closed };
+  return { address, port: (server.address() as AddressInfo).port, close, closed, inFlight: () => inFlight.size };
 }
 
 /** Everything that needs the store: span storage and retention now; engine, hub and router as they land. */
@@ -139,13 +171,15 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   const observability = daemonObservability();
   if (observability) {
     await observability.localExporter.attach(store.spans);
-    // Flush what is buffered while the store is still open, then stop writing to it.
+    // Flush every finished span to the store while it is still open, then stop writing to it. Only the local
+    // processor: remote backends get their bounded last chance after the daemon has stopped (run.ts).
     disposers.push(async () => {
-      await observability.forceFlush().catch(() => {});
+      await observability.flushLocal().catch((err: unknown) => logger.warn({ err }, "could not flush spans to the local store"));
       observability.localExporter.detach();
     });
   }
   const spanIngest = new SpanIngest(store.spans, config.trace.recordContent, logger);
+  if (observability) observability.localExporter.onWritten = (records) => spanIngest.feed.publish(records);
   const spooled = await spanIngest.ingestSpool(config.home);
   if (spooled) logger.debug({ spans: spooled }, "ingested spooled CLI spans");
 
@@ -158,15 +192,22 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   pruneTimer.unref();
   disposers.push(() => clearInterval(pruneTimer));
 
-  const models = await startLocalEngine({ store, config, logger, metrics });
+  const models = withDeadlines(await startLocalEngine({ store, config, logger, metrics }), {
+    requestMs: config.security.requestTimeoutMs,
+    tokenMs: config.security.tokenTimeoutMs,
+  });
   disposers.push(() => models.dispose());
 
+  const hub = new HubClient({ endpoint: config.hub.endpoint, token: config.hub.token });
+  const blobsDir = path.join(config.home, "blobs");
   const pulls = new PullManager({
     pulls: store.pulls,
     models: store.models,
     home: config.home,
-    hub: new HubClient({ endpoint: config.hub.endpoint, token: config.hub.token }),
+    hub,
     logger,
+    // A file already in the Hugging Face cache (same commit, same sha256) is taken instead of downloaded.
+    localCopy: new HfCache({ dir: config.hub.cacheDir, blobsDir, blobPath: (sha256) => blobPath(blobsDir, sha256) }),
     // A pulled file is validated here, before it becomes visible, so a bad GGUF never reaches llama.cpp.
     describeModel: describeGgufModel,
     onPullFinished: (summary) => recordPull(summary, metrics),
@@ -180,7 +221,36 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   // Pulls a restart or a kill interrupted carry on from the bytes already on disk.
   await pulls.resumeUnfinished();
 
-  const services: DaemonServices = { store, spanIngest, models, pulls };
+  const library = new ModelLibrary({
+    store,
+    hub,
+    blobsDir,
+    blobPath: (sha256) => blobPath(blobsDir, sha256),
+    describeModel: describeGgufModel,
+    unload: (name) => models.unload(name),
+  });
+
+  // The router is what every API calls: local models first, routes and fallbacks around them.
+  const secrets = new SecretBox(config.home);
+  const router = new RoutingModelService({
+    local: models,
+    store,
+    secrets,
+    readEnv: (name) => readEnvVariable(name),
+    defaultBaseUrls: { openai: config.providers.openai.baseUrl, anthropic: config.providers.anthropic.baseUrl },
+    logger,
+  });
+
+  const services: DaemonServices = {
+    store,
+    spanIngest,
+    models: router,
+    pulls,
+    router,
+    secrets,
+    accelerator: () => models.acceleratorIfReady(),
+    library,
+  };
   return { services, disposers };
 }
 

@@ -3,58 +3,9 @@
  * a file whose process is gone (left by `kill -9`) is stale and is replaced.
  */
 import fs from "node:fs";
-import path from "node:path";
+import { isDaemonProcess, pidFilePath, readPidFile, type PidFileContent } from "../home/pid-file.js";
 
-export interface PidFileContent {
-  pid: number;
-  address?: string;
-  version: string;
-  started_at: string;
-}
-
-export function pidFilePath(home: string): string {
-  return path.join(home, "daemon.pid");
-}
-
-export function readPidFile(home: string): PidFileContent | undefined {
-  try {
-    const parsed = JSON.parse(fs.readFileSync(pidFilePath(home), "utf8")) as PidFileContent;
-    return Number.isInteger(parsed.pid) ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/**
- * Whether `pid` is alive and, where the OS lets us look (Linux /proc), is an mlxm daemon: after a `kill -9`
- * and a reboot the old pid may belong to an unrelated process, which must neither block a start nor be signalled.
- */
-export function isDaemonProcess(pid: number): boolean {
-  if (!isProcessAlive(pid)) return false;
-  try {
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    return cmdline.includes("serve");
-  } catch {
-    return true;
-  }
-}
-
-/** The pid file of a live daemon for this home, if any. */
-export function runningDaemon(home: string): PidFileContent | undefined {
-  const content = readPidFile(home);
-  return content && isDaemonProcess(content.pid) ? content : undefined;
-}
-
+/** Another live daemon holds the lock for this home. */
 export class PidLockError extends Error {
   readonly code = "already_running";
   constructor(readonly pid: number, home: string) {

@@ -25,5 +25,10 @@ export async function runDaemonUntilSignalled(options: { config: MlxmConfig; log
   await daemon.closed;
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
-  await daemonObservability()?.shutdown().catch(() => {});
+  // The local store is complete by now; remote backends get a bounded last chance and what they miss is dropped.
+  const observability = daemonObservability();
+  if (observability) {
+    const dropped = await observability.shutdown().catch(() => 0);
+    if (dropped) options.logger.warn({ dropped, exporters: observability.exporters() }, "trace export: spans dropped at shutdown (backend unreachable or slow)");
+  }
 }

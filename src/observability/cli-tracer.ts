@@ -5,13 +5,27 @@
  * span waits in a spool file under MLXM_HOME that the daemon ingests when it next starts.
  */
 import crypto from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
+import { appendToSpool, SPOOL_MAX_BYTES } from "../home/spool.js";
 import type { SpanRecord } from "../protocol/traces.js";
 import { isSecretKey, REDACTED, scrubText } from "./redact.js";
 
 export const CLI_SERVICE_NAME = "mlxm-cli";
-export const SPOOL_FILE = path.join("spool", "cli-spans.jsonl");
+
+/** Hands finished spans to the daemon at `baseUrl`; rejects when it could not. */
+export type SpanSender = (baseUrl: string, spans: SpanRecord[]) => Promise<void>;
+
+export interface CliTracerOptions {
+  /** Default: `MlxmClient.ingestSpans` with a short timeout (tracing must not hold a command up). */
+  send?: SpanSender;
+  /** Spool size cap; default SPOOL_MAX_BYTES. */
+  spoolMaxBytes?: number;
+}
+
+/** Through the client like every other daemon call; imported late because most commands never get this far first. */
+const sendThroughClient: SpanSender = async (baseUrl, spans) => {
+  const { MlxmClient } = await import("../client/mlxm-client.js");
+  await new MlxmClient({ baseUrl, timeoutMs: 1000 }).ingestSpans(spans);
+};
 
 export interface CommandInfo {
   id: string;
@@ -28,6 +42,8 @@ export class CliTracer {
   private failure: { code: string; message: string; exitCode: number } | undefined;
   private daemonContacted = false;
   private finished = false;
+
+  constructor(private readonly options: CliTracerOptions = {}) {}
 
   /** W3C trace context for a request to the daemon. */
   headers(): Record<string, string> {
@@ -94,24 +110,14 @@ export class CliTracer {
 
   private async send(record: SpanRecord): Promise<boolean> {
     try {
-      const res = await fetch(`${this.command!.baseUrl}/api/traces`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ spans: [record] }),
-        signal: AbortSignal.timeout(1000),
-      });
-      await res.body?.cancel();
-      return res.ok;
+      await (this.options.send ?? sendThroughClient)(this.command!.baseUrl, [record]);
+      return true;
     } catch {
       return false;
     }
   }
 
   private spool(record: SpanRecord): void {
-    const file = path.join(this.command!.home, SPOOL_FILE);
-    // Keep the spool small: a CLI that never meets a daemon must not fill the disk.
-    if ((fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) > 5 * 1024 * 1024) return;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.appendFileSync(file, JSON.stringify(record) + "\n");
+    appendToSpool(this.command!.home, record, this.options.spoolMaxBytes ?? SPOOL_MAX_BYTES);
   }
 }

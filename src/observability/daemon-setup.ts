@@ -1,15 +1,25 @@
 /**
  * The daemon's observability, configured before anything else is imported (bin/run.js calls this for `serve`).
  * `@pydantic/logfire-node` owns the OpenTelemetry SDK and its auto-instrumentations; mlxm adds redaction, the
- * local span store and, when configured, an OTLP/HTTP exporter. With no token and no endpoint nothing leaves
- * the machine and no connection is attempted.
+ * local span store and, when configured, bounded exporters to Logfire and an OTLP/HTTP collector (spans, the CLI's
+ * forwarded spans, GenAI metrics). With no token and no endpoint nothing leaves the machine and no connection is
+ * attempted.
+ *
+ * Shutdown order (issue: a dead backend must not hold the daemon hostage): the daemon drains requests, flushes
+ * the local store completely (`flushLocal`), and `shutdown` then gives the remote exporters a bounded last chance
+ * (MLXM_TRACE_EXPORT_GRACE) and drops, counts and logs what they could not send.
  */
 import type { IncomingMessage } from "node:http";
 import { register } from "node:module";
 import type { Span } from "@opentelemetry/api";
 import { resolveConfig } from "../config/config.js";
+import type { ExporterState } from "../protocol/native.js";
+import type { SpanRecord } from "../protocol/traces.js";
 import { LocalSpanExporter } from "./local-span-exporter.js";
+import type { Metrics } from "./metrics.js";
+import { PromGenAiProducer } from "./otel-metrics.js";
 import { RedactingSpanProcessor } from "./redacting-span-processor.js";
+import { fromSpanRecord } from "./span-record.js";
 
 export const DAEMON_SERVICE_NAME = "mlxm-daemon";
 /** Where instrumentation-http leaves the server span on the request, for the request-id middleware. */
@@ -19,8 +29,16 @@ export interface DaemonObservability {
   localExporter: LocalSpanExporter;
   /** True when spans are also sent to Logfire or an OTLP collector. */
   exporting: { logfire: boolean; otlp?: string };
-  forceFlush(): Promise<void>;
-  shutdown(): Promise<void>;
+  /** Send spans that ended elsewhere (the CLI's, already redacted) to the remote exporters, with their own ids. */
+  forward(records: SpanRecord[]): void;
+  /** Each remote exporter's state, for `/api/health`. */
+  exporters(): ExporterState[];
+  /** Export the GenAI metrics of this daemon's registry to the remote backends too. */
+  attachMetrics(metrics: Metrics): void;
+  /** Write every finished span to the local store now (bounded only by the store). */
+  flushLocal(): Promise<void>;
+  /** Give remote exporters their last chance (MLXM_TRACE_EXPORT_GRACE), then stop the SDK. Returns spans dropped. */
+  shutdown(): Promise<number>;
 }
 
 let current: DaemonObservability | undefined;
@@ -46,28 +64,38 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
   // before express, pino, openai and the rest are first imported.
   register("@opentelemetry/instrumentation/hook.mjs", import.meta.url);
 
-  const [logfire, { BatchSpanProcessor }, { OTLPTraceExporter }] = await Promise.all([
+  const remoteConfigured = Boolean(settings.logfireToken || settings.otlpEndpoint);
+  const [logfire, { BatchSpanProcessor }, remoteModules] = await Promise.all([
     import("@pydantic/logfire-node"),
     import("@opentelemetry/sdk-trace-base"),
-    import("@opentelemetry/exporter-trace-otlp-http"),
+    // The exporters and the metrics SDK are only loaded when something is configured: start-up stays as fast.
+    remoteConfigured
+      ? Promise.all([import("./remote-exporters.js"), import("@opentelemetry/sdk-metrics"), import("@opentelemetry/resources")])
+      : undefined,
   ]);
 
   const localExporter = new LocalSpanExporter();
-  const processors = [
-    new RedactingSpanProcessor(settings.recordContent),
-    new BatchSpanProcessor(localExporter, { scheduledDelayMillis: 250, maxExportBatchSize: 512 }),
-  ];
-  if (settings.otlpEndpoint) {
-    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: `${settings.otlpEndpoint}/v1/traces` })));
-  }
+  const localProcessor = new BatchSpanProcessor(localExporter, { scheduledDelayMillis: 250, maxExportBatchSize: 512 });
+  const producer = new PromGenAiProducer();
+  const remote = remoteModules
+    ? remoteModules[0].createRemoteExporters(settings, producer, logfire.resolveBaseUrl)
+    : { processors: [], metricReaders: [] };
+  const processors = [new RedactingSpanProcessor(settings.recordContent), localProcessor, ...remote.processors];
+  // Not the global meter provider: only the GenAI metrics /metrics serves are exported, from the same registry.
+  const meterProvider = remoteModules
+    ? new remoteModules[1].MeterProvider({
+        resource: remoteModules[2].resourceFromAttributes({ "service.name": DAEMON_SERVICE_NAME, "service.version": version }),
+        readers: remote.metricReaders,
+      })
+    : undefined;
 
   const before = { SIGTERM: process.listeners("SIGTERM"), beforeExit: process.listeners("beforeExit") };
   logfire.configure({
     serviceName: DAEMON_SERVICE_NAME,
     serviceVersion: version,
-    token: settings.logfireToken,
-    sendToLogfire: "if-token-present",
-    metrics: settings.logfireToken ? undefined : false,
+    // Logfire's exporters are mlxm's own, bounded ones (remote-exporters.ts).
+    sendToLogfire: false,
+    metrics: false,
     console: false,
     additionalSpanProcessors: processors,
     nodeAutoInstrumentations: {
@@ -77,8 +105,9 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
       "@opentelemetry/instrumentation-runtime-node": { enabled: false },
       "@opentelemetry/instrumentation-http": {
         // Scrapes every few seconds, and the CLI handing over its own span, would drown real traces.
+        // `trace --follow` would add a trace as long as the follow itself.
         ignoreIncomingRequestHook: (req: IncomingMessage) =>
-          req.url === "/metrics" || (req.method === "POST" && req.url === "/api/traces"),
+          req.url === "/metrics" || (req.method === "POST" && req.url === "/api/traces") || Boolean(req.url?.startsWith("/api/traces/follow")),
         requestHook: (span: Span, req: unknown) => {
           if (isIncoming(req)) (req as unknown as Record<symbol, Span>)[SERVER_SPAN] = span;
         },
@@ -94,13 +123,44 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
   for (const l of process.listeners("SIGTERM")) if (!before.SIGTERM.includes(l)) process.off("SIGTERM", l);
   for (const l of process.listeners("beforeExit")) if (!before.beforeExit.includes(l)) process.off("beforeExit", l);
 
+  const cliResource = { "service.version": version };
   current = {
     localExporter,
     exporting: { logfire: Boolean(settings.logfireToken), otlp: settings.otlpEndpoint },
-    forceFlush: () => logfire.forceFlush({ timeoutMillis: 5000 }),
-    shutdown: () => logfire.shutdown({ timeoutMillis: 5000 }),
+    forward(records) {
+      if (remote.processors.length === 0 || records.length === 0) return;
+      const spans = records.map((r) =>
+        fromSpanRecord(r, { ...cliResource, ...(typeof r.attributes["process.pid"] === "number" ? { "process.pid": r.attributes["process.pid"] } : {}) }),
+      );
+      for (const p of remote.processors) p.enqueue(spans);
+    },
+    exporters: () => remote.processors.map((p) => p.state()),
+    attachMetrics: (metrics) => producer.attach(metrics),
+    flushLocal: () => localProcessor.forceFlush(),
+    async shutdown() {
+      const grace = settings.exportGraceMs;
+      const [dropped] = await Promise.all([
+        Promise.all(remote.processors.map((p) => p.close(grace))).then((counts) => counts.reduce((a, b) => a + b, 0)),
+        // A metric reader's shutdown pushes once more; bounded by the same grace.
+        meterProvider ? raceTimeout(meterProvider.shutdown({ timeoutMillis: grace }).catch(() => {}), grace) : undefined,
+      ]);
+      // The remote processors are closed, the local one flushed: what is left is the SDK's own teardown.
+      await raceTimeout(logfire.shutdown({ timeoutMillis: grace }).catch(() => {}), grace);
+      return dropped;
+    },
   };
   return current;
+}
+
+function raceTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise((r) => {
+      timer = setTimeout(r, ms);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function isIncoming(req: unknown): req is IncomingMessage {

@@ -3,14 +3,13 @@
  * `mlxm serve` is the daemon and gets the full SDK (logfire-node); every other command gets the light CLI tracer.
  */
 import { setCliTracer } from "../cli/trace-context.js";
+import { cliTracingEnabled } from "../config/config.js";
 import { VERSION } from "../version.js";
 
 export interface Observability {
   /** End the command's root span (with the error, if any) and hand it over. Never throws. */
   finish(error?: unknown): Promise<void>;
 }
-
-const TRACING_OFF = new Set(["0", "false", "no", "off"]);
 
 export async function startObservability(argv: string[]): Promise<Observability> {
   if (argv[0] === "serve" && !argv.includes("--help") && !argv.includes("-h")) {
@@ -19,7 +18,7 @@ export async function startObservability(argv: string[]): Promise<Observability>
     // The daemon flushes and shuts its SDK down itself once it has drained.
     return { finish: async () => {} };
   }
-  if (TRACING_OFF.has((process.env.MLXM_TRACE ?? "").trim().toLowerCase())) return { finish: async () => {} };
+  if (!cliTracingEnabled()) return { finish: async () => {} };
   const { CliTracer } = await import("./cli-tracer.js");
   const tracer = new CliTracer();
   setCliTracer(tracer);

@@ -18,6 +18,8 @@ const MAX_PENDING = 10_000;
 export class LocalSpanExporter implements SpanExporter {
   private sink: SpanSink | undefined;
   private pending: SpanRecord[] = [];
+  /** Told of every batch once it is in the store (the daemon pushes finished traces to followers). */
+  onWritten: ((records: SpanRecord[]) => void) | undefined;
 
   /** Start writing to the store; spans buffered so far are written first. */
   async attach(sink: SpanSink): Promise<void> {
@@ -50,7 +52,7 @@ export class LocalSpanExporter implements SpanExporter {
   write(records: SpanRecord[]): Promise<void> {
     const sink = this.sink;
     if (!sink || records.length === 0) return Promise.resolve();
-    return context.with(suppressTracing(context.active()), () => sink.insert(records));
+    return context.with(suppressTracing(context.active()), () => sink.insert(records)).then(() => this.onWritten?.(records));
   }
 
   async shutdown(): Promise<void> {}

@@ -5,7 +5,17 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
-export function createMetrics() {
+/** What the metrics read from outside at each scrape. */
+export interface MetricsSources {
+  /** Spans each remote exporter dropped so far (backend down, queue full, shutdown). */
+  exportDropped?: () => { exporter: string; dropped: number }[];
+}
+
+/**
+ * The daemon's metrics. The GenAI histograms are also what the OTLP collector and Logfire receive, under their
+ * semantic-convention names (see otel-metrics.ts): record once, here.
+ */
+export function createMetrics(sources: MetricsSources = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "mlxm_" });
   const m = {
@@ -37,6 +47,32 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
+    tokenUsage: new Histogram({
+      name: "gen_ai_client_token_usage",
+      help: "Tokens per request, by model and type (input, output).",
+      labelNames: ["model", "type"] as const,
+      buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304],
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: "gen_ai_server_request_duration_seconds",
+      help: "Generation duration, from request to the last token, by model.",
+      labelNames: ["model"] as const,
+      buckets: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+      registers: [registry],
+    }),
+    traceExportDropped: new Counter({
+      name: "mlxm_trace_export_dropped_total",
+      help: "Spans a remote trace exporter (logfire, otlp) dropped: backend down or slow, queue full, or shutdown.",
+      labelNames: ["exporter"] as const,
+      registers: [registry],
+      collect() {
+        // The exporters keep the count; a scrape reads it (they start before the metrics exist).
+        const counts = sources.exportDropped?.() ?? [];
+        if (counts.length) this.reset();
+        for (const { exporter, dropped } of counts) this.inc({ exporter }, dropped);
+      },
+    }),
     tokens: new Counter({
       name: "gen_ai_tokens_total",
       help: "Tokens processed, by model and type (input, output).",
@@ -56,6 +92,12 @@ export function createMetrics() {
       registers: [registry],
     }),
     loadedModels: new Gauge({ name: "mlxm_loaded_models", help: "Models currently loaded.", registers: [registry] }),
+    schemaViolations: new Counter({
+      name: "mlxm_schema_violations_total",
+      help: "Grammar-constrained outputs that failed validation against their schema (a server bug), by model.",
+      labelNames: ["model"] as const,
+      registers: [registry],
+    }),
     pullBytes: new Counter({ name: "mlxm_pull_bytes_total", help: "Bytes downloaded by pulls.", registers: [registry] }),
   };
   return m;

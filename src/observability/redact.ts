@@ -3,18 +3,45 @@
  * applied to span attributes (by a processor that runs before any exporter) and to the CLI's flag attributes.
  */
 
-const SECRET_KEY = /(authorization|api[-_.]?key|x-api-key|token|secret|password|passwd|cookie|credential|private[-_.]?key)/i;
 /** Values that look like credentials whatever key they sit under. */
-const SECRET_VALUE = /\b(Bearer\s+[A-Za-z0-9._~+/=-]{8,}|sk-[A-Za-z0-9_-]{12,}|sk-ant-[A-Za-z0-9_-]{12,}|hf_[A-Za-z0-9]{12,}|mlxm-[A-Za-z0-9_-]{16,})/g;
+const SECRET_VALUE =
+  /\b(Bearer\s+[A-Za-z0-9._~+/=-]{8,}|sk-[A-Za-z0-9_-]{12,}|sk-ant-[A-Za-z0-9_-]{12,}|hf_[A-Za-z0-9]{12,}|mlxm-[A-Za-z0-9_-]{16,}|pylf_v\d_[A-Za-z0-9_]{12,}|gh[pousr]_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+)/g;
 /** Attributes holding prompt or completion text: kept only when MLXM_TRACE_CONTENT is on. */
-const CONTENT_KEY = /^(gen_ai\.(prompt|completion|input\.messages|output\.messages|system_instructions|tool\.call\.(arguments|result))|mlxm\.(prompt|completion))/;
+const CONTENT_KEY = /^(gen_ai\.(prompt|completion|input\.messages|output\.messages|system_instructions|tool\.call\.(arguments|result))|mlxm\.(prompt|completion)$)/;
 
 export const REDACTED = "[redacted]";
 
+/** Words that make any name secret, wherever they appear in it. */
+const SECRET_WORDS = new Set(["authorization", "cookie", "cookies", "password", "passwd", "passphrase", "secret", "secrets", "credential", "credentials", "apikey"]);
+/** Words before a final `key` that make it a credential (`api_key`, `x-goog-api-key`, `private_key`). */
+const KEY_QUALIFIERS = new Set(["api", "private", "secret", "access", "auth", "signing", "encryption", "master", "client", "session", "license"]);
+/**
+ * Words that make a name a measurement rather than a credential: a name ending in `token` is a secret
+ * (`HF_TOKEN`, `access_token`, `mlxm.flag.token`) unless it measures tokens (`time_to_first_token`).
+ */
+const MEASURE_WORDS = new Set(["time", "first", "last", "per", "count", "usage", "max", "min", "num", "total", "input", "output", "prompt", "completion", "cached", "reasoning", "rate", "budget", "limit", "length"]);
+
+/** The words of an attribute name: split at any separator and at camelCase humps, lower-cased. */
+function words(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}
+
+/**
+ * Whether an attribute (or flag, or header) name holds a credential. Exact by words, not substrings: token
+ * *counts* and timings (`gen_ai.usage.input_tokens`, `…time_to_first_token_ms`, `llm.token_count.prompt`) are
+ * measurements and pass; `HF_TOKEN`, `x-api-key`, `apiKey`, `refresh_token` are masked.
+ */
 export function isSecretKey(key: string): boolean {
-  // Token *counts* are not secrets.
-  if (/tokens?$/.test(key) && /(usage|count|max|input|output)/.test(key)) return false;
-  return SECRET_KEY.test(key);
+  const w = words(key);
+  if (w.some((x) => SECRET_WORDS.has(x))) return true;
+  const last = w[w.length - 1];
+  if (last === "key") return w.length === 1 || KEY_QUALIFIERS.has(w[w.length - 2]!);
+  if (last === "token") return !w.some((x) => MEASURE_WORDS.has(x));
+  return false;
 }
 
 export function isContentKey(key: string): boolean {

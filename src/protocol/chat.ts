@@ -131,6 +131,8 @@ export const GenerateResponse = z.object({
   model: z.string(),
   created_at: z.string(),
   response: z.string(),
+  /** Reasoning text of a model whose template has a reasoning section. */
+  thinking: z.string().optional(),
   done: z.boolean(),
   done_reason: DoneReason.optional(),
   ...Metrics,

@@ -3,7 +3,8 @@
  * and MlxmClient. mlxm adds one `mlxm` object with everything `mlxm show` prints (files, notes, ...).
  */
 import { z } from "zod";
-import { ModelDetails } from "./native.js";
+import { ModelPreset } from "./library.js";
+import { ModelDetails, OffloadState } from "./native.js";
 
 export const ShowRequest = z.object({
   model: z.string().min(1).optional(),
@@ -33,6 +34,12 @@ export const ModelFacts = z.object({
   files: z.array(ModelFile),
   /** Human notes, e.g. that the built-in model has random weights and produces gibberish. */
   notes: z.array(z.string()),
+  /** The model a preset or alias was made from (`mlxm create --from`, `mlxm cp`). */
+  parent: z.string().optional(),
+  /** A preset's default system prompt and parameters (Ollama's names); request values win over them. */
+  preset: ModelPreset.optional(),
+  /** Where it runs while loaded (backend, layers on the GPU); absent when it is not loaded. */
+  offload: OffloadState.optional(),
 });
 export type ModelFacts = z.infer<typeof ModelFacts>;
 

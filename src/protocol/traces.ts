@@ -3,9 +3,17 @@ import { z } from "zod";
 
 const AttributeValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number(), z.boolean(), z.null()]))]);
 
+/**
+ * Epoch milliseconds a span may carry: from 2000 to 2200. Wider values pass JSON but not `Date`, and one stored
+ * span would make every later trace listing fail.
+ */
+const EpochMs = z.number().min(946_684_800_000).max(7_258_118_400_000);
+/** A span lasts at most a year. */
+const DurationMs = z.number().min(0).max(365 * 86_400_000);
+
 export const SpanEvent = z.object({
-  name: z.string(),
-  time_ms: z.number(),
+  name: z.string().max(512),
+  time_ms: EpochMs,
   attributes: z.record(z.string(), AttributeValue).default({}),
 });
 
@@ -17,8 +25,8 @@ export const SpanRecord = z.object({
   service: z.string().max(128),
   /** OpenTelemetry SpanKind: 0 internal, 1 server, 2 client, 3 producer, 4 consumer. */
   kind: z.number().int().min(0).max(4),
-  start_ms: z.number(),
-  duration_ms: z.number().min(0),
+  start_ms: EpochMs,
+  duration_ms: DurationMs,
   /** OpenTelemetry SpanStatusCode: 0 unset, 1 ok, 2 error. */
   status_code: z.number().int().min(0).max(2),
   status_message: z.string().nullable(),
@@ -29,6 +37,10 @@ export type SpanRecord = z.infer<typeof SpanRecord>;
 
 export const IngestSpansRequest = z.object({ spans: z.array(SpanRecord).max(10_000) });
 export type IngestSpansRequest = z.infer<typeof IngestSpansRequest>;
+
+/** The answer to `POST /api/traces`. */
+export const IngestSpansResponse = z.object({ accepted: z.number() });
+export type IngestSpansResponse = z.infer<typeof IngestSpansResponse>;
 
 export const TraceSummary = z.object({
   trace_id: z.string(),

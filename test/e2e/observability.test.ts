@@ -8,7 +8,9 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { RUN_JS, cliEnv, parseJson, runCli, type CliEnv, freshCliEnv } from "../helpers/cli.js";
-import { startOtlpReceiver } from "../helpers/otlp-receiver.js";
+import { Store } from "../../src/daemon/store/store.js";
+import { refusingEndpoint, silentEndpoint, startOtlpReceiver } from "../helpers/otlp-receiver.js";
+import { until } from "../helpers/until.js";
 
 const SECRET = "sk-e2esecret0123456789abcdefXYZ";
 
@@ -67,18 +69,27 @@ describe("observability (e2e)", function () {
     expect(waterfall.stdout).to.contain("GET /api/tags").and.to.contain("SELECT models");
   });
 
-  it("--follow streams traces as they finish", async () => {
+  it("--follow gets traces pushed as they finish, and ends when the daemon stops", async () => {
     expect((await runCli(["daemon", "start"], env)).code).to.equal(0);
     const follower = spawn(process.execPath, [RUN_JS, "trace", "--follow", "--json"], { env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     follower.stdout.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((r) => follower.on("exit", r));
     try {
-      await new Promise((r) => setTimeout(r, 1500));
+      // Wait until the follower has fetched its first list (the daemon logs the request once answered): `ps` starts
+      // after that, so its trace can only reach the follower by following.
+      const log = path.join(env.home, "logs", "daemon.log");
+      const tracesRequests = () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").filter((l) => l.includes('"path":"/api/traces')).length : 0);
+      await until(() => tracesRequests() > 0, "the follower's first request");
       expect((await runCli(["ps"], env)).code).to.equal(0);
-      for (let i = 0; i < 50 && !out.includes('"name":"mlxm ps"'); i++) await new Promise((r) => setTimeout(r, 200));
+      await until(() => out.includes('"name":"mlxm ps"'), "the ps trace to be followed", 60_000);
       const line = out.split("\n").find((l) => l.includes('"name":"mlxm ps"'));
       expect(line, out).to.exist;
       expect(JSON.parse(line!)).to.include({ status: "ok" });
+      expect(JSON.parse(line!)).to.include({ service: "mlxm-cli" });
+      // Stopping the daemon ends the stream, and with it the follower (it does not hold the drain open).
+      expect((await runCli(["daemon", "stop"], env)).code).to.equal(0);
+      expect(await exited).to.equal(0);
     } finally {
       follower.kill("SIGINT");
     }
@@ -103,15 +114,72 @@ describe("observability (e2e)", function () {
     expect(list.traces.map((t: { name: string }) => t.name)).to.include("mlxm ls");
   });
 
-  it("exports to an OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT is set", async () => {
+  it("exports whole traces to an OTLP collector: the CLI's root, the daemon's spans beneath, content and GenAI metrics", async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const withOtlp = { ...env, extra: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, MLXM_TRACE_CONTENT: "1" } };
+      expect((await runCli(["daemon", "start"], withOtlp)).code).to.equal(0);
+      expect((await runCli(["ls"], withOtlp)).code).to.equal(0);
+      expect((await runCli(["trace", "0123456789abcdef0123456789abcdef"], withOtlp)).code).to.equal(4);
+      const run = await runCli(["run", "mlxm-tiny", "hello there", "--max-tokens", "4", "--system", "be brief"], withOtlp);
+      expect(run.code, run.stderr).to.equal(0);
+      expect((await runCli(["daemon", "stop"], withOtlp)).code).to.equal(0);
+
+      const spans = receiver.spans;
+      const cliRoot = (name: string) => spans.find((s) => s.name === name && s.service === "mlxm-cli");
+      const ls = cliRoot("mlxm ls");
+      expect(ls, JSON.stringify(spans.map((s) => `${s.service}:${s.name}`))).to.exist;
+      expect(ls!.parentSpanId).to.equal(undefined);
+      expect(ls!.statusCode).to.equal(1);
+      expect(ls!.resource).to.include({ "service.name": "mlxm-cli" });
+      expect(ls!.resource["service.version"]).to.be.a("string");
+      expect(ls!.resource["process.pid"]).to.be.a("number");
+      const tags = spans.find((s) => s.service === "mlxm-daemon" && s.attributes["http.route"] === "/api/tags");
+      expect(tags, "GET /api/tags server span").to.exist;
+      expect(tags!.traceId).to.equal(ls!.traceId);
+      expect(tags!.parentSpanId).to.equal(ls!.spanId);
+
+      const failed = cliRoot("mlxm trace");
+      expect(failed, "the failed command's root").to.exist;
+      expect(failed!.statusCode).to.equal(2);
+      expect(failed!.attributes["process.exit.code"]).to.equal(4);
+      expect(spans.some((s) => s.traceId === failed!.traceId && s.service === "mlxm-daemon" && s.parentSpanId === failed!.spanId)).to.equal(true);
+
+      // Measured values arrive as numbers, and the conversation in the GenAI shape (MLXM_TRACE_CONTENT=1).
+      const runRoot = cliRoot("mlxm run");
+      const generation = spans.find((s) => s.traceId === runRoot?.traceId && s.attributes["gen_ai.operation.name"] === "chat");
+      expect(generation, "the generation span").to.exist;
+      expect(generation!.attributes["gen_ai.server.time_to_first_token_ms"]).to.be.a("number");
+      expect(generation!.attributes["gen_ai.usage.output_tokens"]).to.be.a("number");
+      expect(JSON.parse(String(generation!.attributes["gen_ai.input.messages"]))).to.deep.equal([{ role: "user", parts: [{ type: "text", content: "hello there" }] }]);
+      expect(JSON.parse(String(generation!.attributes["gen_ai.system_instructions"]))).to.deep.equal([{ type: "text", content: "be brief" }]);
+      const output = JSON.parse(String(generation!.attributes["gen_ai.output.messages"])) as { role: string; parts: { type: string; content: string }[] }[];
+      expect(output[0]!.role).to.equal("assistant");
+      expect(output[0]!.parts[0]!.type).to.equal("text");
+
+      // The GenAI metrics /metrics serves, under their semantic-convention names, pushed at the latest on shutdown.
+      const names = new Set(receiver.metrics.map((m) => m.name));
+      for (const name of ["gen_ai.client.token.usage", "gen_ai.server.time_to_first_token", "gen_ai.server.request.duration"]) expect(names, name).to.include(name);
+      const usage = receiver.metrics.filter((m) => m.name === "gen_ai.client.token.usage").at(-1)!;
+      expect(usage.service).to.equal("mlxm-daemon");
+      const output_points = usage.points.filter((p) => p.attributes["gen_ai.token.type"] === "output");
+      expect(output_points.map((p) => p.attributes["gen_ai.response.model"])).to.include("mlxm-tiny");
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("forwards a command span spooled while no daemon answered once a daemon ingests it", async () => {
     const receiver = await startOtlpReceiver();
     try {
       const withOtlp = { ...env, extra: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } };
+      expect((await runCli(["ls", "--no-autostart"], withOtlp)).code).to.equal(3);
       expect((await runCli(["daemon", "start"], withOtlp)).code).to.equal(0);
-      expect((await runCli(["ls"], withOtlp)).code).to.equal(0);
       expect((await runCli(["daemon", "stop"], withOtlp)).code).to.equal(0);
-      const daemonSpans = receiver.spans.filter((s) => s.service === "mlxm-daemon");
-      expect(daemonSpans.map((s) => s.attributes["http.route"])).to.include("/api/tags");
+      const spooled = receiver.spans.find((s) => s.name === "mlxm ls" && s.service === "mlxm-cli");
+      expect(spooled, "the spooled span, late but whole").to.exist;
+      expect(spooled!.statusCode).to.equal(2);
+      expect(spooled!.attributes["process.exit.code"]).to.equal(3);
     } finally {
       await receiver.close();
     }

@@ -6,9 +6,13 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import { TINY_PRESET, encodeGguf, generateTinyLlama, tinyLlamaSpec } from "../../src/daemon/engine/gguf/index.js";
-import { FakeHub } from "../helpers/fake-hub.js";
+import { FakeHub, sha256Hex } from "../helpers/fake-hub.js";
 import { parseJson, runCli, type CliEnv, freshCliEnv } from "../helpers/cli.js";
 import { splitTinyLlama } from "../helpers/split-model.js";
+import { until } from "../helpers/until.js";
+import { partialPath } from "../../src/daemon/hub/download/blob-paths.js";
+import { readPartialProgress } from "../../src/daemon/hub/download/partial-progress.js";
+import { isDaemonProcess } from "../../src/home/pid-file.js";
 
 const TOKEN = "hf_e2etoken0123456789abcdef";
 const MiB = 1024 * 1024;
@@ -161,11 +165,17 @@ describe("mlxm pull (e2e)", function () {
     hub.fault("mlxm-test/big-GGUF", "big-F32.gguf", { kind: "stall", afterBytes: Math.floor(big.length / 2), ms: 60_000, times: Infinity });
     const detach = await runCli(["pull", "mlxm-test/big-GGUF", "--detach"], env);
     expect(detach.code, detach.stderr).to.equal(0);
-    for (let i = 0; i < 100 && hub.bytesServed("mlxm-test/big-GGUF", "big-F32.gguf") < big.length / 2; i++) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 500)); // let the downloader checkpoint what it received
+    await until(() => hub.bytesServed("mlxm-test/big-GGUF", "big-F32.gguf") >= Math.floor(big.length / 2), "half the file to be served");
+    // Kill only once the downloader has checkpointed what it received (all but the chunks still in flight).
+    const partial = partialPath(path.join(env.home, "blobs"), { sha256: sha256Hex(big) });
+    const recorded = async () => {
+      const progress = await readPartialProgress(partial, { digest: `sha256:${sha256Hex(big)}`, size: big.length });
+      return (progress?.ranges ?? []).reduce((sum, [start, end]) => sum + (end - start), 0);
+    };
+    await until(async () => (await recorded()) >= Math.floor(big.length / 2) - 2 * MiB, "the received bytes to be checkpointed");
     const { pid } = JSON.parse(fs.readFileSync(path.join(env.home, "daemon.pid"), "utf8")) as { pid: number };
     process.kill(pid, "SIGKILL");
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => !isDaemonProcess(pid), "the killed daemon to be gone");
     const servedBeforeKill = hub.bytesServed("mlxm-test/big-GGUF", "big-F32.gguf");
 
     hub.clearFaults();
@@ -178,16 +188,17 @@ describe("mlxm pull (e2e)", function () {
     expect(refetched, `served ${servedBeforeKill} before the kill, ${total} in all for ${big.length}`).to.be.at.most(2 * MiB);
     expect(parseJson(await runCli(["ls", "--json"], env)).models.map((m: { name: string }) => m.name)).to.include("hf.co/mlxm-test/big-GGUF:F32");
 
-    // The pull's span records where it resumed from and what it fetched.
-    await new Promise((r) => setTimeout(r, 500));
-    const traces = parseJson(await runCli(["trace", "--json", "--limit", "50"], env)).traces as { trace_id: string; name: string }[];
+    // The pull's span records where it resumed from and what it fetched (spans reach the store in batches: wait).
     let pullSpan: { attributes: Record<string, number | string> } | undefined;
-    for (const t of traces) {
-      const spans = parseJson(await runCli(["trace", t.trace_id, "--json"], env)).spans as { name: string; attributes: Record<string, number | string> }[];
-      pullSpan = spans.find((s) => s.name.startsWith("pull ") && s.attributes["mlxm.pull.status"] === "completed");
-      if (pullSpan) break;
-    }
-    expect(pullSpan, "a completed pull span").to.exist;
+    await until(async () => {
+      const traces = parseJson(await runCli(["trace", "--json", "--limit", "50"], env)).traces as { trace_id: string; name: string }[];
+      for (const t of traces) {
+        const spans = parseJson(await runCli(["trace", t.trace_id, "--json"], env)).spans as { name: string; attributes: Record<string, number | string> }[];
+        pullSpan = spans.find((s) => s.name.startsWith("pull ") && s.attributes["mlxm.pull.status"] === "completed");
+        if (pullSpan) return true;
+      }
+      return false;
+    }, "a completed pull span", 60_000);
     expect(Number(pullSpan!.attributes["mlxm.pull.resumed_from_bytes"])).to.be.greaterThan(0);
     expect(Number(pullSpan!.attributes["mlxm.pull.bytes_downloaded"])).to.be.lessThan(big.length);
     expect(pullSpan!.attributes).to.have.property("mlxm.pull.verify_ms");

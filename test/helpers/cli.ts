@@ -24,7 +24,7 @@ export interface CliEnv {
 /** The environment a CLI process gets: the test's home and port; nothing from the developer's own shell. */
 export function cliEnv({ home, port, extra }: CliEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, MLXM_HOME: home, MLXM_HOST: `127.0.0.1:${port}`, ...extra };
-  for (const k of ["LOGFIRE_TOKEN", "OTEL_EXPORTER_OTLP_ENDPOINT", "MLXM_NO_AUTOSTART", "MLXM_TRACE"]) {
+  for (const k of ["LOGFIRE_TOKEN", "LOGFIRE_BASE_URL", "OTEL_EXPORTER_OTLP_ENDPOINT", "MLXM_NO_AUTOSTART", "MLXM_TRACE", "MLXM_TRACE_CONTENT"]) {
     if (!extra || !(k in extra)) delete env[k];
   }
   return env;

@@ -5,13 +5,17 @@ import { resolveConfig, type Overrides } from "../../src/config/config.js";
 import { startDaemon, type RunningDaemon } from "../../src/daemon/main.js";
 import { MlxmClient } from "../../src/client/mlxm-client.js";
 import { silentLogger } from "../../src/observability/logger.js";
+import { readAdminToken } from "../../src/daemon/auth/admin-token.js";
 import { makeTempHome } from "./temp-home.js";
 
 export interface TestDaemon {
   daemon: RunningDaemon;
   baseUrl: string;
   home: string;
+  /** A client without credentials: enough while the daemon is open (loopback, no keys). */
   client: MlxmClient;
+  /** The local admin token the daemon wrote in its home (what the CLI authenticates with). */
+  adminToken: string;
   stop(): Promise<void>;
 }
 
@@ -24,6 +28,7 @@ export async function startTestDaemon(overrides: Overrides = {}): Promise<TestDa
     daemon,
     baseUrl,
     home,
+    adminToken: readAdminToken(home)!,
     client: new MlxmClient({ baseUrl }),
     async stop() {
       await daemon.close();

@@ -1,14 +1,17 @@
 /**
  * A fake Anthropic upstream speaking the real Messages API wire format: JSON responses and the SSE event
  * sequence message_start, content_block_start, ping, content_block_delta…, content_block_stop, message_delta,
- * message_stop.
+ * message_stop; a `tool_use` block when the request offers tools; scripted failures with `retry-after`.
  */
+import type { FakeStep } from "./fake-openai.js";
 import { sendJson, sendSse, startFakeServer, type FakeServer } from "./http-server.js";
 
 export const FAKE_ANTHROPIC_REPLY = "Hello from the fake Anthropic upstream.";
 export const FAKE_ANTHROPIC_USAGE = { input_tokens: 13, output_tokens: 9 };
+export const FAKE_ANTHROPIC_TOOL_INPUT = { city: "Paris" };
 
-export function startFakeAnthropic(options: { apiKey?: string } = {}): Promise<FakeServer> {
+export function startFakeAnthropic(options: { apiKey?: string; script?: FakeStep[] } = {}): Promise<FakeServer> {
+  const script = options.script ?? [];
   return startFakeServer((req, res) => {
     // SDK 1.x sends the key as `Authorization: Bearer`; older clients and curl examples use `x-api-key`.
     const key = req.headers["x-api-key"] ?? req.headers.authorization?.replace(/^Bearer /, "");
@@ -19,36 +22,57 @@ export function startFakeAnthropic(options: { apiKey?: string } = {}): Promise<F
     if (req.method !== "POST" || !path.endsWith("/v1/messages")) {
       return sendJson(res, 404, { type: "error", error: { type: "not_found_error", message: `Not found: ${path}` } });
     }
-    const body = JSON.parse(req.body || "{}") as { model?: string; stream?: boolean };
+    const step = script.shift();
+    if (step && "status" in step) {
+      return sendJson(
+        res,
+        step.status,
+        { type: "error", error: { type: step.status === 429 ? "rate_limit_error" : "overloaded_error", message: step.message ?? `fake upstream error ${step.status}` } },
+        step.retryAfter !== undefined ? { "retry-after": step.retryAfter } : {},
+      );
+    }
+    const body = JSON.parse(req.body || "{}") as { model?: string; stream?: boolean; tools?: { name: string }[] };
     const model = body.model ?? "claude-fake";
     const id = `msg_fake${Date.now()}`;
+    const tool = body.tools?.[0]?.name;
+    const usage = { ...FAKE_ANTHROPIC_USAGE, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
     if (!body.stream) {
       return sendJson(res, 200, {
         id,
         type: "message",
         role: "assistant",
         model,
-        content: [{ type: "text", text: FAKE_ANTHROPIC_REPLY }],
-        stop_reason: "end_turn",
+        content: tool
+          ? [{ type: "tool_use", id: "toolu_fake1", name: tool, input: FAKE_ANTHROPIC_TOOL_INPUT }]
+          : [{ type: "text", text: FAKE_ANTHROPIC_REPLY }],
+        stop_reason: tool ? "tool_use" : "end_turn",
         stop_sequence: null,
-        usage: { ...FAKE_ANTHROPIC_USAGE, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+        usage,
       });
     }
-    const words = FAKE_ANTHROPIC_REPLY.split(/(?<= )/);
+    const json = JSON.stringify(FAKE_ANTHROPIC_TOOL_INPUT);
+    const blocks = tool
+      ? [
+          { event: "content_block_start", data: { type: "content_block_start", index: 0, content_block: { type: "tool_use", id: "toolu_fake1", name: tool, input: {} } } },
+          ...[json.slice(0, 6), json.slice(6)].map((p) => ({ event: "content_block_delta", data: { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: p } } })),
+        ]
+      : [
+          { event: "content_block_start", data: { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } } },
+          { event: "ping", data: { type: "ping" } },
+          ...FAKE_ANTHROPIC_REPLY.split(/(?<= )/).map((w) => ({ event: "content_block_delta", data: { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: w } } })),
+        ];
     sendSse(res, [
       {
         event: "message_start",
         data: {
           type: "message_start",
           message: { id, type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null,
-            usage: { input_tokens: FAKE_ANTHROPIC_USAGE.input_tokens, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
+            usage: { ...usage, output_tokens: 1 } },
         },
       },
-      { event: "content_block_start", data: { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } } },
-      { event: "ping", data: { type: "ping" } },
-      ...words.map((w) => ({ event: "content_block_delta", data: { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: w } } })),
+      ...blocks,
       { event: "content_block_stop", data: { type: "content_block_stop", index: 0 } },
-      { event: "message_delta", data: { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: FAKE_ANTHROPIC_USAGE.output_tokens } } },
+      { event: "message_delta", data: { type: "message_delta", delta: { stop_reason: tool ? "tool_use" : "end_turn", stop_sequence: null }, usage: { output_tokens: FAKE_ANTHROPIC_USAGE.output_tokens } } },
       { event: "message_stop", data: { type: "message_stop" } },
     ]);
   });

@@ -1,5 +1,8 @@
 /**
  * A real HTTP server speaking the Hugging Face Hub's API over in-memory files, for tests and benchmarks:
+ * - `GET /api/models?search=&filter=gguf&sort=downloads|trendingScore|likes|lastModified&direction=-1&limit=`: the
+ *   Hub's model search (a list of `{_id, id, modelId, likes, downloads, trendingScore, private, tags, library_name,
+ *   createdAt, lastModified}`, no file sizes), matching the query in the repo id case-insensitively;
  * - `GET /api/models/{org}/{repo}[/revision/{rev}][?blobs=true]`: repo info with `sha`, `gated`, `private` and
  *   `siblings` ({rfilename, size, blobId, lfs: {sha256, size, pointerSize}} with blobs=true);
  * - `GET|HEAD /{org}/{repo}/resolve/{rev}/{path}`: LFS files answer 302 to a separate "CDN" origin with
@@ -32,6 +35,10 @@ export interface FakeRepoSpec {
   /** Commit sha of `main` (random if omitted). Other revision names can be added in `revisions`. */
   sha?: string;
   revisions?: Record<string, string>;
+  /** What the search API reports (default 0). */
+  downloads?: number;
+  likes?: number;
+  trendingScore?: number;
 }
 
 /** A fault injected into the serving of one file. `times` defaults to 1; `Infinity` makes it permanent. */
@@ -205,6 +212,8 @@ export class FakeHub {
       reply(status, { ...(code ? { "x-error-code": code } : {}), "x-error-message": message }, JSON.stringify({ error: message }));
 
     if (auth === "invalid") return error(401, undefined, "Invalid credentials in Authorization header");
+
+    if (segments[0] === "api" && segments[1] === "models" && segments.length === 2) return reply(200, {}, JSON.stringify(this.#search(url)));
 
     let repoSegments: string[];
     let revision = "main";
@@ -420,6 +429,35 @@ export class FakeHub {
       fn();
     }, ms);
     this.#timers.add(t);
+  }
+
+  /** The Hub's model search over the public repos (private ones are never listed to anyone here). */
+  #search(url: URL): Record<string, unknown>[] {
+    const q = (url.searchParams.get("search") ?? "").toLowerCase();
+    const filter = url.searchParams.get("filter");
+    const sortKey = url.searchParams.get("sort") ?? "downloads";
+    const limit = Number(url.searchParams.get("limit") ?? "1000");
+    const value = (r: StoredRepo) =>
+      sortKey === "likes" ? (r.spec.likes ?? 0) : sortKey === "trendingScore" ? (r.spec.trendingScore ?? 0) : (r.spec.downloads ?? 0);
+    return [...this.#repos.values()]
+      .filter((r) => !r.spec.private && r.spec.id.toLowerCase().includes(q))
+      .filter((r) => filter !== "gguf" || [...r.files.keys()].some((f) => f.endsWith(".gguf")))
+      .sort((a, b) => value(b) - value(a))
+      .slice(0, limit)
+      .map((r) => ({
+        _id: crypto.createHash("md5").update(r.spec.id).digest("hex").slice(0, 24),
+        id: r.spec.id,
+        likes: r.spec.likes ?? 0,
+        trendingScore: r.spec.trendingScore ?? 0,
+        private: false,
+        downloads: r.spec.downloads ?? 0,
+        tags: ["gguf"],
+        library_name: "gguf",
+        createdAt: "2025-01-01T00:00:00.000Z",
+        lastModified: "2025-01-02T00:00:00.000Z",
+        modelId: r.spec.id,
+        ...(r.spec.gated ? { gated: r.spec.gated } : {}),
+      }));
   }
 
   #auth(req: http.IncomingMessage): "anonymous" | "granted" | "denied" | "invalid" {

@@ -7,8 +7,8 @@
 import path from "node:path";
 import { pino } from "pino";
 import { HubClient } from "../../src/daemon/hub/hf-client.js";
-import { PullManager } from "../../src/daemon/hub/pull-manager.js";
-import type { BlobDownloadDefaults } from "../../src/daemon/hub/blob-store.js";
+import { PullManager } from "../../src/daemon/hub/pull/pull-manager.js";
+import type { BlobDownloadDefaults } from "../../src/daemon/hub/download/blob-store.js";
 import { migrateToLatest, openDatabase } from "../../src/daemon/store/database.js";
 import { ModelsRepo } from "../../src/daemon/store/repos/models-repo.js";
 import { PullsRepo } from "../../src/daemon/store/repos/pulls-repo.js";

@@ -79,7 +79,7 @@ describe("local engine concurrency (real node-llama-cpp)", function () {
     const b = textsSeen(3);
     const long = [run("a", chatRequest("tell a long story", 1800), undefined, a.onText), run("b", chatRequest("and another", 1800), undefined, b.onText)];
     await Promise.all([a.reached, b.reached]);
-    expect(models.running()[0]!.active_requests).to.equal(2);
+    expect(models.running()[0]!.activeRequests).to.equal(2);
     const c = await run("c", chatRequest("short", 4));
     await Promise.all(long);
 

@@ -61,13 +61,15 @@ describe("local engine (real node-llama-cpp)", function () {
     await hold?.release();
   });
 
-  it("streams text deltas, then done with exact usage and finishReason length", async () => {
+  it("streams a start event, text deltas, then done with exact usage and finishReason length", async () => {
     const models = service();
     const events: ChatEvent[] = [];
     for await (const event of models.chat(chatRequest("tiny"), new AbortController().signal)) events.push(event);
     const done = events.at(-1)!;
     expect(done.type).to.equal("done");
-    const texts = events.slice(0, -1);
+    const start = events[0]!;
+    expect(start).to.deep.equal({ type: "start", inputTokens: done.type === "done" ? done.usage.inputTokens : -1 });
+    const texts = events.slice(1, -1);
     expect(texts.length, "one delta per token or so").to.be.greaterThan(1);
     expect(texts.every((e) => e.type === "text" && e.text.length > 0)).to.equal(true);
     if (done.type !== "done") return;
@@ -85,8 +87,9 @@ describe("local engine (real node-llama-cpp)", function () {
     expect(done.timings?.loadMs).to.be.a("number");
     const ps = models.running();
     expect(ps).to.have.length(1);
-    expect(ps[0]).to.include({ name: "tiny", size_vram: 0, active_requests: 0, queued_requests: 0, context_length: 2048 });
-    expect(ps[0]!.size).to.be.greaterThan(0);
+    expect(ps[0]!.model.name).to.equal("tiny");
+    expect(ps[0]).to.include({ vramBytes: 0, activeRequests: 0, queuedRequests: 0, contextLength: 2048 });
+    expect(ps[0]!.memoryBytes).to.be.greaterThan(0);
   });
 
   it("stops on a stop string with finishReason stop", async () => {
@@ -223,16 +226,16 @@ describe("local engine (real node-llama-cpp)", function () {
       expect(r.finishReason).to.equal("length");
       expect(r.usage.outputTokens).to.equal(16);
     }
-    expect(models.running()[0]!.active_requests).to.equal(0);
+    expect(models.running()[0]!.activeRequests).to.equal(0);
   });
 
   it("throws queue_full with Retry-After from the first next() when the queue is full", async () => {
     const models = service({ MLXM_NUM_PARALLEL: "1", MLXM_MAX_QUEUE: "1" });
     const first = new AbortController();
     const running = models.chat(chatRequest("tiny", {}, 1500), first.signal)[Symbol.asyncIterator]();
-    expect((await running.next()).value).to.have.property("type", "text");
+    expect((await running.next()).value).to.have.property("type", "start"); // generating now
     const second = collectChat(models.chat(chatRequest("tiny", {}, 4), new AbortController().signal));
-    await until(() => models.running()[0]?.queued_requests === 1, "the second request to queue");
+    await until(() => models.running()[0]?.queuedRequests === 1, "the second request to queue");
     const third = models.chat(chatRequest("tiny", {}, 4), new AbortController().signal)[Symbol.asyncIterator]();
     try {
       await third.next();
@@ -261,7 +264,7 @@ describe("local engine (real node-llama-cpp)", function () {
     const done = events.at(-1)!;
     expect(done).to.deep.include({ type: "done", finishReason: "cancelled" });
     if (done.type === "done") expect(done.usage.outputTokens).to.be.lessThan(1900);
-    expect(models.running()[0]!.active_requests).to.equal(0);
+    expect(models.running()[0]!.activeRequests).to.equal(0);
     const next = await collectChat(models.chat(chatRequest("tiny", {}, 8), new AbortController().signal));
     expect(next.finishReason).to.equal("length");
     expect(next.usage.outputTokens).to.equal(8);
@@ -270,10 +273,11 @@ describe("local engine (real node-llama-cpp)", function () {
   it("abandoning the iterator early also stops the generation", async () => {
     const models = service({ MLXM_NUM_PARALLEL: "1" });
     for await (const event of models.chat(chatRequest("tiny", {}, 1900), new AbortController().signal)) {
+      if (event.type === "start") continue;
       expect(event.type).to.equal("text");
       break;
     }
-    expect(models.running()[0]!.active_requests).to.equal(0);
+    expect(models.running()[0]!.activeRequests).to.equal(0);
     expect((await collectChat(models.chat(chatRequest("tiny", {}, 4), new AbortController().signal))).usage.outputTokens).to.equal(4);
   });
 
@@ -282,15 +286,15 @@ describe("local engine (real node-llama-cpp)", function () {
     await collectChat(models.chat(chatRequest("tiny", {}, 4), new AbortController().signal));
     const busy = new AbortController();
     const running = models.chat(chatRequest("tiny", {}, 1900), busy.signal)[Symbol.asyncIterator]();
-    expect((await running.next()).value).to.have.property("type", "text");
+    expect((await running.next()).value).to.have.property("type", "start"); // generating now
     // tiny is generating: tiny-q8 must wait rather than evict it.
     const waiting = collectChat(models.chat(chatRequest("tiny-q8", {}, 4), new AbortController().signal));
     await new Promise((r) => setTimeout(r, 50));
-    expect(models.running().map((m) => [m.name, m.active_requests])).to.deep.equal([["tiny", 1]]);
+    expect(models.running().map((m) => [m.model.name, m.activeRequests])).to.deep.equal([["tiny", 1]]);
     busy.abort();
     while (!(await running.next()).done);
     expect((await waiting).usage.outputTokens).to.equal(4);
-    expect(models.running().map((m) => m.name)).to.deep.equal(["tiny-q8"]);
+    expect(models.running().map((m) => m.model.name)).to.deep.equal(["tiny-q8"]);
   });
 
   for (const corruption of ["truncated", "missing-head-count", "not-gguf"] as const) {
@@ -306,7 +310,7 @@ describe("local engine (real node-llama-cpp)", function () {
         expect((err as InvalidModelError).message).to.contain(`bad-${corruption}`);
         expect((err as InvalidModelError).message).not.to.contain("/tmp");
       }
-      expect(models.running().map((m) => m.name)).not.to.include(`bad-${corruption}`);
+      expect(models.running().map((m) => m.model.name)).not.to.include(`bad-${corruption}`);
       const good = await collectChat(models.chat(chatRequest("tiny", {}, 4), new AbortController().signal));
       expect(good.finishReason).to.equal("length");
     });
@@ -326,7 +330,7 @@ describe("local engine (real node-llama-cpp)", function () {
     await collectChat(models.chat({ ...chatRequest("tiny", {}, 4), keepAliveMs: 0 }, new AbortController().signal));
     await until(() => models.running().length === 0, "the unload");
     await collectChat(models.chat({ ...chatRequest("tiny", {}, 4), keepAliveMs: -1 }, new AbortController().signal));
-    expect(models.running()[0]!.expires_at).to.equal(null);
+    expect(models.running()[0]!.expiresAt).to.equal(null);
     expect(await models.unload("tiny")).to.equal(true);
     expect(models.running()).to.deep.equal([]);
     expect(await models.unload("tiny")).to.equal(false);
@@ -335,7 +339,7 @@ describe("local engine (real node-llama-cpp)", function () {
   it("load() loads without generating; show() describes the file", async () => {
     const models = service();
     await models.load("tiny-q8");
-    expect(models.running().map((m) => m.name)).to.deep.equal(["tiny-q8"]);
+    expect(models.running().map((m) => m.model.name)).to.deep.equal(["tiny-q8"]);
     const info = await models.show("tiny-q8");
     expect(info).to.include({ name: "tiny-q8", architecture: "llama", quantization: "Q8_0", contextLength: 2048, hasChatTemplate: true });
     expect(info.notes.join(" ")).to.match(/gibberish/);

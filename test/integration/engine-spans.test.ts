@@ -51,6 +51,9 @@ describe("local engine spans", () => {
       "gen_ai.usage.input_tokens": first.usage.inputTokens,
       "gen_ai.usage.output_tokens": 6,
       "mlxm.model.load": "cold",
+      // No GPU here: the default (MLXM_GPU=auto) fell back to the CPU, and the span says so.
+      "mlxm.gpu.backend": "cpu",
+      "mlxm.gpu.layers": 0,
     });
     expect(cold!.attributes["gen_ai.response.finish_reasons"]).to.deep.equal(["length"]);
     expect(cold!.attributes["gen_ai.server.time_to_first_token_ms"]).to.be.a("number");
@@ -62,7 +65,14 @@ describe("local engine spans", () => {
     expect(warm!.attributes["gen_ai.usage.cache_read.input_tokens"]).to.equal(second.usage.cachedInputTokens);
 
     const [load] = spans("mlxm.model.load");
-    expect(load!.attributes).to.deep.include({ "gen_ai.request.model": "tiny", "mlxm.context.sequences": 4 });
+    expect(load!.attributes).to.deep.include({
+      "gen_ai.request.model": "tiny",
+      "mlxm.context.sequences": 4,
+      "mlxm.gpu.backend": "cpu",
+      "mlxm.gpu.layers": 0,
+      "mlxm.model.vram_bytes": 0,
+    });
+    expect(load!.attributes["mlxm.model.layers"]).to.be.greaterThan(0);
   });
 
   it("marks the span as failed with the error code", async () => {
@@ -80,5 +90,22 @@ describe("local engine spans", () => {
     const [span] = spans("embeddings tiny");
     expect(span!.attributes).to.deep.include({ "gen_ai.operation.name": "embeddings", "gen_ai.embeddings.dimension.count": 64 });
     expect(span!.attributes["gen_ai.usage.input_tokens"]).to.be.greaterThan(0);
+  });
+
+  it("records the grammar compile time of a schema, and a cache hit when it repeats", async () => {
+    exporter.reset();
+    const schema = { type: "object", properties: { ok: { type: "boolean" }, n: { type: "integer", minimum: 0, maximum: 9 } }, required: ["ok", "n"] };
+    const request = {
+      model: "tiny",
+      messages: [{ role: "user" as const, content: "Hi" }],
+      responseFormat: { type: "json_schema" as const, schema },
+      sampling: { maxTokens: 40, seed: 3 },
+    };
+    await collectChat(models.chat(request, new AbortController().signal));
+    await collectChat(models.chat(request, new AbortController().signal));
+    const [first, second] = spans("chat tiny");
+    expect(first!.attributes["mlxm.grammar.cached"]).to.equal(false);
+    expect(first!.attributes["mlxm.grammar.compile_ms"]).to.be.a("number");
+    expect(second!.attributes).to.deep.include({ "mlxm.grammar.cached": true, "mlxm.grammar.compile_ms": 0, "mlxm.response.schema_valid": true });
   });
 });

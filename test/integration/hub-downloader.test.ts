@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
-import { downloadBlob, partialPath, type DownloadOptions, type DownloadRequest } from "../../src/daemon/hub/downloader.js";
+import { downloadBlob, partialPath, type DownloadOptions, type DownloadRequest } from "../../src/daemon/hub/download/downloader.js";
 import { HubClient } from "../../src/daemon/hub/hf-client.js";
 import {
   DigestMismatchError,
@@ -10,7 +10,7 @@ import {
   PullCancelledError,
   RepoNotFoundError,
 } from "../../src/daemon/hub/hub-errors.js";
-import { progressPathOf, readPartialProgress } from "../../src/daemon/hub/partial-progress.js";
+import { progressPathOf, readPartialProgress } from "../../src/daemon/hub/download/partial-progress.js";
 import { FakeHub, sha256Hex, testBytes } from "../helpers/fake-hub.js";
 import { makeTempHome } from "../helpers/temp-home.js";
 
@@ -38,7 +38,8 @@ describe("hub downloader (fake hub)", function () {
     concurrency: 4,
     retryBaseMs: 5,
     retryMaxMs: 50,
-    stallTimeoutMs: 400,
+    // Long enough that a loaded machine never looks like a stall; the stall test shortens it.
+    stallTimeoutMs: 10_000,
     minSplitBytes: 256 * 1024,
     ...extra,
   });
@@ -84,13 +85,13 @@ describe("hub downloader (fake hub)", function () {
   it("lets idle connections take over half of a slow connection's range", async () => {
     // One response slows to 256 KiB/s after its first 256 KiB: the other connection splits off its remaining range.
     hub.fault(REPO, FILE, { kind: "slow", afterBytes: 256 * 1024, bytesPerSecond: 256 * 1024 });
-    const t0 = performance.now();
     const result = await downloadBlob(request(), options({ chunkSize: 3 * MiB, concurrency: 2, minSplitBytes: 64 * 1024 }));
     expect(result.stats.splits).to.be.greaterThanOrEqual(1);
     expect(result.stats.stalls).to.equal(0);
     expect(fs.readFileSync(result.path).equals(content)).to.equal(true);
-    // Alone, the slow response would need ~11 s for its 2.75 MiB.
-    expect(performance.now() - t0).to.be.lessThan(8000);
+    // Taken over, not raced: the split-off half is fetched by the other connection, not by both (the slow one
+    // stops at the new end of its range), so about the file's size crosses the wire, whatever the clock says.
+    expect(served() - content.length).to.be.lessThan(256 * 1024);
   });
 
   it("does not download a blob that is already present", async () => {
@@ -119,10 +120,10 @@ describe("hub downloader (fake hub)", function () {
 
   it("drops a stalled connection after the stall timeout and retries", async () => {
     hub.fault(REPO, FILE, { kind: "stall", afterBytes: 1 * MiB + 77 });
-    const t0 = performance.now();
-    const result = await downloadBlob(request(), options({ concurrency: 2 }));
+    // The stalled response never resumes: finishing at all means it was dropped and its range retried.
+    const result = await downloadBlob(request(), options({ concurrency: 2, stallTimeoutMs: 400 }));
     expect(result.stats.stalls).to.equal(1);
-    expect(performance.now() - t0).to.be.lessThan(5000);
+    expect(result.stats.retries).to.be.greaterThanOrEqual(1);
     expect(fs.readFileSync(result.path).equals(content)).to.equal(true);
   });
 
@@ -216,10 +217,10 @@ describe("hub downloader (fake hub)", function () {
   it("deletes the partial on cancel when told to discard", async () => {
     hub.throttleBytesPerSecond = 8 * MiB;
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 150);
     let error: unknown;
     try {
-      await downloadBlob(request(), options({ signal: ac.signal, discardOnCancel: true }));
+      // Cancel once bytes are on disk, so there is a partial to discard.
+      await downloadBlob(request(), options({ signal: ac.signal, discardOnCancel: true, onProgress: (p) => p.completed > 0 && ac.abort() }));
     } catch (err) {
       error = err;
     }

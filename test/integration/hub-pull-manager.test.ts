@@ -5,7 +5,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
-import type { BlobDownloadDefaults } from "../../src/daemon/hub/blob-store.js";
+import type { BlobDownloadDefaults } from "../../src/daemon/hub/download/blob-store.js";
 import { HubClient } from "../../src/daemon/hub/hf-client.js";
 import {
   DigestMismatchError,
@@ -15,7 +15,7 @@ import {
   InsufficientStorageError,
   PullCancelledError,
 } from "../../src/daemon/hub/hub-errors.js";
-import { PullManager, type PullProgress, type PullSummary } from "../../src/daemon/hub/pull-manager.js";
+import { PullManager, type PullProgress, type PullSummary } from "../../src/daemon/hub/pull/pull-manager.js";
 import { migrateToLatest, openDatabase, type Db } from "../../src/daemon/store/database.js";
 import type { ModelRow } from "../../src/daemon/store/repos/models-repo.js";
 import { ModelsRepo } from "../../src/daemon/store/repos/models-repo.js";

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import net from "node:net";
 import tls from "node:tls";
 import type { AddressInfo } from "node:net";
-import { rangeGet, RangeProtocolError, type RangeReceiver } from "../../src/daemon/hub/range-client.js";
+import { rangeGet, RangeProtocolError, type RangeReceiver } from "../../src/daemon/hub/range/range-client.js";
 import { testBytes } from "../helpers/fake-hub.js";
 
 // A throwaway self-signed certificate for 127.0.0.1 / localhost (EC P-256, valid until 2126): test use only.

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { NotFoundError } from "../../src/client/errors.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { until } from "../helpers/until.js";
 
 describe("native API", () => {
   let d: TestDaemon;
@@ -45,7 +46,7 @@ describe("native API", () => {
   });
 
   it("answers malformed JSON bodies with 400 invalid_json", async () => {
-    const res = await fetch(`${d.baseUrl}/api/tags`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    const res = await fetch(`${d.baseUrl}/api/pull`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
     expect(res.status).to.equal(400);
     expect(((await res.json()) as { code: string }).code).to.equal("invalid_json");
   });
@@ -66,9 +67,10 @@ describe("daemon shutdown", () => {
       duplex: "half",
     } as RequestInit);
     push("{");
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => d.daemon.inFlight() === 1, "the request to reach the daemon");
+    // close() starts draining before its first await: the request below completes during the drain.
     const closing = d.daemon.close();
-    await new Promise((r) => setTimeout(r, 100));
+    expect(d.daemon.inFlight()).to.equal(1);
     push("}");
     push(null);
     const res = await pending;

@@ -13,10 +13,10 @@ describe("OpenAI API routes (scripted model service)", () => {
   before(async () => {
     app = await startFakeApp();
     openai = new OpenAI({ baseURL: `${app.baseUrl}/v1`, apiKey: "unused", maxRetries: 0 });
-    await app.store.models.upsert(
-      { name: "hf.co/org/repo:Q4_K_M", source: "hf", repo: "org/repo", revision: null, quant: "Q4_K_M", format: "gguf", family: "llama", parameter_size: "1B", context_length: 2048, size_bytes: 1, digest: "sha256:1", details_json: "{}" },
-      [],
-    );
+    // The list comes from the model service, not the store: a name no local file serves appears too.
+    app.models.listed = [
+      { name: "hf.co/org/repo:Q4_K_M", sizeBytes: 1, digest: "sha256:1", createdAt: "2024-01-01T00:00:00.000Z", modifiedAt: "2024-01-01T00:00:00.000Z", format: "gguf" },
+    ];
   });
   after(async () => app.close());
 
@@ -160,7 +160,7 @@ describe("OpenAI API routes (scripted model service)", () => {
     const list = await openai.models.list();
     expect(list.data.map((m) => m.id)).to.deep.equal(["hf.co/org/repo:Q4_K_M"]);
     const m = await openai.models.retrieve("hf.co/org/repo:Q4_K_M");
-    expect(m).to.deep.include({ id: "hf.co/org/repo:Q4_K_M", object: "model", owned_by: "mlxm" });
+    expect(m).to.deep.include({ id: "hf.co/org/repo:Q4_K_M", object: "model", created: 1704067200, owned_by: "mlxm" });
     try {
       await openai.models.retrieve("nope");
       expect.fail("should throw");

@@ -1,7 +1,13 @@
 import { expect } from "chai";
+import fs from "node:fs";
+import { Store } from "../../src/daemon/store/store.js";
+import { SpanIngest } from "../../src/daemon/traces/span-ingest.js";
+import { spoolPath } from "../../src/home/spool.js";
+import { silentLogger } from "../../src/observability/logger.js";
 import { CliTracer } from "../../src/observability/cli-tracer.js";
 import { SpanRecord } from "../../src/protocol/traces.js";
 import { renderWaterfall } from "../../src/cli/trace-view.js";
+import { makeTempHome } from "../helpers/temp-home.js";
 
 describe("CLI tracer", () => {
   it("propagates its root span as the W3C parent of daemon requests", () => {
@@ -25,6 +31,69 @@ describe("CLI tracer", () => {
     expect(r.status_code).to.equal(2);
     expect(r.attributes["process.exit.code"]).to.equal(4);
     expect(r.attributes["error.type"]).to.equal("not_found");
+  });
+});
+
+describe("CLI tracer spool", () => {
+  let home: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ home, cleanup } = makeTempHome()));
+  afterEach(() => cleanup());
+
+  /** A tracer for one finished `ls` whose hand-over to the daemon does what `send` does. */
+  function tracer(send: (baseUrl: string, spans: SpanRecord[]) => Promise<void>, spoolMaxBytes?: number) {
+    const t = new CliTracer({ send, spoolMaxBytes });
+    t.setCommand({ id: "ls", flags: {}, baseUrl: "http://127.0.0.1:1", home });
+    return t;
+  }
+  const spooled = () => fs.readFileSync(spoolPath(home), "utf8").trim().split("\n").map((l) => SpanRecord.parse(JSON.parse(l)));
+
+  it("hands the span to the daemon when it was contacted, and spools nothing", async () => {
+    const sent: SpanRecord[][] = [];
+    const t = tracer(async (_url, spans) => void sent.push(spans));
+    t.headers();
+    await t.finish();
+    expect(sent.map((spans) => spans.map((s) => s.name))).to.deep.equal([["mlxm ls"]]);
+    expect(fs.existsSync(spoolPath(home))).to.equal(false);
+  });
+
+  it("spools the span when sending fails, and when no daemon was contacted at all", async () => {
+    const failing = tracer(async () => {
+      throw new Error("connection refused");
+    });
+    failing.headers();
+    await failing.finish();
+    const untouched = tracer(async () => expect.fail("must not send without a daemon"));
+    await untouched.finish();
+    expect(spooled().map((s) => s.trace_id)).to.deep.equal([failing.traceId, untouched.traceId]);
+  });
+
+  it("stops appending once the spool is over its size cap", async () => {
+    const refuse = async () => {
+      throw new Error("down");
+    };
+    await tracer(refuse, 1).finish();
+    await tracer(refuse, 1).finish();
+    // The first line fits (the spool was empty); the second finds it over 1 byte and is dropped.
+    expect(spooled()).to.have.length(1);
+  });
+
+  it("is ingested by the daemon once, skipping malformed lines, and removed", async () => {
+    const t = tracer(async () => {
+      throw new Error("down");
+    });
+    await t.finish();
+    fs.appendFileSync(spoolPath(home), "{ not a span\n");
+    const store = await Store.open(":memory:");
+    try {
+      const ingest = new SpanIngest(store.spans, false, silentLogger());
+      expect(await ingest.ingestSpool(home)).to.equal(1);
+      expect(fs.existsSync(spoolPath(home))).to.equal(false);
+      expect((await store.spans.trace(t.traceId)).map((s) => s.name)).to.deep.equal(["mlxm ls"]);
+      expect(await ingest.ingestSpool(home)).to.equal(0);
+    } finally {
+      await store.close();
+    }
   });
 });
 

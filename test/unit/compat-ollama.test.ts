@@ -49,7 +49,7 @@ describe("compat: Ollama chat request → core", () => {
     const intent = fromOllamaChatRequest({ model: "m", messages: [{ role: "user", content: "x" }], format: schema, options: { num_predict: -1 }, stream: false });
     if (intent.kind !== "generate") throw new Error("expected generate");
     expect(intent.stream).to.equal(false);
-    expect(intent.request.responseFormat).to.deep.equal({ type: "json_schema", schema });
+    expect(intent.request.responseFormat).to.deep.equal({ type: "json_schema", schema, param: "format" });
     expect(intent.request.sampling).to.deep.equal({});
   });
 
@@ -78,9 +78,16 @@ describe("compat: Ollama chat request → core", () => {
     expect(fromOllamaChatRequest({ model: "m", messages: [], keep_alive: 0 })).to.deep.include({ kind: "unload", model: "m" });
   });
 
-  it("rejects images, thinking, bad keep_alive and bad options by name", () => {
+  it("maps think to reasoning on or off", () => {
+    const chat = (think: unknown) => fromOllamaChatRequest({ model: "m", messages: [{ role: "user", content: "x" }], think });
+    expect(chat(true)).to.deep.include({ request: { model: "m", messages: [{ role: "user", content: "x" }], sampling: {}, reasoning: { enabled: true } } });
+    expect(chat(false)).to.deep.include({ request: { model: "m", messages: [{ role: "user", content: "x" }], sampling: {}, reasoning: { enabled: false } } });
+    expect(chat("high")).to.deep.include({ request: { model: "m", messages: [{ role: "user", content: "x" }], sampling: {}, reasoning: { enabled: true } } });
+  });
+
+  it("rejects images, a bad think value, bad keep_alive and bad options by name", () => {
     expect(paramOf(() => fromOllamaChatRequest({ model: "m", messages: [{ role: "user", content: "x", images: ["aGk="] }] }))).to.equal("messages[0].images");
-    expect(paramOf(() => fromOllamaChatRequest({ model: "m", messages: [], think: true }))).to.equal("think");
+    expect(paramOf(() => fromOllamaChatRequest({ model: "m", messages: [], think: "very" }))).to.equal("think");
     expect(paramOf(() => fromOllamaChatRequest({ model: "m", keep_alive: "soon" }))).to.equal("keep_alive");
     expect(paramOf(() => fromOllamaChatRequest({ model: "m", options: { temperature: "hot" } }))).to.equal("options.temperature");
     expect(paramOf(() => fromOllamaChatRequest({ messages: [] }))).to.equal("model");

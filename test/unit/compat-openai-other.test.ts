@@ -85,7 +85,7 @@ describe("compat: OpenAI embeddings", () => {
 
 describe("compat: OpenAI models and errors", () => {
   it("lists models with unix-second creation times", () => {
-    expect(toOpenAIModelList([{ name: "a", created_at: "2024-01-01T00:00:00.000Z" }])).to.deep.equal({
+    expect(toOpenAIModelList([{ name: "a", createdAt: "2024-01-01T00:00:00.000Z" }])).to.deep.equal({
       object: "list",
       data: [{ id: "a", object: "model", created: 1704067200, owned_by: "mlxm" }],
     });

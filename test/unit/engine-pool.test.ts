@@ -6,6 +6,8 @@ import { planEviction } from "../../src/daemon/engine/eviction.js";
 interface Spec {
   name: string;
   bytes: number;
+  /** GPU memory it would take (a faked VRAM state: no GPU is needed). */
+  vram?: number;
 }
 
 class FakeModel implements PoolModel {
@@ -13,6 +15,7 @@ class FakeModel implements PoolModel {
   constructor(
     readonly name: string,
     readonly memoryBytes: number,
+    readonly vramBytes = 0,
   ) {}
   async dispose() {
     this.disposed = true;
@@ -28,8 +31,8 @@ class FakeLoader implements ModelLoader<Spec, FakeModel> {
   hold = false;
   failWith: Error | undefined;
 
-  async estimateBytes(spec: Spec) {
-    return spec.bytes;
+  async estimateMemory(spec: Spec) {
+    return { ramBytes: spec.bytes, vramBytes: spec.vram ?? 0 };
   }
 
   async load(spec: Spec) {
@@ -42,7 +45,7 @@ class FakeLoader implements ModelLoader<Spec, FakeModel> {
         await super.dispose();
         loader.unloads.push(spec.name);
       }
-    })(spec.name, spec.bytes);
+    })(spec.name, spec.bytes, spec.vram);
     this.models.push(model);
     return model;
   }
@@ -53,7 +56,7 @@ class FakeLoader implements ModelLoader<Spec, FakeModel> {
   }
 }
 
-const spec = (name: string, bytes = 100): Spec => ({ name, bytes });
+const spec = (name: string, bytes = 100, vram?: number): Spec => ({ name, bytes, ...(vram !== undefined ? { vram } : {}) });
 
 function makePool(loader: FakeLoader, options: Partial<ModelPoolOptions<Spec, FakeModel>> = {}) {
   return new ModelPool<Spec, FakeModel>({
@@ -253,6 +256,42 @@ describe("engine model pool (fake loader)", () => {
         maxModels: 1,
       }),
     ).to.equal(undefined);
+  });
+
+  it("plans eviction for GPU memory apart from RAM", () => {
+    const resident = [
+      { name: "gpu-old", memoryBytes: 10, vramBytes: 600, idle: true, lastUsed: 1, pinned: false },
+      { name: "cpu-older", memoryBytes: 10, vramBytes: 0, idle: true, lastUsed: 0, pinned: false },
+    ];
+    const base = { resident, disposingBytes: 0, needBytes: 10, maxBytes: 1000, maxModels: 5 };
+    // RAM fits; the VRAM does not until a model holding VRAM goes (the older CPU-only model is not enough).
+    expect(planEviction({ ...base, needVramBytes: 500, maxVramBytes: 1000 })).to.deep.equal(["cpu-older", "gpu-old"]);
+    expect(planEviction({ ...base, needVramBytes: 400, maxVramBytes: 1000 })).to.deep.equal([]);
+    expect(planEviction({ ...base, needVramBytes: 500, maxVramBytes: 1000, disposingVramBytes: 600 })).to.equal(undefined);
+    // No VRAM budget given: GPU memory does not limit (the CPU case).
+    expect(planEviction({ ...base, needVramBytes: 5000 })).to.deep.equal([]);
+  });
+
+  it("admits models by their VRAM against the GPU's memory, reporting it per model", async () => {
+    const loader = new FakeLoader();
+    let deviceVram = 1000;
+    const pool = makePool(loader, { maxVramBytes: () => deviceVram });
+    (await pool.acquire(spec("a", 100, 600))).release();
+    (await pool.acquire(spec("cpu", 100, 0))).release();
+    expect(pool.running().map((e) => [e.spec.name, e.memoryBytes, e.vramBytes])).to.deep.equal([
+      ["a", 100, 600],
+      ["cpu", 100, 0],
+    ]);
+    // b's VRAM does not fit beside a's: a (the only model holding VRAM) is evicted although RAM has room.
+    (await pool.acquire(spec("b", 100, 600))).release();
+    expect(loader.unloads).to.deep.equal(["a"]);
+    expect(pool.running().map((e) => e.spec.name)).to.deep.equal(["b", "cpu"]);
+    // More VRAM than the device has: a clear refusal, not a load that fails inside llama.cpp.
+    deviceVram = 500;
+    const err = await rejection(pool.acquire(spec("huge", 100, 600)));
+    expect(err.code).to.equal("unavailable");
+    expect(err.message).to.match(/GPU memory/).and.match(/MLXM_GPU_LAYERS/);
+    await pool.dispose();
   });
 
   it("unload waits for in-flight requests, then disposes", async () => {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { toChatHistory } from "../../src/daemon/engine/chat-history.js";
-import { boundNumberRules } from "../../src/daemon/engine/json-grammar.js";
+import { SchemaGrammars } from "../../src/daemon/engine/grammar/schema-grammars.js";
 import { ANY_JSON_SCHEMA, toGbnfJsonSchema } from "../../src/daemon/engine/json-schema.js";
 import { toFinishReason, toLlamaSampling } from "../../src/daemon/engine/sampling.js";
 import { QueueAbortedError, QueueFullError, SlotQueue } from "../../src/daemon/engine/slot-queue.js";
@@ -176,49 +176,41 @@ describe("engine translators", () => {
     ];
 
     it("uses native function calling for auto, a forcing grammar for required and named tools", () => {
-      expect(toolMode(undefined, undefined)).to.deep.equal({ kind: "none" });
-      expect(toolMode(tools, { type: "none" })).to.deep.equal({ kind: "none" });
-      const auto = toolMode(tools, { type: "auto" });
+      const grammars = new SchemaGrammars();
+      expect(toolMode(undefined, undefined, grammars)).to.deep.equal({ kind: "none" });
+      expect(toolMode(tools, { type: "none" }, grammars)).to.deep.equal({ kind: "none" });
+      const auto = toolMode(tools, { type: "auto" }, grammars);
       expect(auto.kind).to.equal("auto");
-      if (auto.kind === "auto") expect(Object.keys(auto.functions)).to.deep.equal(["a", "b"]);
+      if (auto.kind === "auto") {
+        expect(Object.keys(auto.functions)).to.deep.equal(["a", "b"]);
+        expect(auto.checks.get("a")!({ x: 1 })).to.deep.equal({ valid: true });
+        expect(auto.checks.get("a")!({ x: 1.5 }).valid).to.equal(false);
+      }
 
-      const named = toolMode(tools, { type: "tool", name: "a" });
+      const named = toolMode(tools, { type: "tool", name: "a" }, grammars);
       expect(named.kind).to.equal("forced");
       if (named.kind !== "forced") return;
-      expect(named.schema).to.deep.equal({
-        type: "object",
-        properties: { name: { const: "a" }, arguments: { type: "object", properties: { x: { type: "integer" } }, required: ["x"], additionalProperties: false } },
-        required: ["name", "arguments"],
-        additionalProperties: false,
-      });
+      expect(named.grammar.gbnf.split("\n")[0]).to.equal(String.raw`root ::= "\x7b\x22name\x22\x3a\x22a\x22\x2c\x22arguments\x22\x3a" t0-value "}"`);
+      expect([...named.grammar.checks.keys()]).to.deep.equal(["a"]);
       expect(named.instructions).to.contain('the tool "a"');
-      const required = toolMode(tools, { type: "required" });
-      if (required.kind === "forced") expect((required.schema as { oneOf: unknown[] }).oneOf).to.have.length(2);
+      const required = toolMode(tools, { type: "required" }, grammars);
+      if (required.kind === "forced") expect([...required.grammar.checks.keys()]).to.deep.equal(["a", "b"]);
     });
 
-    it("rejects a tool_choice naming an unknown tool, or with no tools", () => {
-      expect(badParam(() => toolMode(tools, { type: "tool", name: "zzz" }))).to.equal("tool_choice");
-      expect(badParam(() => toolMode([], { type: "required" }))).to.equal("tool_choice");
+    it("rejects a tool_choice naming an unknown tool, or with no tools, and parameters it cannot enforce", () => {
+      const grammars = new SchemaGrammars();
+      expect(badParam(() => toolMode(tools, { type: "tool", name: "zzz" }, grammars))).to.equal("tool_choice");
+      expect(badParam(() => toolMode([], { type: "required" }, grammars))).to.equal("tool_choice");
+      const unique = [{ name: "u", parameters: { type: "object", properties: { xs: { type: "array", uniqueItems: true } } } }];
+      for (const choice of [{ type: "auto" as const }, { type: "required" as const }]) {
+        expect(badParam(() => toolMode(unique, choice, grammars))).to.equal("tools[0].function.parameters.properties.xs.uniqueItems");
+      }
     });
 
     it("makes OpenAI-style call ids", () => {
       expect(newToolCallId()).to.match(/^call_[A-Za-z0-9_-]{16}$/);
       expect(newToolCallId()).not.to.equal(newToolCallId());
     });
-  });
-
-  it("bounds the number rules of node-llama-cpp's JSON-schema grammar", () => {
-    const grammar = [
-      'root ::= "{" integer-number-rule fractional-number-rule',
-      'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ([eE] [-+]? ("0" | [1-9] [0-9]{0,15}))?',
-      'fractional-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? ("0" | [1-9] [0-9]{0,15}))?',
-    ].join("\n");
-    expect(boundNumberRules(grammar).split("\n")).to.deep.equal([
-      'root ::= "{" integer-number-rule fractional-number-rule',
-      'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15})',
-      'fractional-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? ("0" | [1-9] [0-9]?))?',
-    ]);
-    expect(boundNumberRules("root ::= something-else")).to.equal("root ::= something-else");
   });
 
   describe("SlotQueue", () => {

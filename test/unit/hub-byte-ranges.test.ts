@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { RangeSet, splitRanges } from "../../src/daemon/hub/byte-ranges.js";
-import { Fanout } from "../../src/daemon/hub/progress-fanout.js";
+import { RangeSet, splitRanges } from "../../src/daemon/hub/download/byte-ranges.js";
+import { Fanout } from "../../src/daemon/hub/pull/progress-fanout.js";
 import { backoffMs } from "../../src/daemon/hub/hf-client.js";
 
 describe("hub byte ranges", () => {

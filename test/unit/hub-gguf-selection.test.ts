@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { extractQuant, listGgufCandidates, selectGguf } from "../../src/daemon/hub/gguf-selection.js";
+import { extractQuant, listGgufCandidates, selectGguf } from "../../src/daemon/hub/pull/gguf-selection.js";
 import type { RepoFile } from "../../src/daemon/hub/hf-client.js";
 import { GgufSelectionError } from "../../src/daemon/hub/hub-errors.js";
 

@@ -1,7 +1,102 @@
 import { expect } from "chai";
-import { REDACTED, redactAttributes, scrubText } from "../../src/observability/redact.js";
+import { REDACTED, isSecretKey, redactAttribute, redactAttributes, scrubText } from "../../src/observability/redact.js";
+
+/** Measurements, as mlxm and other instrumentations (OpenLLMetry, OpenInference, Logfire) name them. */
+const MEASURED = [
+  "gen_ai.usage.input_tokens",
+  "gen_ai.usage.output_tokens",
+  "gen_ai.usage.cache_read_input_tokens",
+  "gen_ai.usage.cache_creation_input_tokens",
+  "gen_ai.usage.reasoning_tokens",
+  "gen_ai.usage.prompt_tokens",
+  "gen_ai.usage.completion_tokens",
+  "gen_ai.usage.total_tokens",
+  "gen_ai.request.max_tokens",
+  "gen_ai.server.time_to_first_token",
+  "gen_ai.server.time_to_first_token_ms",
+  "gen_ai.server.time_per_output_token",
+  "mlxm.tokens_per_second",
+  "mlxm.prompt.token_count",
+  "llm.token_count.prompt",
+  "llm.token_count.completion",
+  "llm.token_count.total",
+  "llm.usage.total_tokens",
+  "gen_ai.token.type",
+  "mlxm.flag.max-tokens",
+  "maxTokens",
+  "http.route",
+  "url.path",
+  "mlxm.keep_alive",
+  "db.query.text",
+];
+
+/** Credentials, in the spellings headers, flags, variables and SDKs use. */
+const SECRET = [
+  "authorization",
+  "http.request.header.authorization",
+  "Proxy-Authorization",
+  "x-api-key",
+  "http.request.header.x-api-key",
+  "api-key",
+  "api_key",
+  "apiKey",
+  "mlxm.flag.api-key",
+  "OPENAI_API_KEY",
+  "HF_TOKEN",
+  "mlxm.flag.hf-token",
+  "token",
+  "mlxm.flag.token",
+  "access_token",
+  "id_token",
+  "refresh_token",
+  "session_token",
+  "password",
+  "db.password",
+  "cookie",
+  "set-cookie",
+  "http.request.header.cookie",
+  "secret",
+  "client_secret",
+  "private_key",
+  "privateKey",
+  "x-goog-api-key",
+  "credentials",
+];
 
 describe("redaction", () => {
+  describe("attribute names", () => {
+    for (const name of MEASURED) {
+      it(`keeps ${name}`, () => {
+        expect(isSecretKey(name)).to.equal(false);
+        expect(redactAttribute(name, 42, false)).to.equal(42);
+      });
+    }
+    for (const name of SECRET) {
+      it(`masks ${name}`, () => {
+        expect(isSecretKey(name)).to.equal(true);
+        expect(redactAttribute(name, "plain-looking-value", false)).to.equal(REDACTED);
+      });
+    }
+  });
+
+  it("masks values that look like credentials under any name", () => {
+    const values = [
+      "Bearer abcdefgh12345678",
+      "sk-abcdefghijklmnop1234",
+      "sk-ant-api03-abcdefghijklmnop",
+      "hf_abcdefghijklmnopqrstu",
+      "pylf_v1_us_abcdefghijklmnopqrstuvwxyz",
+      "ghp_abcdefghijklmnopqrstuvwxyz0123",
+      "AKIAABCDEFGHIJKLMNOP",
+      "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJl",
+    ];
+    for (const value of values) {
+      expect(redactAttribute("gen_ai.usage.input_tokens", value, false), value).to.equal(REDACTED);
+      expect(redactAttribute("http.route", `x ${value} y`, false), value).to.equal(`x ${REDACTED} y`);
+    }
+    expect(redactAttribute("mlxm.list", ["ok", "sk-abcdefghijklmnop1234"], false)).to.deep.equal(["ok", REDACTED]);
+  });
+
   it("masks secret-named attributes but keeps token counts", () => {
     const out = redactAttributes(
       {

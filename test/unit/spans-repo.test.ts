@@ -27,6 +27,15 @@ describe("spans repo", () => {
   beforeEach(async () => (store = await Store.open(":memory:")));
   afterEach(async () => store.close());
 
+  it("finds trace ids by prefix, each once, up to the limit", async () => {
+    await store.spans.insert([span(0xab1, 1, null), span(0xab1, 2, 1), span(0xab2, 1, null), span(0xcd, 1, null)]);
+    const prefix = hex(0xab1, 32).slice(0, 30);
+    expect(await store.spans.traceIdsWithPrefix(prefix, 5)).to.deep.equal([hex(0xab1, 32), hex(0xab2, 32)].sort());
+    expect(await store.spans.traceIdsWithPrefix(hex(0xab1, 32), 5)).to.deep.equal([hex(0xab1, 32)]);
+    expect(await store.spans.traceIdsWithPrefix(prefix, 1)).to.have.length(1);
+    expect(await store.spans.traceIdsWithPrefix("ffff", 5)).to.deep.equal([]);
+  });
+
   it("summarises traces: root name, status, model, token totals, newest first", async () => {
     await store.spans.insert([
       span(1, 1, null, { name: "mlxm run", service: "mlxm-cli", duration_ms: 500 }),

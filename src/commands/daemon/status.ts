@@ -1,8 +1,11 @@
 import { BaseCommand } from "../../cli/base-command.js";
 import { probe } from "../../cli/daemon-control.js";
-import { formatDuration } from "../../cli/render.js";
+import { formatBytes, formatDuration } from "../../cli/render.js";
 import { ExitCode } from "../../cli/exit-codes.js";
-import { runningDaemon } from "../../daemon/pid-lock.js";
+import { runningDaemon } from "../../home/pid-file.js";
+import { renderExporters } from "../../cli/exporter-view.js";
+import type { ExporterState } from "../../protocol/native.js";
+import type { AcceleratorState } from "../../protocol/native.js";
 
 export interface DaemonStatusResult {
   running: boolean;
@@ -12,10 +15,16 @@ export interface DaemonStatusResult {
   version?: string;
   uptime_s?: number;
   home: string;
+  /** Remote trace exporters (Logfire, OTLP) and how they fare. */
+  exporters?: ExporterState[];
+  /** "launchd" or "systemd" when the daemon runs as `mlxm service`. */
+  service?: string;
+  /** The compute backend, devices and VRAM (once the engine's binding is up). */
+  accelerator?: AcceleratorState;
 }
 
 export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
-  static override summary = "Say whether the daemon runs: pid, address, version, uptime. Exit code 3 when it does not.";
+  static override summary = "Say whether the daemon runs: pid, address, version, uptime, trace exporters. Exit code 3 when it does not.";
 
   async run(): Promise<DaemonStatusResult> {
     const health = await probe(this.rawClient());
@@ -35,6 +44,9 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
       version: health.version,
       uptime_s: health.uptime_s,
       home: health.home ?? home,
+      exporters: health.exporters,
+      ...(health.service ? { service: health.service } : {}),
+      ...(health.accelerator ? { accelerator: health.accelerator } : {}),
     };
     this.say(
       [
@@ -44,8 +56,19 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
         `  version  ${health.version}`,
         `  uptime   ${formatDuration((health.uptime_s ?? 0) * 1000)}`,
         `  home     ${result.home}`,
+        ...(health.service ? [`  service  managed by ${health.service} (mlxm service)`] : []),
+        `  compute  ${describeAccelerator(health.accelerator)}`,
+        ...renderExporters(health.exporters),
       ].join("\n"),
     );
     return result;
   }
+}
+
+function describeAccelerator(a: AcceleratorState | undefined): string {
+  if (!a) return "starting";
+  const asked = a.requested === "auto" ? "" : ` (MLXM_GPU=${a.requested})`;
+  if (a.backend === "cpu") return `CPU${asked}`;
+  const devices = a.devices.length ? ` ${a.devices.join(", ")}` : "";
+  return `${a.backend.toUpperCase()}${devices}${asked}, VRAM ${formatBytes(a.vram_free)} free of ${formatBytes(a.vram_total)}`;
 }

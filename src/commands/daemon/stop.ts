@@ -8,7 +8,7 @@ export default class DaemonStop extends BaseCommand<typeof DaemonStop> {
     const result = await stopDaemon(this.settings);
     if (!result.running) this.say("no mlxm daemon running");
     else if (result.forced) this.say(`daemon (pid ${result.pid}) did not stop in time and was killed`);
-    else this.say(`daemon (pid ${result.pid}) stopped`);
+    else this.say(`daemon (pid ${result.pid}) stopped${result.service ? ` (managed by ${result.service}: it starts again at the next login; \`mlxm service uninstall\` removes it)` : ""}`);
     return result;
   }
 }

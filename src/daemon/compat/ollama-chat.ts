@@ -7,7 +7,7 @@ import type { z } from "zod";
 import * as native from "../../protocol/chat.js";
 import type { ChatEvent, ChatMessage, ChatRequest, ChatResult, ToolCall, ToolDefinition } from "../core/chat.js";
 import { badRequest } from "../errors.js";
-import { fromKeepAlive, fromOllamaFormat, fromOllamaOptions, rejectThink, systemClock, toDoneReason, toOllamaMetrics, type Clock } from "./ollama-options.js";
+import { fromKeepAlive, fromOllamaFormat, fromOllamaOptions, fromThink, systemClock, toDoneReason, toOllamaMetrics, type Clock } from "./ollama-options.js";
 import { parseBody } from "./parse.js";
 
 /** What a native request asks for: a generation, or only loading or unloading the model (Ollama's empty request). */
@@ -58,7 +58,7 @@ export function fromOllamaTools(tools: z.output<typeof native.Tool>[] | null | u
 /** Validate an `/api/chat` body and translate it. No messages: only load the model (or unload it with keep_alive 0). */
 export function fromOllamaChatRequest(body: unknown): OllamaIntent<ChatRequest> {
   const b = parseBody(native.ChatRequest, body);
-  rejectThink(b.think);
+  const reasoning = fromThink(b.think);
   const keepAliveMs = fromKeepAlive(b.keep_alive);
   if (b.messages.length === 0) {
     return keepAliveMs === 0
@@ -74,6 +74,7 @@ export function fromOllamaChatRequest(body: unknown): OllamaIntent<ChatRequest> 
   const responseFormat = fromOllamaFormat(b.format);
   if (responseFormat) request.responseFormat = responseFormat;
   if (keepAliveMs !== undefined) request.keepAliveMs = keepAliveMs;
+  if (reasoning) request.reasoning = reasoning;
   return { kind: "generate", request, stream: b.stream };
 }
 
@@ -123,6 +124,9 @@ export async function* toOllamaChatChunks(events: AsyncIterable<ChatEvent>, meta
       case "text":
         if (ev.text) yield line({ role: "assistant", content: ev.text });
         break;
+      case "reasoning":
+        if (ev.text) yield line({ role: "assistant", content: "", thinking: ev.text });
+        break;
       case "tool_call_start":
         yield* flush();
         pending = { index: ev.index, id: ev.id, name: ev.name, arguments: "" };
@@ -149,6 +153,7 @@ export async function* toOllamaChatChunks(events: AsyncIterable<ChatEvent>, meta
 export function toOllamaChatResponse(result: ChatResult, meta: OllamaMeta): native.ChatResponse {
   const clock = meta.clock ?? systemClock;
   const message: native.ChatResponse["message"] = { role: "assistant", content: result.text };
+  if (result.reasoning) message.thinking = result.reasoning;
   if (result.toolCalls.length) message.tool_calls = result.toolCalls.map(toOllamaToolCall);
   return {
     model: meta.model,

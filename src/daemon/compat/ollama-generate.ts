@@ -7,14 +7,14 @@ import * as native from "../../protocol/chat.js";
 import type { ChatEvent, ChatRequest, ChatResult, CompletionRequest } from "../core/chat.js";
 import { badRequest } from "../errors.js";
 import type { OllamaIntent, OllamaMeta } from "./ollama-chat.js";
-import { fromKeepAlive, fromOllamaFormat, fromOllamaOptions, rejectThink, systemClock, toDoneReason, toOllamaMetrics, type Clock } from "./ollama-options.js";
+import { fromKeepAlive, fromOllamaFormat, fromOllamaOptions, fromThink, systemClock, toDoneReason, toOllamaMetrics, type Clock } from "./ollama-options.js";
 import { parseBody } from "./parse.js";
 
 export type GenerateIntent = OllamaIntent<{ kind: "chat"; chat: ChatRequest } | { kind: "complete"; completion: CompletionRequest }>;
 
 export function fromOllamaGenerateRequest(body: unknown): GenerateIntent {
   const b = parseBody(native.GenerateRequest, body);
-  rejectThink(b.think);
+  const reasoning = fromThink(b.think);
   if (b.images?.length) throw badRequest("images are not supported: mlxm serves text-only models", "images");
   if (b.suffix) throw badRequest("suffix (fill-in-the-middle) is not supported", "suffix");
   if (b.template) throw badRequest("template overrides are not supported: the model's own chat template is used", "template");
@@ -30,12 +30,14 @@ export function fromOllamaGenerateRequest(body: unknown): GenerateIntent {
   const extras = { ...(responseFormat ? { responseFormat } : {}), ...(keepAliveMs !== undefined ? { keepAliveMs } : {}) };
   if (b.raw) {
     if (b.system) throw badRequest("system cannot be combined with raw: a raw prompt is sent as is", "system");
+    if (reasoning?.enabled) throw badRequest("think cannot be combined with raw: a raw prompt has no chat template", "think");
     return { kind: "generate", stream: b.stream, request: { kind: "complete", completion: { model: b.model, prompt: b.prompt, sampling, ...extras } } };
   }
   const messages: ChatRequest["messages"] = [];
   if (b.system) messages.push({ role: "system", content: b.system });
   messages.push({ role: "user", content: b.prompt });
-  return { kind: "generate", stream: b.stream, request: { kind: "chat", chat: { model: b.model, messages, sampling, ...extras } } };
+  const chat: ChatRequest = { model: b.model, messages, sampling, ...extras, ...(reasoning ? { reasoning } : {}) };
+  return { kind: "generate", stream: b.stream, request: { kind: "chat", chat } };
 }
 
 export function toOllamaGenerateLoadResponse(model: string, reason: "load" | "unload", clock: Clock = systemClock): native.GenerateResponse {
@@ -48,6 +50,8 @@ export async function* toOllamaGenerateChunks(events: AsyncIterable<ChatEvent>, 
   for await (const ev of events) {
     if (ev.type === "text" && ev.text) {
       yield { model: meta.model, created_at: new Date(clock.now()).toISOString(), response: ev.text, done: false };
+    } else if (ev.type === "reasoning" && ev.text) {
+      yield { model: meta.model, created_at: new Date(clock.now()).toISOString(), response: "", thinking: ev.text, done: false };
     } else if (ev.type === "done") {
       yield {
         model: meta.model,
@@ -68,6 +72,7 @@ export function toOllamaGenerateResponse(result: ChatResult, meta: OllamaMeta): 
     model: meta.model,
     created_at: new Date(clock.now()).toISOString(),
     response: result.text,
+    ...(result.reasoning ? { thinking: result.reasoning } : {}),
     done: true,
     done_reason: toDoneReason(result.finishReason),
     ...toOllamaMetrics(result.usage, result.timings, clock.now() - meta.startMs),

@@ -5,7 +5,7 @@
 import type { z } from "zod";
 import { ConfigError, parseDuration } from "../../config/parse.js";
 import type { Format, Options } from "../../protocol/chat.js";
-import type { GenerationTimings, ResponseFormat, SamplingOptions, Usage } from "../core/chat.js";
+import type { GenerationTimings, ResponseFormat, SamplingOptions, Usage, ReasoningOptions } from "../core/chat.js";
 import { badRequest } from "../errors.js";
 
 /** Ollama `options` in the core's vocabulary. `num_predict` -1 or -2 (and Ollama's unset 0) mean no limit. */
@@ -43,12 +43,17 @@ export function fromKeepAlive(value: string | number | null | undefined): number
 export function fromOllamaFormat(format: z.output<typeof Format> | null | undefined): ResponseFormat | undefined {
   if (format === undefined || format === null || format === "") return undefined;
   if (format === "json") return { type: "json_object" };
-  return { type: "json_schema", schema: format };
+  return { type: "json_schema", schema: format, param: "format" };
 }
 
-/** Thinking needs a reasoning model; mlxm's local models are not, so asking for it is a 400 as in Ollama. */
-export function rejectThink(think: boolean | string | null | undefined): void {
-  if (think !== undefined && think !== null && think !== false) throw badRequest("this model does not support thinking", "think");
+/**
+ * Ollama's `think`: true (or a level, "low"/"medium"/"high") turns reasoning on, false off; absent keeps the
+ * model's default. A model whose template has no reasoning section answers `think: true` with a 400, as Ollama does.
+ */
+export function fromThink(think: boolean | string | null | undefined): ReasoningOptions | undefined {
+  if (think === undefined || think === null) return undefined;
+  if (typeof think === "string" && !["low", "medium", "high"].includes(think)) throw badRequest(`invalid think value "${think}"`, "think");
+  return { enabled: think !== false };
 }
 
 export interface OllamaMetrics {

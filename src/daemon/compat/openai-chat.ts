@@ -312,6 +312,8 @@ export function toChatCompletion(result: ChatResult, meta: CompletionMeta): Chat
           // OpenAI sends null content beside tool calls when the model said nothing else.
           content: toolCalls.length && result.text === "" ? null : result.text,
           refusal: null,
+          // Not in OpenAI's types: the field DeepSeek, vLLM and llama.cpp's server use for a reasoning model's thoughts.
+          ...(result.reasoning ? { reasoning_content: result.reasoning } : {}),
           ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
         },
         logprobs: null,
@@ -346,6 +348,9 @@ export async function* toChatCompletionChunks(
     switch (ev.type) {
       case "text":
         if (ev.text) yield chunk({ content: ev.text });
+        break;
+      case "reasoning":
+        if (ev.text) yield chunk({ reasoning_content: ev.text } as ChatCompletionChunk.Choice.Delta);
         break;
       case "tool_call_start":
         yield chunk({ tool_calls: [{ index: ev.index, id: ev.id, type: "function", function: { name: ev.name, arguments: "" } }] });

@@ -35,10 +35,26 @@ export interface ToolDefinition {
 
 export type ToolChoice = { type: "auto" } | { type: "none" } | { type: "required" } | { type: "tool"; name: string };
 
+/**
+ * Reasoning ("thinking") for models whose chat template has a reasoning section. Omitted: the model's default.
+ * `enabled: false` closes the reasoning section at once; `budgetTokens` caps how long it may stay open.
+ */
+export interface ReasoningOptions {
+  enabled: boolean;
+  budgetTokens?: number;
+}
+
 export type ResponseFormat =
   | { type: "text" }
   | { type: "json_object" }
-  | { type: "json_schema"; name?: string; schema: Record<string, unknown>; strict?: boolean };
+  | {
+      type: "json_schema";
+      name?: string;
+      schema: Record<string, unknown>;
+      strict?: boolean;
+      /** Where the schema sits in the caller's request (for errors); default OpenAI's `response_format.json_schema.schema`. */
+      param?: string;
+    };
 
 export interface SamplingOptions {
   temperature?: number;
@@ -60,6 +76,9 @@ export interface ChatRequest {
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
   responseFormat?: ResponseFormat;
+  /** False: at most one tool call per turn (OpenAI `parallel_tool_calls: false`, Anthropic `disable_parallel_tool_use`). */
+  parallelToolCalls?: boolean;
+  reasoning?: ReasoningOptions;
   sampling: SamplingOptions;
   /** Ollama keep_alive semantics in ms: -1 forever, 0 unload after this request; undefined uses the default. */
   keepAliveMs?: number;
@@ -98,13 +117,21 @@ export interface Usage {
   cachedInputTokens?: number;
 }
 
-/** Events a backend streams for one generation, in order: deltas, then exactly one `done`. */
+/**
+ * Events a backend streams for one generation, in order: optionally one `start`, deltas, then exactly one `done`.
+ * `start` reports the prompt's size before any token is generated (Anthropic's `message_start` carries it); a
+ * backend that cannot know it yet sends none, and the usage in `done` is the authority.
+ */
 export type ChatEvent =
+  | { type: "start"; inputTokens: number; cachedInputTokens?: number }
   | { type: "text"; text: string }
+  /** Reasoning text: what the model generated inside its template's reasoning section (`<think>…</think>`). */
+  | { type: "reasoning"; text: string }
   /** A tool call; a backend may emit the whole call at once or name first and arguments in pieces. */
   | { type: "tool_call_start"; index: number; id: string; name: string }
   | { type: "tool_call_delta"; index: number; argumentsDelta: string }
-  | { type: "done"; finishReason: FinishReason; usage: Usage; timings?: GenerationTimings };
+  /** `stopSequence`: which of the request's stop strings ended the generation (finishReason "stop"). */
+  | { type: "done"; finishReason: FinishReason; usage: Usage; stopSequence?: string; timings?: GenerationTimings };
 
 export interface GenerationTimings {
   queueMs: number;
@@ -117,20 +144,27 @@ export interface GenerationTimings {
 /** The non-streamed form of a generation, built by `collectChat`. */
 export interface ChatResult {
   text: string;
+  /** Reasoning text; absent when the model did not reason. */
+  reasoning?: string;
   toolCalls: ToolCall[];
   finishReason: FinishReason;
   usage: Usage;
+  stopSequence?: string;
   timings?: GenerationTimings;
 }
 
 /** Fold a stream of events into one result (for non-streaming responses). */
 export async function collectChat(events: AsyncIterable<ChatEvent>): Promise<ChatResult> {
   let text = "";
+  let reasoning = "";
   const toolCalls: ToolCall[] = [];
   for await (const ev of events) {
     switch (ev.type) {
       case "text":
         text += ev.text;
+        break;
+      case "reasoning":
+        reasoning += ev.text;
         break;
       case "tool_call_start":
         toolCalls[ev.index] = { id: ev.id, name: ev.name, arguments: "" };
@@ -139,7 +173,15 @@ export async function collectChat(events: AsyncIterable<ChatEvent>): Promise<Cha
         toolCalls[ev.index]!.arguments += ev.argumentsDelta;
         break;
       case "done":
-        return { text, toolCalls: toolCalls.filter(Boolean), finishReason: ev.finishReason, usage: ev.usage, timings: ev.timings };
+        return {
+          text,
+          ...(reasoning ? { reasoning } : {}),
+          toolCalls: toolCalls.filter(Boolean),
+          finishReason: ev.finishReason,
+          usage: ev.usage,
+          ...(ev.stopSequence !== undefined ? { stopSequence: ev.stopSequence } : {}),
+          timings: ev.timings,
+        };
     }
   }
   throw new Error("generation stream ended without a done event");

@@ -7,24 +7,26 @@ import {
   LlamaChat,
   LlamaCompletion,
   type ChatModelFunctions,
-  type GbnfJsonSchema,
   type LLamaChatGenerateResponseOptions,
+  type LlamaChatResponseChunk,
+  type ChatHistoryItem,
+  type ChatModelResponse,
   type Llama,
   type LlamaContextSequence,
   type LlamaGrammar,
-  type LlamaJsonSchemaGrammar,
   type Token,
 } from "node-llama-cpp";
-import type { ChatEvent, ChatRequest, CompletionRequest, FinishReason, ResponseFormat, Usage } from "../core/chat.js";
+import type { ChatEvent, ChatRequest, CompletionRequest, FinishReason, ReasoningOptions, ResponseFormat, Usage } from "../core/chat.js";
 import { HttpError, badRequest } from "../errors.js";
 import { toChatHistory, type MappedHistory } from "./chat-history.js";
-import { createJsonSchemaGrammar } from "./json-grammar.js";
-import { toGbnfJsonSchema } from "./json-schema.js";
+import { ForcedCallStream } from "./grammar/forced-call-stream.js";
+import type { PreparedGrammar, PreparedSchema, SchemaGrammars } from "./grammar/schema-grammars.js";
+import type { SchemaCheck } from "./grammar/schema-validator.js";
 import type { LoadedLlamaModel } from "./llama-model.js";
 import { toFinishReason, toLlamaSampling, type LlamaSampling } from "./sampling.js";
 import { newToolCallId, toolMode, type ToolMode } from "./tool-calls.js";
 
-type Format = { kind: "text" } | { kind: "json" } | { kind: "schema"; schema: GbnfJsonSchema };
+type Format = { kind: "text" } | { kind: "json" } | { kind: "schema"; schema: PreparedSchema };
 
 export interface PreparedChat {
   mapped: MappedHistory;
@@ -32,6 +34,9 @@ export interface PreparedChat {
   sampling: LlamaSampling;
   maxTokens?: number;
   format: Format;
+  /** False: at most one tool call. */
+  parallelToolCalls: boolean;
+  reasoning?: ReasoningOptions;
 }
 
 export interface PreparedCompletion {
@@ -54,54 +59,104 @@ export interface GenerationTarget {
   emit(event: ChatEvent): void;
   /** Called once, right before the first token is generated: errors thrown earlier are the request's fault. */
   begin(): void;
+  /** Where compiled grammars are cached. */
+  grammars: SchemaGrammars;
 }
 
 export interface GenerationOutcome {
   finishReason: FinishReason;
   usage: Usage;
+  /** The stop string that ended the generation, when one did. */
+  stopSequence?: string;
   /** performance.now() of the first generated token. */
   firstTokenAt?: number;
-  /** For JSON-schema output and forced tool calls: whether the result parsed and matched the schema. */
+  /** For JSON-schema output and tool calls that completed: whether the result parsed and matched the schema. */
   schemaValid?: boolean;
+  /** When it did not: the validator's error (the grammar should make this impossible: a compiler bug). */
+  schemaError?: string;
+  /** For schema-constrained generations: grammar compile time for this request and whether the cache had it. */
+  grammar?: { compileMs: number; cached: boolean };
 }
 
-export function prepareChat(request: ChatRequest): PreparedChat {
+export function prepareChat(request: ChatRequest, grammars: SchemaGrammars): PreparedChat {
   if (!Array.isArray(request.messages)) throw badRequest("messages must be a list", "messages");
-  const tools = toolMode(request.tools, request.toolChoice);
+  const tools = toolMode(request.tools, request.toolChoice, grammars);
   return {
     mapped: toChatHistory(request.messages, tools.kind === "forced" ? tools.instructions : undefined),
     tools,
     sampling: toLlamaSampling(request.sampling ?? {}),
     ...(request.sampling?.maxTokens !== undefined ? { maxTokens: request.sampling.maxTokens } : {}),
-    format: toFormat(request.responseFormat),
+    format: toFormat(request.responseFormat, grammars),
+    parallelToolCalls: request.parallelToolCalls !== false,
+    ...(request.reasoning ? { reasoning: checkReasoning(request.reasoning) } : {}),
   };
 }
 
-export function prepareCompletion(request: CompletionRequest): PreparedCompletion {
+function checkReasoning(reasoning: ReasoningOptions): ReasoningOptions {
+  const budget = reasoning.budgetTokens;
+  if (budget !== undefined && (!Number.isInteger(budget) || budget < 0)) throw badRequest(`invalid thinking budget: ${budget}`, "thinking");
+  return reasoning;
+}
+
+/** Whether the model's chat template has a reasoning section (`<think>…</think>` and the like). */
+export function supportsReasoning(loaded: LoadedLlamaModel): boolean {
+  return loaded.chatWrapper.settings.segments?.thought !== undefined;
+}
+
+/**
+ * How many tokens the prompt of `prepared` is: the tokens {@link chatPrompt} gives generation, so a count_tokens
+ * answer and a generation's input tokens agree.
+ */
+export function countChatTokens(loaded: LoadedLlamaModel, prepared: PreparedChat): number {
+  return chatPrompt(loaded, prepared).length;
+}
+
+/**
+ * The history and thought budget for a request's reasoning options. Reasoning turned off on a reasoning model
+ * becomes an empty, closed reasoning section at the start of the answer (as Qwen3's templates do for
+ * `enable_thinking: false`): a zero thought budget alone still lets a few tokens into the section first.
+ */
+function reasoningSetup(loaded: LoadedLlamaModel, prepared: PreparedChat): { history: ChatHistoryItem[]; budgets?: { thoughtTokens: number } } {
+  const { history } = prepared.mapped;
+  const reasoning = prepared.reasoning;
+  if (!reasoning) return { history };
+  if (!supportsReasoning(loaded)) {
+    if (!reasoning.enabled) return { history }; // nothing to turn off
+    throw badRequest("this model does not support thinking: its chat template has no reasoning section", "thinking");
+  }
+  if (reasoning.enabled) return reasoning.budgetTokens !== undefined ? { history, budgets: { thoughtTokens: reasoning.budgetTokens } } : { history };
+  const last = history.at(-1);
+  if (last?.type !== "model" || last.response.length > 0) return { history, budgets: { thoughtTokens: 0 } };
+  const closed: ChatModelResponse = { type: "model", response: [{ type: "segment", segmentType: "thought", text: "", ended: true }] };
+  return { history: [...history.slice(0, -1), closed], budgets: { thoughtTokens: 0 } };
+}
+
+export function prepareCompletion(request: CompletionRequest, grammars: SchemaGrammars): PreparedCompletion {
   if (typeof request.prompt !== "string") throw badRequest("prompt must be a string", "prompt");
   return {
     prompt: request.prompt,
     sampling: toLlamaSampling(request.sampling ?? {}),
     ...(request.sampling?.maxTokens !== undefined ? { maxTokens: request.sampling.maxTokens } : {}),
-    format: toFormat(request.responseFormat),
+    format: toFormat(request.responseFormat, grammars),
   };
 }
 
-function toFormat(format: ResponseFormat | undefined): Format {
+function toFormat(format: ResponseFormat | undefined, grammars: SchemaGrammars): Format {
   if (!format || format.type === "text") return { kind: "text" };
   if (format.type === "json_object") return { kind: "json" };
-  if (format.type === "json_schema") return { kind: "schema", schema: toGbnfJsonSchema(format.schema, "response_format.json_schema.schema") };
+  if (format.type === "json_schema") return { kind: "schema", schema: grammars.schema(format.schema, format.param ?? "response_format.json_schema.schema") };
   throw badRequest(`unsupported response_format type "${(format as { type: string }).type}"`, "response_format");
 }
 
 /**
- * The tokens LlamaChat will evaluate for `prepared` (the same rendering: history, then the function documentation in
- * the system prompt), so a sequence can be chosen by the prefix it shares with them before generation starts.
+ * The tokens LlamaChat will evaluate for `prepared` (the same rendering: the history after the reasoning options, then
+ * the function documentation in the system prompt when tools are offered), so a sequence can be chosen by the prefix
+ * it shares with them before generation starts, and count_tokens counts what generation evaluates.
  */
 export function chatPrompt(loaded: LoadedLlamaModel, prepared: PreparedChat): Token[] {
   const functions = chatFunctions(prepared.tools);
   const { contextText } = loaded.chatWrapper.generateContextState({
-    chatHistory: prepared.mapped.history,
+    chatHistory: reasoningSetup(loaded, prepared).history,
     ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}),
   });
   return contextText.tokenize(loaded.model.tokenizer);
@@ -123,16 +178,19 @@ function chatFunctions(tools: ToolMode): ChatModelFunctions | undefined {
 
 export async function runChat(target: GenerationTarget, prepared: PreparedChat): Promise<GenerationOutcome> {
   const { llama, loaded, sequence, signal, emit } = target;
-  const { mapped, tools, sampling, format } = prepared;
-  const { grammar, validator } = await grammarFor(llama, tools.kind === "forced" ? { kind: "schema", schema: tools.schema } : format);
+  const { tools, sampling, format } = prepared;
+  const constraint: PreparedGrammar | undefined = tools.kind === "forced" ? tools.grammar : format.kind === "schema" ? format.schema : undefined;
+  const grammar = await grammarFor(target, constraint ?? format);
   const functions = chatFunctions(tools);
+  const { history, budgets } = reasoningSetup(loaded, prepared);
   const inputTokens = target.prompt.length;
   const maxTokens = generationBudget(inputTokens, loaded.contextSize, prepared.maxTokens, "messages");
 
   const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: loaded.chatWrapper });
   const meter = sequence.tokenMeter.getState();
   let firstTokenAt: number | undefined;
-  let forcedText = "";
+  const forced = tools.kind === "forced" ? new ForcedCallStream() : undefined;
+  let forcedIndex: number | undefined;
   const streamedCalls = new Map<number, number>();
   let nextToolIndex = 0;
   const startCall = (name: string): number => {
@@ -148,14 +206,27 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
     stopOnAbortSignal: true,
     onToken: () => (firstTokenAt ??= performance.now()),
     onTextChunk: (text: string) => {
-      if (tools.kind === "forced") forcedText += text;
-      else if (text) emit({ type: "text", text });
+      if (!forced) {
+        if (text) emit({ type: "text", text });
+        return;
+      }
+      // A forced call streams like an `auto` one: the name once it is written, then its arguments as deltas.
+      for (const piece of forced.push(text)) {
+        if (piece.type === "start") forcedIndex = startCall(piece.name);
+        else emit({ type: "tool_call_delta", index: forcedIndex!, argumentsDelta: piece.delta });
+      }
     },
+    // Main text arrives through onTextChunk; this only picks up the reasoning section.
+    onResponseChunk: (chunk: LlamaChatResponseChunk) => {
+      if (chunk.type === "segment" && chunk.segmentType === "thought" && chunk.text) emit({ type: "reasoning", text: chunk.text });
+    },
+    ...(budgets ? { budgets } : {}),
     ...(grammar ? { grammar } : {}),
     ...(functions
       ? {
           functions,
           documentFunctionParams: true,
+          ...(prepared.parallelToolCalls ? {} : { maxParallelFunctionCalls: 1 }),
           onFunctionCallParamsChunk: (chunk: { callIndex: number; functionName: string; paramsChunk: string }) => {
             firstTokenAt ??= performance.now();
             let index = streamedCalls.get(chunk.callIndex);
@@ -171,12 +242,17 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   } as LLamaChatGenerateResponseOptions<ChatModelFunctions>;
 
   target.begin();
+  emit({ type: "start", inputTokens, cachedInputTokens: target.cachedTokens });
   let stopReason: string;
+  let stopSequence: string | undefined;
   let responseText = "";
   let functionCalls: { functionName: string; params: unknown }[] = [];
   try {
-    const response = await chat.generateResponse(mapped.history, options);
+    const response = await chat.generateResponse(history, options);
     stopReason = response.metadata.stopReason;
+    if (response.metadata.stopReason === "customStopTrigger") {
+      stopSequence = matchedStop(response.metadata.customStopTrigger, sampling.customStopTriggers);
+    }
     responseText = response.response;
     functionCalls = (response.functionCalls ?? []) as typeof functionCalls;
   } catch (err) {
@@ -187,36 +263,49 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   }
   const usage = usageOf(target, sequence.tokenMeter.diff(meter).usedOutputTokens);
   let finishReason = toFinishReason(stopReason);
-  let schemaValid: boolean | undefined;
+  let check: SchemaCheck | undefined;
 
   if (functionCalls.length) {
     functionCalls.forEach((call, i) => {
+      const valid = tools.kind === "auto" ? tools.checks.get(call.functionName)?.(call.params ?? {}) : undefined;
+      if (valid && !valid.valid) check = valid;
+      check ??= valid;
       if (streamedCalls.has(i)) return;
       const index = startCall(call.functionName);
       emit({ type: "tool_call_delta", index, argumentsDelta: JSON.stringify(call.params ?? {}) });
     });
     finishReason = "tool_calls";
-  } else if (tools.kind === "forced") {
-    const call = finishReason === "stop" && validator ? parseForcedCall(validator, forcedText) : undefined;
-    if (call) {
-      schemaValid = call.valid;
-      const index = startCall(call.name);
-      // Re-serialised, so clients get plain JSON whatever spacing and number forms (1e2) the grammar allowed.
-      emit({ type: "tool_call_delta", index, argumentsDelta: JSON.stringify(call.arguments) });
+  } else if (forced && tools.kind === "forced") {
+    const args = finishReason === "stop" ? forced.arguments() : undefined;
+    if (args !== undefined && forcedIndex !== undefined) {
       finishReason = "tool_calls";
-    } else if (forcedText) {
-      schemaValid = false;
-      emit({ type: "text", text: forcedText }); // cut short (length, cancelled): show what there is
+      const name = [...tools.grammar.checks.keys()].find((n) => forced.text.startsWith(`{"name":${JSON.stringify(n)},`));
+      check = parseAndCheck(args, name === undefined ? undefined : tools.grammar.checks.get(name));
+    } else if (forcedIndex === undefined && forced.text) {
+      emit({ type: "text", text: forced.text }); // cut short before the name was complete: show what there is
     }
-  } else if (validator && finishReason === "stop") {
-    schemaValid = matchesSchema(validator, responseText);
+  } else if (format.kind === "schema" && finishReason === "stop") {
+    check = parseAndCheck(responseText, format.schema.check);
   }
-  return { finishReason, usage, ...(firstTokenAt !== undefined ? { firstTokenAt } : {}), ...(schemaValid !== undefined ? { schemaValid } : {}) };
+  return {
+    finishReason,
+    usage,
+    ...(stopSequence !== undefined && finishReason === "stop" ? { stopSequence } : {}),
+    ...(firstTokenAt !== undefined ? { firstTokenAt } : {}),
+    ...schemaOutcome(check, constraint),
+  };
+}
+
+/** node-llama-cpp reports the trigger that fired as pieces; give back the caller's own stop string. */
+function matchedStop(trigger: readonly unknown[], stops: readonly string[] | undefined): string {
+  const text = trigger.filter((p): p is string => typeof p === "string").join("");
+  return stops?.find((s) => s === text) ?? text;
 }
 
 export async function runCompletion(target: GenerationTarget, prepared: PreparedCompletion): Promise<GenerationOutcome> {
-  const { llama, loaded, sequence, signal, emit } = target;
-  const { grammar, validator } = await grammarFor(llama, prepared.format);
+  const { loaded, sequence, signal, emit } = target;
+  const constraint = prepared.format.kind === "schema" ? prepared.format.schema : undefined;
+  const grammar = await grammarFor(target, constraint ?? prepared.format);
   // A copy: LlamaCompletion splices the array it is given.
   const tokens = [...target.prompt];
   const inputTokens = tokens.length;
@@ -226,7 +315,9 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
   const meter = sequence.tokenMeter.getState();
   let firstTokenAt: number | undefined;
   target.begin();
+  emit({ type: "start", inputTokens, cachedInputTokens: target.cachedTokens });
   let stopReason: string;
+  let stopSequence: string | undefined;
   let responseText = "";
   try {
     const response = await completion.generateCompletionWithMeta(tokens, {
@@ -241,6 +332,9 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
       },
     });
     stopReason = response.metadata.stopReason;
+    if (response.metadata.stopReason === "customStopTrigger") {
+      stopSequence = matchedStop(response.metadata.customStopTrigger, prepared.sampling.customStopTriggers);
+    }
     responseText = response.response;
   } catch (err) {
     if (!signal.aborted) throw err;
@@ -249,15 +343,13 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
     completion.dispose();
   }
   const finishReason = toFinishReason(stopReason);
-  const schemaValid =
-    validator && finishReason === "stop"
-      ? matchesSchema(validator, responseText)
-      : undefined;
+  const check = constraint && finishReason === "stop" ? parseAndCheck(responseText, constraint.check) : undefined;
   return {
     finishReason,
     usage: usageOf(target, sequence.tokenMeter.diff(meter).usedOutputTokens),
+    ...(stopSequence !== undefined && finishReason === "stop" ? { stopSequence } : {}),
     ...(firstTokenAt !== undefined ? { firstTokenAt } : {}),
-    ...(schemaValid !== undefined ? { schemaValid } : {}),
+    ...schemaOutcome(check, constraint),
   };
 }
 
@@ -289,25 +381,16 @@ export async function runEmbedding(
   return { embeddings, inputTokens };
 }
 
-interface Grammars {
-  grammar?: LlamaGrammar;
-  /** For JSON-schema output: checks the parsed result. */
-  validator?: LlamaJsonSchemaGrammar<GbnfJsonSchema>;
-}
-
 /** A 400 for inputs that are not a list of strings (checked before the request queues). */
 export function checkEmbeddingInputs(inputs: unknown): asserts inputs is string[] {
   if (!Array.isArray(inputs) || inputs.some((i) => typeof i !== "string")) throw badRequest("input must be a string or a list of strings", "input");
 }
 
-async function grammarFor(llama: Llama, format: Format): Promise<Grammars> {
-  try {
-    if (format.kind === "json") return { grammar: await llama.getGrammarFor("json") };
-    if (format.kind === "schema") return await createJsonSchemaGrammar(llama, format.schema);
-    return {};
-  } catch (err) {
-    throw badRequest(`the JSON schema cannot be turned into a grammar: ${(err as Error).message}`, "response_format");
-  }
+/** The grammar a generation runs under: a compiled schema (cached), plain JSON, or none. */
+async function grammarFor(target: GenerationTarget, format: PreparedGrammar | Format): Promise<LlamaGrammar | undefined> {
+  if ("gbnf" in format) return target.grammars.grammar(target.llama, target.loaded.model.filename ?? "", format);
+  if (format.kind === "json") return target.llama.getGrammarFor("json");
+  return undefined;
 }
 
 /**
@@ -322,36 +405,24 @@ function generationBudget(inputTokens: number, contextSize: number, requested: n
   return Math.min(requested ?? room, room);
 }
 
-/** A forced tool call `{"name", "arguments"}`, or undefined when the text is not one (cut short). */
-function parseForcedCall(
-  grammar: LlamaJsonSchemaGrammar<GbnfJsonSchema>,
-  text: string,
-): { name: string; arguments: unknown; valid: boolean } | undefined {
+/** Parses generated JSON and checks it; text that does not parse is a failed check too. */
+function parseAndCheck(text: string, check: ((value: unknown) => SchemaCheck) | undefined): SchemaCheck | undefined {
+  if (!check) return undefined;
   let value: unknown;
-  let valid = true;
   try {
-    value = grammar.parse(text);
-  } catch {
-    // Parses as JSON but breaks the schema (an integer written 1e-5): still the model's call, flagged invalid.
-    valid = false;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
+    value = JSON.parse(text);
+  } catch (err) {
+    return { valid: false, error: `not JSON: ${(err as Error).message}` };
   }
-  const call = value as { name?: unknown; arguments?: unknown } | null;
-  if (!call || typeof call.name !== "string") return undefined;
-  return { name: call.name, arguments: call.arguments ?? {}, valid };
+  return check(value);
 }
 
-function matchesSchema(grammar: LlamaJsonSchemaGrammar<GbnfJsonSchema>, text: string): boolean {
-  try {
-    grammar.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
+function schemaOutcome(check: SchemaCheck | undefined, constraint: PreparedGrammar | undefined): Partial<GenerationOutcome> {
+  return {
+    ...(check ? { schemaValid: check.valid } : {}),
+    ...(check?.error ? { schemaError: check.error } : {}),
+    ...(constraint ? { grammar: { compileMs: constraint.compileMs, cached: constraint.cached } } : {}),
+  };
 }
 
 function normalize(vector: readonly number[]): number[] {

@@ -11,6 +11,7 @@ import { ensureBuiltinModel } from "./builtin-model.js";
 import { LocalModelService } from "./local-model-service.js";
 
 export { BUILTIN_MODEL_NAME, BUILTIN_MODEL_OPTIONS, builtinModelPath, ensureBuiltinModel } from "./builtin-model.js";
+export { GpuUnavailableError, type AcceleratorInfo } from "./accelerator.js";
 export { InvalidModelError } from "./errors.js";
 export { defaultThreadCount } from "./llama-runtime.js";
 export { DEFAULT_MEMORY_SHARE, LocalModelService, type LocalModelServiceOptions } from "./local-model-service.js";
@@ -37,11 +38,31 @@ export async function startLocalEngine({ store, config, logger, metrics }: Start
     engine: config.engine,
     logger,
     ...(metrics ? { metrics } : {}),
+    recordContent: config.trace.recordContent,
     totalMemoryBytes: os.totalmem(),
   });
   logger.info(
-    { threads: service.threads, maxMemoryBytes: service.maxMemoryBytes, numParallel: config.engine.numParallel },
+    { threads: service.threads, maxMemoryBytes: service.maxMemoryBytes, numParallel: config.engine.numParallel, gpu: config.engine.gpu },
     "local engine ready",
   );
+  const chosen = service.accelerator().then((info) => {
+    const devices = info.devices.length ? ` (${info.devices.join(", ")})` : "";
+    logger.info(
+      { backend: info.backend, requested: info.requested, devices: info.devices, vramTotalBytes: info.vramTotalBytes },
+      `compute backend: ${info.backend}${devices}`,
+    );
+  });
+  if (config.engine.gpu === "auto" || config.engine.gpu === "off") {
+    // Nothing to refuse: find out in the background (getLlama costs 1-2 s) so start-up stays fast.
+    chosen.catch((err: unknown) => logger.warn({ err }, "the local engine could not start its llama.cpp binding"));
+  } else {
+    // A backend asked for by name must be there: a start-up error that says what is missing.
+    try {
+      await chosen;
+    } catch (err) {
+      await service.dispose();
+      throw err;
+    }
+  }
   return service;
 }

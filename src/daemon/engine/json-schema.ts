@@ -1,8 +1,9 @@
 /**
- * From the JSON Schema callers send (OpenAI `response_format.json_schema`, tool parameters) to the subset
- * node-llama-cpp compiles into a grammar. Pure. Keywords the grammar cannot express (pattern, minimum, not, ...)
- * are dropped, so the grammar is looser than the schema there; object schemas that list properties do not invite
- * extra keys (valid either way, and a small model otherwise rambles in keys). `definitions` become `$defs`.
+ * From a tool's parameters schema to the subset node-llama-cpp's function calling (`tool_choice: auto`) compiles
+ * into its own grammar. Pure. Used only after the project's compiler (grammar/) has accepted the schema, so every
+ * keyword is one mlxm enforces; node-llama-cpp's grammar does not express some of them (pattern, minimum, formats
+ * beyond dates...), which is why `auto` calls are validated against the original schema afterwards. Object schemas
+ * that list properties do not invite extra keys (valid either way). `definitions` become `$defs`.
  */
 import type { GbnfJsonSchema } from "node-llama-cpp";
 import { badRequest } from "../errors.js";

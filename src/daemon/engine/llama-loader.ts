@@ -4,13 +4,15 @@
  * llama.cpp's own explanation from its log.
  */
 import { GgufInsights, readGgufFileInfo, type Llama, type LlamaModel } from "node-llama-cpp";
+import type { GpuLayersSetting } from "../../config/config.js";
 import { HttpError } from "../errors.js";
 import { withSpan } from "../../observability/spans.js";
+import { backendOf } from "./accelerator.js";
 import { InvalidModelError } from "./errors.js";
 import { readValidGgufFile } from "./gguf/index.js";
 import type { LlamaLease } from "./llama-runtime.js";
 import { LoadedLlamaModel } from "./llama-model.js";
-import type { ModelLoader } from "./model-pool.js";
+import type { MemoryFootprint, ModelLoader } from "./model-pool.js";
 import type { EngineModelSpec } from "./model-spec.js";
 
 export interface LlamaLoaderOptions {
@@ -22,24 +24,49 @@ export interface LlamaLoaderOptions {
   numParallel: number;
   /** Keep sequences' caches for prompt-prefix reuse (default true). */
   prefixReuse?: boolean;
+  /** MLXM_GPU_LAYERS: what to offload when the binding has a GPU (ignored on the CPU). Default "auto". */
+  gpuLayers?: GpuLayersSetting;
 }
 
 export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlamaModel> {
   constructor(private readonly options: LlamaLoaderOptions) {}
 
-  /** Validates the file, then estimates the RAM of the model plus a context with all its sequences. */
-  async estimateBytes(spec: EngineModelSpec): Promise<number> {
+  /**
+   * Validates the file, then estimates the RAM and GPU memory of the model plus a context with all its sequences,
+   * with as many layers offloaded as node-llama-cpp would offload now (0 on the CPU).
+   */
+  async estimateMemory(spec: EngineModelSpec): Promise<MemoryFootprint> {
     await validate(spec);
     const llama = await this.options.lease.llama();
     const insights = await GgufInsights.from(await readGgufFileInfo(spec.path, { logWarnings: false }), llama);
-    const contextSize = Math.min(this.options.contextSize, insights.trainContextSize ?? this.options.contextSize);
-    const model = insights.estimateModelResourceRequirements({ gpuLayers: 0 }).cpuRam;
+    // A preset's num_ctx replaces the daemon's default, still capped at the model's own.
+    const wanted = spec.contextSize ?? this.options.contextSize;
+    const contextSize = Math.min(wanted, insights.trainContextSize ?? wanted);
+    const gpuLayers = await this.#resolveGpuLayers(llama, insights, contextSize);
+    const model = insights.estimateModelResourceRequirements({ gpuLayers });
     const context = insights.estimateContextResourceRequirements({
       contextSize,
       sequences: this.options.numParallel,
-      modelGpuLayers: 0,
-    }).cpuRam;
-    return model + context;
+      modelGpuLayers: gpuLayers,
+    });
+    return { ramBytes: model.cpuRam + context.cpuRam, vramBytes: model.gpuVram + context.gpuVram };
+  }
+
+  /** Layers node-llama-cpp would offload for MLXM_GPU_LAYERS given the VRAM free now; 0 without a GPU. */
+  async #resolveGpuLayers(llama: Llama, insights: GgufInsights, contextSize: number): Promise<number> {
+    if (!llama.supportsGpuOffloading) return 0;
+    return insights.configurationResolver.resolveModelGpuLayers(this.#gpuLayersOption(contextSize), {
+      getVramState: () => llama.getVramState(),
+      llamaVramPaddingSize: llama.vramPaddingSize,
+      llamaGpu: llama.gpu,
+      llamaSupportsGpuOffloading: llama.supportsGpuOffloading,
+    });
+  }
+
+  /** node-llama-cpp's `gpuLayers` for MLXM_GPU_LAYERS: "auto" leaves room for a context of the size we create. */
+  #gpuLayersOption(contextSize: number): "max" | number | { fitContext: { contextSize: number } } {
+    const setting = this.options.gpuLayers ?? "auto";
+    return setting === "auto" ? { fitContext: { contextSize } } : setting;
   }
 
   async load(spec: EngineModelSpec): Promise<LoadedLlamaModel> {
@@ -50,20 +77,31 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
       "mlxm.model.load",
       { attributes: { "gen_ai.request.model": spec.name, "mlxm.model.digest": spec.digest, "mlxm.model.size_bytes": spec.sizeBytes } },
       async (span) => {
-        const model = await loadModel(llama, spec, lease);
+        // The configured context size, not yet capped at the model's own: "auto" may leave a little more room.
+        const gpuLayers = llama.supportsGpuOffloading ? this.#gpuLayersOption(spec.contextSize ?? this.options.contextSize) : 0;
+        const model = await loadModel(llama, spec, lease, gpuLayers);
         try {
-          const contextSize = Math.min(this.options.contextSize, model.trainContextSize || this.options.contextSize);
+          // A preset's num_ctx replaces the daemon's default, still capped at the model's own.
+          const wanted = spec.contextSize ?? this.options.contextSize;
+          const contextSize = Math.min(wanted, model.trainContextSize || wanted);
           const context = await model.createContext({ contextSize, sequences: numParallel, threads });
-          const memoryBytes =
-            model.size +
-            model.fileInsights.estimateContextResourceRequirements({
-              contextSize: context.contextSize,
-              sequences: numParallel,
-              modelGpuLayers: 0,
-              batchSize: context.batchSize,
-            }).cpuRam;
-          span.setAttributes({ "mlxm.context.size": context.contextSize, "mlxm.context.sequences": numParallel, "mlxm.model.memory_bytes": memoryBytes });
-          return new LoadedLlamaModel(model, context, { threads, memoryBytes, prefixReuse: this.options.prefixReuse ?? true });
+          const footprint = loadedFootprint(model, context.contextSize, numParallel, context.batchSize);
+          span.setAttributes({
+            "mlxm.context.size": context.contextSize,
+            "mlxm.context.sequences": numParallel,
+            "mlxm.model.memory_bytes": footprint.ramBytes,
+            "mlxm.model.vram_bytes": footprint.vramBytes,
+            "mlxm.gpu.backend": backendOf(llama),
+            "mlxm.gpu.layers": model.gpuLayers,
+            "mlxm.model.layers": model.fileInsights.totalLayers,
+          });
+          return new LoadedLlamaModel(model, context, {
+            threads,
+            memoryBytes: footprint.ramBytes,
+            vramBytes: footprint.vramBytes,
+            backend: backendOf(llama),
+            prefixReuse: this.options.prefixReuse ?? true,
+          });
         } catch (err) {
           await model.dispose();
           throw new HttpError("unavailable", `model "${spec.name}" loaded but its context could not be created: ${message(err)}`, {
@@ -92,10 +130,26 @@ async function validate(spec: EngineModelSpec): Promise<void> {
   }
 }
 
-async function loadModel(llama: Llama, spec: EngineModelSpec, lease: LlamaLease): Promise<LlamaModel> {
+/**
+ * What a loaded model and its context occupy, from the layers really offloaded. On the CPU the weights count at
+ * their file size (mmap'd, as before); offloaded, node-llama-cpp's estimate splits them between RAM and VRAM.
+ */
+function loadedFootprint(model: LlamaModel, contextSize: number, sequences: number, batchSize: number): MemoryFootprint {
+  const insights = model.fileInsights;
+  const weights = model.gpuLayers === 0 ? { cpuRam: model.size, gpuVram: 0 } : insights.estimateModelResourceRequirements({ gpuLayers: model.gpuLayers });
+  const context = insights.estimateContextResourceRequirements({ contextSize, sequences, modelGpuLayers: model.gpuLayers, batchSize });
+  return { ramBytes: weights.cpuRam + context.cpuRam, vramBytes: weights.gpuVram + context.gpuVram };
+}
+
+async function loadModel(
+  llama: Llama,
+  spec: EngineModelSpec,
+  lease: LlamaLease,
+  gpuLayers: "max" | number | { fitContext: { contextSize: number } },
+): Promise<LlamaModel> {
   const mark = lease.logMark();
   try {
-    return await llama.loadModel({ modelPath: spec.path, gpuLayers: 0 });
+    return await llama.loadModel({ modelPath: spec.path, gpuLayers });
   } catch (err) {
     // llama.cpp's reason is only in its log ("Failed to load model" is all the error says).
     const log = lease.logSince(mark).filter((line) => /error|fail|invalid|missing/i.test(line));

@@ -13,14 +13,19 @@ import {
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
+import type { GpuBackend } from "./accelerator.js";
 import { DecodePacer, PacedPredictor } from "./decode-pacer.js";
 import type { PoolModel } from "./model-pool.js";
 import { chooseSequence, commonPrefixLength, type SequenceCandidate } from "./sequence-choice.js";
 
 export interface LoadedLlamaModelOptions {
   threads: number;
-  /** Bytes the model and its context take (estimated by node-llama-cpp at load). */
+  /** RAM bytes the model and its context take (estimated by node-llama-cpp at load). */
   memoryBytes: number;
+  /** GPU memory they take (0 on the CPU). */
+  vramBytes: number;
+  /** The compute backend it runs on. */
+  backend: GpuBackend | "cpu";
   /**
    * Keep each sequence's KV cache between requests and give a prompt the sequence holding its longest prefix
    * (default true). Off, every sequence is cleared when returned, so every prompt is evaluated in full.
@@ -50,6 +55,7 @@ export class LoadedLlamaModel implements PoolModel {
   #uses = 0;
   #embedding: Promise<LlamaEmbeddingContext> | undefined;
   #embeddingBytes = 0;
+  #embeddingVramBytes = 0;
   #disposed = false;
 
   constructor(
@@ -64,6 +70,15 @@ export class LoadedLlamaModel implements PoolModel {
 
   get memoryBytes(): number {
     return this.options.memoryBytes + this.#embeddingBytes;
+  }
+
+  get vramBytes(): number {
+    return this.options.vramBytes + this.#embeddingVramBytes;
+  }
+
+  /** The compute backend and how many of the model's layers run on it (0 on the CPU). */
+  get offload(): { backend: GpuBackend | "cpu"; gpuLayers: number; totalLayers: number } {
+    return { backend: this.options.backend, gpuLayers: this.model.gpuLayers, totalLayers: this.model.fileInsights.totalLayers };
   }
 
   /** Tokens one sequence holds (the context size per request). */
@@ -132,11 +147,13 @@ export class LoadedLlamaModel implements PoolModel {
     this.#embedding ??= (async () => {
       const contextSize = this.context.contextSize;
       const created = await this.model.createEmbeddingContext({ contextSize, threads: this.options.threads });
-      this.#embeddingBytes = this.model.fileInsights.estimateContextResourceRequirements({
+      const needs = this.model.fileInsights.estimateContextResourceRequirements({
         contextSize,
-        modelGpuLayers: 0,
+        modelGpuLayers: this.model.gpuLayers,
         isEmbeddingContext: true,
-      }).cpuRam;
+      });
+      this.#embeddingBytes = needs.cpuRam;
+      this.#embeddingVramBytes = needs.gpuVram;
       return created;
     })().catch((err: unknown) => {
       this.#embedding = undefined;

@@ -5,8 +5,10 @@
  * failed model load reaches JavaScript only as "Failed to load model" and the reason is in the log.
  */
 import os from "node:os";
-import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, NoBinaryFoundError, type Llama } from "node-llama-cpp";
+import type { GpuSetting } from "../../config/config.js";
 import type { Logger } from "../../observability/logger.js";
+import { checkBackend, gpuUnavailable, llamaGpuOption } from "./accelerator.js";
 
 /**
  * Threads for inference when MLXM_THREADS is not set; the one place to tune it.
@@ -59,8 +61,11 @@ function onLlamaLog(level: LlamaLogLevel, message: string): void {
   else shared.logger?.debug({ llama: text, level }, "llama.cpp");
 }
 
-/** A lease on the process-wide llama.cpp binding. */
-export function leaseLlama({ threads, logger }: { threads: number; logger?: Logger }): LlamaLease {
+/**
+ * A lease on the process-wide llama.cpp binding. `gpu` is MLXM_GPU: the binding is created with it, and a lease whose
+ * setting the existing binding does not satisfy (a named backend that did not load) fails with GpuUnavailableError.
+ */
+export function leaseLlama({ threads, gpu = "auto", logger }: { threads: number; gpu?: GpuSetting; logger?: Logger }): LlamaLease {
   const token = {};
   shared.leases.add(token);
   if (logger) shared.logger = logger;
@@ -70,15 +75,18 @@ export function leaseLlama({ threads, logger }: { threads: number; logger?: Logg
       if (released) throw new Error("this llama lease was released");
       shared.llama ??= getLlama({
         build: "never",
-        gpu: false,
+        gpu: llamaGpuOption(gpu),
         maxThreads: threads,
         logLevel: LlamaLogLevel.warn,
         logger: onLlamaLog,
       }).catch((err: unknown) => {
         shared.llama = undefined;
+        // A named backend whose binary cannot load here (NoBinaryFoundError): say what is missing.
+        if (gpu !== "auto" && gpu !== "off") throw gpuUnavailable(gpu, bindingFailure(err));
         throw err;
       });
       const llama = await shared.llama;
+      checkBackend(gpu, llama);
       // The binding splits this budget among concurrent evaluations of all its contexts.
       if (llama.maxThreads !== threads) llama.maxThreads = threads;
       return llama;
@@ -100,4 +108,10 @@ export function leaseLlama({ threads, logger }: { threads: number; logger?: Logg
       await llama?.dispose();
     },
   };
+}
+
+/** Why getLlama failed, in words: its NoBinaryFoundError carries no message of its own. */
+function bindingFailure(err: unknown): string {
+  if (err instanceof NoBinaryFoundError) return "no prebuilt node-llama-cpp binary for it loads here";
+  return err instanceof Error ? err.message : String(err);
 }

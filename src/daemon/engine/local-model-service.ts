@@ -7,21 +7,24 @@
  * are generated and end with one `done`. Aborting the signal (or abandoning the iterator) stops generation at
  * once and returns the sequence, cleared, for the next request.
  */
+import type { Token } from "node-llama-cpp";
 import type { MlxmConfig } from "../../config/config.js";
+import { OutputRecorder, toInputContent } from "../../observability/genai-content.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import { GenAI, SpanKind, withSpan, type Attributes, type Span } from "../../observability/spans.js";
-import type { RunningModel } from "../../protocol/native.js";
 import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, SamplingOptions } from "../core/chat.js";
-import type { ModelInfo, ModelService } from "../core/model-service.js";
-import { HttpError } from "../errors.js";
+import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary } from "../core/model-service.js";
+import { applyPresetToChat, applyPresetToCompletion, type ModelPreset } from "../core/preset.js";
+import { HttpError, modelNotFound } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { EventChannel } from "./event-channel.js";
-import type { Token } from "node-llama-cpp";
+import { SchemaGrammars } from "./grammar/schema-grammars.js";
 import {
   chatPrompt,
   checkEmbeddingInputs,
   completionPrompt,
+  countChatTokens,
   prepareChat,
   prepareCompletion,
   runChat,
@@ -30,12 +33,14 @@ import {
   type GenerationOutcome,
   type GenerationTarget,
 } from "./generation.js";
+import { describeAccelerator, type AcceleratorInfo } from "./accelerator.js";
 import { LlamaModelLoader } from "./llama-loader.js";
 import type { LoadedLlamaModel } from "./llama-model.js";
 import { defaultThreadCount, leaseLlama, type LlamaLease } from "./llama-runtime.js";
 import { describeStoredModel } from "./model-info.js";
 import { ModelPool, type ModelLease } from "./model-pool.js";
-import { findModelRow, resolveModelSpec, type EngineModelSpec } from "./model-spec.js";
+import { deleteStoredModel } from "./model-deletion.js";
+import { findModelRow, resolveModelSpec, toModelSummary, type EngineModelSpec } from "./model-spec.js";
 
 /** Share of system memory models may use when MLXM_MAX_MEMORY is not set. */
 export const DEFAULT_MEMORY_SHARE = 0.5;
@@ -44,7 +49,10 @@ export interface LocalModelServiceOptions {
   store: Store;
   engine: MlxmConfig["engine"];
   logger: Logger;
-  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "cachedInputTokens" | "queueDepth" | "loadedModels">;
+  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "cachedInputTokens" | "tokenUsage" | "requestDuration" | "queueDepth" | "loadedModels"> &
+    Partial<Pick<Metrics, "schemaViolations">>;
+  /** MLXM_TRACE_CONTENT: record prompt and completion on generation spans (GenAI semconv shape). */
+  recordContent?: boolean;
   /** System memory, for the default budget; default os.totalmem(). */
   totalMemoryBytes: number;
 }
@@ -52,9 +60,12 @@ export interface LocalModelServiceOptions {
 type Lease = ModelLease<EngineModelSpec, LoadedLlamaModel>;
 type Operation = "chat" | "text_completion";
 
-/** The three steps of one generation: check the request (no model), tokenize its prompt (model loaded), run. */
+/**
+ * The three steps of one generation: check the request with the model's preset applied (model resolved, not loaded),
+ * tokenize its prompt (model loaded), run.
+ */
 interface GenerationSteps<P> {
-  prepare(): P;
+  prepare(preset: ModelPreset | undefined): P;
   tokenize(loaded: LoadedLlamaModel, prepared: P): Token[];
   run(target: GenerationTarget, prepared: P): Promise<GenerationOutcome>;
 }
@@ -65,12 +76,16 @@ export class LocalModelService implements ModelService {
   readonly #llama: LlamaLease;
   readonly #pool: ModelPool<EngineModelSpec, LoadedLlamaModel>;
   readonly #queueLabels = new Set<string>();
+  readonly #grammars = new SchemaGrammars();
+  /** Total VRAM once the binding is up: the pool's GPU memory budget (0 on the CPU, where nothing needs any). */
+  #vramTotalBytes: number | undefined;
+  #bindingReady = false;
 
   constructor(private readonly options: LocalModelServiceOptions) {
     const { engine, logger } = options;
     this.threads = engine.threads ?? defaultThreadCount();
     this.maxMemoryBytes = engine.maxMemoryBytes ?? Math.floor(options.totalMemoryBytes * DEFAULT_MEMORY_SHARE);
-    this.#llama = leaseLlama({ threads: this.threads, logger });
+    this.#llama = leaseLlama({ threads: this.threads, gpu: engine.gpu, logger });
     this.#pool = new ModelPool({
       loader: new LlamaModelLoader({
         lease: this.#llama,
@@ -78,8 +93,10 @@ export class LocalModelService implements ModelService {
         contextSize: engine.contextSize,
         numParallel: engine.numParallel,
         prefixReuse: engine.prefixReuse,
+        gpuLayers: engine.gpuLayers,
       }),
       maxMemoryBytes: this.maxMemoryBytes,
+      maxVramBytes: () => this.#vramTotalBytes ?? Number.POSITIVE_INFINITY,
       maxLoadedModels: engine.maxLoadedModels,
       numParallel: engine.numParallel,
       maxQueue: engine.maxQueue,
@@ -90,12 +107,16 @@ export class LocalModelService implements ModelService {
   }
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#stream("chat", request, signal, { prepare: () => prepareChat(request), tokenize: chatPrompt, run: runChat });
+    return this.#stream("chat", request, signal, {
+      prepare: (preset) => prepareChat(applyPresetToChat(request, preset), this.#grammars),
+      tokenize: chatPrompt,
+      run: runChat,
+    });
   }
 
   complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
     return this.#stream("text_completion", request, signal, {
-      prepare: () => prepareCompletion(request),
+      prepare: (preset) => prepareCompletion(applyPresetToCompletion(request, preset), this.#grammars),
       tokenize: completionPrompt,
       run: runCompletion,
     });
@@ -127,6 +148,24 @@ export class LocalModelService implements ModelService {
     });
   }
 
+  async countTokens(request: ChatRequest, signal: AbortSignal): Promise<{ inputTokens: number }> {
+    const attributes: Attributes = { [GenAI.OPERATION_NAME]: "count_tokens", [GenAI.PROVIDER_NAME]: "mlxm", [GenAI.REQUEST_MODEL]: request.model };
+    return withSpan(`count_tokens ${request.model}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
+      const spec = await resolveModelSpec(this.options.store, request.model);
+      // Counted as a create with the same body would be: with the preset's defaults (its system prompt) applied.
+      const prepared = prepareChat(applyPresetToChat(request, spec.preset), this.#grammars);
+      // A lease keeps the model loaded while its tokenizer is in use; no sequence is taken.
+      const lease = await this.#acquire(spec, request.keepAliveMs, signal, span);
+      try {
+        const inputTokens = countChatTokens(lease.model, prepared);
+        span.setAttributes({ [GenAI.RESPONSE_MODEL]: spec.name, [GenAI.USAGE_INPUT_TOKENS]: inputTokens });
+        return { inputTokens };
+      } finally {
+        lease.release();
+      }
+    });
+  }
+
   /** Loads `model` (Ollama: an empty request). keep_alive 0 unloads it instead, as Ollama does. */
   async load(model: string, keepAliveMs?: number): Promise<void> {
     const spec = await resolveModelSpec(this.options.store, model);
@@ -140,28 +179,58 @@ export class LocalModelService implements ModelService {
 
   async show(model: string): Promise<ModelInfo> {
     const row = await findModelRow(this.options.store, model);
-    return describeStoredModel(row, await this.options.store.models.files(row.id));
+    const info = await describeStoredModel(row, await this.options.store.models.files(row.id));
+    const loaded = this.#pool.running().find((entry) => entry.spec.name === row.name);
+    return loaded ? { ...info, offload: loaded.model.offload } : info;
   }
 
-  running(): RunningModel[] {
-    return this.#pool.running().map((entry) => ({
-      name: entry.spec.name,
-      model: entry.spec.name,
-      modified_at: entry.spec.modifiedAt,
-      size: entry.memoryBytes,
-      digest: entry.spec.digest.replace(/^sha256:/, ""),
-      details: entry.spec.details,
-      expires_at: entry.expiresAt === null ? null : new Date(entry.expiresAt).toISOString(),
-      size_vram: 0,
-      context_length: entry.model.contextSize,
-      active_requests: entry.activeRequests,
-      queued_requests: entry.queuedRequests,
-    }));
+  /**
+   * The compute backend, its devices and VRAM now. Creates the llama.cpp binding if nothing has yet (1-2 s), so a
+   * backend named in MLXM_GPU that cannot load fails here with a GpuUnavailableError.
+   */
+  async accelerator(): Promise<AcceleratorInfo> {
+    const info = await describeAccelerator(await this.#llama.llama(), this.options.engine.gpu);
+    this.#vramTotalBytes = info.vramTotalBytes;
+    this.#bindingReady = true;
+    return info;
+  }
+
+  /** The accelerator if the binding is already up, without starting it (for health checks). */
+  async acceleratorIfReady(): Promise<AcceleratorInfo | undefined> {
+    return this.#bindingReady ? this.accelerator() : undefined;
+  }
+
+  async list(): Promise<ModelSummary[]> {
+    return (await this.options.store.models.list()).map(toModelSummary);
+  }
+
+  running(): LoadedModel[] {
+    return this.#pool.running().map((entry) => {
+      const { path: _path, contextLength: _contextLength, ...model } = entry.spec;
+      return {
+        model,
+        memoryBytes: entry.memoryBytes,
+        vramBytes: entry.vramBytes,
+        expiresAt: entry.expiresAt === null ? null : new Date(entry.expiresAt).toISOString(),
+        contextLength: entry.model.contextSize,
+        offload: entry.model.offload,
+        activeRequests: entry.activeRequests,
+        queuedRequests: entry.queuedRequests,
+      };
+    });
   }
 
   async unload(model: string): Promise<boolean> {
     const name = this.#pool.has(model) ? model : (await findModelRow(this.options.store, model)).name;
     return this.#pool.unload(name);
+  }
+
+  /** Exact names only, as Ollama's delete: unloads first, so no request holds the files being removed. */
+  async delete(model: string): Promise<DeleteResult> {
+    const row = await this.options.store.models.findByName(model);
+    if (!row) throw modelNotFound(model);
+    await this.unload(row.name);
+    return { name: row.name, freedBytes: await deleteStoredModel(this.options.store, row.name) };
   }
 
   /** Dispose every model (contexts, then models), then give back the llama.cpp binding. */
@@ -238,8 +307,11 @@ export class LocalModelService implements ModelService {
     steps: GenerationSteps<P>,
   ): Promise<void> {
     const arrived = performance.now();
-    const prepared = steps.prepare();
+    const output = this.options.recordContent ? new OutputRecorder() : undefined;
+    if (output) span.setAttributes(toInputContent(request));
     const spec = await resolveModelSpec(this.options.store, request.model);
+    // A preset's defaults go under the request's own values.
+    const prepared = steps.prepare(spec.preset);
     const llama = await this.#llama.llama();
     const lease = await this.#acquire(spec, request.keepAliveMs, signal, span);
     let prompt: Token[];
@@ -259,11 +331,15 @@ export class LocalModelService implements ModelService {
       prompt,
       cachedTokens,
       signal,
-      emit: (event) => channel.push(event),
+      emit: (event) => {
+        output?.add(event);
+        channel.push(event);
+      },
       begin: () => {
         generationStart = performance.now();
         begin();
       },
+      grammars: this.#grammars,
     };
     let outcome: GenerationOutcome;
     try {
@@ -283,13 +359,23 @@ export class LocalModelService implements ModelService {
       ...(outcome.firstTokenAt !== undefined ? { timeToFirstTokenMs: round(outcome.firstTokenAt - arrived) } : {}),
       generationMs: round(end - generationStart),
     };
-    channel.push({ type: "done", finishReason: outcome.finishReason, usage: outcome.usage, timings });
-    this.#record(span, spec.name, outcome, timings, end);
+    channel.push({
+      type: "done",
+      finishReason: outcome.finishReason,
+      usage: outcome.usage,
+      ...(outcome.stopSequence !== undefined ? { stopSequence: outcome.stopSequence } : {}),
+      timings,
+    });
+    if (output) span.setAttributes(output.attributes(outcome.finishReason));
+    this.#record(span, spec.name, outcome, timings, arrived, end);
   }
 
   async #acquire(spec: EngineModelSpec, keepAliveMs: number | undefined, signal: AbortSignal, span: Span): Promise<Lease> {
     const lease = await this.#pool.acquire(spec, { keepAliveMs, signal });
+    const { backend, gpuLayers } = lease.model.offload;
     span.setAttributes({
+      "mlxm.gpu.backend": backend,
+      "mlxm.gpu.layers": gpuLayers,
       "mlxm.model.load": lease.cold ? "cold" : "warm",
       "mlxm.model.load_ms": round(lease.loadMs),
       "mlxm.queue.wait_ms": round(lease.queueMs),
@@ -302,6 +388,7 @@ export class LocalModelService implements ModelService {
     model: string,
     outcome: GenerationOutcome,
     timings: { timeToFirstTokenMs?: number; generationMs: number },
+    arrived: number,
     end: number,
   ): void {
     const { inputTokens, outputTokens, cachedInputTokens = 0 } = outcome.usage;
@@ -313,11 +400,15 @@ export class LocalModelService implements ModelService {
       [GenAI.RESPONSE_FINISH_REASONS]: [outcome.finishReason],
       ...(timings.timeToFirstTokenMs !== undefined ? { [GenAI.TIME_TO_FIRST_TOKEN_MS]: timings.timeToFirstTokenMs } : {}),
       ...(outcome.schemaValid !== undefined ? { "mlxm.response.schema_valid": outcome.schemaValid } : {}),
+      ...(outcome.grammar ? { "mlxm.grammar.compile_ms": round(outcome.grammar.compileMs), "mlxm.grammar.cached": outcome.grammar.cached } : {}),
     });
     const metrics = this.options.metrics;
     metrics?.tokens.inc({ model, type: "input" }, inputTokens);
     metrics?.tokens.inc({ model, type: "output" }, outputTokens);
     metrics?.cachedInputTokens.inc({ model }, cachedInputTokens);
+    metrics?.tokenUsage.observe({ model, type: "input" }, inputTokens);
+    metrics?.tokenUsage.observe({ model, type: "output" }, outputTokens);
+    metrics?.requestDuration.observe({ model }, (end - arrived) / 1000);
     if (outcome.firstTokenAt !== undefined && timings.timeToFirstTokenMs !== undefined) {
       metrics?.timeToFirstToken.observe({ model }, timings.timeToFirstTokenMs / 1000);
       const decodeMs = end - outcome.firstTokenAt;
@@ -327,7 +418,12 @@ export class LocalModelService implements ModelService {
       }
     }
     if (outcome.schemaValid === false) {
-      this.options.logger.warn({ model, finishReason: outcome.finishReason }, "generated JSON does not match the requested schema");
+      // The grammar admits only valid JSON, so this is a compiler bug, never the model's fault.
+      metrics?.schemaViolations?.inc({ model });
+      this.options.logger.error(
+        { model, finishReason: outcome.finishReason, error: outcome.schemaError },
+        "bug: generated JSON does not match the requested schema",
+      );
     }
   }
 

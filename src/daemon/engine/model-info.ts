@@ -4,6 +4,7 @@
  */
 import type { ModelInfo } from "../core/model-service.js";
 import type { ModelRow } from "../store/repos/models-repo.js";
+import { isEmptyPreset, parsePreset } from "../core/preset.js";
 import { InvalidModelError } from "./errors.js";
 import { readGgufFile, summarizeGguf, validateGguf, type GgufMetadata } from "./gguf/index.js";
 
@@ -35,6 +36,7 @@ export async function describeStoredModel(row: ModelRow, files: { filename: stri
   }
   const problems = validateGguf(info);
   if (problems.length) notes.push(`this file cannot be loaded: ${problems.join("; ")}`);
+  const preset = parsePreset(row.preset_json);
   return {
     name: row.name,
     source: row.source,
@@ -53,6 +55,8 @@ export async function describeStoredModel(row: ModelRow, files: { filename: stri
     files: files.map((f) => ({ filename: f.filename, path: f.path, sizeBytes: f.size_bytes })),
     notes,
     metadata: scalarMetadata(info.metadata),
+    ...(row.parent ? { parent: row.parent } : {}),
+    ...(preset && !isEmptyPreset(preset) ? { preset } : {}),
   };
 }
 

@@ -1,8 +1,17 @@
 /** The model pool's contract: what it loads, how it is configured, and what it hands out and reports. */
+/** Memory a model takes, system RAM and GPU memory apart (they are separate budgets). */
+export interface MemoryFootprint {
+  ramBytes: number;
+  /** 0 when nothing is offloaded to a GPU. */
+  vramBytes: number;
+}
+
 /** A loaded model as the pool sees it. */
 export interface PoolModel {
-  /** Bytes it holds now (weights, contexts); read whenever the budget is checked, so it may grow. */
+  /** RAM bytes it holds now (weights, contexts); read whenever the budget is checked, so it may grow. */
   readonly memoryBytes: number;
+  /** GPU memory it holds now; absent or 0 on the CPU. */
+  readonly vramBytes?: number;
   dispose(): Promise<void>;
 }
 
@@ -13,14 +22,19 @@ export interface PoolModelSpec {
 
 /** Loads models for the pool. Errors (an invalid file, a failed load) reach every request waiting for that load. */
 export interface ModelLoader<S extends PoolModelSpec, M extends PoolModel> {
-  /** Bytes loading `spec` will take, estimated before loading; used to decide what to evict. */
-  estimateBytes(spec: S): Promise<number>;
+  /** Memory loading `spec` will take, estimated before loading; used to decide what to evict. */
+  estimateMemory(spec: S): Promise<MemoryFootprint>;
   load(spec: S): Promise<M>;
 }
 
 export interface ModelPoolOptions<S extends PoolModelSpec, M extends PoolModel> {
   loader: ModelLoader<S, M>;
   maxMemoryBytes: number;
+  /**
+   * The GPU memory budget, read at each admission (the device's VRAM as node-llama-cpp reports it, known only once
+   * the binding is up). Undefined: GPU memory is not limited by the pool (the CPU case, where every need is 0).
+   */
+  maxVramBytes?: () => number;
   maxLoadedModels: number;
   /** Requests one model serves at once. */
   numParallel: number;
@@ -59,6 +73,7 @@ export interface PoolEntryState<S extends PoolModelSpec, M extends PoolModel> {
   spec: S;
   model: M;
   memoryBytes: number;
+  vramBytes: number;
   activeRequests: number;
   queuedRequests: number;
   /** When it unloads if it stays idle (ms since epoch), or null when kept loaded forever. */

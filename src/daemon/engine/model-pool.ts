@@ -12,9 +12,26 @@ import { HttpError } from "../errors.js";
 import { planEviction, type ResidentModel } from "./eviction.js";
 import { QueueAbortedError, QueueFullError, SlotQueue } from "./slot-queue.js";
 import { formatBinaryBytes } from "../../config/parse.js";
-import type { AcquireOptions, ModelLease, ModelPoolOptions, PoolEntryState, PoolModel, PoolModelSpec } from "./model-pool-types.js";
+import type {
+  AcquireOptions,
+  MemoryFootprint,
+  ModelLease,
+  ModelPoolOptions,
+  PoolEntryState,
+  PoolModel,
+  PoolModelSpec,
+} from "./model-pool-types.js";
 
-export type { AcquireOptions, ModelLease, ModelLoader, ModelPoolOptions, PoolEntryState, PoolModel, PoolModelSpec } from "./model-pool-types.js";
+export type {
+  AcquireOptions,
+  MemoryFootprint,
+  ModelLease,
+  ModelLoader,
+  ModelPoolOptions,
+  PoolEntryState,
+  PoolModel,
+  PoolModelSpec,
+} from "./model-pool-types.js";
 
 /** setTimeout cannot wait longer than this; longer keep-alives re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -24,7 +41,7 @@ type EntryState = "waiting" | "loading" | "ready" | "closing";
 class Entry<S extends PoolModelSpec, M extends PoolModel> {
   state: EntryState = "waiting";
   model: M | undefined;
-  estimateBytes = 0;
+  estimate: MemoryFootprint = { ramBytes: 0, vramBytes: 0 };
   loadedAt = 0;
   lastUsedAt = Date.now();
   /** A counter value, not a time: two uses in one millisecond still order. */
@@ -49,7 +66,11 @@ class Entry<S extends PoolModelSpec, M extends PoolModel> {
   }
 
   get memoryBytes(): number {
-    return this.model?.memoryBytes ?? this.estimateBytes;
+    return this.model?.memoryBytes ?? this.estimate.ramBytes;
+  }
+
+  get vramBytes(): number {
+    return this.model ? (this.model.vramBytes ?? 0) : this.estimate.vramBytes;
   }
 }
 
@@ -57,6 +78,7 @@ export class ModelPool<S extends PoolModelSpec, M extends PoolModel> {
   readonly #entries = new Map<string, Entry<S, M>>();
   readonly #wakers = new Set<() => void>();
   #disposingBytes = 0;
+  #disposingVramBytes = 0;
   #disposed = false;
   #uses = 0;
 
@@ -132,6 +154,7 @@ export class ModelPool<S extends PoolModelSpec, M extends PoolModel> {
         spec: e.spec,
         model: e.model,
         memoryBytes: e.memoryBytes,
+        vramBytes: e.vramBytes,
         activeRequests: e.slots.active,
         queuedRequests: e.slots.queued,
         expiresAt: e.slots.idle ? e.expiresAt : e.keepAliveMs < 0 ? null : now + e.keepAliveMs,
@@ -187,7 +210,7 @@ export class ModelPool<S extends PoolModelSpec, M extends PoolModel> {
     );
     this.#entries.set(spec.name, entry);
     entry.ready = (async () => {
-      entry.estimateBytes = await this.options.loader.estimateBytes(spec);
+      entry.estimate = await this.options.loader.estimateMemory(spec);
       await this.#reserve(entry);
       entry.state = "loading";
       const model = await this.options.loader.load(spec);
@@ -224,12 +247,22 @@ export class ModelPool<S extends PoolModelSpec, M extends PoolModel> {
    */
   async #reserve(entry: Entry<S, M>): Promise<void> {
     const { maxMemoryBytes, maxLoadedModels } = this.options;
-    if (entry.estimateBytes > maxMemoryBytes) {
+    const { ramBytes, vramBytes } = entry.estimate;
+    if (ramBytes > maxMemoryBytes) {
       throw new HttpError(
         "unavailable",
-        `model "${entry.name}" needs about ${formatBinaryBytes(entry.estimateBytes)} of memory, more than the ` +
+        `model "${entry.name}" needs about ${formatBinaryBytes(ramBytes)} of memory, more than the ` +
           `${formatBinaryBytes(maxMemoryBytes)} budget; raise MLXM_MAX_MEMORY or lower MLXM_CONTEXT_SIZE / MLXM_NUM_PARALLEL`,
-        { model: entry.name, neededBytes: entry.estimateBytes, budgetBytes: maxMemoryBytes },
+        { model: entry.name, neededBytes: ramBytes, budgetBytes: maxMemoryBytes },
+      );
+    }
+    const maxVramBytes = this.options.maxVramBytes?.() ?? Number.POSITIVE_INFINITY;
+    if (vramBytes > maxVramBytes) {
+      throw new HttpError(
+        "unavailable",
+        `model "${entry.name}" needs about ${formatBinaryBytes(vramBytes)} of GPU memory, more than the ` +
+          `${formatBinaryBytes(maxVramBytes)} the GPU has; lower MLXM_GPU_LAYERS (or set it to auto) or MLXM_CONTEXT_SIZE`,
+        { model: entry.name, neededVramBytes: vramBytes, vramBytes: maxVramBytes },
       );
     }
     for (;;) {
@@ -245,6 +278,7 @@ export class ModelPool<S extends PoolModelSpec, M extends PoolModel> {
         .map((e) => ({
           name: e.name,
           memoryBytes: e.memoryBytes,
+          vramBytes: e.vramBytes,
           idle: e.state === "ready" && e.slots.idle,
           lastUsed: e.lastUse,
           pinned: e.keepAliveMs < 0,
@@ -252,8 +286,11 @@ export class ModelPool<S extends PoolModelSpec, M extends PoolModel> {
       const victims = planEviction({
         resident,
         disposingBytes: this.#disposingBytes,
-        needBytes: entry.estimateBytes,
+        needBytes: ramBytes,
         maxBytes: maxMemoryBytes,
+        disposingVramBytes: this.#disposingVramBytes,
+        needVramBytes: vramBytes,
+        maxVramBytes,
         maxModels: maxLoadedModels,
       });
       if (victims) {
@@ -308,7 +345,9 @@ export class ModelPool<S extends PoolModelSpec, M extends PoolModel> {
     entry.timer = undefined;
     entry.state = "closing";
     const bytes = entry.memoryBytes;
+    const vramBytes = entry.vramBytes;
     this.#disposingBytes += bytes;
+    this.#disposingVramBytes += vramBytes;
     entry.closing = (async () => {
       try {
         await entry.model?.dispose();
@@ -316,6 +355,7 @@ export class ModelPool<S extends PoolModelSpec, M extends PoolModel> {
         this.options.onError?.(err, entry.name);
       } finally {
         this.#disposingBytes -= bytes;
+        this.#disposingVramBytes -= vramBytes;
         this.#changed();
       }
     })();

@@ -1,26 +1,40 @@
 /**
  * From a model name in a request to what the engine loads: the store's row and the model's first file.
  */
-import type { ModelDetails } from "../../protocol/native.js";
+import type { ModelSummary } from "../core/model-service.js";
 import { modelNotFound } from "../errors.js";
 import type { ModelRow } from "../store/repos/models-repo.js";
 import type { Store } from "../store/store.js";
 import { InvalidModelError } from "./errors.js";
-import { toModelDetails } from "../core/model-details.js";
+import { parsePreset, type ModelPreset } from "../core/preset.js";
+import { checkLinkedFiles } from "./linked-files.js";
 import { loadablePath } from "./split-files.js";
 
-/** A model the engine can load. */
-export interface EngineModelSpec {
-  /** The store's name (canonical: "mlxm-tiny:latest" resolves to "mlxm-tiny"). */
-  name: string;
+/** A model the engine can load; `name` is the store's (canonical: "mlxm-tiny:latest" resolves to "mlxm-tiny"). */
+export interface EngineModelSpec extends ModelSummary {
   /** The GGUF file llama.cpp opens (the first part of a split model). */
   path: string;
-  digest: string;
-  sizeBytes: number;
-  modifiedAt: string;
   /** `llama.context_length` as recorded at pull time, when known. */
   contextLength?: number;
-  details: ModelDetails;
+  /** A preset's defaults (system prompt, sampling), applied under each request. */
+  preset?: ModelPreset;
+  /** Context length per sequence the preset asks for (`num_ctx`); the daemon's default otherwise. */
+  contextSize?: number;
+}
+
+/** A stored model as the model service lists it. */
+export function toModelSummary(row: ModelRow): ModelSummary {
+  return {
+    name: row.name,
+    sizeBytes: row.size_bytes,
+    digest: row.digest,
+    createdAt: row.created_at,
+    modifiedAt: row.modified_at,
+    format: row.format,
+    ...(row.family ? { family: row.family } : {}),
+    ...(row.parameter_size ? { parameterSize: row.parameter_size } : {}),
+    ...(row.quant ? { quantization: row.quant } : {}),
+  };
 }
 
 /** Looks `name` up in the store; `name:latest` matches a model stored without a tag. */
@@ -30,14 +44,14 @@ export async function resolveModelSpec(store: Store, name: string): Promise<Engi
   const first = files[0];
   if (!first) throw new InvalidModelError(`model "${row.name}" has no files; pull it again`);
   if (row.format !== "gguf") throw new InvalidModelError(`model "${row.name}" is ${row.format}, not GGUF`);
+  await checkLinkedFiles(row.name, files);
+  const preset = parsePreset(row.preset_json);
   return {
-    name: row.name,
+    ...toModelSummary(row),
     path: await loadablePath(files.map((f) => ({ filename: f.filename, path: f.path, digest: f.digest }))),
-    digest: row.digest,
-    sizeBytes: row.size_bytes,
-    modifiedAt: row.modified_at,
     ...(row.context_length ? { contextLength: row.context_length } : {}),
-    details: toModelDetails(row),
+    ...(preset ? { preset } : {}),
+    ...(preset?.parameters.num_ctx !== undefined ? { contextSize: preset.parameters.num_ctx } : {}),
   };
 }
 

@@ -12,12 +12,17 @@ export interface StoredPart {
   digest: string;
 }
 
+/** The folder of links for a split model whose first part is `first` (deleting that blob removes it too). */
+export function splitLinkDir(first: { path: string; digest: string }): string {
+  return path.join(path.dirname(first.path), "splits", first.digest.replace(/^sha256:/, ""));
+}
+
 /** The path llama.cpp should open: the blob itself for a one-file model, else the first part's link. */
 export async function loadablePath(parts: StoredPart[]): Promise<string> {
   const first = parts[0];
   if (!first) throw new Error("a model needs at least one file");
   if (parts.length === 1) return first.path;
-  const dir = path.join(path.dirname(first.path), "splits", first.digest.replace(/^sha256:/, ""));
+  const dir = splitLinkDir(first);
   await fs.mkdir(dir, { recursive: true });
   for (const part of parts) {
     const link = path.join(dir, path.basename(part.filename));

@@ -3,25 +3,29 @@
  * (the model decides; a model that never calls functions just answers in text). `required` and a named tool
  * cannot be forced that way, so they use a grammar that admits only `{"name": <tool>, "arguments": {...}}` and
  * instructions in the system prompt: this works on any model, including one whose template has no tool syntax.
+ * Parameters go through the project's schema compiler either way: a keyword it cannot enforce is a 400, and the
+ * arguments generated are checked against the schema afterwards.
  */
 import { randomBytes } from "node:crypto";
-import type { ChatModelFunctions, GbnfJsonSchema } from "node-llama-cpp";
+import type { ChatModelFunctions } from "node-llama-cpp";
 import type { ToolChoice, ToolDefinition } from "../core/chat.js";
 import { badRequest } from "../errors.js";
+import type { PreparedToolCall, SchemaGrammars, ToolInput } from "./grammar/schema-grammars.js";
+import type { SchemaCheck } from "./grammar/schema-validator.js";
 import { toGbnfJsonSchema } from "./json-schema.js";
 
 /** How one request uses its tools. */
 export type ToolMode =
   | { kind: "none" }
-  | { kind: "auto"; functions: ChatModelFunctions }
-  | { kind: "forced"; tools: ToolDefinition[]; schema: GbnfJsonSchema; instructions: string };
+  | { kind: "auto"; functions: ChatModelFunctions; checks: ReadonlyMap<string, (value: unknown) => SchemaCheck> }
+  | { kind: "forced"; tools: ToolDefinition[]; grammar: PreparedToolCall; instructions: string };
 
 /** An id in OpenAI's style, which the caller echoes back with the tool result. */
 export function newToolCallId(): string {
   return `call_${randomBytes(12).toString("base64url")}`;
 }
 
-export function toolMode(tools: readonly ToolDefinition[] | undefined, choice: ToolChoice | undefined): ToolMode {
+export function toolMode(tools: readonly ToolDefinition[] | undefined, choice: ToolChoice | undefined, grammars: SchemaGrammars): ToolMode {
   if (!tools?.length || choice?.type === "none") {
     if (choice?.type === "required" || choice?.type === "tool") throw badRequest("tool_choice needs tools", "tool_choice");
     return { kind: "none" };
@@ -29,32 +33,25 @@ export function toolMode(tools: readonly ToolDefinition[] | undefined, choice: T
   tools.forEach((tool, i) => {
     if (!tool.name) throw badRequest("every tool needs a name", `tools[${i}].function.name`);
   });
+  const inputs: ToolInput[] = tools.map((tool, i) => ({ name: tool.name, parameters: tool.parameters ?? {}, path: `tools[${i}].function.parameters` }));
   if (!choice || choice.type === "auto") {
+    const checks = grammars.toolChecks(inputs);
     const functions: Record<string, ChatModelFunctions[string]> = {};
     tools.forEach((tool, i) => {
       functions[tool.name] = {
         ...(tool.description ? { description: tool.description } : {}),
-        params: toGbnfJsonSchema(tool.parameters ?? {}, `tools[${i}].function.parameters`),
+        params: toGbnfJsonSchema(tool.parameters ?? {}, inputs[i]!.path),
       };
     });
-    return { kind: "auto", functions };
+    return { kind: "auto", functions, checks };
   }
   let chosen = [...tools];
   if (choice.type === "tool") {
     chosen = tools.filter((t) => t.name === choice.name);
     if (!chosen.length) throw badRequest(`tool_choice names "${choice.name}", which is not among the tools`, "tool_choice");
   }
-  const alternatives = chosen.map((tool) => ({
-    type: "object",
-    properties: {
-      name: { const: tool.name },
-      arguments: toGbnfJsonSchema(tool.parameters ?? {}, `tools[${tools.indexOf(tool)}].function.parameters`),
-    },
-    required: ["name", "arguments"],
-    additionalProperties: false,
-  }));
-  const schema = (alternatives.length === 1 ? alternatives[0] : { oneOf: alternatives }) as GbnfJsonSchema;
-  return { kind: "forced", tools: chosen, schema, instructions: forcedInstructions(chosen) };
+  const grammar = grammars.toolCall(inputs.filter((input) => chosen.some((t) => t.name === input.name)));
+  return { kind: "forced", tools: chosen, grammar, instructions: forcedInstructions(chosen) };
 }
 
 function forcedInstructions(tools: readonly ToolDefinition[]): string {

@@ -10,11 +10,29 @@ export function toHttpError(err: unknown): HttpError {
   const e = err as { type?: string; status?: number; code?: string; message?: string; details?: Record<string, unknown> };
   if (e?.type === "entity.parse.failed") return new HttpError("invalid_json", `request body is not valid JSON: ${e.message}`);
   if (e?.type === "entity.too.large") return new HttpError("payload_too_large", "request body is too large");
+  if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported") {
+    return new HttpError("unsupported_media_type", e.message ?? "unsupported content encoding");
+  }
+  // The HTTP framework's own client errors (bad URI encoding, aborted or truncated upload, invalid size) keep
+  // their 4xx instead of becoming 500s: http-errors marks them `expose: true`; the router's URIError only has a status.
+  const status = typeof e?.status === "number" ? e.status : (e as { statusCode?: number })?.statusCode;
+  if (status !== undefined && status >= 400 && status < 500 && ((e as { expose?: boolean }).expose === true || err instanceof URIError)) {
+    return new HttpError(CLIENT_STATUS_CODE[status] ?? "bad_request", e.message || "bad request");
+  }
   if (typeof e?.code === "string" && e.code in CODE_PASSTHROUGH) {
     return new HttpError(CODE_PASSTHROUGH[e.code]!, e.message ?? "error", e.details);
   }
   return new HttpError("internal", "internal error");
 }
+
+/** Our code for a framework client error's status; anything unlisted is a plain 400. */
+const CLIENT_STATUS_CODE: Record<number, HttpError["code"]> = {
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+};
 
 /** Typed errors from lower layers (engine, hub) that carry one of our stable codes. */
 const CODE_PASSTHROUGH: Record<string, HttpError["code"]> = {
@@ -29,6 +47,7 @@ const CODE_PASSTHROUGH: Record<string, HttpError["code"]> = {
   unavailable: "unavailable",
   cancelled: "cancelled",
   upstream_error: "upstream_error",
+  timeout: "timeout",
   insufficient_storage: "insufficient_storage",
 };
 
@@ -36,7 +55,12 @@ const CODE_PASSTHROUGH: Record<string, HttpError["code"]> = {
  * An error handler that serialises every failure with `toBody`, the caller's protocol (native, OpenAI, …).
  * Server errors are logged; a stream that already started can only be ended (its route sent the error in-band).
  */
-export function errorHandler(logger: Logger, toBody: (e: HttpError) => unknown): ErrorRequestHandler {
+export function errorHandler(
+  logger: Logger,
+  toBody: (e: HttpError) => unknown,
+  /** The status to send, where a protocol's differs from the code's own (Anthropic's 529). */
+  toStatus: (e: HttpError) => number = (e) => e.status,
+): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const httpError = toHttpError(err);
     if (httpError.status >= 500 && httpError.code !== "starting") {
@@ -47,7 +71,7 @@ export function errorHandler(logger: Logger, toBody: (e: HttpError) => unknown):
       res.end();
       return;
     }
-    res.status(httpError.status).set(httpError.headers ?? {}).json(toBody(httpError));
+    res.status(toStatus(httpError)).set(httpError.headers ?? {}).json(toBody(httpError));
   };
 }
 

@@ -2,15 +2,15 @@
  * The native API under `/api`: Ollama's shapes where Ollama has the endpoint (`/api/version`, `/api/tags`,
  * `/api/ps`), mlxm's own beside them (`/api/health`). Generation and `/api/show` live in ollama-router.ts.
  */
-import express, { Router } from "express";
-import type { HealthResponse, ModelEntry, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
+import { Router } from "express";
+import { daemonObservability } from "../../observability/daemon-setup.js";
+import type { AcceleratorInfo } from "../engine/accelerator.js";
+import type { AcceleratorState, HealthResponse, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
+import { toOllamaModelEntry, toOllamaRunningModel } from "../compat/ollama-models.js";
 import type { DaemonContext } from "../context.js";
-import type { ModelRow } from "../store/repos/models-repo.js";
-import { toModelDetails } from "../core/model-details.js";
 
 export function createNativeRouter(ctx: DaemonContext): Router {
   const router = Router();
-  router.use(express.json({ limit: "32mb" }));
 
   router.get("/version", (_req, res) => {
     const body: VersionResponse = { version: ctx.version };
@@ -18,7 +18,8 @@ export function createNativeRouter(ctx: DaemonContext): Router {
   });
 
   // Answers even while starting, so `daemon start` can tell "up but not ready" from "down".
-  router.get("/health", (_req, res) => {
+  router.get("/health", async (_req, res) => {
+    const accelerator = ctx.isReady() ? await ctx.services().accelerator().catch(() => undefined) : undefined;
     const body: HealthResponse = {
       status: ctx.isReady() ? "ready" : "starting",
       version: ctx.version,
@@ -27,32 +28,35 @@ export function createNativeRouter(ctx: DaemonContext): Router {
       home: ctx.config.home,
       started_at: ctx.startedAt.toISOString(),
       uptime_s: Math.round((Date.now() - ctx.startedAt.getTime()) / 100) / 10,
+      exporters: daemonObservability()?.exporters() ?? [],
+      ...(ctx.config.security.service ? { service: ctx.config.security.service } : {}),
+      ...(accelerator ? { accelerator: toAcceleratorState(accelerator) } : {}),
     };
     res.status(ctx.isReady() ? 200 : 503).json(body);
   });
 
   router.get("/tags", async (_req, res) => {
-    const rows = await ctx.services().store.models.list();
-    const body: TagsResponse = { models: rows.map(toModelEntry) };
+    const body: TagsResponse = { models: (await ctx.services().models.list()).map(toOllamaModelEntry) };
     res.json(body);
   });
 
   router.get("/ps", (_req, res) => {
-    const body: PsResponse = { models: ctx.services().models.running() };
+    const body: PsResponse = { models: ctx.services().models.running().map(toOllamaRunningModel) };
     res.json(body);
   });
 
   return router;
 }
 
-/** A store row in Ollama's ListModelResponse shape. */
-export function toModelEntry(row: ModelRow): ModelEntry {
+/** The engine's accelerator in the health response's shape. */
+function toAcceleratorState(info: AcceleratorInfo): AcceleratorState {
   return {
-    name: row.name,
-    model: row.name,
-    modified_at: row.modified_at,
-    size: row.size_bytes,
-    digest: row.digest.replace(/^sha256:/, ""),
-    details: toModelDetails(row),
+    requested: info.requested,
+    backend: info.backend,
+    devices: info.devices,
+    vram_total: info.vramTotalBytes,
+    vram_used: info.vramUsedBytes,
+    vram_free: info.vramFreeBytes,
+    unified_memory: info.unifiedMemoryBytes,
   };
 }

@@ -11,13 +11,15 @@ import { fromOllamaEmbeddingsRequest, fromOllamaEmbedRequest, toOllamaEmbedRespo
 import { fromOllamaGenerateRequest, toOllamaGenerateChunks, toOllamaGenerateLoadResponse, toOllamaGenerateResponse } from "../compat/ollama-generate.js";
 import { fromOllamaShowRequest, toOllamaShowResponse } from "../compat/ollama-show.js";
 import type { DaemonContext } from "../context.js";
+import { markApi } from "./api-attribute.js";
 import { clientAbortSignal, failOnErrorFinish, ndjsonFormat, prefetchFirst, sendStream } from "./streaming.js";
 
 export function createOllamaRouter(ctx: DaemonContext): Router {
   const router = Router();
   // Ollama reads the body as JSON whatever its content type (`curl -d` sends form encoding). Per route, so the
   // other `/api` routers keep their own parsing.
-  const json = express.json({ limit: "32mb", type: () => true });
+  const json = express.json({ limit: ctx.config.security.maxBodyBytes, type: () => true });
+  router.use(["/chat", "/generate", "/embed", "/embeddings", "/show"], markApi("ollama"));
 
   router.post("/chat", json, async (req, res) => {
     const startMs = Date.now();

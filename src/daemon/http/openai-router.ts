@@ -12,6 +12,7 @@ import { fromEmbeddingRequest, toEmbeddingResponse } from "../compat/openai-embe
 import { toOpenAIError } from "../compat/openai-errors.js";
 import { toOpenAIModel, toOpenAIModelList } from "../compat/openai-models.js";
 import type { DaemonContext } from "../context.js";
+import { markApi } from "./api-attribute.js";
 import { modelNotFound } from "../errors.js";
 import { clientAbortSignal, failOnErrorFinish, prefetchFirst, sendStream, sseFormat } from "./streaming.js";
 
@@ -20,10 +21,12 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export function createOpenAIRouter(ctx: DaemonContext): Router {
   const router = Router();
+  router.use(markApi("openai"));
   // Any content type: some OpenAI clients omit it, and OpenAI parses the body as JSON regardless.
-  router.use(express.json({ limit: "32mb", type: () => true }));
+  // Per route, so a `/v1` router mounted after this one (Anthropic's) keeps its own parser and limit.
+  const json = express.json({ limit: ctx.config.security.maxBodyBytes, type: () => true });
 
-  router.post("/chat/completions", async (req, res) => {
+  router.post("/chat/completions", json, async (req, res) => {
     const { request, stream, includeUsage } = fromChatCompletionRequest(req.body);
     const { models } = ctx.services();
     const meta = { id: newId("chatcmpl"), created: nowSeconds(), model: request.model };
@@ -36,7 +39,7 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
     await sendStream(res, toChatCompletionChunks(started, meta, { includeUsage }), sseFormat(toOpenAIError), ctx.logger);
   });
 
-  router.post("/completions", async (req, res) => {
+  router.post("/completions", json, async (req, res) => {
     const { request, stream, includeUsage, echo } = fromCompletionRequest(req.body);
     const { models } = ctx.services();
     const meta = { id: newId("cmpl"), created: nowSeconds(), model: request.model };
@@ -50,22 +53,22 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
     await sendStream(res, toCompletionChunks(started, meta, { includeUsage, echoPrompt }), sseFormat(toOpenAIError), ctx.logger);
   });
 
-  router.post("/embeddings", async (req, res) => {
+  router.post("/embeddings", json, async (req, res) => {
     const { request, encodingFormat } = fromEmbeddingRequest(req.body);
     const result = await ctx.services().models.embed(request, clientAbortSignal(req, res));
     res.json(toEmbeddingResponse(result, request.model, encodingFormat));
   });
 
   router.get("/models", async (_req, res) => {
-    res.json(toOpenAIModelList(await ctx.services().store.models.list()));
+    res.json(toOpenAIModelList(await ctx.services().models.list()));
   });
 
   // Model names may contain slashes (`hf.co/org/repo:Q4_K_M`).
   router.get("/models/*id", async (req, res) => {
     const id = (req.params as { id: string[] }).id.join("/");
-    const row = await ctx.services().store.models.findByName(id);
-    if (!row) throw modelNotFound(id);
-    res.json(toOpenAIModel(row));
+    const model = (await ctx.services().models.list()).find((m) => m.name === id);
+    if (!model) throw modelNotFound(id);
+    res.json(toOpenAIModel(model));
   });
 
   return router;

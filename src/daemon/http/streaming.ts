@@ -27,19 +27,22 @@ export function clientAbortSignal(_req: Request, res: Response): AbortSignal {
  */
 export async function prefetchFirst<T>(source: AsyncIterable<T>): Promise<AsyncIterable<T>> {
   const it = source[Symbol.asyncIterator]();
-  const first = await it.next();
-  return {
-    async *[Symbol.asyncIterator]() {
-      try {
-        if (first.done) return;
-        yield first.value;
-        for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
-      } finally {
-        // Stops the generation when the consumer stops early (client gone, or an error).
-        await it.return?.();
-      }
+  let first: Promise<IteratorResult<T>> | undefined = Promise.resolve(await it.next());
+  // A plain iterator rather than an async generator: one layer less per streamed event.
+  const rest: AsyncIterableIterator<T> = {
+    next: () => {
+      const r = first ?? it.next();
+      first = undefined;
+      return r;
     },
+    // Stops the generation when the consumer stops early (client gone, or an error).
+    return: async () => {
+      first = undefined;
+      return (await it.return?.()) ?? { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]: () => rest,
   };
+  return rest;
 }
 
 export interface StreamFormat<T> {
@@ -62,6 +65,8 @@ export async function sendStream<T>(res: Response, items: AsyncIterable<T>, form
     }
     if (format.trailer) await write(res, format.trailer);
   } catch (err) {
+    // The client is gone (its disconnect may be what ended the stream): nobody to tell, nothing to log.
+    if (res.destroyed) return;
     const httpError = toHttpError(err);
     if (httpError.status >= 500) logger.error({ err, requestId: res.req.requestId }, "generation failed mid-stream");
     await write(res, format.encodeError(httpError));
@@ -96,19 +101,42 @@ export function sseFormat<T>(encodeError: (err: HttpError) => unknown): StreamFo
   };
 }
 
-/** Newline-delimited JSON as Ollama streams it; an error is one `{error, code}` line. */
+/**
+ * Server-Sent Events with named events, as Anthropic sends them: each item goes out as `event: <its type>` with its
+ * JSON as `data:`; a failure is an `error` event; no trailer (the protocol's own last event ends the stream).
+ */
+export function namedSseFormat<T extends { type: string }>(encodeError: (err: HttpError) => unknown): StreamFormat<T> {
+  return {
+    contentType: "text/event-stream; charset=utf-8",
+    encode: (item) => `event: ${item.type}\ndata: ${JSON.stringify(item)}\n\n`,
+    encodeError: (err) => `event: error\ndata: ${JSON.stringify(encodeError(err))}\n\n`,
+  };
+}
+
+/** Newline-delimited JSON as Ollama streams it; an error is one `{error, code, details?}` line (ApiErrorBody). */
 export function ndjsonFormat<T>(): StreamFormat<T> {
   return {
     contentType: "application/x-ndjson",
     encode: (item) => `${JSON.stringify(item)}\n`,
-    encodeError: (err) => `${JSON.stringify({ error: err.message, code: err.code })}\n`,
+    encodeError: (err) => `${JSON.stringify({ error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) })}\n`,
   };
 }
 
 /** A backend that reports `finishReason: "error"` failed: surface it as an error rather than a normal end. */
-export async function* failOnErrorFinish(events: AsyncIterable<ChatEvent>): AsyncGenerator<ChatEvent> {
-  for await (const ev of events) {
-    if (ev.type === "done" && ev.finishReason === "error") throw new HttpErrorClass("internal", "the generation failed");
-    yield ev;
-  }
+export function failOnErrorFinish(events: AsyncIterable<ChatEvent>): AsyncIterableIterator<ChatEvent> {
+  const it = events[Symbol.asyncIterator]();
+  // A plain iterator rather than an async generator: one layer less per streamed event.
+  const checked: AsyncIterableIterator<ChatEvent> = {
+    next: async () => {
+      const r = await it.next();
+      if (!r.done && r.value.type === "done" && r.value.finishReason === "error") {
+        await it.return?.();
+        throw new HttpErrorClass("internal", "the generation failed");
+      }
+      return r;
+    },
+    return: async () => (await it.return?.()) ?? { done: true, value: undefined },
+    [Symbol.asyncIterator]: () => checked,
+  };
+  return checked;
 }

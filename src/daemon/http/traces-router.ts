@@ -2,16 +2,17 @@
  * mlxm's trace endpoints beside the native API: the CLI hands its command spans in (`POST /api/traces`),
  * and `mlxm trace` reads them back with the daemon's own spans.
  */
-import express, { Router } from "express";
-import { IngestSpansRequest, type TraceListResponse, type TraceResponse } from "../../protocol/traces.js";
+import { Router, type Request } from "express";
+import { daemonObservability } from "../../observability/daemon-setup.js";
+import { IngestSpansRequest, type TraceListResponse, type TraceResponse, type TraceSummary } from "../../protocol/traces.js";
+import { jsonBody } from "./json-body.js";
 import type { DaemonContext } from "../context.js";
 import { badRequest, notFound } from "../errors.js";
+import { clientAbortSignal, ndjsonFormat, sendStream } from "./streaming.js";
 
 export function createTracesRouter(ctx: DaemonContext): Router {
   const router = Router();
-  router.use(express.json({ limit: "16mb" }));
-
-  router.post("/traces", async (req, res) => {
+  router.post("/traces", jsonBody("16mb"), async (req, res) => {
     const parsed = IngestSpansRequest.safeParse(req.body);
     if (!parsed.success) throw badRequest(`invalid spans: ${parsed.error.issues[0]?.message ?? "bad shape"}`, "spans");
     await ctx.services().spanIngest.ingest(parsed.data.spans);
@@ -27,6 +28,24 @@ export function createTracesRouter(ctx: DaemonContext): Router {
     res.json(body);
   });
 
+  // Finished traces pushed as NDJSON lines (TraceSummary) as they finish, until the client leaves.
+  router.get("/traces/follow", async (req, res) => {
+    const { spanIngest, store } = ctx.services();
+    const errorsOnly = req.query.errors === "true" || req.query.errors === "1";
+    const caller = callerTraceId(req);
+    const signal = clientAbortSignal(req, res);
+    async function* summaries(): AsyncGenerator<TraceSummary> {
+      for await (const root of spanIngest.feed.follow(signal)) {
+        if (root.trace_id === caller) continue;
+        // A command's root arrives last; its daemon spans may still sit in the batch processor for a moment.
+        await daemonObservability()?.flushLocal().catch(() => {});
+        const [summary] = await store.spans.summaries({ limit: 1, traceIds: [root.trace_id], errorsOnly });
+        if (summary) yield summary;
+      }
+    }
+    await sendStream(res, summaries(), ndjsonFormat<TraceSummary>(), ctx.logger);
+  });
+
   // `last` is the newest trace; otherwise a full id or a unique prefix of at least 8 characters.
   router.get("/traces/:id", async (req, res) => {
     const { store } = ctx.services();
@@ -37,9 +56,9 @@ export function createTracesRouter(ctx: DaemonContext): Router {
     } else if (/^[0-9a-f]{32}$/.test(id)) {
       traceId = id;
     } else if (/^[0-9a-f]{8,31}$/.test(id)) {
-      const matches = await store.db.selectFrom("spans").select("trace_id").distinct().where("trace_id", "like", `${id}%`).limit(2).execute();
+      const matches = await store.spans.traceIdsWithPrefix(id, 2);
       if (matches.length > 1) throw badRequest(`trace id prefix ${id} is ambiguous`, "id");
-      traceId = matches[0]?.trace_id;
+      traceId = matches[0];
     } else {
       throw badRequest(`"${id}" is not a trace id`, "id");
     }
@@ -54,7 +73,7 @@ export function createTracesRouter(ctx: DaemonContext): Router {
 }
 
 /** The trace of the command asking: `mlxm trace --last` means the one before itself. */
-function callerTraceId(req: express.Request): string | undefined {
+function callerTraceId(req: Request): string | undefined {
   return /^00-([0-9a-f]{32})-/.exec(req.header("traceparent") ?? "")?.[1];
 }
 
@@ -69,6 +88,7 @@ function timeParam(raw: unknown): number | undefined {
   if (raw === undefined || raw === "") return undefined;
   const s = String(raw);
   const n = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-  if (!Number.isFinite(n)) throw badRequest("since must be an ISO-8601 time or epoch milliseconds", "since");
+  // Beyond Date's range (±8.64e15 ms) a later toISOString() would throw.
+  if (!Number.isFinite(n) || Math.abs(n) > 8.64e15) throw badRequest("since must be an ISO-8601 time or epoch milliseconds", "since");
   return n;
 }

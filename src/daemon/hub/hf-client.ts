@@ -71,11 +71,22 @@ export interface HubRequestContext {
   file?: string;
 }
 
+/**
+ * The Hub's answers become file names and blob paths, so they are checked before use: digests are hex of the
+ * right length, and repo paths are relative, without `..`, backslashes or control characters.
+ */
+const HubPath = z.string().min(1).max(1024).refine(
+  (p) => !p.startsWith("/") && !p.includes("\\") && !/[\u0000-\u001f]/.test(p) && p.split("/").every((seg) => seg !== "" && seg !== "." && seg !== ".."),
+  "not a safe relative path",
+);
+const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "not a sha256");
+const GitBlobId = z.string().regex(/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/, "not a git object id");
+const Size = z.number().int().min(0).max(2 ** 50);
 const SiblingSchema = z.object({
-  rfilename: z.string(),
-  size: z.number().optional(),
-  blobId: z.string().optional(),
-  lfs: z.object({ sha256: z.string(), size: z.number(), pointerSize: z.number().optional() }).nullish(),
+  rfilename: HubPath,
+  size: Size.optional(),
+  blobId: GitBlobId.optional(),
+  lfs: z.object({ sha256: Sha256Hex, size: Size, pointerSize: z.number().optional() }).nullish(),
 });
 const RepoInfoSchema = z.object({
   id: z.string(),

@@ -26,6 +26,10 @@ export interface ModelsTable {
   details_json: string;
   created_at: string;
   modified_at: string;
+  /** The model a preset or alias was made from (`mlxm create --from`, `mlxm cp`); null for a pulled/imported one. */
+  parent: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON of the preset's defaults (system prompt, sampling, context size); null when it has none. */
+  preset_json: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Content-addressed files under MLXM_HOME/blobs: identical files are stored once. */
@@ -34,6 +38,10 @@ export interface BlobsTable {
   size_bytes: number;
   path: string;
   created_at: string;
+  /** 1 when `path` is the user's own file (`mlxm import --link`): never deleted by mlxm, checked before use. */
+  linked: ColumnType<number, number | undefined, number>;
+  /** A linked file's mtime at import (ms); with its size, how a changed file is noticed. */
+  mtime_ms: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** The files of a model, in order (split GGUFs have several). */
@@ -63,13 +71,24 @@ export interface PullsTable {
 export interface RoutesTable {
   id: Generated<number>;
   pattern: string;
-  /** "openai" | "anthropic" | "openai-compatible" */
+  /** "openai" | "anthropic" | "openai-compatible" | "mlxm" */
   provider: string;
   upstream_model: string | null;
   base_url: string | null;
   /** Name of the variable or key entry holding the credential, never the credential itself. */
   credential_ref: string | null;
   created_at: string;
+  /** Higher is tried first among matching patterns. */
+  priority: ColumnType<number, number | undefined, number>;
+  /** Model name to serve the request when this backend fails before the first byte. */
+  fallback: string | null;
+  timeout_ms: number | null;
+  /** 1: a local model of the same name wins; 0: the route wins. */
+  prefer_local: ColumnType<number, number | undefined, number>;
+  max_concurrency: number | null;
+  requests_per_minute: number | null;
+  /** The key given with --api-key-stdin, sealed with AES-256-GCM; never the clear key. */
+  api_key_sealed: string | null;
 }
 
 /** API keys the daemon accepts; only a hash is stored. */
@@ -96,6 +115,14 @@ export interface RequestsTable {
   output_tokens: number | null;
   error: string | null;
   created_at: string;
+  /** "openai" | "anthropic" | "ollama" | "native": the protocol the caller spoke. */
+  api: string | null;
+  /** What served it: "local", or "<provider>:<upstream model>". */
+  backend: string | null;
+  cached_tokens: number | null;
+  ttft_ms: number | null;
+  /** USD from the price table; 0 for local models, null when the price is unknown. */
+  cost_usd: number | null;
 }
 
 export interface SpansTable {

@@ -71,6 +71,20 @@ export const CHATML_TEMPLATE =
   "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}" +
   "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
+/**
+ * ChatML with a reasoning section, as Qwen3 and DeepSeek-R1 templates have: past reasoning is rendered inside
+ * `<think>…</think>`, and the generation prompt opens one, so the model reasons first. node-llama-cpp detects the
+ * section from the template, which is how tests get a "reasoning model".
+ */
+export const REASONING_CHATML_TEMPLATE =
+  "{% for message in messages %}" +
+  "{{'<|im_start|>' + message['role'] + '\\n'}}" +
+  "{% if message['role'] == 'assistant' and message['reasoning_content'] %}" +
+  "{{'<think>\\n' + message['reasoning_content'] + '\\n</think>\\n\\n'}}" +
+  "{% endif %}" +
+  "{{message['content'] + '<|im_end|>' + '\\n'}}" +
+  "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n<think>\\n' }}{% endif %}";
+
 const SPACE = "\u2581"; // SentencePiece's visible space
 const WORDS = (
   "the of and to in is it you that he was for on are as with his they at be this have from or one had by word but " +

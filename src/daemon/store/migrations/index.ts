@@ -4,7 +4,11 @@
  */
 import type { Migration } from "kysely";
 import * as m0001 from "./0001_initial.js";
+import * as m0002 from "./0002_routing.js";
+import * as m0004 from "./0004_library.js";
 
 export const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
+  "0002_routing": m0002,
+  "0004_library": m0004,
 };

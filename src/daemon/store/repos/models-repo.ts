@@ -12,6 +12,8 @@ export interface ModelFileInput {
   sizeBytes: number;
   /** Where the blob lives on disk. */
   path: string;
+  /** The user's own file, kept where it is (`mlxm import --link`), with its mtime at import. */
+  linked?: { mtimeMs: number };
 }
 
 export class ModelsRepo {
@@ -30,7 +32,15 @@ export class ModelsRepo {
     return this.db
       .selectFrom("model_files")
       .innerJoin("blobs", "blobs.digest", "model_files.blob_digest")
-      .select(["model_files.part_index", "model_files.filename", "blobs.digest", "blobs.size_bytes", "blobs.path"])
+      .select([
+        "model_files.part_index",
+        "model_files.filename",
+        "blobs.digest",
+        "blobs.size_bytes",
+        "blobs.path",
+        "blobs.linked",
+        "blobs.mtime_ms",
+      ])
       .where("model_files.model_id", "=", modelId)
       .orderBy("model_files.part_index")
       .execute();
@@ -44,10 +54,17 @@ export class ModelsRepo {
     return this.db.transaction().execute(async (trx) => {
       const ts = now();
       for (const f of files) {
+        const linked = f.linked ? 1 : 0;
         await trx
           .insertInto("blobs")
-          .values({ digest: f.digest, size_bytes: f.sizeBytes, path: f.path, created_at: ts })
-          .onConflict((oc) => oc.column("digest").doNothing())
+          .values({ digest: f.digest, size_bytes: f.sizeBytes, path: f.path, created_at: ts, linked, mtime_ms: f.linked?.mtimeMs ?? null })
+          // A blob mlxm owns replaces a linked one with the same content (the user's file may change later); a
+          // linked file never replaces an owned blob.
+          .onConflict((oc) =>
+            linked
+              ? oc.column("digest").doNothing()
+              : oc.column("digest").doUpdateSet({ path: f.path, linked: 0, mtime_ms: null }).where("blobs.linked", "=", 1),
+          )
           .execute();
       }
       const row = await trx
@@ -66,6 +83,8 @@ export class ModelsRepo {
             size_bytes: eb.ref("excluded.size_bytes"),
             digest: eb.ref("excluded.digest"),
             details_json: eb.ref("excluded.details_json"),
+            parent: eb.ref("excluded.parent"),
+            preset_json: eb.ref("excluded.preset_json"),
             modified_at: ts,
           })),
         )
@@ -83,7 +102,30 @@ export class ModelsRepo {
   }
 
   /**
-   * Delete a model's rows. Returns the blobs no other model uses any more, which the caller may delete from disk.
+   * A second name for `source`'s files (`mlxm cp`, `mlxm create --from`): the same blobs, so removing either name
+   * keeps the files the other still uses. `changes` sets the new row's parent and preset. Replaces `destination`
+   * if it exists, as Ollama's copy does. Returns undefined when `source` does not exist.
+   */
+  async copy(source: string, destination: string, changes: Pick<NewModel, "parent" | "preset_json">): Promise<ModelRow | undefined> {
+    const row = await this.findByName(source);
+    if (!row) return undefined;
+    const files = await this.files(row.id);
+    const { id: _id, created_at: _c, modified_at: _m, name: _n, ...model } = row;
+    return this.upsert(
+      { ...model, ...changes, name: destination },
+      files.map((f) => ({
+        filename: f.filename,
+        digest: f.digest,
+        sizeBytes: f.size_bytes,
+        path: f.path,
+        ...(f.linked ? { linked: { mtimeMs: f.mtime_ms ?? 0 } } : {}),
+      })),
+    );
+  }
+
+  /**
+   * Delete a model's rows. Returns the blobs no other model uses any more, which the caller may delete from disk;
+   * linked blobs (the user's own files) are forgotten but never returned, so they are never deleted.
    */
   async delete(name: string): Promise<{ deleted: boolean; orphanBlobs: { digest: string; path: string }[] }> {
     return this.db.transaction().execute(async (trx) => {
@@ -102,8 +144,8 @@ export class ModelsRepo {
           .where("blob_digest", "=", digest)
           .executeTakeFirst();
         if (used) continue;
-        const blob = await trx.deleteFrom("blobs").where("digest", "=", digest).returning(["digest", "path"]).executeTakeFirst();
-        if (blob) orphanBlobs.push(blob);
+        const blob = await trx.deleteFrom("blobs").where("digest", "=", digest).returning(["digest", "path", "linked"]).executeTakeFirst();
+        if (blob && !blob.linked) orphanBlobs.push({ digest: blob.digest, path: blob.path });
       }
       return { deleted: true, orphanBlobs };
     });

@@ -1,4 +1,4 @@
-/** The `routes` table: which model names go to which cloud provider. */
+/** The `routes` table: which model names go to which upstream, and how. */
 import type { Insertable, Selectable } from "kysely";
 import { now, type Db } from "../database.js";
 import type { RoutesTable } from "../schema.js";
@@ -10,13 +10,28 @@ export class RoutesRepo {
   constructor(private readonly db: Db) {}
 
   list(): Promise<RouteRow[]> {
-    return this.db.selectFrom("routes").selectAll().orderBy("pattern").execute();
+    return this.db.selectFrom("routes").selectAll().orderBy("priority", "desc").orderBy("pattern").execute();
+  }
+
+  find(pattern: string): Promise<RouteRow | undefined> {
+    return this.db.selectFrom("routes").selectAll().where("pattern", "=", pattern).executeTakeFirst();
   }
 
   add(route: NewRoute): Promise<RouteRow> {
     return this.db
       .insertInto("routes")
       .values({ ...route, created_at: now() })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Insert, or replace every field of the route with the same pattern (keeping its id). */
+  upsert(route: NewRoute): Promise<RouteRow> {
+    const { pattern: _pattern, ...fields } = route;
+    return this.db
+      .insertInto("routes")
+      .values({ ...route, created_at: now() })
+      .onConflict((oc) => oc.column("pattern").doUpdateSet(fields))
       .returningAll()
       .executeTakeFirstOrThrow();
   }

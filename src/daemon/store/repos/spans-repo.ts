@@ -69,6 +69,13 @@ export class SpansRepo {
     }));
   }
 
+  /** Up to `limit` distinct trace ids starting with `prefix` (hex only: `%` and `_` would be LIKE wildcards). */
+  async traceIdsWithPrefix(prefix: string, limit: number): Promise<string[]> {
+    if (!/^[0-9a-f]*$/.test(prefix)) throw new Error("a trace id prefix is lowercase hex");
+    const rows = await this.db.selectFrom("spans").select("trace_id").distinct().where("trace_id", "like", `${prefix}%`).orderBy("trace_id").limit(limit).execute();
+    return rows.map((r) => r.trace_id);
+  }
+
   /** Recent traces, newest first. */
   async summaries(opts: {
     limit: number;

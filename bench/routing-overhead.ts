@@ -1,0 +1,171 @@
+/**
+ * What mlxm adds in front of an OpenAI-compatible upstream: time to first token and streaming throughput through a
+ * real daemon (`mlxm serve`, built CLI, full observability: request row, route span, SDK instrumentation) divided by
+ * the same requests sent straight to the upstream, in the same run, interleaved request by request.
+ *
+ *   npm run build && npx tsx bench/routing-overhead.ts                # 40 TTFT samples, 8 streams of 2000 chunks
+ *   npx tsx bench/routing-overhead.ts --ttft 100 --streams 10 --chunks 4000 --pace-us 0
+ *   npx tsx bench/routing-overhead.ts --baseline /tmp/old-build/bin/run.js    # a second build, in the same run
+ *   npx tsx bench/routing-overhead.ts --cpu-prof /tmp/prof                    # the daemons' CPU profiles
+ *
+ * The upstream is a local streaming server in this process: a chunk per token, unpaced by default (the harshest case:
+ * throughput is bound by the CPU mlxm spends per chunk, not by a model). Goal: <= 2 ms added TTFT, >= 0.98 throughput.
+ * Anchor: LiteLLM documents 3.25 ms added latency (docs.litellm.ai/docs/proxy/perf).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import OpenAI from "openai";
+import { MlxmClient } from "../src/client/mlxm-client.js";
+import { freePort } from "../test/helpers/free-port.js";
+import { makeTempHome } from "../test/helpers/temp-home.js";
+import { RUN_JS, cliEnv } from "../test/helpers/cli.js";
+
+const { values } = parseArgs({
+  options: {
+    ttft: { type: "string", default: "40" },
+    streams: { type: "string", default: "8" },
+    chunks: { type: "string", default: "2000" },
+    "pace-us": { type: "string", default: "0" },
+    /** Another build's bin/run.js, measured as a third side (before/after in one run). */
+    baseline: { type: "string" },
+    /** Write the daemons' CPU profiles (node --cpu-prof) into this folder. */
+    "cpu-prof": { type: "string" },
+  },
+});
+const TTFT_SAMPLES = Number(values.ttft);
+const STREAMS = Number(values.streams);
+const CHUNKS = Number(values.chunks);
+const PACE_US = Number(values["pace-us"]);
+
+/** A streaming OpenAI-compatible upstream: `max_tokens` chunks of one word, then usage and [DONE]. */
+function startUpstream(): Promise<{ url: string; close(): void }> {
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", async () => {
+      const { max_completion_tokens: n = 1, model } = JSON.parse(body) as { max_completion_tokens?: number; model: string };
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const base = { id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1, model };
+      const send = (o: object) => res.write(`data: ${JSON.stringify({ ...base, ...o })}\n\n`);
+      send({ choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+      for (let i = 0; i < n; i++) {
+        if (!send({ choices: [{ index: 0, delta: { content: "tok " }, finish_reason: null }] })) await new Promise((r) => res.once("drain", r));
+        if (PACE_US > 0) await new Promise((r) => setTimeout(r, PACE_US / 1000));
+      }
+      send({ choices: [{ index: 0, delta: {}, finish_reason: "length" }] });
+      send({ choices: [], usage: { prompt_tokens: 5, completion_tokens: n, total_tokens: 5 + n } });
+      res.end("data: [DONE]\n\n");
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, close: () => server.close() })),
+  );
+}
+
+async function startDaemon(home: string, port: number, runJs = RUN_JS): Promise<ChildProcess> {
+  const prof = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : [];
+  const child = spawn(process.execPath, [...prof, runJs, "serve"], { env: cliEnv({ home, port, extra: { MLXM_LOG_LEVEL: "warn" } }), stdio: "ignore" });
+  const client = new MlxmClient({ baseUrl: `http://127.0.0.1:${port}` });
+  for (let i = 0; i < 600; i++) {
+    const ok = await client.health().then((h) => h.status === "ready", () => false);
+    if (ok) return child;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("daemon did not start");
+}
+
+/** One streamed request: ms to the first content chunk, and content chunks per second over the whole stream. */
+async function stream(client: OpenAI, model: string, tokens: number): Promise<{ ttftMs: number; chunksPerS: number }> {
+  const t0 = performance.now();
+  const s = await client.chat.completions.create({ model, messages: [{ role: "user", content: "hi" }], max_completion_tokens: tokens, stream: true });
+  let first = 0;
+  let n = 0;
+  for await (const c of s) {
+    if (c.choices[0]?.delta.content) {
+      if (!first) first = performance.now();
+      n++;
+    }
+  }
+  const end = performance.now();
+  return { ttftMs: first - t0, chunksPerS: (n * 1000) / (end - t0) };
+}
+
+/**
+ * CPU time (user + system) a process has used, in ms, from /proc (Linux; NaN elsewhere). Unlike wall-clock rates it
+ * hardly moves with the machine's load, so it compares builds fairly on a busy machine.
+ */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]!;
+
+type Side = "direct" | "mlxm" | "baseline";
+
+async function main() {
+  const upstream = await startUpstream();
+  const homes = [makeTempHome(), makeTempHome()];
+  const daemons: ChildProcess[] = [];
+  try {
+    const pids: Partial<Record<Side, number>> = {};
+    const clients: Partial<Record<Side, OpenAI>> = { direct: new OpenAI({ baseURL: upstream.url, apiKey: "none", maxRetries: 0 }) };
+    const builds: [Side, string][] = [["mlxm", RUN_JS], ...(values.baseline ? [["baseline", values.baseline] as [Side, string]] : [])];
+    for (const [i, [side, runJs]] of builds.entries()) {
+      const port = await freePort();
+      daemons.push(await startDaemon(homes[i]!.home, port, runJs));
+      pids[side] = daemons.at(-1)!.pid;
+      await new MlxmClient({ baseUrl: `http://127.0.0.1:${port}` }).addRoute({ pattern: "bench-up", provider: "openai-compatible", base_url: upstream.url });
+      clients[side] = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "none", maxRetries: 0 });
+    }
+    const sides = Object.keys(clients) as Side[];
+    // Warm every path (connections, JIT, the daemon's first route lookup).
+    for (let i = 0; i < 5; i++) for (const side of sides) await stream(clients[side]!, "bench-up", 4);
+    // Rotate which goes first, so no side always meets a warmer machine.
+    const rotated = (i: number) => sides.map((_, k) => sides[(i + k) % sides.length]!);
+    const ttft = Object.fromEntries(sides.map((s) => [s, [] as number[]])) as Record<Side, number[]>;
+    for (let i = 0; i < TTFT_SAMPLES; i++) for (const side of rotated(i)) ttft[side].push((await stream(clients[side]!, "bench-up", 1)).ttftMs);
+    const tput = Object.fromEntries(sides.map((s) => [s, [] as number[]])) as Record<Side, number[]>;
+    const cpu = Object.fromEntries(sides.map((s) => [s, 0])) as Record<Side, number>;
+    for (let i = 0; i < STREAMS; i++) {
+      for (const side of rotated(i)) {
+        const before = cpuMs(pids[side]);
+        tput[side].push((await stream(clients[side]!, "bench-up", CHUNKS)).chunksPerS);
+        cpu[side] += cpuMs(pids[side]) - before;
+      }
+    }
+    console.log(`\nrouting overhead: upstream chunks ${PACE_US ? `paced ${PACE_US} us` : "unpaced"}, ${TTFT_SAMPLES} TTFT samples, ${STREAMS} streams x ${CHUNKS} chunks, load ${loadavg()[0]!.toFixed(1)}\n`);
+    const routedSides = sides.filter((s) => s !== "direct");
+    const name = (s: Side) => (s === "mlxm" ? "through mlxm" : `through baseline (${values.baseline})`);
+    console.log(`| measure | direct | ${routedSides.map(name).join(" | ")} |`);
+    console.log(`|---|---|${routedSides.map(() => "---|").join("")}`);
+    const row = (label: string, stat: (xs: number[]) => number, unit: string, vs: (d: number, m: number) => string, xs: Record<Side, number[]>) => {
+      const d = stat(xs.direct);
+      console.log(`| ${label} | ${d.toFixed(2)} ${unit} | ${routedSides.map((s) => `${stat(xs[s]).toFixed(2)} ${unit} (${vs(d, stat(xs[s]))})`).join(" | ")} |`);
+    };
+    const added = (d: number, m: number) => `+${(m - d).toFixed(2)} ms`;
+    row("TTFT median", median, "ms", added, ttft);
+    row("TTFT p90", p90, "ms", added, ttft);
+    row("throughput median", median, "chunks/s", (d, m) => `${(m / d).toFixed(3)}x`, tput);
+    const perChunk = (s: Side) => ((cpu[s] * 1000) / (STREAMS * CHUNKS)).toFixed(1);
+    console.log(`| daemon CPU per chunk | - | ${routedSides.map((s) => `${perChunk(s)} us`).join(" | ")} |`);
+  } finally {
+    for (const daemon of daemons) {
+      daemon.kill("SIGTERM");
+      await new Promise((r) => daemon.once("exit", r));
+    }
+    upstream.close();
+    for (const h of homes) h.cleanup();
+  }
+}
+
+await main();

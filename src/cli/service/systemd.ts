@@ -1,0 +1,37 @@
+/** The systemd user unit for `mlxm serve`: simple service, restarted on failure, logging to the journal. */
+import type { ServiceSpec } from "./service-spec.js";
+
+export function toSystemdUnit(spec: ServiceSpec): string {
+  const env = Object.entries(spec.env).map(([k, v]) => `Environment=${quote(`${k}=${v}`)}`);
+  return [
+    "[Unit]",
+    "Description=mlxm daemon (local LLM server)",
+    "After=network.target",
+    "",
+    "[Service]",
+    "Type=simple",
+    `ExecStart=${[spec.node, spec.script, "serve"].map(quoteExec).join(" ")}`,
+    // A path setting: taken verbatim to the line's end (no quoting), only `%` specifiers need escaping.
+    `WorkingDirectory=${spec.home.replaceAll("%", "%%")}`,
+    ...env,
+    // `mlxm daemon stop` exits 0 and stays stopped; a crash is restarted.
+    "Restart=on-failure",
+    "RestartSec=2",
+    "KillSignal=SIGTERM",
+    `TimeoutStopSec=${spec.stopTimeoutS}`,
+    "",
+    "[Install]",
+    "WantedBy=default.target",
+    "",
+  ].join("\n");
+}
+
+/** A double-quoted systemd value: backslashes and quotes escaped, `%` specifiers doubled. */
+function quote(value: string): string {
+  return `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("%", "%%")}"`;
+}
+
+/** ExecStart also expands `$VAR`: doubled to stay literal. */
+function quoteExec(value: string): string {
+  return quote(value).replaceAll("$", "$$$$");
+}

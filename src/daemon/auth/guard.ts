@@ -1,0 +1,90 @@
+/**
+ * The daemon's front door, one middleware per protocol shape (native, OpenAI, Anthropic), each refusing in its
+ * caller's shape: a Host that is not the daemon's own (DNS rebinding), a browser Origin not allowed (a web page
+ * POSTing `text/plain` to 127.0.0.1), then a missing or wrong credential once keys are required. CORS answers for
+ * allowed origins come from the `cors` middleware.
+ */
+import cors from "cors";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { HttpError } from "../errors.js";
+import type { ProtocolShape } from "./error-shapes.js";
+import type { KeyVerifier, Principal } from "./key-verifier.js";
+import { hostMatcher, originMatcher } from "./origins.js";
+
+export interface GuardOptions {
+  verifier: KeyVerifier;
+  /** The address the daemon binds: loopback stays open until a key exists; anything else always needs a key. */
+  boundHost: string;
+  loopback: boolean;
+  /** Extra allowed origins (MLXM_ORIGINS). */
+  origins: readonly string[];
+}
+
+/** Paths any caller may read: Ollama clients probe the version before anything else. */
+const OPEN_PATHS = new Set(["/api/version"]);
+
+declare module "express-serve-static-core" {
+  interface Request {
+    /** Who the request authenticated as; undefined when the daemon is open (loopback, no keys). */
+    principal?: Principal;
+  }
+}
+
+/** Build the guard once per daemon; `forShape` gives the middleware of one protocol shape. */
+export function createGuard(options: GuardOptions) {
+  const hostAllowed = hostMatcher(options.boundHost);
+  const originAllowed = originMatcher(options.origins);
+  const corsHandler = cors({
+    origin: (origin, cb) => cb(null, origin !== undefined && originAllowed(origin)),
+    allowedHeaders: ["authorization", "x-api-key", "content-type", "anthropic-version", "traceparent", "openai-organization", "x-stainless-*"],
+    maxAge: 600,
+  });
+
+  return {
+    forShape(shape: ProtocolShape): RequestHandler {
+      return (req: Request, res: Response, next: NextFunction) => {
+        if (res.locals.guarded) return next();
+        res.locals.guarded = true;
+        const refuse = (code: "forbidden" | "unauthorized", message: string) => {
+          const err = new HttpError(code, message);
+          if (code === "unauthorized") res.setHeader("www-authenticate", 'Bearer realm="mlxm"');
+          res.status(err.status).json(shape(err));
+        };
+        if (!hostAllowed(req.headers.host)) return refuse("forbidden", `host "${req.headers.host}" is not this daemon's address`);
+        const origin = req.headers.origin;
+        if (origin !== undefined && !originAllowed(origin)) {
+          return refuse("forbidden", `origin "${origin}" is not allowed; add it to MLXM_ORIGINS to let that page call the daemon`);
+        }
+        corsHandler(req, res, (err?: unknown) => {
+          if (err) return next(err);
+          const presented = credentialOf(req);
+          const principal = presented === undefined ? undefined : options.verifier.verify(presented);
+          if (principal) {
+            req.principal = principal;
+            return next();
+          }
+          const required = !options.loopback || options.verifier.hasKeys();
+          if (presented !== undefined && required) return refuse("unauthorized", "invalid API key");
+          if (!required || (req.method === "GET" && OPEN_PATHS.has(req.originalUrl.split("?")[0]!))) return next();
+          return refuse("unauthorized", "an API key is required: send it as `Authorization: Bearer <key>` or `x-api-key`");
+        });
+      };
+    },
+  };
+}
+
+/** The key a request carries, in `Authorization: Bearer` (OpenAI, Ollama) or `x-api-key` (Anthropic). */
+export function credentialOf(req: Request): string | undefined {
+  const auth = req.headers.authorization;
+  if (typeof auth === "string") {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    if (m) return m[1];
+  }
+  const key = req.headers["x-api-key"];
+  return typeof key === "string" && key.length > 0 ? key : undefined;
+}
+
+/** Only the admin token (the local CLI) may manage keys. */
+export const requireAdmin: RequestHandler = (req, _res, next) => {
+  next(req.principal?.kind === "admin" ? undefined : new HttpError("forbidden", "managing API keys needs the local admin token (run `mlxm key` on the daemon's machine)"));
+};

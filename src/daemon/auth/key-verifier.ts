@@ -1,0 +1,65 @@
+/**
+ * Which credentials the daemon accepts: the local admin token and the active API keys. Key hashes are held in
+ * memory (reloaded after each create/revoke, which only this daemon performs), so a request costs one SHA-256
+ * and constant-time comparisons, never a query; `last_used_at` is written at most once a minute per key.
+ */
+import crypto from "node:crypto";
+import { hashApiKey, type ApiKeysRepo } from "../store/repos/api-keys-repo.js";
+
+/** Who a request authenticated as. */
+export type Principal = { kind: "admin" } | { kind: "key"; id: number; name: string };
+
+const LAST_USED_WRITE_MS = 60_000;
+
+export class KeyVerifier {
+  private keys: { id: number; name: string; hash: Buffer }[] = [];
+  private repo: ApiKeysRepo | undefined;
+  private readonly adminHash: Buffer;
+  private readonly lastWritten = new Map<number, number>();
+
+  constructor(adminToken: string) {
+    this.adminHash = sha256(adminToken);
+  }
+
+  /** Start checking API keys from `repo` (once the store is open). */
+  async attach(repo: ApiKeysRepo): Promise<void> {
+    this.repo = repo;
+    await this.reload();
+  }
+
+  /** Re-read the active keys: call after creating or revoking one. */
+  async reload(): Promise<void> {
+    if (!this.repo) return;
+    const rows = await this.repo.activeHashes();
+    this.keys = rows.map((r) => ({ id: r.id, name: r.name, hash: Buffer.from(r.hash, "hex") }));
+    for (const id of this.lastWritten.keys()) if (!rows.some((r) => r.id === id)) this.lastWritten.delete(id);
+  }
+
+  /** True once at least one API key exists: from then on every request needs a credential. */
+  hasKeys(): boolean {
+    return this.keys.length > 0;
+  }
+
+  /** The principal `presented` belongs to, or undefined. Every candidate is compared, in constant time. */
+  verify(presented: string): Principal | undefined {
+    const hash = sha256(presented);
+    let found: Principal | undefined = crypto.timingSafeEqual(hash, this.adminHash) ? { kind: "admin" } : undefined;
+    for (const key of this.keys) {
+      if (crypto.timingSafeEqual(hash, key.hash) && !found) found = { kind: "key", id: key.id, name: key.name };
+    }
+    if (found?.kind === "key") this.touch(found.id);
+    return found;
+  }
+
+  private touch(id: number): void {
+    const now = Date.now();
+    if (now - (this.lastWritten.get(id) ?? 0) < LAST_USED_WRITE_MS) return;
+    this.lastWritten.set(id, now);
+    // Best effort: a failed bookkeeping write must not fail the request it describes.
+    void this.repo?.markUsed(id).catch(() => {});
+  }
+}
+
+function sha256(text: string): Buffer {
+  return Buffer.from(hashApiKey(text), "hex");
+}

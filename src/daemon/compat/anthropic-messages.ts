@@ -1,0 +1,500 @@
+/**
+ * Anthropic Messages ⇄ the core chat model. Pure translators (no I/O), beside the OpenAI and Ollama ones:
+ * `fromMessagesRequest` validates a `/v1/messages` body and builds a core `ChatRequest`; `toMessage` and
+ * `toMessageStreamEvents` turn a generation back into Anthropic's JSON and its named SSE events. Content or a
+ * parameter mlxm cannot honour (images, documents, server tools, citations, containers…) is a 400 naming it.
+ */
+import { z } from "zod";
+import type { ChatEvent, ChatMessage, ChatRequest, ChatResult, FinishReason, ReasoningOptions, ToolChoice, ToolDefinition, Usage } from "../core/chat.js";
+import { badRequest } from "../errors.js";
+import { parseBody } from "./parse.js";
+
+const CacheControl = z.looseObject({ type: z.string() }).nullish();
+const Block = z.looseObject({ type: z.string() });
+const Content = z.union([z.string(), z.array(Block)]);
+
+const Message = z.looseObject({ role: z.enum(["user", "assistant"]), content: Content });
+
+const TextBlockParam = z.looseObject({
+  type: z.literal("text"),
+  text: z.string(),
+  cache_control: CacheControl,
+  citations: z.array(z.unknown()).nullish(),
+});
+
+const ToolName = z.string().regex(/^[a-zA-Z0-9_-]{1,128}$/, "must be 1-128 characters of a-z, A-Z, 0-9, underscores and dashes");
+
+const Tool = z.looseObject({
+  type: z.string().nullish(),
+  name: z.string(),
+  description: z.string().nullish(),
+  input_schema: z.record(z.string(), z.unknown()).optional(),
+  cache_control: CacheControl,
+});
+
+const ParallelFlag = { disable_parallel_tool_use: z.boolean().nullish() };
+const ToolChoiceSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("auto"), ...ParallelFlag }),
+  z.strictObject({ type: z.literal("any"), ...ParallelFlag }),
+  z.strictObject({ type: z.literal("tool"), name: z.string(), ...ParallelFlag }),
+  z.strictObject({ type: z.literal("none") }),
+]);
+
+const Display = { display: z.enum(["summarized", "omitted"]).nullish() };
+const ThinkingSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("enabled"), budget_tokens: z.number().int().min(1), ...Display }),
+  z.strictObject({ type: z.literal("adaptive"), ...Display }),
+  z.strictObject({ type: z.literal("disabled") }),
+]);
+
+const OutputConfig = z.strictObject({
+  effort: z.unknown().optional(),
+  format: z
+    .strictObject({ type: z.literal("json_schema"), schema: z.record(z.string(), z.unknown()) })
+    .nullish(),
+});
+
+/** Fields both `/v1/messages` and `/v1/messages/count_tokens` take. Unknown top-level fields are a 400, as Anthropic answers them. */
+const CommonFields = {
+  model: z.string().min(1),
+  messages: z.array(Message).min(1),
+  system: z.union([z.string(), z.array(TextBlockParam)]).nullish(),
+  tools: z.array(Tool).nullish(),
+  tool_choice: ToolChoiceSchema.nullish(),
+  thinking: ThinkingSchema.nullish(),
+  output_config: OutputConfig.nullish(),
+  cache_control: CacheControl,
+  // Accepted to be refused by name (see `REFUSED`), so the 400 says why rather than "unrecognized".
+  container: z.unknown().optional(),
+  mcp_servers: z.unknown().optional(),
+  context_management: z.unknown().optional(),
+  inference_geo: z.unknown().optional(),
+  diagnostics: z.unknown().optional(),
+};
+
+const GenerationFields = {
+  max_tokens: z.number().int().min(1),
+  stop_sequences: z.array(z.string()).nullish(),
+  stream: z.boolean().nullish(),
+  temperature: z.number().min(0).max(1).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  top_k: z.number().int().min(0).nullish(),
+  metadata: z.looseObject({ user_id: z.string().max(256).nullish() }).nullish(),
+  service_tier: z.enum(["auto", "standard_only"]).nullish(),
+  speed: z.enum(["standard", "fast"]).nullish(),
+  user_profile_id: z.unknown().optional(),
+  workspace_id: z.unknown().optional(),
+};
+
+/** The `/v1/messages` body. */
+export const MessagesRequestSchema = z.strictObject({ ...CommonFields, ...GenerationFields });
+export type MessagesRequestBody = z.output<typeof MessagesRequestSchema>;
+
+/**
+ * The `/v1/messages/count_tokens` body: Anthropic's count fields, plus the create-only ones (optional), so the same
+ * body a client is about to send to `/v1/messages` can be counted as it is.
+ */
+export const CountTokensRequestSchema = z.strictObject({ ...CommonFields, ...GenerationFields, max_tokens: GenerationFields.max_tokens.nullish() });
+
+const present = (v: unknown) => v !== undefined && v !== null;
+
+/** Parameters Anthropic defines that a local model cannot honour: each is refused by name rather than ignored. */
+const REFUSED: [string, string][] = [
+  ["container", "containers (code execution) are not supported"],
+  ["mcp_servers", "MCP servers are not supported: mlxm does not call tools itself"],
+  ["context_management", "context management is not supported"],
+  ["inference_geo", "inference_geo is not supported: mlxm runs on this machine"],
+  ["diagnostics", "diagnostics are not supported"],
+  ["user_profile_id", "user_profile_id is not supported"],
+  ["workspace_id", "workspace_id is not supported"],
+];
+
+function rejectUnsupported(body: Record<string, unknown>): void {
+  for (const [param, message] of REFUSED) if (present(body[param])) throw badRequest(message, param);
+  if (body.speed === "fast") throw badRequest("speed \"fast\" is not supported", "speed");
+  const config = body.output_config as z.output<typeof OutputConfig> | null | undefined;
+  if (present(config?.effort)) throw badRequest("output_config.effort is not supported by local models", "output_config.effort");
+}
+
+/** What a `/v1/messages` body asks for: the core request and whether to stream. */
+export interface TranslatedMessages {
+  request: ChatRequest;
+  stream: boolean;
+}
+
+/** A text block's text; anything a text block may carry that mlxm cannot honour is refused. */
+function textBlock(block: z.output<typeof Block>, at: string): string {
+  const parsed = TextBlockParam.safeParse(block);
+  if (!parsed.success) throw badRequest("a text block needs a `text` string", `${at}.text`);
+  if (parsed.data.citations?.length) throw badRequest("citations are not supported", `${at}.citations`);
+  return parsed.data.text;
+}
+
+function unsupportedBlock(type: string, at: string): never {
+  const what: Record<string, string> = {
+    image: "images are not supported: mlxm serves text-only models",
+    document: "documents are not supported: mlxm serves text-only models",
+    search_result: "search results are not supported",
+    server_tool_use: "server tools are not supported: mlxm runs no tools itself",
+    container_upload: "container uploads are not supported",
+  };
+  const message = what[type] ?? (type.endsWith("_tool_result") ? "server tool results are not supported" : `content blocks of type "${type}" are not supported here`);
+  throw badRequest(message, `${at}.type`);
+}
+
+/** Tool results as text: a string, or text blocks joined; an error result says so, as the model must know. */
+function toolResultText(block: z.output<typeof Block>, at: string): string {
+  const content = block.content as unknown;
+  let text: string;
+  if (content === undefined || content === null) text = "";
+  else if (typeof content === "string") text = content;
+  else if (Array.isArray(content)) {
+    text = content
+      .map((part: unknown, k) => {
+        const p = part as { type?: unknown };
+        if (p?.type !== "text") unsupportedBlock(String(p?.type), `${at}.content[${k}]`);
+        return textBlock(p as z.output<typeof Block>, `${at}.content[${k}]`);
+      })
+      .join("\n");
+  } else throw badRequest("tool_result content must be a string or a list of blocks", `${at}.content`);
+  // The core has no error flag on tool results; the chat template only shows text, so the text carries it.
+  return block.is_error === true ? `Error: ${text}` : text;
+}
+
+function fromUserContent(content: z.output<typeof Content>, at: string, toolNames: Map<string, string>, out: ChatMessage[]): void {
+  if (typeof content === "string") {
+    out.push({ role: "user", content });
+    return;
+  }
+  let texts: string[] = [];
+  const flush = () => {
+    if (texts.length) out.push({ role: "user", content: texts.join("\n") });
+    texts = [];
+  };
+  content.forEach((block, j) => {
+    const where = `${at}.content[${j}]`;
+    switch (block.type) {
+      case "text":
+        texts.push(textBlock(block, where));
+        break;
+      case "tool_result": {
+        if (typeof block.tool_use_id !== "string") throw badRequest("a tool_result block needs tool_use_id", `${where}.tool_use_id`);
+        flush();
+        const name = toolNames.get(block.tool_use_id);
+        out.push({ role: "tool", content: toolResultText(block, where), toolCallId: block.tool_use_id, ...(name ? { name } : {}) });
+        break;
+      }
+      default:
+        unsupportedBlock(block.type, where);
+    }
+  });
+  flush();
+}
+
+function fromAssistantContent(content: z.output<typeof Content>, at: string, toolNames: Map<string, string>): ChatMessage {
+  if (typeof content === "string") return { role: "assistant", content };
+  const texts: string[] = [];
+  const toolCalls: NonNullable<ChatMessage["toolCalls"]> = [];
+  content.forEach((block, j) => {
+    const where = `${at}.content[${j}]`;
+    switch (block.type) {
+      case "text":
+        texts.push(textBlock(block, where));
+        break;
+      case "tool_use": {
+        if (typeof block.id !== "string" || !block.id) throw badRequest("a tool_use block needs an id", `${where}.id`);
+        if (typeof block.name !== "string" || !block.name) throw badRequest("a tool_use block needs a name", `${where}.name`);
+        toolNames.set(block.id, block.name);
+        toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
+        break;
+      }
+      case "thinking":
+      case "redacted_thinking":
+        // Earlier turns' reasoning is not shown to the model again, as Anthropic's own models drop it from context.
+        break;
+      default:
+        unsupportedBlock(block.type, where);
+    }
+  });
+  return { role: "assistant", content: texts.join(""), ...(toolCalls.length ? { toolCalls } : {}) };
+}
+
+function fromMessages(body: { system?: MessagesRequestBody["system"]; messages: MessagesRequestBody["messages"] }): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  const system = body.system;
+  if (typeof system === "string" && system) out.push({ role: "system", content: system });
+  else if (Array.isArray(system) && system.length) {
+    out.push({ role: "system", content: system.map((b, j) => textBlock(b, `system[${j}]`)).join("\n") });
+  }
+  const toolNames = new Map<string, string>();
+  body.messages.forEach((m, i) => {
+    const at = `messages[${i}]`;
+    if (m.role === "user") fromUserContent(m.content, at, toolNames, out);
+    else out.push(fromAssistantContent(m.content, at, toolNames));
+  });
+  return out;
+}
+
+function fromTools(tools: MessagesRequestBody["tools"]): ToolDefinition[] | undefined {
+  if (!tools?.length) return undefined;
+  return tools.map((t, i) => {
+    if (present(t.type) && t.type !== "custom") {
+      throw badRequest(`server tools ("${t.type}") are not supported: mlxm runs no tools itself; define custom tools`, `tools[${i}].type`);
+    }
+    const name = ToolName.safeParse(t.name);
+    if (!name.success) throw badRequest(`Invalid value for 'tools[${i}].name': ${name.error.issues[0]!.message}`, `tools[${i}].name`);
+    if (!t.input_schema) throw badRequest("a tool needs input_schema", `tools[${i}].input_schema`);
+    if (t.defer_loading === true) throw badRequest("defer_loading (tool search) is not supported", `tools[${i}].defer_loading`);
+    return { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.input_schema };
+  });
+}
+
+function fromToolChoice(choice: MessagesRequestBody["tool_choice"], tools: ToolDefinition[] | undefined): ToolChoice | undefined {
+  if (!choice) return undefined;
+  if (choice.type === "none") return { type: "none" };
+  if (!tools) {
+    if (choice.type === "auto") return undefined;
+    throw badRequest(`tool_choice "${choice.type}" needs tools`, "tool_choice");
+  }
+  if (choice.type === "auto") return { type: "auto" };
+  if (choice.type === "any") return { type: "required" };
+  if (!tools.some((t) => t.name === choice.name)) throw badRequest(`tool_choice names "${choice.name}", which is not in tools`, "tool_choice.name");
+  return { type: "tool", name: choice.name };
+}
+
+function fromThinking(thinking: MessagesRequestBody["thinking"], maxTokens: number | null | undefined): ReasoningOptions | undefined {
+  if (!thinking) return undefined;
+  if (thinking.type === "disabled") return { enabled: false };
+  if (thinking.display === "omitted") throw badRequest("thinking.display \"omitted\" is not supported", "thinking.display");
+  if (thinking.type === "adaptive") return { enabled: true };
+  if (present(maxTokens) && thinking.budget_tokens >= maxTokens!) {
+    throw badRequest("thinking.budget_tokens must be less than max_tokens", "thinking.budget_tokens");
+  }
+  return { enabled: true, budgetTokens: thinking.budget_tokens };
+}
+
+/** The core request both endpoints build; `maxTokens` is absent when counting. */
+function toChatRequest(b: z.output<typeof CountTokensRequestSchema>): ChatRequest {
+  rejectUnsupported(b);
+  const tools = fromTools(b.tools);
+  const sampling: ChatRequest["sampling"] = {};
+  if (present(b.temperature)) sampling.temperature = b.temperature!;
+  if (present(b.top_p)) sampling.topP = b.top_p!;
+  if (present(b.top_k)) sampling.topK = b.top_k!;
+  if (present(b.max_tokens)) sampling.maxTokens = b.max_tokens!;
+  const stop = b.stop_sequences?.filter((s) => s.length > 0);
+  if (stop?.length) sampling.stop = stop;
+  const request: ChatRequest = { model: b.model, messages: fromMessages(b), sampling };
+  if (tools) request.tools = tools;
+  const toolChoice = fromToolChoice(b.tool_choice, tools);
+  if (toolChoice) request.toolChoice = toolChoice;
+  if (b.tool_choice && "disable_parallel_tool_use" in b.tool_choice && b.tool_choice.disable_parallel_tool_use === true) {
+    request.parallelToolCalls = false;
+  }
+  const reasoning = fromThinking(b.thinking, b.max_tokens);
+  if (reasoning) request.reasoning = reasoning;
+  const format = b.output_config?.format;
+  if (format) request.responseFormat = { type: "json_schema", schema: format.schema };
+  return request;
+}
+
+/** Validate a `/v1/messages` body and translate it into the core request. Throws 400s naming `param`. */
+export function fromMessagesRequest(body: unknown): TranslatedMessages {
+  const b = parseBody(MessagesRequestSchema, body);
+  return { request: toChatRequest(b), stream: b.stream === true };
+}
+
+/** Validate a `/v1/messages/count_tokens` body: the request whose prompt is to be counted. */
+export function fromCountTokensRequest(body: unknown): ChatRequest {
+  return toChatRequest(parseBody(CountTokensRequestSchema, body));
+}
+
+/** Identity of one response. */
+export interface MessageMeta {
+  /** `msg_…` */
+  id: string;
+  /** The model name as the caller gave it. */
+  model: string;
+}
+
+export type AnthropicStopReason = "end_turn" | "max_tokens" | "stop_sequence" | "tool_use";
+
+/** Exactly one of Anthropic's four; a client that went away gets no answer, so "cancelled" reads as end_turn. */
+export function toStopReason(reason: FinishReason, stopSequence: string | undefined): AnthropicStopReason {
+  if (reason === "tool_calls") return "tool_use";
+  if (reason === "length") return "max_tokens";
+  return stopSequence !== undefined ? "stop_sequence" : "end_turn";
+}
+
+export interface AnthropicUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+}
+
+/**
+ * Anthropic counts cached prompt tokens apart: `input_tokens` + `cache_read_input_tokens` is the whole prompt.
+ * mlxm writes no explicit cache entries, so `cache_creation_input_tokens` is always 0.
+ */
+export function toAnthropicUsage(u: Pick<Usage, "inputTokens" | "cachedInputTokens"> & { outputTokens?: number }): AnthropicUsage {
+  const cached = u.cachedInputTokens ?? 0;
+  return { input_tokens: u.inputTokens - cached, output_tokens: u.outputTokens ?? 0, cache_creation_input_tokens: 0, cache_read_input_tokens: cached };
+}
+
+export type AnthropicContentBlock =
+  | { type: "text"; text: string }
+  | { type: "thinking"; thinking: string; signature: string }
+  | { type: "tool_use"; id: string; name: string; input: unknown };
+
+export interface AnthropicMessage {
+  id: string;
+  type: "message";
+  role: "assistant";
+  model: string;
+  content: AnthropicContentBlock[];
+  stop_reason: AnthropicStopReason | null;
+  stop_sequence: string | null;
+  usage: AnthropicUsage;
+}
+
+/** Arguments as an object; arguments cut short (max_tokens) are not JSON and become {}. */
+function toInput(args: string): unknown {
+  try {
+    return JSON.parse(args) as unknown;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * mlxm cannot sign reasoning as Anthropic does; the field is required, so it is empty, and signatures sent back are
+ * not checked.
+ */
+const NO_SIGNATURE = "";
+
+/** The non-streamed answer: thinking, then text, then tool_use blocks. */
+export function toMessage(result: ChatResult, meta: MessageMeta): AnthropicMessage {
+  const content: AnthropicContentBlock[] = [];
+  if (result.reasoning) content.push({ type: "thinking", thinking: result.reasoning, signature: NO_SIGNATURE });
+  // Clients read content[0].text; an answer with nothing else still gets its (empty) text block.
+  if (result.text || (!content.length && !result.toolCalls.length)) content.push({ type: "text", text: result.text });
+  for (const call of result.toolCalls) content.push({ type: "tool_use", id: call.id, name: call.name, input: toInput(call.arguments) });
+  return {
+    id: meta.id,
+    type: "message",
+    role: "assistant",
+    model: meta.model,
+    content,
+    stop_reason: toStopReason(result.finishReason, result.stopSequence),
+    stop_sequence: result.stopSequence ?? null,
+    usage: toAnthropicUsage(result.usage),
+  };
+}
+
+/** Anthropic's stream events; each is sent as an SSE event named by its `type`. */
+export type MessageStreamEvent =
+  | { type: "message_start"; message: AnthropicMessage }
+  | { type: "content_block_start"; index: number; content_block: AnthropicContentBlock }
+  | { type: "ping" }
+  | {
+      type: "content_block_delta";
+      index: number;
+      delta:
+        | { type: "text_delta"; text: string }
+        | { type: "thinking_delta"; thinking: string }
+        | { type: "signature_delta"; signature: string }
+        | { type: "input_json_delta"; partial_json: string };
+    }
+  | { type: "content_block_stop"; index: number }
+  | { type: "message_delta"; delta: { stop_reason: AnthropicStopReason; stop_sequence: string | null }; usage: AnthropicUsage }
+  | { type: "message_stop" };
+
+/**
+ * Stream events → Anthropic's sequence: `message_start` (with the prompt's usage when the backend reported it in a
+ * `start` event), then per content block `content_block_start`, its deltas and `content_block_stop` (one `ping` after
+ * the first block starts, as Anthropic sends), then `message_delta` with the stop reason and the final usage, and
+ * `message_stop`. Reasoning becomes thinking blocks, text text blocks, each tool call a tool_use block whose input
+ * streams as `input_json_delta`.
+ */
+export async function* toMessageStreamEvents(events: AsyncIterable<ChatEvent>, meta: MessageMeta): AsyncGenerator<MessageStreamEvent> {
+  let started = false;
+  let pinged = false;
+  let next = 0;
+  let open: { index: number; kind: "text" | "thinking" | "tool"; tool?: number } | undefined;
+  const toolBlocks = new Map<number, number>();
+
+  const start = (usage: Pick<Usage, "inputTokens" | "cachedInputTokens">): MessageStreamEvent => {
+    started = true;
+    const message: AnthropicMessage = {
+      id: meta.id,
+      type: "message",
+      role: "assistant",
+      model: meta.model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: toAnthropicUsage(usage),
+    };
+    return { type: "message_start", message };
+  };
+  function* close(): Generator<MessageStreamEvent> {
+    if (open) yield { type: "content_block_stop", index: open.index };
+    open = undefined;
+  }
+  function* openBlock(kind: "text" | "thinking" | "tool", block: AnthropicContentBlock, tool?: number): Generator<MessageStreamEvent> {
+    yield* close();
+    open = { index: next++, kind, ...(tool !== undefined ? { tool } : {}) };
+    yield { type: "content_block_start", index: open.index, content_block: block };
+    if (!pinged) {
+      pinged = true;
+      yield { type: "ping" };
+    }
+  }
+
+  for await (const ev of events) {
+    if (!started) {
+      if (ev.type === "start") {
+        yield start(ev);
+        continue;
+      }
+      // A backend that reports no `start`: the prompt's size comes with message_delta.
+      yield start({ inputTokens: 0 });
+    }
+    switch (ev.type) {
+      case "start":
+        break;
+      case "text":
+        if (!ev.text) break;
+        if (open?.kind !== "text") yield* openBlock("text", { type: "text", text: "" });
+        yield { type: "content_block_delta", index: open!.index, delta: { type: "text_delta", text: ev.text } };
+        break;
+      case "reasoning":
+        if (!ev.text) break;
+        if (open?.kind !== "thinking") yield* openBlock("thinking", { type: "thinking", thinking: "", signature: NO_SIGNATURE });
+        yield { type: "content_block_delta", index: open!.index, delta: { type: "thinking_delta", thinking: ev.text } };
+        break;
+      case "tool_call_start":
+        yield* openBlock("tool", { type: "tool_use", id: ev.id, name: ev.name, input: {} }, ev.index);
+        toolBlocks.set(ev.index, open!.index);
+        break;
+      case "tool_call_delta": {
+        const index = toolBlocks.get(ev.index);
+        if (index !== undefined && ev.argumentsDelta) {
+          yield { type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: ev.argumentsDelta } };
+        }
+        break;
+      }
+      case "done":
+        yield* close();
+        if (!pinged) yield { type: "ping" };
+        yield {
+          type: "message_delta",
+          delta: { stop_reason: toStopReason(ev.finishReason, ev.stopSequence), stop_sequence: ev.stopSequence ?? null },
+          usage: toAnthropicUsage(ev.usage),
+        };
+        yield { type: "message_stop" };
+        return;
+    }
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Cuts the text of a forced tool call (`{"name":"<tool>","arguments":<arguments>}`, written by the grammar of
+ * tool-call-grammar.ts, so the wrapper has no whitespace) into a start event and argument deltas as it streams.
+ * Everything but the last character is passed on at once: the wrapper's closing `}` is always last. Pure.
+ */
+
+/** What the stream yields: the call's name once, then pieces of its arguments. */
+export type ForcedCallPiece = { type: "start"; name: string } | { type: "arguments"; delta: string };
+
+const PREFIX = /^\{"name":("(?:[^"\\]|\\.)*"),"arguments":/;
+
+export class ForcedCallStream {
+  #text = "";
+  #argsStart = -1;
+  #sent = 0;
+
+  /** The whole text so far. */
+  get text(): string {
+    return this.#text;
+  }
+
+  /** Whether the name has been seen (a start was yielded). */
+  get started(): boolean {
+    return this.#argsStart >= 0;
+  }
+
+  /** Feeds generated text; returns the pieces it completes. */
+  push(chunk: string): ForcedCallPiece[] {
+    this.#text += chunk;
+    const pieces: ForcedCallPiece[] = [];
+    if (this.#argsStart < 0) {
+      const m = PREFIX.exec(this.#text);
+      if (!m) return pieces;
+      this.#argsStart = m[0].length;
+      this.#sent = this.#argsStart;
+      pieces.push({ type: "start", name: JSON.parse(m[1]!) as string });
+    }
+    const upTo = this.#text.length - 1; // hold back one character: it may be the wrapper's `}`
+    if (upTo > this.#sent) {
+      pieces.push({ type: "arguments", delta: this.#text.slice(this.#sent, upTo) });
+      this.#sent = upTo;
+    }
+    return pieces;
+  }
+
+  /** The arguments text when the call is complete (the text ends with the wrapper's `}`), else undefined. */
+  arguments(): string | undefined {
+    if (this.#argsStart < 0 || !this.#text.endsWith("}")) return undefined;
+    return this.#text.slice(this.#argsStart, -1);
+  }
+}

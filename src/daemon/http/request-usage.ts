@@ -1,0 +1,67 @@
+/**
+ * Every generation request becomes a `requests` row: the middleware opens a request record (see
+ * routing/request-record.ts) that the router fills in, sets `x-mlxm-backend` once a backend is chosen, and writes the
+ * row when the response ends (finished, failed or abandoned by the client).
+ */
+import crypto from "node:crypto";
+import type { NextFunction, Request, Response } from "express";
+import { trace } from "@opentelemetry/api";
+import type { DaemonContext } from "../context.js";
+import { runWithRecord, type RequestRecord } from "../routing/request-record.js";
+
+export const BACKEND_HEADER = "x-mlxm-backend";
+
+/** The protocol a path belongs to. */
+function apiOf(path: string): string {
+  if (path === "/v1/messages" || path.startsWith("/v1/messages/")) return "anthropic";
+  if (path.startsWith("/v1/")) return "openai";
+  if (path.startsWith("/api/routes")) return "native";
+  return "ollama";
+}
+
+export function recordRequests(ctx: DaemonContext) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (req.method !== "POST") return next();
+    const startedAt = new Date();
+    const started = performance.now();
+    const traceId = trace.getActiveSpan()?.spanContext().traceId;
+    const record: RequestRecord = {
+      api: apiOf(req.path),
+      onBackend: (backend) => {
+        if (!res.headersSent) res.setHeader(BACKEND_HEADER, backend);
+      },
+    };
+    res.once("close", () => {
+      // Only requests that reached the model service are usage; others (routes admin, pulls) are not.
+      if (record.model === undefined) return;
+      let store;
+      try {
+        store = ctx.services().store;
+      } catch {
+        return;
+      }
+      store.requests
+        .insert({
+          // Not the x-request-id: a caller may reuse one, and a usage row must never be lost to a conflict.
+          id: crypto.randomUUID(),
+          trace_id: traceId && !/^0+$/.test(traceId) ? traceId : null,
+          method: req.method,
+          route: req.path,
+          model: record.model,
+          status_code: res.writableFinished ? res.statusCode : 499,
+          duration_ms: Math.round((performance.now() - started) * 10) / 10,
+          input_tokens: record.inputTokens ?? null,
+          output_tokens: record.outputTokens ?? null,
+          error: record.error ?? null,
+          created_at: startedAt.toISOString(),
+          api: record.api,
+          backend: record.backend ?? null,
+          cached_tokens: record.cachedTokens ?? null,
+          ttft_ms: record.ttftMs ?? null,
+          cost_usd: record.costUsd ?? null,
+        })
+        .catch((err: unknown) => ctx.logger.warn({ err }, "could not record a request row"));
+    });
+    runWithRecord(record, next);
+  };
+}

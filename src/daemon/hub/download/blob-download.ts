@@ -1,0 +1,396 @@
+/** One download run: the worker pool, ranged fetches with retries, writes, progress and verification. */
+import fs from "node:fs/promises";
+import path from "node:path";
+import { RangeSet, splitRanges } from "./byte-ranges.js";
+import { blobPath, discardPartial, partialPath } from "./blob-paths.js";
+import { cancelReason, classify, StallError, WriteError } from "./download-failures.js";
+import { alignUp, newTask, type Task } from "./download-task.js";
+import type { DownloadOptions, DownloadProgress, DownloadRequest, DownloadResult, DownloadStats } from "./download-types.js";
+import { checkFreeSpace, freeBytes } from "./free-space.js";
+import { FrontierHasher } from "./frontier-hasher.js";
+import { backoffMs, sleep } from "../hf-client.js";
+import { DigestMismatchError, HubError, InsufficientStorageError, UpstreamError } from "../hub-errors.js";
+import { fsyncDir, progressPathOf, ProgressJournal, readPartialProgress } from "./partial-progress.js";
+import { rangeGet, RangeProtocolError } from "../range/range-client.js";
+import { checkRangeResponse } from "./range-response-check.js";
+
+const MiB = 1024 * 1024;
+const SPLIT_ALIGN = 64 * 1024;
+/** Window over which a connection's rate is measured. */
+const RATE_WINDOW_MS = 1000;
+/** Split a connection whose remaining bytes would take longer than this at its rate. */
+const SPLIT_ETA_MS = 3000;
+/** How often an idle connection looks for a slow one to help. */
+const SPLIT_POLL_MS = 250;
+
+/** See downloader.ts's module comment. */
+export class Download {
+  readonly #req: DownloadRequest;
+  readonly #o: Required<Omit<DownloadOptions, "signal" | "onProgress" | "logger" | "statfs" | "discardOnCancel">>;
+  readonly #opts: DownloadOptions;
+  readonly #label: string;
+  readonly #expected: string;
+  readonly #internal = new AbortController();
+  readonly #ranges = new RangeSet();
+  readonly #queue: Task[] = [];
+  readonly #active = new Set<Task>();
+  readonly #stats: DownloadStats;
+  #file: fs.FileHandle | undefined;
+  #hasher: FrontierHasher | undefined;
+  #journal: ProgressJournal | undefined;
+  #sinceCheckpoint = 0;
+  #lastProgressAt = 0;
+  #samples: { t: number; bytes: number }[] = [];
+
+  constructor(request: DownloadRequest, options: DownloadOptions) {
+    if (!request.sha256 && !request.gitSha1) throw new Error("downloadBlob needs an expected sha256 or git blob id");
+    this.#req = request;
+    this.#opts = options;
+    this.#o = {
+      blobsDir: options.blobsDir,
+      chunkSize: options.chunkSize ?? 64 * MiB,
+      concurrency: Math.max(1, options.concurrency ?? 4),
+      maxAttempts: options.maxAttempts ?? 8,
+      retryBaseMs: options.retryBaseMs ?? 500,
+      retryMaxMs: options.retryMaxMs ?? 30_000,
+      stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+      checkpointBytes: options.checkpointBytes ?? 8 * MiB,
+      writeBufferBytes: options.writeBufferBytes ?? 1 * MiB,
+      minSplitBytes: options.minSplitBytes ?? 8 * MiB,
+      durable: options.durable ?? true,
+      durableIntervalMs: options.durableIntervalMs ?? 2000,
+      progressIntervalMs: options.progressIntervalMs ?? 100,
+      random: options.random ?? Math.random,
+    };
+    this.#label = request.label ?? path.basename(new URL(request.url).pathname);
+    this.#expected = request.sha256 ? `sha256:${request.sha256}` : `gitsha1:${request.gitSha1}`;
+    this.#stats = {
+      size: request.size, bytesDownloaded: 0, resumedFrom: 0, reused: false, retries: 0, stalls: 0, splits: 0,
+      checkpoints: 0, durableCheckpoints: 0, downloadMs: 0, verifyMs: 0, hashMs: 0,
+    };
+  }
+
+  async run(): Promise<DownloadResult> {
+    const { blobsDir } = this.#o;
+    const size = this.#req.size;
+    const outer = this.#opts.signal;
+    if (outer?.aborted) throw cancelReason(outer);
+    await fs.mkdir(blobsDir, { recursive: true });
+
+    // Content-addressed: only verified bytes are ever renamed to this name, so the right size means the right blob.
+    if (this.#req.sha256) {
+      const final = blobPath(blobsDir, this.#req.sha256);
+      const existing = await fs.stat(final).catch(() => undefined);
+      if (existing?.size === size) {
+        this.#stats.reused = true;
+        this.#stats.resumedFrom = size;
+        this.#emit("verifying", true);
+        return { digest: `sha256:${this.#req.sha256}`, path: final, size, stats: this.#stats };
+      }
+    }
+
+    const partial = partialPath(blobsDir, this.#req);
+    const done = await readPartialProgress(partial, { digest: this.#expected, size });
+    for (const [s, e] of done?.ranges ?? []) this.#ranges.add(s, e);
+    this.#stats.resumedFrom = this.#ranges.total;
+    await checkFreeSpace(size - this.#ranges.total, this.#o.blobsDir, this.#opts.statfs);
+
+    // A partial file without a trustworthy sidecar is started over: its bytes cannot be told apart from holes.
+    this.#file = await fs.open(partial, done ? "r+" : "w+");
+    const onAbort = () => this.#internal.abort(outer!.reason);
+    outer?.addEventListener("abort", onAbort, { once: true });
+    const started = performance.now();
+    try {
+      // Preallocate (sparse) so chunks can be written at their offsets in any order.
+      if (!done) await this.#file.truncate(size);
+      this.#journal = new ProgressJournal(partial, { digest: this.#expected, size }, () => this.#ranges.toJSON(), this.#file, {
+        durable: this.#o.durable,
+        durableIntervalMs: this.#o.durableIntervalMs,
+      });
+      if (done) this.#journal.seedDurable(done.durable);
+      else await this.#journal.flush();
+      this.#hasher = new FrontierHasher(partial, size, { gitSha1: !this.#req.sha256 });
+      this.#hasher.advance(this.#ranges.contiguousEnd(0));
+
+      // Never fewer chunks than connections: a file smaller than concurrency x chunkSize still downloads in parallel.
+      const missing = this.#ranges.missing(size);
+      const missingBytes = missing.reduce((n, [s, e]) => n + e - s, 0);
+      const chunk = Math.min(this.#o.chunkSize, Math.max(MiB, alignUp(Math.ceil(missingBytes / this.#o.concurrency), SPLIT_ALIGN)));
+      for (const [s, e] of splitRanges(missing, chunk)) {
+        this.#queue.push(newTask(s, e));
+      }
+      this.#emit("downloading", true);
+      await this.#runWorkers();
+      this.#stats.downloadMs = performance.now() - started;
+
+      this.#emit("verifying", true);
+      const verifyStart = performance.now();
+      // The durable flush of the data and the hash's tail overlap: one is disk, the other a worker thread.
+      const [digests] = await Promise.all([this.#hasher.finish(), this.#o.durable ? this.#file.datasync() : undefined]);
+      this.#stats.verifyMs = performance.now() - verifyStart;
+      this.#stats.hashMs = this.#hasher.hashMs;
+      await this.#journal.idle();
+      const actual = this.#req.sha256 ? digests.sha256 : digests.gitSha1!;
+      const expected = this.#req.sha256 ?? this.#req.gitSha1!;
+      if (actual !== expected) {
+        await this.#closeFile();
+        await discardPartial(blobsDir, this.#req);
+        throw new DigestMismatchError(this.#label, expected, actual);
+      }
+      await this.#closeFile();
+      const final = blobPath(blobsDir, digests.sha256);
+      await fs.rename(partial, final);
+      if (this.#o.durable) await fsyncDir(blobsDir);
+      await fs.rm(progressPathOf(partial), { force: true });
+      return { digest: `sha256:${digests.sha256}`, path: final, size, stats: this.#stats };
+    } catch (err) {
+      this.#internal.abort(err);
+      await this.#hasher?.close();
+      this.#stats.downloadMs ||= performance.now() - started;
+      if (this.#file) {
+        // Keep what was written: the next attempt resumes from it.
+        await this.#journal?.flush().catch(() => undefined);
+        await this.#closeFile();
+      }
+      if (outer?.aborted) {
+        if (this.#opts.discardOnCancel) await discardPartial(blobsDir, this.#req);
+        throw cancelReason(outer);
+      }
+      throw err;
+    } finally {
+      outer?.removeEventListener("abort", onAbort);
+      this.#stats.checkpoints = this.#journal?.saves ?? 0;
+      this.#stats.durableCheckpoints = this.#journal?.durableSaves ?? 0;
+    }
+  }
+
+  async #closeFile(): Promise<void> {
+    const f = this.#file;
+    this.#file = undefined;
+    await f?.close().catch(() => undefined);
+  }
+
+  /** Run the worker pool; the first fatal error aborts the others and is rethrown once all have stopped. */
+  async #runWorkers(): Promise<void> {
+    let firstError: unknown;
+    const worker = async () => {
+      for (;;) {
+        const task = this.#next();
+        if (!task) {
+          // Nothing queued: stay around while some connection might turn out slow enough to share its range.
+          if (!this.#mightSplit()) return;
+          try {
+            await sleep(SPLIT_POLL_MS, this.#internal.signal);
+          } catch {
+            return;
+          }
+          continue;
+        }
+        this.#active.add(task);
+        try {
+          await this.#runTask(task);
+        } catch (err) {
+          firstError ??= err;
+          this.#internal.abort(err);
+          return;
+        } finally {
+          this.#active.delete(task);
+        }
+        if (task.pos >= task.end) this.#journal!.request();
+      }
+    };
+    const n = this.#o.concurrency;
+    await Promise.all(Array.from({ length: n }, worker));
+    if (firstError !== undefined) throw this.#internal.signal.reason ?? firstError;
+    // Cancelled as the last bytes landed: still a cancel (the caller has moved on); the complete partial resumes instantly.
+    if (this.#internal.signal.aborted) throw this.#internal.signal.reason;
+    if (this.#ranges.total !== this.#req.size) {
+      throw new UpstreamError(`${this.#label}: download ended with ${this.#ranges.total} of ${this.#req.size} bytes`, true);
+    }
+  }
+
+  /**
+   * The next queued range, or the tail half of the range of a connection that would otherwise finish last by far
+   * (its remaining bytes at its own rate take over SPLIT_ETA_MS). Only slow connections are split: on a fast one
+   * the bytes already in flight beyond the new end would be wasted.
+   */
+  #next(): Task | undefined {
+    if (this.#internal.signal.aborted) return undefined;
+    const queued = this.#queue.shift();
+    if (queued) return queued;
+    const now = performance.now();
+    let victim: Task | undefined;
+    let victimEta = 0;
+    for (const t of this.#active) {
+      let rate = t.rate;
+      // A connection that delivered nothing for a whole window has no fresh sample: count what it did since.
+      if (now - t.sampleAt >= 2 * RATE_WINDOW_MS) rate = (t.received - t.sampleFrom) / (now - t.sampleAt);
+      if (rate === undefined) continue;
+      const eta = rate > 0 ? (t.end - t.received) / rate : Infinity;
+      if (eta > SPLIT_ETA_MS && eta > victimEta) {
+        victim = t;
+        victimEta = eta;
+      }
+    }
+    if (!victim) return undefined;
+    // The tail half goes to the idle connection; both halves must stay worth a request.
+    const half = Math.floor((victim.end - victim.received) / 2 / SPLIT_ALIGN) * SPLIT_ALIGN;
+    if (half < this.#o.minSplitBytes) return undefined;
+    const mid = victim.end - half;
+    victim.end = mid;
+    this.#stats.splits++;
+    return newTask(mid, mid + half);
+  }
+
+  /** Whether any active range is still big enough to be split later. */
+  #mightSplit(): boolean {
+    if (this.#internal.signal.aborted) return false;
+    for (const t of this.#active) if (t.end - t.received >= 2 * this.#o.minSplitBytes) return true;
+    return false;
+  }
+
+  /** Fetch one range, retrying from the last written byte until it is complete. */
+  async #runTask(task: Task): Promise<void> {
+    let attempt = 0;
+    while (task.pos < task.end) {
+      const before = task.pos;
+      const outcome = await this.#fetchRange(task).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      if (outcome === undefined) continue;
+      if (this.#internal.signal.aborted) throw this.#internal.signal.reason;
+      const { retryable, error, stalled, delayMs } = classify(outcome);
+      if (stalled) this.#stats.stalls++;
+      if (!retryable) throw error;
+      // Progress resets the budget: a flaky server that keeps delivering bytes is not a failing one.
+      if (task.pos > before) attempt = 0;
+      attempt++;
+      if (attempt >= this.#o.maxAttempts) throw error;
+      this.#stats.retries++;
+      const wait = delayMs ?? backoffMs(attempt, this.#o.retryBaseMs, this.#o.retryMaxMs, this.#o.random);
+      this.#opts.logger?.warn(
+        { file: this.#label, range: [task.pos, task.end], attempt, wait_ms: wait, err: errorMessage(error) },
+        "hub download: retrying range",
+      );
+      await sleep(wait, this.#internal.signal);
+    }
+  }
+
+  async #fetchRange(task: Task): Promise<void> {
+    const attempt = new AbortController();
+    const signal = AbortSignal.any([this.#internal.signal, attempt.signal]);
+    let stalled = false;
+    let writing = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const armStallTimer = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        // Waiting on the disk is not a stalled connection (reading pauses while both write batches are busy).
+        if (writing > 0) return armStallTimer();
+        stalled = true;
+        attempt.abort(new StallError(this.#o.stallTimeoutMs));
+      }, this.#o.stallTimeoutMs);
+    };
+    task.rate = undefined;
+    task.sampleAt = performance.now();
+    task.sampleFrom = task.pos;
+    task.received = task.pos;
+    armStallTimer();
+    try {
+      await rangeGet(
+        this.#req.url,
+        {
+          onResponse: (head) => checkRangeResponse(head, task, this.#req, this.#label),
+          wanted: () => task.end - task.received,
+          onBytes: (n) => {
+            armStallTimer();
+            task.received += n;
+            const now = performance.now();
+            if (now - task.sampleAt >= RATE_WINDOW_MS) {
+              task.rate = (task.received - task.sampleFrom) / (now - task.sampleAt);
+              task.sampleAt = now;
+              task.sampleFrom = task.received;
+            }
+          },
+          write: async (buffer, length) => {
+            writing++;
+            try {
+              await this.#write(task, buffer, length);
+            } finally {
+              writing--;
+            }
+          },
+        },
+        {
+          headers: { ...this.#req.headers, range: `bytes=${task.pos}-${task.end - 1}`, "accept-encoding": "identity" },
+          signal,
+          batchBytes: this.#o.writeBufferBytes,
+        },
+      );
+      if (task.pos < task.end) {
+        throw new UpstreamError(`${this.#label}: connection closed at byte ${task.pos} of range ending ${task.end}`, true);
+      }
+    } catch (err) {
+      if (err instanceof WriteError || err instanceof HubError) throw err;
+      if (stalled && !this.#internal.signal.aborted) throw new StallError(this.#o.stallTimeoutMs);
+      if (err instanceof RangeProtocolError) throw new UpstreamError(`${this.#label}: ${err.message}`, err.retryable, undefined, { cause: err });
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      task.received = task.pos;
+    }
+  }
+
+
+  async #write(task: Task, buffer: Buffer, length: number): Promise<void> {
+    const position = task.pos;
+    try {
+      // write may write less than asked (rare); loop until all is written.
+      for (let off = 0; off < length; ) {
+        const { bytesWritten } = await this.#file!.write(buffer, off, length - off, position + off);
+        off += bytesWritten;
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOSPC" || code === "EDQUOT") {
+        const free = (await freeBytes(this.#o.blobsDir, this.#opts.statfs)) ?? 0;
+        throw new InsufficientStorageError(this.#req.size - this.#ranges.total, free, this.#o.blobsDir);
+      }
+      throw new WriteError(`writing ${this.#label}: ${(err as Error).message}`, { cause: err });
+    }
+    this.#ranges.add(position, position + length);
+    task.pos = position + length;
+    this.#stats.bytesDownloaded += length;
+    this.#sinceCheckpoint += length;
+    if (this.#sinceCheckpoint >= this.#o.checkpointBytes) {
+      this.#sinceCheckpoint = 0;
+      this.#journal!.request();
+    }
+    this.#hasher!.advance(this.#ranges.contiguousEnd(0));
+    this.#emit("downloading");
+  }
+
+  #emit(phase: DownloadProgress["phase"], force = false): void {
+    const cb = this.#opts.onProgress;
+    if (!cb) return;
+    const t = performance.now();
+    if (!force && t - this.#lastProgressAt < this.#o.progressIntervalMs) return;
+    this.#lastProgressAt = t;
+    const completed = this.#stats.reused ? this.#req.size : this.#ranges.total;
+    this.#samples.push({ t, bytes: this.#stats.bytesDownloaded });
+    while (this.#samples.length > 2 && t - this.#samples[0].t > 3000) this.#samples.shift();
+    const first = this.#samples[0];
+    const dt = (t - first.t) / 1000;
+    const bytesPerSecond = dt > 0 ? (this.#stats.bytesDownloaded - first.bytes) / dt : 0;
+    try {
+      cb({ phase, completed, total: this.#req.size, bytesPerSecond: Math.round(bytesPerSecond) });
+    } catch {
+      // A listener's failure must not break the download.
+    }
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,362 @@
+/**
+ * A minimal HTTP/1.1 client for the downloader's ranged GETs, over node:net / node:tls with `onread`: the socket
+ * reads the body straight into one of two write batches (one filling while the other is written to disk), so no
+ * buffer is allocated per read and no byte is copied in JavaScript. Node's http module (and fetch) allocate a fresh
+ * 64 KiB buffer per socket read; V8 answers that external memory with a major GC every ~20 MiB. Measured on 1 GiB
+ * over 4 loopback connections: http module ~0.6 s user CPU plus ~0.9-1.3 s of GC; this client ~0.03 s, on par
+ * with curl. Supports what the Hub and its CDN need: Content-Length and close-delimited bodies, redirects
+ * (Authorization dropped when leaving the origin, as fetch does), keep-alive reuse, TLS with SNI. Chunked 2xx
+ * bodies are refused (CDNs answer ranges with Content-Length).
+ */
+import { connect, release, StaleConnectionError, takeIdle, type Conn } from "./range-connection-pool.js";
+import { RangeProtocolError } from "./range-types.js";
+import type { RangeGetOptions, RangeReceiver } from "./range-types.js";
+
+export type { RangeGetOptions, RangeReceiver, RangeResponseHead } from "./range-types.js";
+export { RangeProtocolError } from "./range-types.js";
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_HEAD = 64 * 1024;
+
+/**
+ * GET `url` and stream the body into `receiver` in batches. Resolves when the body is complete (or `wanted()`
+ * reached 0) and every batch is written; rejects on network errors, aborts and refused responses, after writing
+ * the bytes received so far (they are good, and the caller resumes after them).
+ */
+export async function rangeGet(url: string, receiver: RangeReceiver, options: RangeGetOptions = {}): Promise<void> {
+  let current = new URL(url);
+  const headers = { ...options.headers };
+  const max = options.maxRedirects ?? 10;
+  for (let hop = 0; ; hop++) {
+    const outcome = await exchange(current, headers, receiver, options);
+    if (outcome.kind === "done") return;
+    if (hop >= max) throw new RangeProtocolError(`too many redirects for ${current.origin}${current.pathname}`, false);
+    const next = new URL(outcome.location, current);
+    if (next.origin !== current.origin) {
+      for (const k of Object.keys(headers)) {
+        if (k.toLowerCase() === "authorization" || k.toLowerCase() === "cookie") delete headers[k];
+      }
+    }
+    current = next;
+  }
+}
+
+type Outcome = { kind: "done" } | { kind: "redirect"; location: string };
+
+/** One request/response on one connection (a pooled one first; a fresh one if the pooled one was stale). */
+async function exchange(url: URL, headers: Record<string, string>, receiver: RangeReceiver, options: RangeGetOptions): Promise<Outcome> {
+  const pooled = takeIdle(url);
+  if (pooled) {
+    try {
+      return await new Exchange(pooled, url, headers, receiver, options).run();
+    } catch (err) {
+      // A kept-alive socket the server closed meanwhile fails before answering anything: retry on a new one.
+      if (!(err instanceof StaleConnectionError)) throw err;
+    }
+  }
+  // No connect-time signal: a pooled socket outlives the request that opened it; each Exchange watches its own.
+  return new Exchange(connect(url, options.ca), url, headers, receiver, options).run();
+}
+
+class Exchange {
+  #head = Buffer.alloc(0);
+  #headDone = false;
+  #remaining = Infinity;
+  #keepAlive = false;
+  #anyByte = false;
+  #redirect: string | undefined;
+  // Two batches: `fill` receives; the other may be in flight to disk.
+  readonly #batches: [Buffer, Buffer];
+  #fill = 0;
+  #fillLength = 0;
+  #writing: Promise<void> | undefined;
+  #paused: { buf: Buffer; off: number; end: number } | undefined;
+  #finished = false;
+  #resolve!: (o: Outcome) => void;
+  #reject!: (e: unknown) => void;
+  #failure: unknown;
+
+  constructor(
+    private readonly conn: Conn,
+    private readonly url: URL,
+    private readonly headers: Record<string, string>,
+    private readonly receiver: RangeReceiver,
+    private readonly options: RangeGetOptions,
+  ) {
+    const size = options.batchBytes ?? 1024 * 1024;
+    this.#batches = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
+  }
+
+  run(): Promise<Outcome> {
+    return new Promise<Outcome>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      const { socket } = this.conn;
+      const signal = this.options.signal;
+      if (signal?.aborted) return this.#fail(signal.reason, true);
+      const onAbort = () => this.#fail(signal!.reason, true);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#cleanup = () => signal?.removeEventListener("abort", onAbort);
+      this.conn.handler = (n, buf) => this.#onRead(buf, n);
+      this.conn.target = () => this.#target();
+      socket.on("error", (err) => this.#fail(this.#staleOr(err), true));
+      socket.on("end", () => this.#onEnd());
+      socket.on("close", () => this.#onEnd());
+      try {
+        socket.write(this.#requestHead());
+      } catch (err) {
+        this.#fail(err, true);
+      }
+    });
+  }
+
+  #cleanup: () => void = () => undefined;
+
+  #requestHead(): string {
+    const lines = [`GET ${this.url.pathname}${this.url.search} HTTP/1.1`, `Host: ${this.url.host}`];
+    for (const [k, v] of Object.entries(this.headers)) {
+      if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new RangeProtocolError(`invalid header ${k}`, false);
+      if (k.toLowerCase() === "host" || k.toLowerCase() === "connection") continue;
+      lines.push(`${k}: ${v}`);
+    }
+    lines.push("Connection: keep-alive", "", "");
+    return lines.join("\r\n");
+  }
+
+  #staleOr(err: unknown): unknown {
+    return this.conn.reused && !this.#anyByte ? new StaleConnectionError(String(err)) : err;
+  }
+
+  /** The buffer for the next read: the free part of the filling batch while receiving a body, else the spare. */
+  #target(): Buffer {
+    if (!this.#headDone || this.#redirect !== undefined || this.#finished) return this.conn.readBuffer;
+    const batch = this.#batches[this.#fill];
+    return this.#fillLength < batch.length ? batch.subarray(this.#fillLength) : this.conn.readBuffer;
+  }
+
+  #onRead(buf: Buffer, n: number): boolean | void {
+    if (this.#finished) return false;
+    this.#anyByte = true;
+    if (this.#headDone && this.#redirect === undefined && this.#isInPlace(buf)) return this.#landed(n);
+    if (!this.#headDone) {
+      this.#head = Buffer.concat([this.#head, buf.subarray(0, n)]);
+      const end = this.#head.indexOf("\r\n\r\n");
+      if (end < 0) {
+        if (this.#head.length > MAX_HEAD) this.#fail(new RangeProtocolError("response head too large", false), true);
+        return;
+      }
+      const rest = this.#head.subarray(end + 4);
+      if (!this.#parseHead(this.#head.subarray(0, end).toString("latin1"))) return false;
+      if (!this.#headDone) {
+        // A 1xx interim response: parse what follows as the next head.
+        this.#head = Buffer.from(rest);
+        return this.#onRead(Buffer.alloc(0), 0);
+      }
+      // Body bytes that came with the head: hand them over from a copy (the head buffer is ours).
+      return this.#consume(Buffer.from(rest), 0, rest.length);
+    }
+    return this.#consume(buf, 0, n);
+  }
+
+  /** Returns false (pausing the socket) when both batches are busy; the rest is kept in `#paused`. */
+  #parseHead(text: string): boolean {
+    const lines = text.split("\r\n");
+    const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
+    if (!m) {
+      this.#fail(new RangeProtocolError(`malformed status line "${(lines[0] ?? "").slice(0, 60)}"`, true), true);
+      return false;
+    }
+    const status = Number(m[1]);
+    if (status >= 100 && status < 200) return true;
+    const headers = new Headers();
+    for (const line of lines.slice(1)) {
+      const i = line.indexOf(":");
+      if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
+    }
+    this.#headDone = true;
+    const length = headers.get("content-length");
+    const chunked = /chunked/i.test(headers.get("transfer-encoding") ?? "");
+    this.#remaining = length !== null && !chunked ? Number(length) : Infinity;
+    this.#keepAlive = length !== null && !chunked && !/close/i.test(headers.get("connection") ?? "");
+
+    const location = headers.get("location");
+    if (REDIRECTS.has(status) && location) {
+      this.#redirect = location;
+      // Discard the (small) redirect body; keep the connection only if its length is known.
+      if (this.#remaining === 0) this.#complete();
+      else if (this.#remaining === Infinity) {
+        this.#keepAlive = false;
+        this.#complete();
+      }
+      return true;
+    }
+    if (status >= 200 && status < 300 && chunked) {
+      this.#fail(new RangeProtocolError("chunked transfer encoding is not supported for downloads", false), true);
+      return false;
+    }
+    try {
+      this.receiver.onResponse({ status, headers, url: this.url.toString() });
+    } catch (err) {
+      this.#keepAlive = false;
+      this.#fail(err, true);
+      return false;
+    }
+    if (this.#remaining === 0) this.#complete();
+    return true;
+  }
+
+  #isInPlace(buf: Buffer): boolean {
+    const batch = this.#batches[this.#fill];
+    return buf.buffer === batch.buffer && buf.byteOffset === batch.byteOffset + this.#fillLength;
+  }
+
+  /** `n` bytes were read straight into the filling batch. Bytes beyond what is wanted are simply not counted. */
+  #landed(n: number): boolean | void {
+    const take = Math.min(n, this.receiver.wanted(), this.#remaining);
+    this.#fillLength += take;
+    this.#remaining -= take;
+    if (take > 0) this.receiver.onBytes?.(take);
+    if (this.#remaining <= 0 || this.receiver.wanted() <= 0) {
+      if (this.#remaining > 0) this.#keepAlive = false;
+      this.#complete();
+      return false;
+    }
+    // A full batch goes to disk; if the other one is still being written, stop reading until it is done.
+    if (this.#fillLength === this.#batches[this.#fill].length && !this.#submit()) return false;
+  }
+
+  #consume(buf: Buffer, off: number, end: number): boolean | void {
+    if (this.#redirect !== undefined) {
+      const take = Math.min(end - off, this.#remaining);
+      this.#remaining -= take;
+      if (this.#remaining <= 0) this.#complete();
+      return;
+    }
+    while (off < end && !this.#finished) {
+      const wanted = this.receiver.wanted();
+      if (wanted <= 0 || this.#remaining <= 0) {
+        // Stopping mid-body: the connection cannot be reused.
+        if (this.#remaining > 0) this.#keepAlive = false;
+        this.#complete();
+        return false;
+      }
+      if (this.#fillLength === this.#batches[this.#fill].length) {
+        if (!this.#submit()) {
+          this.#paused = { buf, off, end };
+          return false;
+        }
+      }
+      const batch = this.#batches[this.#fill];
+      const n = Math.min(end - off, batch.length - this.#fillLength, wanted, this.#remaining);
+      buf.copy(batch, this.#fillLength, off, off + n);
+      this.#fillLength += n;
+      this.#remaining -= n;
+      off += n;
+      this.receiver.onBytes?.(n);
+    }
+    if (!this.#finished && (this.#remaining <= 0 || this.receiver.wanted() <= 0)) {
+      if (this.#remaining > 0) this.#keepAlive = false;
+      this.#complete();
+      return false;
+    }
+  }
+
+  /** Start writing the filling batch if no write is in flight; false means both batches are busy. */
+  #submit(): boolean {
+    if (this.#writing || this.#fillLength === 0) return !this.#writing;
+    const batch = this.#batches[this.#fill];
+    const length = this.#fillLength;
+    this.#fill ^= 1;
+    this.#fillLength = 0;
+    this.#writing = this.receiver.write(batch, length).then(
+      () => {
+        this.#writing = undefined;
+        if (this.#failure !== undefined || this.#finished) return;
+        const full = this.#fillLength === this.#batches[this.#fill].length;
+        const p = this.#paused;
+        if (!full && !p) return;
+        // Reading was paused on both batches being busy: hand over the full one, take in held bytes, read on.
+        if (full) this.#submit();
+        this.#paused = undefined;
+        if (p && this.#consume(p.buf, p.off, p.end) === false) return;
+        this.conn.socket.resume();
+      },
+      (err: unknown) => {
+        this.#writing = undefined;
+        this.#keepAlive = false;
+        this.#fail(err, false);
+      },
+    );
+    return true;
+  }
+
+  #onEnd(): void {
+    if (this.#finished) return;
+    if (!this.#headDone) {
+      this.#fail(this.#staleOr(new RangeProtocolError("connection closed before a response", true)), true);
+      return;
+    }
+    if (this.#remaining === Infinity) {
+      this.#keepAlive = false;
+      this.#complete(); // close-delimited body: the end is the end
+      return;
+    }
+    this.#keepAlive = false;
+    this.#fail(new RangeProtocolError("connection closed before the body was complete", true), true);
+  }
+
+  /** The body is done (or no longer wanted): write what is left, then resolve. */
+  #complete(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#cleanup();
+    void this.#drain().then(
+      () => {
+        if (this.#failure !== undefined) return this.#reject(this.#failure);
+        if (this.#keepAlive && this.#remaining === 0) release(this.conn);
+        else this.conn.socket.destroy();
+        this.#resolve(this.#redirect !== undefined ? { kind: "redirect", location: this.#redirect } : { kind: "done" });
+      },
+      (err: unknown) => {
+        this.conn.socket.destroy();
+        this.#reject(err);
+      },
+    );
+  }
+
+  /** Fail: stop reading; write the bytes already received (unless the write itself failed), then reject. */
+  #fail(err: unknown, flush: boolean): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = err;
+    this.#finished = true;
+    this.#cleanup();
+    this.conn.socket.destroy();
+    const written = flush ? this.#drain() : (this.#writing ?? Promise.resolve());
+    void written.then(
+      () => this.#reject(err),
+      () => this.#reject(err),
+    );
+  }
+
+  /** Wait for the write in flight, then write the filling batch and any bytes held while paused. */
+  async #drain(): Promise<void> {
+    while (this.#writing) await this.#writing;
+    const p = this.#paused;
+    this.#paused = undefined;
+    if (this.#fillLength > 0) {
+      const batch = this.#batches[this.#fill];
+      const length = this.#fillLength;
+      this.#fillLength = 0;
+      await this.receiver.write(batch, length);
+    }
+    if (p && p.off < p.end && this.#redirect === undefined) {
+      // Bytes held while both batches were busy: write them too (from a copy), bounded by what is still wanted.
+      const n = Math.min(p.end - p.off, this.receiver.wanted(), this.#remaining);
+      if (n > 0) {
+        this.#remaining -= n;
+        this.receiver.onBytes?.(n);
+        await this.receiver.write(Buffer.from(p.buf.subarray(p.off, p.off + n)), n);
+      }
+    }
+  }
+}

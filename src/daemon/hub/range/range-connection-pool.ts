@@ -1,0 +1,98 @@
+/** Connections for rangeGet: connecting (TCP or TLS with `onread`) and the keep-alive pool of idle ones. */
+import net from "node:net";
+import tls from "node:tls";
+import { RangeProtocolError } from "./range-types.js";
+
+const READ_BUFFER = 256 * 1024;
+const IDLE_MS = 5000;
+
+/** A pooled connection the server closed meanwhile: the request is retried on a fresh one. */
+export class StaleConnectionError extends Error {}
+
+/**
+ * A connection with a swappable read handler and read target (the `onread` options are fixed at connect time).
+ * Node asks `target()` for the buffer of the next read after each read.
+ */
+export interface Conn {
+  socket: net.Socket;
+  key: string;
+  /** Where reads go when no body batch is filling (heads, redirects, idle). */
+  readBuffer: Buffer;
+  handler: (n: number, buf: Buffer) => boolean | void;
+  target: () => Buffer;
+  reused: boolean;
+}
+
+const idle = new Map<string, Conn[]>();
+
+function originKey(url: URL): string {
+  return `${url.protocol}//${url.host}`;
+}
+
+/** An open idle connection to `url`'s origin, ready for a request, if the pool has one. */
+export function takeIdle(url: URL): Conn | undefined {
+  const list = idle.get(originKey(url));
+  while (list?.length) {
+    const conn = list.pop()!;
+    if (!conn.socket.destroyed && conn.socket.readyState === "open") {
+      conn.socket.setTimeout(0);
+      conn.socket.ref();
+      // The previous exchange may have ended with the socket paused (its last read returned false).
+      conn.socket.resume();
+      conn.reused = true;
+      return conn;
+    }
+  }
+  return undefined;
+}
+
+/** Return a connection whose response is complete to the pool (closed after IDLE_MS unused). */
+export function release(conn: Conn): void {
+  conn.target = () => conn.readBuffer;
+  conn.handler = () => {
+    conn.socket.destroy(); // unsolicited bytes on an idle connection: it is not reusable
+    return false;
+  };
+  conn.socket.removeAllListeners("end");
+  conn.socket.removeAllListeners("close");
+  conn.socket.removeAllListeners("error");
+  conn.socket.on("error", () => undefined);
+  conn.socket.setTimeout(IDLE_MS, () => conn.socket.destroy());
+  conn.socket.unref();
+  const list = idle.get(conn.key) ?? [];
+  list.push(conn);
+  idle.set(conn.key, list);
+  conn.socket.once("close", () => {
+    const l = idle.get(conn.key);
+    const i = l?.indexOf(conn) ?? -1;
+    if (l && i >= 0) l.splice(i, 1);
+  });
+}
+
+/** Open a new connection to `url`'s origin. */
+export function connect(url: URL, ca?: string | Buffer): Conn {
+  const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER);
+  const conn = { key: originKey(url), readBuffer, reused: false } as Conn;
+  conn.handler = () => undefined;
+  conn.target = () => readBuffer;
+  const onread: net.OnReadOpts = {
+    buffer: () => conn.target(),
+    callback: (n, buf) => conn.handler(n, buf as Buffer) !== false,
+  };
+  const port = Number(url.port) || (url.protocol === "https:" ? 443 : 80);
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (url.protocol === "https:") {
+    // @types/node omits `onread` from tls.connect's options; Node supports it (TLSSocket is a net.Socket).
+    const tlsOptions: tls.ConnectionOptions & { onread: net.OnReadOpts } = {
+      host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ["http/1.1"], onread,
+      ...(ca ? { ca: [...tls.rootCertificates, ca.toString()] } : {}),
+    };
+    conn.socket = tls.connect(tlsOptions);
+  } else if (url.protocol === "http:") {
+    conn.socket = net.connect({ host, port, onread });
+  } else {
+    throw new RangeProtocolError(`unsupported protocol ${url.protocol}`, false);
+  }
+  conn.socket.setNoDelay(true);
+  return conn;
+}

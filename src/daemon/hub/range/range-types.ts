@@ -1,0 +1,40 @@
+/** The public shapes of rangeGet: its response head, body receiver, options and protocol error. */
+
+/** The head of the final (non-redirect) response. */
+export interface RangeResponseHead {
+  status: number;
+  headers: Headers;
+  /** The URL that answered, after redirects. */
+  url: string;
+}
+
+/** What to do with the body. */
+export interface RangeReceiver {
+  /** Called with the final response's head; throw to refuse it (the connection is closed, the error rethrown). */
+  onResponse(head: RangeResponseHead): void;
+  /** Bytes still wanted; may shrink during the transfer. When it reaches 0 the transfer stops early. */
+  wanted(): number;
+  /** Bytes arrived (before they are written): for stall timers and rate measurement. */
+  onBytes?(n: number): void;
+  /** Persist a batch. Writes are issued one at a time, in order; reading pauses while both batches are busy. */
+  write(buffer: Buffer, length: number): Promise<void>;
+}
+
+/** Request options. */
+export interface RangeGetOptions {
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Size of each of the two write batches. Default 1 MiB. */
+  batchBytes?: number;
+  maxRedirects?: number;
+  /** Extra trust for TLS (a private CA); the system's CAs are always trusted. */
+  ca?: string | Buffer;
+}
+
+/** A protocol-level failure (bad status line, unsupported encoding, closed early): retrying may help. */
+export class RangeProtocolError extends Error {
+  constructor(message: string, readonly retryable: boolean) {
+    super(message);
+    this.name = "RangeProtocolError";
+  }
+}

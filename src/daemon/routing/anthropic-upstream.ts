@@ -1,0 +1,147 @@
+/**
+ * Client-side Anthropic translation: the internal chat model into an `@anthropic-ai/sdk` streaming Messages request,
+ * and the SDK's stream events back into core events. Pure (no I/O). The server-side `/v1/messages` translators live
+ * in `compat/anthropic-*.ts` and stay separate.
+ */
+import type {
+  ContentBlockParam,
+  MessageCreateParamsStreaming,
+  MessageParam,
+  RawMessageStreamEvent,
+  ToolChoice as AnthropicToolChoice,
+} from "@anthropic-ai/sdk/resources/messages";
+import type { ChatEvent, ChatMessage, ChatRequest, FinishReason, ToolChoice, Usage } from "../core/chat.js";
+
+/** Anthropic requires max_tokens; this is what a request without one gets. */
+export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
+
+/** A core request as `messages.create` parameters (always streamed). System turns become the `system` field. */
+export function toAnthropicUpstreamRequest(request: ChatRequest, upstreamModel: string): MessageCreateParamsStreaming {
+  const s = request.sampling;
+  const system = request.messages.filter((m) => m.role === "system").map((m) => m.content).join("\n\n");
+  const params: MessageCreateParamsStreaming = {
+    model: upstreamModel,
+    max_tokens: s.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
+    messages: toAnthropicMessages(request.messages.filter((m) => m.role !== "system")),
+    stream: true,
+  };
+  if (system) params.system = system;
+  // The Messages API of this SDK version has no sampling knobs (temperature, top_p, top_k): they are not sent.
+  if (s.stop?.length) params.stop_sequences = s.stop;
+  if (request.tools?.length && request.toolChoice?.type !== "none") {
+    params.tools = request.tools.map((t) => ({
+      name: t.name,
+      ...(t.description !== undefined ? { description: t.description } : {}),
+      input_schema: { type: "object", ...t.parameters } as { type: "object" },
+    }));
+    if (request.toolChoice) params.tool_choice = toAnthropicToolChoice(request.toolChoice);
+  }
+  return params;
+}
+
+/**
+ * Anthropic wants alternating user/assistant turns with tool results as user content blocks, so consecutive
+ * messages of one side are merged into one turn.
+ */
+function toAnthropicMessages(messages: ChatMessage[]): MessageParam[] {
+  const out: MessageParam[] = [];
+  for (const m of messages) {
+    const role = m.role === "assistant" ? "assistant" : "user";
+    const blocks: ContentBlockParam[] = [];
+    if (m.role === "tool") {
+      blocks.push({ type: "tool_result", tool_use_id: m.toolCallId ?? "", content: m.content });
+    } else {
+      if (m.content) blocks.push({ type: "text", text: m.content });
+      for (const c of m.toolCalls ?? []) blocks.push({ type: "tool_use", id: c.id, name: c.name, input: parseArguments(c.arguments) });
+    }
+    const last = out.at(-1);
+    if (last && last.role === role) (last.content as ContentBlockParam[]).push(...blocks);
+    else out.push({ role, content: blocks });
+  }
+  return out;
+}
+
+function parseArguments(text: string): unknown {
+  try {
+    return JSON.parse(text || "{}");
+  } catch {
+    // Anthropic needs an object; keep what the model wrote rather than dropping it.
+    return { arguments: text };
+  }
+}
+
+function toAnthropicToolChoice(choice: ToolChoice): AnthropicToolChoice {
+  switch (choice.type) {
+    case "auto":
+      return { type: "auto" };
+    case "required":
+      return { type: "any" };
+    case "tool":
+      return { type: "tool", name: choice.name };
+    case "none":
+      return { type: "none" };
+  }
+}
+
+const FINISH: Record<string, FinishReason> = {
+  end_turn: "stop",
+  stop_sequence: "stop",
+  max_tokens: "length",
+  tool_use: "tool_calls",
+  pause_turn: "stop",
+  refusal: "stop",
+};
+
+/**
+ * Turns Anthropic stream events into core events. Content blocks are numbered across text and tool use, core
+ * tool-call indexes count tool calls only, so the decoder keeps the mapping; `finish()` gives the `done` event.
+ */
+export class AnthropicEventDecoder {
+  #finishReason: FinishReason = "stop";
+  #usage: Usage & { cachedInputTokens?: number } = { inputTokens: 0, outputTokens: 0 };
+  readonly #toolIndex = new Map<number, number>();
+  responseModel: string | undefined;
+
+  decode(event: RawMessageStreamEvent): ChatEvent[] {
+    switch (event.type) {
+      case "message_start": {
+        const u = event.message.usage;
+        this.responseModel = event.message.model;
+        const cached = (u.cache_read_input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0);
+        // Anthropic's input_tokens excludes cached ones; the core count is the whole prompt.
+        this.#usage = { inputTokens: u.input_tokens + cached, outputTokens: u.output_tokens };
+        if (u.cache_read_input_tokens) this.#usage.cachedInputTokens = u.cache_read_input_tokens;
+        return [];
+      }
+      case "content_block_start": {
+        const block = event.content_block;
+        if (block.type === "tool_use") {
+          const index = this.#toolIndex.size;
+          this.#toolIndex.set(event.index, index);
+          return [{ type: "tool_call_start", index, id: block.id, name: block.name }];
+        }
+        if (block.type === "text" && block.text) return [{ type: "text", text: block.text }];
+        return [];
+      }
+      case "content_block_delta": {
+        const d = event.delta;
+        if (d.type === "text_delta") return d.text ? [{ type: "text", text: d.text }] : [];
+        if (d.type === "input_json_delta") {
+          const index = this.#toolIndex.get(event.index);
+          return index === undefined || !d.partial_json ? [] : [{ type: "tool_call_delta", index, argumentsDelta: d.partial_json }];
+        }
+        return [];
+      }
+      case "message_delta":
+        if (event.delta.stop_reason) this.#finishReason = FINISH[event.delta.stop_reason] ?? "stop";
+        if (event.usage?.output_tokens !== undefined && event.usage.output_tokens !== null) this.#usage.outputTokens = event.usage.output_tokens;
+        return [];
+      default:
+        return [];
+    }
+  }
+
+  finish(): Extract<ChatEvent, { type: "done" }> {
+    return { type: "done", finishReason: this.#finishReason, usage: { ...this.#usage } };
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Client-side OpenAI translation: the internal chat model into an `openai` SDK streaming request, and the SDK's
+ * chunks back into core events. Pure (no I/O); used for OpenAI, OpenAI-compatible servers and other mlxm daemons.
+ * The server-side translators (`compat/openai-chat.ts`) are the mirror image and stay separate.
+ */
+import type {
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsStreaming,
+  ChatCompletionMessageParam,
+  ChatCompletionToolChoiceOption,
+} from "openai/resources/chat/completions";
+import type { ChatEvent, ChatMessage, ChatRequest, FinishReason, ToolChoice, Usage } from "../core/chat.js";
+
+/** A core request as the `openai` SDK's `chat.completions.create` parameters (always streamed, usage included). */
+export function toOpenAIUpstreamRequest(request: ChatRequest, upstreamModel: string): ChatCompletionCreateParamsStreaming {
+  const s = request.sampling;
+  const params: ChatCompletionCreateParamsStreaming = {
+    model: upstreamModel,
+    messages: request.messages.map(toOpenAIMessage),
+    stream: true,
+    stream_options: { include_usage: true },
+  };
+  if (s.maxTokens !== undefined) params.max_completion_tokens = s.maxTokens;
+  if (s.temperature !== undefined) params.temperature = s.temperature;
+  if (s.topP !== undefined) params.top_p = s.topP;
+  if (s.seed !== undefined) params.seed = s.seed;
+  if (s.stop?.length) params.stop = s.stop;
+  if (s.frequencyPenalty !== undefined) params.frequency_penalty = s.frequencyPenalty;
+  if (s.presencePenalty !== undefined) params.presence_penalty = s.presencePenalty;
+  if (request.tools?.length) {
+    params.tools = request.tools.map((t) => ({
+      type: "function",
+      function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.parameters },
+    }));
+  }
+  if (request.toolChoice) params.tool_choice = toOpenAIToolChoice(request.toolChoice);
+  const rf = request.responseFormat;
+  if (rf?.type === "json_object") params.response_format = { type: "json_object" };
+  if (rf?.type === "json_schema") {
+    params.response_format = {
+      type: "json_schema",
+      json_schema: { name: rf.name ?? "response", schema: rf.schema, ...(rf.strict !== undefined ? { strict: rf.strict } : {}) },
+    };
+  }
+  return params;
+}
+
+function toOpenAIMessage(m: ChatMessage): ChatCompletionMessageParam {
+  switch (m.role) {
+    case "system":
+      return { role: "system", content: m.content };
+    case "user":
+      return { role: "user", content: m.content };
+    case "tool":
+      return { role: "tool", content: m.content, tool_call_id: m.toolCallId ?? "" };
+    case "assistant":
+      return {
+        role: "assistant",
+        content: m.content === "" && m.toolCalls?.length ? null : m.content,
+        ...(m.toolCalls?.length
+          ? { tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } })) }
+          : {}),
+      };
+  }
+}
+
+function toOpenAIToolChoice(choice: ToolChoice): ChatCompletionToolChoiceOption {
+  return choice.type === "tool" ? { type: "function", function: { name: choice.name } } : choice.type;
+}
+
+const FINISH: Record<string, FinishReason> = { stop: "stop", length: "length", tool_calls: "tool_calls", function_call: "tool_calls", content_filter: "stop" };
+
+/**
+ * Turns a stream of OpenAI chunks into core events. Stateful (OpenAI sends a finish reason and the usage in
+ * separate chunks, and tool-call ids only on a call's first delta), so one decoder per stream; `finish()` gives the
+ * one `done` event after the last chunk.
+ */
+export class OpenAIChunkDecoder {
+  #finishReason: FinishReason = "stop";
+  #usage: Usage & { cachedInputTokens?: number } = { inputTokens: 0, outputTokens: 0 };
+  readonly #started = new Set<number>();
+  /** The model the upstream says answered (may be a dated snapshot of the requested one). */
+  responseModel: string | undefined;
+
+  decode(chunk: ChatCompletionChunk): ChatEvent[] {
+    const events: ChatEvent[] = [];
+    if (chunk.model) this.responseModel = chunk.model;
+    if (chunk.usage) {
+      this.#usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
+      const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
+      if (cached) this.#usage.cachedInputTokens = cached;
+    }
+    const choice = chunk.choices?.[0];
+    if (!choice) return events;
+    const delta = choice.delta ?? {};
+    if (delta.content) events.push({ type: "text", text: delta.content });
+    for (const call of delta.tool_calls ?? []) {
+      if (!this.#started.has(call.index)) {
+        this.#started.add(call.index);
+        events.push({ type: "tool_call_start", index: call.index, id: call.id ?? `call_${call.index}`, name: call.function?.name ?? "" });
+      }
+      if (call.function?.arguments) events.push({ type: "tool_call_delta", index: call.index, argumentsDelta: call.function.arguments });
+    }
+    if (choice.finish_reason) this.#finishReason = FINISH[choice.finish_reason] ?? "stop";
+    return events;
+  }
+
+  finish(): Extract<ChatEvent, { type: "done" }> {
+    return { type: "done", finishReason: this.#finishReason, usage: { ...this.#usage } };
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * The facts about one API request that only the model service learns (which backend served it, its usage, TTFT,
+ * cost), carried in AsyncLocalStorage so the `ModelService` contract stays protocol-free: the HTTP layer opens a record
+ * per request, the router fills it in, and the HTTP layer writes it as a `requests` row when the response ends.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+
+export interface RequestRecord {
+  /** The protocol the caller spoke: "openai", "anthropic", "ollama". */
+  api: string;
+  model?: string;
+  /** "local" or "<provider>:<upstream model>". */
+  backend?: string;
+  inputTokens?: number;
+  outputTokens?: number;
+  cachedTokens?: number;
+  ttftMs?: number;
+  costUsd?: number | null;
+  /** A failure after the response started (the status code is already 200 then). */
+  error?: string;
+  /** Called once the backend is chosen, before any byte is sent (sets `x-mlxm-backend`). */
+  onBackend?: (backend: string) => void;
+}
+
+const storage = new AsyncLocalStorage<RequestRecord>();
+
+/** The record of the request being served, if the HTTP layer opened one. */
+export function currentRecord(): RequestRecord | undefined {
+  return storage.getStore();
+}
+
+/** Run `fn` (and everything it starts) with `record` as the current record. */
+export function runWithRecord<T>(record: RequestRecord, fn: () => T): T {
+  return storage.run(record, fn);
+}

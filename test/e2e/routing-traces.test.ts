@@ -1,0 +1,92 @@
+/**
+ * Routed requests in traces, with the built CLI and a real background daemon (full observability): the GenAI spans
+ * the official SDKs make sit under the daemon's request span, beneath mlxm's route span that carries the backend and
+ * the cost; and a stored key is in no span, log line or database file.
+ */
+import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
+import { freshCliEnv, parseJson, runCli, type CliEnv } from "../helpers/cli.js";
+import { FAKE_ANTHROPIC_USAGE, startFakeAnthropic } from "../helpers/fake-anthropic.js";
+import { FAKE_OPENAI_USAGE, startFakeOpenAI } from "../helpers/fake-openai.js";
+import type { FakeServer } from "../helpers/http-server.js";
+
+const KEY = "sk-ant-e2e0trace0key0must0stay0sealed0456";
+
+interface SpanView {
+  span_id: string;
+  parent_span_id: string | null;
+  name: string;
+  kind: number;
+  attributes: Record<string, unknown>;
+}
+
+describe("routing traces (e2e)", function () {
+  this.timeout(90_000);
+  let env: CliEnv;
+  let cleanup: () => void;
+  let openai: FakeServer;
+  let anthropic: FakeServer;
+
+  before(async () => {
+    openai = await startFakeOpenAI();
+    anthropic = await startFakeAnthropic({ apiKey: KEY });
+    ({ env, cleanup } = await freshCliEnv());
+  });
+  after(async () => {
+    await runCli(["daemon", "stop"], env);
+    cleanup();
+    await openai?.close();
+    await anthropic?.close();
+  });
+
+  async function traceOf(model: string): Promise<SpanView[]> {
+    const test = await runCli(["route", "test", model, "--json"], env);
+    expect(test.code, test.stderr).to.equal(0);
+    const res = await runCli(["trace", "--last", "--json"], env);
+    expect(res.code, res.stderr).to.equal(0);
+    return parseJson(res).spans as SpanView[];
+  }
+
+  const descendsFrom = (spans: SpanView[], s: SpanView, ancestor: string): boolean => {
+    for (let p = s.parent_span_id; p; p = spans.find((x) => x.span_id === p)?.parent_span_id ?? null) if (p === ancestor) return true;
+    return false;
+  };
+
+  it("puts both SDKs' GenAI spans under the request span, with backend, usage and cost", async () => {
+    expect((await runCli(["daemon", "start"], env)).code).to.equal(0);
+    const addO = await runCli(["route", "add", "gpt-4o-mini", "--provider", "openai", "--base-url", `${openai.url}/v1`, "--api-key-env", "MLXM_TEST_UNUSED_KEY"], env);
+    expect(addO.code, addO.stderr).to.equal(0);
+    // The variable is not set in the daemon: the request must fail clearly, naming the variable, not the key.
+    const noKey = await runCli(["route", "test", "gpt-4o-mini", "--json"], env);
+    expect(noKey.code).to.not.equal(0);
+    expect(noKey.stdout + noKey.stderr).to.contain("MLXM_TEST_UNUSED_KEY");
+    expect((await runCli(["route", "add", "gpt-4o-mini", "--provider", "openai-compatible", "--base-url", `${openai.url}/v1`, "--replace"], env)).code).to.equal(0);
+    const addA = await runCli(["route", "add", "claude-3-5-haiku-latest", "--provider", "anthropic", "--base-url", anthropic.url, "--api-key-stdin"], env, { stdin: KEY });
+    expect(addA.code, addA.stderr).to.equal(0);
+
+    for (const [model, provider, usage] of [
+      ["gpt-4o-mini", "openai", { input: FAKE_OPENAI_USAGE.prompt_tokens, output: FAKE_OPENAI_USAGE.completion_tokens }],
+      ["claude-3-5-haiku-latest", "anthropic", { input: FAKE_ANTHROPIC_USAGE.input_tokens, output: FAKE_ANTHROPIC_USAGE.output_tokens }],
+    ] as const) {
+      const spans = await traceOf(model);
+      const names = JSON.stringify(spans.map((s) => s.name));
+      const server = spans.find((s) => s.kind === 1 && s.attributes["http.route"] === "/api/routes/test");
+      expect(server, names).to.exist;
+      const route = spans.find((s) => s.name === `chat ${model}` && s.attributes["mlxm.backend"] !== undefined);
+      expect(route, names).to.exist;
+      expect(descendsFrom(spans, route!, server!.span_id)).to.equal(true);
+      expect(route!.attributes).to.deep.include({ "gen_ai.usage.input_tokens": usage.input, "gen_ai.usage.output_tokens": usage.output });
+      // The SDK's own GenAI span (instrumentation of the official client) is a child of the route span.
+      const sdk = spans.find((s) => s !== route && String(s.attributes["gen_ai.provider.name"] ?? s.attributes["gen_ai.system"] ?? "").includes(provider));
+      expect(sdk, names).to.exist;
+      expect(descendsFrom(spans, sdk!, route!.span_id)).to.equal(true);
+      if (provider === "anthropic") expect(route!.attributes["operation.cost"]).to.be.a("number").greaterThan(0);
+    }
+
+    expect((await runCli(["daemon", "stop"], env)).code).to.equal(0);
+    for (const file of [...fs.readdirSync(env.home).filter((f) => f.startsWith("mlxm.db")), path.join("logs", "daemon.log")]) {
+      expect(fs.readFileSync(path.join(env.home, file)).includes(KEY), file).to.equal(false);
+    }
+  });
+});

@@ -1,0 +1,165 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
+import { Ollama } from "ollama";
+import { MlxmClient } from "../../src/client/mlxm-client.js";
+import { UnauthorizedError } from "../../src/client/errors.js";
+import { resolveConfig } from "../../src/config/config.js";
+import { adminTokenPath } from "../../src/daemon/auth/admin-token.js";
+import { InsecureBindError, startDaemon } from "../../src/daemon/main.js";
+import { silentLogger } from "../../src/observability/logger.js";
+import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { makeTempHome } from "../helpers/temp-home.js";
+
+describe("authentication", () => {
+  let d: TestDaemon;
+  let admin: MlxmClient;
+  before(async () => {
+    d = await startTestDaemon();
+    admin = new MlxmClient({ baseUrl: d.baseUrl, apiKey: d.adminToken });
+  });
+  after(async () => d.stop());
+
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${d.baseUrl}${path}`, { headers });
+
+  it("writes the admin token 0600 in MLXM_HOME", () => {
+    expect(fs.statSync(adminTokenPath(d.home)).mode & 0o777).to.equal(0o600);
+    expect(d.adminToken).to.match(/^mlxm-admin-[A-Za-z0-9_-]{40,}$/);
+  });
+
+  it("stays open on loopback while no key exists, but keys are managed only with the admin token", async () => {
+    expect((await get("/api/tags")).status).to.equal(200);
+    expect((await get("/v1/models", { authorization: "Bearer whatever-ollama-sends" })).status).to.equal(200);
+    const anonymous = await fetch(`${d.baseUrl}/api/keys`, { method: "POST", body: "{}" });
+    expect(anonymous.status).to.equal(403);
+    expect(await anonymous.json()).to.include({ code: "forbidden" });
+  });
+
+  describe("once a key exists", () => {
+    let key: string;
+    before(async () => {
+      const created = await admin.createKey("ci");
+      key = created.key;
+      expect(created).to.include({ name: "ci", prefix: key.slice(0, 9), last_used_at: null, revoked_at: null });
+    });
+
+    it("refuses every API without a key, each in its caller's shape", async () => {
+      const native = await get("/api/tags");
+      expect(native.status).to.equal(401);
+      expect(native.headers.get("www-authenticate")).to.match(/^Bearer/);
+      expect(await native.json()).to.deep.equal({ error: "an API key is required: send it as `Authorization: Bearer <key>` or `x-api-key`", code: "unauthorized" });
+      for (const path of ["/api/ps", "/api/traces", "/metrics", "/api/health"]) expect((await get(path)).status, path).to.equal(401);
+      const spans = await fetch(`${d.baseUrl}/api/traces`, { method: "POST", body: JSON.stringify({ spans: [] }) });
+      expect(spans.status).to.equal(401);
+
+      const openai = new OpenAI({ baseURL: `${d.baseUrl}/v1`, apiKey: "mlxm-wrong", maxRetries: 0 });
+      const err = await openai.models.list().then(() => undefined, (e: unknown) => e);
+      expect(err).to.be.instanceOf(OpenAI.AuthenticationError);
+      expect((err as InstanceType<typeof OpenAI.AuthenticationError>).error).to.deep.equal({ message: "invalid API key", type: "invalid_request_error", param: null, code: "invalid_api_key" });
+
+      const anthropic = new Anthropic({ baseURL: d.baseUrl, apiKey: "mlxm-wrong", maxRetries: 0 });
+      const aerr = await anthropic.messages.create({ model: "mlxm-tiny", max_tokens: 4, messages: [{ role: "user", content: "hi" }] }).then(() => undefined, (e: unknown) => e);
+      expect(aerr).to.be.instanceOf(Anthropic.AuthenticationError);
+      expect((aerr as InstanceType<typeof Anthropic.AuthenticationError>).error).to.deep.equal({ type: "error", error: { type: "authentication_error", message: "invalid API key" } });
+
+      // Ollama clients probe the version first: it stays readable.
+      expect((await get("/api/version")).status).to.equal(200);
+    });
+
+    it("accepts the key as Bearer and as x-api-key on every API, and records its use", async () => {
+      for (const path of ["/api/tags", "/api/ps", "/api/traces", "/metrics", "/v1/models"]) {
+        expect((await get(path, { authorization: `Bearer ${key}` })).status, path).to.equal(200);
+        expect((await get(path, { "x-api-key": key })).status, path).to.equal(200);
+      }
+      const openai = new OpenAI({ baseURL: `${d.baseUrl}/v1`, apiKey: key, maxRetries: 0 });
+      expect((await openai.models.list()).data.map((m) => m.id)).to.include("mlxm-tiny");
+      const ollama = new Ollama({ host: d.baseUrl, headers: { authorization: `Bearer ${key}` } });
+      expect((await ollama.list()).models.map((m) => m.name)).to.include("mlxm-tiny");
+      const [listed] = (await admin.keys()).keys;
+      expect(listed!.name).to.equal("ci");
+      expect(listed!.last_used_at).to.be.a("string");
+    });
+
+    it("lets the admin token through (the CLI) but not an API key into key management", async () => {
+      expect((await admin.ps()).models).to.be.an("array");
+      const asKey = new MlxmClient({ baseUrl: d.baseUrl, apiKey: key });
+      const err = await asKey.createKey("sneaky").then(() => undefined, (e: unknown) => e);
+      expect(err).to.be.instanceOf(UnauthorizedError);
+      expect((err as UnauthorizedError).status).to.equal(403);
+      const missing = await new MlxmClient({ baseUrl: d.baseUrl }).list().then(() => undefined, (e: unknown) => e);
+      expect(missing).to.be.instanceOf(UnauthorizedError);
+    });
+
+    it("refuses a revoked key at once and keeps names unique", async () => {
+      const second = await admin.createKey();
+      expect(second.name).to.equal("key-1");
+      expect((await get("/api/tags", { "x-api-key": second.key })).status).to.equal(200);
+      expect(await admin.revokeKey("key-1")).to.deep.equal({ revoked: "key-1" });
+      expect((await get("/api/tags", { "x-api-key": second.key })).status).to.equal(401);
+      const dup = await admin.createKey("ci").then(() => undefined, (e: unknown) => e);
+      expect((dup as { status?: number }).status).to.equal(409);
+      const gone = await admin.revokeKey("key-1").then(() => undefined, (e: unknown) => e);
+      expect((gone as { status?: number }).status).to.equal(404);
+    });
+  });
+});
+
+describe("binding beyond loopback", () => {
+  it("refuses to start with no API key, with an explanation", async () => {
+    const { home, cleanup } = makeTempHome();
+    try {
+      const config = resolveConfig({}, { MLXM_HOME: home, MLXM_HOST: "0.0.0.0:0" });
+      const err = await startDaemon({ config, logger: silentLogger(), version: "0.0.0-test" }).then(() => undefined, (e: unknown) => e);
+      expect(err).to.be.instanceOf(InsecureBindError);
+      expect((err as Error).message).to.match(/no API key exists.*mlxm key create/);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe("browser callers", () => {
+  let d: TestDaemon;
+  before(async () => (d = await startTestDaemon({ MLXM_ORIGINS: "https://*.example.com" })));
+  after(async () => d.stop());
+
+  it("refuses a cross-origin text/plain POST before it reaches the model", async () => {
+    const res = await fetch(`${d.baseUrl}/api/generate`, {
+      method: "POST",
+      headers: { origin: "https://evil.test", "content-type": "text/plain" },
+      body: JSON.stringify({ model: "mlxm-tiny", prompt: "hi", stream: false }),
+    });
+    expect(res.status).to.equal(403);
+    expect(await res.json()).to.include({ code: "forbidden" });
+    const v1 = await fetch(`${d.baseUrl}/v1/chat/completions`, { method: "POST", headers: { origin: "null" }, body: "{}" });
+    expect(v1.status).to.equal(403);
+    expect(((await v1.json()) as { error: { code: string } }).error.code).to.equal("forbidden");
+  });
+
+  it("answers CORS for allowed origins only", async () => {
+    const preflight = await fetch(`${d.baseUrl}/v1/chat/completions`, {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example.com", "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" },
+    });
+    expect(preflight.status).to.equal(204);
+    expect(preflight.headers.get("access-control-allow-origin")).to.equal("https://app.example.com");
+    const local = await fetch(`${d.baseUrl}/api/tags`, { headers: { origin: "http://localhost:5173" } });
+    expect(local.status).to.equal(200);
+    expect(local.headers.get("access-control-allow-origin")).to.equal("http://localhost:5173");
+    expect(local.headers.get("x-content-type-options")).to.equal("nosniff");
+  });
+
+  it("refuses a Host that is not the daemon's (DNS rebinding)", async () => {
+    const http = await import("node:http");
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${d.baseUrl}/api/tags`, { headers: { host: "rebind.evil.test:10242" } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(status).to.equal(403);
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * Routing end to end: a real daemon on port 0 in front of fake OpenAI and Anthropic upstreams (real wire formats),
+ * called with the official SDKs. Routing by pattern and priority, both cross-protocol directions the daemon serves
+ * today (OpenAI and Ollama callers to Anthropic and OpenAI upstreams), fallback before the first byte and never after,
+ * sealed keys, limits, model lists and usage rows that add up to what the responses said.
+ */
+import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
+import OpenAI, { type APIError } from "openai";
+import { Ollama } from "ollama";
+import { calcPrice } from "@pydantic/genai-prices";
+import { Store } from "../../src/daemon/store/store.js";
+import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { FAKE_ANTHROPIC_REPLY, FAKE_ANTHROPIC_USAGE, startFakeAnthropic } from "../helpers/fake-anthropic.js";
+import { FAKE_OPENAI_REPLY, FAKE_OPENAI_TOOL_ARGS, FAKE_OPENAI_USAGE, startFakeOpenAI, type FakeStep } from "../helpers/fake-openai.js";
+import type { FakeServer } from "../helpers/http-server.js";
+import { addTestModel } from "../helpers/models.js";
+
+const ANTHROPIC_KEY = "sk-ant-routing0secret0key0do0not0leak0123";
+/** A model the price table knows, so cost is real. */
+const CLAUDE = "claude-3-5-haiku-latest";
+const user = (content: string) => [{ role: "user" as const, content }];
+const weather = [{ type: "function" as const, function: { name: "get_weather", description: "Weather in a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }];
+
+async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", function () {
+  this.timeout(60_000);
+  let d: TestDaemon;
+  let store: Store;
+  let openai: OpenAI;
+  let upA: FakeServer;
+  let upB: FakeServer;
+  let claude: FakeServer;
+  const scriptA: FakeStep[] = [];
+  const claudeScript: FakeStep[] = [];
+
+  before(async () => {
+    upA = await startFakeOpenAI({ script: scriptA });
+    upB = await startFakeOpenAI();
+    claude = await startFakeAnthropic({ apiKey: ANTHROPIC_KEY, script: claudeScript });
+    // One sequence and no queue: a second local request while one runs is "queue full".
+    d = await startTestDaemon({ MLXM_NUM_PARALLEL: "1", MLXM_MAX_QUEUE: "0" });
+    store = await Store.open(path.join(d.home, "mlxm.db"));
+    openai = new OpenAI({ baseURL: `${d.baseUrl}/v1`, apiKey: "unused", maxRetries: 0 });
+    const c = d.client;
+    await c.addRoute({ pattern: "gpt-*", provider: "openai-compatible", base_url: `${upA.url}/v1` });
+    await c.addRoute({ pattern: "gpt-4*", provider: "openai-compatible", base_url: `${upB.url}/v1`, model: "upstream-b", priority: 10 });
+    await c.addRoute({ pattern: "claude", provider: "anthropic", base_url: claude.url, model: CLAUDE, api_key: ANTHROPIC_KEY });
+    await c.addRoute({ pattern: "flaky", provider: "openai-compatible", base_url: `${upA.url}/v1`, model: "flaky-up", fallback: "claude" });
+    await c.addRoute({ pattern: "tiny-route", provider: "openai-compatible", base_url: `${upB.url}/v1`, model: "fallback-up" });
+    await c.addRoute({ pattern: "limited", provider: "openai-compatible", base_url: `${upB.url}/v1`, requests_per_minute: 1 });
+  });
+  after(async () => {
+    await store?.close();
+    await d?.stop();
+    await Promise.all([upA?.close(), upB?.close(), claude?.close()]);
+  });
+
+  const bodyOf = (s: FakeServer) => JSON.parse(s.requests.at(-1)!.body) as Record<string, unknown>;
+
+  it("routes by pattern and priority and says which backend served", async () => {
+    const a = await openai.chat.completions.create({ model: "gpt-3.5-turbo", messages: user("hi") }).withResponse();
+    expect(a.data.choices[0]!.message.content).to.equal(FAKE_OPENAI_REPLY);
+    expect(a.response.headers.get("x-mlxm-backend")).to.equal("openai-compatible:gpt-3.5-turbo");
+    expect(bodyOf(upA).model).to.equal("gpt-3.5-turbo");
+
+    const b = await openai.chat.completions.create({ model: "gpt-4o", messages: user("hi") }).withResponse();
+    expect(b.response.headers.get("x-mlxm-backend")).to.equal("openai-compatible:upstream-b");
+    expect(bodyOf(upB).model).to.equal("upstream-b");
+    expect(b.data.usage).to.deep.include({ prompt_tokens: FAKE_OPENAI_USAGE.prompt_tokens, completion_tokens: FAKE_OPENAI_USAGE.completion_tokens });
+  });
+
+  it("serves an OpenAI request from Anthropic, plain and streamed with tools", async () => {
+    const plain = await openai.chat.completions.create({ model: "claude", messages: [{ role: "system", content: "be brief" }, ...user("hi")], max_tokens: 50 });
+    expect(plain.choices[0]!.message.content).to.equal(FAKE_ANTHROPIC_REPLY);
+    expect(plain.usage).to.deep.include({ prompt_tokens: FAKE_ANTHROPIC_USAGE.input_tokens, completion_tokens: FAKE_ANTHROPIC_USAGE.output_tokens });
+    const sent = bodyOf(claude);
+    expect(sent).to.deep.include({ model: CLAUDE, system: "be brief", max_tokens: 50, stream: true });
+    expect(sent.messages).to.deep.equal([{ role: "user", content: [{ type: "text", text: "hi" }] }]);
+
+    const stream = await openai.chat.completions.create({ model: "claude", messages: user("weather?"), tools: weather, stream: true });
+    let args = "";
+    let name = "";
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      const call = chunk.choices[0]?.delta.tool_calls?.[0];
+      if (call?.function?.name) name = call.function.name;
+      args += call?.function?.arguments ?? "";
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(name).to.equal("get_weather");
+    expect(JSON.parse(args)).to.deep.equal({ city: "Paris" });
+    expect(finish).to.equal("tool_calls");
+    expect((bodyOf(claude).tools as { name: string; input_schema: unknown }[])[0]).to.deep.equal({
+      name: "get_weather",
+      description: "Weather in a city",
+      input_schema: weather[0]!.function.parameters,
+    });
+  });
+
+  it("serves an Ollama request from an OpenAI upstream, streamed and not, with tools", async () => {
+    const ollama = new Ollama({ host: d.baseUrl });
+    const res = await ollama.chat({ model: "gpt-3.5-turbo", messages: user("weather?"), tools: weather, stream: false });
+    expect(res.message.tool_calls?.[0]?.function).to.deep.include({ name: "get_weather", arguments: JSON.parse(FAKE_OPENAI_TOOL_ARGS) });
+    expect(bodyOf(upA).tools).to.deep.equal(weather);
+
+    let text = "";
+    let last;
+    for await (const part of await ollama.chat({ model: "gpt-3.5-turbo", messages: user("hi"), stream: true })) {
+      text += part.message.content;
+      last = part;
+    }
+    expect(text).to.equal(FAKE_OPENAI_REPLY);
+    expect(last?.done).to.equal(true);
+    expect(last?.eval_count).to.equal(FAKE_OPENAI_USAGE.completion_tokens);
+  });
+
+  it("retries a 429 honouring retry-after, then falls back after repeated 503s, before the first byte", async () => {
+    const before = upA.requests.length;
+    scriptA.push({ status: 429, retryAfter: "0" });
+    const ok = await openai.chat.completions.create({ model: "flaky", messages: user("hi") }).withResponse();
+    expect(ok.response.headers.get("x-mlxm-backend")).to.equal("openai-compatible:flaky-up");
+    expect(upA.requests.length - before).to.equal(2);
+
+    const claudeBefore = claude.requests.length;
+    scriptA.push({ status: 503, retryAfter: "0" }, { status: 503, retryAfter: "0" }, { status: 503, retryAfter: "0" });
+    const fb = await openai.chat.completions.create({ model: "flaky", messages: user("hi") }).withResponse();
+    expect(fb.response.headers.get("x-mlxm-backend")).to.equal(`anthropic:${CLAUDE}`);
+    expect(fb.data.choices[0]!.message.content).to.equal(FAKE_ANTHROPIC_REPLY);
+    // Bounded: one try and two retries upstream, then exactly one request to the fallback.
+    expect(upA.requests.length - before).to.equal(2 + 3);
+    expect(claude.requests.length - claudeBefore).to.equal(1);
+  });
+
+  it("never retries or falls back once the first byte reached the client", async () => {
+    const before = upA.requests.length;
+    const claudeBefore = claude.requests.length;
+    scriptA.push({ cutAfterFirstChunk: true });
+    const stream = await openai.chat.completions.create({ model: "flaky", messages: user("hi"), stream: true });
+    let text = "";
+    let failure: unknown;
+    try {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    } catch (err) {
+      failure = err;
+    }
+    expect(text).to.equal(FAKE_OPENAI_REPLY.split(/(?<= )/)[0]);
+    expect(failure, "the cut stream ends in an error").to.be.instanceOf(Error);
+    expect(upA.requests.length - before).to.equal(1);
+    expect(claude.requests.length - claudeBefore).to.equal(0);
+  });
+
+  it("falls back from a missing local model and from a full local queue; a local model of the name wins", async () => {
+    const missing = await openai.chat.completions.create({ model: "tiny-route", messages: user("hi") }).withResponse();
+    expect(missing.response.headers.get("x-mlxm-backend")).to.equal("openai-compatible:fallback-up");
+
+    await addTestModel(store, "tiny-route", { nEmbd: 384, nLayers: 6, nHead: 6, nFf: 1024 });
+    const local = await openai.chat.completions.create({ model: "tiny-route", messages: user("hi"), max_tokens: 2 }).withResponse();
+    expect(local.response.headers.get("x-mlxm-backend")).to.equal("local");
+
+    // Hold the only sequence with a long local stream, then ask again: the queue is full, so the route serves it.
+    const controller = new AbortController();
+    const long = await openai.chat.completions.create({ model: "tiny-route", messages: user("go on"), max_tokens: 1500, stream: true }, { signal: controller.signal });
+    const it = long[Symbol.asyncIterator]();
+    await it.next();
+    const busy = await openai.chat.completions.create({ model: "tiny-route", messages: user("hi") }).withResponse();
+    expect(busy.response.headers.get("x-mlxm-backend")).to.equal("openai-compatible:fallback-up");
+    controller.abort();
+    await it.return?.().catch(() => {});
+  });
+
+  it("answers 429 with Retry-After in the caller's shape over a route's request-per-minute cap", async () => {
+    await openai.chat.completions.create({ model: "limited", messages: user("hi") });
+    const err = await openai.chat.completions.create({ model: "limited", messages: user("hi") }).then(
+      () => undefined,
+      (e: unknown) => e as APIError,
+    );
+    expect(err).to.be.instanceOf(OpenAI.RateLimitError);
+    expect(Number(err!.headers?.get("retry-after"))).to.be.within(1, 60);
+    expect((err!.error as { message: string }).message).to.match(/requests per minute/);
+  });
+
+  it("keeps a stored key sealed: not in the database, route list, model list or an upstream error", async () => {
+    const routes = await d.client.routes();
+    expect(JSON.stringify(routes)).not.to.contain(ANTHROPIC_KEY);
+    expect(routes.routes.find((r) => r.pattern === "claude")?.key_source).to.equal("stored");
+    const row = await store.routes.find("claude");
+    expect(row?.api_key_sealed).to.match(/^v1\./);
+    for (const file of fs.readdirSync(d.home).filter((f) => f.startsWith("mlxm.db"))) {
+      expect(fs.readFileSync(path.join(d.home, file)).includes(ANTHROPIC_KEY), file).to.equal(false);
+    }
+    const keyFile = fs.statSync(path.join(d.home, "secret.key"));
+    expect(keyFile.mode & 0o777).to.equal(0o600);
+    // The fake received the key (so it was really used)…
+    expect(claude.requests.at(-1)!.headers["x-api-key"] ?? claude.requests.at(-1)!.headers.authorization).to.contain(ANTHROPIC_KEY);
+    // …and an upstream that echoes it in an error does not get it passed on.
+    claudeScript.push({ status: 400, message: `invalid request for key ${ANTHROPIC_KEY}` });
+    const err = await openai.chat.completions.create({ model: "claude", messages: user("hi") }).then(
+      () => undefined,
+      (e: unknown) => e as APIError,
+    );
+    expect(err?.status).to.equal(400);
+    expect(JSON.stringify(err?.error)).to.contain("[redacted]").and.not.to.contain(ANTHROPIC_KEY);
+  });
+
+  it("lists exact routed names in /v1/models and /api/tags, marked remote", async () => {
+    const models = await openai.models.list();
+    expect(models.data.find((m) => m.id === "claude")).to.deep.include({ owned_by: "anthropic" });
+    expect(models.data.some((m) => m.id === "gpt-*")).to.equal(false);
+    const tags = await d.client.list();
+    expect(tags.models.find((m) => m.name === "flaky")).to.deep.include({ remote_model: "flaky-up", remote_host: `${upA.url}/v1` });
+  });
+
+  it("records every request; usage totals equal the sum of the responses' usage, with cost from the price table", async () => {
+    const before = await d.client.usage({ by: "backend" });
+    const responses = [
+      await openai.chat.completions.create({ model: "claude", messages: user("a") }),
+      await openai.chat.completions.create({ model: "gpt-4o", messages: user("b") }),
+      await openai.chat.completions.create({ model: "tiny-route", messages: user("c"), max_tokens: 3 }),
+      await openai.chat.completions.create({ model: "claude", messages: user("d") }),
+    ];
+    const sum = (k: "prompt_tokens" | "completion_tokens") => responses.reduce((n, r) => n + r.usage![k], 0);
+    let after = before;
+    await eventually(async () => (after = await d.client.usage({ by: "backend" })).total.requests === before.total.requests + 4, "four new rows");
+    expect(after.total.input_tokens - before.total.input_tokens).to.equal(sum("prompt_tokens"));
+    expect(after.total.output_tokens - before.total.output_tokens).to.equal(sum("completion_tokens"));
+    const byBackend = (u: typeof after, key: string) => u.rows.find((r) => r.key === key);
+    const claudeCost = calcPrice({ input_tokens: FAKE_ANTHROPIC_USAGE.input_tokens, output_tokens: FAKE_ANTHROPIC_USAGE.output_tokens }, CLAUDE, { providerId: "anthropic" })!.total_price;
+    const costDelta = byBackend(after, `anthropic:${CLAUDE}`)!.cost_usd! - (byBackend(before, `anthropic:${CLAUDE}`)?.cost_usd ?? 0);
+    expect(costDelta).to.be.closeTo(2 * claudeCost, 1e-12);
+    expect(byBackend(after, "local")?.cost_usd).to.equal(0);
+    const rows = await store.requests.recent(4);
+    expect(rows.map((r) => r.api)).to.deep.equal(["openai", "openai", "openai", "openai"]);
+    expect(rows.every((r) => r.ttft_ms !== null && r.status_code === 200)).to.equal(true);
+  });
+});

@@ -1,0 +1,121 @@
+/** The client-side translators (core -> vendor SDK request, vendor stream -> core events), exact deep-equal. */
+import { expect } from "chai";
+import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import type { RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages";
+import type { ChatRequest } from "../../src/daemon/core/chat.js";
+import { OpenAIChunkDecoder, toOpenAIUpstreamRequest } from "../../src/daemon/routing/openai-upstream.js";
+import { AnthropicEventDecoder, DEFAULT_ANTHROPIC_MAX_TOKENS, toAnthropicUpstreamRequest } from "../../src/daemon/routing/anthropic-upstream.js";
+
+const params = { type: "object", properties: { city: { type: "string" } } };
+const conversation: ChatRequest = {
+  model: "alias",
+  messages: [
+    { role: "system", content: "be brief" },
+    { role: "user", content: "weather?" },
+    { role: "assistant", content: "", toolCalls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' }] },
+    { role: "tool", content: "sunny", toolCallId: "call_1" },
+    { role: "user", content: "thanks" },
+  ],
+  tools: [{ name: "get_weather", description: "Weather", parameters: params }],
+  toolChoice: { type: "tool", name: "get_weather" },
+  sampling: { maxTokens: 64, temperature: 0.5, topP: 0.9, seed: 7, stop: ["END"] },
+};
+
+describe("routing: OpenAI upstream translation", () => {
+  it("builds a streamed request with usage, tools, tool results and sampling", () => {
+    expect(toOpenAIUpstreamRequest(conversation, "gpt-up")).to.deep.equal({
+      model: "gpt-up",
+      messages: [
+        { role: "system", content: "be brief" },
+        { role: "user", content: "weather?" },
+        { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] },
+        { role: "tool", content: "sunny", tool_call_id: "call_1" },
+        { role: "user", content: "thanks" },
+      ],
+      stream: true,
+      stream_options: { include_usage: true },
+      max_completion_tokens: 64,
+      temperature: 0.5,
+      top_p: 0.9,
+      seed: 7,
+      stop: ["END"],
+      tools: [{ type: "function", function: { name: "get_weather", description: "Weather", parameters: params } }],
+      tool_choice: { type: "function", function: { name: "get_weather" } },
+    });
+  });
+
+  it("passes a JSON schema response format", () => {
+    const req: ChatRequest = { model: "m", messages: [], sampling: {}, responseFormat: { type: "json_schema", name: "x", schema: params, strict: true } };
+    expect(toOpenAIUpstreamRequest(req, "m").response_format).to.deep.equal({ type: "json_schema", json_schema: { name: "x", schema: params, strict: true } });
+  });
+
+  it("decodes text, tool-call deltas, the finish reason and the trailing usage chunk", () => {
+    const base = { id: "c", object: "chat.completion.chunk" as const, created: 1, model: "gpt-up-2025" };
+    const chunks: ChatCompletionChunk[] = [
+      { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "Hi" }, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "call_9", type: "function", function: { name: "f", arguments: "" } }] }, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"a":1}' } }] }, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] },
+      { ...base, choices: [], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8, prompt_tokens_details: { cached_tokens: 2 } } },
+    ];
+    const d = new OpenAIChunkDecoder();
+    expect(chunks.flatMap((c) => d.decode(c))).to.deep.equal([
+      { type: "text", text: "Hi" },
+      { type: "tool_call_start", index: 0, id: "call_9", name: "f" },
+      { type: "tool_call_delta", index: 0, argumentsDelta: '{"a":1}' },
+    ]);
+    expect(d.finish()).to.deep.equal({ type: "done", finishReason: "tool_calls", usage: { inputTokens: 5, outputTokens: 3, cachedInputTokens: 2 } });
+    expect(d.responseModel).to.equal("gpt-up-2025");
+  });
+});
+
+describe("routing: Anthropic upstream translation", () => {
+  it("moves system turns to `system`, tool calls to tool_use, tool results to user tool_result blocks", () => {
+    expect(toAnthropicUpstreamRequest(conversation, "claude-up")).to.deep.equal({
+      model: "claude-up",
+      max_tokens: 64,
+      stream: true,
+      system: "be brief",
+      messages: [
+        { role: "user", content: [{ type: "text", text: "weather?" }] },
+        { role: "assistant", content: [{ type: "tool_use", id: "call_1", name: "get_weather", input: { city: "Paris" } }] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "call_1", content: "sunny" }, { type: "text", text: "thanks" }] },
+      ],
+      stop_sequences: ["END"],
+      tools: [{ name: "get_weather", description: "Weather", input_schema: params }],
+      tool_choice: { type: "tool", name: "get_weather" },
+    });
+  });
+
+  it("gives a request without max tokens Anthropic's required max_tokens", () => {
+    expect(toAnthropicUpstreamRequest({ model: "m", messages: [{ role: "user", content: "x" }], sampling: {} }, "m")).to.deep.equal({
+      model: "m",
+      max_tokens: DEFAULT_ANTHROPIC_MAX_TOKENS,
+      stream: true,
+      messages: [{ role: "user", content: [{ type: "text", text: "x" }] }],
+    });
+  });
+
+  it("decodes text and tool_use blocks, counting tool calls apart from content blocks, and cached input", () => {
+    const events = [
+      { type: "message_start", message: { id: "m", type: "message", role: "assistant", model: "claude-up-1", content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 10, output_tokens: 1, cache_read_input_tokens: 4, cache_creation_input_tokens: 0 } } },
+      { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+      { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Let me check." } },
+      { type: "content_block_stop", index: 0 },
+      { type: "content_block_start", index: 1, content_block: { type: "tool_use", id: "toolu_1", name: "f", input: {} } },
+      { type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: '{"a":' } },
+      { type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: "1}" } },
+      { type: "content_block_stop", index: 1 },
+      { type: "message_delta", delta: { stop_reason: "tool_use", stop_sequence: null }, usage: { output_tokens: 12 } },
+      { type: "message_stop" },
+    ] as unknown as RawMessageStreamEvent[];
+    const d = new AnthropicEventDecoder();
+    expect(events.flatMap((e) => d.decode(e))).to.deep.equal([
+      { type: "text", text: "Let me check." },
+      { type: "tool_call_start", index: 0, id: "toolu_1", name: "f" },
+      { type: "tool_call_delta", index: 0, argumentsDelta: '{"a":' },
+      { type: "tool_call_delta", index: 0, argumentsDelta: "1}" },
+    ]);
+    expect(d.finish()).to.deep.equal({ type: "done", finishReason: "tool_calls", usage: { inputTokens: 14, outputTokens: 12, cachedInputTokens: 4 } });
+  });
+});
