@@ -242,7 +242,7 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   } as LLamaChatGenerateResponseOptions<ChatModelFunctions>;
 
   target.begin();
-  emit({ type: "start", inputTokens, cachedInputTokens: target.cachedTokens });
+  emit({ type: "start", inputTokens, ...(target.cachedTokens ? { cachedInputTokens: target.cachedTokens } : {}) });
   let stopReason: string;
   let stopSequence: string | undefined;
   let responseText = "";
@@ -315,7 +315,7 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
   const meter = sequence.tokenMeter.getState();
   let firstTokenAt: number | undefined;
   target.begin();
-  emit({ type: "start", inputTokens, cachedInputTokens: target.cachedTokens });
+  emit({ type: "start", inputTokens, ...(target.cachedTokens ? { cachedInputTokens: target.cachedTokens } : {}) });
   let stopReason: string;
   let stopSequence: string | undefined;
   let responseText = "";
