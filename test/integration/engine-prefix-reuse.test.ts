@@ -103,24 +103,53 @@ describe("prompt-prefix reuse (real node-llama-cpp)", function () {
   }
 
   it("generates the same after an edit in the middle of the history, reusing only the unchanged prefix", async () => {
-    const history: ChatMessage[] = [{ role: "system", content: SYSTEM_A }];
-    const turns = ["first question", "second question", "third question"];
-    const replies: string[] = [];
-    for (const turn of turns) {
-      history.push({ role: "user", content: turn });
-      const reply = await ask(reuse, history, GREEDY);
-      history.push({ role: "assistant", content: reply.text });
-      replies.push(reply.text);
+    // One sequence, so the edited history lands on the one holding the original (with an empty sequence free, it
+    // would start there instead and leave the original's cache alone: see sequence-choice.ts).
+    const single = engine(true, 1);
+    try {
+      const history: ChatMessage[] = [{ role: "system", content: SYSTEM_A }];
+      const turns = ["first question", "second question", "third question"];
+      for (const turn of turns) {
+        history.push({ role: "user", content: turn });
+        const reply = await ask(single, history, GREEDY);
+        history.push({ role: "assistant", content: reply.text });
+      }
+      // The second question is rewritten; the first exchange and the system prompt are unchanged.
+      const edited: ChatMessage[] = [...history.slice(0, 3), { role: "user", content: "an edited second question" }, ...history.slice(4)];
+      edited.push({ role: "user", content: "fourth question" });
+      const withReuse = await ask(single, edited, GREEDY);
+      const without = await ask(fresh, edited, GREEDY);
+      expect(withReuse.text).to.equal(without.text);
+      const upToEdit = await ask(fresh, history.slice(0, 3), { ...GREEDY, maxTokens: 1 });
+      expect(withReuse.usage.cachedInputTokens).to.be.greaterThan(0);
+      expect(withReuse.usage.cachedInputTokens).to.be.at.most(upToEdit.usage.inputTokens + 8);
+    } finally {
+      await single.dispose();
     }
-    // The second question is rewritten; the first exchange and the system prompt are unchanged.
-    const edited: ChatMessage[] = [...history.slice(0, 3), { role: "user", content: "an edited second question" }, ...history.slice(4)];
-    edited.push({ role: "user", content: "fourth question" });
-    const withReuse = await ask(reuse, edited, GREEDY);
-    const without = await ask(fresh, edited, GREEDY);
-    expect(withReuse.text).to.equal(without.text);
-    const upToEdit = await ask(fresh, history.slice(0, 3), { ...GREEDY, maxTokens: 1 });
-    expect(withReuse.usage.cachedInputTokens).to.be.greaterThan(0);
-    expect(withReuse.usage.cachedInputTokens).to.be.at.most(upToEdit.usage.inputTokens + 8);
+  });
+
+  it("keeps two conversations behind the same system prompt on their own sequences, turn after turn", async () => {
+    // A new engine, so sequences are empty: the second conversation's first turn must start on one of them, not cut
+    // into the first conversation's sequence for the system prompt they share (they would then evict each other).
+    const shared = engine(true);
+    try {
+      const a: ChatMessage[] = [{ role: "system", content: SYSTEM_A }];
+      const b: ChatMessage[] = [{ role: "system", content: SYSTEM_A }];
+      const repliesA: Reply[] = [];
+      const repliesB: Reply[] = [];
+      for (let turn = 0; turn < 3; turn++) {
+        for (const [history, replies, label] of [[a, repliesA, "a"], [b, repliesB, "b"]] as const) {
+          history.push({ role: "user", content: `${label} says turn ${turn}` });
+          const reply = await ask(shared, history, GREEDY);
+          history.push({ role: "assistant", content: reply.text });
+          replies.push(reply);
+        }
+      }
+      expectReused(repliesA);
+      expectReused(repliesB);
+    } finally {
+      await shared.dispose();
+    }
   });
 
   it("keeps two conversations' caches while they take turns with unrelated requests between", async () => {

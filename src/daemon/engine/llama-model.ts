@@ -52,6 +52,8 @@ export class LoadedLlamaModel implements PoolModel {
   readonly #free = new Set<LlamaContextSequence>();
   /** When each sequence was last handed out (a counter), for least-recently-used choice. */
   readonly #lastUse = new Map<LlamaContextSequence, number>();
+  /** How many leading tokens of each sequence are the prompt it was last given (see SequenceCandidate). */
+  readonly #promptLength = new Map<LlamaContextSequence, number>();
   #uses = 0;
   #embedding: Promise<LlamaEmbeddingContext> | undefined;
   #embeddingBytes = 0;
@@ -108,6 +110,7 @@ export class LoadedLlamaModel implements PoolModel {
       const seen: SequenceCandidate[] = candidates.map((s) => ({
         tokens: s ? s.contextTokens : [],
         lastUse: s ? (this.#lastUse.get(s) ?? -1) : -1,
+        promptLength: s ? (this.#promptLength.get(s) ?? 0) : 0,
       }));
       index = chooseSequence(seen, prompt).index;
     }
@@ -120,6 +123,7 @@ export class LoadedLlamaModel implements PoolModel {
       this.#sequences.push(sequence);
     }
     this.#lastUse.set(sequence, ++this.#uses);
+    this.#promptLength.set(sequence, prompt.length);
     paced(sequence)?.prepare();
     return { sequence, cachedTokens: Math.min(commonPrefixLength(sequence.contextTokens, prompt), Math.max(prompt.length - 1, 0)) };
   }
@@ -138,6 +142,7 @@ export class LoadedLlamaModel implements PoolModel {
       } finally {
         release?.();
       }
+      this.#promptLength.delete(sequence);
     }
     this.#free.add(sequence);
   }

@@ -3,11 +3,17 @@
  * history is already evaluated (llama-server's slot selection by prompt similarity, Ollama's per-runner cache).
  * Pure: the model passes what each sequence holds.
  *
- * A sequence is chosen for its cache when the prompt shares a prefix with what it holds and that prefix is at least
- * half of it: the longest such prefix wins. Reusing a sequence erases what it holds beyond the shared prefix, so a
- * sequence that would lose most of its tokens (another conversation that only shares the chat template's first
- * tokens or a system prompt) is left for its own conversation. Otherwise the prompt takes the least recently used
- * sequence, empty ones (never used, cleared) before any that hold something, so caches live as long as possible.
+ * In order:
+ * 1. A sequence whose whole content is a prefix of the prompt (a conversation's next turn): the longest prefix wins.
+ *    The reply generated at the end of that content need not match: the next prompt holds the reply as re-rendered
+ *    and re-tokenized text, which may tokenize differently from what was generated, so the content counts as a
+ *    prefix when the prompt it was given is one (`promptLength`); what differs after it is erased.
+ * 2. Else an empty sequence (never used, cleared, or not created yet), the earliest: a new conversation starts there
+ *    instead of cutting into another one's cache. Without this, two conversations behind the same system prompt take
+ *    each other's sequence by the half rule below, each erasing the other's turns, and keep evicting each other.
+ * 3. Else the sequence sharing the longest prefix with the prompt, if that prefix is at least half of what it holds
+ *    (the rest is erased): an edited or regenerated turn of a conversation whose sequence is the only match.
+ * 4. Else the least recently used sequence, so caches live as long as possible.
  */
 import type { Token } from "node-llama-cpp";
 
@@ -17,6 +23,8 @@ export interface SequenceCandidate {
   readonly tokens: readonly Token[];
   /** When it was last handed out: a counter, larger is more recent. */
   readonly lastUse: number;
+  /** How many of `tokens` are the last prompt it was given (the rest was generated); absent: all of them. */
+  readonly promptLength?: number;
 }
 
 /** The choice: an index into the candidates, and how many prompt tokens it already holds. */
@@ -34,18 +42,31 @@ export const MIN_KEPT_SHARE = 0.5;
 /** Picks a sequence for `prompt` among `candidates` (at least one); see the module comment. */
 export function chooseSequence(candidates: readonly SequenceCandidate[], prompt: readonly Token[]): SequenceChoice {
   if (candidates.length === 0) throw new RangeError("no candidate sequence");
+  const prefixes = candidates.map((candidate) => commonPrefixLength(candidate.tokens, prompt));
+
   let best: SequenceChoice | undefined;
   for (const [index, candidate] of candidates.entries()) {
-    const prefix = commonPrefixLength(candidate.tokens, prompt);
+    const prefix = prefixes[index]!;
+    const own = Math.min(candidate.tokens.length, candidate.promptLength ?? candidate.tokens.length);
+    if (prefix > 0 && prefix >= own && (!best || prefix > best.prefix)) best = { index, prefix };
+  }
+  if (best) return best;
+
+  const empty = candidates.findIndex((candidate) => candidate.tokens.length === 0);
+  if (empty >= 0) return { index: empty, prefix: 0 };
+
+  for (const [index, candidate] of candidates.entries()) {
+    const prefix = prefixes[index]!;
     if (prefix === 0 || prefix < candidate.tokens.length * MIN_KEPT_SHARE) continue;
     if (!best || prefix > best.prefix) best = { index, prefix };
   }
   if (best) return best;
+
   let lru = 0;
   for (let i = 1; i < candidates.length; i++) {
-    if (olderThan(candidates[i]!, candidates[lru]!)) lru = i;
+    if (candidates[i]!.lastUse < candidates[lru]!.lastUse) lru = i;
   }
-  return { index: lru, prefix: commonPrefixLength(candidates[lru]!.tokens, prompt) };
+  return { index: lru, prefix: prefixes[lru]! };
 }
 
 /** How many leading tokens `a` and `b` share. */
@@ -54,15 +75,4 @@ export function commonPrefixLength(a: readonly Token[], b: readonly Token[]): nu
   let i = 0;
   while (i < n && a[i] === b[i]) i++;
   return i;
-}
-
-/**
- * Empty before holding, then least recently used. Among empty ones the earlier candidate (lower sequence id) stays:
- * llama.cpp batches runs of consecutive sequence ids together (see DecodePacer).
- */
-function olderThan(a: SequenceCandidate, b: SequenceCandidate): boolean {
-  const aEmpty = a.tokens.length === 0;
-  const bEmpty = b.tokens.length === 0;
-  if (aEmpty !== bEmpty) return aEmpty;
-  return !aEmpty && a.lastUse < b.lastUse;
 }
