@@ -5,6 +5,11 @@
  *
  *   npx tsx bench/inference.ts [--models bench60m,tiny] [--threads 1] [--tokens 128] [--rounds 3] [--streams 1,2,4,8]
  *                              [--mlxm mlxm,uv1:UV_THREADPOOL_SIZE=1,old@/tmp/old/bin/run.js]
+ *                              [--tables single,conversation] [--turns 10] [--system-tokens 1500] [--no-llama-server]
+ *
+ * Tables: `single` (single stream and 1-8 streams, issue #4) and `conversation` (issue #14: two 10-turn chats behind a
+ * 1,500-token system prompt taking turns with unrelated requests between; TTFT per turn for mlxm with prompt-prefix
+ * reuse, mlxm with MLXM_PREFIX_REUSE=false and llama-server with `cache_prompt`; see bench/conversation.ts).
  *
  * `--mlxm` lists daemon variants measured side by side in the same rounds: `label[@path/to/bin/run.js][:VAR=value...]`
  * (extra environment for that daemon, e.g. `t2:MLXM_THREADS=2`; another build's entrypoint to compare code changes).
@@ -23,6 +28,7 @@ import { getLlama, LlamaChatSession, type Llama } from "node-llama-cpp";
 import { Store } from "../src/daemon/store/store.js";
 import { summarizeGguf, readValidGgufFile } from "../src/daemon/engine/gguf/index.js";
 import { buildLlamaServer, freePort, startLlamaServer } from "./llama-server.js";
+import { conversationTable, runConversations, systemPromptOf, type ConversationSystem } from "./conversation.js";
 import { ensureBenchModel } from "./make-model.js";
 
 const { values } = parseArgs({
@@ -33,8 +39,16 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     streams: { type: "string", default: "1,2,4,8" },
     mlxm: { type: "string", default: "mlxm" },
+    tables: { type: "string", default: "single,conversation" },
+    turns: { type: "string", default: "10" },
+    "system-tokens": { type: "string", default: "1500" },
+    "no-llama-server": { type: "boolean", default: false },
   },
 });
+const TABLES = new Set(values.tables.split(","));
+const TURNS = Number(values.turns);
+const SYSTEM_TOKENS = Number(values["system-tokens"]);
+const WITH_SERVER = !values["no-llama-server"];
 const THREADS = Number(values.threads);
 const TOKENS = Number(values.tokens);
 const ROUNDS = Number(values.rounds);
@@ -148,9 +162,10 @@ async function startMlxm(models: { name: string; path: string }[], variant: Vari
     stdio: ["ignore", "ignore", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    const ok = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
-    if (ok) break;
+  // Generous: on a loaded machine a daemon's start (Logfire, node-llama-cpp) can take a minute.
+  const deadline = Date.now() + 180_000;
+  while (!(await fetch(`${url}/api/health`).then((r) => r.ok, () => false))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mlxm daemon ${variant.label} did not start`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
@@ -167,25 +182,66 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
 
-const binary = await buildLlamaServer();
+const binary = WITH_SERVER ? await buildLlamaServer() : undefined;
 const presets = values.models.split(",");
 const models = await Promise.all(presets.map(async (p) => ({ name: p, path: (await ensureBenchModel(p, path.join(CACHE, `${p}.gguf`))).path })));
 const llama = await getLlama({ build: "never", gpu: false, maxThreads: THREADS, logLevel: "error" as never });
 const daemons: (Variant & { daemon: Awaited<ReturnType<typeof startMlxm>>; client: OpenAI })[] = [];
-for (const variant of VARIANTS) {
+// The conversation table compares prefix reuse with the same daemon without it.
+const NO_REUSE: Variant = { label: "mlxm no reuse", runJs: RUN_JS, env: { MLXM_PREFIX_REUSE: "false" } };
+for (const variant of TABLES.has("conversation") ? [...VARIANTS, NO_REUSE] : VARIANTS) {
   const daemon = await startMlxm(models, variant);
   daemons.push({ ...variant, daemon, client: new OpenAI({ baseURL: `${daemon.url}/v1`, apiKey: "bench", maxRetries: 0 }) });
 }
+const noReuse = daemons.find((d) => d.label === NO_REUSE.label);
+const measured = daemons.filter((d) => d !== noReuse);
 const describe = (v: Variant) => `${v.label}${Object.keys(v.env).length ? ` (${Object.entries(v.env).map(([k, x]) => `${k}=${x}`).join(" ")})` : ""}`;
+
+/** The conversation table for one model: every mlxm variant, mlxm without reuse, llama-server with cache_prompt. */
+async function conversationBench(m: { name: string; path: string }): Promise<void> {
+  const model = await llama.loadModel({ modelPath: m.path });
+  const system = systemPromptOf(SYSTEM_TOKENS, (text) => model.tokenize(text).length);
+  await model.dispose();
+  const server = binary ? await startLlamaServer({ binary, modelPath: m.path, threads: THREADS, parallel: 8, ctxSize: CTX * 8 }) : undefined;
+  try {
+    const systems: ConversationSystem[] = daemons.map((d) => ({ who: d.label, client: d.client, extra: {} }));
+    if (server) {
+      const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "bench", maxRetries: 0 });
+      systems.push({ who: "llama-server", client, extra: { ignore_eos: true, cache_prompt: true } });
+    }
+    const replyTokens = 16;
+    const results = await runConversations(systems, { model: m.name, system, turns: TURNS, replyTokens });
+    console.log(`## ${m.name}: two ${TURNS}-turn conversations behind a ${SYSTEM_TOKENS}-token system prompt, taking turns\n`);
+    console.log(`(${replyTokens}-token replies, an unrelated request after every turn; TTFT is the mean of the two conversations' turn)\n`);
+    console.log(conversationTable(results, TURNS));
+    const main = results.get(daemons[0]!.label)!;
+    console.log(`\n${daemons[0]!.label}: prompt tokens per turn ${main.promptTokens.join(", ")}; cached ${main.cachedTokens.map((c) => c ?? "-").join(", ")}`);
+    const later = (w: string) => mean(results.get(w)!.ttftMs.slice(1));
+    const lines = [`${daemons[0]!.label} turns 2-${TURNS} mean TTFT ÷ own turn 1: ${f(later(daemons[0]!.label) / main.ttftMs[0]!, 3)} (goal ≤ 0.2)`];
+    if (server) lines.push(`${daemons[0]!.label} ÷ llama-server, turns 2-${TURNS} mean TTFT: ${f(later(daemons[0]!.label) / later("llama-server"), 3)} (goal ≤ 1.0)`);
+    console.log(`${lines.join("\n")}\n`);
+  } finally {
+    await server?.stop();
+  }
+}
 
 console.log(`\n# inference: ${THREADS} thread(s), ${TOKENS} tokens, greedy, ${ROUNDS} rounds (${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)})\n`);
 try {
   for (const m of models) {
+    if (TABLES.has("conversation")) await conversationBench(m);
+    if (!TABLES.has("single")) continue;
+    if (!binary) {
+      console.log(`## ${m.name}\n\n(single-stream and 1-8-stream tables skipped: they compare with llama-server)\n`);
+      continue;
+    }
     const server = await startLlamaServer({ binary, modelPath: m.path, threads: THREADS, parallel: 8, ctxSize: CTX });
     const serverClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "bench", maxRetries: 0 });
     // llama-server stops at an end-of-generation token unless told not to; mlxm's generated models never emit one.
     const llamaExtra = { ignore_eos: true, cache_prompt: false };
-    const systems = [...daemons.map((d) => ({ who: d.label, client: d.client, extra: {} })), { who: "llama-server", client: serverClient, extra: llamaExtra }];
+    const systems = [
+      ...daemons.filter((d) => d !== noReuse).map((d) => ({ who: d.label, client: d.client, extra: {} })),
+      { who: "llama-server", client: serverClient, extra: llamaExtra },
+    ];
     const single = new Map<string, Sample[]>([["raw", []], ...systems.map((x) => [x.who, []] as [string, Sample[]])]);
     const agg = new Map<string, { tps: number[]; ttft: number[] }>();
     try {
@@ -216,16 +272,16 @@ try {
     console.log(`## ${m.name}\n`);
     console.log("| single stream | end-to-end tokens/s | decode tokens/s (after 1st) | TTFT (ms) |\n|---|---|---|---|");
     console.log(row("raw node-llama-cpp (in-process)", raw));
-    for (const d of daemons) console.log(row(`${daemons.length > 1 ? describe(d) : "mlxm daemon"} (HTTP, SSE)`, single.get(d.label)!));
+    for (const d of measured) console.log(row(`${measured.length > 1 ? describe(d) : "mlxm daemon"} (HTTP, SSE)`, single.get(d.label)!));
     console.log(row("llama-server (HTTP, SSE)", server1));
     console.log("");
-    for (const d of daemons) {
+    for (const d of measured) {
       const s = single.get(d.label)!;
       console.log(`${d.label} ÷ raw node-llama-cpp: ${f(tps(s) / tps(raw), 3)} (goal ≥ 0.97); ${d.label} ÷ llama-server: ${f(tps(s) / tps(server1), 3)} (goal ≥ 1.0)`);
     }
     console.log("");
-    for (const d of daemons) {
-      if (daemons.length > 1) console.log(`${describe(d)}:\n`);
+    for (const d of measured) {
+      if (measured.length > 1) console.log(`${describe(d)}:\n`);
       console.log("| streams | mlxm aggregate tok/s | llama-server aggregate tok/s | mlxm ÷ llama-server | mlxm mean TTFT (ms) | llama-server mean TTFT (ms) |\n|---|---|---|---|---|---|");
       for (const n of STREAMS) {
         const a = agg.get(`${d.label}@${n}`)!;

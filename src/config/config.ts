@@ -55,6 +55,7 @@ export interface MlxmConfig {
     maxQueue: number;
     keepAliveMs: number;
     contextSize: number;
+    prefixReuse: boolean;
     /** Compute backend: `auto` takes what node-llama-cpp finds; a named one must load or start-up fails. */
     gpu: GpuSetting;
     /** Layers offloaded to the GPU (node-llama-cpp's `gpuLayers`). */
@@ -144,6 +145,7 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       maxQueue: parseInteger("MLXM_MAX_QUEUE", req("MLXM_MAX_QUEUE"), 0),
       keepAliveMs: parseDuration("MLXM_KEEP_ALIVE", req("MLXM_KEEP_ALIVE")),
       contextSize: parseInteger("MLXM_CONTEXT_SIZE", req("MLXM_CONTEXT_SIZE"), 64),
+      prefixReuse: parseBoolean("MLXM_PREFIX_REUSE", req("MLXM_PREFIX_REUSE")),
       gpu: parseGpu("MLXM_GPU", req("MLXM_GPU")),
       gpuLayers: parseGpuLayers("MLXM_GPU_LAYERS", req("MLXM_GPU_LAYERS")),
     },

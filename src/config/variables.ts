@@ -84,6 +84,8 @@ export const VARIABLES = [
     help: "How long an idle model stays loaded (Ollama semantics: 0 unloads at once, -1 keeps it)." },
   { name: "MLXM_CONTEXT_SIZE", kind: "integer", group: "engine", defaultValue: "2048",
     help: "Context length per sequence for local models (capped at the model's own)." },
+  { name: "MLXM_PREFIX_REUSE", kind: "boolean", group: "engine", defaultValue: "true",
+    help: "Keep each sequence's evaluated prompt and give a request the sequence holding the longest prefix of it, so a conversation's next turn evaluates only its new tokens." },
   { name: "MLXM_GPU", kind: "string", group: "engine", defaultValue: "auto",
     help: "Compute backend for local models: auto (Metal, CUDA or Vulkan when present, else the CPU), off, metal, cuda or vulkan." },
   { name: "MLXM_GPU_LAYERS", kind: "string", group: "engine", defaultValue: "auto",

@@ -79,6 +79,12 @@ export function createMetrics(sources: MetricsSources = {}) {
       labelNames: ["model", "type"] as const,
       registers: [registry],
     }),
+    cachedInputTokens: new Counter({
+      name: "mlxm_cached_input_tokens_total",
+      help: "Input tokens read from the prompt-prefix cache instead of evaluated, by model (also counted as input in gen_ai_tokens_total).",
+      labelNames: ["model"] as const,
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: "mlxm_queue_depth",
       help: "Requests waiting for a sequence, by model.",

@@ -102,6 +102,8 @@ const Metrics = {
   total_duration: z.number().optional(),
   load_duration: z.number().optional(),
   prompt_eval_count: z.number().optional(),
+  /** Of prompt_eval_count, the tokens read from the prompt-prefix cache instead of evaluated. */
+  prompt_eval_cached_count: z.number().optional(),
   prompt_eval_duration: z.number().optional(),
   eval_count: z.number().optional(),
   eval_duration: z.number().optional(),

@@ -36,7 +36,7 @@ describe("local engine spans", () => {
       sampling: { maxTokens: 6, temperature: 0.5, topP: 0.9, seed: 7 },
     };
     const first = await collectChat(models.chat(request, new AbortController().signal));
-    await collectChat(models.chat(request, new AbortController().signal));
+    const second = await collectChat(models.chat(request, new AbortController().signal));
 
     const [cold, warm] = spans("chat tiny");
     expect(cold, "a span per generation").to.exist;
@@ -59,6 +59,10 @@ describe("local engine spans", () => {
     expect(cold!.attributes["gen_ai.server.time_to_first_token_ms"]).to.be.a("number");
     expect(cold!.attributes["mlxm.tokens_per_second"]).to.be.a("number");
     expect(warm!.attributes["mlxm.model.load"]).to.equal("warm");
+    // The same prompt again: all of it but the last token comes from the sequence's cache.
+    expect(cold!.attributes["gen_ai.usage.cache_read.input_tokens"]).to.equal(0);
+    expect(second.usage.cachedInputTokens).to.equal(second.usage.inputTokens - 1);
+    expect(warm!.attributes["gen_ai.usage.cache_read.input_tokens"]).to.equal(second.usage.cachedInputTokens);
 
     const [load] = spans("mlxm.model.load");
     expect(load!.attributes).to.deep.include({

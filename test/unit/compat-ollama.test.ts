@@ -236,4 +236,16 @@ describe("compat: Ollama generate, embed, show", () => {
       eval_duration: 0,
     });
   });
+
+  it("reports cached prompt tokens as prompt_eval_cached_count, keeping prompt_eval_count the whole prompt", () => {
+    expect(toOllamaMetrics({ inputTokens: 10, outputTokens: 2, cachedInputTokens: 7 }, undefined, 1)).to.deep.equal({
+      total_duration: 1_000_000,
+      load_duration: 0,
+      prompt_eval_count: 10,
+      prompt_eval_cached_count: 7,
+      prompt_eval_duration: 0,
+      eval_count: 2,
+      eval_duration: 0,
+    });
+  });
 });

@@ -154,6 +154,14 @@ describe("compat: core result → OpenAI chat completion", () => {
     });
   });
 
+  it("reports cached prompt tokens as prompt_tokens_details.cached_tokens", () => {
+    const c = toChatCompletion(
+      { text: "", toolCalls: [], finishReason: "length", usage: { inputTokens: 9, outputTokens: 1, cachedInputTokens: 8 } },
+      meta,
+    );
+    expect(c.usage).to.deep.equal({ prompt_tokens: 9, completion_tokens: 1, total_tokens: 10, prompt_tokens_details: { cached_tokens: 8 } });
+  });
+
   it("puts tool calls in the message with null content", () => {
     const c = toChatCompletion(
       { text: "", toolCalls: [{ id: "call_a", name: "f", arguments: '{"x":1}' }], finishReason: "tool_calls", usage: { inputTokens: 1, outputTokens: 2 } },

@@ -59,7 +59,10 @@ export function fromThink(think: boolean | string | null | undefined): Reasoning
 export interface OllamaMetrics {
   total_duration: number;
   load_duration: number;
+  /** All prompt tokens, cached or evaluated (Ollama: `*CacheN + PromptN`). */
   prompt_eval_count: number;
+  /** Prompt tokens read from the cache (Ollama's `prompt_eval_cached_count`, omitted when the backend does not say). */
+  prompt_eval_cached_count?: number;
   prompt_eval_duration: number;
   eval_count: number;
   eval_duration: number;
@@ -79,6 +82,7 @@ export function toOllamaMetrics(usage: Usage, timings: GenerationTimings | undef
     total_duration: ns(totalMs),
     load_duration: ns(loadMs),
     prompt_eval_count: usage.inputTokens,
+    ...(usage.cachedInputTokens !== undefined ? { prompt_eval_cached_count: usage.cachedInputTokens } : {}),
     prompt_eval_duration: ns(promptMs),
     eval_count: usage.outputTokens,
     eval_duration: ns(evalMs),

@@ -288,7 +288,13 @@ export function toFinishReason(reason: FinishReason): OpenAIFinishReason {
   return reason === "length" || reason === "tool_calls" ? reason : "stop";
 }
 
-export const toUsage = (u: Usage) => ({ prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens });
+/** OpenAI's usage; `prompt_tokens_details.cached_tokens` when the backend said how many input tokens it reused. */
+export const toUsage = (u: Usage) => ({
+  prompt_tokens: u.inputTokens,
+  completion_tokens: u.outputTokens,
+  total_tokens: u.inputTokens + u.outputTokens,
+  ...(u.cachedInputTokens !== undefined ? { prompt_tokens_details: { cached_tokens: u.cachedInputTokens } } : {}),
+});
 
 /** The non-streamed answer. */
 export function toChatCompletion(result: ChatResult, meta: CompletionMeta): ChatCompletion {

@@ -110,7 +110,10 @@ export type FinishReason = "stop" | "length" | "tool_calls" | "cancelled" | "err
 export interface Usage {
   inputTokens: number;
   outputTokens: number;
-  /** Of `inputTokens`, those whose state was reused from an earlier request (prompt-prefix reuse); absent: none. */
+  /**
+   * Of `inputTokens`, how many were read from a cache instead of being evaluated (the local engine's prompt-prefix
+   * reuse; a provider's prompt cache). Absent when the backend does not say.
+   */
   cachedInputTokens?: number;
 }
 

@@ -14,6 +14,7 @@ import {
   type Llama,
   type LlamaContextSequence,
   type LlamaGrammar,
+  type Token,
 } from "node-llama-cpp";
 import type { ChatEvent, ChatRequest, CompletionRequest, FinishReason, ReasoningOptions, ResponseFormat, Usage } from "../core/chat.js";
 import { HttpError, badRequest } from "../errors.js";
@@ -50,6 +51,10 @@ export interface GenerationTarget {
   llama: Llama;
   loaded: LoadedLlamaModel;
   sequence: LlamaContextSequence;
+  /** The prompt, tokenized by {@link chatPrompt} or {@link completionPrompt}. */
+  prompt: Token[];
+  /** Leading prompt tokens the sequence already holds: node-llama-cpp keeps them and evaluates only the rest. */
+  cachedTokens: number;
   signal: AbortSignal;
   emit(event: ChatEvent): void;
   /** Called once, right before the first token is generated: errors thrown earlier are the request's fault. */
@@ -99,16 +104,11 @@ export function supportsReasoning(loaded: LoadedLlamaModel): boolean {
 }
 
 /**
- * The prompt's tokens exactly as generation will evaluate them: the history rendered by the model's chat wrapper
- * (with the tool definitions when tools are offered), tokenized by the model.
+ * How many tokens the prompt of `prepared` is: the tokens {@link chatPrompt} gives generation, so a count_tokens
+ * answer and a generation's input tokens agree.
  */
 export function countChatTokens(loaded: LoadedLlamaModel, prepared: PreparedChat): number {
-  const functions = prepared.tools.kind === "auto" ? prepared.tools.functions : undefined;
-  const { contextText } = loaded.chatWrapper.generateContextState({
-    chatHistory: reasoningSetup(loaded, prepared).history,
-    ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}),
-  });
-  return contextText.tokenize(loaded.model.tokenizer).length;
+  return chatPrompt(loaded, prepared).length;
 }
 
 /**
@@ -148,14 +148,42 @@ function toFormat(format: ResponseFormat | undefined, grammars: SchemaGrammars):
   throw badRequest(`unsupported response_format type "${(format as { type: string }).type}"`, "response_format");
 }
 
+/**
+ * The tokens LlamaChat will evaluate for `prepared` (the same rendering: the history after the reasoning options, then
+ * the function documentation in the system prompt when tools are offered), so a sequence can be chosen by the prefix
+ * it shares with them before generation starts, and count_tokens counts what generation evaluates.
+ */
+export function chatPrompt(loaded: LoadedLlamaModel, prepared: PreparedChat): Token[] {
+  const functions = chatFunctions(prepared.tools);
+  const { contextText } = loaded.chatWrapper.generateContextState({
+    chatHistory: reasoningSetup(loaded, prepared).history,
+    ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}),
+  });
+  return contextText.tokenize(loaded.model.tokenizer);
+}
+
+/** The tokens of a raw completion prompt, BOS first where the model wants one; an empty prompt is a 400. */
+export function completionPrompt(loaded: LoadedLlamaModel, prepared: PreparedCompletion): Token[] {
+  const model = loaded.model;
+  const tokens = model.tokenize(prepared.prompt, false);
+  const bos = model.tokens.bos;
+  if (bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) tokens.unshift(bos);
+  if (tokens.length === 0) throw badRequest("the prompt is empty", "prompt");
+  return tokens;
+}
+
+function chatFunctions(tools: ToolMode): ChatModelFunctions | undefined {
+  return tools.kind === "auto" ? tools.functions : undefined;
+}
+
 export async function runChat(target: GenerationTarget, prepared: PreparedChat): Promise<GenerationOutcome> {
   const { llama, loaded, sequence, signal, emit } = target;
   const { tools, sampling, format } = prepared;
   const constraint: PreparedGrammar | undefined = tools.kind === "forced" ? tools.grammar : format.kind === "schema" ? format.schema : undefined;
   const grammar = await grammarFor(target, constraint ?? format);
-  const functions: ChatModelFunctions | undefined = tools.kind === "auto" ? tools.functions : undefined;
+  const functions = chatFunctions(tools);
   const { history, budgets } = reasoningSetup(loaded, prepared);
-  const inputTokens = countChatTokens(loaded, prepared);
+  const inputTokens = target.prompt.length;
   const maxTokens = generationBudget(inputTokens, loaded.contextSize, prepared.maxTokens, "messages");
 
   const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: loaded.chatWrapper });
@@ -214,7 +242,7 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   } as LLamaChatGenerateResponseOptions<ChatModelFunctions>;
 
   target.begin();
-  emit({ type: "start", inputTokens });
+  emit({ type: "start", inputTokens, ...(target.cachedTokens ? { cachedInputTokens: target.cachedTokens } : {}) });
   let stopReason: string;
   let stopSequence: string | undefined;
   let responseText = "";
@@ -233,7 +261,7 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   } finally {
     chat.dispose();
   }
-  const usage = { inputTokens, outputTokens: sequence.tokenMeter.diff(meter).usedOutputTokens };
+  const usage = usageOf(target, sequence.tokenMeter.diff(meter).usedOutputTokens);
   let finishReason = toFinishReason(stopReason);
   let check: SchemaCheck | undefined;
 
@@ -278,11 +306,8 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
   const { loaded, sequence, signal, emit } = target;
   const constraint = prepared.format.kind === "schema" ? prepared.format.schema : undefined;
   const grammar = await grammarFor(target, constraint ?? prepared.format);
-  const model = loaded.model;
-  const tokens = model.tokenize(prepared.prompt, false);
-  const bos = model.tokens.bos;
-  if (bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) tokens.unshift(bos);
-  if (tokens.length === 0) throw badRequest("the prompt is empty", "prompt");
+  // A copy: LlamaCompletion splices the array it is given.
+  const tokens = [...target.prompt];
   const inputTokens = tokens.length;
   const maxTokens = generationBudget(inputTokens, loaded.contextSize, prepared.maxTokens, "prompt");
 
@@ -290,7 +315,7 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
   const meter = sequence.tokenMeter.getState();
   let firstTokenAt: number | undefined;
   target.begin();
-  emit({ type: "start", inputTokens });
+  emit({ type: "start", inputTokens, ...(target.cachedTokens ? { cachedInputTokens: target.cachedTokens } : {}) });
   let stopReason: string;
   let stopSequence: string | undefined;
   let responseText = "";
@@ -321,11 +346,16 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
   const check = constraint && finishReason === "stop" ? parseAndCheck(responseText, constraint.check) : undefined;
   return {
     finishReason,
-    usage: { inputTokens, outputTokens: sequence.tokenMeter.diff(meter).usedOutputTokens },
+    usage: usageOf(target, sequence.tokenMeter.diff(meter).usedOutputTokens),
     ...(stopSequence !== undefined && finishReason === "stop" ? { stopSequence } : {}),
     ...(firstTokenAt !== undefined ? { firstTokenAt } : {}),
     ...schemaOutcome(check, constraint),
   };
+}
+
+/** Usage of a generation on `target`: the whole prompt counts as input, its reused prefix also as cached. */
+function usageOf(target: GenerationTarget, outputTokens: number): Usage {
+  return { inputTokens: target.prompt.length, outputTokens, cachedInputTokens: target.cachedTokens };
 }
 
 /** One vector per input (L2-normalised, as Ollama's /api/embed and OpenAI return them), and the tokens read. */

@@ -22,6 +22,8 @@ export interface LlamaLoaderOptions {
   contextSize: number;
   /** Sequences per context: requests served at once. */
   numParallel: number;
+  /** Keep sequences' caches for prompt-prefix reuse (default true). */
+  prefixReuse?: boolean;
   /** MLXM_GPU_LAYERS: what to offload when the binding has a GPU (ignored on the CPU). Default "auto". */
   gpuLayers?: GpuLayersSetting;
 }
@@ -98,6 +100,7 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
             memoryBytes: footprint.ramBytes,
             vramBytes: footprint.vramBytes,
             backend: backendOf(llama),
+            prefixReuse: this.options.prefixReuse ?? true,
           });
         } catch (err) {
           await model.dispose();

@@ -11,10 +11,12 @@ import {
   type LlamaContextSequence,
   type LlamaEmbeddingContext,
   type LlamaModel,
+  type Token,
 } from "node-llama-cpp";
 import type { GpuBackend } from "./accelerator.js";
 import { DecodePacer, PacedPredictor } from "./decode-pacer.js";
 import type { PoolModel } from "./model-pool.js";
+import { chooseSequence, commonPrefixLength, type SequenceCandidate } from "./sequence-choice.js";
 
 export interface LoadedLlamaModelOptions {
   threads: number;
@@ -24,6 +26,18 @@ export interface LoadedLlamaModelOptions {
   vramBytes: number;
   /** The compute backend it runs on. */
   backend: GpuBackend | "cpu";
+  /**
+   * Keep each sequence's KV cache between requests and give a prompt the sequence holding its longest prefix
+   * (default true). Off, every sequence is cleared when returned, so every prompt is evaluated in full.
+   */
+  prefixReuse?: boolean;
+}
+
+/** A sequence handed to one request, and how many of its prompt's leading tokens it already holds. */
+export interface TakenSequence {
+  sequence: LlamaContextSequence;
+  /** Prompt tokens whose evaluation is reused (at most all but the last: one token is always decoded). */
+  cachedTokens: number;
 }
 
 export class LoadedLlamaModel implements PoolModel {
@@ -36,6 +50,11 @@ export class LoadedLlamaModel implements PoolModel {
   /** Every sequence created so far, in creation order (which is also their id order in llama.cpp). */
   readonly #sequences: LlamaContextSequence[] = [];
   readonly #free = new Set<LlamaContextSequence>();
+  /** When each sequence was last handed out (a counter), for least-recently-used choice. */
+  readonly #lastUse = new Map<LlamaContextSequence, number>();
+  /** How many leading tokens of each sequence are the prompt it was last given (see SequenceCandidate). */
+  readonly #promptLength = new Map<LlamaContextSequence, number>();
+  #uses = 0;
   #embedding: Promise<LlamaEmbeddingContext> | undefined;
   #embeddingBytes = 0;
   #embeddingVramBytes = 0;
@@ -69,40 +88,61 @@ export class LoadedLlamaModel implements PoolModel {
     return this.context.contextSize;
   }
 
+  /** Whether sequences keep their cache between requests (see {@link LoadedLlamaModelOptions.prefixReuse}). */
+  get prefixReuse(): boolean {
+    return this.options.prefixReuse ?? true;
+  }
+
   /**
-   * A free sequence. The pool admits at most as many requests as the context has sequences, so one is always free.
-   * The lowest-numbered one: llama.cpp decodes only runs of consecutive sequence ids together (see DecodePacer), so
-   * concurrent requests should hold 0, 1, 2... A lone client's next turn still lands on the sequence holding its
-   * conversation (always 0), whose cached prefix is reused.
+   * A free sequence for a request whose prompt is `prompt`. The pool admits at most as many requests as the context
+   * has sequences, so one is always free. With prefix reuse, the one holding the longest useful prefix of the
+   * prompt, else the least recently used (see {@link chooseSequence}); the generation then evaluates only the
+   * tokens after that prefix and erases only the differing tail. Without, the lowest-numbered free one.
    */
-  takeSequence(): LlamaContextSequence {
-    let sequence = this.#sequences.find((s) => this.#free.has(s));
+  takeSequence(prompt: readonly Token[] = []): TakenSequence {
+    const free = this.#sequences.filter((s) => this.#free.has(s));
+    const candidates: (LlamaContextSequence | undefined)[] = [...free];
+    // A sequence not created yet is the emptiest candidate of all: creating it keeps every cache that exists.
+    if (this.context.sequencesLeft > 0) candidates.push(undefined);
+    if (candidates.length === 0) throw new Error("no free context sequence: more requests admitted than sequences");
+    let index = 0;
+    if (this.prefixReuse) {
+      const seen: SequenceCandidate[] = candidates.map((s) => ({
+        tokens: s ? s.contextTokens : [],
+        lastUse: s ? (this.#lastUse.get(s) ?? -1) : -1,
+        promptLength: s ? (this.#promptLength.get(s) ?? 0) : 0,
+      }));
+      index = chooseSequence(seen, prompt).index;
+    }
+    let sequence = candidates[index];
     if (sequence) {
       this.#free.delete(sequence);
     } else {
-      if (this.context.sequencesLeft === 0) throw new Error("no free context sequence: more requests admitted than sequences");
       const order = this.#sequences.length;
       sequence = this.context.getSequence(this.pacer ? { tokenPredictor: this.pacer.predictor(order) } : {});
       this.#sequences.push(sequence);
     }
+    this.#lastUse.set(sequence, ++this.#uses);
+    this.#promptLength.set(sequence, prompt.length);
     paced(sequence)?.prepare();
-    return sequence;
+    return { sequence, cachedTokens: Math.min(commonPrefixLength(sequence.contextTokens, prompt), Math.max(prompt.length - 1, 0)) };
   }
 
   /**
    * Give a sequence back. `clear` erases its KV cache (after an abort or error, whose state is not worth keeping);
-   * otherwise the state stays for prefix reuse by the next request.
+   * otherwise the state stays for prefix reuse by a later request (unless prefix reuse is off).
    */
   async returnSequence(sequence: LlamaContextSequence, { clear }: { clear: boolean }): Promise<void> {
     paced(sequence)?.leave();
     if (sequence.disposed || this.#disposed) return;
-    if (clear) {
+    if (clear || !this.prefixReuse) {
       const release = this.pacer?.hold();
       try {
         await sequence.clearHistory();
       } finally {
         release?.();
       }
+      this.#promptLength.delete(sequence);
     }
     this.#free.add(sequence);
   }

@@ -7,6 +7,7 @@
  * are generated and end with one `done`. Aborting the signal (or abandoning the iterator) stops generation at
  * once and returns the sequence, cleared, for the next request.
  */
+import type { Token } from "node-llama-cpp";
 import type { MlxmConfig } from "../../config/config.js";
 import { OutputRecorder, toInputContent } from "../../observability/genai-content.js";
 import type { Logger } from "../../observability/logger.js";
@@ -20,7 +21,9 @@ import type { Store } from "../store/store.js";
 import { EventChannel } from "./event-channel.js";
 import { SchemaGrammars } from "./grammar/schema-grammars.js";
 import {
+  chatPrompt,
   checkEmbeddingInputs,
+  completionPrompt,
   countChatTokens,
   prepareChat,
   prepareCompletion,
@@ -46,7 +49,7 @@ export interface LocalModelServiceOptions {
   store: Store;
   engine: MlxmConfig["engine"];
   logger: Logger;
-  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "tokenUsage" | "requestDuration" | "queueDepth" | "loadedModels"> &
+  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "cachedInputTokens" | "tokenUsage" | "requestDuration" | "queueDepth" | "loadedModels"> &
     Partial<Pick<Metrics, "schemaViolations">>;
   /** MLXM_TRACE_CONTENT: record prompt and completion on generation spans (GenAI semconv shape). */
   recordContent?: boolean;
@@ -56,6 +59,16 @@ export interface LocalModelServiceOptions {
 
 type Lease = ModelLease<EngineModelSpec, LoadedLlamaModel>;
 type Operation = "chat" | "text_completion";
+
+/**
+ * The three steps of one generation: check the request with the model's preset applied (model resolved, not loaded),
+ * tokenize its prompt (model loaded), run.
+ */
+interface GenerationSteps<P> {
+  prepare(preset: ModelPreset | undefined): P;
+  tokenize(loaded: LoadedLlamaModel, prepared: P): Token[];
+  run(target: GenerationTarget, prepared: P): Promise<GenerationOutcome>;
+}
 
 export class LocalModelService implements ModelService {
   readonly threads: number;
@@ -79,6 +92,7 @@ export class LocalModelService implements ModelService {
         threads: this.threads,
         contextSize: engine.contextSize,
         numParallel: engine.numParallel,
+        prefixReuse: engine.prefixReuse,
         gpuLayers: engine.gpuLayers,
       }),
       maxMemoryBytes: this.maxMemoryBytes,
@@ -93,19 +107,19 @@ export class LocalModelService implements ModelService {
   }
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#stream("chat", request, signal, (preset) => prepareChat(applyPresetToChat(request, preset), this.#grammars), (target, prepared) =>
-      runChat(target, prepared),
-    );
+    return this.#stream("chat", request, signal, {
+      prepare: (preset) => prepareChat(applyPresetToChat(request, preset), this.#grammars),
+      tokenize: chatPrompt,
+      run: runChat,
+    });
   }
 
   complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    return this.#stream(
-      "text_completion",
-      request,
-      signal,
-      (preset) => prepareCompletion(applyPresetToCompletion(request, preset), this.#grammars),
-      (target, prepared) => runCompletion(target, prepared),
-    );
+    return this.#stream("text_completion", request, signal, {
+      prepare: (preset) => prepareCompletion(applyPresetToCompletion(request, preset), this.#grammars),
+      tokenize: completionPrompt,
+      run: runCompletion,
+    });
   }
 
   async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
@@ -234,8 +248,7 @@ export class LocalModelService implements ModelService {
     operation: Operation,
     request: ChatRequest | CompletionRequest,
     signal: AbortSignal,
-    prepare: (preset: ModelPreset | undefined) => P,
-    run: (target: GenerationTarget, prepared: P) => Promise<GenerationOutcome>,
+    steps: GenerationSteps<P>,
   ): AsyncGenerator<ChatEvent> {
     const channel = new EventChannel<ChatEvent>();
     const abort = new AbortController();
@@ -257,7 +270,7 @@ export class LocalModelService implements ModelService {
     const task = withSpan(
       `${operation} ${request.model}`,
       { kind: SpanKind.INTERNAL, attributes: requestAttributes(operation, request.model, request.sampling) },
-      (span) => this.#generate(span, request, abort.signal, channel, begin, prepare, run),
+      (span) => this.#generate(span, request, abort.signal, channel, begin, steps),
     ).then(
       () => channel.end(),
       (err: unknown) => {
@@ -291,23 +304,32 @@ export class LocalModelService implements ModelService {
     signal: AbortSignal,
     channel: EventChannel<ChatEvent>,
     begin: () => void,
-    prepare: (preset: ModelPreset | undefined) => P,
-    run: (target: GenerationTarget, prepared: P) => Promise<GenerationOutcome>,
+    steps: GenerationSteps<P>,
   ): Promise<void> {
     const arrived = performance.now();
     const output = this.options.recordContent ? new OutputRecorder() : undefined;
     if (output) span.setAttributes(toInputContent(request));
     const spec = await resolveModelSpec(this.options.store, request.model);
     // A preset's defaults go under the request's own values.
-    const prepared = prepare(spec.preset);
+    const prepared = steps.prepare(spec.preset);
     const llama = await this.#llama.llama();
     const lease = await this.#acquire(spec, request.keepAliveMs, signal, span);
-    const sequence = lease.model.takeSequence();
+    let prompt: Token[];
+    try {
+      prompt = steps.tokenize(lease.model, prepared);
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+    // Chosen by the prefix it shares with the prompt, so a conversation's next turn evaluates only what is new.
+    const { sequence, cachedTokens } = lease.model.takeSequence(prompt);
     let generationStart = 0;
     const target: GenerationTarget = {
       llama,
       loaded: lease.model,
       sequence,
+      prompt,
+      cachedTokens,
       signal,
       emit: (event) => {
         output?.add(event);
@@ -321,7 +343,7 @@ export class LocalModelService implements ModelService {
     };
     let outcome: GenerationOutcome;
     try {
-      outcome = await run(target, prepared);
+      outcome = await steps.run(target, prepared);
     } catch (err) {
       // The sequence's state is partial: clear it so the next request starts clean.
       await lease.model.returnSequence(sequence, { clear: true }).catch(() => {});
@@ -369,10 +391,11 @@ export class LocalModelService implements ModelService {
     arrived: number,
     end: number,
   ): void {
-    const { inputTokens, outputTokens } = outcome.usage;
+    const { inputTokens, outputTokens, cachedInputTokens = 0 } = outcome.usage;
     span.setAttributes({
       [GenAI.RESPONSE_MODEL]: model,
       [GenAI.USAGE_INPUT_TOKENS]: inputTokens,
+      [GenAI.USAGE_CACHE_READ_INPUT_TOKENS]: cachedInputTokens,
       [GenAI.USAGE_OUTPUT_TOKENS]: outputTokens,
       [GenAI.RESPONSE_FINISH_REASONS]: [outcome.finishReason],
       ...(timings.timeToFirstTokenMs !== undefined ? { [GenAI.TIME_TO_FIRST_TOKEN_MS]: timings.timeToFirstTokenMs } : {}),
@@ -382,6 +405,7 @@ export class LocalModelService implements ModelService {
     const metrics = this.options.metrics;
     metrics?.tokens.inc({ model, type: "input" }, inputTokens);
     metrics?.tokens.inc({ model, type: "output" }, outputTokens);
+    metrics?.cachedInputTokens.inc({ model }, cachedInputTokens);
     metrics?.tokenUsage.observe({ model, type: "input" }, inputTokens);
     metrics?.tokenUsage.observe({ model, type: "output" }, outputTokens);
     metrics?.requestDuration.observe({ model }, (end - arrived) / 1000);
