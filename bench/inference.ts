@@ -17,19 +17,16 @@
  * Needs llama-server: bench/build-llama-server.sh builds it from the llama.cpp sources node-llama-cpp ships
  * (cached under ~/.cache/mlxm-bench). Prints markdown tables.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import { getLlama, LlamaChatSession, type Llama } from "node-llama-cpp";
-import { Store } from "../src/daemon/store/store.js";
-import { summarizeGguf, readValidGgufFile } from "../src/daemon/engine/gguf/index.js";
-import { buildLlamaServer, freePort, startLlamaServer } from "./llama-server.js";
+import { buildLlamaServer, startLlamaServer } from "./llama-server.js";
 import { conversationTable, runConversations, systemPromptOf, type ConversationSystem } from "./conversation.js";
 import { ensureBenchModel } from "./make-model.js";
+import { startBenchDaemon, type BenchDaemon } from "./mlxm-daemon.js";
 
 const { values } = parseArgs({
   options: {
@@ -138,44 +135,10 @@ async function rawSample(llama: Llama, modelPath: string): Promise<Sample> {
   return { ttftMs: first - started, tokens, tokensPerSecond: ((tokens - 1) / (end - first)) * 1000, endToEndTokensPerSecond: (tokens / (end - started)) * 1000 };
 }
 
-async function startMlxm(models: { name: string; path: string }[], variant: Variant): Promise<{ url: string; stop: () => Promise<void> }> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), "mlxm-bench-infer-"));
-  const store = await Store.open(path.join(home, "mlxm.db"));
-  for (const m of models) {
-    const info = await readValidGgufFile(m.path);
-    const summary = summarizeGguf(info);
-    const digest = `sha256:bench-${m.name}`;
-    await store.models.upsert(
-      { name: m.name, source: "local", repo: null, revision: null, quant: summary.quantization, format: "gguf", family: summary.architecture,
-        parameter_size: summary.parameterSize, context_length: summary.contextLength ?? null, size_bytes: info.fileSize, digest, details_json: "{}" },
-      [{ filename: path.basename(m.path), digest, sizeBytes: info.fileSize, path: m.path }],
-    );
-  }
-  await store.close();
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [variant.runJs, "serve"], {
-    env: {
-      ...process.env, MLXM_HOME: home, MLXM_HOST: `127.0.0.1:${port}`, MLXM_THREADS: String(THREADS), MLXM_NUM_PARALLEL: "8",
-      MLXM_CONTEXT_SIZE: String(CTX), MLXM_MAX_QUEUE: "64", MLXM_TRACE: "0", MLXM_LOG_LEVEL: "warn", MLXM_KEEP_ALIVE: "-1",
-      ...variant.env,
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  // Generous: on a loaded machine a daemon's start (Logfire, node-llama-cpp) can take a minute.
-  const deadline = Date.now() + 180_000;
-  while (!(await fetch(`${url}/api/health`).then((r) => r.ok, () => false))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mlxm daemon ${variant.label} did not start`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-      fs.rmSync(home, { recursive: true, force: true });
-    },
-  };
+/** A daemon variant on the benchmark's models, with the benchmark's engine settings under the variant's own. */
+function startMlxm(models: { name: string; path: string }[], variant: Variant): Promise<BenchDaemon> {
+  const env = { MLXM_THREADS: String(THREADS), MLXM_NUM_PARALLEL: "8", MLXM_CONTEXT_SIZE: String(CTX), MLXM_MAX_QUEUE: "64", ...variant.env };
+  return startBenchDaemon(models, env, variant.runJs);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -46,7 +46,8 @@ export async function startBenchDaemon(
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (await fetch(`${url}/api/health`).then((r) => r.ok, () => false)) break;
-    if (child.exitCode !== null || i > 600) {
+    // Generous (180 s): on a loaded machine a daemon's start (Logfire, node-llama-cpp) can take a minute.
+    if (child.exitCode !== null || i > 1800) {
       fs.rmSync(home, { recursive: true, force: true });
       throw new Error(`mlxm serve did not become ready (exit code ${child.exitCode}); its stderr is above`);
     }

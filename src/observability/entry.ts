@@ -3,7 +3,7 @@
  * `mlxm serve` is the daemon and gets the full SDK (logfire-node); every other command gets the light CLI tracer.
  */
 import { setCliTracer } from "../cli/trace-context.js";
-import { cliTracingEnabled } from "../config/config.js";
+import { cliTracingEnabled, ConfigError } from "../config/config.js";
 import { VERSION } from "../version.js";
 
 export interface Observability {
@@ -14,7 +14,14 @@ export interface Observability {
 export async function startObservability(argv: string[]): Promise<Observability> {
   if (argv[0] === "serve" && !argv.includes("--help") && !argv.includes("-h")) {
     const { setupDaemonObservability } = await import("./daemon-setup.js");
-    await setupDaemonObservability(VERSION);
+    try {
+      await setupDaemonObservability(VERSION);
+    } catch (err) {
+      // A bad setting (MLXM_NUM_PARALLEL=abc): skip tracing and let `serve` itself refuse it as a usage error
+      // (exit 2, one line naming the variable) rather than crash here with a stack trace.
+      if (err instanceof ConfigError) return { finish: async () => {} };
+      throw err;
+    }
     // The daemon flushes and shuts its SDK down itself once it has drained.
     return { finish: async () => {} };
   }

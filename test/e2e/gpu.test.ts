@@ -23,13 +23,13 @@ describe("MLXM_GPU (e2e, no GPU here)", function () {
     const cuda = await runCli(["serve"], { ...env, extra: { MLXM_GPU: "cuda" } }, slow);
     expect(cuda.code).to.equal(1);
     expect(cuda.stderr).to.contain("MLXM_GPU=cuda").and.contain("NVIDIA GPU").and.contain("MLXM_GPU=auto");
-    // node-llama-cpp quietly gives a CPU binding for `metal` off macOS; mlxm does not pretend.
-    const metal = await runCli(["serve"], { ...env, extra: { MLXM_GPU: "metal" } }, slow);
-    expect(metal.code).to.equal(1);
-    expect(metal.stderr).to.contain("only available on macOS");
-    const bad = await runCli(["ls"], { ...env, extra: { MLXM_GPU: "tpu" } });
-    expect(bad.code).to.equal(2);
-    expect(bad.stderr).to.contain("MLXM_GPU must be one of");
+    // `metal` off macOS (node-llama-cpp quietly answers it with a CPU binding) is refused the same way: see the unit test.
+    // A bad value is a usage error naming the variable, from `serve` too (not a stack trace from tracing set-up).
+    for (const command of ["serve", "ls"]) {
+      const bad = await runCli([command], { ...env, extra: { MLXM_GPU: "tpu" } });
+      expect(bad.code, command).to.equal(2);
+      expect(bad.stderr).to.contain('MLXM_GPU must be one of auto, off, metal, cuda, vulkan, got "tpu"').and.not.contain("    at ");
+    }
   });
 
   it("daemon status says the default fell back to the CPU", async () => {
