@@ -81,26 +81,9 @@ class OpenAIUpstream implements Upstream {
     this.#client = sharedClient("openai", config, () => new OpenAI(config));
   }
 
-  async *chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
-    const { label, apiKey } = this.options;
-    let stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>;
-    try {
-      stream = await this.#client.chat.completions.create(toOpenAIUpstreamRequest(request, this.options.model), { signal });
-    } catch (err) {
-      throw toUpstreamError(err, label, apiKey);
-    }
-    const decoder = new OpenAIChunkDecoder();
-    try {
-      // A plain loop, not `yield*` over the array: delegating to a sync iterable costs extra awaits per event.
-      for await (const chunk of stream) for (const ev of decoder.decode(chunk)) yield ev;
-    } catch (err) {
-      if (signal.aborted && isAbortError(err)) {
-        yield { type: "done", finishReason: "cancelled", usage: decoder.finish().usage };
-        return;
-      }
-      throw toUpstreamError(err, label, apiKey);
-    }
-    yield decoder.finish();
+  chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+    const { label, apiKey, model } = this.options;
+    return relayUpstream(() => this.#client.chat.completions.create(toOpenAIUpstreamRequest(request, model), { signal }), new OpenAIChunkDecoder(), signal, label, apiKey);
   }
 
   async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
@@ -132,24 +115,44 @@ class AnthropicUpstream implements Upstream {
     this.#client = sharedClient("anthropic", config, () => new Anthropic(config));
   }
 
-  async *chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
-    const { label, apiKey } = this.options;
-    let stream: AsyncIterable<Anthropic.Messages.RawMessageStreamEvent>;
-    try {
-      stream = await this.#client.messages.create(toAnthropicUpstreamRequest(request, this.options.model), { signal });
-    } catch (err) {
-      throw toUpstreamError(err, label, apiKey);
-    }
-    const decoder = new AnthropicEventDecoder();
-    try {
-      for await (const event of stream) for (const ev of decoder.decode(event)) yield ev;
-    } catch (err) {
-      if (signal.aborted && isAbortError(err)) {
-        yield { type: "done", finishReason: "cancelled", usage: decoder.finish().usage };
-        return;
-      }
-      throw toUpstreamError(err, label, apiKey);
-    }
-    yield decoder.finish();
+  chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+    const { label, apiKey, model } = this.options;
+    return relayUpstream(() => this.#client.messages.create(toAnthropicUpstreamRequest(request, model), { signal }), new AnthropicEventDecoder(), signal, label, apiKey);
   }
+}
+
+/** What turns one upstream's stream events into core chat events; `finish()` gives the `done` event. */
+interface UpstreamDecoder<E> {
+  decode(event: E): ChatEvent[];
+  finish(): Extract<ChatEvent, { type: "done" }>;
+}
+
+/**
+ * One upstream stream as core events: open it, decode every event, end with `done`. Errors become upstream errors
+ * without the key; a stream aborted by our own signal (the client went away) ends as "cancelled".
+ */
+async function* relayUpstream<E>(
+  open: () => Promise<AsyncIterable<E>>,
+  decoder: UpstreamDecoder<E>,
+  signal: AbortSignal,
+  label: string,
+  apiKey: string | undefined,
+): AsyncGenerator<ChatEvent> {
+  let stream: AsyncIterable<E>;
+  try {
+    stream = await open();
+  } catch (err) {
+    throw toUpstreamError(err, label, apiKey);
+  }
+  try {
+    // A plain loop, not `yield*` over the array: delegating to a sync iterable costs extra awaits per event.
+    for await (const event of stream) for (const ev of decoder.decode(event)) yield ev;
+  } catch (err) {
+    if (signal.aborted && isAbortError(err)) {
+      yield { type: "done", finishReason: "cancelled", usage: decoder.finish().usage };
+      return;
+    }
+    throw toUpstreamError(err, label, apiKey);
+  }
+  yield decoder.finish();
 }
