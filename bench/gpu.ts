@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import { ensureBenchModel } from "./make-model.js";
 import { startBenchDaemon, type BenchDaemon } from "./mlxm-daemon.js";
+import { streamSample, type StreamSample } from "./stream-sample.js";
 
 const { values } = parseArgs({
   options: {
@@ -38,26 +39,8 @@ interface Sample {
   tokensPerSecond: number;
 }
 
-async function stream(client: OpenAI, model: string): Promise<Sample & { tokens: number }> {
-  const started = performance.now();
-  let first = Number.NaN;
-  let tokens = 0;
-  const s = await client.chat.completions.create({
-    model,
-    messages: [{ role: "user", content: PROMPT }],
-    max_tokens: TOKENS,
-    temperature: 0,
-    stream: true,
-    stream_options: { include_usage: true },
-  });
-  let chunks = 0;
-  for await (const chunk of s) {
-    if (chunk.usage?.completion_tokens) tokens = chunk.usage.completion_tokens;
-    if (chunk.choices[0]?.delta?.content && chunks++ === 0) first = performance.now();
-  }
-  const end = performance.now();
-  tokens ||= chunks;
-  return { ttftMs: first - started, tokens, tokensPerSecond: ((tokens - 1) / (end - first)) * 1000 };
+function stream(client: OpenAI, model: string): Promise<StreamSample> {
+  return streamSample(client, model, PROMPT, TOKENS);
 }
 
 async function concurrent(client: OpenAI, model: string, n: number): Promise<number> {

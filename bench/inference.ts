@@ -27,6 +27,7 @@ import { buildLlamaServer, startLlamaServer } from "./llama-server.js";
 import { conversationTable, runConversations, systemPromptOf, type ConversationSystem } from "./conversation.js";
 import { ensureBenchModel } from "./make-model.js";
 import { startBenchDaemon, type BenchDaemon } from "./mlxm-daemon.js";
+import { streamSample, type StreamSample } from "./stream-sample.js";
 
 const { values } = parseArgs({
   options: {
@@ -70,40 +71,11 @@ function parseVariant(spec: string): Variant {
 const VARIANTS = values.mlxm.split(",").map(parseVariant);
 const CACHE = path.join(os.homedir(), ".cache", "mlxm-bench", "models");
 
-interface Sample {
-  ttftMs: number;
-  tokens: number;
-  /** Decode rate after the first token: (tokens - 1) / (end - first token). Inflated when a server batches chunks. */
-  tokensPerSecond: number;
-  /** tokens / (end - request start): what a client experiences; the ratio the goals use. */
-  endToEndTokensPerSecond: number;
-}
+type Sample = StreamSample;
 
 /** One streamed chat completion through the official SDK; identical for mlxm and llama-server. */
-async function stream(client: OpenAI, model: string, extra: Record<string, unknown>): Promise<Sample> {
-  const started = performance.now();
-  let first = Number.NaN;
-  let tokens = 0;
-  let chunks = 0;
-  const s = await client.chat.completions.create({
-    model,
-    messages: [{ role: "user", content: PROMPT }],
-    max_tokens: TOKENS,
-    temperature: 0,
-    stream: true,
-    stream_options: { include_usage: true },
-    ...extra,
-  } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
-  for await (const chunk of s) {
-    if (chunk.usage?.completion_tokens) tokens = chunk.usage.completion_tokens;
-    if (chunk.choices[0]?.delta?.content) {
-      if (chunks === 0) first = performance.now();
-      chunks++;
-    }
-  }
-  const end = performance.now();
-  tokens ||= chunks;
-  return { ttftMs: first - started, tokens, tokensPerSecond: ((tokens - 1) / (end - first)) * 1000, endToEndTokensPerSecond: (tokens / (end - started)) * 1000 };
+function stream(client: OpenAI, model: string, extra: Record<string, unknown>): Promise<Sample> {
+  return streamSample(client, model, PROMPT, TOKENS, extra);
 }
 
 async function aggregate(client: OpenAI, model: string, n: number, extra: Record<string, unknown>) {
