@@ -8,6 +8,7 @@
  */
 import { context, trace } from "@opentelemetry/api";
 import { GenAI, SpanKind, tracer } from "../../observability/spans.js";
+import { HttpError } from "../errors.js";
 import type { Served } from "./fallback.js";
 import { AnthropicForwardRewriter } from "./forward-anthropic.js";
 import type { Forwarded, WireCall } from "./forward-call.js";
@@ -68,7 +69,8 @@ export async function startForward(deps: ForwardDeps, route: Route, model: strin
     return { label, result: { kind: "sse", frames } };
   } catch (err) {
     release();
-    const failure = toUpstreamError(err, label, apiKey);
+    // Our own refusals (a route limit) keep their status; anything from the transport is the upstream's failure.
+    const failure = err instanceof HttpError ? err : toUpstreamError(err, label, apiKey);
     meter.end(failure);
     throw failure;
   }
