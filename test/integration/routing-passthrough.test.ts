@@ -209,7 +209,7 @@ describe("same-protocol pass-through to OpenAI and Anthropic upstreams", functio
     expect(JSON.stringify(err!.error)).to.contain("[redacted]").and.not.to.contain(OPENAI_KEY);
 
     claudeScript.push({ status: 400, message: `invalid request for key ${ANTHROPIC_KEY}` });
-    const aerr = await anthropic.messages.create({ model: "claude", max_tokens: 5, messages: user("hi"), stream: true }).then(() => undefined, (e: unknown) => e as Anthropic.APIError);
+    const aerr = await anthropic.messages.create({ model: "claude", max_tokens: 5, messages: user("hi"), stream: true }).then(() => undefined, (e: unknown) => e as InstanceType<typeof Anthropic.APIError>);
     expect(aerr).to.be.instanceOf(Anthropic.BadRequestError);
     expect(JSON.stringify(aerr!.error)).to.contain("[redacted]").and.not.to.contain(ANTHROPIC_KEY);
     const rows = await eventually(() => store.requests.recent(2), (r) => r.length === 2 && r.every((x) => x.status_code === 400), "the error rows");
