@@ -8,7 +8,8 @@
  */
 import crypto from "node:crypto";
 import express, { Router } from "express";
-import { fromCountTokensRequest, fromMessagesRequest, toMessage, toMessageStreamEvents } from "../compat/anthropic-messages.js";
+import { fromCountTokensRequest, fromMessagesRequest } from "../compat/anthropic-messages.js";
+import { toMessage, toMessageStreamEvents } from "../compat/anthropic-message-response.js";
 import { toAnthropicError } from "../compat/anthropic-errors.js";
 import { collectChat } from "../core/chat.js";
 import type { DaemonContext } from "../context.js";
