@@ -9,21 +9,12 @@ import type { LoadedLlamaModel } from "../../src/daemon/engine/llama-model.js";
 import { leaseLlama, type LlamaLease } from "../../src/daemon/engine/llama-runtime.js";
 import type { EngineModelSpec } from "../../src/daemon/engine/model-spec.js";
 import { ModelPool } from "../../src/daemon/engine/model-pool.js";
+import { rejection } from "../helpers/rejection.js";
 import { splitTinyLlama } from "../helpers/split-model.js";
 
 function specOf(name: string, path: string): EngineModelSpec {
   const now = new Date().toISOString();
   return { name, path, sizeBytes: 0, digest: `sha256:${name}`, createdAt: now, modifiedAt: now, format: "gguf" };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<InvalidModelError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(InvalidModelError);
-    return error as InvalidModelError;
-  }
-  throw new Error("expected an InvalidModelError");
 }
 
 describe("llama loader: one parse of the model file per load (real node-llama-cpp)", function () {
@@ -114,7 +105,7 @@ describe("llama loader: one parse of the model file per load (real node-llama-cp
     await writeGguf(`${path}.partial`, { ...model, metadata });
     await rename(`${path}.partial`, path);
 
-    const err = await rejection(loader.load(spec));
+    const err = await rejection(loader.load(spec), InvalidModelError);
     expect(err.message).to.equal(
       'model "replaced" is not a usable GGUF file: missing metadata key "llama.attention.head_count" ' +
         "(llama.cpp aborts the process without it)",
