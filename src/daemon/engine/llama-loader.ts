@@ -19,6 +19,8 @@ import type { EngineModelSpec } from "./model-spec.js";
 export interface LlamaLoaderOptions {
   lease: LlamaLease;
   threads: number;
+  /** Threads for decodes of more than one token (see batch-threads.ts); default `threads`. */
+  batchThreads?: number;
   /** Context length per sequence, capped at the model's own. */
   contextSize: number;
   /** Sequences per context: requests served at once. */
@@ -115,6 +117,7 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
           });
           return new LoadedLlamaModel(model, context, {
             threads,
+            batchThreads: this.options.batchThreads,
             memoryBytes: footprint.ramBytes,
             vramBytes: footprint.vramBytes,
             backend: backendOf(llama),

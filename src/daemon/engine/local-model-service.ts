@@ -89,6 +89,7 @@ export class LocalModelService implements ModelService {
       loader: new LlamaModelLoader({
         lease: this.#llama,
         threads: this.threads,
+        batchThreads: engine.batchThreads,
         contextSize: engine.contextSize,
         numParallel: engine.numParallel,
         prefixReuse: engine.prefixReuse,
