@@ -26,6 +26,7 @@ export class ForwardMeter implements UsageSink {
   #ttft: number | undefined;
   #error: string | undefined;
   #ended = false;
+  #responseModel: string | undefined;
   readonly #finish: string[] = [];
 
   constructor(
@@ -53,6 +54,9 @@ export class ForwardMeter implements UsageSink {
   }
 
   responseModel(model: string): void {
+    // Every chunk names the model: one attribute write per change, not per chunk.
+    if (model === this.#responseModel) return;
+    this.#responseModel = model;
     this.span.setAttribute(GenAI.RESPONSE_MODEL, model);
   }
 
