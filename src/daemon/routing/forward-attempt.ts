@@ -80,6 +80,22 @@ export async function startForward(deps: ForwardDeps, route: Route, model: strin
 }
 
 /**
+ * A call the daemon only relays, whose small JSON answer is no generation (Anthropic's `count_tokens`): no slot, usage
+ * row or GenAI span (the transport's HTTP client span still records it), and no fallback: another backend's count
+ * would be another tokenizer's.
+ */
+export async function forwardJson(deps: ForwardDeps, route: Route, model: string, call: WireCall, signal: AbortSignal): Promise<unknown> {
+  let apiKey: string | undefined;
+  try {
+    const options = deps.clientOptions(route);
+    apiKey = options.apiKey;
+    return await (await sendForward(options, call, model, signal)).json();
+  } catch (err) {
+    throw toUpstreamError(err, backendLabel(route, model), apiKey);
+  }
+}
+
+/**
  * The caller's frames, one string per upstream read; ends the meter and frees the slot however the stream ends.
  * A plain iterator, not an async generator: one promise per read on the hot path.
  */
