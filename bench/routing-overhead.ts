@@ -43,7 +43,8 @@ const CHUNKS = Number(values.chunks);
 const PACE_US = Number(values["pace-us"]);
 
 /** A streaming OpenAI-compatible upstream: `max_tokens` chunks of one word, then usage and [DONE]. */
-function startUpstream(): Promise<{ url: string; close(): void }> {
+function startUpstream(): Promise<{ url: string; connections(): number; close(): void }> {
+  let connections = 0;
   const server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
@@ -62,8 +63,12 @@ function startUpstream(): Promise<{ url: string; close(): void }> {
       res.end("data: [DONE]\n\n");
     });
   });
+  // Each side should reuse its connections (keep-alive): a new TCP connection per request is TTFT thrown away.
+  server.on("connection", () => connections++);
   return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, close: () => server.close() })),
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, connections: () => connections, close: () => server.close() }),
+    ),
   );
 }
 
@@ -169,6 +174,8 @@ async function main() {
     const perChunk = (s: Side) => ((cpu[s] * 1000) / (STREAMS * CHUNKS)).toFixed(1);
     console.log(`| daemon CPU per chunk | - | ${routedSides.map((s) => `${perChunk(s)} us`).join(" | ")} |`);
     console.log(`| daemon CPU per 1-token request | - | ${routedSides.map((s) => `${(requestCpu[s] / TTFT_SAMPLES).toFixed(2)} ms`).join(" | ")} |`);
+    const requests = sides.length * (5 + TTFT_SAMPLES + STREAMS);
+    console.log(`\nupstream connections opened: ${upstream.connections()} for ${requests} requests (all sides)`);
   } finally {
     for (const daemon of daemons) {
       daemon.kill("SIGTERM");
