@@ -106,7 +106,7 @@ async function main() {
   });
   /** A heap snapshot (after a full GC), named `label`; the daemon answers again once the file is complete. */
   const snapshot = async (label: string) => {
-    if (!SNAPSHOTS) return;
+    if (!SNAPSHOTS) return NaN;
     const before = new Set(fs.readdirSync(SNAPSHOTS));
     const written = () => fs.readdirSync(SNAPSHOTS).find((f) => !before.has(f));
     daemon.kill("SIGUSR2");
@@ -114,6 +114,8 @@ async function main() {
     while (!(await fetch(`${base}/api/health`).then((r) => r.ok, () => false))) await sleep(100);
     const file = written();
     if (file) fs.renameSync(path.join(SNAPSHOTS, file), path.join(SNAPSHOTS, `${label}.heapsnapshot`));
+    // The snapshot's full GC leaves only what is live: the one heap figure that does not depend on GC timing.
+    return (await jsMemoryMiB()).heap;
   };
   try {
     for (let deadline = Date.now() + 180_000; ; await sleep(250)) {
@@ -186,6 +188,7 @@ async function main() {
     const more = () => (REQUESTS ? sent < REQUESTS : Date.now() < end);
     let paused: Promise<void> | undefined;
     let loadStart = 0;
+    let liveEarly = NaN;
     const client = async (id: number) => {
       const disconnects = id % 3 === 0;
       while (more()) {
@@ -195,7 +198,7 @@ async function main() {
           // Every client waits while the early snapshot is taken: it sees no request in flight.
           paused = (async () => {
             while (done() < WARMUP) await sleep(50);
-            await snapshot("early");
+            liveEarly = await snapshot("early");
             loadStart = samples.length;
           })();
           await paused;
@@ -213,7 +216,7 @@ async function main() {
     const late = summarize(loadSamples.slice(-10));
     // Let deferred work (batched span exports, usage rows) finish before the late snapshot.
     await sleep(5_000);
-    await snapshot("late");
+    const liveLate = await snapshot("late");
 
     const ps = (await (await fetch(`${base}/api/ps`)).json()) as { models: { active_requests: number; queued_requests: number }[] };
     const busy = ps.models.reduce((n, m) => n + m.active_requests + m.queued_requests, 0);
@@ -235,7 +238,13 @@ async function main() {
       ["external early / late (MiB)", `${early.external.toFixed(1)} / ${late.external.toFixed(1)}`],
       ["RSS growth per 1k requests (MiB)", perK(early.rss, late.rss)],
       ["heap growth per 1k requests (MiB)", perK(early.heap, late.heap)],
-      ...(SNAPSHOTS ? [["snapshots", SNAPSHOTS] as [string, string]] : []),
+      ...(SNAPSHOTS
+        ? ([
+            ["live heap after full GC, early / end (MiB)", `${liveEarly.toFixed(1)} / ${liveLate.toFixed(1)}`],
+            ["live heap growth per 1k requests (MiB)", (((liveLate - liveEarly) / Math.max(1, sent - WARMUP)) * 1000).toFixed(3)],
+            ["snapshots", SNAPSHOTS],
+          ] as [string, string][])
+        : []),
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
