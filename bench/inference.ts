@@ -3,7 +3,7 @@
  * same model, same threads, same sampling (greedy), same prompt and token count, measured in ONE run with the
  * systems taking turns round by round (the machine is shared; only side-by-side ratios mean anything).
  *
- *   npx tsx bench/inference.ts [--models bench60m,tiny] [--threads 1] [--tokens 128] [--rounds 3] [--streams 1,2,4,8]
+ *   npx tsx bench/inference.ts [--models bench60m,tiny] [--threads 1] [--threads-batch 2] [--tokens 128] [--rounds 3] [--streams 1,2,4,8]
  *                              [--mlxm mlxm,uv1:UV_THREADPOOL_SIZE=1,old@/tmp/old/bin/run.js]
  *                              [--tables single,conversation] [--turns 10] [--system-tokens 1500] [--no-llama-server]
  *
@@ -33,6 +33,8 @@ const { values } = parseArgs({
   options: {
     models: { type: "string", default: "bench60m,tiny" },
     threads: { type: "string", default: "1" },
+    // llama-server's `--threads-batch` (prompt and batched decodes); default: --threads. Match MLXM_BATCH_THREADS.
+    "threads-batch": { type: "string" },
     tokens: { type: "string", default: "128" },
     rounds: { type: "string", default: "3" },
     streams: { type: "string", default: "1,2,4,8" },
@@ -48,6 +50,7 @@ const TURNS = Number(values.turns);
 const SYSTEM_TOKENS = Number(values["system-tokens"]);
 const WITH_SERVER = !values["no-llama-server"];
 const THREADS = Number(values.threads);
+const THREADS_BATCH = values["threads-batch"] === undefined ? THREADS : Number(values["threads-batch"]);
 const TOKENS = Number(values.tokens);
 const ROUNDS = Number(values.rounds);
 const STREAMS = values.streams.split(",").map(Number);
@@ -137,7 +140,7 @@ async function conversationBench(m: { name: string; path: string }): Promise<voi
   const model = await llama.loadModel({ modelPath: m.path });
   const system = systemPromptOf(SYSTEM_TOKENS, (text) => model.tokenize(text).length);
   await model.dispose();
-  const server = binary ? await startLlamaServer({ binary, modelPath: m.path, threads: THREADS, parallel: 8, ctxSize: CTX * 8 }) : undefined;
+  const server = binary ? await startLlamaServer({ binary, modelPath: m.path, threads: THREADS, threadsBatch: THREADS_BATCH, parallel: 8, ctxSize: CTX * 8 }) : undefined;
   try {
     const systems: ConversationSystem[] = daemons.map((d) => ({ who: d.label, client: d.client, extra: {} }));
     if (server) {
@@ -160,7 +163,7 @@ async function conversationBench(m: { name: string; path: string }): Promise<voi
   }
 }
 
-console.log(`\n# inference: ${THREADS} thread(s), ${TOKENS} tokens, greedy, ${ROUNDS} rounds (${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)})\n`);
+console.log(`\n# inference: ${THREADS} thread(s) (llama-server --threads-batch ${THREADS_BATCH}), ${TOKENS} tokens, greedy, ${ROUNDS} rounds (${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)})\n`);
 try {
   for (const m of models) {
     if (TABLES.has("conversation")) await conversationBench(m);
@@ -169,7 +172,7 @@ try {
       console.log(`## ${m.name}\n\n(single-stream and 1-8-stream tables skipped: they compare with llama-server)\n`);
       continue;
     }
-    const server = await startLlamaServer({ binary, modelPath: m.path, threads: THREADS, parallel: 8, ctxSize: CTX });
+    const server = await startLlamaServer({ binary, modelPath: m.path, threads: THREADS, threadsBatch: THREADS_BATCH, parallel: 8, ctxSize: CTX });
     const serverClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "bench", maxRetries: 0 });
     // llama-server stops at an end-of-generation token unless told not to; mlxm's generated models never emit one.
     const llamaExtra = { ignore_eos: true, cache_prompt: false };

@@ -7,7 +7,7 @@
  * 2. bytes re-fetched after SIGKILLing a pull at ~50% and resuming it in a new process.
  * Runs are interleaved (curl, pull, pull non-durable, ...) and the median is reported, because other work on the
  * machine moves single runs a lot. CPU time is reported too: the server shares the machine's cores.
- * Usage: `npx tsx bench/pull-throughput.ts [--size-mib 1024] [--runs 3]`. Temp files go under /tmp and are deleted.
+ * Usage: `npx tsx bench/pull-throughput.ts [--size-mib 1024] [--runs 3] [--cpu-prof dir]`. Temp files go under /tmp and are deleted.
  */
 import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -33,6 +33,9 @@ const arg = (name: string, fallback: number) => {
 };
 const sizeMiB = arg("--size-mib", 1024);
 const runs = arg("--runs", 3);
+/** `--cpu-prof DIR`: each pull child writes a V8 CPU profile there (open in Chrome DevTools or speedscope). */
+const cpuProfDir = args.includes("--cpu-prof") ? args[args.indexOf("--cpu-prof") + 1] : undefined;
+const profileFlags = cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [];
 
 interface PullRun {
   stats: Record<string, number>;
@@ -46,7 +49,7 @@ async function pullInChild(
   download: Record<string, unknown>,
   onLine?: (line: Record<string, unknown>) => "kill" | void,
 ): Promise<PullRun | undefined> {
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, JSON.stringify({ home, endpoint, ref: REF, download })], {
+  const child = spawn(process.execPath, [...profileFlags, "--import", "tsx", CHILD, JSON.stringify({ home, endpoint, ref: REF, download })], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const exited = new Promise((r) => child.once("exit", r));

@@ -49,6 +49,8 @@ export interface MlxmConfig {
   };
   engine: {
     threads?: number;
+    /** Threads for decodes of more than one token (prompt chunks, batched steps); default: the engine's threads. */
+    batchThreads?: number;
     maxMemoryBytes?: number;
     maxLoadedModels: number;
     numParallel: number;
@@ -139,6 +141,7 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
     },
     engine: {
       threads: optInt("MLXM_THREADS", 1),
+      batchThreads: optInt("MLXM_BATCH_THREADS", 1),
       maxMemoryBytes: maxMemory === undefined ? undefined : parseBytes("MLXM_MAX_MEMORY", maxMemory),
       maxLoadedModels: parseInteger("MLXM_MAX_LOADED_MODELS", req("MLXM_MAX_LOADED_MODELS"), 1),
       numParallel: parseInteger("MLXM_NUM_PARALLEL", req("MLXM_NUM_PARALLEL"), 1),

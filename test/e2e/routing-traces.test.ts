@@ -89,4 +89,42 @@ describe("routing traces (e2e)", function () {
       expect(fs.readFileSync(path.join(env.home, file)).includes(KEY), file).to.equal(false);
     }
   });
+
+  it("gives a passed-through request (same protocol) a GenAI client span under the request span, without the key", async () => {
+    expect((await runCli(["daemon", "start"], env)).code).to.equal(0);
+    const base = `http://127.0.0.1:${env.port}`;
+    for (const [model, provider, endpoint, body, usage] of [
+      ["gpt-4o-mini", "openai", "/v1/chat/completions", { messages: [{ role: "user", content: "hi" }], stream: true }, { input: FAKE_OPENAI_USAGE.prompt_tokens, output: FAKE_OPENAI_USAGE.completion_tokens }],
+      ["claude-3-5-haiku-latest", "anthropic", "/v1/messages", { max_tokens: 20, messages: [{ role: "user", content: "hi" }] }, { input: FAKE_ANTHROPIC_USAGE.input_tokens, output: FAKE_ANTHROPIC_USAGE.output_tokens }],
+    ] as const) {
+      const res = await fetch(`${base}${endpoint}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, ...body }) });
+      expect(res.status).to.equal(200);
+      const text = await res.text();
+      expect(text).not.to.contain(KEY);
+      const trace = await runCli(["trace", "--last", "--json"], env);
+      expect(trace.code, trace.stderr).to.equal(0);
+      const spans = parseJson(trace).spans as SpanView[];
+      const names = JSON.stringify(spans.map((s) => s.name));
+      const server = spans.find((s) => s.kind === 1 && String(s.attributes["http.route"]).startsWith(endpoint));
+      const genai = spans.find((s) => s.attributes["mlxm.passthrough"] === true);
+      expect(server, names).to.exist;
+      expect(genai, names).to.exist;
+      // A CLIENT span, as the SDK instrumentation's would be, under the daemon's request span.
+      expect(genai!.kind).to.equal(2);
+      expect(descendsFrom(spans, genai!, server!.span_id)).to.equal(true);
+      expect(genai!.attributes).to.deep.include({
+        "gen_ai.system": provider,
+        "gen_ai.request.model": model,
+        "gen_ai.usage.input_tokens": usage.input,
+        "gen_ai.usage.output_tokens": usage.output,
+      });
+      expect(genai!.attributes["gen_ai.response.finish_reasons"]).to.have.length.greaterThan(0);
+      if (provider === "anthropic") expect(genai!.attributes["operation.cost"]).to.be.a("number").greaterThan(0);
+      expect(JSON.stringify(spans)).not.to.contain(KEY);
+    }
+    expect((await runCli(["daemon", "stop"], env)).code).to.equal(0);
+    for (const file of [...fs.readdirSync(env.home).filter((f) => f.startsWith("mlxm.db")), path.join("logs", "daemon.log")]) {
+      expect(fs.readFileSync(path.join(env.home, file)).includes(KEY), file).to.equal(false);
+    }
+  });
 });

@@ -1,8 +1,9 @@
 /**
  * A fake OpenAI upstream speaking the real wire format of `/v1/chat/completions` (JSON and SSE, with
  * `stream_options.include_usage`, tool calls), `/v1/embeddings` and `/v1/models`. It answers every prompt with a fixed
- * reply and fixed usage, or with a tool call when the request offers tools; `script` makes the next requests fail
- * (a status with `retry-after`, or a stream cut after its first chunk). Every request is recorded.
+ * reply and fixed usage, or with a tool call when the request offers tools; `/v1/completions` (legacy text) too;
+ * `script` makes the next requests fail (a status with `retry-after`, a stream cut after its first chunk, or one held
+ * open until the client hangs up). Every request is recorded.
  */
 import { sendJson, sendSse, startFakeServer, type FakeServer } from "./http-server.js";
 
@@ -11,7 +12,11 @@ export const FAKE_OPENAI_USAGE = { prompt_tokens: 11, completion_tokens: 7, tota
 export const FAKE_OPENAI_TOOL_ARGS = '{"city":"Paris"}';
 
 /** What the next request gets instead of a normal answer. */
-export type FakeStep = { status: number; retryAfter?: string; message?: string } | { cutAfterFirstChunk: true };
+export type FakeStep =
+  | { status: number; retryAfter?: string; message?: string }
+  | { cutAfterFirstChunk: true }
+  /** Headers and one chunk, then nothing until the client hangs up; `onClose` says when it did. */
+  | { holdOpen: true; onClose: () => void };
 
 export interface FakeOpenAIOptions {
   apiKey?: string;
@@ -39,6 +44,7 @@ export function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeSe
         usage: { prompt_tokens: 3 * inputs.length, total_tokens: 3 * inputs.length },
       });
     }
+    if (req.method === "POST" && path.endsWith("/v1/completions")) return sendTextCompletion(req.body, res);
     if (req.method !== "POST" || !path.endsWith("/chat/completions")) {
       return sendJson(res, 404, { error: { message: `Unknown request URL: ${req.method} ${path}`, type: "invalid_request_error", param: null, code: "unknown_url" } });
     }
@@ -80,6 +86,12 @@ export function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeSe
           chunk({}, "tool_calls"),
         ]
       : [chunk({ role: "assistant", content: "", refusal: null }, null), ...FAKE_OPENAI_REPLY.split(/(?<= )/).map((w) => chunk({ content: w }, null)), chunk({}, "stop")];
+    if (step && "holdOpen" in step) {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`data: ${JSON.stringify(events[1]!.data)}\n\n`);
+      res.on("close", step.onClose);
+      return;
+    }
     if (step && "cutAfterFirstChunk" in step) {
       // Headers and one content chunk, then the connection dies: the client has seen bytes.
       res.writeHead(200, { "content-type": "text/event-stream" });
@@ -91,4 +103,19 @@ export function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeSe
     }
     sendSse(res, events, "data: [DONE]\n\n");
   });
+}
+
+/** Legacy `/v1/completions`: the reply as text, JSON or SSE (with the usage chunk when asked). */
+function sendTextCompletion(raw: string, res: Parameters<typeof sendJson>[0]): void {
+  const body = JSON.parse(raw || "{}") as { model?: string; stream?: boolean; stream_options?: { include_usage?: boolean } };
+  const base = { id: `cmpl-fake${Date.now()}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: body.model ?? "gpt-fake" };
+  if (!body.stream) {
+    return sendJson(res, 200, { ...base, choices: [{ index: 0, text: FAKE_OPENAI_REPLY, logprobs: null, finish_reason: "stop" }], usage: FAKE_OPENAI_USAGE });
+  }
+  const events = [
+    ...FAKE_OPENAI_REPLY.split(/(?<= )/).map((w) => ({ data: { ...base, choices: [{ index: 0, text: w, logprobs: null, finish_reason: null }] } })),
+    { data: { ...base, choices: [{ index: 0, text: "", logprobs: null, finish_reason: "stop" }] } },
+    ...(body.stream_options?.include_usage ? [{ data: { ...base, choices: [], usage: FAKE_OPENAI_USAGE } }] : []),
+  ];
+  sendSse(res, events, "data: [DONE]\n\n");
 }

@@ -4,7 +4,8 @@
  */
 import { expect } from "chai";
 import { toAnthropicError, toAnthropicStatus } from "../../src/daemon/compat/anthropic-errors.js";
-import { fromCountTokensRequest, fromMessagesRequest, toMessage, toMessageStreamEvents, type MessageStreamEvent } from "../../src/daemon/compat/anthropic-messages.js";
+import { fromCountTokensRequest, fromMessagesRequest } from "../../src/daemon/compat/anthropic-messages.js";
+import { toMessage, toMessageStreamEvents, type MessageStreamEvent } from "../../src/daemon/compat/anthropic-message-response.js";
 import type { ChatEvent } from "../../src/daemon/core/chat.js";
 import { HttpError } from "../../src/daemon/errors.js";
 

@@ -17,20 +17,11 @@ import {
   type GgufSpec,
   type GgufTensorSpec,
 } from "../../src/daemon/engine/gguf/index.js";
+import { rejection } from "../helpers/rejection.js";
 
 const ABORTS = "(llama.cpp aborts the process without it)";
 
 const read = (spec: GgufSpec) => readGgufHeader(memorySource(encodeGguf(spec)));
-
-async function rejection(promise: Promise<unknown>): Promise<InvalidModelError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(InvalidModelError);
-    return error as InvalidModelError;
-  }
-  throw new Error("expected an InvalidModelError");
-}
 
 function withoutKey(spec: GgufSpec, key: string): GgufSpec {
   const metadata = { ...spec.metadata };
@@ -186,13 +177,13 @@ describe("gguf validation", () => {
       expect((await readValidGgufFile(path)).tensors).to.have.length(21);
 
       await writeFile(path, bytes.subarray(0, bytes.length - 5000));
-      const truncated = await rejection(readValidGgufFile(path));
+      const truncated = await rejection(readValidGgufFile(path), InvalidModelError);
       expect(truncated.code).to.equal("invalid_model");
       expect(truncated.message).to.match(/invalid model: tensor ".*" data ends at byte \d+, past the end of the file/);
       expect(truncated.details).to.deep.equal({ problems: truncated.problems });
 
       await writeFile(path, Buffer.concat([Buffer.from("PK\x03\x04"), bytes.subarray(4)]));
-      const magic = await rejection(readValidGgufFile(path));
+      const magic = await rejection(readValidGgufFile(path), InvalidModelError);
       expect(magic.message).to.match(/not a GGUF file/);
     } finally {
       await rm(dir, { recursive: true, force: true });

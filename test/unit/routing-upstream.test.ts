@@ -70,12 +70,15 @@ describe("routing: OpenAI upstream translation", () => {
 });
 
 describe("routing: Anthropic upstream translation", () => {
-  it("moves system turns to `system`, tool calls to tool_use, tool results to user tool_result blocks", () => {
-    expect(toAnthropicUpstreamRequest(conversation, "claude-up")).to.deep.equal({
+  it("moves system turns to `system`, tool calls to tool_use, tool results to user tool_result blocks; sends sampling", () => {
+    expect(toAnthropicUpstreamRequest({ ...conversation, sampling: { ...conversation.sampling, topK: 40 } }, "claude-up")).to.deep.equal({
       model: "claude-up",
       max_tokens: 64,
       stream: true,
       system: "be brief",
+      temperature: 0.5,
+      top_p: 0.9,
+      top_k: 40,
       messages: [
         { role: "user", content: [{ type: "text", text: "weather?" }] },
         { role: "assistant", content: [{ type: "tool_use", id: "call_1", name: "get_weather", input: { city: "Paris" } }] },

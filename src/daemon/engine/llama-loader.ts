@@ -1,15 +1,16 @@
 /**
  * Loads GGUF models into llama.cpp for the pool. Every file is validated before llama.cpp opens it (some invalid
  * files abort the whole process inside llama.cpp), and a failed load becomes an `InvalidModelError` carrying
- * llama.cpp's own explanation from its log.
+ * llama.cpp's own explanation from its log. The pool estimates, then loads: the file is parsed once for both (by
+ * mlxm's reader), and only re-read at load time if it changed on disk in between.
  */
-import { GgufInsights, readGgufFileInfo, type Llama, type LlamaModel } from "node-llama-cpp";
+import { GgufInsights, type Llama, type LlamaModel } from "node-llama-cpp";
 import type { GpuLayersSetting } from "../../config/config.js";
 import { HttpError } from "../errors.js";
 import { withSpan } from "../../observability/spans.js";
 import { backendOf } from "./accelerator.js";
+import { checkModelFile, currentIdentity, type GgufHeaderReader } from "./checked-model-file.js";
 import { InvalidModelError } from "./errors.js";
-import { readValidGgufFile } from "./gguf/index.js";
 import type { LlamaLease } from "./llama-runtime.js";
 import { LoadedLlamaModel } from "./llama-model.js";
 import type { MemoryFootprint, ModelLoader } from "./model-pool.js";
@@ -18,6 +19,8 @@ import type { EngineModelSpec } from "./model-spec.js";
 export interface LlamaLoaderOptions {
   lease: LlamaLease;
   threads: number;
+  /** Threads for decodes of more than one token (see batch-threads.ts); default `threads`. */
+  batchThreads?: number;
   /** Context length per sequence, capped at the model's own. */
   contextSize: number;
   /** Sequences per context: requests served at once. */
@@ -26,9 +29,14 @@ export interface LlamaLoaderOptions {
   prefixReuse?: boolean;
   /** MLXM_GPU_LAYERS: what to offload when the binding has a GPU (ignored on the CPU). Default "auto". */
   gpuLayers?: GpuLayersSetting;
+  /** Reads one GGUF header: mlxm's reader by default; tests inject a counting one. */
+  readGguf?: GgufHeaderReader;
 }
 
 export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlamaModel> {
+  /** Identity of the files `estimateMemory` checked, per spec, until `load` takes it. */
+  readonly #checked = new WeakMap<EngineModelSpec, string>();
+
   constructor(private readonly options: LlamaLoaderOptions) {}
 
   /**
@@ -36,9 +44,10 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
    * with as many layers offloaded as node-llama-cpp would offload now (0 on the CPU).
    */
   async estimateMemory(spec: EngineModelSpec): Promise<MemoryFootprint> {
-    await validate(spec);
+    const checked = await checkModelFile(spec, this.options.readGguf);
+    this.#checked.set(spec, checked.identity);
     const llama = await this.options.lease.llama();
-    const insights = await GgufInsights.from(await readGgufFileInfo(spec.path, { logWarnings: false }), llama);
+    const insights = await GgufInsights.from(checked.info, llama);
     // A preset's num_ctx replaces the daemon's default, still capped at the model's own.
     const wanted = spec.contextSize ?? this.options.contextSize;
     const contextSize = Math.min(wanted, insights.trainContextSize ?? wanted);
@@ -50,6 +59,17 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
       modelGpuLayers: gpuLayers,
     });
     return { ramBytes: model.cpuRam + context.cpuRam, vramBytes: model.gpuVram + context.gpuVram };
+  }
+
+  /**
+   * The files `estimateMemory` checked, if they are still the ones on disk (a stat); otherwise (a load without an
+   * estimate, or a file replaced while the pool made room) read and validate them now.
+   */
+  async #ensureChecked(spec: EngineModelSpec): Promise<void> {
+    const checked = this.#checked.get(spec);
+    this.#checked.delete(spec);
+    if (checked !== undefined && checked === (await currentIdentity(spec))) return;
+    await checkModelFile(spec, this.options.readGguf);
   }
 
   /** Layers node-llama-cpp would offload for MLXM_GPU_LAYERS given the VRAM free now; 0 without a GPU. */
@@ -70,7 +90,7 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
   }
 
   async load(spec: EngineModelSpec): Promise<LoadedLlamaModel> {
-    await validate(spec);
+    await this.#ensureChecked(spec);
     const { lease, threads, numParallel } = this.options;
     const llama = await lease.llama();
     return withSpan(
@@ -97,6 +117,7 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
           });
           return new LoadedLlamaModel(model, context, {
             threads,
+            batchThreads: this.options.batchThreads,
             memoryBytes: footprint.ramBytes,
             vramBytes: footprint.vramBytes,
             backend: backendOf(llama),
@@ -110,23 +131,6 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
         }
       },
     );
-  }
-}
-
-/** Header checks before llama.cpp sees the file; problems come back without the local path. */
-async function validate(spec: EngineModelSpec): Promise<void> {
-  try {
-    await readValidGgufFile(spec.path);
-  } catch (err) {
-    if (err instanceof InvalidModelError) {
-      const first = err.problems[0] ?? err.message;
-      const more = err.problems.length > 1 ? ` (and ${err.problems.length - 1} more)` : "";
-      throw new InvalidModelError(`model "${spec.name}" is not a usable GGUF file: ${first}${more}`, err.problems, spec.path);
-    }
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new InvalidModelError(`the file of model "${spec.name}" is missing; pull it again`, undefined, spec.path);
-    }
-    throw err;
   }
 }
 

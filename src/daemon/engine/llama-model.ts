@@ -14,12 +14,15 @@ import {
   type Token,
 } from "node-llama-cpp";
 import type { GpuBackend } from "./accelerator.js";
+import { budgetThreadsByBatch } from "./batch-threads.js";
 import { DecodePacer, PacedPredictor } from "./decode-pacer.js";
 import type { PoolModel } from "./model-pool.js";
 import { chooseSequence, commonPrefixLength, type SequenceCandidate } from "./sequence-choice.js";
 
 export interface LoadedLlamaModelOptions {
   threads: number;
+  /** Threads for decodes of more than one token (prompt chunks, batched steps); default `threads`. */
+  batchThreads?: number;
   /** RAM bytes the model and its context take (estimated by node-llama-cpp at load). */
   memoryBytes: number;
   /** GPU memory they take (0 on the CPU). */
@@ -68,6 +71,8 @@ export class LoadedLlamaModel implements PoolModel {
     this.chatWrapper = resolveChatWrapper(model);
     const insights = model.fileInsights;
     this.pacer = insights.isRecurrent || insights.isHybrid || insights.swaSize !== undefined ? undefined : new DecodePacer();
+    const { threads, batchThreads = threads } = options;
+    if (batchThreads !== threads) budgetThreadsByBatch(context, batchThreads);
   }
 
   get memoryBytes(): number {

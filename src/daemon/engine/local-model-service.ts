@@ -13,12 +13,11 @@ import { OutputRecorder, toInputContent } from "../../observability/genai-conten
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import { GenAI, SpanKind, withSpan, type Attributes, type Span } from "../../observability/spans.js";
-import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, SamplingOptions } from "../core/chat.js";
+import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult } from "../core/chat.js";
 import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary } from "../core/model-service.js";
 import { applyPresetToChat, applyPresetToCompletion, type ModelPreset } from "../core/preset.js";
-import { HttpError, modelNotFound } from "../errors.js";
+import { modelNotFound } from "../errors.js";
 import type { Store } from "../store/store.js";
-import { EventChannel } from "./event-channel.js";
 import { SchemaGrammars } from "./grammar/schema-grammars.js";
 import {
   chatPrompt,
@@ -34,6 +33,7 @@ import {
   type GenerationTarget,
 } from "./generation.js";
 import { describeAccelerator, type AcceleratorInfo } from "./accelerator.js";
+import { recordGeneration, requestAttributes, round, type GenerationMetrics, type Operation } from "./generation-telemetry.js";
 import { LlamaModelLoader } from "./llama-loader.js";
 import type { LoadedLlamaModel } from "./llama-model.js";
 import { defaultThreadCount, leaseLlama, type LlamaLease } from "./llama-runtime.js";
@@ -41,6 +41,7 @@ import { describeStoredModel } from "./model-info.js";
 import { ModelPool, type ModelLease } from "./model-pool.js";
 import { deleteStoredModel } from "./model-deletion.js";
 import { findModelRow, resolveModelSpec, toModelSummary, type EngineModelSpec } from "./model-spec.js";
+import { startedStream, type StreamProducer } from "./started-stream.js";
 
 /** Share of system memory models may use when MLXM_MAX_MEMORY is not set. */
 export const DEFAULT_MEMORY_SHARE = 0.5;
@@ -49,8 +50,7 @@ export interface LocalModelServiceOptions {
   store: Store;
   engine: MlxmConfig["engine"];
   logger: Logger;
-  metrics?: Pick<Metrics, "timeToFirstToken" | "timePerOutputToken" | "tokens" | "cachedInputTokens" | "tokenUsage" | "requestDuration" | "queueDepth" | "loadedModels"> &
-    Partial<Pick<Metrics, "schemaViolations">>;
+  metrics?: GenerationMetrics & Pick<Metrics, "queueDepth" | "loadedModels">;
   /** MLXM_TRACE_CONTENT: record prompt and completion on generation spans (GenAI semconv shape). */
   recordContent?: boolean;
   /** System memory, for the default budget; default os.totalmem(). */
@@ -58,7 +58,6 @@ export interface LocalModelServiceOptions {
 }
 
 type Lease = ModelLease<EngineModelSpec, LoadedLlamaModel>;
-type Operation = "chat" | "text_completion";
 
 /**
  * The three steps of one generation: check the request with the model's preset applied (model resolved, not loaded),
@@ -90,6 +89,7 @@ export class LocalModelService implements ModelService {
       loader: new LlamaModelLoader({
         lease: this.#llama,
         threads: this.threads,
+        batchThreads: engine.batchThreads,
         contextSize: engine.contextSize,
         numParallel: engine.numParallel,
         prefixReuse: engine.prefixReuse,
@@ -239,71 +239,29 @@ export class LocalModelService implements ModelService {
     await this.#llama.release();
   }
 
-  /**
-   * One streamed generation. A producer task runs the request inside its span and pushes events into a channel;
-   * the returned iterator waits for the producer to start generating (so errors up to then are thrown by the first
-   * `next()`), then relays events. Leaving the iterator early aborts the generation.
-   */
-  async *#stream<P>(
+  /** One streamed generation: run inside its span, relayed by {@link startedStream}. */
+  #stream<P>(
     operation: Operation,
     request: ChatRequest | CompletionRequest,
     signal: AbortSignal,
     steps: GenerationSteps<P>,
   ): AsyncGenerator<ChatEvent> {
-    const channel = new EventChannel<ChatEvent>();
-    const abort = new AbortController();
-    const onAbort = () => abort.abort(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-
-    let started = false;
-    let begin!: () => void;
-    let failBeforeStart!: (err: unknown) => void;
-    const begun = new Promise<void>((resolve, reject) => {
-      begin = () => {
-        started = true;
-        resolve();
-      };
-      failBeforeStart = reject;
-    });
-
-    const task = withSpan(
-      `${operation} ${request.model}`,
-      { kind: SpanKind.INTERNAL, attributes: requestAttributes(operation, request.model, request.sampling) },
-      (span) => this.#generate(span, request, abort.signal, channel, begin, steps),
-    ).then(
-      () => channel.end(),
-      (err: unknown) => {
-        if (started) channel.fail(err);
-        else failBeforeStart(err);
-      },
+    return startedStream<ChatEvent>(
+      signal,
+      (producer) =>
+        withSpan(
+          `${operation} ${request.model}`,
+          { kind: SpanKind.INTERNAL, attributes: requestAttributes(operation, request.model, request.sampling) },
+          (span) => this.#generate(span, request, producer, steps),
+        ),
+      { type: "done", finishReason: "cancelled", usage: { inputTokens: 0, outputTokens: 0 } },
     );
-
-    try {
-      try {
-        await begun;
-      } catch (err) {
-        // Cancelled before it started (while queued or loading): the client is gone; end quietly.
-        if (abort.signal.aborted && err instanceof HttpError && err.code === "cancelled") {
-          yield { type: "done", finishReason: "cancelled", usage: { inputTokens: 0, outputTokens: 0 } };
-          return;
-        }
-        throw err;
-      }
-      yield* channel;
-    } finally {
-      abort.abort();
-      signal.removeEventListener("abort", onAbort);
-      await task;
-    }
   }
 
   async #generate<P>(
     span: Span,
     request: ChatRequest | CompletionRequest,
-    signal: AbortSignal,
-    channel: EventChannel<ChatEvent>,
-    begin: () => void,
+    { signal, channel, begin }: StreamProducer<ChatEvent>,
     steps: GenerationSteps<P>,
   ): Promise<void> {
     const arrived = performance.now();
@@ -367,7 +325,7 @@ export class LocalModelService implements ModelService {
       timings,
     });
     if (output) span.setAttributes(output.attributes(outcome.finishReason));
-    this.#record(span, spec.name, outcome, timings, arrived, end);
+    recordGeneration(span, { model: spec.name, outcome, timings, arrived, end }, this.options);
   }
 
   async #acquire(spec: EngineModelSpec, keepAliveMs: number | undefined, signal: AbortSignal, span: Span): Promise<Lease> {
@@ -381,50 +339,6 @@ export class LocalModelService implements ModelService {
       "mlxm.queue.wait_ms": round(lease.queueMs),
     });
     return lease;
-  }
-
-  #record(
-    span: Span,
-    model: string,
-    outcome: GenerationOutcome,
-    timings: { timeToFirstTokenMs?: number; generationMs: number },
-    arrived: number,
-    end: number,
-  ): void {
-    const { inputTokens, outputTokens, cachedInputTokens = 0 } = outcome.usage;
-    span.setAttributes({
-      [GenAI.RESPONSE_MODEL]: model,
-      [GenAI.USAGE_INPUT_TOKENS]: inputTokens,
-      [GenAI.USAGE_CACHE_READ_INPUT_TOKENS]: cachedInputTokens,
-      [GenAI.USAGE_OUTPUT_TOKENS]: outputTokens,
-      [GenAI.RESPONSE_FINISH_REASONS]: [outcome.finishReason],
-      ...(timings.timeToFirstTokenMs !== undefined ? { [GenAI.TIME_TO_FIRST_TOKEN_MS]: timings.timeToFirstTokenMs } : {}),
-      ...(outcome.schemaValid !== undefined ? { "mlxm.response.schema_valid": outcome.schemaValid } : {}),
-      ...(outcome.grammar ? { "mlxm.grammar.compile_ms": round(outcome.grammar.compileMs), "mlxm.grammar.cached": outcome.grammar.cached } : {}),
-    });
-    const metrics = this.options.metrics;
-    metrics?.tokens.inc({ model, type: "input" }, inputTokens);
-    metrics?.tokens.inc({ model, type: "output" }, outputTokens);
-    metrics?.cachedInputTokens.inc({ model }, cachedInputTokens);
-    metrics?.tokenUsage.observe({ model, type: "input" }, inputTokens);
-    metrics?.tokenUsage.observe({ model, type: "output" }, outputTokens);
-    metrics?.requestDuration.observe({ model }, (end - arrived) / 1000);
-    if (outcome.firstTokenAt !== undefined && timings.timeToFirstTokenMs !== undefined) {
-      metrics?.timeToFirstToken.observe({ model }, timings.timeToFirstTokenMs / 1000);
-      const decodeMs = end - outcome.firstTokenAt;
-      if (outputTokens > 1) {
-        metrics?.timePerOutputToken.observe({ model }, decodeMs / (outputTokens - 1) / 1000);
-        span.setAttribute("mlxm.tokens_per_second", round(((outputTokens - 1) * 1000) / Math.max(decodeMs, 0.001)));
-      }
-    }
-    if (outcome.schemaValid === false) {
-      // The grammar admits only valid JSON, so this is a compiler bug, never the model's fault.
-      metrics?.schemaViolations?.inc({ model });
-      this.options.logger.error(
-        { model, finishReason: outcome.finishReason, error: outcome.schemaError },
-        "bug: generated JSON does not match the requested schema",
-      );
-    }
   }
 
   #updateGauges(): void {
@@ -443,26 +357,3 @@ export class LocalModelService implements ModelService {
     }
   }
 }
-
-function requestAttributes(operation: Operation, model: string, s: SamplingOptions | undefined): Attributes {
-  const attributes: Attributes = {
-    [GenAI.OPERATION_NAME]: operation,
-    [GenAI.PROVIDER_NAME]: "mlxm",
-    [GenAI.REQUEST_MODEL]: model,
-  };
-  if (!s) return attributes;
-  const optional: [string, number | string[] | undefined][] = [
-    [GenAI.REQUEST_MAX_TOKENS, s.maxTokens],
-    [GenAI.REQUEST_TEMPERATURE, s.temperature],
-    [GenAI.REQUEST_TOP_P, s.topP],
-    ["gen_ai.request.top_k", s.topK],
-    [GenAI.REQUEST_SEED, s.seed],
-    ["gen_ai.request.frequency_penalty", s.frequencyPenalty],
-    ["gen_ai.request.presence_penalty", s.presencePenalty],
-    ["gen_ai.request.stop_sequences", s.stop],
-  ];
-  for (const [key, value] of optional) if (value !== undefined) attributes[key] = value;
-  return attributes;
-}
-
-const round = (ms: number) => Math.round(ms * 10) / 10;

@@ -10,6 +10,7 @@
  */
 import { HttpError } from "../errors.js";
 import { planEviction, type ResidentModel } from "./eviction.js";
+import { Entry, abortable, cancelled, shuttingDown } from "./model-pool-entry.js";
 import { QueueAbortedError, QueueFullError, SlotQueue } from "./slot-queue.js";
 import { formatBinaryBytes } from "../../config/parse.js";
 import type {
@@ -35,44 +36,6 @@ export type {
 
 /** setTimeout cannot wait longer than this; longer keep-alives re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-type EntryState = "waiting" | "loading" | "ready" | "closing";
-
-class Entry<S extends PoolModelSpec, M extends PoolModel> {
-  state: EntryState = "waiting";
-  model: M | undefined;
-  estimate: MemoryFootprint = { ramBytes: 0, vramBytes: 0 };
-  loadedAt = 0;
-  lastUsedAt = Date.now();
-  /** A counter value, not a time: two uses in one millisecond still order. */
-  lastUse = 0;
-  keepAliveMs: number;
-  expiresAt: number | null = null;
-  timer: NodeJS.Timeout | undefined;
-  unloadRequested = false;
-  closing: Promise<void> | undefined;
-  ready!: Promise<M>;
-
-  constructor(
-    readonly spec: S,
-    readonly slots: SlotQueue,
-    keepAliveMs: number,
-  ) {
-    this.keepAliveMs = keepAliveMs;
-  }
-
-  get name(): string {
-    return this.spec.name;
-  }
-
-  get memoryBytes(): number {
-    return this.model?.memoryBytes ?? this.estimate.ramBytes;
-  }
-
-  get vramBytes(): number {
-    return this.model ? (this.model.vramBytes ?? 0) : this.estimate.vramBytes;
-  }
-}
 
 export class ModelPool<S extends PoolModelSpec, M extends PoolModel> {
   readonly #entries = new Map<string, Entry<S, M>>();
@@ -375,32 +338,4 @@ export class ModelPool<S extends PoolModelSpec, M extends PoolModel> {
     this.#wakers.clear();
     for (const wake of wakers) wake();
   }
-}
-
-function cancelled(model: string): HttpError {
-  return new HttpError("cancelled", `the request for model "${model}" was cancelled before it started`, { model });
-}
-
-function shuttingDown(): HttpError {
-  return new HttpError("unavailable", "the model engine is shutting down", undefined, { "retry-after": "1" });
-}
-
-/** `promise`, or a rejection with `error()` as soon as `signal` aborts (the promise itself keeps running). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, error: () => Error): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(error());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(error());
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
 }

@@ -1,20 +1,25 @@
 /**
  * Anthropic's Messages API under `/v1/messages`, which the official `@anthropic-ai/sdk` (and Claude Code) use
- * unmodified. Each route translates the body with a pure compat function, asks the model service, and translates
- * the answer back (JSON, or named SSE events). `x-api-key`, `Authorization`, `anthropic-version` and `anthropic-beta`
+ * unmodified. Messages go to the router's `dispatch`: a route to Anthropic gets the body passed through (with the
+ * caller's `anthropic-beta`) and its answer relayed; every other backend gets the body translated with a pure compat
+ * function and the answer translated back (JSON, or named SSE events). `x-api-key`, `Authorization`, `anthropic-version` and `anthropic-beta`
  * are accepted as sent; the key check belongs to the auth middleware. Errors reach `anthropicErrorHandler` (mounted
  * after this router in app.ts) or, mid-stream, go in-band as an `error` event.
  */
 import crypto from "node:crypto";
 import express, { Router } from "express";
-import { fromCountTokensRequest, fromMessagesRequest, toMessage, toMessageStreamEvents } from "../compat/anthropic-messages.js";
+import { fromCountTokensRequest, fromMessagesRequest } from "../compat/anthropic-messages.js";
+import { toMessage, toMessageStreamEvents } from "../compat/anthropic-message-response.js";
 import { toAnthropicError } from "../compat/anthropic-errors.js";
 import { collectChat } from "../core/chat.js";
 import type { DaemonContext } from "../context.js";
 import { markApi } from "./api-attribute.js";
 import { clientAbortSignal, failOnErrorFinish, namedSseFormat, prefetchFirst, sendStream } from "./streaming.js";
+import { forwardFormat, once, sendForwarded, wireCallOf } from "./forwarding.js";
 
 /** Anthropic's id style: `msg_` and 24 base62-ish characters. */
+const anthropicForwardFormat = forwardFormat(namedSseFormat(toAnthropicError));
+
 const newMessageId = () => `msg_${crypto.randomBytes(18).toString("base64url").replace(/[-_]/g, "0")}`;
 
 export function createAnthropicRouter(ctx: DaemonContext): Router {
@@ -24,10 +29,14 @@ export function createAnthropicRouter(ctx: DaemonContext): Router {
   router.use(express.json({ limit: "32mb", type: () => true }));
 
   router.post("/", async (req, res) => {
-    const { request, stream } = fromMessagesRequest(req.body);
-    const { models } = ctx.services();
+    const translate = once(() => fromMessagesRequest(req.body));
+    const beta = req.headers["anthropic-beta"];
+    const call = wireCallOf("anthropic", "messages", req.body, () => translate().request.model, () => false, typeof beta === "string" ? { "anthropic-beta": beta } : undefined);
+    const served = await ctx.services().router.dispatch(call, () => translate().request, clientAbortSignal(req, res));
+    if (served.kind === "forwarded") return sendForwarded(res, served.response, anthropicForwardFormat, ctx.logger);
+    const { request, stream } = translate();
     const meta = { id: newMessageId(), model: request.model };
-    const events = failOnErrorFinish(models.chat(request, clientAbortSignal(req, res)));
+    const events = failOnErrorFinish(served.events);
     if (!stream) {
       res.json(toMessage(await collectChat(events), meta));
       return;

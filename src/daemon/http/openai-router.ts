@@ -1,6 +1,8 @@
 /**
- * The OpenAI-compatible API under `/v1`, which the official openai SDK uses unmodified. Each route translates the
- * body with a pure compat function, asks the model service, and translates the answer back (JSON, or SSE chunks).
+ * The OpenAI-compatible API under `/v1`, which the official openai SDK uses unmodified. Chat and text completions go
+ * to the router's `dispatch`: a route to an OpenAI-speaking upstream gets the body passed through and its answer
+ * relayed; every other backend gets the body translated with a pure compat function and the answer translated back
+ * (JSON, or SSE chunks).
  * Errors reach `openAIErrorHandler` (mounted after this router in app.ts) or, mid-stream, go in-band.
  */
 import crypto from "node:crypto";
@@ -12,12 +14,23 @@ import { fromEmbeddingRequest, toEmbeddingResponse } from "../compat/openai-embe
 import { toOpenAIError } from "../compat/openai-errors.js";
 import { toOpenAIModel, toOpenAIModelList } from "../compat/openai-models.js";
 import type { DaemonContext } from "../context.js";
+import type { WireCall } from "../routing/forward-call.js";
 import { markApi } from "./api-attribute.js";
 import { modelNotFound } from "../errors.js";
 import { clientAbortSignal, failOnErrorFinish, prefetchFirst, sendStream, sseFormat } from "./streaming.js";
+import { forwardFormat, once, sendForwarded, wireCallOf } from "./forwarding.js";
 
 const newId = (prefix: string) => `${prefix}-${crypto.randomBytes(12).toString("base64url")}`;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+const openAIForwardFormat = forwardFormat(sseFormat(toOpenAIError));
+
+/** An OpenAI body as a pass-through call; `model` as the translator reads it when the body is not a plain one. */
+function wireCall(body: unknown, endpoint: "chat/completions" | "completions", model: () => string): WireCall {
+  return wireCallOf("openai", endpoint, body, model, (b) => {
+    const options = b.stream_options as { include_usage?: unknown } | null | undefined;
+    return options?.include_usage === true;
+  });
+}
 
 export function createOpenAIRouter(ctx: DaemonContext): Router {
   const router = Router();
@@ -27,10 +40,13 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
   const json = express.json({ limit: ctx.config.security.maxBodyBytes, type: () => true });
 
   router.post("/chat/completions", json, async (req, res) => {
-    const { request, stream, includeUsage } = fromChatCompletionRequest(req.body);
-    const { models } = ctx.services();
+    const translate = once(() => fromChatCompletionRequest(req.body));
+    const call = wireCall(req.body, "chat/completions", () => translate().request.model);
+    const served = await ctx.services().router.dispatch(call, () => translate().request, clientAbortSignal(req, res));
+    if (served.kind === "forwarded") return sendForwarded(res, served.response, openAIForwardFormat, ctx.logger);
+    const { request, stream, includeUsage } = translate();
     const meta = { id: newId("chatcmpl"), created: nowSeconds(), model: request.model };
-    const events = failOnErrorFinish(models.chat(request, clientAbortSignal(req, res)));
+    const events = failOnErrorFinish(served.events);
     if (!stream) {
       res.json(toChatCompletion(await collectChat(events), meta));
       return;
@@ -40,10 +56,13 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
   });
 
   router.post("/completions", json, async (req, res) => {
-    const { request, stream, includeUsage, echo } = fromCompletionRequest(req.body);
-    const { models } = ctx.services();
+    const translate = once(() => fromCompletionRequest(req.body));
+    const call = wireCall(req.body, "completions", () => translate().request.model);
+    const served = await ctx.services().router.dispatchCompletion(call, () => translate().request, clientAbortSignal(req, res));
+    if (served.kind === "forwarded") return sendForwarded(res, served.response, openAIForwardFormat, ctx.logger);
+    const { request, stream, includeUsage, echo } = translate();
     const meta = { id: newId("cmpl"), created: nowSeconds(), model: request.model };
-    const events = failOnErrorFinish(models.complete(request, clientAbortSignal(req, res)));
+    const events = failOnErrorFinish(served.events);
     const echoPrompt = echo ? request.prompt : undefined;
     if (!stream) {
       res.json(toCompletion(await collectChat(events), meta, echoPrompt));

@@ -26,7 +26,12 @@ export function toAnthropicUpstreamRequest(request: ChatRequest, upstreamModel: 
     stream: true,
   };
   if (system) params.system = system;
-  // The Messages API of this SDK version has no sampling knobs (temperature, top_p, top_k): they are not sent.
+  // The Messages API takes temperature, top_p and top_k; this SDK version's types lack them, but it sends the body as
+  // given, so they go in through a wider type rather than being dropped.
+  const sampling = params as MessageCreateParamsStreaming & { temperature?: number; top_p?: number; top_k?: number };
+  if (s.temperature !== undefined) sampling.temperature = s.temperature;
+  if (s.topP !== undefined) sampling.top_p = s.topP;
+  if (s.topK !== undefined) sampling.top_k = s.topK;
   if (s.stop?.length) params.stop_sequences = s.stop;
   if (request.tools?.length && request.toolChoice?.type !== "none") {
     params.tools = request.tools.map((t) => ({

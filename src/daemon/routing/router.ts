@@ -6,22 +6,30 @@
  * connection error, timeout, 429, 5xx, a route's own limit) moves on to the next. Once an event has been produced the
  * request is committed to that backend: a later failure is the client's, never retried elsewhere.
  */
-import { context, trace } from "@opentelemetry/api";
 import type { Logger } from "../../observability/logger.js";
-import { GenAI, SpanKind, recordError, tracer, type Span } from "../../observability/spans.js";
 import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult } from "../core/chat.js";
 import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary } from "../core/model-service.js";
-import { HttpError, badRequest, modelNotFound } from "../errors.js";
+import { badRequest } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { findModelRow } from "../engine/model-spec.js";
+import { observe, startCore, type BackendDeps } from "./core-attempt.js";
+import { firstThatServes, type Candidate, type Served } from "./fallback.js";
+import { forwards, type Forwarded, type WireCall } from "./forward-call.js";
+import { startForward, type ForwardDeps } from "./forward-attempt.js";
 import { costOf } from "./pricing.js";
 import { createUpstream, type Upstream } from "./providers.js";
 import { currentRecord } from "./request-record.js";
 import { backendLabel, fromRouteRow, type Route } from "./route.js";
+import { routeApiKey } from "./route-keys.js";
 import { RouteLimiter } from "./route-limiter.js";
 import { isGlob, matchRoutes } from "./route-table.js";
 import type { SecretBox } from "./secret-box.js";
-import { UpstreamError } from "./upstream-errors.js";
+import type { UpstreamClientOptions } from "./upstream-clients.js";
+
+export type { Candidate };
+
+/** What `dispatch` gives the HTTP layer: the upstream's own response passed through, or core events to translate. */
+export type Dispatched = { kind: "forwarded"; response: Forwarded } | { kind: "events"; events: AsyncIterable<ChatEvent> };
 
 export interface RouterOptions {
   local: ModelService;
@@ -35,9 +43,6 @@ export interface RouterOptions {
   /** Retries the SDKs make against one upstream before the router moves on (default 2). */
   maxRetries?: number;
 }
-
-/** One way to serve a name. */
-export type Candidate = { kind: "local"; model: string } | { kind: "route"; route: Route; model: string };
 
 /** A routed name `/v1/models` and `/api/tags` list (exact patterns only: a glob names no model). */
 export interface RemoteModel {
@@ -92,7 +97,7 @@ export class RoutingModelService implements ModelService {
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
     // A plain iterator over the chosen backend's stream rather than a generator delegating with `yield*`: after the
-    // first event each `next()` goes straight to `#observe`, one async layer less per streamed event.
+    // first event each `next()` goes straight to `observe`, one async layer less per streamed event.
     let events: AsyncIterator<ChatEvent> | undefined;
     let closed = false;
     const it: AsyncIterableIterator<ChatEvent> = {
@@ -116,42 +121,53 @@ export class RoutingModelService implements ModelService {
     return it;
   }
 
+  /**
+   * A chat in the caller's own wire format (OpenAI chat completions, Anthropic messages). A route whose upstream
+   * speaks that format gets the body passed through; any other backend gets `toCore()`, which throws the 400 a body
+   * the core model cannot express deserves (so a request only an upstream can honour is refused only when it would
+   * reach one that cannot). Fallback and limits are the same either way.
+   */
+  dispatch(call: WireCall, toCore: () => ChatRequest, signal: AbortSignal): Promise<Dispatched> {
+    return this.#dispatch(call, signal, toCore, (c, started) => startCore(this.#backends, c, { ...toCore(), model: call.model }, signal, started));
+  }
+
+  /** OpenAI's legacy `/v1/completions`: local models and OpenAI-speaking routes serve it; Anthropic has no equivalent. */
+  dispatchCompletion(call: WireCall, toCore: () => CompletionRequest, signal: AbortSignal): Promise<Dispatched> {
+    return this.#dispatch(call, signal, toCore, async (c, started) => {
+      if (c.kind === "route") {
+        throw badRequest(`model "${call.model}" is routed to ${c.route.provider}, which has no raw text completions API; use /v1/chat/completions`, "model");
+      }
+      const request = { ...toCore(), model: c.model };
+      return { label: "local", result: observe(undefined, this.options.local.complete(request, signal)[Symbol.asyncIterator](), undefined, { provider: "local", model: c.model }, started) };
+    });
+  }
+
   async *complete(request: CompletionRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
     const record = currentRecord();
     if (record) record.model = request.model;
     const [first] = await this.plan(request.model);
-    // Raw-prompt completion has no chat-shaped equivalent upstream; only local models serve it.
+    // Raw-prompt completion has no chat-shaped equivalent in the core model; only local models serve it here
+    // (`dispatchCompletion` forwards it to OpenAI-speaking routes).
     if (first?.kind !== "local") throw badRequest(`model "${request.model}" is routed to ${first?.route.provider}; raw text completions are served only by local models`, "model");
-    yield* this.#observe(undefined, this.options.local.complete(request, signal)[Symbol.asyncIterator](), undefined, { provider: "local", model: request.model }, performance.now());
+    yield* observe(undefined, this.options.local.complete(request, signal)[Symbol.asyncIterator](), undefined, { provider: "local", model: request.model }, performance.now());
   }
 
   async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
     const record = currentRecord();
     if (record) record.model = request.model;
-    const candidates = await this.plan(request.model);
-    let firstError: unknown;
-    for (const [i, c] of candidates.entries()) {
-      try {
-        const label = c.kind === "local" ? "local" : backendLabel(c.route, c.model);
-        const result =
-          c.kind === "local"
-            ? await this.options.local.embed({ ...request, model: c.model }, signal)
-            : await this.#embedUpstream(c.route, c.model, request, signal);
-        if (record) {
-          record.backend = label;
-          record.onBackend?.(label);
-          record.inputTokens = result.usage.inputTokens;
-          record.outputTokens = 0;
-          record.costUsd = c.kind === "local" ? 0 : costOf(c.route.provider, c.model, { inputTokens: result.usage.inputTokens, outputTokens: 0 }, c.route.baseUrl);
-        }
-        return c.kind === "local" ? result : { ...result, model: request.model };
-      } catch (err) {
-        firstError ??= err;
-        if (i === candidates.length - 1 || signal.aborted || !mayFallBack(err, c)) throw pickError(firstError, err);
-        this.options.logger.warn({ model: request.model, backend: describe(c), err: errorText(err) }, "backend failed; trying the next");
+    const { label, result } = await firstThatServes(request.model, await this.plan(request.model), signal, this.options.logger, async (c) => {
+      const label = c.kind === "local" ? "local" : backendLabel(c.route, c.model);
+      const result =
+        c.kind === "local" ? await this.options.local.embed({ ...request, model: c.model }, signal) : await this.#embedUpstream(c.route, c.model, request, signal);
+      if (record) {
+        record.inputTokens = result.usage.inputTokens;
+        record.outputTokens = 0;
+        record.costUsd = c.kind === "local" ? 0 : costOf(c.route.provider, c.model, { inputTokens: result.usage.inputTokens, outputTokens: 0 }, c.route.baseUrl);
       }
-    }
-    throw modelNotFound(request.model);
+      return { label, result: c.kind === "local" ? result : { ...result, model: request.model } };
+    });
+    this.#commit(label);
+    return result;
   }
 
   async countTokens(request: ChatRequest, signal: AbortSignal): Promise<{ inputTokens: number }> {
@@ -201,133 +217,54 @@ export class RoutingModelService implements ModelService {
     const record = currentRecord();
     if (record) record.model = request.model;
     const candidates = await this.plan(request.model);
-    let firstError: unknown;
-    for (const [i, c] of candidates.entries()) {
-      const attempt = this.#open(c, request, signal);
-      let first: IteratorResult<ChatEvent>;
-      try {
-        first = await attempt.next();
-      } catch (err) {
-        attempt.fail(err);
-        firstError ??= err;
-        if (i === candidates.length - 1 || signal.aborted || !mayFallBack(err, c)) throw pickError(firstError, err);
-        this.options.logger.warn({ model: request.model, backend: attempt.label, err: errorText(err) }, "backend failed before its first byte; trying the next");
-        continue;
-      }
-      if (record) {
-        record.backend = attempt.label;
-        record.onBackend?.(attempt.label);
-      }
-      attempt.span?.setAttribute("mlxm.backend", attempt.label);
-      return this.#observe(first, attempt.rest(), attempt, attempt.pricing, started);
-    }
-    throw modelNotFound(request.model);
+    const { label, result } = await firstThatServes(request.model, candidates, signal, this.options.logger, (c) => startCore(this.#backends, c, request, signal, started));
+    this.#commit(label);
+    return result;
   }
 
-  /** Start one backend. `next()` runs the upstream call inside the route's span, so SDK spans are its children. */
-  #open(c: Candidate, request: ChatRequest, signal: AbortSignal) {
-    if (c.kind === "local") {
-      const it = this.options.local.chat({ ...request, model: c.model }, signal)[Symbol.asyncIterator]();
-      return {
-        label: "local",
-        span: undefined as Span | undefined,
-        pricing: { provider: "local" as const, model: c.model },
-        next: () => it.next(),
-        rest: () => it,
-        fail: (_err: unknown) => void it.return?.(),
-        release: () => {},
-      };
-    }
-    const { route, model } = c;
-    const label = backendLabel(route, model);
-    const span = tracer().startSpan(`chat ${model}`, {
-      kind: SpanKind.INTERNAL,
-      attributes: {
-        [GenAI.OPERATION_NAME]: "chat",
-        [GenAI.PROVIDER_NAME]: route.provider === "anthropic" ? "anthropic" : "openai",
-        [GenAI.REQUEST_MODEL]: model,
-        "mlxm.route.pattern": route.pattern,
-        "mlxm.backend": label,
-        ...(request.sampling.maxTokens !== undefined ? { [GenAI.REQUEST_MAX_TOKENS]: request.sampling.maxTokens } : {}),
-      },
-    });
-    const spanContext = trace.setSpan(context.active(), span);
-    let release = () => {};
-    let it: AsyncIterator<ChatEvent> | undefined;
-    const start = (): AsyncIterator<ChatEvent> => {
-      release = this.#limiter(route).acquire();
-      return this.#upstream(route, model).chat({ ...request, model }, signal);
-    };
-    return {
-      label,
-      span,
-      pricing: { provider: route.provider, model, baseUrl: route.baseUrl },
-      next: () =>
-        context.with(spanContext, () => {
-          it = start();
-          return it.next();
-        }),
-      rest: () => bindContext(it!, spanContext),
-      fail: (err: unknown) => {
-        release();
-        recordError(span, err);
-        span.end();
-      },
-      release: () => release(),
-    };
-  }
-
-  /** Relay `first` then the rest of `events`, noting TTFT, usage and cost on the request record and the route's span. */
-  async *#observe(
-    first: IteratorResult<ChatEvent> | undefined,
-    events: AsyncIterator<ChatEvent>,
-    attempt: { span?: Span; release(): void } | undefined,
-    pricing: { provider: Route["provider"] | "local"; model: string; baseUrl?: string | null },
-    started: number,
-  ): AsyncGenerator<ChatEvent> {
+  /** Candidates in order: same-protocol routes pass the body through, every other backend goes through `core`. */
+  async #dispatch(
+    call: WireCall,
+    signal: AbortSignal,
+    toCore: () => unknown,
+    core: (c: Candidate, started: number) => Promise<Served<AsyncIterator<ChatEvent>>>,
+  ): Promise<Dispatched> {
+    const started = performance.now();
+    const candidates = await this.plan(call.model);
+    // No upstream could take the body as it is: refuse a bad one now, before it counts as a request.
+    if (!candidates.some((c) => c.kind === "route" && forwards(call, c.route.provider))) toCore();
     const record = currentRecord();
-    const span = attempt?.span;
-    let firstOutput = false;
-    try {
-      for (let r = first ?? (await events.next()); !r.done; r = await events.next()) {
-        const ev = r.value;
-        // `start` reports the prompt before any token: time to first token runs to the first output event.
-        if (!firstOutput && ev.type !== "done" && ev.type !== "start") {
-          firstOutput = true;
-          const ttft = Math.round((performance.now() - started) * 10) / 10;
-          if (record) record.ttftMs = ttft;
-          span?.setAttribute(GenAI.TIME_TO_FIRST_TOKEN_MS, ttft);
-        }
-        if (ev.type === "done") {
-          const usage = ev.usage as typeof ev.usage & { cachedInputTokens?: number };
-          const cost = costOf(pricing.provider, pricing.model, usage, pricing.baseUrl);
-          if (record) {
-            record.inputTokens = usage.inputTokens;
-            record.outputTokens = usage.outputTokens;
-            record.cachedTokens = usage.cachedInputTokens ?? 0;
-            record.costUsd = cost;
-          }
-          span?.setAttributes({
-            [GenAI.USAGE_INPUT_TOKENS]: usage.inputTokens,
-            [GenAI.USAGE_OUTPUT_TOKENS]: usage.outputTokens,
-            [GenAI.RESPONSE_FINISH_REASONS]: [ev.finishReason],
-            ...(usage.cachedInputTokens ? { "gen_ai.usage.cache_read.input_tokens": usage.cachedInputTokens } : {}),
-            // Logfire reads a span's cost (USD) from `operation.cost`.
-            ...(cost !== null ? { "operation.cost": cost } : {}),
-          });
-        }
-        yield ev;
+    if (record) record.model = call.model;
+    const { label, result } = await firstThatServes<Dispatched>(call.model, candidates, signal, this.options.logger, async (c) => {
+      if (c.kind === "route" && forwards(call, c.route.provider)) {
+        const forwarded = await startForward(this.#forwarding, c.route, c.model, call, signal, started);
+        return { label: forwarded.label, result: { kind: "forwarded", response: forwarded.result } };
       }
-    } catch (err) {
-      if (record) record.error = errorText(err);
-      if (span) recordError(span, err);
-      throw err;
-    } finally {
-      await events.return?.();
-      attempt?.release();
-      span?.end();
-    }
+      const served = await core(c, started);
+      return { label: served.label, result: { kind: "events", events: iterable(served.result) } };
+    });
+    this.#commit(label);
+    return result;
   }
+
+  /** The backend is chosen: say so on the request record and in `x-mlxm-backend`, before any byte is sent. */
+  #commit(label: string): void {
+    const record = currentRecord();
+    if (!record) return;
+    record.backend = label;
+    record.onBackend?.(label);
+  }
+
+  readonly #backends: BackendDeps = {
+    localChat: (request, signal) => this.options.local.chat(request, signal),
+    limiter: (route) => this.#limiter(route),
+    upstream: (route, model) => this.#upstream(route, model),
+  };
+
+  readonly #forwarding: ForwardDeps = {
+    limiter: (route) => this.#limiter(route),
+    clientOptions: (route) => this.#clientOptions(route),
+  };
 
   #limiter(route: Route): RouteLimiter {
     const limits = { maxConcurrency: route.maxConcurrency, requestsPerMinute: route.requestsPerMinute };
@@ -337,16 +274,18 @@ export class RoutingModelService implements ModelService {
     return limiter;
   }
 
-  #upstream(route: Route, model: string): Upstream {
-    const { defaultBaseUrls, maxRetries } = this.options;
-    return createUpstream({
+  #clientOptions(route: Route): UpstreamClientOptions {
+    const { defaultBaseUrls, maxRetries, secrets, readEnv } = this.options;
+    return {
       route,
-      model,
-      label: backendLabel(route, model),
-      apiKey: this.#apiKey(route),
+      apiKey: routeApiKey(route, secrets, readEnv),
       defaultBaseUrl: route.provider === "anthropic" ? defaultBaseUrls?.anthropic : route.provider === "openai" ? defaultBaseUrls?.openai : undefined,
       maxRetries: maxRetries ?? 2,
-    });
+    };
+  }
+
+  #upstream(route: Route, model: string): Upstream {
+    return createUpstream({ ...this.#clientOptions(route), model, label: backendLabel(route, model) });
   }
 
   async #embedUpstream(route: Route, model: string, request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
@@ -359,60 +298,14 @@ export class RoutingModelService implements ModelService {
       release();
     }
   }
-
-  /** The route's key, read now: from its variable, its sealed copy, or the provider's usual variable. */
-  #apiKey(route: Route): string | undefined {
-    const source = route.keySource;
-    switch (source.kind) {
-      case "stored":
-        return this.options.secrets.open(source.sealed);
-      case "env": {
-        const key = this.options.readEnv(source.name);
-        if (!key) throw new UpstreamError("upstream_error", `route ${route.pattern}: the variable ${source.name} holding its API key is not set`, true);
-        return key;
-      }
-      case "default": {
-        const name = route.provider === "anthropic" ? "ANTHROPIC_API_KEY" : "OPENAI_API_KEY";
-        const key = this.options.readEnv(name);
-        if (!key) throw new UpstreamError("upstream_error", `route ${route.pattern}: no API key (set ${name}, or add the route with --api-key-env/--api-key-stdin)`, true);
-        return key;
-      }
-      case "none":
-        return undefined;
-    }
-  }
 }
 
 /** Where `chat()` stands while its backend is being chosen, and after the choice failed: nothing more to read. */
 const EMPTY: AsyncIterator<ChatEvent> = { next: async () => ({ done: true, value: undefined }) };
 
-/** Whether a failure of `c` before its first event lets the next backend try. */
-function mayFallBack(err: unknown, c: Candidate): boolean {
-  if (err instanceof UpstreamError) return err.retriable;
-  if (!(err instanceof HttpError)) return c.kind === "local";
-  // A bad request fails the same way everywhere; a cancelled one has no one left to answer.
-  return !["bad_request", "invalid_json", "cancelled", "payload_too_large"].includes(err.code);
-}
-
-/** The error worth reporting: a missing local model says less than the upstream failure that followed it. */
-function pickError(first: unknown, last: unknown): unknown {
-  return first instanceof HttpError && first.code === "model_not_found" ? last : first;
-}
-
-function describe(c: Candidate): string {
-  return c.kind === "local" ? "local" : backendLabel(c.route, c.model);
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Every step of `it` runs in `ctx` (the route's span), whoever pulls it. */
-function bindContext<T>(it: AsyncIterator<T>, ctx: ReturnType<typeof context.active>): AsyncIterator<T> {
-  return {
-    next: () => context.with(ctx, () => it.next()),
-    return: async (value?: unknown) => context.with(ctx, async () => (await it.return?.(value as T)) ?? { done: true, value: undefined as T }),
-  };
+/** An iterator the HTTP layer can `for await` (the observed stream is a generator, so it already is one). */
+function iterable<T>(it: AsyncIterator<T>): AsyncIterable<T> {
+  return Symbol.asyncIterator in it ? (it as AsyncIterable<T>) : { [Symbol.asyncIterator]: () => it };
 }
 
 /** A routed name as model lists show it: size 0, nothing on disk. */

@@ -23,6 +23,12 @@ export class UpstreamError extends HttpError {
   }
 }
 
+/** Removes `secret` from a text an upstream sent (an error that echoes the key). */
+export function scrubber(secret: string | undefined): (text: string) => string {
+  if (!secret || secret.length < 4) return (text) => text;
+  return (text) => (text.includes(secret) ? text.split(secret).join("[redacted]") : text);
+}
+
 /** True for the SDKs' abort errors (the client went away). */
 export function isAbortError(err: unknown): boolean {
   return err instanceof OpenAIAbort || err instanceof AnthropicAbort || (err instanceof Error && err.name === "AbortError");
@@ -31,7 +37,7 @@ export function isAbortError(err: unknown): boolean {
 /** An SDK (or network) error from `label` as an UpstreamError; `secret` is removed from the message. */
 export function toUpstreamError(err: unknown, label: string, secret?: string): UpstreamError {
   if (err instanceof UpstreamError) return err;
-  const scrub = (text: string) => (secret && secret.length >= 4 ? text.split(secret).join("[redacted]") : text);
+  const scrub = scrubber(secret);
   if (err instanceof OpenAIConnectionError || err instanceof AnthropicConnectionError) {
     return new UpstreamError("unavailable", scrub(`upstream ${label} is unreachable: ${err.message}`), true, { "retry-after": "1" });
   }

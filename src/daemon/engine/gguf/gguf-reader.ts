@@ -45,6 +45,10 @@ export interface GgufFileInfo {
   readonly fileSize: number;
   readonly version: number;
   readonly alignment: number;
+  /** Offset of the tensor infos (the end of the metadata) from the start of the file. */
+  readonly metadataEnd: number;
+  /** Offset of the end of the tensor infos, before the padding up to the data section. */
+  readonly tensorInfoEnd: number;
   /** Offset of the tensor data section from the start of the file. */
   readonly dataOffset: number;
   readonly metadata: GgufMetadata;
@@ -132,6 +136,7 @@ export async function readGgufHeader(source: GgufByteSource, path = ""): Promise
     metadata.set(key, await readValue(cursor, typeName, key));
   }
 
+  const metadataEnd = cursor.position;
   let alignment = GGUF_DEFAULT_ALIGNMENT;
   const alignmentEntry = metadata.get("general.alignment");
   if (alignmentEntry) {
@@ -156,7 +161,8 @@ export async function readGgufHeader(source: GgufByteSource, path = ""): Promise
     rawTensors.push({ name, dims, type, offset });
   }
 
-  const dataOffset = alignTo(cursor.position, alignment);
+  const tensorInfoEnd = cursor.position;
+  const dataOffset = alignTo(tensorInfoEnd, alignment);
   const tensors: GgufTensorInfo[] = rawTensors.map((t) => ({
     ...t,
     typeName: ggmlTypeName(t.type),
@@ -164,7 +170,7 @@ export async function readGgufHeader(source: GgufByteSource, path = ""): Promise
     byteSize: tensorByteSize(t.type, t.dims),
     elementCount: t.dims.reduce((a, b) => a * b, 1),
   }));
-  return { path, fileSize: source.size, version, alignment, dataOffset, metadata, tensors };
+  return { path, fileSize: source.size, version, alignment, metadataEnd, tensorInfoEnd, dataOffset, metadata, tensors };
 }
 
 async function readValue(cursor: Cursor, type: GgufValueTypeName, key: string): Promise<GgufMetadataValue> {

@@ -115,8 +115,9 @@ export function assertValidGguf(info: GgufFileInfo): void {
 }
 
 /**
- * Reads and validates the GGUF file at `path`: what the engine calls before loading a model. Returns the header;
- * throws `InvalidModelError` for an unreadable or invalid file.
+ * Reads and validates the GGUF file at `path` (the built-in model and the benchmarks check theirs this way; the
+ * engine's loader reads every part of a model once in `checked-model-file.ts`). Returns the header; throws
+ * `InvalidModelError` for an unreadable or invalid file.
  */
 export async function readValidGgufFile(path: string): Promise<GgufFileInfo> {
   const info = await readGgufFile(path);

@@ -12,23 +12,18 @@
  */
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { alt, literal, repeat, RuleSet } from "./gbnf.js";
-import { INTEGER_RULE, NUMBER_RULE, integerRange, numberRange, toDecimalBound, type DecimalBound } from "./number-range.js";
-import { PatternError, patternToGbnf } from "./regex-to-gbnf.js";
+import { NUMBER_RULE } from "./number-range.js";
 import { childPath, UnsupportedSchemaError } from "./schema-errors.js";
-import { ANNOTATION_KEYWORDS, ENFORCED_FORMATS, checkKeywords } from "./schema-keywords.js";
+import { disjoint } from "./one-of-disjoint.js";
+import { ANNOTATION_KEYWORDS, checkKeywords } from "./schema-keywords.js";
 import { mergeAllOf } from "./schema-merge.js";
-import { FORMAT_PATTERNS, STRING_FORMATS } from "./string-formats.js";
+import { numberGrammar, stringGrammar, type ScalarContext } from "./scalar-grammars.js";
+import { TYPES, isObject, numberKeyword, type JsonType, type Schema } from "./schema-shape.js";
 
-type Schema = Record<string, unknown>;
-type JsonType = "object" | "array" | "string" | "number" | "integer" | "boolean" | "null";
-
-const TYPES: readonly JsonType[] = ["object", "array", "string", "number", "integer", "boolean", "null"];
 const OBJECT_KEYWORDS = ["properties", "required", "additionalProperties", "minProperties", "maxProperties"];
 const ARRAY_KEYWORDS = ["items", "prefixItems", "minItems", "maxItems"];
 const STRING_KEYWORDS = ["minLength", "maxLength", "pattern", "format"];
 const NUMBER_KEYWORDS = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"];
-/** Enumerating the multiples in a range is how `multipleOf` is enforced; beyond this many it is refused. */
-const MAX_ENUMERATED_MULTIPLES = 256;
 
 // Checks `enum`/`const` values against their sibling keywords (a pure in-memory validator).
 const enumFilter = new Ajv2020({ strict: false, validateSchema: false, addUsedSchema: false, logger: false });
@@ -47,13 +42,16 @@ export function compileJsonSchema(schema: unknown): string {
  */
 export class SchemaCompiler {
   readonly #refRules = new Map<string, string>();
+  readonly #scalars: ScalarContext;
 
   constructor(
     readonly document: unknown,
     readonly rules: RuleSet,
     /** Prefix for rule names, so two documents' `$defs` of the same name stay apart. */
     readonly prefix = "",
-  ) {}
+  ) {
+    this.#scalars = { rules, prefix, rule: (path, body) => this.#rule(path, body), char: () => this.#char() };
+  }
 
   value(): string {
     return this.#value(this.document, "");
@@ -184,10 +182,10 @@ export class SchemaCompiler {
       case "array":
         return this.#array(schema, path);
       case "string":
-        return this.#string(schema, path);
+        return stringGrammar(this.#scalars, schema, path);
       case "integer":
       case "number":
-        return this.#number(schema, type, path);
+        return numberGrammar(this.#scalars, schema, type, path);
       case "boolean":
         return this.rules.add("boolean", '"true" | "false"');
       case "null":
@@ -327,80 +325,6 @@ export class SchemaCompiler {
     return this.#rule(path, `"[" space ${body === '""' ? "" : `${body} `}"]"`);
   }
 
-  #string(schema: Schema, path: string): string {
-    const minLength = numberKeyword(schema, "minLength", path);
-    const maxLength = numberKeyword(schema, "maxLength", path);
-    const hasLength = minLength !== undefined || maxLength !== undefined;
-    if (schema.format !== undefined) {
-      const format = String(schema.format);
-      if (!ENFORCED_FORMATS.has(format)) throw new UnsupportedSchemaError("format", path, `format "${format}" is not supported (supported: ${[...ENFORCED_FORMATS].join(", ")})`);
-      if (schema.pattern !== undefined && !FORMAT_PATTERNS[format]?.includes(String(schema.pattern))) {
-        throw new UnsupportedSchemaError("pattern", path, "pattern together with format is supported only for the patterns zod 4 writes");
-      }
-      if (hasLength) throw new UnsupportedSchemaError(minLength !== undefined ? "minLength" : "maxLength", path, "string lengths together with format are not supported");
-      return this.rules.add(`format-${format}`, `"\\"" ${STRING_FORMATS[format]} "\\""`);
-    }
-    if (schema.pattern !== undefined) {
-      if (hasLength) throw new UnsupportedSchemaError(minLength !== undefined ? "minLength" : "maxLength", path, "string lengths together with pattern are not supported");
-      try {
-        new RegExp(String(schema.pattern), "u");
-        return this.rules.add(`${this.prefix}pattern`, `"\\"" ${patternToGbnf(String(schema.pattern), this.rules)} "\\""`);
-      } catch (err) {
-        throw new UnsupportedSchemaError("pattern", path, (err as Error).message);
-      }
-    }
-    const char = this.#char();
-    if (!hasLength) return this.rules.add("string", `"\\"" ${char}* "\\""`);
-    if (maxLength !== undefined && (minLength ?? 0) > maxLength) throw new UnsupportedSchemaError("minLength", path, "greater than maxLength");
-    return this.rules.add(`string-${minLength ?? 0}-${maxLength ?? "n"}`, `"\\"" ${repeat(char, minLength ?? 0, maxLength)} "\\""`);
-  }
-
-  #number(schema: Schema, type: "integer" | "number", path: string): string {
-    let integer = type === "integer";
-    const multipleOf = schema.multipleOf;
-    if (multipleOf !== undefined) {
-      if (typeof multipleOf !== "number" || !(multipleOf > 0)) throw new UnsupportedSchemaError("multipleOf", path, "must be a positive number");
-      if (multipleOf === 1) integer = true;
-      else if (!Number.isInteger(multipleOf)) throw new UnsupportedSchemaError("multipleOf", path, "only integer multiples are supported");
-    }
-    const bound = (key: string) => {
-      const v = schema[key];
-      if (v === undefined) return undefined;
-      if (typeof v !== "number" || !Number.isFinite(v)) throw new UnsupportedSchemaError(key, path, "must be a finite number (draft-04's boolean form is not supported)");
-      return v;
-    };
-    const [minimum, exclusiveMinimum, maximum, exclusiveMaximum] = ["minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"].map(bound);
-    const bounded = [minimum, exclusiveMinimum, maximum, exclusiveMaximum].some((v) => v !== undefined);
-    if (integer || (multipleOf !== undefined && multipleOf !== 1)) {
-      // Exclusive and fractional bounds become the nearest integers inside them.
-      const lows = [minimum !== undefined ? Math.ceil(minimum) : undefined, exclusiveMinimum !== undefined ? Math.floor(exclusiveMinimum) + 1 : undefined];
-      const highs = [maximum !== undefined ? Math.floor(maximum) : undefined, exclusiveMaximum !== undefined ? Math.ceil(exclusiveMaximum) - 1 : undefined];
-      const lo = lows.filter((v) => v !== undefined).reduce<number | undefined>((a, b) => (a === undefined ? b : Math.max(a, b!)), undefined);
-      const hi = highs.filter((v) => v !== undefined).reduce<number | undefined>((a, b) => (a === undefined ? b : Math.min(a, b!)), undefined);
-      if (multipleOf !== undefined && multipleOf !== 1) return this.#multiples(multipleOf, lo, hi, path);
-      if (!bounded) return this.rules.add("integer", INTEGER_RULE);
-      const body = integerRange(lo === undefined ? undefined : BigInt(lo), hi === undefined ? undefined : BigInt(hi));
-      if (!body) throw new UnsupportedSchemaError(minimum !== undefined ? "minimum" : "exclusiveMinimum", path, "no integer lies within the bounds");
-      return this.rules.add(`${this.prefix}int-${lo ?? "n"}-${hi ?? "n"}`, body);
-    }
-    if (!bounded) return this.rules.add("number", NUMBER_RULE);
-    const lower = tighter(minimum, exclusiveMinimum, "min", path);
-    const upper = tighter(maximum, exclusiveMaximum, "max", path);
-    const body = numberRange(lower, upper);
-    if (!body) throw new UnsupportedSchemaError(lower ? "minimum" : "maximum", path, "no number lies within the bounds, or they have more digits than a double keeps");
-    return this.rules.add(`${this.prefix}num-range`, body);
-  }
-
-  #multiples(step: number, lo: number | undefined, hi: number | undefined, path: string): string {
-    if (lo === undefined || hi === undefined || (hi - lo) / step > MAX_ENUMERATED_MULTIPLES) {
-      throw new UnsupportedSchemaError("multipleOf", path, `enforced only with minimum and maximum at most ${MAX_ENUMERATED_MULTIPLES} multiples apart`);
-    }
-    const values: string[] = [];
-    for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) values.push(literal(String(v)));
-    if (values.length === 0) throw new UnsupportedSchemaError("multipleOf", path, "no multiple lies within the bounds");
-    return this.#rule(path, alt(values));
-  }
-
   #checkDisjoint(branches: Schema[], path: string): void {
     for (let i = 0; i < branches.length; i++) {
       for (let j = i + 1; j < branches.length; j++) {
@@ -438,64 +362,4 @@ export class SchemaCompiler {
     if (/^[A-Za-z0-9-]+$/.test(body) || /^"[^"]*"$/.test(body)) return body;
     return this.rules.add(`${this.prefix}${path.replace(/\[(\d+)\]/g, "-$1").replace(/[^A-Za-z0-9]+/g, "-") || "value"}`, body);
   }
-}
-
-/** Whether no value can match both schemas (conservative: false when unsure). */
-function disjoint(a: Schema, b: Schema, flatten: (s: unknown, path: string) => Schema, path: string): boolean {
-  const ta = possibleTypes(a);
-  const tb = possibleTypes(b);
-  if (![...ta].some((t) => tb.has(t))) return true;
-  const va = constValues(a);
-  const vb = constValues(b);
-  if (va && vb) return !va.some((v) => vb.includes(v));
-  if (ta.size === 1 && tb.size === 1 && ta.has("object") && tb.has("object")) {
-    const req = (s: Schema) => new Set(Array.isArray(s.required) ? s.required.map(String) : []);
-    const [ra, rb] = [req(a), req(b)];
-    const pa = isObject(a.properties) ? a.properties : {};
-    const pb = isObject(b.properties) ? b.properties : {};
-    for (const key of ra) {
-      if (!rb.has(key) || !(key in pa) || !(key in pb)) continue;
-      const ca = constValues(flatten(pa[key], path));
-      const cb = constValues(flatten(pb[key], path));
-      if (ca && cb && !ca.some((v) => cb.includes(v))) return true;
-    }
-  }
-  return false;
-}
-
-/** JSON types a schema may produce (integer folded into number, for overlap checks). */
-function possibleTypes(s: Schema): Set<string> {
-  const values = "const" in s ? [s.const] : Array.isArray(s.enum) ? s.enum : undefined;
-  if (values) return new Set(values.map((v) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v === "object" ? "object" : typeof v === "boolean" ? "boolean" : typeof v)));
-  const types = s.type === undefined ? TYPES : Array.isArray(s.type) ? s.type : [s.type];
-  const out = new Set(types.map((t) => (t === "integer" ? "number" : String(t))));
-  if (s.nullable === true) out.add("null");
-  return out;
-}
-
-function constValues(s: Schema): string[] | undefined {
-  if ("const" in s) return [JSON.stringify(s.const)];
-  return Array.isArray(s.enum) ? s.enum.map((v) => JSON.stringify(v)) : undefined;
-}
-
-function tighter(inclusive: number | undefined, exclusive: number | undefined, side: "min" | "max", path: string): DecimalBound | undefined {
-  if (inclusive === undefined && exclusive === undefined) return undefined;
-  const useExclusive =
-    inclusive === undefined || (exclusive !== undefined && (side === "min" ? exclusive >= inclusive : exclusive <= inclusive));
-  const value = useExclusive ? exclusive! : inclusive!;
-  const bound = toDecimalBound(value, useExclusive);
-  const key = side === "min" ? (useExclusive ? "exclusiveMinimum" : "minimum") : useExclusive ? "exclusiveMaximum" : "maximum";
-  if (!bound) throw new UnsupportedSchemaError(key, path, "bounds written with an exponent are not supported");
-  return bound;
-}
-
-function numberKeyword(schema: Schema, key: string, path: string): number | undefined {
-  const v = schema[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new UnsupportedSchemaError(key, path, "must be a non-negative integer");
-  return v;
-}
-
-function isObject(value: unknown): value is Schema {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

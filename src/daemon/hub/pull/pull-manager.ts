@@ -12,12 +12,12 @@ import type { Logger } from "pino";
 import type { ModelRow } from "../../store/repos/models-repo.js";
 import type { PullRow } from "../../store/repos/pulls-repo.js";
 import { BlobStore } from "../download/blob-store.js";
-import type { DownloadProgress } from "../download/downloader.js";
-import { HubError, InsufficientStorageError, PullCancelledError, PullInterruptedError } from "../hub-errors.js";
+import { HubError, PullCancelledError, PullInterruptedError } from "../hub-errors.js";
 import { modelName, parseModelRef, requestKey, type ModelRef } from "../model-ref.js";
 import { parsePlan, planPull } from "./pull-plan.js";
 import { PullTask, type Source } from "./pull-task.js";
-import { addStats, type ModelDescription, type PullManagerDeps, type PullOptions, type PullHandle, type PullPlan, type PullStats, type PullSummary } from "./pull-types.js";
+import { checkSpace, downloadPlan, errorText, type PlanFile, type TransferDeps } from "./pull-transfer.js";
+import type { ModelDescription, PullManagerDeps, PullOptions, PullHandle, PullPlan, PullStats, PullSummary } from "./pull-types.js";
 
 export type {
   ModelDescription,
@@ -31,8 +31,6 @@ export type {
   PullSummary,
 } from "./pull-types.js";
 
-const PROGRESS_DB_INTERVAL_MS = 1000;
-
 /** See the module comment. */
 export class PullManager {
   readonly blobs: BlobStore;
@@ -41,12 +39,14 @@ export class PullManager {
   readonly #byKey = new Map<string, PullTask>();
   readonly #byName = new Map<string, PullTask>();
   readonly #tasks = new Set<PullTask>();
+  readonly #transfer: TransferDeps;
   #disposed = false;
 
   constructor(deps: PullManagerDeps) {
     this.#deps = deps;
     this.#log = deps.logger.child({ component: "hub" });
     this.blobs = new BlobStore(deps.home, { logger: this.#log, ...deps.download });
+    this.#transfer = { hub: deps.hub, pulls: deps.pulls, localCopy: deps.localCopy, blobs: this.blobs, log: this.#log };
   }
 
   /**
@@ -191,8 +191,8 @@ export class PullManager {
       this.#log.info({ pull: plan.name, commit: plan.commit, files: plan.files.length, bytes: plan.totalBytes, reason: plan.reason },
         source.kind === "resume" ? "resuming pull" : "pull started");
 
-      await this.#checkSpace(plan);
-      const paths = await this.#downloadAll(task, plan, row.id, stats, signal);
+      await checkSpace(this.blobs, plan);
+      const paths = await downloadPlan(this.#transfer, { task, plan, rowId: row.id, stats, signal });
 
       task.fanout.publish({ status: "writing manifest" });
       const model = await this.#register(plan, paths);
@@ -239,101 +239,8 @@ export class PullManager {
   }
 
 
-  async #checkSpace(plan: PullPlan): Promise<void> {
-    let needed = 0;
-    for (const f of plan.files) needed += f.size - (await this.blobs.bytesPresent(f));
-    if (needed <= 0) return;
-    const free = await this.blobs.freeBytes();
-    if (free !== undefined && needed > free) throw new InsufficientStorageError(needed, free, this.blobs.dir);
-  }
-
-  /** Download the plan's files one after another (each with parallel chunks); returns their blob paths. */
-  async #downloadAll(task: PullTask, plan: PullPlan, rowId: number, stats: PullStats, signal: AbortSignal) {
-    const hub = this.#deps.hub;
-    const paths: { filename: string; digest: string; size: number; path: string }[] = [];
-    let doneBytes = 0;
-    let lastDbWrite = 0;
-    let dbChain: Promise<unknown> = Promise.resolve();
-    let verifying = false;
-    for (const [i, f] of plan.files.entries()) {
-      const label = f.sha256 ?? f.gitSha1!;
-      const digest = f.sha256 ? `sha256:${f.sha256}` : `gitsha1:${f.gitSha1}`;
-      const status = `pulling ${label.slice(0, 12)}`;
-      const last = i === plan.files.length - 1;
-      let reported = -1;
-      const onProgress = (p: DownloadProgress) => {
-        reported = p.completed;
-        task.fanout.publish({ status, digest, total: f.size, completed: p.completed });
-        if (p.phase === "verifying" && last && !verifying) {
-          // Earlier files were verified as they finished; the last file's check is the wait the user sees.
-          verifying = true;
-          task.fanout.publish({ status: "verifying sha256 digest" });
-          dbChain = dbChain.then(() => this.#deps.pulls.update(rowId, { status: "verifying" }));
-        }
-        const now = performance.now();
-        if (now - lastDbWrite >= PROGRESS_DB_INTERVAL_MS) {
-          lastDbWrite = now;
-          const completed = doneBytes + p.completed;
-          dbChain = dbChain.then(() => this.#deps.pulls.update(rowId, { completed_bytes: completed })).catch(() => undefined);
-        }
-      };
-      task.fanout.publish({ status, digest, total: f.size, completed: 0 });
-      const local = await this.#fromLocalCopy(plan, f, signal, (completed) => task.fanout.publish({ status, digest, total: f.size, completed }));
-      if (local) {
-        stats.resumedFrom += f.size;
-        stats.reusedBytes += f.size;
-        doneBytes += f.size;
-        task.fanout.publish({ status, digest, total: f.size, completed: f.size });
-        paths.push({ filename: f.filename, digest, size: f.size, path: local });
-        continue;
-      }
-      // Rebuilt rather than taken from the plan, so a resume uses the current HF_ENDPOINT (and token scope).
-      const url = hub.fileUrl(plan.repo, plan.commit, f.filename);
-      const result = await this.blobs.fetch(
-        {
-          url,
-          headers: hub.headersFor(url),
-          size: f.size,
-          sha256: f.sha256,
-          gitSha1: f.gitSha1,
-          label: f.filename,
-          errorFromResponse: (res) => hub.errorFromResponse(res, { repo: plan.repo, revision: plan.commit, file: f.filename }),
-        },
-        { signal, onProgress },
-      );
-      addStats(stats, result.stats);
-      doneBytes += f.size;
-      if (reported !== f.size) task.fanout.publish({ status, digest, total: f.size, completed: f.size });
-      paths.push({ filename: f.filename, digest: result.digest, size: f.size, path: result.path });
-    }
-    await dbChain.catch(() => undefined);
-    if (!verifying) task.fanout.publish({ status: "verifying sha256 digest" });
-    return paths;
-  }
-
-  /**
-   * The planned file from a local copy (the Hugging Face cache), when one exists with the right digest and the blob
-   * store does not already have it. Only LFS files qualify: their sha256 is what the cache names blobs by.
-   */
-  async #fromLocalCopy(plan: PullPlan, f: PullPlan["files"][number], signal: AbortSignal, onCompleted: (n: number) => void) {
-    const localCopy = this.#deps.localCopy;
-    if (!localCopy || !f.sha256 || (await this.blobs.bytesPresent(f)) === f.size) return undefined;
-    try {
-      const found = await localCopy.adopt(
-        { repo: plan.repo, commit: plan.commit, filename: f.filename, sha256: f.sha256, size: f.size },
-        { signal, onProgress: (p) => onCompleted(p.completed) },
-      );
-      if (found) this.#log.info({ pull: plan.name, file: f.filename }, "reused the file from the Hugging Face cache");
-      return found;
-    } catch (err) {
-      if (signal.aborted) throw err;
-      this.#log.warn({ pull: plan.name, file: f.filename, err: errorText(err) }, "could not reuse the Hugging Face cache; downloading");
-      return undefined;
-    }
-  }
-
   /** Make the model visible: describe it (GGUF metadata), then insert it with its blobs in one transaction. */
-  async #register(plan: PullPlan, files: { filename: string; digest: string; size: number; path: string }[]): Promise<ModelRow> {
+  async #register(plan: PullPlan, files: PlanFile[]): Promise<ModelRow> {
     let description: ModelDescription = {};
     if (this.#deps.describeModel) {
       try {
@@ -413,6 +320,3 @@ export class PullManager {
   }
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -1,0 +1,59 @@
+/**
+ * Trying backends in order: the first that serves wins; a failure before its first byte lets the next try when it is
+ * of a kind another backend could fix (missing or failed local model, full queue, upstream connection error,
+ * timeout, 429, 5xx, a route's own limit). A bad request fails the same everywhere and is answered at once.
+ */
+import type { Logger } from "../../observability/logger.js";
+import { HttpError, modelNotFound } from "../errors.js";
+import { backendLabel, type Route } from "./route.js";
+import { UpstreamError } from "./upstream-errors.js";
+
+/** One way to serve a name. */
+export type Candidate = { kind: "local"; model: string } | { kind: "route"; route: Route; model: string };
+
+/** What a backend that served gives back, and the label it is known by (`x-mlxm-backend`, rows, spans). */
+export interface Served<T> {
+  label: string;
+  result: T;
+}
+
+export async function firstThatServes<T>(
+  model: string,
+  candidates: Candidate[],
+  signal: AbortSignal,
+  logger: Logger,
+  attempt: (c: Candidate) => Promise<Served<T>>,
+): Promise<Served<T>> {
+  let firstError: unknown;
+  for (const [i, c] of candidates.entries()) {
+    try {
+      return await attempt(c);
+    } catch (err) {
+      firstError ??= err;
+      if (i === candidates.length - 1 || signal.aborted || !mayFallBack(err, c)) throw pickError(firstError, err);
+      logger.warn({ model, backend: describe(c), err: errorText(err) }, "backend failed before its first byte; trying the next");
+    }
+  }
+  throw modelNotFound(model);
+}
+
+/** Whether a failure of `c` before its first event lets the next backend try. */
+function mayFallBack(err: unknown, c: Candidate): boolean {
+  if (err instanceof UpstreamError) return err.retriable;
+  if (!(err instanceof HttpError)) return c.kind === "local";
+  // A bad request fails the same way everywhere; a cancelled one has no one left to answer.
+  return !["bad_request", "invalid_json", "cancelled", "payload_too_large"].includes(err.code);
+}
+
+/** The error worth reporting: a missing local model says less than the upstream failure that followed it. */
+function pickError(first: unknown, last: unknown): unknown {
+  return first instanceof HttpError && first.code === "model_not_found" ? last : first;
+}
+
+export function describe(c: Candidate): string {
+  return c.kind === "local" ? "local" : backendLabel(c.route, c.model);
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,118 @@
+/**
+ * One same-protocol upstream serving a pass-through call: take a slot under the route's limits, send the caller's
+ * body, and (streams) read up to the first event before anything reaches the caller, so a failure until then lets
+ * the router fall back exactly as on the core path. From there on the call is committed: frames are relayed as the
+ * upstream sends them and a later failure goes to the caller in-band, never to another backend.
+ * The GenAI client span (child of the request span) carries what the SDK instrumentation would: system, request
+ * and response model, usage, finish reasons, TTFT and cost; the HTTP client span of the transport is its child.
+ */
+import { context, trace } from "@opentelemetry/api";
+import { GenAI, SpanKind, tracer } from "../../observability/spans.js";
+import { HttpError } from "../errors.js";
+import type { Served } from "./fallback.js";
+import { AnthropicForwardRewriter } from "./forward-anthropic.js";
+import type { Forwarded, WireCall } from "./forward-call.js";
+import { ForwardMeter } from "./forward-meter.js";
+import { OpenAIForwardRewriter } from "./forward-openai.js";
+import { sseBatches, type EventSourceMessage } from "./forward-sse.js";
+import { sendForward } from "./forward-transport.js";
+import { currentRecord } from "./request-record.js";
+import { backendLabel, type Route } from "./route.js";
+import type { RouteLimiter } from "./route-limiter.js";
+import type { UpstreamClientOptions } from "./upstream-clients.js";
+import { scrubber, toUpstreamError } from "./upstream-errors.js";
+
+export interface ForwardDeps {
+  limiter(route: Route): RouteLimiter;
+  /** Throws (a retriable UpstreamError) when the route's key cannot be read. */
+  clientOptions(route: Route): UpstreamClientOptions;
+}
+
+export async function startForward(deps: ForwardDeps, route: Route, model: string, call: WireCall, signal: AbortSignal, started: number): Promise<Served<Forwarded>> {
+  const label = backendLabel(route, model);
+  const system = route.provider === "anthropic" ? "anthropic" : "openai";
+  const span = tracer().startSpan(`${call.endpoint === "completions" ? "text_completion" : "chat"} ${model}`, {
+    kind: SpanKind.CLIENT,
+    attributes: {
+      [GenAI.OPERATION_NAME]: call.endpoint === "completions" ? "text_completion" : "chat",
+      [GenAI.PROVIDER_NAME]: system,
+      "gen_ai.system": system,
+      [GenAI.REQUEST_MODEL]: model,
+      [GenAI.REQUEST_STREAM]: call.stream,
+      "mlxm.route.pattern": route.pattern,
+      "mlxm.backend": label,
+      "mlxm.passthrough": true,
+      ...requestAttributes(call.body),
+    },
+  });
+  const meter = new ForwardMeter(span, currentRecord(), { provider: route.provider, model, baseUrl: route.baseUrl }, started);
+  let release = () => {};
+  let apiKey: string | undefined;
+  try {
+    release = deps.limiter(route).acquire();
+    const options = deps.clientOptions(route);
+    apiKey = options.apiKey;
+    const scrub = scrubber(apiKey);
+    const rewriter = call.api === "anthropic" ? new AnthropicForwardRewriter(call.model, meter, scrub) : new OpenAIForwardRewriter(call.model, !call.includeUsage, meter, scrub);
+    const response = await context.with(trace.setSpan(context.active(), span), () => sendForward(options, call, model, signal));
+    if (!call.stream) {
+      // Read whole before answering: nothing has reached the caller, so a failure here may still fall back.
+      const body = rewriter.body(await response.json());
+      meter.end();
+      release();
+      return { label, result: { kind: "json", body } };
+    }
+    if (!response.body) throw new Error("the upstream answered a stream request without a body");
+    const batches = sseBatches(response.body);
+    const first = await batches.next();
+    const frames = relay(first, batches, (event) => rewriter.frame(event), meter, release, signal, label, apiKey);
+    return { label, result: { kind: "sse", frames } };
+  } catch (err) {
+    release();
+    // Our own refusals (a route limit) keep their status; anything from the transport is the upstream's failure.
+    const failure = err instanceof HttpError ? err : toUpstreamError(err, label, apiKey);
+    meter.end(failure);
+    throw failure;
+  }
+}
+
+/** The caller's frames, one string per upstream read; ends the meter and frees the slot however the stream ends. */
+async function* relay(
+  first: IteratorResult<EventSourceMessage[]>,
+  batches: AsyncGenerator<EventSourceMessage[]>,
+  frame: (event: EventSourceMessage) => string,
+  meter: ForwardMeter,
+  release: () => void,
+  signal: AbortSignal,
+  label: string,
+  apiKey: string | undefined,
+): AsyncGenerator<string> {
+  let failure: unknown;
+  try {
+    for (let r = first; !r.done; r = await batches.next()) {
+      let out = "";
+      for (const event of r.value) out += frame(event);
+      if (out) yield out;
+    }
+  } catch (err) {
+    // The caller went away: nobody to tell (the row says 499). Otherwise the HTTP layer sends it in-band.
+    if (signal.aborted) return;
+    failure = toUpstreamError(err, label, apiKey);
+    throw failure;
+  } finally {
+    await batches.return(undefined);
+    release();
+    meter.end(failure);
+  }
+}
+
+/** The sampling parameters the caller sent, as GenAI request attributes. */
+function requestAttributes(body: Record<string, unknown>): Record<string, number> {
+  const attributes: Record<string, number> = {};
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  if (typeof maxTokens === "number") attributes[GenAI.REQUEST_MAX_TOKENS] = maxTokens;
+  if (typeof body.temperature === "number") attributes[GenAI.REQUEST_TEMPERATURE] = body.temperature;
+  if (typeof body.top_p === "number") attributes[GenAI.REQUEST_TOP_P] = body.top_p;
+  if (typeof body.seed === "number") attributes[GenAI.REQUEST_SEED] = body.seed;
+  return attributes;
+}

@@ -1,0 +1,25 @@
+/** A route's upstream key, read at request time: from its variable, its sealed copy, or the provider's usual variable. */
+import type { Route } from "./route.js";
+import type { SecretBox } from "./secret-box.js";
+import { UpstreamError } from "./upstream-errors.js";
+
+export function routeApiKey(route: Route, secrets: SecretBox, readEnv: (name: string) => string | undefined): string | undefined {
+  const source = route.keySource;
+  switch (source.kind) {
+    case "stored":
+      return secrets.open(source.sealed);
+    case "env": {
+      const key = readEnv(source.name);
+      if (!key) throw new UpstreamError("upstream_error", `route ${route.pattern}: the variable ${source.name} holding its API key is not set`, true);
+      return key;
+    }
+    case "default": {
+      const name = route.provider === "anthropic" ? "ANTHROPIC_API_KEY" : "OPENAI_API_KEY";
+      const key = readEnv(name);
+      if (!key) throw new UpstreamError("upstream_error", `route ${route.pattern}: no API key (set ${name}, or add the route with --api-key-env/--api-key-stdin)`, true);
+      return key;
+    }
+    case "none":
+      return undefined;
+  }
+}
