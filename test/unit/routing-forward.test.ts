@@ -89,13 +89,19 @@ describe("routing: pass-through", () => {
     const r = new OpenAIForwardRewriter("mine", true, sink, noScrub);
     const base = { id: "c1", object: "chat.completion.chunk", created: 1, model: "up" };
     const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ ...base, choices: [{ index: 0, finish_reason: null, ...choice }], ...extra });
-    // What the slow path gives: parsed, renamed, re-serialised.
-    const renamed = (o: Record<string, unknown>) => sseFrame({}, JSON.stringify({ ...o, model: "mine" }));
+    // What the slow path gives: parsed, renamed, the usage the caller did not ask for removed, re-serialised.
+    const renamed = (o: Record<string, unknown>) => {
+      const { usage: _u, ...rest } = o;
+      return sseFrame({}, JSON.stringify({ ...rest, model: "mine" }));
+    };
     const sequence = [
       chunk({ delta: { role: "assistant", content: "" } }),
       chunk({ delta: { content: "Hi" } }),
       // Text that mentions the keys the check looks for is escaped inside a JSON string: still fast, still exact.
       chunk({ delta: { content: 'say "usage" and "model":"x", "finish_reason":"stop" \\"' } }),
+      // OpenAI's `"usage":null` in every chunk once usage is requested: cut out at string level, wherever it stands.
+      chunk({ delta: { content: "u" } }, { usage: null }),
+      chunk({ delta: { content: "v" } }, { usage: null, obfuscation: "a]b}" }),
       chunk({ delta: { content: "!" } }, { created: 2 }),
       chunk({ delta: { tool_calls: [{ index: 0, function: { arguments: "{}" } }] } }),
       { ...base, choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }, { index: 1, delta: {}, finish_reason: null }] },
@@ -104,6 +110,10 @@ describe("routing: pass-through", () => {
     expect(sink).to.deep.include({ outputs: 1, finish: ["tool_calls"] });
     // Parsed (each parse reports the model): the role chunk, the first output, the changed head, the finish reason.
     expect(sink.models, "the text and tool-call chunks went the string way").to.have.length(4);
+    // A `"usage":null` that is not a top-level member is left to the parser, which keeps it.
+    const inner = chunk({ delta: { content: "w", usage: null } });
+    expect(r.frame(ev(inner))).to.equal(renamed(inner));
+    expect(sink.models).to.have.length(5);
     // A different head (another id, members in another order, a nested object first) is parsed, and renamed right.
     const nested = { meta: { model: "up" }, ...base, choices: [{ index: 0, delta: { content: "a" }, finish_reason: null }] };
     expect(r.frame(ev(nested))).to.equal(renamed(nested));
@@ -118,6 +128,10 @@ describe("routing: pass-through", () => {
     const r = new OpenAIForwardRewriter("same", false, new Sink(), noScrub);
     const data = ['{"id":"x","created":1,"model":"same","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}', '{"id":"x","created":1,"model":"same","choices":[{"index":0,"delta":{"content":"b"},"finish_reason":null}]}'];
     for (const d of data) expect(r.frame(ev(d))).to.equal(`data: ${d}\n\n`);
+    // Usage the caller asked for passes untouched: null in every chunk.
+    const asked = new OpenAIForwardRewriter("same", false, new Sink(), noScrub);
+    const withUsage = data.map((d) => d.replace(/}$/, ',"usage":null}'));
+    for (const d of withUsage) expect(asked.frame(ev(d))).to.equal(`data: ${d}\n\n`);
   });
 
   it("renames the model of a non-streamed OpenAI answer and reads its usage", () => {

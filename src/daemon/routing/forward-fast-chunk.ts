@@ -5,8 +5,10 @@
  * text instead. The check is exact, never a guess:
  * - the chunk starts with the very top-level members (up to and including `model`) of a chunk parsed before, so the
  *   `model` renamed is the top-level one (the head is re-serialised from the parsed object and compared as text);
- * - the rest contains no `"usage"` or `"error"` and every `"finish_reason"` is `null`. Inside a JSON string a quote
- *   is escaped, so a key can't hide in text; text that merely looks like one only sends the chunk the slow way.
+ * - the rest contains no `"error"` and every `"finish_reason"` and `"usage"` is `null` (OpenAI sends `"usage":null`
+ *   in every chunk once usage is asked for, which the daemon always does). Inside a JSON string a quote is escaped,
+ *   so a key can't hide in text; text that merely looks like one only sends the chunk the slow way;
+ * - a `"usage":null` the caller did not ask for is cut out only where a scan shows it is a top-level member.
  * Anything else (another serialiser's spacing, a changing `created`) takes the slow path, which stays correct.
  */
 
@@ -15,7 +17,11 @@ export class FastChunkPath {
   #head: string | undefined;
   #clientHead: string | undefined;
 
-  constructor(private readonly clientModel: string) {}
+  constructor(
+    private readonly clientModel: string,
+    /** Remove the top-level `"usage":null` (the caller did not ask for usage; the daemon did). */
+    private readonly stripUsage: boolean,
+  ) {}
 
   get learned(): boolean {
     return this.#head !== undefined;
@@ -43,17 +49,45 @@ export class FastChunkPath {
     if (head === undefined || !data.startsWith(head)) return undefined;
     const from = head.length;
     // A second top-level `model` would win in the caller's parser: rare enough to leave to the slow path.
-    if (data.includes('"usage"', from) || data.includes('"error"', from) || data.includes('"model"', from) || !finishReasonsNull(data, from)) return undefined;
-    return head === this.#clientHead ? data : this.#clientHead + data.slice(head.length);
+    if (data.includes('"error"', from) || data.includes('"model"', from) || !allNull(data, FINISH, from)) return undefined;
+    let rest = data.slice(from);
+    const usage = rest.indexOf('"usage"');
+    if (usage !== -1) {
+      if (!allNull(rest, USAGE, usage)) return undefined;
+      if (this.stripUsage) {
+        // Exactly one, a top-level member (`,"usage":null` at depth 1 of the object): else parse.
+        if (rest.indexOf(USAGE, usage + 1) !== -1 || rest[usage - 1] !== "," || !topLevel(rest, usage)) return undefined;
+        rest = rest.slice(0, usage - 1) + rest.slice(usage + USAGE.length + 4);
+      }
+    }
+    return (head === this.#clientHead ? head : this.#clientHead) + rest;
   }
 }
 
 const FINISH = '"finish_reason":';
+const USAGE = '"usage":';
 
-/** Every `"finish_reason":` after `from` is followed by `null` (the compact form OpenAI and vLLM send). */
-function finishReasonsNull(data: string, from: number): boolean {
-  for (let i = data.indexOf('"finish_reason"', from); i !== -1; i = data.indexOf('"finish_reason"', i + FINISH.length)) {
-    if (!data.startsWith(FINISH, i) || !data.startsWith("null", i + FINISH.length)) return false;
+/** Every `key` (`"name":`) from `from` on is followed by `null` (the compact form OpenAI and vLLM send). */
+function allNull(data: string, key: string, from: number): boolean {
+  const name = key.slice(0, -1);
+  for (let i = data.indexOf(name, from); i !== -1; i = data.indexOf(name, i + key.length)) {
+    if (!data.startsWith(key, i) || !data.startsWith("null", i + key.length)) return false;
   }
   return true;
+}
+
+/** Whether `at` in `rest` (the chunk after its head, which ends outside any string at depth 1) is at depth 1. */
+function topLevel(rest: string, at: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < at; i++) {
+    const c = rest.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) depth++;
+    else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return depth === 0 && !inString;
 }

@@ -42,7 +42,7 @@ export class OpenAIForwardRewriter {
     private readonly sink: UsageSink,
     private readonly scrub: (text: string) => string,
   ) {
-    this.#fast = new FastChunkPath(clientModel);
+    this.#fast = new FastChunkPath(clientModel, stripUsage);
   }
 
   /** One upstream event as the caller's frame; "" drops it. */
