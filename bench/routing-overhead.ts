@@ -49,9 +49,10 @@ function startUpstream(): Promise<{ url: string; connections(): number; close():
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", async () => {
-      const { max_completion_tokens: n = 1, model } = JSON.parse(body) as { max_completion_tokens?: number; model: string };
+      const { max_completion_tokens: n = 1, model, stream_options } = JSON.parse(body) as { max_completion_tokens?: number; model: string; stream_options?: { include_usage?: boolean } };
       res.writeHead(200, { "content-type": "text/event-stream" });
-      const base = { id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1, model };
+      // As OpenAI does: once usage is asked for (mlxm always asks), every chunk carries `"usage":null`.
+      const base = { id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1, model, ...(stream_options?.include_usage ? { usage: null } : {}) };
       const send = (o: object) => res.write(`data: ${JSON.stringify({ ...base, ...o })}\n\n`);
       send({ choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
       for (let i = 0; i < n; i++) {
