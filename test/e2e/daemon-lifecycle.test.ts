@@ -20,7 +20,8 @@ function killFromPidFile(home: string): void {
 }
 
 describe("mlxm daemon (e2e)", function () {
-  this.timeout(60_000);
+  // Two daemon starts in a test, with another e2e file beside it on a loaded 2-core machine: a minute is not enough.
+  this.timeout(180_000);
   let env: CliEnv;
   let cleanup: () => void;
 
