@@ -63,15 +63,17 @@ export async function ensureBenchModel(
   );
   if (exists) {
     const existing = await describe(out).catch(() => undefined);
-    if (existing) return { ...existing, writeMs: 0 };
+    // A file made from an older version of the preset (another context length) is made again.
+    const wanted = { ...BENCH_PRESETS[preset], ...overrides }.contextLength;
+    if (existing && (wanted === undefined || existing.contextLength === wanted)) return { ...existing, writeMs: 0 };
   }
   return makeBenchModel(preset, out, overrides);
 }
 
-async function describe(path: string): Promise<Omit<BenchModel, "writeMs">> {
+async function describe(path: string): Promise<Omit<BenchModel, "writeMs"> & { contextLength?: number }> {
   const info = await readValidGgufFile(path);
   const summary = summarizeGguf(info);
-  return { path, bytes: info.fileSize, parameterSize: summary.parameterSize, quantization: summary.quantization };
+  return { path, bytes: info.fileSize, parameterSize: summary.parameterSize, quantization: summary.quantization, contextLength: summary.contextLength };
 }
 
 async function main(): Promise<void> {

@@ -12,6 +12,7 @@ import { AlreadyRunningError, ApiError, DaemonStartError, DaemonUnreachableError
 import type { MlxmClient } from "../client/mlxm-client.js";
 import type { HealthResponse } from "../protocol/native.js";
 import { isProcessAlive, runningDaemon } from "../home/pid-file.js";
+import { withLaunchDefaults } from "./launch-environment.js";
 
 /** bin/run.js, found from this module's place in either src/cli or dist/cli. */
 const RUN_JS = fileURLToPath(new URL("../../bin/run.js", import.meta.url));
@@ -102,7 +103,7 @@ export async function startBackgroundDaemon(
   fs.mkdirSync(path.dirname(logPath), { recursive: true });
   rotateIfLarge(logPath);
   const out = fs.openSync(logPath, "a");
-  const env: NodeJS.ProcessEnv = { ...process.env, MLXM_HOME: config.home, MLXM_HOST: `${config.host}:${config.port}` };
+  const env: NodeJS.ProcessEnv = withLaunchDefaults({ ...process.env, MLXM_HOME: config.home, MLXM_HOST: `${config.host}:${config.port}` });
   if (options.traceparent) env.TRACEPARENT = options.traceparent;
   const child = spawn(process.execPath, [RUN_JS, "serve"], {
     detached: true,

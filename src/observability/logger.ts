@@ -42,7 +42,19 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   if (usePretty) {
     return pino(opts, pretty({ colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" }));
   }
-  return pino(opts, pino.destination({ fd: 1, sync: false }));
+  return pino(opts, logDestination({ fd: 1 }));
+}
+
+/** The most log output waiting for a slow reader of stdout before new lines are dropped. */
+export const LOG_BUFFER_MAX_BYTES = 16 * 2 ** 20;
+
+/**
+ * Asynchronous JSON lines to `fd`, with a bounded buffer. pino's async destination buffers whatever the reader
+ * has not taken yet, without limit by default: a stalled journal or a parent that stops reading its pipe would
+ * make the daemon grow by every request's log line. Past `maxLength` bytes new lines are dropped instead.
+ */
+export function logDestination({ fd, maxLength = LOG_BUFFER_MAX_BYTES }: { fd: number; maxLength?: number }) {
+  return pino.destination({ fd, sync: false, maxLength });
 }
 
 /** A logger that discards everything, for tests and library defaults. */

@@ -7,6 +7,7 @@ import { parse } from "plist";
 import { resolveConfig } from "../../src/config/config.js";
 import { toLaunchdPlist } from "../../src/cli/service/launchd.js";
 import { ServiceController, type Runner } from "../../src/cli/service/service-manager.js";
+import { LAUNCH_DEFAULTS } from "../../src/cli/launch-environment.js";
 import { serviceSpec } from "../../src/cli/service/service-spec.js";
 import { toSystemdUnit } from "../../src/cli/service/systemd.js";
 import { makeTempHome } from "../helpers/temp-home.js";
@@ -32,7 +33,7 @@ describe("service units", () => {
       MLXM_HOST: "127.0.0.1:10300",
       MLXM_SERVICE: "launchd",
       PATH: "/usr/bin:/bin",
-      UV_THREADPOOL_SIZE: "1",
+      UV_THREADPOOL_SIZE: LAUNCH_DEFAULTS.UV_THREADPOOL_SIZE,
     });
   });
 

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { MlxmConfig } from "../../config/config.js";
 import { VARIABLES } from "../../config/variables.js";
 import { daemonLogPath } from "../daemon-control.js";
+import { LAUNCH_DEFAULTS } from "../launch-environment.js";
 
 export type ServiceManager = "launchd" | "systemd";
 
@@ -29,9 +30,9 @@ export interface ServiceSpec {
 const RUN_JS = fileURLToPath(new URL("../../../bin/run.js", import.meta.url));
 
 /**
- * The unit's environment: MLXM_HOME and MLXM_HOST always; PATH; UV_THREADPOOL_SIZE=1, which measured 5-10 % faster
- * generation and which only the launcher can set; MLXM_SERVICE so the daemon knows it is supervised; and any other
- * non-secret variable set now. Secrets (tokens, provider keys) are never written into a unit file.
+ * The unit's environment: MLXM_HOME and MLXM_HOST always; PATH; the launch defaults every daemon mlxm starts gets
+ * (see launch-environment.ts); MLXM_SERVICE so the daemon knows it is supervised; and any other non-secret variable
+ * set now. Secrets (tokens, provider keys) are never written into a unit file.
  */
 export function serviceSpec(config: MlxmConfig, manager: ServiceManager, env: Readonly<Record<string, string | undefined>>): ServiceSpec {
   const unitEnv: Record<string, string> = {};
@@ -44,8 +45,8 @@ export function serviceSpec(config: MlxmConfig, manager: ServiceManager, env: Re
     MLXM_HOST: `${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`,
     MLXM_SERVICE: manager,
     PATH: env.PATH ?? `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
-    UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE ?? "1",
   });
+  for (const [name, value] of Object.entries(LAUNCH_DEFAULTS)) unitEnv[name] = env[name] || value;
   delete unitEnv.MLXM_NO_AUTOSTART;
   return {
     manager,

@@ -1,5 +1,6 @@
 /**
- * One generation on one context sequence: chat (LlamaChat), raw completion (LlamaCompletion) and embeddings.
+ * One generation on one context sequence: chat (LlamaChat) and raw completion (LlamaCompletion); embeddings are in
+ * embedding.ts.
  * Requests are checked and translated first (`prepare*`, pure: a bad parameter is a 400 before the request
  * queues); `run*` then streams events through `emit` as tokens are generated and reports exact usage.
  */
@@ -17,7 +18,7 @@ import {
   type Token,
 } from "node-llama-cpp";
 import type { ChatEvent, ChatRequest, CompletionRequest, FinishReason, ReasoningOptions, ResponseFormat, Usage } from "../core/chat.js";
-import { HttpError, badRequest } from "../errors.js";
+import { badRequest } from "../errors.js";
 import { toChatHistory, type MappedHistory } from "./chat-history.js";
 import { ForcedCallStream } from "./grammar/forced-call-stream.js";
 import type { PreparedGrammar, PreparedSchema, SchemaGrammars } from "./grammar/schema-grammars.js";
@@ -358,34 +359,6 @@ function usageOf(target: GenerationTarget, outputTokens: number): Usage {
   return { inputTokens: target.prompt.length, outputTokens, cachedInputTokens: target.cachedTokens };
 }
 
-/** One vector per input (L2-normalised, as Ollama's /api/embed and OpenAI return them), and the tokens read. */
-export async function runEmbedding(
-  loaded: LoadedLlamaModel,
-  inputs: readonly string[],
-  signal: AbortSignal,
-): Promise<{ embeddings: number[][]; inputTokens: number }> {
-  checkEmbeddingInputs(inputs);
-  const context = await loaded.embeddingContext();
-  const embeddings: number[][] = [];
-  let inputTokens = 0;
-  for (const [i, input] of inputs.entries()) {
-    if (signal.aborted) throw new HttpError("cancelled", "the embedding request was cancelled");
-    const length = context.calculateInputLength(input);
-    if (length >= loaded.contextSize) {
-      throw badRequest(`input ${i} is ${length} tokens; the context holds ${loaded.contextSize} (MLXM_CONTEXT_SIZE)`, "input");
-    }
-    inputTokens += length;
-    const { vector } = await context.getEmbeddingFor(input);
-    embeddings.push(normalize(vector));
-  }
-  return { embeddings, inputTokens };
-}
-
-/** A 400 for inputs that are not a list of strings (checked before the request queues). */
-export function checkEmbeddingInputs(inputs: unknown): asserts inputs is string[] {
-  if (!Array.isArray(inputs) || inputs.some((i) => typeof i !== "string")) throw badRequest("input must be a string or a list of strings", "input");
-}
-
 /** The grammar a generation runs under: a compiled schema (cached), plain JSON, or none. */
 async function grammarFor(target: GenerationTarget, format: PreparedGrammar | Format): Promise<LlamaGrammar | undefined> {
   if ("gbnf" in format) return target.grammars.grammar(target.llama, target.loaded.model.filename ?? "", format);
@@ -423,9 +396,4 @@ function schemaOutcome(check: SchemaCheck | undefined, constraint: PreparedGramm
     ...(check?.error ? { schemaError: check.error } : {}),
     ...(constraint ? { grammar: { compileMs: constraint.compileMs, cached: constraint.cached } } : {}),
   };
-}
-
-function normalize(vector: readonly number[]): number[] {
-  const norm = Math.sqrt(vector.reduce((sum, v) => sum + v * v, 0));
-  return norm > 0 ? vector.map((v) => v / norm) : [...vector];
 }

@@ -21,14 +21,12 @@ import type { Store } from "../store/store.js";
 import { SchemaGrammars } from "./grammar/schema-grammars.js";
 import {
   chatPrompt,
-  checkEmbeddingInputs,
   completionPrompt,
   countChatTokens,
   prepareChat,
   prepareCompletion,
   runChat,
   runCompletion,
-  runEmbedding,
   type GenerationOutcome,
   type GenerationTarget,
 } from "./generation.js";
@@ -36,6 +34,7 @@ import { describeAccelerator, type AcceleratorInfo } from "./accelerator.js";
 import { recordGeneration, requestAttributes, round, type GenerationMetrics, type Operation } from "./generation-telemetry.js";
 import { LlamaModelLoader } from "./llama-loader.js";
 import type { LoadedLlamaModel } from "./llama-model.js";
+import { checkEmbeddingInputs, runEmbedding } from "./embedding.js";
 import { defaultThreadCount, leaseLlama, type LlamaLease } from "./llama-runtime.js";
 import { describeStoredModel } from "./model-info.js";
 import { ModelPool, type ModelLease } from "./model-pool.js";

@@ -61,7 +61,8 @@ export const BENCH_60M_PRESET = {
   nHead: 8,
   nHeadKv: 8,
   nFf: 1536,
-  contextLength: 2048,
+  // Room for the 10-turn conversation benchmark behind a 1,500-token system prompt (issue #14).
+  contextLength: 4096,
   tensorType: "Q8_0",
 } as const satisfies TinyLlamaOptions;
 
