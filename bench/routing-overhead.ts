@@ -7,6 +7,7 @@
  *   npx tsx bench/routing-overhead.ts --ttft 100 --streams 10 --chunks 4000 --pace-us 0
  *   npx tsx bench/routing-overhead.ts --baseline /tmp/old-build/bin/run.js    # a second build, in the same run
  *   npx tsx bench/routing-overhead.ts --cpu-prof /tmp/prof                    # the daemons' CPU profiles
+ *   npx tsx bench/routing-overhead.ts --pace-us 10000                         # a realistic 100 tokens/s upstream
  *
  * The upstream is a local streaming server in this process: a chunk per token, unpaced by default (the harshest case:
  * throughput is bound by the CPU mlxm spends per chunk, not by a model). Goal: <= 2 ms added TTFT, >= 0.98 throughput.
@@ -42,7 +43,8 @@ const CHUNKS = Number(values.chunks);
 const PACE_US = Number(values["pace-us"]);
 
 /** A streaming OpenAI-compatible upstream: `max_tokens` chunks of one word, then usage and [DONE]. */
-function startUpstream(): Promise<{ url: string; close(): void }> {
+function startUpstream(): Promise<{ url: string; connections(): number; close(): void }> {
+  let connections = 0;
   const server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
@@ -61,8 +63,12 @@ function startUpstream(): Promise<{ url: string; close(): void }> {
       res.end("data: [DONE]\n\n");
     });
   });
+  // Each side should reuse its connections (keep-alive): a new TCP connection per request is TTFT thrown away.
+  server.on("connection", () => connections++);
   return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, close: () => server.close() })),
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, connections: () => connections, close: () => server.close() }),
+    ),
   );
 }
 
@@ -133,7 +139,16 @@ async function main() {
     // Rotate which goes first, so no side always meets a warmer machine.
     const rotated = (i: number) => sides.map((_, k) => sides[(i + k) % sides.length]!);
     const ttft = Object.fromEntries(sides.map((s) => [s, [] as number[]])) as Record<Side, number[]>;
-    for (let i = 0; i < TTFT_SAMPLES; i++) for (const side of rotated(i)) ttft[side].push((await stream(clients[side]!, "bench-up", 1)).ttftMs);
+    // CPU a short request costs the daemon (parse, auth, route lookup, span, usage row, upstream call): what TTFT
+    // pays for on a busy machine, measured without the machine's load in it.
+    const requestCpu = Object.fromEntries(sides.map((s) => [s, 0])) as Record<Side, number>;
+    for (let i = 0; i < TTFT_SAMPLES; i++) {
+      for (const side of rotated(i)) {
+        const before = cpuMs(pids[side]);
+        ttft[side].push((await stream(clients[side]!, "bench-up", 1)).ttftMs);
+        requestCpu[side] += cpuMs(pids[side]) - before;
+      }
+    }
     const tput = Object.fromEntries(sides.map((s) => [s, [] as number[]])) as Record<Side, number[]>;
     const cpu = Object.fromEntries(sides.map((s) => [s, 0])) as Record<Side, number>;
     for (let i = 0; i < STREAMS; i++) {
@@ -158,6 +173,9 @@ async function main() {
     row("throughput median", median, "chunks/s", (d, m) => `${(m / d).toFixed(3)}x`, tput);
     const perChunk = (s: Side) => ((cpu[s] * 1000) / (STREAMS * CHUNKS)).toFixed(1);
     console.log(`| daemon CPU per chunk | - | ${routedSides.map((s) => `${perChunk(s)} us`).join(" | ")} |`);
+    console.log(`| daemon CPU per 1-token request | - | ${routedSides.map((s) => `${(requestCpu[s] / TTFT_SAMPLES).toFixed(2)} ms`).join(" | ")} |`);
+    const requests = sides.length * (5 + TTFT_SAMPLES + STREAMS);
+    console.log(`\nupstream connections opened: ${upstream.connections()} for ${requests} requests (all sides)`);
   } finally {
     for (const daemon of daemons) {
       daemon.kill("SIGTERM");

@@ -21,6 +21,8 @@ export const GenAI = {
   USAGE_OUTPUT_TOKENS: "gen_ai.usage.output_tokens",
   /** Input tokens read from a cache (the local engine's prompt-prefix reuse); part of `gen_ai.usage.input_tokens`. */
   USAGE_CACHE_READ_INPUT_TOKENS: "gen_ai.usage.cache_read.input_tokens",
+  /** Input tokens written to a provider's prompt cache (Anthropic's cache_creation_input_tokens); part of input too. */
+  USAGE_CACHE_CREATION_INPUT_TOKENS: "gen_ai.usage.cache_creation.input_tokens",
   RESPONSE_FINISH_REASONS: "gen_ai.response.finish_reasons",
   /** Not (yet) a semantic-convention attribute; the metric of that name is `gen_ai.server.time_to_first_token`. */
   TIME_TO_FIRST_TOKEN_MS: "gen_ai.server.time_to_first_token_ms",

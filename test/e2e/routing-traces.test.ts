@@ -7,7 +7,7 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import { freshCliEnv, parseJson, runCli, type CliEnv } from "../helpers/cli.js";
-import { FAKE_ANTHROPIC_USAGE, startFakeAnthropic } from "../helpers/fake-anthropic.js";
+import { FAKE_ANTHROPIC_CACHE_USAGE, FAKE_ANTHROPIC_USAGE, startFakeAnthropic } from "../helpers/fake-anthropic.js";
 import { FAKE_OPENAI_USAGE, startFakeOpenAI } from "../helpers/fake-openai.js";
 import type { FakeServer } from "../helpers/http-server.js";
 
@@ -123,6 +123,16 @@ describe("routing traces (e2e)", function () {
       if (provider === "anthropic") expect(genai!.attributes["operation.cost"]).to.be.a("number").greaterThan(0);
       expect(JSON.stringify(spans)).not.to.contain(KEY);
     }
+    // Anthropic's prompt cache: reads and writes on the span, apart from (and within) the input tokens.
+    const system = [{ type: "text", text: "shared prefix", cache_control: { type: "ephemeral" } }];
+    const cachedRes = await fetch(`${base}/v1/messages`, { method: "POST", body: JSON.stringify({ model: "claude-3-5-haiku-latest", max_tokens: 20, system, messages: [{ role: "user", content: "hi" }] }) });
+    expect(cachedRes.status).to.equal(200);
+    const cachedSpans = parseJson(await runCli(["trace", "--last", "--json"], env)).spans as SpanView[];
+    expect(cachedSpans.find((s) => s.attributes["mlxm.passthrough"] === true)!.attributes).to.deep.include({
+      "gen_ai.usage.input_tokens": FAKE_ANTHROPIC_USAGE.input_tokens + FAKE_ANTHROPIC_CACHE_USAGE.cache_creation_input_tokens + FAKE_ANTHROPIC_CACHE_USAGE.cache_read_input_tokens,
+      "gen_ai.usage.cache_creation.input_tokens": FAKE_ANTHROPIC_CACHE_USAGE.cache_creation_input_tokens,
+      "gen_ai.usage.cache_read.input_tokens": FAKE_ANTHROPIC_CACHE_USAGE.cache_read_input_tokens,
+    });
     expect((await runCli(["daemon", "stop"], env)).code).to.equal(0);
     for (const file of [...fs.readdirSync(env.home).filter((f) => f.startsWith("mlxm.db")), path.join("logs", "daemon.log")]) {
       expect(fs.readFileSync(path.join(env.home, file)).includes(KEY), file).to.equal(false);

@@ -1,7 +1,8 @@
 /**
  * A fake Anthropic upstream speaking the real Messages API wire format: JSON responses and the SSE event
  * sequence message_start, content_block_start, ping, content_block_delta…, content_block_stop, message_delta,
- * message_stop; a `tool_use` block when the request offers tools; scripted failures with `retry-after`.
+ * message_stop; a `tool_use` block when the request offers tools; scripted failures with `retry-after`;
+ * `/v1/messages/count_tokens`. A request that marks anything `cache_control` reports prompt-cache usage, as Anthropic does.
  */
 import type { FakeStep } from "./fake-openai.js";
 import { sendJson, sendSse, startFakeServer, type FakeServer } from "./http-server.js";
@@ -9,6 +10,10 @@ import { sendJson, sendSse, startFakeServer, type FakeServer } from "./http-serv
 export const FAKE_ANTHROPIC_REPLY = "Hello from the fake Anthropic upstream.";
 export const FAKE_ANTHROPIC_USAGE = { input_tokens: 13, output_tokens: 9 };
 export const FAKE_ANTHROPIC_TOOL_INPUT = { city: "Paris" };
+/** Prompt-cache usage for a request with `cache_control`: tokens written to the cache, and read from it. */
+export const FAKE_ANTHROPIC_CACHE_USAGE = { cache_creation_input_tokens: 1000, cache_read_input_tokens: 3000 };
+/** What `/v1/messages/count_tokens` answers: a count no local tokenizer would give, so a test can tell who counted. */
+export const FAKE_ANTHROPIC_COUNT = 4242;
 
 export function startFakeAnthropic(options: { apiKey?: string; script?: FakeStep[] } = {}): Promise<FakeServer> {
   const script = options.script ?? [];
@@ -19,7 +24,8 @@ export function startFakeAnthropic(options: { apiKey?: string; script?: FakeStep
       return sendJson(res, 401, { type: "error", error: { type: "authentication_error", message: "invalid x-api-key" } });
     }
     const path = req.url.replace(/\?.*$/, "");
-    if (req.method !== "POST" || !path.endsWith("/v1/messages")) {
+    const counting = path.endsWith("/v1/messages/count_tokens");
+    if (req.method !== "POST" || !(path.endsWith("/v1/messages") || counting)) {
       return sendJson(res, 404, { type: "error", error: { type: "not_found_error", message: `Not found: ${path}` } });
     }
     const step = script.shift();
@@ -32,10 +38,11 @@ export function startFakeAnthropic(options: { apiKey?: string; script?: FakeStep
       );
     }
     const body = JSON.parse(req.body || "{}") as { model?: string; stream?: boolean; tools?: { name: string }[] };
+    if (counting) return sendJson(res, 200, { input_tokens: FAKE_ANTHROPIC_COUNT });
     const model = body.model ?? "claude-fake";
     const id = `msg_fake${Date.now()}`;
     const tool = body.tools?.[0]?.name;
-    const usage = { ...FAKE_ANTHROPIC_USAGE, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    const usage = { ...FAKE_ANTHROPIC_USAGE, ...(req.body.includes('"cache_control"') ? FAKE_ANTHROPIC_CACHE_USAGE : { cache_creation_input_tokens: 0, cache_read_input_tokens: 0 }) };
     if (!body.stream) {
       return sendJson(res, 200, {
         id,

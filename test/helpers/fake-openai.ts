@@ -76,8 +76,10 @@ export function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeSe
         system_fingerprint: "fp_fake",
       });
     }
+    // As OpenAI does: once usage is asked for, every chunk carries `"usage":null` until the usage chunk.
+    const usageNull = body.stream_options?.include_usage ? { usage: null } : {};
     const chunk = (delta: object, finish: string | null) => ({
-      data: { id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_fake", choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] },
+      data: { id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_fake", choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...usageNull },
     });
     const events = tool
       ? [

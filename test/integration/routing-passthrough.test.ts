@@ -11,7 +11,8 @@ import path from "node:path";
 import OpenAI, { type APIError } from "openai";
 import { Store } from "../../src/daemon/store/store.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { FAKE_ANTHROPIC_REPLY, FAKE_ANTHROPIC_USAGE, startFakeAnthropic } from "../helpers/fake-anthropic.js";
+import { FAKE_ANTHROPIC_CACHE_USAGE, FAKE_ANTHROPIC_COUNT, FAKE_ANTHROPIC_REPLY, FAKE_ANTHROPIC_USAGE, startFakeAnthropic } from "../helpers/fake-anthropic.js";
+import { costOf } from "../../src/daemon/routing/pricing.js";
 import { FAKE_OPENAI_REPLY, FAKE_OPENAI_TOOL_ARGS, FAKE_OPENAI_USAGE, startFakeOpenAI, type FakeStep } from "../helpers/fake-openai.js";
 import type { FakeServer } from "../helpers/http-server.js";
 
@@ -131,6 +132,33 @@ describe("same-protocol pass-through to OpenAI and Anthropic upstreams", functio
     });
     const [streamed] = await eventually(() => store.requests.recent(1), (rows) => rows[0]?.api === "openai" && rows[0].output_tokens !== null, "the streamed row");
     expect(streamed).to.deep.include({ backend: "openai:gpt-upstream", input_tokens: FAKE_OPENAI_USAGE.prompt_tokens, output_tokens: FAKE_OPENAI_USAGE.completion_tokens });
+  });
+
+  it("writes Anthropic prompt-cache reads and writes to the usage row, priced apart from plain input, streamed or not", async () => {
+    const cached = [{ type: "text" as const, text: "a long shared prefix", cache_control: { type: "ephemeral" as const } }];
+    const { cache_creation_input_tokens: written, cache_read_input_tokens: read } = FAKE_ANTHROPIC_CACHE_USAGE;
+    const input = FAKE_ANTHROPIC_USAGE.input_tokens + written + read;
+    const cost = costOf("anthropic", CLAUDE, { inputTokens: input, outputTokens: FAKE_ANTHROPIC_USAGE.output_tokens, cachedInputTokens: read, cacheCreationInputTokens: written });
+    await anthropic.messages.create({ model: "claude", max_tokens: 8, system: cached, messages: user("cache") });
+    for await (const _ of await anthropic.messages.create({ model: "claude", max_tokens: 8, system: cached, messages: user("cache"), stream: true }));
+    const rows = await eventually(() => store.requests.recent(2), (r) => r.length === 2 && r.every((x) => x.api === "anthropic" && x.cache_creation_tokens === written), "both rows");
+    for (const row of rows) {
+      expect(row).to.deep.include({ backend: `anthropic:${CLAUDE}`, input_tokens: input, cached_tokens: read, cache_creation_tokens: written });
+      expect(row.cost_usd).to.be.closeTo(cost!, 1e-12);
+    }
+  });
+
+  it("forwards count_tokens for a name routed to Anthropic, and refuses it for other upstreams as before", async () => {
+    const body = { model: "claude", system: "be brief", messages: user("count me"), tools: [{ name: "t", input_schema: { type: "object" as const } }] };
+    const count = await anthropic.messages.countTokens(body, { headers: { "anthropic-beta": "token-counting-2024-11-01" } });
+    expect(count).to.deep.equal({ input_tokens: FAKE_ANTHROPIC_COUNT });
+    expect(claude.requests.at(-1)!.url).to.equal("/v1/messages/count_tokens");
+    expect(sent(claude)).to.deep.equal({ ...body, model: CLAUDE });
+    expect(claude.requests.at(-1)!.headers["anthropic-beta"]).to.equal("token-counting-2024-11-01");
+
+    const err = await anthropic.messages.countTokens({ model: "gpt-pass", messages: user("hi") }).then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(Anthropic.BadRequestError);
+    expect(JSON.stringify((err as InstanceType<typeof Anthropic.BadRequestError>).error)).to.match(/routed to openai/);
   });
 
   it("falls back before the first byte (503s, after the SDK's retries) to another protocol's upstream", async () => {

@@ -14,15 +14,15 @@ import { upstreamBody } from "../../src/daemon/routing/forward-transport.js";
 
 class Sink implements UsageSink {
   outputs = 0;
-  usageSeen: [number | undefined, number | undefined, number | undefined][] = [];
+  usageSeen: [number | undefined, number | undefined, number | undefined, number | undefined][] = [];
   finish: string[] = [];
   models: string[] = [];
   errors: string[] = [];
   output() {
     this.outputs++;
   }
-  usage(i: number | undefined, o: number | undefined, c?: number) {
-    this.usageSeen.push([i, o, c]);
+  usage(i: number | undefined, o: number | undefined, c?: number, w?: number) {
+    this.usageSeen.push([i, o, c, w]);
   }
   finishReason(r: string) {
     this.finish.push(r);
@@ -71,7 +71,7 @@ describe("routing: pass-through", () => {
     expect(r.frame(ev(stop))).to.equal(sseFrame({}, JSON.stringify(strip(stop))));
     expect(r.frame(ev(usage))).to.equal("");
     expect(r.frame(ev("[DONE]"))).to.equal("data: [DONE]\n\n");
-    expect(sink).to.deep.include({ outputs: 1, finish: ["stop"], usageSeen: [[5, 2, 3]] });
+    expect(sink).to.deep.include({ outputs: 1, finish: ["stop"], usageSeen: [[5, 2, 3, undefined]] });
     expect(sink.models[0]).to.equal("up-2025");
   });
 
@@ -84,11 +84,61 @@ describe("routing: pass-through", () => {
     expect(sink.errors).to.deep.equal(["bad key [redacted]"]);
   });
 
+  it("rewrites ordinary chunks at string level exactly as parsing would, and parses whatever it can't rule out", () => {
+    const sink = new Sink();
+    const r = new OpenAIForwardRewriter("mine", true, sink, noScrub);
+    const base = { id: "c1", object: "chat.completion.chunk", created: 1, model: "up" };
+    const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ ...base, choices: [{ index: 0, finish_reason: null, ...choice }], ...extra });
+    // What the slow path gives: parsed, renamed, the usage the caller did not ask for removed, re-serialised.
+    const renamed = (o: Record<string, unknown>) => {
+      const { usage: _u, ...rest } = o;
+      return sseFrame({}, JSON.stringify({ ...rest, model: "mine" }));
+    };
+    const sequence = [
+      chunk({ delta: { role: "assistant", content: "" } }),
+      chunk({ delta: { content: "Hi" } }),
+      // Text that mentions the keys the check looks for is escaped inside a JSON string: still fast, still exact.
+      chunk({ delta: { content: 'say "usage" and "model":"x", "finish_reason":"stop" \\"' } }),
+      // OpenAI's `"usage":null` in every chunk once usage is requested: cut out at string level, wherever it stands.
+      chunk({ delta: { content: "u" } }, { usage: null }),
+      chunk({ delta: { content: "v" } }, { usage: null, obfuscation: "a]b}" }),
+      chunk({ delta: { content: "!" } }, { created: 2 }),
+      chunk({ delta: { tool_calls: [{ index: 0, function: { arguments: "{}" } }] } }),
+      { ...base, choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }, { index: 1, delta: {}, finish_reason: null }] },
+    ];
+    for (const c of sequence) expect(r.frame(ev(c))).to.equal(renamed(c));
+    expect(sink).to.deep.include({ outputs: 1, finish: ["tool_calls"] });
+    // Parsed (each parse reports the model): the role chunk, the first output, the changed head, the finish reason.
+    expect(sink.models, "the text and tool-call chunks went the string way").to.have.length(4);
+    // A `"usage":null` that is not a top-level member is left to the parser, which keeps it.
+    const inner = chunk({ delta: { content: "w", usage: null } });
+    expect(r.frame(ev(inner))).to.equal(renamed(inner));
+    expect(sink.models).to.have.length(5);
+    // A different head (another id, members in another order, a nested object first) is parsed, and renamed right.
+    const nested = { meta: { model: "up" }, ...base, choices: [{ index: 0, delta: { content: "a" }, finish_reason: null }] };
+    expect(r.frame(ev(nested))).to.equal(renamed(nested));
+    // A usage chunk the caller did not ask for is still dropped; an error is still reported.
+    expect(r.frame(ev({ ...base, choices: [], usage: { prompt_tokens: 1, completion_tokens: 2 } }))).to.equal("");
+    expect(sink.usageSeen).to.deep.equal([[1, 2, undefined, undefined]]);
+    r.frame(ev({ ...base, error: { message: "boom" } }));
+    expect(sink.errors).to.deep.equal(["boom"]);
+  });
+
+  it("relays ordinary chunks untouched when the names agree", () => {
+    const r = new OpenAIForwardRewriter("same", false, new Sink(), noScrub);
+    const data = ['{"id":"x","created":1,"model":"same","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}', '{"id":"x","created":1,"model":"same","choices":[{"index":0,"delta":{"content":"b"},"finish_reason":null}]}'];
+    for (const d of data) expect(r.frame(ev(d))).to.equal(`data: ${d}\n\n`);
+    // Usage the caller asked for passes untouched: null in every chunk.
+    const asked = new OpenAIForwardRewriter("same", false, new Sink(), noScrub);
+    const withUsage = data.map((d) => d.replace(/}$/, ',"usage":null}'));
+    for (const d of withUsage) expect(asked.frame(ev(d))).to.equal(`data: ${d}\n\n`);
+  });
+
   it("renames the model of a non-streamed OpenAI answer and reads its usage", () => {
     const sink = new Sink();
     const body = new OpenAIForwardRewriter("mine", false, sink, noScrub).body({ model: "up", choices: [{ index: 0, finish_reason: "length", message: {} }], usage: { prompt_tokens: 1, completion_tokens: 2 } });
     expect(body).to.deep.include({ model: "mine" });
-    expect(sink).to.deep.include({ finish: ["length"], usageSeen: [[1, 2, undefined]] });
+    expect(sink).to.deep.include({ finish: ["length"], usageSeen: [[1, 2, undefined, undefined]] });
   });
 
   it("relays Anthropic events unchanged but for message_start's model, counting cached input in the prompt", () => {
@@ -103,8 +153,8 @@ describe("routing: pass-through", () => {
     expect(r.frame(ev({ type: "ping" }, "ping"))).to.equal('event: ping\ndata: {"type":"ping"}\n\n');
     expect(sink).to.deep.include({ outputs: 1, finish: ["end_turn"], models: ["claude-up"] });
     expect(sink.usageSeen).to.deep.equal([
-      [16, 1, 10],
-      [16, 7, 10],
+      [16, 1, 10, 2],
+      [16, 7, 10, 2],
     ]);
   });
 });

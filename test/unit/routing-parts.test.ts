@@ -89,4 +89,12 @@ describe("routing: pricing", () => {
     expect(costOf("openai", "no-such-model-xyz", usage)).to.equal(null);
     expect(costOf("openai-compatible", "llama", usage)).to.equal(null);
   });
+
+  it("prices Anthropic prompt-cache writes and reads the way genai-prices takes them (the whole prompt as input)", () => {
+    const usage = { inputTokens: 4013, outputTokens: 9, cachedInputTokens: 3000, cacheCreationInputTokens: 1000 };
+    const expected = calcPrice({ input_tokens: 4013, output_tokens: 9, cache_read_tokens: 3000, cache_write_tokens: 1000 }, "claude-3-5-haiku-latest", { providerId: "anthropic" })!.total_price;
+    expect(costOf("anthropic", "claude-3-5-haiku-latest", usage)).to.equal(expected);
+    // Writes cost more than plain input: pricing them as plain input would undercharge.
+    expect(expected).to.be.greaterThan(costOf("anthropic", "claude-3-5-haiku-latest", { ...usage, cacheCreationInputTokens: 0 })!);
+  });
 });

@@ -7,7 +7,7 @@
  * after this router in app.ts) or, mid-stream, go in-band as an `error` event.
  */
 import crypto from "node:crypto";
-import express, { Router } from "express";
+import express, { Router, type Request } from "express";
 import { fromCountTokensRequest, fromMessagesRequest } from "../compat/anthropic-messages.js";
 import { toMessage, toMessageStreamEvents } from "../compat/anthropic-message-response.js";
 import { toAnthropicError } from "../compat/anthropic-errors.js";
@@ -22,6 +22,12 @@ const anthropicForwardFormat = forwardFormat(namedSseFormat(toAnthropicError));
 
 const newMessageId = () => `msg_${crypto.randomBytes(18).toString("base64url").replace(/[-_]/g, "0")}`;
 
+/** The caller's `anthropic-beta`, passed on to an Anthropic upstream (betas change what a body may hold). */
+function betaHeader(req: Request): Record<string, string> | undefined {
+  const beta = req.headers["anthropic-beta"];
+  return typeof beta === "string" ? { "anthropic-beta": beta } : undefined;
+}
+
 export function createAnthropicRouter(ctx: DaemonContext): Router {
   const router = Router();
   router.use(markApi("anthropic"));
@@ -30,8 +36,7 @@ export function createAnthropicRouter(ctx: DaemonContext): Router {
 
   router.post("/", async (req, res) => {
     const translate = once(() => fromMessagesRequest(req.body));
-    const beta = req.headers["anthropic-beta"];
-    const call = wireCallOf("anthropic", "messages", req.body, () => translate().request.model, () => false, typeof beta === "string" ? { "anthropic-beta": beta } : undefined);
+    const call = wireCallOf("anthropic", "messages", req.body, () => translate().request.model, () => false, betaHeader(req));
     const served = await ctx.services().router.dispatch(call, () => translate().request, clientAbortSignal(req, res));
     if (served.kind === "forwarded") return sendForwarded(res, served.response, anthropicForwardFormat, ctx.logger);
     const { request, stream } = translate();
@@ -46,9 +51,10 @@ export function createAnthropicRouter(ctx: DaemonContext): Router {
   });
 
   router.post("/count_tokens", async (req, res) => {
-    const request = fromCountTokensRequest(req.body);
-    const { inputTokens } = await ctx.services().models.countTokens(request, clientAbortSignal(req, res));
-    res.json({ input_tokens: inputTokens });
+    const translate = once(() => fromCountTokensRequest(req.body));
+    const call = wireCallOf("anthropic", "messages/count_tokens", req.body, () => translate().model, () => false, betaHeader(req));
+    const counted = await ctx.services().router.dispatchCountTokens(call, translate, clientAbortSignal(req, res));
+    res.json(counted.kind === "forwarded" ? counted.body : { input_tokens: counted.inputTokens });
   });
 
   return router;

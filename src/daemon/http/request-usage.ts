@@ -57,6 +57,7 @@ export function recordRequests(ctx: DaemonContext) {
           api: record.api,
           backend: record.backend ?? null,
           cached_tokens: record.cachedTokens ?? null,
+          cache_creation_tokens: record.cacheCreationTokens ?? null,
           ttft_ms: record.ttftMs ?? null,
           cost_usd: record.costUsd ?? null,
         })

@@ -103,7 +103,7 @@ const FINISH: Record<string, FinishReason> = {
  */
 export class AnthropicEventDecoder {
   #finishReason: FinishReason = "stop";
-  #usage: Usage & { cachedInputTokens?: number } = { inputTokens: 0, outputTokens: 0 };
+  #usage: Usage & { cachedInputTokens?: number; cacheCreationInputTokens?: number } = { inputTokens: 0, outputTokens: 0 };
   readonly #toolIndex = new Map<number, number>();
   responseModel: string | undefined;
 
@@ -116,6 +116,8 @@ export class AnthropicEventDecoder {
         // Anthropic's input_tokens excludes cached ones; the core count is the whole prompt.
         this.#usage = { inputTokens: u.input_tokens + cached, outputTokens: u.output_tokens };
         if (u.cache_read_input_tokens) this.#usage.cachedInputTokens = u.cache_read_input_tokens;
+        // Not in the core model: carried for the usage row and the price (writes cost more than plain input).
+        if (u.cache_creation_input_tokens) this.#usage.cacheCreationInputTokens = u.cache_creation_input_tokens;
         return [];
       }
       case "content_block_start": {

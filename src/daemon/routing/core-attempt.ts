@@ -7,11 +7,12 @@ import { context, trace } from "@opentelemetry/api";
 import { GenAI, SpanKind, recordError, tracer, type Span } from "../../observability/spans.js";
 import type { ChatEvent, ChatRequest } from "../core/chat.js";
 import type { Candidate, Served } from "./fallback.js";
-import { costOf } from "./pricing.js";
+import { costOf, type PricedUsage } from "./pricing.js";
 import type { Upstream } from "./providers.js";
 import { currentRecord } from "./request-record.js";
 import { backendLabel, type Route } from "./route.js";
 import type { RouteLimiter } from "./route-limiter.js";
+import { reportUsage } from "./usage-report.js";
 
 /** What starting a backend needs from the router. */
 export interface BackendDeps {
@@ -111,22 +112,9 @@ export async function* observe(
         span?.setAttribute(GenAI.TIME_TO_FIRST_TOKEN_MS, ttft);
       }
       if (ev.type === "done") {
-        const usage = ev.usage as typeof ev.usage & { cachedInputTokens?: number };
-        const cost = costOf(pricing.provider, pricing.model, usage, pricing.baseUrl);
-        if (record) {
-          record.inputTokens = usage.inputTokens;
-          record.outputTokens = usage.outputTokens;
-          record.cachedTokens = usage.cachedInputTokens ?? 0;
-          record.costUsd = cost;
-        }
-        span?.setAttributes({
-          [GenAI.USAGE_INPUT_TOKENS]: usage.inputTokens,
-          [GenAI.USAGE_OUTPUT_TOKENS]: usage.outputTokens,
-          [GenAI.RESPONSE_FINISH_REASONS]: [ev.finishReason],
-          ...(usage.cachedInputTokens ? { [GenAI.USAGE_CACHE_READ_INPUT_TOKENS]: usage.cachedInputTokens } : {}),
-          // Logfire reads a span's cost (USD) from `operation.cost`.
-          ...(cost !== null ? { "operation.cost": cost } : {}),
-        });
+        // Upstreams may say more than the core model carries (Anthropic's cache writes, see anthropic-upstream.ts).
+        const usage = ev.usage as PricedUsage;
+        reportUsage(record, span, usage, costOf(pricing.provider, pricing.model, usage, pricing.baseUrl), [ev.finishReason]);
       }
       yield ev;
     }

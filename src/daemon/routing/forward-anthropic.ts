@@ -78,7 +78,7 @@ export class AnthropicForwardRewriter {
     if (typeof u.cache_read_input_tokens === "number") this.#input.read = u.cache_read_input_tokens;
     if (typeof u.cache_creation_input_tokens === "number") this.#input.created = u.cache_creation_input_tokens;
     const { plain, read = 0, created = 0 } = this.#input;
-    this.sink.usage(plain !== undefined ? plain + read + created : undefined, typeof u.output_tokens === "number" ? u.output_tokens : undefined, read);
+    this.sink.usage(plain !== undefined ? plain + read + created : undefined, typeof u.output_tokens === "number" ? u.output_tokens : undefined, read, created);
   }
 
   #renameModel(message: AnthropicMessage): boolean {

@@ -14,7 +14,7 @@ import { AnthropicForwardRewriter } from "./forward-anthropic.js";
 import type { Forwarded, WireCall } from "./forward-call.js";
 import { ForwardMeter } from "./forward-meter.js";
 import { OpenAIForwardRewriter } from "./forward-openai.js";
-import { sseBatches, type EventSourceMessage } from "./forward-sse.js";
+import { SseReader, type EventSourceMessage } from "./forward-sse.js";
 import { sendForward } from "./forward-transport.js";
 import { currentRecord } from "./request-record.js";
 import { backendLabel, type Route } from "./route.js";
@@ -63,9 +63,12 @@ export async function startForward(deps: ForwardDeps, route: Route, model: strin
       return { label, result: { kind: "json", body } };
     }
     if (!response.body) throw new Error("the upstream answered a stream request without a body");
-    const batches = sseBatches(response.body);
-    const first = await batches.next();
-    const frames = relay(first, batches, (event) => rewriter.frame(event), meter, release, signal, label, apiKey);
+    const reader = new SseReader(response.body);
+    const first = await reader.read().catch((err: unknown) => {
+      reader.close();
+      throw err;
+    });
+    const frames = relay(first, reader, (event) => rewriter.frame(event), meter, release, signal, label, apiKey);
     return { label, result: { kind: "sse", frames } };
   } catch (err) {
     release();
@@ -76,34 +79,76 @@ export async function startForward(deps: ForwardDeps, route: Route, model: strin
   }
 }
 
-/** The caller's frames, one string per upstream read; ends the meter and frees the slot however the stream ends. */
-async function* relay(
-  first: IteratorResult<EventSourceMessage[]>,
-  batches: AsyncGenerator<EventSourceMessage[]>,
+/**
+ * A call the daemon only relays, whose small JSON answer is no generation (Anthropic's `count_tokens`): no slot, usage
+ * row or GenAI span (the transport's HTTP client span still records it), and no fallback: another backend's count
+ * would be another tokenizer's.
+ */
+export async function forwardJson(deps: ForwardDeps, route: Route, model: string, call: WireCall, signal: AbortSignal): Promise<unknown> {
+  let apiKey: string | undefined;
+  try {
+    const options = deps.clientOptions(route);
+    apiKey = options.apiKey;
+    return await (await sendForward(options, call, model, signal)).json();
+  } catch (err) {
+    throw toUpstreamError(err, backendLabel(route, model), apiKey);
+  }
+}
+
+/**
+ * The caller's frames, one string per upstream read; ends the meter and frees the slot however the stream ends.
+ * A plain iterator, not an async generator: one promise per read on the hot path.
+ */
+function relay(
+  first: EventSourceMessage[] | undefined,
+  reader: SseReader,
   frame: (event: EventSourceMessage) => string,
   meter: ForwardMeter,
   release: () => void,
   signal: AbortSignal,
   label: string,
   apiKey: string | undefined,
-): AsyncGenerator<string> {
-  let failure: unknown;
-  try {
-    for (let r = first; !r.done; r = await batches.next()) {
-      let out = "";
-      for (const event of r.value) out += frame(event);
-      if (out) yield out;
+): AsyncIterableIterator<string> {
+  let pending = true;
+  let ended = false;
+  const end = (failure?: unknown): IteratorResult<string> => {
+    if (!ended) {
+      ended = true;
+      reader.close();
+      release();
+      meter.end(failure);
     }
-  } catch (err) {
-    // The caller went away: nobody to tell (the row says 499). Otherwise the HTTP layer sends it in-band.
-    if (signal.aborted) return;
-    failure = toUpstreamError(err, label, apiKey);
-    throw failure;
-  } finally {
-    await batches.return(undefined);
-    release();
-    meter.end(failure);
-  }
+    return { done: true, value: undefined };
+  };
+  const frames = (events: EventSourceMessage[]): string => {
+    let out = "";
+    for (const event of events) out += frame(event);
+    return out;
+  };
+  const it: AsyncIterableIterator<string> = {
+    next: async () => {
+      if (ended) return { done: true, value: undefined };
+      try {
+        for (;;) {
+          // The first batch was read before the call was committed; every later one is read here.
+          const batch = pending ? first : await reader.read();
+          pending = false;
+          if (batch === undefined) return end();
+          const out = frames(batch);
+          if (out) return { done: false, value: out };
+        }
+      } catch (err) {
+        // The caller went away: nobody to tell (the row says 499). Otherwise the HTTP layer sends it in-band.
+        if (signal.aborted) return end();
+        const failure = toUpstreamError(err, label, apiKey);
+        end(failure);
+        throw failure;
+      }
+    },
+    return: async () => end(),
+    [Symbol.asyncIterator]: () => it,
+  };
+  return it;
 }
 
 /** The sampling parameters the caller sent, as GenAI request attributes. */

@@ -12,7 +12,7 @@ export type WireApi = "openai" | "anthropic";
 export interface WireCall {
   api: WireApi;
   /** The endpoint under the upstream's API root. */
-  endpoint: "chat/completions" | "completions" | "messages";
+  endpoint: "chat/completions" | "completions" | "messages" | "messages/count_tokens";
   /** The parsed JSON body, passed on unchanged but for `model` (and OpenAI's `stream_options`, see below). */
   body: Record<string, unknown>;
   /** The name the caller asked for; responses carry it back in place of the upstream's name. */

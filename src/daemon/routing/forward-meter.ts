@@ -4,15 +4,19 @@
  * `requests` row) and the GenAI span, with cost from the price table as `operation.cost`.
  */
 import { GenAI, recordError, type Span } from "../../observability/spans.js";
-import { costOf } from "./pricing.js";
+import { costOf, type PricedUsage } from "./pricing.js";
 import type { RequestRecord } from "./request-record.js";
 import type { Route } from "./route.js";
+import { reportUsage } from "./usage-report.js";
 
 export interface UsageSink {
   /** The first output (text, tool call, …) went by. */
   output(): void;
-  /** Totals so far; later calls replace earlier ones. `input` is the whole prompt, cached tokens included. */
-  usage(input: number | undefined, output: number | undefined, cached?: number): void;
+  /**
+   * Totals so far; later calls replace earlier ones. `input` is the whole prompt, cache reads (`cached`) and writes
+   * (`cacheCreated`) included.
+   */
+  usage(input: number | undefined, output: number | undefined, cached?: number, cacheCreated?: number): void;
   finishReason(reason: string): void;
   responseModel(model: string): void;
   /** An in-band error the upstream sent (already scrubbed of the key). */
@@ -23,9 +27,11 @@ export class ForwardMeter implements UsageSink {
   #input = 0;
   #output = 0;
   #cached = 0;
+  #cacheCreated: number | undefined;
   #ttft: number | undefined;
   #error: string | undefined;
   #ended = false;
+  #responseModel: string | undefined;
   readonly #finish: string[] = [];
 
   constructor(
@@ -42,10 +48,11 @@ export class ForwardMeter implements UsageSink {
     this.span.setAttribute(GenAI.TIME_TO_FIRST_TOKEN_MS, this.#ttft);
   }
 
-  usage(input: number | undefined, output: number | undefined, cached?: number): void {
+  usage(input: number | undefined, output: number | undefined, cached?: number, cacheCreated?: number): void {
     if (input !== undefined) this.#input = input;
     if (output !== undefined) this.#output = output;
     if (cached !== undefined) this.#cached = cached;
+    if (cacheCreated !== undefined) this.#cacheCreated = cacheCreated;
   }
 
   finishReason(reason: string): void {
@@ -53,6 +60,9 @@ export class ForwardMeter implements UsageSink {
   }
 
   responseModel(model: string): void {
+    // Every chunk names the model: one attribute write per change, not per chunk.
+    if (model === this.#responseModel) return;
+    this.#responseModel = model;
     this.span.setAttribute(GenAI.RESPONSE_MODEL, model);
   }
 
@@ -66,24 +76,12 @@ export class ForwardMeter implements UsageSink {
     this.#ended = true;
     // A response with no streamed output (non-streamed, or tools only at the end) still has a first token time.
     this.output();
-    const usage = { inputTokens: this.#input, outputTokens: this.#output, cachedInputTokens: this.#cached };
+    const usage: PricedUsage = { inputTokens: this.#input, outputTokens: this.#output, cachedInputTokens: this.#cached };
+    if (this.#cacheCreated !== undefined) usage.cacheCreationInputTokens = this.#cacheCreated;
     const cost = costOf(this.pricing.provider, this.pricing.model, usage, this.pricing.baseUrl);
     const error = err !== undefined ? (err instanceof Error ? err.message : String(err)) : this.#error;
-    if (this.record) {
-      this.record.inputTokens = usage.inputTokens;
-      this.record.outputTokens = usage.outputTokens;
-      this.record.cachedTokens = usage.cachedInputTokens;
-      this.record.costUsd = cost;
-      if (error !== undefined) this.record.error = error;
-    }
-    this.span.setAttributes({
-      [GenAI.USAGE_INPUT_TOKENS]: usage.inputTokens,
-      [GenAI.USAGE_OUTPUT_TOKENS]: usage.outputTokens,
-      ...(this.#finish.length ? { [GenAI.RESPONSE_FINISH_REASONS]: this.#finish } : {}),
-      ...(usage.cachedInputTokens ? { [GenAI.USAGE_CACHE_READ_INPUT_TOKENS]: usage.cachedInputTokens } : {}),
-      // Logfire reads a span's cost (USD) from `operation.cost`.
-      ...(cost !== null ? { "operation.cost": cost } : {}),
-    });
+    if (this.record && error !== undefined) this.record.error = error;
+    reportUsage(this.record, this.span, usage, cost, this.#finish);
     if (err !== undefined) recordError(this.span, err);
     else if (this.#error !== undefined) recordError(this.span, new Error(this.#error));
     this.span.end();

@@ -6,6 +6,7 @@
  */
 import type { EventSourceMessage } from "./forward-sse.js";
 import { sseFrame } from "./forward-sse.js";
+import { FastChunkPath } from "./forward-fast-chunk.js";
 import type { UsageSink } from "./forward-meter.js";
 
 interface OpenAIUsage {
@@ -30,16 +31,26 @@ interface OpenAIPayload {
 }
 
 export class OpenAIForwardRewriter {
+  readonly #fast: FastChunkPath;
+  /** The first output was reported: from here on a chunk needs parsing only for what `FastChunkPath` can't rule out. */
+  #sawOutput = false;
+
   constructor(
     private readonly clientModel: string,
     /** Strip the usage the daemon added (`stream_options.include_usage` the caller did not send). */
     private readonly stripUsage: boolean,
     private readonly sink: UsageSink,
     private readonly scrub: (text: string) => string,
-  ) {}
+  ) {
+    this.#fast = new FastChunkPath(clientModel, stripUsage);
+  }
 
   /** One upstream event as the caller's frame; "" drops it. */
   frame(event: EventSourceMessage): string {
+    if (this.#sawOutput) {
+      const fast = this.#fast.rewrite(event.data);
+      if (fast !== undefined) return sseFrame(event, fast);
+    }
     if (event.data === "[DONE]") return sseFrame(event, event.data);
     let chunk: OpenAIPayload;
     try {
@@ -55,6 +66,7 @@ export class OpenAIForwardRewriter {
       return sseFrame(event, data);
     }
     this.#observe(chunk, true);
+    if (!this.#fast.learned) this.#fast.learn(event.data, chunk as Record<string, unknown>);
     let changed = this.#renameModel(chunk);
     if (this.stripUsage && "usage" in chunk) {
       // The usage-only chunk exists only because the daemon asked for it.
@@ -80,7 +92,10 @@ export class OpenAIForwardRewriter {
     if (usage) this.sink.usage(usage.prompt_tokens, usage.completion_tokens, usage.prompt_tokens_details?.cached_tokens ?? undefined);
     for (const choice of payload.choices ?? []) {
       if (choice.finish_reason) this.sink.finishReason(choice.finish_reason);
-      if (streamed && hasOutput(choice)) this.sink.output();
+      if (streamed && !this.#sawOutput && hasOutput(choice)) {
+        this.#sawOutput = true;
+        this.sink.output();
+      }
     }
   }
 

@@ -6,28 +6,44 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 
 export type { EventSourceMessage };
 
-/** The events of an SSE body, a batch per chunk read. Cancels the body when the consumer stops early. */
-export async function* sseBatches(body: ReadableStream<Uint8Array>): AsyncGenerator<EventSourceMessage[]> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let pending: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => pending.push(event) });
-  let finished = false;
-  try {
+/**
+ * The events of an SSE body, a batch per network read. A class with one `read()` rather than an async generator: the
+ * relay awaits one promise per read, not a chain of generator steps (each promise also costs the async-context hooks
+ * OpenTelemetry installs).
+ */
+export class SseReader {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #decoder = new TextDecoder();
+  #pending: EventSourceMessage[] = [];
+  readonly #parser = createParser({ onEvent: (event) => this.#pending.push(event) });
+  #finished = false;
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    this.#reader = body.getReader();
+  }
+
+  /** The events of the next read that completed any; undefined once the body ended. */
+  async read(): Promise<EventSourceMessage[] | undefined> {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parser.feed(decoder.decode(value, { stream: true }));
-      if (pending.length) {
-        const batch = pending;
-        pending = [];
-        yield batch;
+      const { done, value } = await this.#reader.read();
+      if (done) {
+        this.#finished = true;
+        return undefined;
+      }
+      this.#parser.feed(this.#decoder.decode(value, { stream: true }));
+      if (this.#pending.length) {
+        const batch = this.#pending;
+        this.#pending = [];
+        return batch;
       }
     }
-    finished = true;
-  } finally {
-    if (!finished) void reader.cancel().catch(() => {});
-    reader.releaseLock();
+  }
+
+  /** Stop reading: cancels the body (and so the upstream request) unless it already ended. */
+  close(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    void this.#reader.cancel().catch(() => {});
   }
 }
 

@@ -11,6 +11,8 @@ export interface PricedUsage {
   outputTokens: number;
   /** Input tokens read from the provider's prompt cache (part of inputTokens). */
   cachedInputTokens?: number;
+  /** Input tokens written to the provider's prompt cache (part of inputTokens; billed above plain input). */
+  cacheCreationInputTokens?: number;
 }
 
 /** USD for one request, or null when the model's price is not known. */
@@ -19,7 +21,9 @@ export function costOf(provider: Provider | "local", model: string, usage: Price
   const priced = {
     input_tokens: usage.inputTokens,
     output_tokens: usage.outputTokens,
+    // genai-prices takes the whole prompt as input_tokens and prices the cache reads and writes within it apart.
     ...(usage.cachedInputTokens ? { cache_read_tokens: Math.min(usage.cachedInputTokens, usage.inputTokens) } : {}),
+    ...(usage.cacheCreationInputTokens ? { cache_write_tokens: Math.min(usage.cacheCreationInputTokens, usage.inputTokens) } : {}),
   };
   const options =
     provider === "openai-compatible" ? (baseUrl ? { providerApiUrl: baseUrl } : undefined) : { providerId: provider };

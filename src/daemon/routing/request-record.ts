@@ -14,6 +14,8 @@ export interface RequestRecord {
   inputTokens?: number;
   outputTokens?: number;
   cachedTokens?: number;
+  /** Input tokens written to the provider's prompt cache. */
+  cacheCreationTokens?: number;
   ttftMs?: number;
   costUsd?: number | null;
   /** A failure after the response started (the status code is already 200 then). */

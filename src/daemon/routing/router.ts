@@ -15,7 +15,7 @@ import { findModelRow } from "../engine/model-spec.js";
 import { observe, startCore, type BackendDeps } from "./core-attempt.js";
 import { firstThatServes, type Candidate, type Served } from "./fallback.js";
 import { forwards, type Forwarded, type WireCall } from "./forward-call.js";
-import { startForward, type ForwardDeps } from "./forward-attempt.js";
+import { forwardJson, startForward, type ForwardDeps } from "./forward-attempt.js";
 import { costOf } from "./pricing.js";
 import { createUpstream, type Upstream } from "./providers.js";
 import { currentRecord } from "./request-record.js";
@@ -171,10 +171,27 @@ export class RoutingModelService implements ModelService {
   }
 
   async countTokens(request: ChatRequest, signal: AbortSignal): Promise<{ inputTokens: number }> {
-    const [first] = await this.plan(request.model);
-    // Only the local engine can count with the tokenizer generation uses; an upstream's count would be a guess here.
+    return this.#countLocal((await this.plan(request.model))[0], request, signal);
+  }
+
+  /**
+   * Anthropic's `count_tokens` in the caller's wire format. A name whose first backend is an Anthropic route gets the
+   * body forwarded as sent (only `model` rewritten) and the upstream's answer as is: Anthropic counts with the
+   * tokenizer that will bill the request. Anything else is counted as `countTokens` does.
+   */
+  async dispatchCountTokens(call: WireCall, toCore: () => ChatRequest, signal: AbortSignal): Promise<{ kind: "forwarded"; body: unknown } | { kind: "counted"; inputTokens: number }> {
+    const [first] = await this.plan(call.model);
+    if (first?.kind === "route" && forwards(call, first.route.provider)) {
+      return { kind: "forwarded", body: await forwardJson(this.#forwarding, first.route, first.model, call, signal) };
+    }
+    const { inputTokens } = await this.#countLocal(first, { ...toCore(), model: call.model }, signal);
+    return { kind: "counted", inputTokens };
+  }
+
+  #countLocal(first: Candidate | undefined, request: ChatRequest, signal: AbortSignal): Promise<{ inputTokens: number }> {
+    // Only the local engine can count with the tokenizer generation uses; another upstream's count would be a guess.
     if (first?.kind === "route") {
-      throw badRequest(`model "${request.model}" is routed to ${first.route.provider}; tokens are counted only for local models`, "model");
+      throw badRequest(`model "${request.model}" is routed to ${first.route.provider}; tokens are counted only for local models and Anthropic routes`, "model");
     }
     return this.options.local.countTokens(request, signal);
   }

@@ -119,7 +119,10 @@ export interface RequestsTable {
   api: string | null;
   /** What served it: "local", or "<provider>:<upstream model>". */
   backend: string | null;
+  /** Input tokens read from a cache (part of input_tokens). */
   cached_tokens: number | null;
+  /** Input tokens written to a provider's prompt cache (part of input_tokens; Anthropic's cache_creation_input_tokens). */
+  cache_creation_tokens: number | null;
   ttft_ms: number | null;
   /** USD from the price table; 0 for local models, null when the price is unknown. */
   cost_usd: number | null;
