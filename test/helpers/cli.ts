@@ -21,9 +21,16 @@ export interface CliEnv {
   extra?: Record<string, string>;
 }
 
+/**
+ * How long a CLI waits for the daemon it autostarts, unless a test sets MLXM_START_TIMEOUT itself. No test is about
+ * start-up time: the 30 s default only bounds a broken start, and a loaded 2-core machine (e2e files in parallel,
+ * other work beside) can take longer than that to import the daemon. A passing test never waits for it.
+ */
+const TEST_START_TIMEOUT = "120s";
+
 /** The environment a CLI process gets: the test's home and port; nothing from the developer's own shell. */
 export function cliEnv({ home, port, extra }: CliEnv): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, MLXM_HOME: home, MLXM_HOST: `127.0.0.1:${port}`, ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, MLXM_START_TIMEOUT: TEST_START_TIMEOUT, MLXM_HOME: home, MLXM_HOST: `127.0.0.1:${port}`, ...extra };
   for (const k of ["LOGFIRE_TOKEN", "LOGFIRE_BASE_URL", "OTEL_EXPORTER_OTLP_ENDPOINT", "MLXM_NO_AUTOSTART", "MLXM_TRACE", "MLXM_TRACE_CONTENT"]) {
     if (!extra || !(k in extra)) delete env[k];
   }

@@ -115,6 +115,25 @@ describe("structured output through the official clients", () => {
     expect(((await res.json()) as { error: string }).error).to.contain('"uniqueItems" at format.properties.xs');
   });
 
+  it("refuses counts past llama.cpp's grammar limits with a 400, and serves the next request", async () => {
+    const absurd = [
+      { type: "object", properties: { s: { type: "string", minLength: 1e9 } }, required: ["s"] },
+      { type: "object", properties: { xs: { type: "array", items: { type: "integer" }, minItems: 1e6 } }, required: ["xs"] },
+      // Within the count limit, but llama.cpp multiplies it by the symbols repeated (separator and item).
+      { type: "object", properties: { xs: { type: "array", items: { type: "integer" }, maxItems: 1999 } }, required: ["xs"] },
+    ];
+    for (const schema of absurd) {
+      try {
+        await openai.chat.completions.create({ model: MODEL, messages: user("x"), max_tokens: 4, response_format: { type: "json_schema", json_schema: { name: "s", schema } } });
+        expect.fail(`expected a 400 for ${JSON.stringify(schema)}`);
+      } catch (err) {
+        expect(err, JSON.stringify(schema)).to.be.instanceOf(BadRequestError);
+      }
+    }
+    const ok = await openai.chat.completions.create({ model: MODEL, messages: user("x"), max_tokens: 4 });
+    expect(ok.choices[0]!.message.content).to.be.a("string");
+  });
+
   it("counted no schema violation", async () => {
     expect(await violations(d)).to.equal(0);
   });

@@ -94,7 +94,8 @@ export class SchemaGrammars {
         await grammar;
       } catch (err) {
         this.#grammars.delete(key);
-        throw err;
+        // llama.cpp refuses grammars past its own limits (nested repetitions multiply): the schema is at fault.
+        throw badRequest(`the JSON schema's grammar is refused by llama.cpp: ${(err as Error).message}`);
       } finally {
         prepared.compileMs += performance.now() - started;
         prepared.cached = false;
