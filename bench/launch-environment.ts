@@ -10,7 +10,6 @@
  *
  *   npx tsx bench/launch-environment.ts [--pools default,1,2] [--size-mib 512] [--rounds 2] [--tokens 96]
  */
-
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -110,4 +109,3 @@ for (const [pool, row] of rows) {
     (median(row.pullDuringDecodeMs) / 1000).toFixed(2), (median(row.decodeAlone) / median(base.decodeAlone)).toFixed(3)];
   console.log(`| ${pool} | ${cells.join(" | ")} |`);
 }
-

@@ -14,8 +14,12 @@ export const LAUNCH_DEFAULTS: Readonly<Record<string, string>> = {
   UV_THREADPOOL_SIZE: "4",
 };
 
+/** The launch settings for `env`: each launch default, or the value `env` gives it (an empty value counts as unset). */
+export function launchSettings(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(LAUNCH_DEFAULTS).map(([name, value]) => [name, env[name] || value]));
+}
+
 /** `env` with the launch defaults for whatever it leaves unset. */
 export function withLaunchDefaults<T extends Record<string, string | undefined>>(env: T): T & Record<string, string> {
-  const defaults = Object.fromEntries(Object.entries(LAUNCH_DEFAULTS).filter(([name]) => !env[name]));
-  return { ...env, ...defaults } as T & Record<string, string>;
+  return { ...env, ...launchSettings(env) };
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { MlxmConfig } from "../../config/config.js";
 import { VARIABLES } from "../../config/variables.js";
 import { daemonLogPath } from "../daemon-control.js";
-import { LAUNCH_DEFAULTS } from "../launch-environment.js";
+import { launchSettings } from "../launch-environment.js";
 
 export type ServiceManager = "launchd" | "systemd";
 
@@ -46,7 +46,7 @@ export function serviceSpec(config: MlxmConfig, manager: ServiceManager, env: Re
     MLXM_SERVICE: manager,
     PATH: env.PATH ?? `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
   });
-  for (const [name, value] of Object.entries(LAUNCH_DEFAULTS)) unitEnv[name] = env[name] || value;
+  Object.assign(unitEnv, launchSettings(env));
   delete unitEnv.MLXM_NO_AUTOSTART;
   return {
     manager,
