@@ -6,8 +6,7 @@
 import type { Response } from "express";
 import type { Logger } from "../../observability/logger.js";
 import type { Forwarded, WireApi, WireCall } from "../routing/forward-call.js";
-import { toHttpError } from "./native-errors.js";
-import type { StreamFormat } from "./streaming.js";
+import { sendStream, type StreamFormat } from "./streaming.js";
 
 /**
  * `body` as a pass-through call. Only a JSON object with a string `model` can be one; for anything else `model()` (the
@@ -37,53 +36,7 @@ export async function sendForwarded(res: Response, forwarded: Forwarded, format:
     res.json(forwarded.body);
     return;
   }
-  await relayFrames(res, forwarded.frames, format, logger);
-}
-
-/**
- * `sendStream` specialised for relayed frames, which arrive as fast as the upstream sends them: a write that the
- * socket takes costs no promise, and a full socket is waited for with one pair of listeners for the whole stream
- * rather than a pair per blocked write (OpenTelemetry's context manager wraps every listener added to a response).
- */
-async function relayFrames(res: Response, frames: AsyncIterable<string>, format: StreamFormat<string>, logger: Logger): Promise<void> {
-  res.status(200).set({ "content-type": format.contentType, "cache-control": "no-cache", "x-accel-buffering": "no" });
-  res.flushHeaders();
-  let wake: (() => void) | undefined;
-  const resume = () => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  res.on("drain", resume);
-  res.on("close", resume);
-  const writable = () => !res.destroyed && !res.writableEnded;
-  const drained = () => new Promise<void>((resolve) => (wake = resolve));
-  const write = async (text: string): Promise<boolean> => {
-    if (!writable()) return false;
-    if (!res.write(text)) await drained();
-    return writable();
-  };
-  try {
-    for await (const frame of frames) {
-      // Inline rather than `await write(frame)`: no promise for a write the socket took.
-      if (!writable()) return;
-      if (!res.write(frame)) {
-        await drained();
-        if (!writable()) return;
-      }
-    }
-    if (format.trailer) await write(format.trailer);
-  } catch (err) {
-    // The client is gone (its disconnect may be what ended the stream): nobody to tell, nothing to log.
-    if (res.destroyed) return;
-    const httpError = toHttpError(err);
-    if (httpError.status >= 500) logger.error({ err, requestId: res.req.requestId }, "upstream failed mid-stream");
-    await write(format.encodeError(httpError));
-  } finally {
-    res.off("drain", resume);
-    res.off("close", resume);
-  }
-  res.end();
+  await sendStream(res, forwarded.frames, format, logger);
 }
 
 /** `fn`'s result, computed on the first call only (a translation both the router and the route may want). */

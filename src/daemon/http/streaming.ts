@@ -55,40 +55,51 @@ export interface StreamFormat<T> {
   trailer?: string;
 }
 
-/** Write `items` as a streamed 200 response; stops when the client goes away. */
+/**
+ * Write `items` as a streamed 200 response; stops when the client goes away. Items may arrive as fast as an upstream
+ * sends them (pass-through), so a write the socket takes costs no promise, and a full socket is waited for with one
+ * pair of listeners for the whole stream rather than a pair per blocked write (OpenTelemetry's context manager wraps
+ * every listener added to a response).
+ */
 export async function sendStream<T>(res: Response, items: AsyncIterable<T>, format: StreamFormat<T>, logger: Logger): Promise<void> {
   res.status(200).set({ "content-type": format.contentType, "cache-control": "no-cache", "x-accel-buffering": "no" });
   res.flushHeaders();
+  let wake: (() => void) | undefined;
+  const resume = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  res.on("drain", resume);
+  res.on("close", resume);
+  const writable = () => !res.destroyed && !res.writableEnded;
+  /** Write with backpressure; false once the client is gone. */
+  const write = async (text: string): Promise<boolean> => {
+    if (!writable()) return false;
+    if (!res.write(text)) await new Promise<void>((resolve) => (wake = resolve));
+    return writable();
+  };
   try {
     for await (const item of items) {
-      if (!(await write(res, format.encode(item)))) return;
+      // Inline rather than `await write(...)`: no promise for a write the socket took.
+      if (!writable()) return;
+      if (!res.write(format.encode(item))) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        if (!writable()) return;
+      }
     }
-    if (format.trailer) await write(res, format.trailer);
+    if (format.trailer) await write(format.trailer);
   } catch (err) {
     // The client is gone (its disconnect may be what ended the stream): nobody to tell, nothing to log.
     if (res.destroyed) return;
     const httpError = toHttpError(err);
-    if (httpError.status >= 500) logger.error({ err, requestId: res.req.requestId }, "generation failed mid-stream");
-    await write(res, format.encodeError(httpError));
+    if (httpError.status >= 500) logger.error({ err, requestId: res.req.requestId }, "stream failed after its first byte");
+    await write(format.encodeError(httpError));
+  } finally {
+    res.off("drain", resume);
+    res.off("close", resume);
   }
   res.end();
-}
-
-/** Write with backpressure; false once the client is gone. */
-function write(res: Response, text: string): Promise<boolean> {
-  if (res.destroyed || res.writableEnded) return Promise.resolve(false);
-  if (res.write(text)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      res.off("drain", onDrain);
-      res.off("close", onClose);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    res.on("drain", onDrain);
-    res.on("close", onClose);
-  });
 }
 
 /** Server-Sent Events as OpenAI sends them: unnamed `data:` events, then `data: [DONE]`. */
