@@ -34,6 +34,8 @@ export const AcceleratorState = z.object({
   vram_free: z.number(),
   /** Memory shared by CPU and GPU (Apple Silicon). */
   unified_memory: z.number(),
+  /** The llama.cpp binary in use: "local" (built here by `mlxm engine build`) or "prebuilt" (node-llama-cpp's). */
+  binary: z.enum(["local", "prebuilt"]).optional(),
 });
 export type AcceleratorState = z.infer<typeof AcceleratorState>;
 

@@ -40,7 +40,9 @@ describe("MLXM_GPU (e2e, no GPU here)", function () {
       if (!status.accelerator) await new Promise((r) => setTimeout(r, 100));
     }
     expect(status.accelerator).to.include({ backend: "cpu", requested: "auto" });
+    // Which llama.cpp binary loaded: node-llama-cpp's prebuilt one, or one `mlxm engine build` compiled here.
+    expect(status.accelerator).to.have.property("binary").that.is.oneOf(["local", "prebuilt"]);
     const human = await runCli(["daemon", "status"], env);
-    expect(human.stdout).to.match(/compute\s+CPU/);
+    expect(human.stdout).to.match(/compute\s+CPU, (local build|prebuilt) llama\.cpp/);
   });
 });

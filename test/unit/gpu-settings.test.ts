@@ -43,6 +43,8 @@ describe("GPU settings", () => {
       gpu: "cuda" as const,
       getVramState: async () => ({ total: 80 * gib, used: 20 * gib, free: 60 * gib, unifiedSize: 0 }),
       getGpuDeviceNames: async () => ["NVIDIA H100 80GB HBM3"],
+      buildType: "prebuilt" as const,
+      systemInfo: "CPU : AVX2 = 1 | FMA = 1 |",
     };
     expect(await describeAccelerator(fakeGpu, "auto")).to.deep.equal({
       requested: "auto",
@@ -52,9 +54,11 @@ describe("GPU settings", () => {
       vramUsedBytes: 20 * gib,
       vramFreeBytes: 60 * gib,
       unifiedMemoryBytes: 0,
+      binary: "prebuilt",
+      cpuFeatures: "CPU : AVX2 = 1 | FMA = 1 |",
     });
-    const cpu = { gpu: false as const, getVramState: fakeGpu.getVramState, getGpuDeviceNames: async () => ["should not be asked"] };
-    expect(await describeAccelerator(cpu, "off")).to.include({ backend: "cpu", requested: "off" }).and.have.property("devices").that.deep.equals([]);
+    const cpu = { ...fakeGpu, gpu: false as const, getGpuDeviceNames: async () => ["should not be asked"], buildType: "localBuild" as const };
+    expect(await describeAccelerator(cpu, "off")).to.include({ backend: "cpu", requested: "off", binary: "local" }).and.have.property("devices").that.deep.equals([]);
   });
 
   it("labels where a model runs as ollama ps does", () => {

@@ -68,7 +68,8 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
 function describeAccelerator(a: AcceleratorState | undefined): string {
   if (!a) return "starting";
   const asked = a.requested === "auto" ? "" : ` (MLXM_GPU=${a.requested})`;
-  if (a.backend === "cpu") return `CPU${asked}`;
+  const binary = a.binary ? `, ${a.binary === "local" ? "local build" : "prebuilt"} llama.cpp` : "";
+  if (a.backend === "cpu") return `CPU${asked}${binary}`;
   const devices = a.devices.length ? ` ${a.devices.join(", ")}` : "";
-  return `${a.backend.toUpperCase()}${devices}${asked}, VRAM ${formatBytes(a.vram_free)} free of ${formatBytes(a.vram_total)}`;
+  return `${a.backend.toUpperCase()}${devices}${asked}, VRAM ${formatBytes(a.vram_free)} free of ${formatBytes(a.vram_total)}${binary}`;
 }

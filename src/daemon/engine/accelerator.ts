@@ -21,6 +21,13 @@ export interface AcceleratorInfo {
   vramFreeBytes: number;
   /** Memory the GPU shares with the CPU (Apple Silicon): VRAM there is not extra memory. */
   unifiedMemoryBytes: number;
+  /**
+   * Which llama.cpp binary node-llama-cpp loaded: "local" (compiled on this machine by `mlxm engine build`, tuned to
+   * its CPU) or "prebuilt" (the generic one from npm).
+   */
+  binary: "local" | "prebuilt";
+  /** ggml's description of the CPU features the binary uses (e.g. "CPU : SSE3 = 1 | AVX2 = 1 | ..."). */
+  cpuFeatures: string;
 }
 
 /** A backend named in MLXM_GPU that cannot be used on this machine: a start-up error. */
@@ -72,7 +79,7 @@ export function checkBackend(setting: GpuSetting, llama: Pick<Llama, "gpu">): vo
 
 /** The accelerator a binding runs on, with its current VRAM state. */
 export async function describeAccelerator(
-  llama: Pick<Llama, "gpu" | "getVramState" | "getGpuDeviceNames">,
+  llama: Pick<Llama, "gpu" | "getVramState" | "getGpuDeviceNames" | "buildType" | "systemInfo">,
   requested: GpuSetting,
 ): Promise<AcceleratorInfo> {
   const backend = backendOf(llama);
@@ -88,5 +95,7 @@ export async function describeAccelerator(
     vramUsedBytes: vram.used,
     vramFreeBytes: vram.free,
     unifiedMemoryBytes: vram.unifiedSize,
+    binary: llama.buildType === "localBuild" ? "local" : "prebuilt",
+    cpuFeatures: llama.systemInfo,
   };
 }

@@ -48,8 +48,15 @@ export async function startLocalEngine({ store, config, logger, metrics }: Start
   const chosen = service.accelerator().then((info) => {
     const devices = info.devices.length ? ` (${info.devices.join(", ")})` : "";
     logger.info(
-      { backend: info.backend, requested: info.requested, devices: info.devices, vramTotalBytes: info.vramTotalBytes },
-      `compute backend: ${info.backend}${devices}`,
+      {
+        backend: info.backend,
+        requested: info.requested,
+        devices: info.devices,
+        vramTotalBytes: info.vramTotalBytes,
+        binary: info.binary,
+        cpuFeatures: info.cpuFeatures,
+      },
+      `compute backend: ${info.backend}${devices}, ${info.binary === "local" ? "local build (mlxm engine build)" : "prebuilt"} llama.cpp binary`,
     );
   });
   if (config.engine.gpu === "auto" || config.engine.gpu === "off") {

@@ -58,5 +58,6 @@ function toAcceleratorState(info: AcceleratorInfo): AcceleratorState {
     vram_used: info.vramUsedBytes,
     vram_free: info.vramFreeBytes,
     unified_memory: info.unifiedMemoryBytes,
+    binary: info.binary,
   };
 }
