@@ -116,6 +116,12 @@ function startMlxm(models: { name: string; path: string }[], variant: Variant): 
   return startBenchDaemon(models, env, variant.runJs);
 }
 
+/** The engine binary a daemon reports in /api/health (`local` or `prebuilt`), once its binding is up. */
+async function engineBinaryOf(url: string): Promise<string> {
+  const health = (await fetch(`${url}/api/health`).then((r) => r.json(), () => ({}))) as { accelerator?: { binary?: string } };
+  return health.accelerator?.binary ?? "unknown";
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
@@ -213,6 +219,9 @@ try {
     for (const d of measured) console.log(row(`${measured.length > 1 ? describe(d) : "mlxm daemon"} (HTTP, SSE)`, single.get(d.label)!));
     console.log(row("llama-server (HTTP, SSE)", server1));
     console.log("");
+    // Which llama.cpp binary each side ran: node-llama-cpp's prebuilt one, or one `mlxm engine build` compiled here.
+    const binaries = await Promise.all(measured.map(async (d) => `${d.label}: ${await engineBinaryOf(d.daemon.url)}`));
+    console.log(`llama.cpp binaries: raw node-llama-cpp: ${llama.buildType}; ${binaries.join("; ")}; llama-server: ${binary}\n`);
     for (const d of measured) {
       const s = single.get(d.label)!;
       console.log(`${d.label} ÷ raw node-llama-cpp: ${f(tps(s) / tps(raw), 3)} (goal ≥ 0.97); ${d.label} ÷ llama-server: ${f(tps(s) / tps(server1), 3)} (goal ≥ 1.0)`);
