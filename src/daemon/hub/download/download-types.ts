@@ -92,8 +92,10 @@ export interface DownloadStats {
   downloadMs: number;
   /** Time from the last byte written to the digest known. */
   verifyMs: number;
-  /** Main-thread time spent hashing. */
+  /** Time the writer thread spent writing, reading back and hashing (off the thread that receives the bytes). */
   hashMs: number;
+  /** Bytes hashed from memory as they were written; the rest of the file was read back to be hashed. */
+  hashedInMemory: number;
 }
 
 /** A finished, verified blob. */

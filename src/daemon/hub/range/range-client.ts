@@ -84,7 +84,8 @@ class Exchange {
     private readonly options: RangeGetOptions,
   ) {
     const size = options.batchBytes ?? 1024 * 1024;
-    this.#batches = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
+    // Shared memory: a receiver may hand a batch to a worker thread (the blob writer) without copying it.
+    this.#batches = [Buffer.from(new SharedArrayBuffer(size)), Buffer.from(new SharedArrayBuffer(size))];
   }
 
   run(): Promise<Outcome> {
