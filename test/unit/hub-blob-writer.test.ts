@@ -40,6 +40,25 @@ describe("hub blob writer", () => {
     expect(writer.stats.hashedInMemory + writer.stats.readBack).to.equal(content.length);
   });
 
+  it("keeps batches that arrive ahead within the window, hands back spares, and hashes everything from memory", async () => {
+    const writer = new BlobWriter(file, content.length, { hashWindowBytes: 1024 * KiB });
+    const cut = [0, 100 * KiB, 300 * KiB, 450 * KiB, content.length];
+    const kept: Buffer[] = [];
+    for (const i of [2, 3, 1]) {
+      const batch = sharedBatch(cut[i], cut[i + 1]);
+      const replacement = await writer.write(batch, batch.length, cut[i]);
+      expect(replacement?.length).to.equal(batch.length);
+      expect(replacement?.buffer).to.be.instanceOf(SharedArrayBuffer);
+      kept.push(batch);
+    }
+    // In order: hashed while written, not kept; the kept ones follow from memory.
+    expect(await writer.write(sharedBatch(0, cut[1]), cut[1], 0)).to.equal(undefined);
+    const digests = await writer.finish();
+    expect(digests.sha256).to.equal(sha256);
+    expect(fs.readFileSync(file).equals(content)).to.equal(true);
+    expect(writer.stats).to.include({ hashedInMemory: content.length, readBack: 0 });
+  });
+
   it("hashes bytes already in the file (a resume), copies batches from ordinary memory, and computes the git blob id", async () => {
     fs.writeFileSync(file, Buffer.concat([content.subarray(0, 200 * KiB), Buffer.alloc(content.length - 200 * KiB)]));
     const writer = new BlobWriter(file, content.length, { gitSha1: true, written: [[0, 200 * KiB]] });

@@ -60,6 +60,8 @@ export class Download {
       durable: options.durable ?? true,
       durableIntervalMs: options.durableIntervalMs ?? 2000,
       progressIntervalMs: options.progressIntervalMs ?? 100,
+      // Every chunk in flight fits: then no byte has to be read back to be hashed.
+      hashWindowBytes: options.hashWindowBytes ?? Math.max(1, options.concurrency ?? 4) * (options.chunkSize ?? 64 * MiB),
       random: options.random ?? Math.random,
     };
     this.#label = request.label ?? path.basename(new URL(request.url).pathname);
@@ -109,7 +111,11 @@ export class Download {
       });
       if (done) this.#journal.seedDurable(done.durable);
       else await this.#journal.flush();
-      this.#writer = new BlobWriter(partial, size, { gitSha1: !this.#req.sha256, written: this.#ranges.toJSON() });
+      this.#writer = new BlobWriter(partial, size, {
+        gitSha1: !this.#req.sha256,
+        written: this.#ranges.toJSON(),
+        hashWindowBytes: this.#o.hashWindowBytes,
+      });
 
       // Never fewer chunks than connections: a file smaller than concurrency x chunkSize still downloads in parallel.
       const missing = this.#ranges.missing(size);
@@ -316,7 +322,7 @@ export class Download {
           write: async (buffer, length) => {
             writing++;
             try {
-              await this.#write(task, buffer, length);
+              return await this.#write(task, buffer, length);
             } finally {
               writing--;
             }
@@ -343,10 +349,12 @@ export class Download {
   }
 
 
-  async #write(task: Task, buffer: Buffer, length: number): Promise<void> {
+  /** Write a batch; resolves with a replacement when the writer kept the batch to hash it later. */
+  async #write(task: Task, buffer: Buffer, length: number): Promise<Buffer | undefined> {
     const position = task.pos;
+    let replacement: Buffer | undefined;
     try {
-      await this.#writer!.write(buffer, length, position);
+      replacement = await this.#writer!.write(buffer, length, position);
     } catch (err) {
       const code = err instanceof BlobWriteError ? err.code : undefined;
       if (code === "ENOSPC" || code === "EDQUOT") {
@@ -364,6 +372,7 @@ export class Download {
       this.#journal!.request();
     }
     this.#emit("downloading");
+    return replacement;
   }
 
   #emit(phase: DownloadProgress["phase"], force = false): void {

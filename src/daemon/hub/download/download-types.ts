@@ -53,6 +53,13 @@ export interface DownloadOptions {
   durable?: boolean;
   /** At most one data flush for the progress record per interval. Default 2000 ms. */
   durableIntervalMs?: number;
+  /**
+   * Batches that arrive ahead of the hashed prefix by less than this are kept in memory until the hash reaches
+   * them, instead of being read back from the file: the memory a download may hold for hashing. Default
+   * concurrency x chunkSize (every chunk in flight fits: 256 MiB with the defaults); 0 reads back every batch
+   * that arrives out of order.
+   */
+  hashWindowBytes?: number;
   statfs?: StatFs;
   signal?: AbortSignal;
   /** On cancel, delete the partial file instead of keeping it for a resume. */
