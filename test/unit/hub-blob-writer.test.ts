@@ -59,6 +59,15 @@ describe("hub blob writer", () => {
     expect(writer.stats).to.include({ hashedInMemory: content.length, readBack: 0 });
   });
 
+  it("reads back a batch the prefix reached while it was being written", async () => {
+    const writer = new BlobWriter(file, content.length, { hashWindowBytes: 0 });
+    // Sent together: the worker takes both messages before the first write completes.
+    const ahead = writer.write(sharedBatch(100 * KiB, content.length), content.length - 100 * KiB, 100 * KiB);
+    const first = writer.write(sharedBatch(0, 100 * KiB), 100 * KiB, 0);
+    await Promise.all([ahead, first]);
+    expect((await writer.finish()).sha256).to.equal(sha256);
+  });
+
   it("hashes bytes already in the file (a resume), copies batches from ordinary memory, and computes the git blob id", async () => {
     fs.writeFileSync(file, Buffer.concat([content.subarray(0, 200 * KiB), Buffer.alloc(content.length - 200 * KiB)]));
     const writer = new BlobWriter(file, content.length, { gitSha1: true, written: [[0, 200 * KiB]] });

@@ -132,7 +132,11 @@ function schedule() {
 }
 
 function done() {
-  if (hashed !== size) return fail(new Error("hashed " + hashed + " of " + size + " bytes at the end"));
+  if (hashed !== size) {
+    const next = [...held.keys()].sort((a, b) => a - b)[0];
+    const gap = pending.length ? "; next read-back at " + pending[0][0] : next !== undefined ? "; next kept batch at " + next : "";
+    return fail(new Error("hashed " + hashed + " of " + size + " bytes at the end" + gap));
+  }
   fs.closeSync(fd);
   parentPort.postMessage({
     type: "done", sha256: sha256.digest("hex"), gitSha1: sha1 ? sha1.digest("hex") : undefined,
@@ -175,7 +179,8 @@ function write(m) {
       parentPort.postMessage({ type: "written", id: m.id, code: err.code, message: String(err.message || err) });
     } else {
       if (kept) kept.writing = false;
-      else if (m.position > hashed) addPending(m.position, end);
+      // Not hashed yet (the prefix may have reached its start meanwhile, never passed it): read it back.
+      else if (end > hashed) addPending(Math.max(m.position, hashed), end);
       parentPort.postMessage({ type: "written", id: m.id, kept: !!kept && !kept.hashed });
     }
     if ((pending.length && pending[0][0] <= hashed) || (finishing && writes === 0)) schedule();
