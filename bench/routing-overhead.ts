@@ -12,6 +12,10 @@
  * The upstream is a local streaming server in this process: a chunk per token, unpaced by default (the harshest case:
  * throughput is bound by the CPU mlxm spends per chunk, not by a model). Goal: <= 2 ms added TTFT, >= 0.98 throughput.
  * Anchor: LiteLLM documents 3.25 ms added latency (docs.litellm.ai/docs/proxy/perf).
+ *
+ * A third side, "bare Node proxy", is the floor any proxy written in Node pays on this machine: a dozen lines (an
+ * http server that reads the body, rewrites `model`, sends it upstream with fetch and pipes the answer back) in its
+ * own process, with no routing, auth, tracing, usage row or error handling. What mlxm adds beyond it is its own cost.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -117,7 +121,29 @@ function cpuMs(pid: number | undefined): number {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]!;
 
-type Side = "direct" | "mlxm" | "baseline";
+type Side = "direct" | "floor" | "mlxm" | "baseline";
+
+/** The bare proxy (see the module comment), as a script for `node -e`: prints its port once listening. */
+const BARE_PROXY = `
+const http = require("node:http");
+const upstream = process.argv[1];
+http.createServer(async (req, res) => {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  const body = JSON.parse(Buffer.concat(chunks).toString());
+  body.model = "bench-up";
+  const r = await fetch(upstream + req.url.slice(3), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  res.writeHead(r.status, { "content-type": r.headers.get("content-type") });
+  for await (const c of r.body) res.write(c);
+  res.end();
+}).listen(0, "127.0.0.1", function () { console.log(this.address().port); });
+`;
+
+async function startBareProxy(upstreamUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ["-e", BARE_PROXY, upstreamUrl], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<string>((resolve) => child.stdout!.once("data", (d: Buffer) => resolve(d.toString().trim())));
+  return { child, url: `http://127.0.0.1:${port}/v1` };
+}
 
 async function main() {
   const upstream = await startUpstream();
@@ -134,6 +160,10 @@ async function main() {
       await new MlxmClient({ baseUrl: `http://127.0.0.1:${port}` }).addRoute({ pattern: "bench-up", provider: "openai-compatible", base_url: upstream.url });
       clients[side] = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "none", maxRetries: 0 });
     }
+    const floor = await startBareProxy(upstream.url);
+    daemons.push(floor.child);
+    pids.floor = floor.child.pid;
+    clients.floor = new OpenAI({ baseURL: floor.url, apiKey: "none", maxRetries: 0 });
     const sides = Object.keys(clients) as Side[];
     // Warm every path (connections, JIT, the daemon's first route lookup).
     for (let i = 0; i < 5; i++) for (const side of sides) await stream(clients[side]!, "bench-up", 4);
@@ -161,7 +191,7 @@ async function main() {
     }
     console.log(`\nrouting overhead: upstream chunks ${PACE_US ? `paced ${PACE_US} us` : "unpaced"}, ${TTFT_SAMPLES} TTFT samples, ${STREAMS} streams x ${CHUNKS} chunks, load ${loadavg()[0]!.toFixed(1)}\n`);
     const routedSides = sides.filter((s) => s !== "direct");
-    const name = (s: Side) => (s === "mlxm" ? "through mlxm" : `through baseline (${values.baseline})`);
+    const name = (s: Side) => (s === "mlxm" ? "through mlxm" : s === "floor" ? "bare Node proxy (floor)" : `through baseline (${values.baseline})`);
     console.log(`| measure | direct | ${routedSides.map(name).join(" | ")} |`);
     console.log(`|---|---|${routedSides.map(() => "---|").join("")}`);
     const row = (label: string, stat: (xs: number[]) => number, unit: string, vs: (d: number, m: number) => string, xs: Record<Side, number[]>) => {

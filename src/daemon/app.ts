@@ -3,7 +3,6 @@
  * Routers by family, each with the error handler of its protocol.
  */
 import express, { type Express } from "express";
-import helmet from "helmet";
 import { anthropicShape, nativeShape, openAIShape } from "./auth/error-shapes.js";
 import { createGuard } from "./auth/guard.js";
 import { isLoopbackHost } from "./auth/loopback.js";
@@ -24,6 +23,7 @@ import { createPullRouter } from "./http/pull-router.js";
 import { createLibraryRouter } from "./http/library-router.js";
 import { createTracesRouter } from "./http/traces-router.js";
 import { requestId } from "./http/request-id.js";
+import { securityHeaders } from "./http/security-headers.js";
 import { recordRequests } from "./http/request-usage.js";
 import { createRoutesRouter } from "./http/routes-router.js";
 
@@ -41,9 +41,7 @@ export function createApp(ctx: DaemonContext): Express {
     next(ctx.draining() ? new HttpError("unavailable", "the daemon is shutting down", undefined, { "retry-after": "1" }) : undefined);
   });
 
-  // An API answers JSON, never pages: helmet's headers that apply to it (nosniff, no framing, no referrer, CSP
-  // default-src 'none'); HSTS is pointless on plain HTTP.
-  app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } }, strictTransportSecurity: false }));
+  app.use(securityHeaders());
   // The front door, before any router parses a body: Host, Origin, then the key, refused in each caller's shape.
   const guard = createGuard({
     verifier: ctx.verifier,

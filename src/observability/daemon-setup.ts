@@ -115,8 +115,9 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
           if (isIncoming(req)) (req as unknown as Record<symbol, Span>)[SERVER_SPAN] = span;
         },
       },
-      // One span per middleware layer is noise (20 spans per request); route handlers and http.route stay.
-      "@opentelemetry/instrumentation-express": { ignoreLayersType: ["middleware" as never, "router" as never] },
+      // Its layer spans are noise (20 per request) and ignoring them still wraps every layer of every request in
+      // its bookkeeping; the server span gets its `http.route` from route-template.ts, so it adds nothing.
+      "@opentelemetry/instrumentation-express": { enabled: false },
       // Express 5 routes through the `router` package, whose instrumentation adds the same layer spans again.
       "@opentelemetry/instrumentation-router": { enabled: false },
       "@opentelemetry/instrumentation-openai": { captureMessageContent: settings.recordContent },

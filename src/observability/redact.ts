@@ -36,6 +36,22 @@ function words(key: string): string[] {
  * measurements and pass; `HF_TOKEN`, `x-api-key`, `apiKey`, `refresh_token` are masked.
  */
 export function isSecretKey(key: string): boolean {
+  let secret = secretKeys.get(key);
+  if (secret === undefined) {
+    secret = classifyKey(key);
+    if (secretKeys.size < MAX_REMEMBERED_KEYS) secretKeys.set(key, secret);
+  }
+  return secret;
+}
+
+/**
+ * Every attribute of every span is checked, and spans reuse a few dozen names: each name is split into words once.
+ * Bounded, in case names are built from data.
+ */
+const secretKeys = new Map<string, boolean>();
+const MAX_REMEMBERED_KEYS = 4096;
+
+function classifyKey(key: string): boolean {
   const w = words(key);
   if (w.some((x) => SECRET_WORDS.has(x))) return true;
   const last = w[w.length - 1];

@@ -57,9 +57,15 @@ export async function resolveModelSpec(store: Store, name: string): Promise<Engi
 
 /** The store row for `name`, or a 404 `model_not_found`. */
 export async function findModelRow(store: Store, name: string): Promise<ModelRow> {
-  const row =
-    (await store.models.findByName(name)) ??
-    (name.endsWith(":latest") ? await store.models.findByName(name.slice(0, -":latest".length)) : undefined);
+  const row = await lookupModelRow(store, name);
   if (!row) throw modelNotFound(name);
   return row;
+}
+
+/** The row for `name` (`:latest` optional), or undefined: for callers that only ask, without the 404's cost. */
+export async function lookupModelRow(store: Store, name: string): Promise<ModelRow | undefined> {
+  return (
+    (await store.models.findByName(name)) ??
+    (name.endsWith(":latest") ? await store.models.findByName(name.slice(0, -":latest".length)) : undefined)
+  );
 }

@@ -15,7 +15,7 @@ import type { Forwarded, WireCall } from "./forward-call.js";
 import { ForwardMeter } from "./forward-meter.js";
 import { OpenAIForwardRewriter } from "./forward-openai.js";
 import { SseReader, type EventSourceMessage } from "./forward-sse.js";
-import { sendForward } from "./forward-transport.js";
+import { readJson, sendForward } from "./forward-transport.js";
 import { currentRecord } from "./request-record.js";
 import { backendLabel, type Route } from "./route.js";
 import type { RouteLimiter } from "./route-limiter.js";
@@ -54,16 +54,15 @@ export async function startForward(deps: ForwardDeps, route: Route, model: strin
     apiKey = options.apiKey;
     const scrub = scrubber(apiKey);
     const rewriter = call.api === "anthropic" ? new AnthropicForwardRewriter(call.model, meter, scrub) : new OpenAIForwardRewriter(call.model, !call.includeUsage, meter, scrub);
-    const response = await context.with(trace.setSpan(context.active(), span), () => sendForward(options, call, model, signal));
+    const response = await context.with(trace.setSpan(context.active(), span), () => sendForward(options, call, model, label, signal));
     if (!call.stream) {
       // Read whole before answering: nothing has reached the caller, so a failure here may still fall back.
-      const body = rewriter.body(await response.json());
+      const body = rewriter.body(await readJson(response));
       meter.end();
       release();
       return { label, result: { kind: "json", body } };
     }
-    if (!response.body) throw new Error("the upstream answered a stream request without a body");
-    const reader = new SseReader(response.body);
+    const reader = new SseReader(response);
     const first = await reader.read().catch((err: unknown) => {
       reader.close();
       throw err;
@@ -89,7 +88,7 @@ export async function forwardJson(deps: ForwardDeps, route: Route, model: string
   try {
     const options = deps.clientOptions(route);
     apiKey = options.apiKey;
-    return await (await sendForward(options, call, model, signal)).json();
+    return await readJson(await sendForward(options, call, model, backendLabel(route, model), signal));
   } catch (err) {
     throw toUpstreamError(err, backendLabel(route, model), apiKey);
   }

@@ -12,20 +12,21 @@ export type { EventSourceMessage };
  * OpenTelemetry installs).
  */
 export class SseReader {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #chunks: AsyncIterator<Uint8Array>;
   readonly #decoder = new TextDecoder();
   #pending: EventSourceMessage[] = [];
   readonly #parser = createParser({ onEvent: (event) => this.#pending.push(event) });
   #finished = false;
 
-  constructor(body: ReadableStream<Uint8Array>) {
-    this.#reader = body.getReader();
+  /** `body`: a response body (a node:http response); returning its iterator early destroys it. */
+  constructor(body: AsyncIterable<Uint8Array>) {
+    this.#chunks = body[Symbol.asyncIterator]();
   }
 
   /** The events of the next read that completed any; undefined once the body ended. */
   async read(): Promise<EventSourceMessage[] | undefined> {
     for (;;) {
-      const { done, value } = await this.#reader.read();
+      const { done, value } = await this.#chunks.next();
       if (done) {
         this.#finished = true;
         return undefined;
@@ -39,11 +40,11 @@ export class SseReader {
     }
   }
 
-  /** Stop reading: cancels the body (and so the upstream request) unless it already ended. */
+  /** Stop reading: destroys the body (and so closes the upstream connection) unless it already ended. */
   close(): void {
     if (this.#finished) return;
     this.#finished = true;
-    void this.#reader.cancel().catch(() => {});
+    void this.#chunks.return?.()?.catch(() => {});
   }
 }
 

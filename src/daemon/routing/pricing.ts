@@ -28,10 +28,23 @@ export function costOf(provider: Provider | "local", model: string, usage: Price
   const options =
     provider === "openai-compatible" ? (baseUrl ? { providerApiUrl: baseUrl } : undefined) : { providerId: provider };
   if (!options) return null;
+  const key = `${provider}\n${baseUrl ?? ""}\n${model}`;
+  if (unpriced.has(key)) return null;
+  let price: number | null;
   try {
-    return calcPrice(priced, model, options)?.total_price ?? null;
+    price = calcPrice(priced, model, options)?.total_price ?? null;
   } catch {
     // An unknown provider URL throws in some versions; that is "price unknown", not a failed request.
-    return null;
+    price = null;
   }
+  if (price === null && unpriced.size < MAX_UNPRICED) unpriced.add(key);
+  return price;
 }
+
+/**
+ * Names the table has no price for (a self-hosted server, a local fine-tune): looking one up scans every provider's
+ * URL pattern with a fresh RegExp, a visible share of a routed request's CPU, and the answer cannot change while the
+ * daemon runs (the table ships with it). Bounded, since names come from requests.
+ */
+const unpriced = new Set<string>();
+const MAX_UNPRICED = 1024;

@@ -11,7 +11,7 @@ import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, Embed
 import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary } from "../core/model-service.js";
 import { badRequest } from "../errors.js";
 import type { Store } from "../store/store.js";
-import { findModelRow } from "../engine/model-spec.js";
+import { lookupModelRow } from "../engine/model-spec.js";
 import { observe, startCore, type BackendDeps } from "./core-attempt.js";
 import { firstThatServes, type Candidate, type Served } from "./fallback.js";
 import { forwards, type Forwarded, type WireCall } from "./forward-call.js";
@@ -83,10 +83,7 @@ export class RoutingModelService implements ModelService {
   async plan(name: string, seen = new Set<string>(), depth = 0): Promise<Candidate[]> {
     seen.add(name);
     const routes = matchRoutes(await this.routes(), name);
-    const localExists = await findModelRow(this.options.store, name).then(
-      () => true,
-      () => false,
-    );
+    const localExists = (await lookupModelRow(this.options.store, name)) !== undefined;
     const remote: Candidate[] = routes.map((route) => ({ kind: "route", route, model: route.upstreamModel ?? name }));
     const local: Candidate[] = localExists || routes.length === 0 ? [{ kind: "local", model: name }] : [];
     const candidates = routes[0]?.preferRemote ? [...remote, ...local] : [...local, ...remote];

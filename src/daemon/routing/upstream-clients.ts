@@ -1,8 +1,8 @@
 /**
- * The official SDK clients behind every upstream call, one per distinct configuration. Both the core-model upstreams
- * (`providers.ts`) and the same-protocol pass-through (`forward-transport.ts`) use them, so auth, base URL, timeout
- * and the SDKs' retries (408/409/429/5xx and connection errors, with backoff that honours `retry-after`) are the same
- * whichever path a request takes.
+ * The official SDK clients behind the core-model upstreams (`providers.ts`), one per distinct configuration: auth,
+ * base URL, timeout and the SDKs' retries (408/409/429/5xx and connection errors, with backoff that honours
+ * `retry-after`). The same-protocol pass-through (`forward-transport.ts`) sends the same headers to the same base
+ * URLs with the same retry rules over node:http, without the SDKs' per-request cost.
  */
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
@@ -16,7 +16,7 @@ export interface UpstreamClientOptions {
   maxRetries: number;
 }
 
-const DEFAULT_TIMEOUT_MS = 60_000;
+export const DEFAULT_TIMEOUT_MS = 60_000;
 
 /**
  * Building a client per request cost a visible share of the TTFT mlxm adds (option parsing, header setup, a fresh
@@ -41,7 +41,7 @@ function shared<C extends OpenAI | Anthropic>(
 }
 
 /** An mlxm daemon serves OpenAI's API under `/v1`; accept its root address too. */
-function openAIBaseUrl(options: UpstreamClientOptions): string | undefined {
+export function openAIBaseUrl(options: UpstreamClientOptions): string | undefined {
   const base = options.route.baseUrl ?? options.defaultBaseUrl;
   if (!base || options.route.provider !== "mlxm") return base;
   return /\/v1\/?$/.test(base) ? base : `${base.replace(/\/+$/, "")}/v1`;

@@ -38,22 +38,26 @@ export function isAbortError(err: unknown): boolean {
 export function toUpstreamError(err: unknown, label: string, secret?: string): UpstreamError {
   if (err instanceof UpstreamError) return err;
   const scrub = scrubber(secret);
-  if (err instanceof OpenAIConnectionError || err instanceof AnthropicConnectionError) {
-    return new UpstreamError("unavailable", scrub(`upstream ${label} is unreachable: ${err.message}`), true, { "retry-after": "1" });
-  }
+  if (err instanceof OpenAIConnectionError || err instanceof AnthropicConnectionError) return unreachable(label, err.message, scrub);
   if (err instanceof OpenAIAPIError || err instanceof AnthropicAPIError) {
-    const status = err.status ?? 502;
-    const message = scrub(`upstream ${label} answered ${status}: ${upstreamMessage(err)}`);
-    if (status === 429) {
-      const retryAfter = err.headers?.get("retry-after");
-      return new UpstreamError("queue_full", message, true, retryAfter ? { "retry-after": retryAfter } : { "retry-after": "1" }, status);
-    }
-    if (status >= 500) return new UpstreamError("upstream_error", message, true, undefined, status);
-    if (status === 400 || status === 422) return new UpstreamError("bad_request", message, false, undefined, status);
-    return new UpstreamError("upstream_error", message, false, undefined, status);
+    return statusError(err.status ?? 502, upstreamMessage(err), err.headers?.get("retry-after") ?? undefined, label, scrub);
   }
   const message = err instanceof Error ? err.message : String(err);
   return new UpstreamError("upstream_error", scrub(`upstream ${label} failed: ${message}`), true);
+}
+
+/** An upstream's non-2xx answer (`message`: the vendor's own error text) as an UpstreamError; the same for every transport. */
+export function statusError(status: number, message: string, retryAfter: string | undefined, label: string, scrub: (text: string) => string): UpstreamError {
+  const text = scrub(`upstream ${label} answered ${status}: ${message}`);
+  if (status === 429) return new UpstreamError("queue_full", text, true, { "retry-after": retryAfter ?? "1" }, status);
+  if (status >= 500) return new UpstreamError("upstream_error", text, true, undefined, status);
+  if (status === 400 || status === 422) return new UpstreamError("bad_request", text, false, undefined, status);
+  return new UpstreamError("upstream_error", text, false, undefined, status);
+}
+
+/** A connection that failed or timed out before an answer: another backend may well do better. */
+export function unreachable(label: string, detail: string, scrub: (text: string) => string): UpstreamError {
+  return new UpstreamError("unavailable", scrub(`upstream ${label} is unreachable: ${detail}`), true, { "retry-after": "1" });
 }
 
 /** The vendor's own error text (`{error:{message}}` for both), not the SDK's status-prefixed summary. */

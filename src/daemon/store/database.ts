@@ -8,6 +8,7 @@ import SQLite from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect, type KyselyConfig, type KyselyPlugin, type MigrationResultSet } from "kysely";
 import { MIGRATIONS } from "./migrations/index.js";
 import type { Database } from "./schema.js";
+import { withStatementCache } from "./statement-cache.js";
 
 export type Db = Kysely<Database>;
 
@@ -29,7 +30,7 @@ export function openDatabase(options: OpenDatabaseOptions): Db {
   // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the last commit.
   sqlite.pragma("synchronous = NORMAL");
   return new Kysely<Database>({
-    dialect: new SqliteDialect({ database: sqlite }),
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
     plugins: options.plugins,
     log: options.log,
   });
