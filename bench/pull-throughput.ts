@@ -162,6 +162,8 @@ async function main(): Promise<void> {
       rows.push([`  ÷ curl + sha256sum`, "", "", (median(curlSha) / total).toFixed(2), ""]);
       rows.push([`  download + verify`, secs(dv), mibps(size, dv), (cf / dv).toFixed(2), ""]);
       rows.push([`  verify tail after the last byte`, `${verify.toFixed(0)} ms`, "", "", ""]);
+      const inMemory = median(list.map((r) => r.stats.hashedInMemory ?? 0));
+      rows.push([`  hashed from memory (rest read back)`, `${((100 * inMemory) / size).toFixed(0)} %`, "", "", ""]);
     }
     process.stdout.write(
       `\nPull throughput: ${sizeMiB} MiB file, loopback fake Hub, ${CHUNK / MiB} MiB chunks x ${CONCURRENCY} connections, ` +

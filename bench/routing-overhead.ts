@@ -14,8 +14,9 @@
  * Anchor: LiteLLM documents 3.25 ms added latency (docs.litellm.ai/docs/proxy/perf).
  *
  * A third side, "bare Node proxy", is the floor any proxy written in Node pays on this machine: a dozen lines (an
- * http server that reads the body, rewrites `model`, sends it upstream with fetch and pipes the answer back) in its
- * own process, with no routing, auth, tracing, usage row or error handling. What mlxm adds beyond it is its own cost.
+ * http server that reads the body, rewrites `model`, sends it upstream with node:http on a kept-alive connection, the
+ * cheapest client Node has, and pipes the answer back) in its own process, with no routing, auth, tracing, usage row
+ * or error handling. What mlxm adds beyond it is its own cost.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -126,16 +127,22 @@ type Side = "direct" | "floor" | "mlxm" | "baseline";
 /** The bare proxy (see the module comment), as a script for `node -e`: prints its port once listening. */
 const BARE_PROXY = `
 const http = require("node:http");
-const upstream = process.argv[1];
-http.createServer(async (req, res) => {
+const upstream = new URL(process.argv[1]);
+const agent = new http.Agent({ keepAlive: true });
+http.createServer((req, res) => {
   const chunks = [];
-  for await (const c of req) chunks.push(c);
-  const body = JSON.parse(Buffer.concat(chunks).toString());
-  body.model = "bench-up";
-  const r = await fetch(upstream + req.url.slice(3), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  res.writeHead(r.status, { "content-type": r.headers.get("content-type") });
-  for await (const c of r.body) res.write(c);
-  res.end();
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const body = JSON.parse(Buffer.concat(chunks).toString());
+    body.model = "bench-up";
+    const out = Buffer.from(JSON.stringify(body));
+    const up = http.request({ host: upstream.hostname, port: upstream.port, path: upstream.pathname + req.url.slice(3), method: "POST", agent,
+      headers: { "content-type": "application/json", "content-length": out.length } }, (r) => {
+      res.writeHead(r.statusCode, { "content-type": r.headers["content-type"] });
+      r.pipe(res);
+    });
+    up.end(out);
+  });
 }).listen(0, "127.0.0.1", function () { console.log(this.address().port); });
 `;
 

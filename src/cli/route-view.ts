@@ -46,6 +46,7 @@ export function renderUsage(u: UsageResponse): string {
       { header: "ERRORS", get: (r) => String(r.errors), align: "right" },
       { header: "INPUT", get: (r) => String(r.input_tokens), align: "right" },
       { header: "CACHED", get: (r) => String(r.cached_tokens), align: "right" },
+      { header: "CACHE WRITES", get: (r) => String(r.cache_creation_tokens), align: "right" },
       { header: "OUTPUT", get: (r) => String(r.output_tokens), align: "right" },
       { header: "AVG TTFT", get: (r) => (r.avg_ttft_ms === null ? "-" : `${Math.round(r.avg_ttft_ms)} ms`), align: "right" },
       { header: "COST", get: (r) => (r.cost_usd === null ? "-" : `$${r.cost_usd.toFixed(r.cost_usd < 1 ? 6 : 2)}`), align: "right" },

@@ -10,7 +10,7 @@
  * (MLXM_TRACE_EXPORT_GRACE) and drops, counts and logs what they could not send.
  */
 import type { IncomingMessage } from "node:http";
-import { register } from "node:module";
+import { createRequire, register } from "node:module";
 import type { Span } from "@opentelemetry/api";
 import { resolveConfig } from "../config/config.js";
 import type { ExporterState } from "../protocol/native.js";
@@ -61,8 +61,11 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
   if (settings.recordContent) env.ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE ??= "content";
 
   // Under ESM, modules loaded with `import` are patched only through this loader hook. It must be registered
-  // before express, pino, openai and the rest are first imported.
-  register("@opentelemetry/instrumentation/hook.mjs", import.meta.url);
+  // before express, pino, openai and the rest are first imported. It wraps only the modules an instrumentation
+  // hooks: each one names its modules to the loader when logfire.configure (below) enables it. Wrapping every
+  // module the daemon imports, as the hook does by default, cost more CPU than all the rest of start-up.
+  const loaderHook = instrumentedModulesChannel();
+  register("@opentelemetry/instrumentation/hook.mjs", import.meta.url, loaderHook.registerOptions);
 
   const remoteConfigured = Boolean(settings.logfireToken || settings.otlpEndpoint);
   const [logfire, { BatchSpanProcessor }, remoteModules] = await Promise.all([
@@ -120,6 +123,8 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
       "@opentelemetry/instrumentation-openai": { captureMessageContent: settings.recordContent },
     },
   });
+  // Every instrumented module is named to the loader before the daemon imports any of them.
+  await loaderHook.waitForAllMessagesAcknowledged();
   // logfire-node shuts the SDK down on SIGTERM at once; the daemon drains first and shuts it down itself.
   for (const l of process.listeners("SIGTERM")) if (!before.SIGTERM.includes(l)) process.off("SIGTERM", l);
   for (const l of process.listeners("beforeExit")) if (!before.beforeExit.includes(l)) process.off("beforeExit", l);
@@ -151,6 +156,21 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
     },
   };
   return current;
+}
+
+interface InstrumentedModulesChannel {
+  registerOptions: { data: unknown; transferList: unknown[] };
+  waitForAllMessagesAcknowledged(): Promise<void>;
+}
+
+/**
+ * import-in-the-middle's channel through which `Hook` tells the loader which modules to wrap. It must be the copy
+ * the OpenTelemetry instrumentations call `Hook` from (and the loader hook imports), so it is required from there.
+ */
+function instrumentedModulesChannel(): InstrumentedModulesChannel {
+  const fromInstrumentation = createRequire(createRequire(import.meta.url).resolve("@opentelemetry/instrumentation"));
+  const iitm = fromInstrumentation("import-in-the-middle") as { createAddHookMessageChannel(): InstrumentedModulesChannel };
+  return iitm.createAddHookMessageChannel();
 }
 
 function raceTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {

@@ -83,6 +83,8 @@ export const UsageRow = z.object({
   input_tokens: z.number(),
   output_tokens: z.number(),
   cached_tokens: z.number(),
+  /** Input tokens written to a provider's prompt cache (Anthropic's cache_creation_input_tokens); billed above input. */
+  cache_creation_tokens: z.number(),
   /** USD; null when some rows had no known price. */
   cost_usd: z.number().nullable(),
   avg_ttft_ms: z.number().nullable(),

@@ -107,8 +107,11 @@ export async function refusingEndpoint(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-/** A backend that accepts connections and reads requests but never answers (a firewall that drops, a hung proxy). */
-export async function silentEndpoint(): Promise<{ url: string; connections: () => number; close(): Promise<void> }> {
+/**
+ * A backend that accepts connections and reads requests but never answers (a firewall that drops, a hung proxy).
+ * On a given `port` (rejects when it is taken), else on a free one.
+ */
+export async function silentEndpoint(port = 0): Promise<{ url: string; connections: () => number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   let connections = 0;
   const server = net.createServer((socket) => {
@@ -118,10 +121,13 @@ export async function silentEndpoint(): Promise<{ url: string; connections: () =
     socket.on("error", () => {});
     socket.on("close", () => sockets.delete(socket));
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  const bound = (server.address() as net.AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     connections: () => connections,
     close: () =>
       new Promise<void>((r) => {

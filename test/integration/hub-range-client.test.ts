@@ -3,6 +3,7 @@ import net from "node:net";
 import tls from "node:tls";
 import type { AddressInfo } from "node:net";
 import { rangeGet, RangeProtocolError, type RangeReceiver } from "../../src/daemon/hub/range/range-client.js";
+import { release, takeIdle } from "../../src/daemon/hub/range/range-connection-pool.js";
 import { testBytes } from "../helpers/fake-hub.js";
 
 // A throwaway self-signed certificate for 127.0.0.1 / localhost (EC P-256, valid until 2126): test use only.
@@ -113,6 +114,30 @@ describe("hub range client (scripted server)", () => {
       }
       expect(server.connections()).to.equal(1);
       expect(server.heads[0]).to.match(/^GET \/f HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+\r\nrange: bytes=0-\r\nConnection: keep-alive$/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("keeps one idle-timeout listener on a connection however often it is reused", async () => {
+    const server = await scriptedServer(({ socket }) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello`));
+    const sockets = new Set<net.Socket>();
+    const counts: number[] = [];
+    try {
+      // More requests than EventEmitter's default limit of 10 listeners: a listener per reuse would warn.
+      for (let i = 0; i < 12; i++) {
+        const c = collector();
+        await rangeGet(`${server.url}/f`, c.receiver);
+        expect(c.body().toString()).to.equal("hello");
+        const conn = takeIdle(new URL(server.url));
+        expect(conn, "the connection went back to the pool").to.exist;
+        sockets.add(conn!.socket);
+        counts.push(conn!.socket.listenerCount("timeout"));
+        release(conn!);
+      }
+      expect(server.connections()).to.equal(1);
+      expect(sockets.size).to.equal(1);
+      expect(new Set(counts)).to.deep.equal(new Set([1]));
     } finally {
       await server.close();
     }

@@ -121,8 +121,12 @@ describe("same-protocol pass-through to OpenAI and Anthropic upstreams", functio
   });
 
   it("writes a usage row with tokens, TTFT, backend and cost for a passed-through request", async () => {
+    // The row is written when the response closes, a moment after the client has its answer; rows of earlier tests
+    // may still be landing. This request's row is the one that started after `since`.
+    const since = new Date().toISOString();
+    const newRows = async () => (await store.requests.recent(1000)).filter((r) => r.created_at >= since);
     await anthropic.messages.create({ model: "claude", max_tokens: 8, messages: user("row") });
-    const [row] = await eventually(() => store.requests.recent(1), (rows) => rows[0]?.api === "anthropic" && rows[0].output_tokens !== null, "the row");
+    const [row] = await eventually(newRows, (rows) => rows.length === 1, "the row");
     expect(row).to.deep.include({ model: "claude", backend: `anthropic:${CLAUDE}`, input_tokens: FAKE_ANTHROPIC_USAGE.input_tokens, output_tokens: FAKE_ANTHROPIC_USAGE.output_tokens, status_code: 200 });
     expect(row!.cost_usd).to.be.a("number").greaterThan(0);
     expect(row!.ttft_ms).to.be.a("number");
@@ -130,7 +134,7 @@ describe("same-protocol pass-through to OpenAI and Anthropic upstreams", functio
     await openai.chat.completions.create({ model: "gpt-pass", messages: user("row"), stream: true }).then(async (s) => {
       for await (const _ of s);
     });
-    const [streamed] = await eventually(() => store.requests.recent(1), (rows) => rows[0]?.api === "openai" && rows[0].output_tokens !== null, "the streamed row");
+    const [streamed] = await eventually(newRows, (rows) => rows.length === 2, "the streamed row");
     expect(streamed).to.deep.include({ backend: "openai:gpt-upstream", input_tokens: FAKE_OPENAI_USAGE.prompt_tokens, output_tokens: FAKE_OPENAI_USAGE.completion_tokens });
   });
 
@@ -146,6 +150,10 @@ describe("same-protocol pass-through to OpenAI and Anthropic upstreams", functio
       expect(row).to.deep.include({ backend: `anthropic:${CLAUDE}`, input_tokens: input, cached_tokens: read, cache_creation_tokens: written });
       expect(row.cost_usd).to.be.closeTo(cost!, 1e-12);
     }
+    // `mlxm usage` adds up the cache writes too.
+    const all = await store.requests.recent(1000);
+    const [total] = await store.requests.summarise("2000-01-01T00:00:00Z", undefined);
+    expect(total!.cache_creation_tokens).to.equal(all.reduce((sum, r) => sum + (r.cache_creation_tokens ?? 0), 0)).and.to.be.at.least(2 * written);
   });
 
   it("forwards count_tokens for a name routed to Anthropic, and refuses it for other upstreams as before", async () => {

@@ -33,7 +33,7 @@ export function createPullRouter(ctx: DaemonContext): Router {
 
     // Progress as NDJSON with backpressure; a failure after the first line goes in-band, as Ollama does, with
     // mlxm's stable code. A client that goes away only detaches (the fan-out drops it; the pull goes on).
-    await sendStream(res, handle, ndjsonFormat<PullProgress>(), ctx.logger);
+    await sendStream(res, handle, ndjsonFormat<PullProgress>(), ctx.logger, { headersFirst: true });
   });
 
   router.post("/pull/cancel", json, async (req, res) => {

@@ -115,5 +115,5 @@ export function createRoutesRouter(ctx: DaemonContext): Router {
 }
 
 function emptyTotals(): UsageTotals {
-  return { key: "", requests: 0, errors: 0, input_tokens: 0, output_tokens: 0, cached_tokens: 0, cost_usd: null, avg_ttft_ms: null };
+  return { key: "", requests: 0, errors: 0, input_tokens: 0, output_tokens: 0, cached_tokens: 0, cache_creation_tokens: 0, cost_usd: null, avg_ttft_ms: null };
 }

@@ -61,9 +61,21 @@ export interface StreamFormat<T> {
  * pair of listeners for the whole stream rather than a pair per blocked write (OpenTelemetry's context manager wraps
  * every listener added to a response).
  */
-export async function sendStream<T>(res: Response, items: AsyncIterable<T>, format: StreamFormat<T>, logger: Logger): Promise<void> {
+export async function sendStream<T>(
+  res: Response,
+  items: AsyncIterable<T>,
+  format: StreamFormat<T>,
+  logger: Logger,
+  /**
+   * Send the headers before the first item: for streams whose first item may be long in coming (a trace follow, a
+   * pull waiting on the Hub), so the client knows it was accepted. Generation streams have their first event already
+   * (prefetchFirst): their headers go out with it in one write and the client wakes once instead of twice (measured
+   * ~0.7 ms of a routed request's time to first token).
+   */
+  options: { headersFirst?: boolean } = {},
+): Promise<void> {
   res.status(200).set({ "content-type": format.contentType, "cache-control": "no-cache", "x-accel-buffering": "no" });
-  res.flushHeaders();
+  if (options.headersFirst) res.flushHeaders();
   let wake: (() => void) | undefined;
   const resume = () => {
     const w = wake;

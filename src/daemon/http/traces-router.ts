@@ -43,7 +43,7 @@ export function createTracesRouter(ctx: DaemonContext): Router {
         if (summary) yield summary;
       }
     }
-    await sendStream(res, summaries(), ndjsonFormat<TraceSummary>(), ctx.logger);
+    await sendStream(res, summaries(), ndjsonFormat<TraceSummary>(), ctx.logger, { headersFirst: true });
   });
 
   // `last` is the newest trace; otherwise a full id or a unique prefix of at least 8 characters.

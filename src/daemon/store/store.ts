@@ -42,6 +42,8 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    // Usage rows wait a moment to be written together; a stop must not lose them.
+    await this.requests.flush().catch(() => {});
     await this.db.destroy();
   }
 

@@ -7,7 +7,7 @@ import { cancelReason, classify, StallError, WriteError } from "./download-failu
 import { alignUp, newTask, type Task } from "./download-task.js";
 import type { DownloadOptions, DownloadProgress, DownloadRequest, DownloadResult, DownloadStats } from "./download-types.js";
 import { checkFreeSpace, freeBytes } from "./free-space.js";
-import { FrontierHasher } from "./frontier-hasher.js";
+import { BlobWriteError, BlobWriter } from "./blob-writer.js";
 import { backoffMs, sleep } from "../hf-client.js";
 import { DigestMismatchError, HubError, InsufficientStorageError, UpstreamError } from "../hub-errors.js";
 import { fsyncDir, progressPathOf, ProgressJournal, readPartialProgress } from "./partial-progress.js";
@@ -36,7 +36,7 @@ export class Download {
   readonly #active = new Set<Task>();
   readonly #stats: DownloadStats;
   #file: fs.FileHandle | undefined;
-  #hasher: FrontierHasher | undefined;
+  #writer: BlobWriter | undefined;
   #journal: ProgressJournal | undefined;
   #sinceCheckpoint = 0;
   #lastProgressAt = 0;
@@ -60,13 +60,15 @@ export class Download {
       durable: options.durable ?? true,
       durableIntervalMs: options.durableIntervalMs ?? 2000,
       progressIntervalMs: options.progressIntervalMs ?? 100,
+      // Every chunk in flight fits: then no byte has to be read back to be hashed.
+      hashWindowBytes: options.hashWindowBytes ?? Math.max(1, options.concurrency ?? 4) * (options.chunkSize ?? 64 * MiB),
       random: options.random ?? Math.random,
     };
     this.#label = request.label ?? path.basename(new URL(request.url).pathname);
     this.#expected = request.sha256 ? `sha256:${request.sha256}` : `gitsha1:${request.gitSha1}`;
     this.#stats = {
       size: request.size, bytesDownloaded: 0, resumedFrom: 0, reused: false, retries: 0, stalls: 0, splits: 0,
-      checkpoints: 0, durableCheckpoints: 0, downloadMs: 0, verifyMs: 0, hashMs: 0,
+      checkpoints: 0, durableCheckpoints: 0, downloadMs: 0, verifyMs: 0, hashMs: 0, hashedInMemory: 0,
     };
   }
 
@@ -109,8 +111,11 @@ export class Download {
       });
       if (done) this.#journal.seedDurable(done.durable);
       else await this.#journal.flush();
-      this.#hasher = new FrontierHasher(partial, size, { gitSha1: !this.#req.sha256 });
-      this.#hasher.advance(this.#ranges.contiguousEnd(0));
+      this.#writer = new BlobWriter(partial, size, {
+        gitSha1: !this.#req.sha256,
+        written: this.#ranges.toJSON(),
+        hashWindowBytes: this.#o.hashWindowBytes,
+      });
 
       // Never fewer chunks than connections: a file smaller than concurrency x chunkSize still downloads in parallel.
       const missing = this.#ranges.missing(size);
@@ -126,9 +131,10 @@ export class Download {
       this.#emit("verifying", true);
       const verifyStart = performance.now();
       // The durable flush of the data and the hash's tail overlap: one is disk, the other a worker thread.
-      const [digests] = await Promise.all([this.#hasher.finish(), this.#o.durable ? this.#file.datasync() : undefined]);
+      const [digests] = await Promise.all([this.#writer.finish(), this.#o.durable ? this.#file.datasync() : undefined]);
       this.#stats.verifyMs = performance.now() - verifyStart;
-      this.#stats.hashMs = this.#hasher.hashMs;
+      this.#stats.hashMs = this.#writer.stats.busyMs;
+      this.#stats.hashedInMemory = this.#writer.stats.hashedInMemory;
       await this.#journal.idle();
       const actual = this.#req.sha256 ? digests.sha256 : digests.gitSha1!;
       const expected = this.#req.sha256 ?? this.#req.gitSha1!;
@@ -145,7 +151,7 @@ export class Download {
       return { digest: `sha256:${digests.sha256}`, path: final, size, stats: this.#stats };
     } catch (err) {
       this.#internal.abort(err);
-      await this.#hasher?.close();
+      await this.#writer?.close();
       this.#stats.downloadMs ||= performance.now() - started;
       if (this.#file) {
         // Keep what was written: the next attempt resumes from it.
@@ -316,7 +322,7 @@ export class Download {
           write: async (buffer, length) => {
             writing++;
             try {
-              await this.#write(task, buffer, length);
+              return await this.#write(task, buffer, length);
             } finally {
               writing--;
             }
@@ -343,16 +349,14 @@ export class Download {
   }
 
 
-  async #write(task: Task, buffer: Buffer, length: number): Promise<void> {
+  /** Write a batch; resolves with a replacement when the writer kept the batch to hash it later. */
+  async #write(task: Task, buffer: Buffer, length: number): Promise<Buffer | undefined> {
     const position = task.pos;
+    let replacement: Buffer | undefined;
     try {
-      // write may write less than asked (rare); loop until all is written.
-      for (let off = 0; off < length; ) {
-        const { bytesWritten } = await this.#file!.write(buffer, off, length - off, position + off);
-        off += bytesWritten;
-      }
+      replacement = await this.#writer!.write(buffer, length, position);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = err instanceof BlobWriteError ? err.code : undefined;
       if (code === "ENOSPC" || code === "EDQUOT") {
         const free = (await freeBytes(this.#o.blobsDir, this.#opts.statfs)) ?? 0;
         throw new InsufficientStorageError(this.#req.size - this.#ranges.total, free, this.#o.blobsDir);
@@ -367,8 +371,8 @@ export class Download {
       this.#sinceCheckpoint = 0;
       this.#journal!.request();
     }
-    this.#hasher!.advance(this.#ranges.contiguousEnd(0));
     this.#emit("downloading");
+    return replacement;
   }
 
   #emit(phase: DownloadProgress["phase"], force = false): void {

@@ -53,6 +53,13 @@ export interface DownloadOptions {
   durable?: boolean;
   /** At most one data flush for the progress record per interval. Default 2000 ms. */
   durableIntervalMs?: number;
+  /**
+   * Batches that arrive ahead of the hashed prefix by less than this are kept in memory until the hash reaches
+   * them, instead of being read back from the file: the memory a download may hold for hashing. Default
+   * concurrency x chunkSize (every chunk in flight fits: 256 MiB with the defaults); 0 reads back every batch
+   * that arrives out of order.
+   */
+  hashWindowBytes?: number;
   statfs?: StatFs;
   signal?: AbortSignal;
   /** On cancel, delete the partial file instead of keeping it for a resume. */
@@ -92,8 +99,10 @@ export interface DownloadStats {
   downloadMs: number;
   /** Time from the last byte written to the digest known. */
   verifyMs: number;
-  /** Main-thread time spent hashing. */
+  /** Time the writer thread spent writing, reading back and hashing (off the thread that receives the bytes). */
   hashMs: number;
+  /** Bytes hashed from memory as they were written; the rest of the file was read back to be hashed. */
+  hashedInMemory: number;
 }
 
 /** A finished, verified blob. */

@@ -8,9 +8,10 @@
  * - resumable across crashes: written ranges are recorded in a sidecar (see partial-progress.ts) every
  *   `checkpointBytes` and at every chunk end, so a `kill -9` loses at most the bytes since the last record; a data
  *   flush (fdatasync) makes them durable against power loss too, at most every `durableIntervalMs`;
- * - verified: the sha256 is computed while downloading, on a worker thread (frontier-hasher.ts), and compared at
- *   the end; a mismatch deletes the data and throws DigestMismatchError; the blob lands by an atomic rename only
- *   when it matches (after a data flush, when durable, so a power loss never leaves a "verified" blob with holes);
+ * - verified: the sha256 is computed while downloading, on the worker thread that also writes the file
+ *   (blob-writer.ts), and compared at the end; a mismatch deletes the data and throws DigestMismatchError; the
+ *   blob lands by an atomic rename only when it matches (after a data flush, when durable, so a power loss never
+ *   leaves a "verified" blob with holes);
  * - a blob already present is not downloaded again; free disk space is checked before the first byte;
  * - cancellable through an AbortSignal (the partial file is kept for a later resume unless discarded).
  */

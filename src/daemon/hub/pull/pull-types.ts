@@ -82,6 +82,8 @@ export interface PullStats {
   downloadMs: number;
   verifyMs: number;
   hashMs: number;
+  /** Bytes hashed from memory as they arrived (the rest were read back from the file). */
+  hashedInMemory: number;
   durationMs: number;
 }
 
@@ -140,4 +142,5 @@ export function addStats(total: PullStats, s: DownloadStats): void {
   total.downloadMs += s.downloadMs;
   total.verifyMs += s.verifyMs;
   total.hashMs += s.hashMs;
+  total.hashedInMemory += s.hashedInMemory;
 }

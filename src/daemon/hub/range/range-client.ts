@@ -84,7 +84,8 @@ class Exchange {
     private readonly options: RangeGetOptions,
   ) {
     const size = options.batchBytes ?? 1024 * 1024;
-    this.#batches = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
+    // Shared memory: a receiver may hand a batch to a worker thread (the blob writer) without copying it.
+    this.#batches = [Buffer.from(new SharedArrayBuffer(size)), Buffer.from(new SharedArrayBuffer(size))];
   }
 
   run(): Promise<Outcome> {
@@ -264,12 +265,15 @@ class Exchange {
   /** Start writing the filling batch if no write is in flight; false means both batches are busy. */
   #submit(): boolean {
     if (this.#writing || this.#fillLength === 0) return !this.#writing;
-    const batch = this.#batches[this.#fill];
+    const written = this.#fill;
+    const batch = this.#batches[written];
     const length = this.#fillLength;
     this.#fill ^= 1;
     this.#fillLength = 0;
     this.#writing = this.receiver.write(batch, length).then(
-      () => {
+      (replacement) => {
+        // The receiver kept the batch (to hash it later from memory) and gave another one to fill.
+        if (replacement) this.#batches[written] = replacement;
         this.#writing = undefined;
         if (this.#failure !== undefined || this.#finished) return;
         const full = this.#fillLength === this.#batches[this.#fill].length;

@@ -57,7 +57,9 @@ export function release(conn: Conn): void {
   conn.socket.removeAllListeners("close");
   conn.socket.removeAllListeners("error");
   conn.socket.on("error", () => undefined);
-  conn.socket.setTimeout(IDLE_MS, () => conn.socket.destroy());
+  // The timer only: its listener was added once at connect. `setTimeout(ms, callback)` adds a listener per call,
+  // and one connection is released after every chunk of a download (MaxListenersExceededWarning, a leak).
+  conn.socket.setTimeout(IDLE_MS);
   conn.socket.unref();
   const list = idle.get(conn.key) ?? [];
   list.push(conn);
@@ -94,5 +96,7 @@ export function connect(url: URL, ca?: string | Buffer): Conn {
     throw new RangeProtocolError(`unsupported protocol ${url.protocol}`, false);
   }
   conn.socket.setNoDelay(true);
+  // Armed only while the connection sits idle in the pool (release sets the timer, takeIdle clears it).
+  conn.socket.on("timeout", () => conn.socket.destroy());
   return conn;
 }

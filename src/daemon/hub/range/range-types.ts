@@ -16,8 +16,12 @@ export interface RangeReceiver {
   wanted(): number;
   /** Bytes arrived (before they are written): for stall timers and rate measurement. */
   onBytes?(n: number): void;
-  /** Persist a batch. Writes are issued one at a time, in order; reading pauses while both batches are busy. */
-  write(buffer: Buffer, length: number): Promise<void>;
+  /**
+   * Persist a batch (backed by a SharedArrayBuffer, so it can go to a worker without a copy). Writes are issued one
+   * at a time, in order; reading pauses while both batches are busy. The receiver may keep the batch by resolving
+   * with a replacement of the same size, which is filled from then on.
+   */
+  write(buffer: Buffer, length: number): Promise<Buffer | void>;
 }
 
 /** Request options. */

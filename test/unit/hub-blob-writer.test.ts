@@ -1,0 +1,100 @@
+import { expect } from "chai";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { BlobWriter } from "../../src/daemon/hub/download/blob-writer.js";
+import { makeTempHome } from "../helpers/temp-home.js";
+
+const KiB = 1024;
+
+describe("hub blob writer", () => {
+  let tmp: { home: string; cleanup: () => void };
+  let file: string;
+  const content = crypto.randomBytes(700 * KiB + 123);
+  const sha256 = crypto.createHash("sha256").update(content).digest("hex");
+
+  beforeEach(() => {
+    tmp = makeTempHome("mlxm-blob-writer-");
+    file = path.join(tmp.home, "partial");
+    fs.writeFileSync(file, Buffer.alloc(0));
+    fs.truncateSync(file, content.length);
+  });
+  afterEach(() => tmp.cleanup());
+
+  /** Content [start, end) in a batch of the kind the range client hands over (shared memory). */
+  const sharedBatch = (start: number, end: number): Buffer => {
+    const b = Buffer.from(new SharedArrayBuffer(end - start));
+    content.copy(b, 0, start, end);
+    return b;
+  };
+
+  it("writes out-of-order batches, hashes in-order ones from memory and reads back the rest", async () => {
+    const writer = new BlobWriter(file, content.length, { readBlockBytes: 64 * KiB });
+    const cut = [0, 100 * KiB, 300 * KiB, 450 * KiB, content.length];
+    // Last piece first, then the first (in order), then the middle ones from the back.
+    for (const i of [3, 0, 2, 1]) await writer.write(sharedBatch(cut[i], cut[i + 1]), cut[i + 1] - cut[i], cut[i]);
+    const digests = await writer.finish();
+    expect(digests.sha256).to.equal(sha256);
+    expect(fs.readFileSync(file).equals(content)).to.equal(true);
+    expect(writer.stats.hashedInMemory).to.be.at.least(100 * KiB);
+    expect(writer.stats.hashedInMemory + writer.stats.readBack).to.equal(content.length);
+  });
+
+  it("keeps batches that arrive ahead within the window, hands back spares, and hashes everything from memory", async () => {
+    const writer = new BlobWriter(file, content.length, { hashWindowBytes: 1024 * KiB });
+    const cut = [0, 100 * KiB, 300 * KiB, 450 * KiB, content.length];
+    const kept: Buffer[] = [];
+    for (const i of [2, 3, 1]) {
+      const batch = sharedBatch(cut[i], cut[i + 1]);
+      const replacement = await writer.write(batch, batch.length, cut[i]);
+      expect(replacement?.length).to.equal(batch.length);
+      expect(replacement?.buffer).to.be.instanceOf(SharedArrayBuffer);
+      kept.push(batch);
+    }
+    // In order: hashed while written, not kept; the kept ones follow from memory.
+    expect(await writer.write(sharedBatch(0, cut[1]), cut[1], 0)).to.equal(undefined);
+    const digests = await writer.finish();
+    expect(digests.sha256).to.equal(sha256);
+    expect(fs.readFileSync(file).equals(content)).to.equal(true);
+    expect(writer.stats).to.include({ hashedInMemory: content.length, readBack: 0 });
+  });
+
+  it("reads back a batch the prefix reached while it was being written", async () => {
+    const writer = new BlobWriter(file, content.length, { hashWindowBytes: 0 });
+    // Sent together: the worker takes both messages before the first write completes.
+    const ahead = writer.write(sharedBatch(100 * KiB, content.length), content.length - 100 * KiB, 100 * KiB);
+    const first = writer.write(sharedBatch(0, 100 * KiB), 100 * KiB, 0);
+    await Promise.all([ahead, first]);
+    expect((await writer.finish()).sha256).to.equal(sha256);
+  });
+
+  it("hashes bytes already in the file (a resume), copies batches from ordinary memory, and computes the git blob id", async () => {
+    fs.writeFileSync(file, Buffer.concat([content.subarray(0, 200 * KiB), Buffer.alloc(content.length - 200 * KiB)]));
+    const writer = new BlobWriter(file, content.length, { gitSha1: true, written: [[0, 200 * KiB]] });
+    const rest = Buffer.from(content.subarray(200 * KiB));
+    await writer.write(rest, rest.length, 200 * KiB);
+    const digests = await writer.finish();
+    const gitSha1 = crypto.createHash("sha1").update(`blob ${content.length}\0`).update(content).digest("hex");
+    expect(digests).to.deep.equal({ sha256, gitSha1 });
+    expect(fs.readFileSync(file).equals(content)).to.equal(true);
+  });
+
+  it("fails to finish when bytes are missing, and rejects writes after it stopped", async () => {
+    const writer = new BlobWriter(file, content.length);
+    await writer.write(sharedBatch(0, 100 * KiB), 100 * KiB, 0);
+    let error: unknown;
+    try {
+      await writer.finish();
+    } catch (err) {
+      error = err;
+    }
+    expect(String(error)).to.match(/hashed 102400 of 716923 bytes/);
+    error = undefined;
+    try {
+      await writer.write(sharedBatch(0, 10), 10, 0);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(Error);
+  });
+});
