@@ -12,6 +12,7 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import https from "node:https";
 import { VERSION } from "../../version.js";
+import { sleep } from "../hub/hf-client.js";
 import type { WireCall } from "./forward-call.js";
 import { DEFAULT_TIMEOUT_MS, openAIBaseUrl, type UpstreamClientOptions } from "./upstream-clients.js";
 import { scrubber, statusError, unreachable } from "./upstream-errors.js";
@@ -66,7 +67,7 @@ export async function sendForward(options: UpstreamClientOptions, call: WireCall
     } catch (err) {
       if (signal.aborted) throw abortError();
       if (retriesLeft > 0) {
-        await sleep(backoffMs(attempt), signal);
+        await waitToRetry(backoffMs(attempt), signal);
         continue;
       }
       throw unreachable(label, err instanceof Error ? err.message : String(err), scrub);
@@ -76,7 +77,7 @@ export async function sendForward(options: UpstreamClientOptions, call: WireCall
     const text = await readCapped(response, MAX_ERROR_BODY_BYTES);
     const wait = retriesLeft > 0 && shouldRetry(status, response.headers) ? retryWaitMs(response.headers, attempt) : undefined;
     if (wait === undefined) throw statusError(status, vendorMessage(text, status), header(response.headers, "retry-after"), label, scrub);
-    await sleep(wait, signal);
+    await waitToRetry(wait, signal);
   }
 }
 
@@ -174,18 +175,10 @@ function readCapped(response: IncomingMessage, max: number): Promise<string> {
   });
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError());
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError());
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
+/** The wait before a retry; the caller going away ends it as every other abort on this path does. */
+function waitToRetry(ms: number, signal: AbortSignal): Promise<void> {
+  return sleep(ms, signal).catch(() => {
+    throw abortError();
   });
 }
 
