@@ -119,6 +119,55 @@ describe("hub range client (scripted server)", () => {
     }
   });
 
+  it("takes its batches from a pool and gives back only those the receiver did not keep, also when the last one is kept", async () => {
+    const server = await scriptedServer(({ socket }) => {
+      socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Length: ${body.length}\r\n\r\n`);
+      socket.write(body);
+    });
+    const size = 64 * 1024;
+    const acquired = new Set<Buffer>();
+    const released: Buffer[] = [];
+    const pool = {
+      acquire: (n: number) => {
+        const b = Buffer.from(new SharedArrayBuffer(n));
+        acquired.add(b);
+        return b;
+      },
+      release: (b: Buffer) => released.push(b),
+    };
+    const kept = new Set<Buffer>();
+    const chunks: Buffer[] = [];
+    let received = 0;
+    // Keeps every third batch and the last one (it ends the body), handing over a replacement from the pool.
+    let writes = 0;
+    const receiver: RangeReceiver = {
+      onResponse: () => undefined,
+      wanted: () => Infinity,
+      onBytes: (n) => {
+        received += n;
+      },
+      write: async (buffer, length) => {
+        chunks.push(Buffer.from(buffer.subarray(0, length)));
+        await new Promise((r) => setTimeout(r, 1));
+        if (++writes % 3 !== 0 && received < body.length) return undefined;
+        kept.add(buffer);
+        return pool.acquire(buffer.length);
+      },
+    };
+    try {
+      await rangeGet(`${server.url}/f`, receiver, { batchBytes: size, batches: pool });
+      expect(Buffer.concat(chunks).equals(body)).to.equal(true);
+      expect(kept.size).to.be.at.least(2);
+      expect(released).to.have.length(2);
+      for (const b of released) {
+        expect(acquired.has(b)).to.equal(true);
+        expect(kept.has(b), "a kept batch went back to the pool").to.equal(false);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   it("keeps one idle-timeout listener on a connection however often it is reused", async () => {
     const server = await scriptedServer(({ socket }) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello`));
     const sockets = new Set<net.Socket>();

@@ -59,6 +59,33 @@ describe("hub blob writer", () => {
     expect(writer.stats).to.include({ hashedInMemory: content.length, readBack: 0 });
   });
 
+  it("hands out reusable batches cut from shared slabs, reused only once released, and writes them all correctly", async () => {
+    const writer = new BlobWriter(file, content.length, { hashWindowBytes: 1024 * KiB });
+    const size = 64 * KiB;
+    const a = writer.acquire(size);
+    const b = writer.acquire(size);
+    // Two batches from one slab: both shared memory, same backing buffer, no overlap.
+    expect(a.buffer).to.be.instanceOf(SharedArrayBuffer);
+    expect(b.buffer).to.equal(a.buffer);
+    expect(b.byteOffset).to.be.at.least(a.byteOffset + size);
+    writer.release(Buffer.from(new SharedArrayBuffer(size))); // not one of its own: ignored
+    expect(writer.acquire(size)).to.not.equal(a);
+    writer.release(a);
+    expect(writer.acquire(size)).to.equal(a);
+    // Write the whole file through one recycled pair of slab batches, out of order: bytes and digest come out right.
+    const starts = Array.from({ length: Math.ceil(content.length / size) }, (_, i) => i * size).reverse();
+    let batch = a;
+    for (const start of starts) {
+      const n = Math.min(size, content.length - start);
+      content.copy(batch, 0, start, start + n);
+      const replacement = await writer.write(batch, n, start);
+      if (replacement) batch = replacement; // kept until the hash reaches it: fill the replacement next
+    }
+    const digests = await writer.finish();
+    expect(digests.sha256).to.equal(sha256);
+    expect(fs.readFileSync(file).equals(content)).to.equal(true);
+  });
+
   it("reads back a batch the prefix reached while it was being written", async () => {
     const writer = new BlobWriter(file, content.length, { hashWindowBytes: 0 });
     // Sent together: the worker takes both messages before the first write completes.

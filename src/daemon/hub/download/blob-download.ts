@@ -58,7 +58,7 @@ export class Download {
       writeBufferBytes: options.writeBufferBytes ?? 1 * MiB,
       minSplitBytes: options.minSplitBytes ?? 8 * MiB,
       durable: options.durable ?? true,
-      durableIntervalMs: options.durableIntervalMs ?? 2000,
+      durableIntervalMs: options.durableIntervalMs ?? 500,
       progressIntervalMs: options.progressIntervalMs ?? 100,
       // Every chunk in flight fits: then no byte has to be read back to be hashed.
       hashWindowBytes: options.hashWindowBytes ?? Math.max(1, options.concurrency ?? 4) * (options.chunkSize ?? 64 * MiB),
@@ -332,6 +332,7 @@ export class Download {
           headers: { ...this.#req.headers, range: `bytes=${task.pos}-${task.end - 1}`, "accept-encoding": "identity" },
           signal,
           batchBytes: this.#o.writeBufferBytes,
+          batches: this.#writer!,
         },
       );
       if (task.pos < task.end) {

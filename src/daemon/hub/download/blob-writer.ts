@@ -1,8 +1,11 @@
 /**
  * Writes a blob that arrives out of order (parallel ranged chunks) and hashes it as it is written, on one worker
- * thread (the writes themselves on the thread pool), so the thread receiving the bytes only hands batches over.
+ * thread (the writes themselves on the thread pool, one at a time, issued before the batch is hashed so the two
+ * overlap), so the thread receiving the bytes only hands batches over.
  * - A batch is passed by reference: the range client's batches live in shared memory, so neither the hand-over nor
- *   the write copies a byte in JavaScript (a batch from ordinary memory is copied once).
+ *   the write copies a byte in JavaScript (a batch from ordinary memory is copied once). The writer is also the
+ *   range client's batch pool: its batches are cut from 16 MiB shared slabs and reused, so the worker is sent each
+ *   slab once and then only numbers (a message carrying a SharedArrayBuffer costs ~0.15 ms).
  * - A batch that starts where the hash has reached (the connection serving the lowest missing bytes) is hashed from
  *   memory while it is written. One that arrives ahead, within `hashWindowBytes` of the hashed prefix, is kept (the
  *   sender gets a spare batch to fill) and hashed from memory when the prefix reaches it. Anything else, and bytes
@@ -14,6 +17,9 @@
  */
 import { Worker } from "node:worker_threads";
 import type { ByteRange } from "./byte-ranges.js";
+
+/** Batches are cut from shared slabs of this size (each is sent to the worker once). */
+const SLAB_BYTES = 16 * 1024 * 1024;
 
 /** The digests of a finished file. */
 export interface FileDigests {
@@ -84,8 +90,10 @@ function fail(err) {
 }
 
 /** Hash what is next from memory: kept batches that start where the hash is. */
-function hashHeld() {
-  for (let h = held.get(hashed); h; h = held.get(hashed)) {
+function hashHeld(budget = Infinity) {
+  let done = 0;
+  for (let h = held.get(hashed); h && done < budget; h = held.get(hashed)) {
+    done += h.bytes.length;
     held.delete(hashed);
     update(h.bytes);
     hashedInMemory += h.bytes.length;
@@ -93,6 +101,7 @@ function hashHeld() {
     h.hashed = true;
     if (!h.writing) parentPort.postMessage({ type: "released", id: h.id });
   }
+  return held.has(hashed);
 }
 
 /** Read back and hash at most one slice of the written prefix; true if more is ready. */
@@ -114,9 +123,9 @@ function step() {
   stepping = false;
   try {
     const t = performance.now();
-    hashHeld();
-    const more = readBackSlice();
-    hashHeld();
+    // A slice at a time, so write completions and new batches are not kept waiting behind a long run of hashing.
+    let more = hashHeld(readBlock);
+    if (!more) more = readBackSlice() || held.has(hashed);
     busyMs += performance.now() - t;
     if (more) schedule();
     else if (finishing && writes === 0) done();
@@ -144,33 +153,44 @@ function done() {
   });
 }
 
+// One write in flight: writes to one file serialise on its inode lock in the kernel anyway, and waiters spin on
+// it, burning the CPU the hash and the receiving thread need (measured with perf: rwsem_spin_on_owner).
+const writeQueue = [];
+let writing = false;
 function writeAll(bytes, position, callback) {
-  fs.write(fd, bytes, 0, bytes.length, position, (err, n) => {
-    if (err) return callback(err);
-    if (n < bytes.length) return writeAll(bytes.subarray(n), position + n, callback);
+  writeQueue.push([bytes, position, callback]);
+  if (!writing) nextWrite();
+}
+function nextWrite() {
+  const item = writeQueue.shift();
+  if (!item) { writing = false; return; }
+  writing = true;
+  const [bytes, position, callback] = item;
+  const attempt = (b, p) => fs.write(fd, b, 0, b.length, p, (err, n) => {
+    if (err) { callback(err); return nextWrite(); }
+    if (n < b.length) return attempt(b.subarray(n), p + n);
     callback();
+    nextWrite();
   });
+  attempt(bytes, position);
 }
 
 // The write runs on the thread pool while this thread hashes: in-order bytes right away, kept ones when reached.
+// Shared batches by id: each is sent once (passing a SharedArrayBuffer in a message costs ~0.15 ms), then named.
+const batches = new Map();
+
 function write(m) {
   const t = performance.now();
-  const bytes = new Uint8Array(m.buffer, m.offset, m.length);
+  if (m.batch !== undefined && m.buffer) batches.set(m.batch, m.buffer);
+  const bytes = new Uint8Array(m.batch !== undefined ? batches.get(m.batch) : m.buffer, m.offset, m.length);
   const end = m.position + m.length;
+  const inOrder = m.position <= hashed && end > hashed;
   let kept;
-  if (m.position <= hashed && end > hashed) {
-    update(bytes.subarray(hashed - m.position));
-    hashedInMemory += end - hashed;
-    hashed = end;
-    while (pending.length && pending[0][1] <= hashed) pending.shift();
-    if (pending.length && pending[0][0] < hashed) pending[0][0] = hashed;
-    hashHeld();
-  } else if (m.shared && m.position > hashed && end <= hashed + window && !held.has(m.position)) {
+  if (!inOrder && m.shared && m.position > hashed && end <= hashed + window && !held.has(m.position)) {
     kept = { id: m.id, bytes, writing: true, hashed: false };
     held.set(m.position, kept);
   }
-  busyMs += performance.now() - t;
-  if (pending.length && pending[0][0] <= hashed) schedule();
+  // The write goes to the thread pool first, so the disk and this thread's hashing overlap.
   writes++;
   writeAll(bytes, m.position, (err) => {
     writes--;
@@ -185,6 +205,15 @@ function write(m) {
     }
     if ((pending.length && pending[0][0] <= hashed) || (finishing && writes === 0)) schedule();
   });
+  if (inOrder) {
+    update(bytes.subarray(hashed - m.position));
+    hashedInMemory += end - hashed;
+    hashed = end;
+    while (pending.length && pending[0][1] <= hashed) pending.shift();
+    if (pending.length && pending[0][0] < hashed) pending[0][0] = hashed;
+  }
+  busyMs += performance.now() - t;
+  if (held.has(hashed) || (pending.length && pending[0][0] <= hashed)) schedule();
 }
 
 for (const [s, e] of written) addPending(s, e);
@@ -211,6 +240,13 @@ export class BlobWriter {
   /** Batches the worker kept, by write id, and batches it gave back, ready to be handed out again. */
   readonly #kept = new Map<number, Buffer>();
   readonly #spare: Buffer[] = [];
+  /** Shared buffers the worker already knows, by the id it knows them by. */
+  readonly #batchIds = new WeakMap<ArrayBufferLike, number>();
+  #nextBatchId = 0;
+  /** Batches this writer handed out, and the slab the next ones are cut from. */
+  readonly #pooled = new WeakSet<Buffer>();
+  #slab: SharedArrayBuffer | undefined;
+  #slabUsed = 0;
   #nextId = 0;
   #failure: Error | undefined;
   #done: Promise<FileDigests & { stats: BlobWriterStats }>;
@@ -267,8 +303,35 @@ export class BlobWriter {
     if (!m.kept) return w.resolve(undefined);
     // The worker holds this batch until the hash reaches it: the sender fills another one meanwhile.
     this.#kept.set(m.id, w.buffer);
-    const spare = this.#spare.findIndex((b) => b.length === w.buffer.length);
-    w.resolve(spare >= 0 ? this.#spare.splice(spare, 1)[0] : Buffer.from(new SharedArrayBuffer(w.buffer.length)));
+    w.resolve(this.acquire(w.buffer.length));
+  }
+
+  /**
+   * A batch of shared memory to fill and write (the range client's batch pool): a spare one when there is one, else
+   * a slice of a slab, so the worker learns each slab once rather than every batch. Hand it back with `release`
+   * once its last write has resolved.
+   */
+  acquire(size: number): Buffer {
+    const spare = this.#spare.findIndex((b) => b.length === size);
+    if (spare >= 0) return this.#spare.splice(spare, 1)[0];
+    if (size > SLAB_BYTES / 2) return this.#own(Buffer.from(new SharedArrayBuffer(size)));
+    if (!this.#slab || this.#slabUsed + size > this.#slab.byteLength) {
+      this.#slab = new SharedArrayBuffer(SLAB_BYTES);
+      this.#slabUsed = 0;
+    }
+    const batch = Buffer.from(this.#slab, this.#slabUsed, size);
+    this.#slabUsed += size;
+    return this.#own(batch);
+  }
+
+  release(batch: Buffer): void {
+    // Only batches handed out here are reused: anything else belongs to its owner.
+    if (this.#pooled.has(batch)) this.#spare.push(batch);
+  }
+
+  #own(batch: Buffer): Buffer {
+    this.#pooled.add(batch);
+    return batch;
   }
 
   /**
@@ -283,14 +346,17 @@ export class BlobWriter {
     const shared = buffer.buffer instanceof SharedArrayBuffer;
     // Ordinary memory is copied into a buffer of its own and moved (a view would clone its whole backing store).
     const own = shared ? undefined : new Uint8Array(buffer.subarray(0, length));
+    let batch: number | undefined;
+    let send: ArrayBufferLike | undefined = own ? own.buffer : buffer.buffer;
+    if (shared) {
+      batch = this.#batchIds.get(buffer.buffer);
+      if (batch === undefined) this.#batchIds.set(buffer.buffer, (batch = this.#nextBatchId++));
+      else send = undefined;
+    }
     return new Promise<Buffer | undefined>((resolve, reject) => {
       this.#writes.set(id, { buffer, resolve, reject });
       this.#worker.postMessage(
-        {
-          type: "write", id, position, length, shared,
-          buffer: own ? own.buffer : buffer.buffer,
-          offset: own ? 0 : buffer.byteOffset,
-        },
+        { type: "write", id, position, length, shared, batch, buffer: send, offset: own ? 0 : buffer.byteOffset },
         own ? [own.buffer] : [],
       );
     });

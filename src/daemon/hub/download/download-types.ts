@@ -51,7 +51,11 @@ export interface DownloadOptions {
    * before the finished blob is renamed into place. Default true.
    */
   durable?: boolean;
-  /** At most one data flush for the progress record per interval. Default 2000 ms. */
+  /**
+   * At most one data flush for the progress record per interval. Default 500 ms: frequent flushes keep the disk
+   * busy during the download, so the flush before the rename has little left (measured on a 1 GiB loopback pull:
+   * a 1.0-1.2 s final flush with 2000 ms, 0.14-0.23 s with 500 ms, the same download time).
+   */
   durableIntervalMs?: number;
   /**
    * Batches that arrive ahead of the hashed prefix by less than this are kept in memory until the hash reaches

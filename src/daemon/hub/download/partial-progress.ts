@@ -8,7 +8,8 @@
  * - `durable`: ranges known to be on disk: the partial file was fdatasync'ed before the save, and the sidecar is
  *   fsync'ed. After a reboot (power loss, kernel panic) the page cache is gone, so only these are trusted.
  * Which case applies is told by the boot the sidecar was written in. Data flushes cost disk time, so they are
- * rate-limited (`durableIntervalMs`) and run beside the cheap saves, which happen whenever the downloader asks.
+ * rate-limited (`durableIntervalMs`) and run beside the cheap saves, which happen whenever the downloader asks; the
+ * sidecar's own fsync is rate-limited separately (`recordSyncIntervalMs`).
  * Requests made during a save collapse into one more save.
  */
 import fs from "node:fs";
@@ -96,8 +97,17 @@ function validRanges(value: unknown, size: number): ByteRange[] | undefined {
 export interface ProgressJournalOptions {
   /** Make data flushes (fdatasync) behind a `durable` list. Default true. */
   durable?: boolean;
-  /** At most one data flush per interval while downloading (the final flush always happens). Default 2000 ms. */
+  /** At most one data flush per interval while downloading (the final flush always happens). Default 500 ms. */
   durableIntervalMs?: number;
+  /**
+   * At most one fsync'ed sidecar save per interval (the final one always happens). Default 2000 ms. Plain saves
+   * carry the durable list too (its ranges were flushed before it was taken, so any version of the sidecar that
+   * survives a power loss tells the truth); the fsync only bounds how old the surviving one can be. On ext4 an
+   * fsync during a heavy write stream waits for a journal commit that flushes the partial file's newly allocated
+   * blocks, and plain saves queue behind it: measured, syncing the sidecar after every 500 ms data flush let the
+   * record of written ranges fall 270 MiB behind at a kill -9, against 40 MiB with this limit.
+   */
+  recordSyncIntervalMs?: number;
   boot?: string;
 }
 
@@ -112,8 +122,10 @@ export class ProgressJournal {
   readonly #durable: boolean;
   readonly #interval: number;
   readonly #boot: string;
+  readonly #syncInterval: number;
   #durableRanges: ByteRange[] = [];
   #lastFlushAt = 0;
+  #lastSyncedSaveAt = -Infinity;
   #writePending: "none" | "plain" | "synced" = "none";
   #writing: Promise<void> | undefined;
   #flushing: Promise<void> | undefined;
@@ -121,6 +133,8 @@ export class ProgressJournal {
   /** Sidecar saves completed, and data flushes (for stats and tests). */
   saves = 0;
   durableSaves = 0;
+  /** Sidecar saves that were fsync'ed. */
+  syncedSaves = 0;
 
   constructor(
     partialPath: string,
@@ -133,7 +147,8 @@ export class ProgressJournal {
   ) {
     this.path = progressPathOf(partialPath);
     this.#durable = options.durable ?? true;
-    this.#interval = options.durableIntervalMs ?? 2000;
+    this.#interval = options.durableIntervalMs ?? 500;
+    this.#syncInterval = options.recordSyncIntervalMs ?? 2000;
     this.#boot = options.boot ?? currentBoot();
   }
 
@@ -178,7 +193,7 @@ export class ProgressJournal {
       await this.data.datasync();
       this.#durableRanges = ranges;
       this.durableSaves++;
-      this.#enqueueWrite("synced");
+      this.#enqueueWrite(performance.now() - this.#lastSyncedSaveAt >= this.#syncInterval ? "synced" : "plain");
     } catch (err) {
       this.#lastError = err;
     }
@@ -230,7 +245,11 @@ export class ProgressJournal {
       await fh.close();
     }
     await fsp.rename(tmp, this.path);
-    if (synced) await fsyncDir(path.dirname(this.path));
+    if (synced) {
+      await fsyncDir(path.dirname(this.path));
+      this.syncedSaves++;
+      this.#lastSyncedSaveAt = performance.now();
+    }
     this.saves++;
   }
 }

@@ -10,12 +10,13 @@
  */
 import { connect, release, StaleConnectionError, takeIdle, type Conn } from "./range-connection-pool.js";
 import { RangeProtocolError } from "./range-types.js";
-import type { RangeGetOptions, RangeReceiver } from "./range-types.js";
+import type { BatchPool, RangeGetOptions, RangeReceiver } from "./range-types.js";
 
-export type { RangeGetOptions, RangeReceiver, RangeResponseHead } from "./range-types.js";
+export type { BatchPool, RangeGetOptions, RangeReceiver, RangeResponseHead } from "./range-types.js";
 export { RangeProtocolError } from "./range-types.js";
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const freshBatches: BatchPool = { acquire: (size) => Buffer.from(new SharedArrayBuffer(size)), release: () => undefined };
 const MAX_HEAD = 64 * 1024;
 
 /**
@@ -72,6 +73,7 @@ class Exchange {
   #writing: Promise<void> | undefined;
   #paused: { buf: Buffer; off: number; end: number } | undefined;
   #finished = false;
+  #released = false;
   #resolve!: (o: Outcome) => void;
   #reject!: (e: unknown) => void;
   #failure: unknown;
@@ -85,7 +87,8 @@ class Exchange {
   ) {
     const size = options.batchBytes ?? 1024 * 1024;
     // Shared memory: a receiver may hand a batch to a worker thread (the blob writer) without copying it.
-    this.#batches = [Buffer.from(new SharedArrayBuffer(size)), Buffer.from(new SharedArrayBuffer(size))];
+    const pool = options.batches ?? freshBatches;
+    this.#batches = [pool.acquire(size), pool.acquire(size)];
   }
 
   run(): Promise<Outcome> {
@@ -316,6 +319,7 @@ class Exchange {
     this.#cleanup();
     void this.#drain().then(
       () => {
+        this.#releaseBatches();
         if (this.#failure !== undefined) return this.#reject(this.#failure);
         if (this.#keepAlive && this.#remaining === 0) release(this.conn);
         else this.conn.socket.destroy();
@@ -337,21 +341,42 @@ class Exchange {
     this.conn.socket.destroy();
     const written = flush ? this.#drain() : (this.#writing ?? Promise.resolve());
     void written.then(
-      () => this.#reject(err),
+      () => {
+        this.#releaseBatches();
+        this.#reject(err);
+      },
       () => this.#reject(err),
     );
   }
 
-  /** Wait for the write in flight, then write the filling batch and any bytes held while paused. */
-  async #drain(): Promise<void> {
+  /** Every write has resolved: the batches go back to the pool (a failed write may leave one busy; it is left). */
+  #releaseBatches(): void {
+    if (this.#writing || this.#released) return;
+    this.#released = true;
+    const pool = this.options.batches;
+    if (!pool) return;
+    for (const b of this.#batches) pool.release(b);
+  }
+
+  /** Wait for the write in flight, then write the filling batch and any bytes held while paused (once). */
+  #drain(): Promise<void> {
+    this.#drained ??= this.#drainOnce();
+    return this.#drained;
+  }
+
+  #drained: Promise<void> | undefined;
+
+  async #drainOnce(): Promise<void> {
     while (this.#writing) await this.#writing;
     const p = this.#paused;
     this.#paused = undefined;
     if (this.#fillLength > 0) {
-      const batch = this.#batches[this.#fill];
+      const fill = this.#fill;
       const length = this.#fillLength;
       this.#fillLength = 0;
-      await this.receiver.write(batch, length);
+      // A batch the receiver keeps is no longer ours to hand back to the pool: its replacement is.
+      const replacement = await this.receiver.write(this.#batches[fill], length);
+      if (replacement) this.#batches[fill] = replacement;
     }
     if (p && p.off < p.end && this.#redirect === undefined) {
       // Bytes held while both batches were busy: write them too (from a copy), bounded by what is still wanted.

@@ -24,12 +24,24 @@ export interface RangeReceiver {
   write(buffer: Buffer, length: number): Promise<Buffer | void>;
 }
 
+/** Reusable write batches, all backed by SharedArrayBuffers. */
+export interface BatchPool {
+  acquire(size: number): Buffer;
+  /** The request is done with it (its last write has resolved). */
+  release(batch: Buffer): void;
+}
+
 /** Request options. */
 export interface RangeGetOptions {
   headers?: Record<string, string>;
   signal?: AbortSignal;
   /** Size of each of the two write batches. Default 1 MiB. */
   batchBytes?: number;
+  /**
+   * Where batches come from and go back to when the request is over (default: fresh shared memory, left to the GC).
+   * A pool lets a receiver that hands batches to a worker register each buffer with it once.
+   */
+  batches?: BatchPool;
   maxRedirects?: number;
   /** Extra trust for TLS (a private CA); the system's CAs are always trusted. */
   ca?: string | Buffer;
