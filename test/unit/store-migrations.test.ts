@@ -2,7 +2,8 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { sql } from "kysely";
+import { sql, type KyselyPlugin } from "kysely";
+import { ModelsRepo } from "../../src/daemon/store/repos/models-repo.js";
 import { Store } from "../../src/daemon/store/store.js";
 import { MIGRATIONS } from "../../src/daemon/store/migrations/index.js";
 
@@ -57,5 +58,55 @@ describe("models repo", () => {
     expect(second.orphanBlobs.map((b) => b.digest)).to.deep.equal(["sha256:aa"]);
     expect(await store.models.delete("b")).to.deep.equal({ deleted: false, orphanBlobs: [] });
     await store.close();
+  });
+});
+
+describe("models repo lookup cache", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlxm-lookup-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const base = { source: "hf", repo: "o/r", revision: "main", quant: "Q8_0", format: "gguf", family: "llama",
+    parameter_size: "1M", context_length: 2048, size_bytes: 10, details_json: "{}" };
+  const file = { filename: "m.gguf", digest: "sha256:aa", sizeBytes: 10, path: "/blobs/sha256-aa" };
+
+  it("answers repeated lookups from memory, and sees writes from this repo, another repo and another connection", async () => {
+    const dbFile = path.join(dir, "mlxm.db");
+    let modelQueries = 0;
+    const counting: KyselyPlugin = {
+      transformQuery: (args) => {
+        const node = args.node as { kind: string; from?: { froms: { table?: { identifier?: { name: string } } }[] } };
+        if (node.kind === "SelectQueryNode" && node.from?.froms[0]?.table?.identifier?.name === "models") modelQueries++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    };
+    const store = await Store.open(dbFile, [counting]);
+    const other = await Store.open(dbFile); // a second connection, as the CLI or a test would open
+    try {
+      expect(await store.models.lookup("a")).to.equal(undefined);
+      expect(await store.models.lookup("a")).to.equal(undefined);
+      expect(modelQueries, "a repeated miss is answered from memory").to.equal(1);
+
+      await other.models.upsert({ ...base, name: "a", digest: "sha256:aa" }, [file]);
+      const found = await store.models.lookup("a");
+      expect(found?.name, "another connection's commit invalidates").to.equal("a");
+      found!.quant = "changed by a caller";
+      const before = modelQueries;
+      expect((await store.models.lookup("a"))?.quant, "hits are copies").to.equal("Q8_0");
+      expect(modelQueries).to.equal(before);
+
+      await store.models.delete("a");
+      expect(await store.models.lookup("a"), "this repo's own write invalidates").to.equal(undefined);
+
+      // Another repo object on the same connection: its writes count too (data_version only sees other connections).
+      await new ModelsRepo(store.db).upsert({ ...base, name: "a", digest: "sha256:aa" }, [file]);
+      expect((await store.models.lookup("a"))?.name).to.equal("a");
+    } finally {
+      await other.close();
+      await store.close();
+    }
   });
 });

@@ -65,7 +65,7 @@ export async function findModelRow(store: Store, name: string): Promise<ModelRow
 /** The row for `name` (`:latest` optional), or undefined: for callers that only ask, without the 404's cost. */
 export async function lookupModelRow(store: Store, name: string): Promise<ModelRow | undefined> {
   return (
-    (await store.models.findByName(name)) ??
-    (name.endsWith(":latest") ? await store.models.findByName(name.slice(0, -":latest".length)) : undefined)
+    (await store.models.lookup(name)) ??
+    (name.endsWith(":latest") ? await store.models.lookup(name.slice(0, -":latest".length)) : undefined)
   );
 }

@@ -12,6 +12,17 @@ import { withStatementCache } from "./statement-cache.js";
 
 export type Db = Kysely<Database>;
 
+const dataVersions = new WeakMap<Db, () => number>();
+
+/**
+ * SQLite's `PRAGMA data_version` of `db`'s connection, read without a query span: it changes whenever another
+ * connection (the CLI, a test, a sqlite3 shell) commits, never for this connection's own commits. Undefined for a
+ * Kysely not made by openDatabase.
+ */
+export function dataVersionOf(db: Db): (() => number) | undefined {
+  return dataVersions.get(db);
+}
+
 export interface OpenDatabaseOptions {
   /** File path, or ":memory:" for tests. */
   file: string;
@@ -29,11 +40,14 @@ export function openDatabase(options: OpenDatabaseOptions): Db {
   sqlite.pragma("foreign_keys = ON");
   // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the last commit.
   sqlite.pragma("synchronous = NORMAL");
-  return new Kysely<Database>({
+  const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
     plugins: options.plugins,
     log: options.log,
   });
+  const version = sqlite.prepare("PRAGMA data_version").pluck();
+  dataVersions.set(db, () => version.get() as number);
+  return db;
 }
 
 /** Run every pending migration; each is recorded in `kysely_migration` with its time. Throws on failure. */

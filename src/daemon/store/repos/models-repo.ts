@@ -1,6 +1,6 @@
 /** The `models`, `model_files` and `blobs` tables: which verified files make up each local model. */
 import type { Insertable, Selectable } from "kysely";
-import { now, type Db } from "../database.js";
+import { dataVersionOf, now, type Db } from "../database.js";
 import type { ModelsTable } from "../schema.js";
 
 export type ModelRow = Selectable<ModelsTable>;
@@ -16,8 +16,67 @@ export interface ModelFileInput {
   linked?: { mtimeMs: number };
 }
 
+/** Names the lookup cache holds before it starts over (hits and misses alike). */
+const LOOKUP_CACHE_SIZE = 1000;
+/** Writes to the models table per connection, so every ModelsRepo on one connection sees the others' writes. */
+const modelWrites = new WeakMap<Db, { count: number }>();
+
 export class ModelsRepo {
-  constructor(private readonly db: Db) {}
+  /**
+   * `findByName` answers remembered for `lookup`, valid while `#cacheVersion` is current: the connection's count of
+   * models writes (bumped before and after each) with its data_version (other connections' commits).
+   */
+  readonly #lookups = new Map<string, ModelRow | undefined>();
+  #cacheVersion = "";
+  readonly #writes: { count: number };
+
+  constructor(private readonly db: Db) {
+    let writes = modelWrites.get(db);
+    if (!writes) modelWrites.set(db, (writes = { count: 0 }));
+    this.#writes = writes;
+  }
+
+  /**
+   * `findByName`, answered from memory while the models table cannot have changed. For the per-request question
+   * "is there a local model of this name" (every routed request asks it): a query and its span cost ~0.5 ms there.
+   */
+  async lookup(name: string): Promise<ModelRow | undefined> {
+    const version = this.#version();
+    if (version !== undefined && version === this.#cacheVersion && this.#lookups.has(name)) {
+      const hit = this.#lookups.get(name);
+      return hit && { ...hit }; // a copy: a caller's change must not reach the next caller
+    }
+    const row = await this.findByName(name);
+    // Only an answer read with no write in between is kept.
+    if (version !== undefined && this.#version() === version) {
+      if (this.#cacheVersion !== version || this.#lookups.size >= LOOKUP_CACHE_SIZE) {
+        this.#lookups.clear();
+        this.#cacheVersion = version;
+      }
+      this.#lookups.set(name, row && { ...row });
+    }
+    return row;
+  }
+
+  #version(): string | undefined {
+    const dataVersion = dataVersionOf(this.db);
+    if (!dataVersion) return undefined;
+    try {
+      return `${dataVersion()}:${this.#writes.count}`;
+    } catch {
+      return undefined; // closed: no caching
+    }
+  }
+
+  /** Run a write with the lookup cache invalidated before it starts and after it ends (committed or not). */
+  async #writing<T>(write: () => Promise<T>): Promise<T> {
+    this.#writes.count++;
+    try {
+      return await write();
+    } finally {
+      this.#writes.count++;
+    }
+  }
 
   list(): Promise<ModelRow[]> {
     return this.db.selectFrom("models").selectAll().orderBy("name").execute();
@@ -51,7 +110,7 @@ export class ModelsRepo {
    * Blobs already known (same digest) are reused, which is how identical files are stored once.
    */
   async upsert(model: NewModel, files: ModelFileInput[]): Promise<ModelRow> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.#writing(() => this.db.transaction().execute(async (trx) => {
       const ts = now();
       for (const f of files) {
         const linked = f.linked ? 1 : 0;
@@ -98,7 +157,7 @@ export class ModelsRepo {
           .execute();
       }
       return row;
-    });
+    }));
   }
 
   /**
@@ -128,7 +187,7 @@ export class ModelsRepo {
    * linked blobs (the user's own files) are forgotten but never returned, so they are never deleted.
    */
   async delete(name: string): Promise<{ deleted: boolean; orphanBlobs: { digest: string; path: string }[] }> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.#writing(() => this.db.transaction().execute(async (trx) => {
       const model = await trx.selectFrom("models").select("id").where("name", "=", name).executeTakeFirst();
       if (!model) return { deleted: false, orphanBlobs: [] };
       const digests = (
@@ -148,7 +207,7 @@ export class ModelsRepo {
         if (blob && !blob.linked) orphanBlobs.push({ digest: blob.digest, path: blob.path });
       }
       return { deleted: true, orphanBlobs };
-    });
+    }));
   }
 
   findBlob(digest: string) {
