@@ -24,7 +24,8 @@ export async function* startedStream<T>(
   produce: (producer: StreamProducer<T>) => Promise<void>,
   cancelledEvent: T,
 ): AsyncGenerator<T> {
-  const channel = new EventChannel<T>();
+  // Late wake-ups: the consumer's write of a token overlaps the next token's decode (see EventChannel).
+  const channel = new EventChannel<T>({ wakeLate: true });
   const abort = new AbortController();
   const onAbort = () => abort.abort(signal.reason);
   if (signal.aborted) onAbort();
