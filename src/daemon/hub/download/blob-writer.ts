@@ -175,10 +175,10 @@ function nextWrite() {
   attempt(bytes, position);
 }
 
-// The write runs on the thread pool while this thread hashes: in-order bytes right away, kept ones when reached.
-// Shared batches by id: each is sent once (passing a SharedArrayBuffer in a message costs ~0.15 ms), then named.
+// Shared slabs by id: each is sent once (passing a SharedArrayBuffer in a message costs ~0.15 ms), then named.
 const batches = new Map();
 
+// The write runs on the thread pool while this thread hashes: in-order bytes right away, kept ones when reached.
 function write(m) {
   const t = performance.now();
   if (m.batch !== undefined && m.buffer) batches.set(m.batch, m.buffer);
@@ -348,7 +348,9 @@ export class BlobWriter {
     const own = shared ? undefined : new Uint8Array(buffer.subarray(0, length));
     let batch: number | undefined;
     let send: ArrayBufferLike | undefined = own ? own.buffer : buffer.buffer;
-    if (shared) {
+    // Only this writer's own batches are registered with the worker (their number is bounded); any other shared
+    // buffer travels with its message each time, so the worker never accumulates buffers nobody reuses.
+    if (shared && this.#pooled.has(buffer)) {
       batch = this.#batchIds.get(buffer.buffer);
       if (batch === undefined) this.#batchIds.set(buffer.buffer, (batch = this.#nextBatchId++));
       else send = undefined;
