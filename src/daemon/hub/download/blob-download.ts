@@ -349,7 +349,6 @@ export class Download {
     }
   }
 
-
   /** Write a batch; resolves with a replacement when the writer kept the batch to hash it later. */
   async #write(task: Task, buffer: Buffer, length: number): Promise<Buffer | undefined> {
     const position = task.pos;
