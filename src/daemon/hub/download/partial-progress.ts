@@ -193,7 +193,11 @@ export class ProgressJournal {
       await this.data.datasync();
       this.#durableRanges = ranges;
       this.durableSaves++;
-      this.#enqueueWrite(performance.now() - this.#lastSyncedSaveAt >= this.#syncInterval ? "synced" : "plain");
+      // Rate-limited from the decision, not the save's end: flushes that come while one synced save runs stay plain.
+      const now = performance.now();
+      const synced = now - this.#lastSyncedSaveAt >= this.#syncInterval;
+      if (synced) this.#lastSyncedSaveAt = now;
+      this.#enqueueWrite(synced ? "synced" : "plain");
     } catch (err) {
       this.#lastError = err;
     }
@@ -248,7 +252,6 @@ export class ProgressJournal {
     if (synced) {
       await fsyncDir(path.dirname(this.path));
       this.syncedSaves++;
-      this.#lastSyncedSaveAt = performance.now();
     }
     this.saves++;
   }
