@@ -23,6 +23,7 @@ import { createPullRouter } from "./http/pull-router.js";
 import { createLibraryRouter } from "./http/library-router.js";
 import { createTracesRouter } from "./http/traces-router.js";
 import { requestId } from "./http/request-id.js";
+import { serverSpan } from "./http/server-span.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { recordRequests } from "./http/request-usage.js";
 import { createRoutesRouter } from "./http/routes-router.js";
@@ -31,6 +32,7 @@ export function createApp(ctx: DaemonContext): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  app.use(serverSpan);
   app.use(requestId);
   app.use(httpMetrics(ctx.metrics));
   app.use(attributeRoute);

@@ -9,9 +9,7 @@
  * the local store completely (`flushLocal`), and `shutdown` then gives the remote exporters a bounded last chance
  * (MLXM_TRACE_EXPORT_GRACE) and drops, counts and logs what they could not send.
  */
-import type { IncomingMessage } from "node:http";
 import { createRequire, register } from "node:module";
-import type { Span } from "@opentelemetry/api";
 import { resolveConfig } from "../config/config.js";
 import type { ExporterState } from "../protocol/native.js";
 import type { SpanRecord } from "../protocol/traces.js";
@@ -22,7 +20,7 @@ import { RedactingSpanProcessor } from "./redacting-span-processor.js";
 import { fromSpanRecord } from "./span-record.js";
 
 export const DAEMON_SERVICE_NAME = "mlxm-daemon";
-/** Where instrumentation-http leaves the server span on the request, for the request-id middleware. */
+/** Where the server span (daemon/http/server-span.ts) sits on the request, for the request-id and api middleware. */
 export const SERVER_SPAN = Symbol.for("mlxm.serverSpan");
 
 export interface DaemonObservability {
@@ -106,15 +104,9 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
       "@opentelemetry/instrumentation-dns": { enabled: false },
       "@opentelemetry/instrumentation-net": { enabled: false },
       "@opentelemetry/instrumentation-runtime-node": { enabled: false },
-      "@opentelemetry/instrumentation-http": {
-        // Scrapes every few seconds, and the CLI handing over its own span, would drown real traces.
-        // `trace --follow` would add a trace as long as the follow itself.
-        ignoreIncomingRequestHook: (req: IncomingMessage) =>
-          req.url === "/metrics" || (req.method === "POST" && req.url === "/api/traces") || Boolean(req.url?.startsWith("/api/traces/follow")),
-        requestHook: (span: Span, req: unknown) => {
-          if (isIncoming(req)) (req as unknown as Record<symbol, Span>)[SERVER_SPAN] = span;
-        },
-      },
+      // The server span is the daemon's own (daemon/http/server-span.ts: the same attributes, measured cheaper); the
+      // outgoing side still gives the pass-through its HTTP client span and the upstream its `traceparent`.
+      "@opentelemetry/instrumentation-http": { disableIncomingRequestInstrumentation: true },
       // Its layer spans are noise (20 per request) and ignoring them still wraps every layer of every request in
       // its bookkeeping; the server span gets its `http.route` from route-template.ts, so it adds nothing.
       "@opentelemetry/instrumentation-express": { enabled: false },
@@ -184,6 +176,3 @@ function raceTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
   ]).finally(() => clearTimeout(timer));
 }
 
-function isIncoming(req: unknown): req is IncomingMessage {
-  return typeof req === "object" && req !== null && "socket" in req && !("setHeader" in req);
-}

@@ -5,13 +5,14 @@
  */
 import type { NextFunction, Request, Response } from "express";
 import type { Logger } from "../../observability/logger.js";
+import { inRequestContext } from "./server-span.js";
 
 const QUIET = (req: Request) => req.path === "/metrics" || (req.method === "POST" && req.originalUrl === "/api/traces") || req.originalUrl === "/api/health";
 
 export function accessLog(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
     const start = performance.now();
-    res.on("finish", () => {
+    res.on("finish", inRequestContext(() => {
       const entry = {
         method: req.method,
         path: req.originalUrl.split("?")[0],
@@ -21,7 +22,7 @@ export function accessLog(logger: Logger) {
       };
       if (QUIET(req)) logger.debug(entry, "request");
       else logger.info(entry, "request");
-    });
+    }));
     next();
   };
 }
