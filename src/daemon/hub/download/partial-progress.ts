@@ -126,6 +126,7 @@ export class ProgressJournal {
   #durableRanges: ByteRange[] = [];
   #lastFlushAt = 0;
   #lastSyncedSaveAt = -Infinity;
+  #syncPending = false;
   #writePending: "none" | "plain" | "synced" = "none";
   #writing: Promise<void> | undefined;
   #flushing: Promise<void> | undefined;
@@ -193,10 +194,10 @@ export class ProgressJournal {
       await this.data.datasync();
       this.#durableRanges = ranges;
       this.durableSaves++;
-      // Rate-limited from the decision, not the save's end: flushes that come while one synced save runs stay plain.
-      const now = performance.now();
-      const synced = now - this.#lastSyncedSaveAt >= this.#syncInterval;
-      if (synced) this.#lastSyncedSaveAt = now;
+      // At most one synced save waiting or running, and the next one an interval after it ended: a slow fsync
+      // stretches the spacing instead of queueing syncs back to back (plain saves wait behind each one).
+      const synced = !this.#syncPending && performance.now() - this.#lastSyncedSaveAt >= this.#syncInterval;
+      if (synced) this.#syncPending = true;
       this.#enqueueWrite(synced ? "synced" : "plain");
     } catch (err) {
       this.#lastError = err;
@@ -230,6 +231,16 @@ export class ProgressJournal {
   }
 
   async #writeSidecar(synced: boolean): Promise<void> {
+    try {
+      await this.#saveSidecar(synced);
+      if (synced) this.#lastSyncedSaveAt = performance.now();
+    } finally {
+      // A failed synced save must not stop later ones (the error surfaces on flush()).
+      if (synced) this.#syncPending = false;
+    }
+  }
+
+  async #saveSidecar(synced: boolean): Promise<void> {
     const body: PartialProgressFile = {
       version: 2,
       digest: this.header.digest,
