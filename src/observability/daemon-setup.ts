@@ -20,8 +20,6 @@ import { RedactingSpanProcessor } from "./redacting-span-processor.js";
 import { fromSpanRecord } from "./span-record.js";
 
 export const DAEMON_SERVICE_NAME = "mlxm-daemon";
-/** Where the server span (daemon/http/server-span.ts) sits on the request, for the request-id and api middleware. */
-export const SERVER_SPAN = Symbol.for("mlxm.serverSpan");
 
 export interface DaemonObservability {
   localExporter: LocalSpanExporter;

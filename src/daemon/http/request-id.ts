@@ -3,9 +3,8 @@
  * The id is also put on the request's server span, so a user can go from a client error to its trace.
  */
 import crypto from "node:crypto";
-import type { Span } from "@opentelemetry/api";
 import type { NextFunction, Request, Response } from "express";
-import { SERVER_SPAN } from "../../observability/daemon-setup.js";
+import { serverSpanOf } from "./server-span.js";
 
 declare module "express-serve-static-core" {
   interface Request {
@@ -19,6 +18,6 @@ export function requestId(req: Request, res: Response, next: NextFunction): void
   const incoming = req.header("x-request-id");
   req.requestId = incoming && SANE_ID.test(incoming) ? incoming : `req_${crypto.randomUUID().replace(/-/g, "")}`;
   res.setHeader("x-request-id", req.requestId);
-  (req as unknown as Record<symbol, Span | undefined>)[SERVER_SPAN]?.setAttribute("mlxm.request_id", req.requestId);
+  serverSpanOf(req)?.setAttribute("mlxm.request_id", req.requestId);
   next();
 }

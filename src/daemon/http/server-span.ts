@@ -17,16 +17,22 @@ import type { IncomingMessage } from "node:http";
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { RPCType, setRPCMetadata, suppressTracing, type RPCMetadata } from "@opentelemetry/core";
 import type { NextFunction, Request, Response } from "express";
-import { SERVER_SPAN } from "../../observability/daemon-setup.js";
-import { VERSION } from "../../version.js";
+import { recordError, tracer } from "../../observability/spans.js";
+
+/** Where the span sits on the request, for middleware that adds attributes to it (`serverSpanOf`). */
+const SERVER_SPAN = Symbol.for("mlxm.serverSpan");
+
+/** The request's server span; undefined for requests that get none (scrapes, span uploads). */
+export function serverSpanOf(req: IncomingMessage): Span | undefined {
+  return (req as unknown as Record<symbol, Span | undefined>)[SERVER_SPAN];
+}
 
 /** Requests that get no span and run with tracing suppressed: scrapes and span uploads would drown real traces. */
-export function untracedRequest(req: IncomingMessage): boolean {
+function untracedRequest(req: IncomingMessage): boolean {
   return req.url === "/metrics" || (req.method === "POST" && req.url === "/api/traces") || Boolean(req.url?.startsWith("/api/traces/follow"));
 }
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
-const tracer = () => trace.getTracer("mlxm-http", VERSION);
 
 export function serverSpan(req: Request, res: Response, next: NextFunction): void {
   if (untracedRequest(req)) {
@@ -43,8 +49,7 @@ export function serverSpan(req: Request, res: Response, next: NextFunction): voi
   let failed = false;
   res.once(errorMonitor, (err: Error) => {
     failed = true;
-    span.recordException(err);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+    recordError(span, err);
     span.end();
   });
   res.once("close", () => {

@@ -176,13 +176,13 @@ function nextWrite() {
 }
 
 // Shared slabs by id: each is sent once (passing a SharedArrayBuffer in a message costs ~0.15 ms), then named.
-const batches = new Map();
+const slabs = new Map();
 
 // The write runs on the thread pool while this thread hashes: in-order bytes right away, kept ones when reached.
 function write(m) {
   const t = performance.now();
-  if (m.batch !== undefined && m.buffer) batches.set(m.batch, m.buffer);
-  const bytes = new Uint8Array(m.batch !== undefined ? batches.get(m.batch) : m.buffer, m.offset, m.length);
+  if (m.slab !== undefined && m.buffer) slabs.set(m.slab, m.buffer);
+  const bytes = new Uint8Array(m.slab !== undefined ? slabs.get(m.slab) : m.buffer, m.offset, m.length);
   const end = m.position + m.length;
   const inOrder = m.position <= hashed && end > hashed;
   let kept;
@@ -240,9 +240,9 @@ export class BlobWriter {
   /** Batches the worker kept, by write id, and batches it gave back, ready to be handed out again. */
   readonly #kept = new Map<number, Buffer>();
   readonly #spare: Buffer[] = [];
-  /** Shared buffers the worker already knows, by the id it knows them by. */
-  readonly #batchIds = new WeakMap<ArrayBufferLike, number>();
-  #nextBatchId = 0;
+  /** Slabs (shared buffers) the worker already knows, by the id it knows them by. */
+  readonly #slabIds = new WeakMap<ArrayBufferLike, number>();
+  #nextSlabId = 0;
   /** Batches this writer handed out, and the slab the next ones are cut from. */
   readonly #pooled = new WeakSet<Buffer>();
   #slab: SharedArrayBuffer | undefined;
@@ -346,19 +346,19 @@ export class BlobWriter {
     const shared = buffer.buffer instanceof SharedArrayBuffer;
     // Ordinary memory is copied into a buffer of its own and moved (a view would clone its whole backing store).
     const own = shared ? undefined : new Uint8Array(buffer.subarray(0, length));
-    let batch: number | undefined;
+    let slab: number | undefined;
     let send: ArrayBufferLike | undefined = own ? own.buffer : buffer.buffer;
     // Only this writer's own batches are registered with the worker (their number is bounded); any other shared
     // buffer travels with its message each time, so the worker never accumulates buffers nobody reuses.
     if (shared && this.#pooled.has(buffer)) {
-      batch = this.#batchIds.get(buffer.buffer);
-      if (batch === undefined) this.#batchIds.set(buffer.buffer, (batch = this.#nextBatchId++));
+      slab = this.#slabIds.get(buffer.buffer);
+      if (slab === undefined) this.#slabIds.set(buffer.buffer, (slab = this.#nextSlabId++));
       else send = undefined;
     }
     return new Promise<Buffer | undefined>((resolve, reject) => {
       this.#writes.set(id, { buffer, resolve, reject });
       this.#worker.postMessage(
-        { type: "write", id, position, length, shared, batch, buffer: send, offset: own ? 0 : buffer.byteOffset },
+        { type: "write", id, position, length, shared, slab, buffer: send, offset: own ? 0 : buffer.byteOffset },
         own ? [own.buffer] : [],
       );
     });

@@ -74,6 +74,8 @@ class Exchange {
   #paused: { buf: Buffer; off: number; end: number } | undefined;
   #finished = false;
   #released = false;
+  /** The one drain of this exchange: completing and failing may both ask for it. */
+  #drained: Promise<void> | undefined;
   #resolve!: (o: Outcome) => void;
   #reject!: (e: unknown) => void;
   #failure: unknown;
@@ -363,8 +365,6 @@ class Exchange {
     this.#drained ??= this.#drainOnce();
     return this.#drained;
   }
-
-  #drained: Promise<void> | undefined;
 
   async #drainOnce(): Promise<void> {
     while (this.#writing) await this.#writing;
