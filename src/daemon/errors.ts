@@ -23,4 +23,5 @@ export class HttpError extends Error {
 
 export const badRequest = (message: string, param?: string) => new HttpError("bad_request", message, undefined, undefined, param);
 export const notFound = (message: string) => new HttpError("not_found", message);
+export const contextLengthExceeded = (message: string, param?: string) => new HttpError("context_length_exceeded", message, undefined, undefined, param);
 export const modelNotFound = (model: string) => new HttpError("model_not_found", `model "${model}" not found`, { model }, undefined, "model");

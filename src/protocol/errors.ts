@@ -6,6 +6,8 @@
 export const ERROR_CODES = [
   "bad_request",
   "invalid_json",
+  /** A prompt or input longer than the model's context: a bad request, with OpenAI's own code for it. */
+  "context_length_exceeded",
   "not_found",
   "model_not_found",
   "conflict",
@@ -37,6 +39,7 @@ export interface ApiErrorBody {
 export const STATUS_OF: Record<ErrorCode, number> = {
   bad_request: 400,
   invalid_json: 400,
+  context_length_exceeded: 400,
   not_found: 404,
   model_not_found: 404,
   conflict: 409,

@@ -47,6 +47,7 @@ describe("Anthropic API with the @anthropic-ai/sdk (local engine)", () => {
     const count = await anthropic.messages.countTokens({ model: MODEL, system: "Be brief.", messages: user("hello") });
     const m = await anthropic.messages.create(params);
     expect(m.type).to.equal("message");
+    expect(m._request_id, "Anthropic's request-id header, as the SDK reads it").to.match(/^req_/);
     expect(m.model).to.equal(MODEL);
     expect(m.stop_reason).to.equal("max_tokens");
     expect(m.stop_sequence).to.equal(null);
@@ -141,6 +142,12 @@ describe("Anthropic API with the @anthropic-ai/sdk (local engine)", () => {
       .catch((e: unknown) => e);
     expect(noThinking).to.be.instanceOf(Anthropic.BadRequestError);
     expect((noThinking as InstanceType<typeof Anthropic.BadRequestError>).message).to.match(/does not support thinking/);
+    // A schema keyword it cannot enforce is named where the caller wrote it: input_schema, not OpenAI's path.
+    const unenforceable = await anthropic.messages
+      .create({ model: MODEL, max_tokens: 8, messages: user("x"), tools: [{ name: "t", input_schema: { type: "object", properties: { a: { not: {} } } } }] })
+      .catch((e: unknown) => e);
+    expect(unenforceable).to.be.instanceOf(Anthropic.BadRequestError);
+    expect((unenforceable as Error).message).to.contain("tools[0].input_schema.properties.a").and.not.contain("function.parameters");
   });
 
   it("answers a full queue with RateLimitError and retry-after", async () => {

@@ -89,6 +89,19 @@ describe("Ollama-shaped API (local engine)", () => {
     expect(single.embeddings[0]).to.deep.equal(body.embeddings[0]);
   });
 
+  it("truncates an /api/embed input longer than the context unless told not to, and loads on an empty input", async () => {
+    const long = "word ".repeat(3000);
+    const cut = EmbedResponse.parse(await (await post("/api/embed", { model: MODEL, input: long })).json());
+    expect(cut.embeddings[0]).to.have.length(64);
+    expect(cut.prompt_eval_count).to.be.within(1000, 2047);
+    const refused = await post("/api/embed", { model: MODEL, input: long, truncate: false });
+    expect(refused.status).to.equal(400);
+    expect(((await refused.json()) as { error: string }).error).to.match(/context holds 2048/);
+    // As Ollama: an empty string is no input (it only loads the model); an empty item in a list has no embedding.
+    expect(EmbedResponse.parse(await (await post("/api/embed", { model: MODEL, input: "" })).json()).embeddings).to.deep.equal([]);
+    expect((await post("/api/embed", { model: MODEL, input: ["a", ""] })).status).to.equal(400);
+  });
+
   it("shows a model in Ollama's shape, with mlxm's facts and the built-in model's notes", async () => {
     const show = ShowResponse.parse(await (await post("/api/show", { model: MODEL })).json());
     expect(show.details).to.deep.include({ format: "gguf", family: "llama" });

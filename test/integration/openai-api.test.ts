@@ -101,6 +101,23 @@ describe("OpenAI API with the openai SDK (local engine)", () => {
     expect(stopped.choices[0]!.message.content).to.equal(free.slice(0, cut));
   });
 
+  it("gives back text held as a possible stop string when max_tokens ends the answer first", async () => {
+    // The answer's last characters followed by more: a stop string the answer starts but never completes.
+    const params = { model: MODEL, messages: user("tell me"), max_tokens: 16, temperature: 0, seed: 3 };
+    const free = (await openai.chat.completions.create(params)).choices[0]!.message.content!;
+    const stop = `${free.slice(-2)}\u0000zz`;
+    const stopped = await openai.chat.completions.create({ ...params, stop: [stop] });
+    expect([stopped.choices[0]!.finish_reason, stopped.choices[0]!.message.content]).to.deep.equal(["length", free]);
+    const stream = await openai.chat.completions.create({ ...params, stop: [stop], stream: true });
+    let streamed = "";
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? "";
+    expect(streamed).to.equal(free);
+    const prompt = { model: MODEL, prompt: "once upon", max_tokens: 16, temperature: 0, seed: 3 };
+    const text = (await openai.completions.create(prompt)).choices[0]!.text;
+    const completed = await openai.completions.create({ ...prompt, stop: [`${text.slice(-2)}\u0000zz`] });
+    expect([completed.choices[0]!.finish_reason, completed.choices[0]!.text]).to.deep.equal(["length", text]);
+  });
+
   it("returns JSON that parses and matches a json_schema response_format", async () => {
     const schema = {
       type: "object",
@@ -159,6 +176,21 @@ describe("OpenAI API with the openai SDK (local engine)", () => {
     expect(answer.choices[0]!.message.tool_calls ?? []).to.deep.equal([]);
   });
 
+  it("never shows its tool-call wrapper as text when max_tokens cuts a required call short", async () => {
+    const tool = (name: string): OpenAI.ChatCompletionTool => ({ type: "function", function: { name, parameters: { type: "object", properties: {} } } });
+    const ask = (tools: OpenAI.ChatCompletionTool[]) =>
+      openai.chat.completions.create({ model: MODEL, messages: user("weather?"), tools, tool_choice: "required", max_tokens: 3 });
+    // One tool: the call is known before its name is written; it comes back with no arguments.
+    const one = (await ask([tool("get_weather")])).choices[0]!;
+    expect(one.finish_reason).to.equal("length");
+    expect(one.message.content ?? "").to.equal("");
+    expect(one.message.tool_calls?.map((c) => (c as OpenAI.ChatCompletionMessageFunctionToolCall).function.name)).to.deep.equal(["get_weather"]);
+    // Two: which one is unknown; nothing is shown (before, the text was `{"name":"get_`).
+    const two = (await ask([tool("get_weather"), tool("get_time")])).choices[0]!;
+    expect(two.finish_reason).to.equal("length");
+    expect(two.message.content ?? "").to.equal("");
+  });
+
   it("serves /v1/completions, plain and streamed", async () => {
     const c = await openai.completions.create({ model: MODEL, prompt: "Once upon a time", max_tokens: 8 });
     expect(c.object).to.equal("text_completion");
@@ -190,6 +222,26 @@ describe("OpenAI API with the openai SDK (local engine)", () => {
     // The SDK's default is base64, decoded client-side.
     const viaSdk = await openai.embeddings.create({ model: MODEL, input: "hello" });
     expect(viaSdk.data[0]!.embedding).to.deep.equal(decoded);
+  });
+
+  it("refuses empty embedding inputs and, with OpenAI's code, inputs and prompts longer than the context", async () => {
+    const refusal = async (call: () => Promise<unknown>) => {
+      try {
+        await call();
+      } catch (err) {
+        expect(err).to.be.instanceOf(OpenAI.BadRequestError);
+        return [(err as APIError).param, (err as APIError).code];
+      }
+      return expect.fail("should throw");
+    };
+    expect(await refusal(() => openai.embeddings.create({ model: MODEL, input: "" }))).to.deep.equal(["input", null]);
+    expect(await refusal(() => openai.embeddings.create({ model: MODEL, input: ["a", ""] }))).to.deep.equal(["input[1]", null]);
+    const long = "word ".repeat(3000);
+    expect(await refusal(() => openai.embeddings.create({ model: MODEL, input: long }))).to.deep.equal(["input", "context_length_exceeded"]);
+    expect(await refusal(() => openai.chat.completions.create({ model: MODEL, messages: user(long), max_tokens: 4 }))).to.deep.equal([
+      "messages",
+      "context_length_exceeded",
+    ]);
   });
 
   it("lists and retrieves models", async () => {

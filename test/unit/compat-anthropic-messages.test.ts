@@ -79,7 +79,7 @@ describe("compat: Anthropic Messages", () => {
           { role: "tool", content: "Error: timeout", toolCallId: "toolu_2", name: "get_weather" },
         ],
         sampling: { temperature: 0.5, topP: 0.9, topK: 20, maxTokens: 64, stop: ["END"] },
-        tools: [{ name: "get_weather", description: "Weather by city", parameters: { type: "object", properties: { city: { type: "string" } } } }],
+        tools: [{ name: "get_weather", description: "Weather by city", parameters: { type: "object", properties: { city: { type: "string" } } }, parametersPath: "tools[0].input_schema" }],
         toolChoice: { type: "auto" },
         parallelToolCalls: false,
       });

@@ -183,7 +183,9 @@ describe("compat: Ollama generate, embed, show", () => {
   });
 
   it("translates embed requests and responses", () => {
-    expect(fromOllamaEmbedRequest({ model: "e", input: "x", keep_alive: "1m" })).to.deep.equal({ model: "e", inputs: ["x"], keepAliveMs: 60_000 });
+    expect(fromOllamaEmbedRequest({ model: "e", input: "x", keep_alive: "1m" })).to.deep.equal({ model: "e", inputs: ["x"], truncate: true, keepAliveMs: 60_000 });
+    expect(fromOllamaEmbedRequest({ model: "e", input: "x", truncate: false }).truncate).to.equal(false);
+    expect(fromOllamaEmbedRequest({ model: "e", input: "" }).inputs).to.deep.equal([]);
     expect(fromOllamaEmbedRequest({ model: "e", input: ["a", "b"] }).inputs).to.deep.equal(["a", "b"]);
     expect(paramOf(() => fromOllamaEmbedRequest({ model: "e", input: [1] }))).to.equal("input");
     expect(toOllamaEmbedResponse({ model: "e", embeddings: [[1]], usage: { inputTokens: 2 } }, "e", 3)).to.deep.equal({

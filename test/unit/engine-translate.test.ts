@@ -146,7 +146,7 @@ describe("engine translators", () => {
         minP: 0.05,
         seed: 4294967295,
         repeatPenalty: { penalty: 1, frequencyPenalty: 0.5, presencePenalty: undefined },
-        customStopTriggers: ["\n"],
+        stop: ["\n"],
       });
     });
 

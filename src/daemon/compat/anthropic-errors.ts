@@ -25,6 +25,7 @@ export interface AnthropicErrorBody {
 const ANTHROPIC_ERROR: Record<ErrorCode, { type: AnthropicErrorType; status?: number }> = {
   bad_request: { type: "invalid_request_error" },
   invalid_json: { type: "invalid_request_error" },
+  context_length_exceeded: { type: "invalid_request_error" },
   not_found: { type: "not_found_error" },
   model_not_found: { type: "not_found_error" },
   conflict: { type: "invalid_request_error" },

@@ -245,7 +245,7 @@ function fromTools(tools: MessagesRequestBody["tools"]): ToolDefinition[] | unde
     if (!name.success) throw badRequest(`Invalid value for 'tools[${i}].name': ${name.error.issues[0]!.message}`, `tools[${i}].name`);
     if (!t.input_schema) throw badRequest("a tool needs input_schema", `tools[${i}].input_schema`);
     if (t.defer_loading === true) throw badRequest("defer_loading (tool search) is not supported", `tools[${i}].defer_loading`);
-    return { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.input_schema };
+    return { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.input_schema, parametersPath: `tools[${i}].input_schema` };
   });
 }
 

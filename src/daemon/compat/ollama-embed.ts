@@ -9,7 +9,10 @@ export function fromOllamaEmbedRequest(body: unknown): EmbeddingRequest {
   const b = parseBody(native.EmbedRequest, body);
   if (b.dimensions != null) throw badRequest("dimensions is not supported: embeddings have the model's own width", "dimensions");
   const keepAliveMs = fromKeepAlive(b.keep_alive);
-  return { model: b.model, inputs: typeof b.input === "string" ? [b.input] : b.input, ...(keepAliveMs !== undefined ? { keepAliveMs } : {}) };
+  // As Ollama: an empty string is no input, which only loads the model (a list with an empty string is a 400).
+  const inputs = typeof b.input === "string" ? (b.input === "" ? [] : [b.input]) : b.input;
+  // Ollama truncates an input longer than the context unless told not to.
+  return { model: b.model, inputs, truncate: b.truncate ?? true, ...(keepAliveMs !== undefined ? { keepAliveMs } : {}) };
 }
 
 export function toOllamaEmbedResponse(result: EmbeddingResult, model: string, totalMs: number, loadMs = 0): native.EmbedResponse {
@@ -25,5 +28,6 @@ export function toOllamaEmbedResponse(result: EmbeddingResult, model: string, to
 export function fromOllamaEmbeddingsRequest(body: unknown): EmbeddingRequest {
   const b = parseBody(native.EmbeddingsRequest, body);
   const keepAliveMs = fromKeepAlive(b.keep_alive);
-  return { model: b.model, inputs: [b.prompt], ...(keepAliveMs !== undefined ? { keepAliveMs } : {}) };
+  // As Ollama: an empty prompt loads the model and answers an empty embedding.
+  return { model: b.model, inputs: b.prompt === "" ? [] : [b.prompt], ...(keepAliveMs !== undefined ? { keepAliveMs } : {}) };
 }

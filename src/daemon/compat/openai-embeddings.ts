@@ -28,6 +28,7 @@ export function fromEmbeddingRequest(body: unknown): TranslatedEmbedding {
   if (inputs.length === 0) throw badRequest("input must not be empty", "input");
   inputs.forEach((x, i) => {
     if (typeof x !== "string") throw badRequest("input must be a string or an array of strings (token ids are not supported)", `input[${i}]`);
+    if (x === "") throw badRequest("input must not be an empty string", typeof b.input === "string" ? "input" : `input[${i}]`);
   });
   return { request: { model: b.model, inputs: inputs as string[] }, encodingFormat: b.encoding_format ?? "float" };
 }

@@ -13,6 +13,8 @@ export interface OpenAIErrorBody {
 const OPENAI_ERROR: Record<ErrorCode, { type: string; code: string | null }> = {
   bad_request: { type: "invalid_request_error", code: null },
   invalid_json: { type: "invalid_request_error", code: null },
+  // What LangChain, LiteLLM and the like look for to trim a conversation or move to a larger model.
+  context_length_exceeded: { type: "invalid_request_error", code: "context_length_exceeded" },
   not_found: { type: "invalid_request_error", code: "unknown_url" },
   model_not_found: { type: "invalid_request_error", code: "model_not_found" },
   conflict: { type: "invalid_request_error", code: "conflict" },

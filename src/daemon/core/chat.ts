@@ -31,6 +31,8 @@ export interface ToolDefinition {
   description?: string;
   /** JSON Schema of the arguments object. */
   parameters: Record<string, unknown>;
+  /** Where the schema sits in the caller's request, for errors about it; default OpenAI's `tools[i].function.parameters`. */
+  parametersPath?: string;
 }
 
 export type ToolChoice = { type: "auto" } | { type: "none" } | { type: "required" } | { type: "tool"; name: string };
@@ -97,6 +99,8 @@ export interface EmbeddingRequest {
   model: string;
   inputs: string[];
   keepAliveMs?: number;
+  /** Cut an input longer than the context to fit (Ollama's default) instead of refusing it (OpenAI's way). */
+  truncate?: boolean;
 }
 
 export interface EmbeddingResult {

@@ -18,13 +18,14 @@ import {
   type Token,
 } from "node-llama-cpp";
 import type { ChatEvent, ChatRequest, CompletionRequest, FinishReason, ReasoningOptions, ResponseFormat, Usage } from "../core/chat.js";
-import { badRequest } from "../errors.js";
+import { badRequest, contextLengthExceeded } from "../errors.js";
 import { toChatHistory, type MappedHistory } from "./chat-history.js";
 import { ForcedCallStream } from "./grammar/forced-call-stream.js";
 import type { PreparedGrammar, PreparedSchema, SchemaGrammars } from "./grammar/schema-grammars.js";
 import type { SchemaCheck } from "./grammar/schema-validator.js";
 import type { LoadedLlamaModel } from "./llama-model.js";
 import { toFinishReason, toLlamaSampling, type LlamaSampling } from "./sampling.js";
+import { StopStrings } from "./stop-strings.js";
 import { newToolCallId, toolMode, type ToolMode } from "./tool-calls.js";
 
 type Format = { kind: "text" } | { kind: "json" } | { kind: "schema"; schema: PreparedSchema };
@@ -178,8 +179,9 @@ function chatFunctions(tools: ToolMode): ChatModelFunctions | undefined {
 }
 
 export async function runChat(target: GenerationTarget, prepared: PreparedChat): Promise<GenerationOutcome> {
-  const { llama, loaded, sequence, signal, emit } = target;
-  const { tools, sampling, format } = prepared;
+  const { llama, loaded, sequence, emit } = target;
+  const { tools, format } = prepared;
+  const { stop, ...sampling } = prepared.sampling;
   const constraint: PreparedGrammar | undefined = tools.kind === "forced" ? tools.grammar : format.kind === "schema" ? format.schema : undefined;
   const grammar = await grammarFor(target, constraint ?? format);
   const functions = chatFunctions(tools);
@@ -191,6 +193,9 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   const meter = sequence.tokenMeter.getState();
   let firstTokenAt: number | undefined;
   const forced = tools.kind === "forced" ? new ForcedCallStream() : undefined;
+  // A forced call is mlxm's own wrapper text (`{"name":…`), which stop strings are not matched against.
+  const answer = new AnswerText(forced ? undefined : stop, target.signal);
+  const { signal } = answer;
   let forcedIndex: number | undefined;
   const streamedCalls = new Map<number, number>();
   let nextToolIndex = 0;
@@ -208,7 +213,8 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
     onToken: () => (firstTokenAt ??= performance.now()),
     onTextChunk: (text: string) => {
       if (!forced) {
-        if (text) emit({ type: "text", text });
+        const out = answer.push(text);
+        if (out) emit({ type: "text", text: out });
         return;
       }
       // A forced call streams like an `auto` one: the name once it is written, then its arguments as deltas.
@@ -245,16 +251,10 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   target.begin();
   emit({ type: "start", inputTokens, ...(target.cachedTokens ? { cachedInputTokens: target.cachedTokens } : {}) });
   let stopReason: string;
-  let stopSequence: string | undefined;
-  let responseText = "";
   let functionCalls: { functionName: string; params: unknown }[] = [];
   try {
     const response = await chat.generateResponse(history, options);
     stopReason = response.metadata.stopReason;
-    if (response.metadata.stopReason === "customStopTrigger") {
-      stopSequence = matchedStop(response.metadata.customStopTrigger, sampling.customStopTriggers);
-    }
-    responseText = response.response;
     functionCalls = (response.functionCalls ?? []) as typeof functionCalls;
   } catch (err) {
     if (!signal.aborted) throw err;
@@ -262,6 +262,9 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   } finally {
     chat.dispose();
   }
+  stopReason = answer.finish(stopReason, emit);
+  const stopSequence = answer.matched;
+  const responseText = answer.text;
   const usage = usageOf(target, sequence.tokenMeter.diff(meter).usedOutputTokens);
   let finishReason = toFinishReason(stopReason);
   let check: SchemaCheck | undefined;
@@ -282,9 +285,12 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
       finishReason = "tool_calls";
       const name = [...tools.grammar.checks.keys()].find((n) => forced.text.startsWith(`{"name":${JSON.stringify(n)},`));
       check = parseAndCheck(args, name === undefined ? undefined : tools.grammar.checks.get(name));
-    } else if (forcedIndex === undefined && forced.text) {
-      emit({ type: "text", text: forced.text }); // cut short before the name was complete: show what there is
+    } else if (forcedIndex === undefined && tools.grammar.checks.size === 1) {
+      // Cut short before the name was written, but only one tool could be called: a call with no arguments yet.
+      startCall([...tools.grammar.checks.keys()][0]!);
     }
+    // Otherwise nothing is shown: the text so far is mlxm's own call wrapper (`{"name":…`), which no client should
+    // take for the model's answer; the finish reason ("length") says what happened.
   } else if (format.kind === "schema" && finishReason === "stop") {
     check = parseAndCheck(responseText, format.schema.check);
   }
@@ -297,14 +303,11 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   };
 }
 
-/** node-llama-cpp reports the trigger that fired as pieces; give back the caller's own stop string. */
-function matchedStop(trigger: readonly unknown[], stops: readonly string[] | undefined): string {
-  const text = trigger.filter((p): p is string => typeof p === "string").join("");
-  return stops?.find((s) => s === text) ?? text;
-}
-
 export async function runCompletion(target: GenerationTarget, prepared: PreparedCompletion): Promise<GenerationOutcome> {
-  const { loaded, sequence, signal, emit } = target;
+  const { loaded, sequence, emit } = target;
+  const { stop, ...sampling } = prepared.sampling;
+  const answer = new AnswerText(stop, target.signal);
+  const { signal } = answer;
   const constraint = prepared.format.kind === "schema" ? prepared.format.schema : undefined;
   const grammar = await grammarFor(target, constraint ?? prepared.format);
   // A copy: LlamaCompletion splices the array it is given.
@@ -318,31 +321,29 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
   target.begin();
   emit({ type: "start", inputTokens, ...(target.cachedTokens ? { cachedInputTokens: target.cachedTokens } : {}) });
   let stopReason: string;
-  let stopSequence: string | undefined;
-  let responseText = "";
   try {
     const response = await completion.generateCompletionWithMeta(tokens, {
-      ...prepared.sampling,
+      ...sampling,
       maxTokens,
       signal,
       stopOnAbortSignal: true,
       ...(grammar ? { grammar } : {}),
       onToken: () => (firstTokenAt ??= performance.now()),
       onTextChunk: (text) => {
-        if (text) emit({ type: "text", text });
+        const out = answer.push(text);
+        if (out) emit({ type: "text", text: out });
       },
     });
     stopReason = response.metadata.stopReason;
-    if (response.metadata.stopReason === "customStopTrigger") {
-      stopSequence = matchedStop(response.metadata.customStopTrigger, prepared.sampling.customStopTriggers);
-    }
-    responseText = response.response;
   } catch (err) {
     if (!signal.aborted) throw err;
     stopReason = "abort";
   } finally {
     completion.dispose();
   }
+  stopReason = answer.finish(stopReason, emit);
+  const stopSequence = answer.matched;
+  const responseText = answer.text;
   const finishReason = toFinishReason(stopReason);
   const check = constraint && finishReason === "stop" ? parseAndCheck(responseText, constraint.check) : undefined;
   return {
@@ -373,7 +374,7 @@ async function grammarFor(target: GenerationTarget, format: PreparedGrammar | Fo
 function generationBudget(inputTokens: number, contextSize: number, requested: number | undefined, param: string): number {
   const room = contextSize - inputTokens;
   if (room < 1) {
-    throw badRequest(`the prompt is ${inputTokens} tokens but the context holds ${contextSize} (MLXM_CONTEXT_SIZE)`, param);
+    throw contextLengthExceeded(`the prompt is ${inputTokens} tokens but the context holds ${contextSize} (MLXM_CONTEXT_SIZE)`, param);
   }
   return Math.min(requested ?? room, room);
 }
@@ -396,4 +397,45 @@ function schemaOutcome(check: SchemaCheck | undefined, constraint: PreparedGramm
     ...(check?.error ? { schemaError: check.error } : {}),
     ...(constraint ? { grammar: { compileMs: constraint.compileMs, cached: constraint.cached } } : {}),
   };
+}
+
+/**
+ * The answer's text through the request's stop strings: what is certainly answer goes out, a possible start of a stop
+ * string waits, and a completed one ends the generation through `signal` (node-llama-cpp notices after its next
+ * token) and is reported as `matched`. `text` is everything given out, for the schema check.
+ */
+class AnswerText {
+  readonly #stops: StopStrings;
+  readonly #ended = new AbortController();
+  /** The request's signal, or a stop string matched. */
+  readonly signal: AbortSignal;
+  text = "";
+
+  constructor(stop: readonly string[] | undefined, requestSignal: AbortSignal) {
+    this.#stops = new StopStrings(stop ?? []);
+    this.signal = stop?.length ? AbortSignal.any([requestSignal, this.#ended.signal]) : requestSignal;
+  }
+
+  get matched(): string | undefined {
+    return this.#stops.matched;
+  }
+
+  push(text: string): string {
+    const out = this.#stops.push(text);
+    this.text += out;
+    if (this.#stops.matched !== undefined) this.#ended.abort();
+    return out;
+  }
+
+  /**
+   * Once the generation returned: a matched stop string's stop reason, or node-llama-cpp's own (the token budget, the
+   * end of the turn), in which case what was held back as a possible stop string is the answer's end and goes out.
+   */
+  finish(stopReason: string, emit: (event: ChatEvent) => void): string {
+    if (this.matched !== undefined) return "customStopTrigger";
+    const rest = this.#stops.flush();
+    this.text += rest;
+    if (rest) emit({ type: "text", text: rest });
+    return stopReason;
+  }
 }

@@ -142,7 +142,8 @@ function loadedFootprint(model: LlamaModel, contextSize: number, sequences: numb
   const insights = model.fileInsights;
   const weights = model.gpuLayers === 0 ? { cpuRam: model.size, gpuVram: 0 } : insights.estimateModelResourceRequirements({ gpuLayers: model.gpuLayers });
   const context = insights.estimateContextResourceRequirements({ contextSize, sequences, modelGpuLayers: model.gpuLayers, batchSize });
-  return { ramBytes: weights.cpuRam + context.cpuRam, vramBytes: weights.gpuVram + context.gpuVram };
+  // node-llama-cpp's estimates are not whole numbers; byte counts reach clients (Ollama's `size` is an integer).
+  return { ramBytes: Math.round(weights.cpuRam + context.cpuRam), vramBytes: Math.round(weights.gpuVram + context.gpuVram) };
 }
 
 async function loadModel(

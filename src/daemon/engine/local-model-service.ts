@@ -133,7 +133,7 @@ export class LocalModelService implements ModelService {
       const spec = await resolveModelSpec(this.options.store, request.model);
       const lease = await this.#acquire(spec, request.keepAliveMs, signal, span);
       try {
-        const { embeddings, inputTokens } = await runEmbedding(lease.model, request.inputs, signal);
+        const { embeddings, inputTokens } = await runEmbedding(lease.model, request.inputs, signal, request.truncate);
         span.setAttributes({
           [GenAI.RESPONSE_MODEL]: spec.name,
           [GenAI.USAGE_INPUT_TOKENS]: inputTokens,

@@ -17,7 +17,8 @@ export interface LlamaSampling {
   minP?: number;
   seed?: number;
   repeatPenalty: false | LLamaContextualRepeatPenalty;
-  customStopTriggers?: string[];
+  /** The request's stop strings: matched by generation.ts ({@link StopStrings}), not handed to node-llama-cpp. */
+  stop?: string[];
 }
 
 /** Maps and checks sampling options; a bad value is a 400 naming the OpenAI-style parameter. */
@@ -46,7 +47,7 @@ export function toLlamaSampling(s: SamplingOptions): LlamaSampling {
     repeatPenalty: penalized
       ? { penalty: s.repeatPenalty ?? 1, frequencyPenalty: s.frequencyPenalty, presencePenalty: s.presencePenalty }
       : false,
-    ...(stop?.length ? { customStopTriggers: stop } : {}),
+    ...(stop?.length ? { stop } : {}),
   };
 }
 

@@ -33,7 +33,7 @@ export function toolMode(tools: readonly ToolDefinition[] | undefined, choice: T
   tools.forEach((tool, i) => {
     if (!tool.name) throw badRequest("every tool needs a name", `tools[${i}].function.name`);
   });
-  const inputs: ToolInput[] = tools.map((tool, i) => ({ name: tool.name, parameters: tool.parameters ?? {}, path: `tools[${i}].function.parameters` }));
+  const inputs: ToolInput[] = tools.map((tool, i) => ({ name: tool.name, parameters: tool.parameters ?? {}, path: tool.parametersPath ?? `tools[${i}].function.parameters` }));
   if (!choice || choice.type === "auto") {
     const checks = grammars.toolChecks(inputs);
     const functions: Record<string, ChatModelFunctions[string]> = {};

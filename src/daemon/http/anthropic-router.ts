@@ -32,7 +32,7 @@ export function createAnthropicRouter(ctx: DaemonContext): Router {
   const router = Router();
   router.use(markApi("anthropic"));
   // Any content type, as for the OpenAI routes: some clients omit it.
-  router.use(express.json({ limit: "32mb", type: () => true }));
+  router.use(express.json({ limit: ctx.config.security.maxBodyBytes, type: () => true }));
 
   router.post("/", async (req, res) => {
     const translate = once(() => fromMessagesRequest(req.body));

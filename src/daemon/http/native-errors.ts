@@ -8,7 +8,13 @@ import { HttpError } from "../errors.js";
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   const e = err as { type?: string; status?: number; code?: string; message?: string; details?: Record<string, unknown> };
-  if (e?.type === "entity.parse.failed") return new HttpError("invalid_json", `request body is not valid JSON: ${e.message}`);
+  if (e?.type === "entity.parse.failed") {
+    // body-parser refuses valid JSON that is not an object or array (`null`, `3`) with JSON.parse's own message,
+    // which would call it invalid JSON.
+    const body = (err as { body?: unknown }).body;
+    if (typeof body === "string" && isJsonScalar(body)) return new HttpError("invalid_json", "the request body must be a JSON object");
+    return new HttpError("invalid_json", `request body is not valid JSON: ${e.message}`);
+  }
   if (e?.type === "entity.too.large") return new HttpError("payload_too_large", "request body is too large");
   if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported") {
     return new HttpError("unsupported_media_type", e.message ?? "unsupported content encoding");
@@ -23,6 +29,17 @@ export function toHttpError(err: unknown): HttpError {
     return new HttpError(CODE_PASSTHROUGH[e.code]!, e.message ?? "error", e.details);
   }
   return new HttpError("internal", "internal error");
+}
+
+function isJsonScalar(text: string): boolean {
+  const trimmed = text.trim();
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) return false;
+  try {
+    JSON.parse(trimmed);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Our code for a framework client error's status; anything unlisted is a plain 400. */

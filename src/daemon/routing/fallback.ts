@@ -42,7 +42,7 @@ function mayFallBack(err: unknown, c: Candidate): boolean {
   if (err instanceof UpstreamError) return err.retriable;
   if (!(err instanceof HttpError)) return c.kind === "local";
   // A bad request fails the same way everywhere; a cancelled one has no one left to answer.
-  return !["bad_request", "invalid_json", "cancelled", "payload_too_large"].includes(err.code);
+  return !["bad_request", "invalid_json", "context_length_exceeded", "cancelled", "payload_too_large"].includes(err.code);
 }
 
 /** The error worth reporting: a missing local model says less than the upstream failure that followed it. */

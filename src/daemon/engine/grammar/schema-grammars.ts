@@ -49,7 +49,7 @@ export class SchemaGrammars {
 
   /** The grammar for a response format's schema; an unenforceable keyword is a 400 whose param is its path. */
   schema(schema: unknown, param: string): PreparedSchema {
-    const hash = hashOf(["schema", schema]);
+    const hash = refuseAsBadRequest(() => hashOf(["schema", schema]), param);
     const started = performance.now();
     let entry = this.#schemas.get(hash);
     const cached = entry !== undefined;
@@ -63,7 +63,7 @@ export class SchemaGrammars {
 
   /** The grammar for a forced call of one of `tools`. */
   toolCall(tools: readonly ToolInput[]): PreparedToolCall {
-    const hash = hashOf(["tools", tools.map((t) => [t.name, t.parameters])]);
+    const hash = refuseAsBadRequest(() => hashOf(["tools", tools.map((t) => [t.name, t.parameters])]), "tools");
     const started = performance.now();
     let entry = this.#tools.get(hash);
     const cached = entry !== undefined;
@@ -117,6 +117,8 @@ function refuseAsBadRequest<T>(build: () => T, param: string): T {
       const where = joinPath(param, err.path);
       throw badRequest(`JSON Schema keyword "${err.keyword}" at ${where || "the schema root"} is not enforced: ${err.reason}`, joinPath(where, err.keyword));
     }
+    // Hashing and compiling recurse: a schema nested thousands of levels deep runs out of stack, the caller's fault.
+    if (err instanceof RangeError && /call stack/i.test(err.message)) throw badRequest("the JSON schema is nested too deeply", param);
     throw badRequest(`the JSON schema cannot be used: ${(err as Error).message}`, param);
   }
 }
