@@ -60,6 +60,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       flags: this.flags as Record<string, unknown>,
       baseUrl: this.settings.baseUrl,
       home: this.settings.home,
+      credential: () => cliCredential(this.settings),
     });
   }
 
@@ -96,10 +97,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // oclif's own exits (help, --version, this.exit) pass through untouched.
     if (err.oclif?.exit !== undefined && !(err instanceof MlxmError)) {
       if (err.oclif.exit === 0 || err.message.startsWith("EEXIT")) throw err;
-      traceCommandFailure("usage_error", err.message, err.oclif.exit);
+      // A flag or argument the parser refused is a usage error whatever exit oclif chose (it gives 1 for a value not
+      // among a flag's options or a flag given twice, 2 for the rest); parse errors are the ones that carry `parse`.
+      const exit = "parse" in err ? ExitCode.USAGE : err.oclif.exit;
+      traceCommandFailure("usage_error", err.message, exit);
       if (this.jsonEnabled()) this.printJsonError("usage_error", err.message);
       else this.logToStderr(`Error: ${err.message}`);
-      this.exit(err.oclif.exit);
+      this.exit(exit);
     }
     const { code, exit, hint } = describeError(err);
     traceCommandFailure(code, err.message, exit);
@@ -135,7 +139,7 @@ export function describeError(err: unknown): { code: string; exit: number; hint?
     return { code: err.code, exit: ExitCode.UNAUTHORIZED, hint: "Set MLXM_API_KEY to a key from `mlxm key create` (run on the daemon's machine)." };
   }
   // A bad request is the caller's mistake whether the daemon or the CLI noticed it (e.g. an unreadable preset file).
-  if (err instanceof MlxmError && (err.code === "bad_request" || err.code === "invalid_json")) {
+  if (err instanceof MlxmError && (err.code === "bad_request" || err.code === "invalid_json" || err.code === "context_length_exceeded")) {
     return { code: err.code, exit: ExitCode.USAGE };
   }
   if (err instanceof MlxmError) return { code: err.code, exit: ExitCode.FAILURE };

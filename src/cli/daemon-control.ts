@@ -145,12 +145,34 @@ export async function ensureDaemon(
   try {
     await startBackgroundDaemon(config, client, options);
   } catch (err) {
-    // Another command may have started it at the same moment: use that one.
     if (err instanceof AlreadyRunningError) {
+      // This home's daemon answers at another address (another --host or MLXM_HOST): waiting here cannot help.
+      const elsewhere = await answeringAddress(config, client);
+      if (elsewhere) {
+        throw new DaemonUnreachableError(
+          `the mlxm daemon of ${config.home} (pid ${err.pid}) answers at ${elsewhere}, not at ${client.baseUrl}: use --host ${elsewhere}, or stop it first`,
+          client.baseUrl,
+        );
+      }
+      // Another command may have started it at the same moment: use that one.
       await waitUntilReady(client, config.startTimeoutMs, undefined, daemonLogPath(config.home));
       return;
     }
     throw err;
+  }
+}
+
+/** The address in this home's pid file, if a daemon answers there and it is not where `client` looks. */
+async function answeringAddress(config: MlxmConfig, client: MlxmClient): Promise<string | undefined> {
+  const address = runningDaemon(config.home)?.address;
+  if (!address || `http://${address}` === client.baseUrl) return undefined;
+  const { MlxmClient } = await import("../client/mlxm-client.js");
+  try {
+    await new MlxmClient({ baseUrl: `http://${address}`, timeoutMs: 1000 }).health();
+    return address;
+  } catch (err) {
+    // A refusal is an answer too; only silence means it may still be starting.
+    return err instanceof ApiError ? address : undefined;
   }
 }
 

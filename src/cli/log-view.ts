@@ -22,7 +22,8 @@ export function printLog(file: string, lines: number, pretty: boolean, out: (l: 
   } catch {
     throw new CLIError(`no daemon log at ${file} (the background daemon has not run for this MLXM_HOME)`, { exit: 4 });
   }
-  for (const l of text.split("\n").filter(Boolean).slice(-lines)) out(format(l, pretty));
+  // slice(-0) would be the whole log.
+  if (lines > 0) for (const l of text.split("\n").filter(Boolean).slice(-lines)) out(format(l, pretty));
   return Buffer.byteLength(text);
 }
 

@@ -35,7 +35,7 @@ export class ApiError extends MlxmError {
     const details = obj.details && typeof obj.details === "object" ? (obj.details as Record<string, unknown>) : undefined;
     const Cls =
       code === "not_found" || code === "model_not_found" ? NotFoundError
-      : code === "bad_request" || code === "invalid_json" ? BadRequestError
+      : code === "bad_request" || code === "invalid_json" || code === "context_length_exceeded" ? BadRequestError
       : code === "conflict" ? ConflictError
       : code === "unauthorized" || code === "forbidden" ? UnauthorizedError
       : code === "starting" || code === "unavailable" || code === "queue_full" ? UnavailableError

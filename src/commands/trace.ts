@@ -1,5 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../cli/base-command.js";
+import { NotFoundError } from "../client/errors.js";
 import { renderTraceList, renderWaterfall } from "../cli/trace-view.js";
 import { parseSince } from "../cli/time-args.js";
 import type { TraceListResponse, TraceResponse } from "../protocol/traces.js";
@@ -19,7 +20,7 @@ export default class Trace extends BaseCommand<typeof Trace> {
     id: Args.string({ description: "Trace id, or a unique prefix of at least 8 characters." }),
   };
   static override flags = {
-    last: Flags.boolean({ description: "Show the newest trace.", exclusive: ["id"] }),
+    last: Flags.boolean({ description: "Show the newest trace (with --errors or --since: the newest of those)." }),
     errors: Flags.boolean({ description: "Only traces with an error." }),
     since: Flags.string({ description: "Only traces that started since then: a duration (15m, 2h, 7d) or a time." }),
     limit: Flags.integer({ description: "How many traces to list.", default: 20, min: 1, max: 1000 }),
@@ -27,22 +28,34 @@ export default class Trace extends BaseCommand<typeof Trace> {
   };
 
   async run(): Promise<TraceListResponse | TraceResponse> {
+    if (this.args.id && this.flags.last) this.error("give a trace id or --last, not both", { exit: 2 });
+    if (this.args.id && (this.flags.errors || this.flags.since)) this.error("--errors and --since choose among traces: not with an id", { exit: 2 });
+    const since = this.flags.since ? parseSince(this.flags.since) : undefined;
     const client = await this.client();
     const color = Boolean(process.stdout.isTTY);
     if (this.args.id || this.flags.last) {
-      const trace = await client.trace(this.args.id ?? "last");
+      const id = this.args.id ?? (this.flags.errors || since ? await this.newest(since) : "last");
+      const trace = await client.trace(id);
       this.say(`trace ${trace.trace_id}  ${trace.summary.name}  ${trace.summary.status}\n`);
       this.say(renderWaterfall(trace.spans, { color, width: process.stdout.columns }));
       return trace;
     }
-    const since = this.flags.since ? parseSince(this.flags.since) : undefined;
     const list = await client.traces({ limit: this.flags.limit, since, errors: this.flags.errors });
     if (!this.flags.follow) {
-      this.say(list.traces.length ? renderTraceList(list.traces, color) : "no traces recorded yet");
+      const filtered = this.flags.errors || since;
+      this.say(list.traces.length ? renderTraceList(list.traces, color) : filtered ? "no traces match" : "no traces recorded yet");
       return list;
     }
     await this.follow(list, color);
     return list;
+  }
+
+  /** The newest trace that --errors and --since allow; a not-found error when there is none. */
+  private async newest(since: string | undefined): Promise<string> {
+    const client = await this.client();
+    const [newest] = (await client.traces({ limit: 1, since, errors: this.flags.errors })).traces;
+    if (!newest) throw new NotFoundError("no trace matches --errors/--since", 404, "not_found");
+    return newest.trace_id;
   }
 
   /** Print traces as the daemon pushes them; with --json one JSON line per trace. Ends when the daemon stops. */

@@ -11,8 +11,8 @@ import { isSecretKey, REDACTED, scrubText } from "./redact.js";
 
 export const CLI_SERVICE_NAME = "mlxm-cli";
 
-/** Hands finished spans to the daemon at `baseUrl`; rejects when it could not. */
-export type SpanSender = (baseUrl: string, spans: SpanRecord[]) => Promise<void>;
+/** Hands finished spans to the daemon at `baseUrl`, with the command's credential; rejects when it could not. */
+export type SpanSender = (baseUrl: string, spans: SpanRecord[], apiKey: string | undefined) => Promise<void>;
 
 export interface CliTracerOptions {
   /** Default: `MlxmClient.ingestSpans` with a short timeout (tracing must not hold a command up). */
@@ -22,9 +22,9 @@ export interface CliTracerOptions {
 }
 
 /** Through the client like every other daemon call; imported late because most commands never get this far first. */
-const sendThroughClient: SpanSender = async (baseUrl, spans) => {
+const sendThroughClient: SpanSender = async (baseUrl, spans, apiKey) => {
   const { MlxmClient } = await import("../client/mlxm-client.js");
-  await new MlxmClient({ baseUrl, timeoutMs: 1000 }).ingestSpans(spans);
+  await new MlxmClient({ baseUrl, timeoutMs: 1000, ...(apiKey ? { apiKey } : {}) }).ingestSpans(spans);
 };
 
 export interface CommandInfo {
@@ -32,6 +32,11 @@ export interface CommandInfo {
   flags: Record<string, unknown>;
   baseUrl: string;
   home: string;
+  /**
+   * What the command authenticates with, read when the span is sent: once a key exists the daemon refuses span
+   * uploads without one too, and the command's own span would be lost (left in the spool until the next start).
+   */
+  credential?: () => string | undefined;
 }
 
 export class CliTracer {
@@ -110,7 +115,7 @@ export class CliTracer {
 
   private async send(record: SpanRecord): Promise<boolean> {
     try {
-      await (this.options.send ?? sendThroughClient)(this.command!.baseUrl, [record]);
+      await (this.options.send ?? sendThroughClient)(this.command!.baseUrl, [record], this.command!.credential?.());
       return true;
     } catch {
       return false;

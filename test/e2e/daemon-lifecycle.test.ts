@@ -59,6 +59,11 @@ describe("mlxm daemon (e2e)", function () {
     expect(again.code).to.equal(5);
     expect(again.stderr).to.contain(`pid ${started.pid}`);
 
+    // A command pointed at another address of this home does not wait out the start timeout: it says where it runs.
+    const elsewhere = await runCli(["ls", "--host", "127.0.0.1:1"], { ...env, extra: { MLXM_START_TIMEOUT: "60s" } });
+    expect(elsewhere.code, elsewhere.stderr).to.equal(3);
+    expect(elsewhere.stderr).to.contain(`answers at 127.0.0.1:${env.port}`);
+
     const stop = await runCli(["daemon", "stop", "--json"], env);
     expect(stop.code).to.equal(0);
     expect(parseJson(stop)).to.deep.equal({ running: true, pid: started.pid, forced: false });
@@ -67,6 +72,9 @@ describe("mlxm daemon (e2e)", function () {
 
     const logs = await runCli(["daemon", "logs", "-n", "50"], env);
     expect(logs.stdout).to.contain("mlxm daemon ready").and.to.contain("mlxm daemon stopped");
+    const none = await runCli(["daemon", "logs", "-n", "0"], env);
+    expect([none.code, none.stdout]).to.deep.equal([0, ""]);
+    expect((await runCli(["daemon", "logs", "-n", "-5"], env)).code).to.equal(2);
   });
 
   // One test for both, so the daemon autostart brings up is the one killed (a daemon start is most of a test's time).
@@ -154,5 +162,9 @@ describe("mlxm CLI basics (e2e)", function () {
   it("exits 2 on usage errors", async () => {
     expect((await runCli(["no-such-command"], env)).code).to.equal(2);
     expect((await runCli(["ls", "--no-such-flag"], env)).code).to.equal(2);
+    // Values outside a flag's options and repeated flags: oclif itself exits 1 for these.
+    expect((await runCli(["usage", "--by", "colour", "--no-autostart"], env)).code).to.equal(2);
+    expect((await runCli(["run", "m", "hi", "--format", "yaml", "--no-autostart"], env)).code).to.equal(2);
+    expect((await runCli(["trace", "--since", "0", "--no-autostart"], env)).code).to.equal(2);
   });
 });

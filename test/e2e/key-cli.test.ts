@@ -121,4 +121,15 @@ describe("mlxm key (e2e)", function () {
     const badName = await runCli(["key", "create", "--name", "../etc"], env);
     expect(badName.code).to.equal(2);
   });
+
+  it("keeps tracing each command once keys are required: its span reaches the daemon with the admin token", async () => {
+    // Keys exist from the test above. Before the fix, the span upload went without a credential, was refused, and
+    // the command's root span waited in the spool: `trace --last` showed some daemon request instead.
+    const traced = { ...env, extra: { MLXM_NO_AUTOSTART: "1" } };
+    const ls = await runCli(["ls"], traced);
+    expect(ls.code, ls.stderr).to.equal(0);
+    const last = await runCli(["trace", "--last", "--json"], { ...env, extra: { MLXM_NO_AUTOSTART: "1", MLXM_TRACE: "false" } });
+    expect(last.code, last.stderr).to.equal(0);
+    expect(parseJson(last).summary.name).to.equal("mlxm ls");
+  });
 });

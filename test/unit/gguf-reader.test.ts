@@ -42,13 +42,15 @@ describe("gguf reader", () => {
     headerEnd = dataOffset - info.alignment;
   });
 
-  it("rejects a file that is not GGUF, naming the magic it found", async () => {
+  it("rejects a file that is not GGUF, naming an older model format's magic but echoing no other file's bytes", async () => {
     const error = await readError(Buffer.concat([Buffer.from("GGML"), Buffer.from(model).subarray(4)]));
     expect(error.message).to.match(/not a GGUF file: magic is "GGML", expected "GGUF"/);
     expect(error.code).to.equal("invalid_model");
     expect(error.status).to.equal(422);
     expect((await readError(Buffer.from([0x7f, 0x45]))).message).to.match(/only 2 bytes/);
     expect((await readError(Buffer.alloc(0))).message).to.match(/not a GGUF file/);
+    const shadow = await readError(Buffer.from("root:$6$secret:19000:0:99999:7:::\n".repeat(8)));
+    expect(shadow.message).to.equal('not a GGUF file: it does not start with "GGUF"');
   });
 
   it("rejects unsupported versions and big-endian files", async () => {

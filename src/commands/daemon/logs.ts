@@ -9,7 +9,7 @@ export default class DaemonLogs extends BaseCommand<typeof DaemonLogs> {
   static override enableJsonFlag = false;
   static override flags = {
     follow: Flags.boolean({ char: "f", description: "Keep printing new lines until Ctrl-C." }),
-    lines: Flags.integer({ char: "n", description: "How many of the last lines to show.", default: 100 }),
+    lines: Flags.integer({ char: "n", description: "How many of the last lines to show (0: none, e.g. with -f).", default: 100, min: 0 }),
     raw: Flags.boolean({ description: "Print the JSON lines as written, even on a terminal." }),
   };
 

@@ -21,6 +21,9 @@ import { fromRouteRow, toRouteEntry } from "../routing/route.js";
 import type { UsageTotals } from "../store/repos/requests-repo.js";
 import { failOnErrorFinish } from "./streaming.js";
 
+const FIRST_ISO_TIME = Date.parse("0000-01-01T00:00:00.000Z");
+const LAST_ISO_TIME = Date.parse("9999-12-31T23:59:59.999Z");
+
 export function createRoutesRouter(ctx: DaemonContext): Router {
   const router = Router();
   router.use(express.json({ limit: "64kb" }));
@@ -102,9 +105,11 @@ export function createRoutesRouter(ctx: DaemonContext): Router {
   router.get("/usage", async (req, res) => {
     const since = typeof req.query.since === "string" && req.query.since ? Date.parse(req.query.since) : Date.now() - 24 * 3600_000;
     if (!Number.isFinite(since)) throw badRequest("since must be an ISO-8601 time", "since");
+    // Rows are compared as ISO text, which only orders within years 0000-9999: beyond, say so; before, take all.
+    if (since > LAST_ISO_TIME) throw badRequest("since is after the year 9999", "since");
     const by = UsageGroup.safeParse(req.query.by ?? "model");
     if (!by.success) throw badRequest("by must be one of model, backend, day, api", "by");
-    const sinceIso = new Date(since).toISOString();
+    const sinceIso = new Date(Math.max(since, FIRST_ISO_TIME)).toISOString();
     const { store } = ctx.services();
     const [rows, [total]] = await Promise.all([store.requests.summarise(sinceIso, by.data), store.requests.summarise(sinceIso, undefined)]);
     const body: UsageResponse = { since: sinceIso, by: by.data, rows, total: total ?? emptyTotals() };

@@ -114,7 +114,7 @@ export async function readGgufHeader(source: GgufByteSource, path = ""): Promise
   if (source.size < 4) fail(`not a GGUF file: only ${source.size} bytes`);
   await cursor.need(4, "the magic number");
   const magic = cursor.u32();
-  if (magic !== GGUF_MAGIC) fail(`not a GGUF file: magic is ${describeMagic(magic)}, expected "GGUF"`);
+  if (magic !== GGUF_MAGIC) fail(`not a GGUF file: ${describeMagic(magic)}`);
 
   await cursor.need(4, "the version");
   const version = cursor.u32();
@@ -213,11 +213,17 @@ async function readScalar(cursor: Cursor, type: GgufValueTypeName, key: string):
   return cursor.scalar(type);
 }
 
+/** Older llama.cpp formats, named when met (they need converting); any other file's bytes are not echoed back. */
+const KNOWN_MAGICS = new Set(["GGML", "ggml", "lmgg", "ggjt", "tjgg", "ggla", "algg", "ggmf", "fmgg"]);
+
+/**
+ * What the first four bytes say. Only known model formats are quoted: an import names a file on the daemon's machine,
+ * and repeating the start of any file (`/etc/shadow` begins "root") would show a key holder the start of any file the
+ * daemon can read.
+ */
 function describeMagic(magic: number): string {
-  const bytes = [magic & 0xff, (magic >>> 8) & 0xff, (magic >>> 16) & 0xff, magic >>> 24];
-  const printable = bytes.every((b) => b >= 0x20 && b < 0x7f);
-  if (printable) return JSON.stringify(String.fromCharCode(...bytes));
-  return `0x${bytes.map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  const text = String.fromCharCode(magic & 0xff, (magic >>> 8) & 0xff, (magic >>> 16) & 0xff, magic >>> 24);
+  return KNOWN_MAGICS.has(text) ? `magic is ${JSON.stringify(text)}, expected "GGUF" (an older llama.cpp format: convert it)` : `it does not start with "GGUF"`;
 }
 
 /** A read position over a byte source with a window buffer; every read is bounds-checked. */
