@@ -105,7 +105,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       else this.logToStderr(`Error: ${err.message}`);
       this.exit(exit);
     }
-    const { code, exit, hint } = describeError(err);
+    const { code, exit, hint } = describeError(err, { apiKeySet: Boolean(this.settings?.apiKey) });
     traceCommandFailure(code, err.message, exit);
     if (this.jsonEnabled()) this.printJsonError(code, err.message, err instanceof MlxmError ? err.details : undefined);
     else this.logToStderr(`Error: ${err.message}${hint ? `\n${hint}` : ""}`);
@@ -127,7 +127,7 @@ export function cliCredential(settings: MlxmConfig): string | undefined {
 }
 
 /** The exit code, stable error code and a suggestion for any error a command can end with. */
-export function describeError(err: unknown): { code: string; exit: number; hint?: string } {
+export function describeError(err: unknown, context: { apiKeySet?: boolean } = {}): { code: string; exit: number; hint?: string } {
   if (err instanceof DaemonUnreachableError) {
     return { code: err.code, exit: ExitCode.DAEMON_UNREACHABLE, hint: "Start it with `mlxm serve` or `mlxm daemon start`." };
   }
@@ -136,7 +136,10 @@ export function describeError(err: unknown): { code: string; exit: number; hint?
   if (err instanceof AlreadyRunningError) return { code: err.code, exit: ExitCode.ALREADY_RUNNING };
   if (err instanceof NotFoundError) return { code: err.code, exit: ExitCode.NOT_FOUND };
   if (err instanceof UnauthorizedError) {
-    return { code: err.code, exit: ExitCode.UNAUTHORIZED, hint: "Set MLXM_API_KEY to a key from `mlxm key create` (run on the daemon's machine)." };
+    const hint = context.apiKeySet
+      ? "The key in MLXM_API_KEY was refused: it is wrong or revoked, or this needs the daemon's admin token (run the command on the daemon's machine without MLXM_API_KEY)."
+      : "Set MLXM_API_KEY to a key from `mlxm key create` (run on the daemon's machine).";
+    return { code: err.code, exit: ExitCode.UNAUTHORIZED, hint };
   }
   // A bad request is the caller's mistake whether the daemon or the CLI noticed it (e.g. an unreadable preset file).
   if (err instanceof MlxmError && (err.code === "bad_request" || err.code === "invalid_json" || err.code === "context_length_exceeded")) {

@@ -103,6 +103,9 @@ export async function chatInteractively(options: {
       else if (text === "/clear") {
         history = [...intro];
         output.write("Cleared the conversation.\n");
+      } else if (/^\/\S+$/.test(text)) {
+        // A mistyped command is not a message for the model (a line with spaces is: "/usr/bin holds what?").
+        output.write(`Unknown command '${text}'. Type /? for help.\n`);
       } else if (text) {
         history.push({ role: "user", content: line });
         answering = new AbortController();

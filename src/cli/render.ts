@@ -48,7 +48,11 @@ export function formatAgo(iso: string, now = Date.now()): string {
   const diff = now - new Date(iso).getTime();
   if (!Number.isFinite(diff)) return iso;
   if (diff < 60_000) return "just now";
-  if (diff < 3_600_000) return `${Math.floor(diff / 60_000)} minutes ago`;
-  if (diff < 86_400_000) return `${Math.floor(diff / 3_600_000)} hours ago`;
-  return `${Math.floor(diff / 86_400_000)} days ago`;
+  if (diff < 3_600_000) return ago(Math.floor(diff / 60_000), "minute");
+  if (diff < 86_400_000) return ago(Math.floor(diff / 3_600_000), "hour");
+  return ago(Math.floor(diff / 86_400_000), "day");
+}
+
+function ago(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? "" : "s"} ago`;
 }

@@ -26,6 +26,7 @@ describe("interactive chat session (scripted model service)", () => {
     const before = app.models.requests.length;
     input.write("first\n");
     input.write("/?\n");
+    input.write("/clera\n");
     input.write("second\n");
     input.write("/bye\n");
     await session;
@@ -39,7 +40,7 @@ describe("interactive chat session (scripted model service)", () => {
     ]);
     expect(sent[1]!.sampling).to.deep.equal({ maxTokens: 8 });
     expect(printed.split(FAKE_REPLY.join("")).length - 1).to.equal(2);
-    expect(printed).to.contain("/bye");
+    expect(printed).to.contain("/bye").and.contain("Unknown command '/clera'");
   });
 
   it("ends on end of input (Ctrl-D)", async () => {

@@ -201,6 +201,11 @@ describe("engine translators", () => {
       const grammars = new SchemaGrammars();
       expect(badParam(() => toolMode(tools, { type: "tool", name: "zzz" }, grammars))).to.equal("tool_choice");
       expect(badParam(() => toolMode([], { type: "required" }, grammars))).to.equal("tool_choice");
+      const twice = [...tools, { name: "a", parameters: { type: "object" } }];
+      expect(badParam(() => toolMode(twice, { type: "auto" }, grammars))).to.equal("tools[2].function.name");
+      const scalar = [{ name: "s", parameters: { type: "string" } }];
+      expect(badParam(() => toolMode(scalar, { type: "auto" }, grammars))).to.equal("tools[0].function.parameters");
+      expect(badParam(() => toolMode([{ ...scalar[0]!, parametersPath: "tools[0].input_schema" }], undefined, grammars))).to.equal("tools[0].input_schema");
       const unique = [{ name: "u", parameters: { type: "object", properties: { xs: { type: "array", uniqueItems: true } } } }];
       for (const choice of [{ type: "auto" as const }, { type: "required" as const }]) {
         expect(badParam(() => toolMode(unique, choice, grammars))).to.equal("tools[0].function.parameters.properties.xs.uniqueItems");

@@ -85,7 +85,9 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
   // Model names may contain slashes (`hf.co/org/repo:Q4_K_M`).
   router.get("/models/*id", async (req, res) => {
     const id = (req.params as { id: string[] }).id.join("/");
-    const model = (await ctx.services().models.list()).find((m) => m.name === id);
+    // `name:latest` is the name, as it is for a generation request.
+    const name = id.endsWith(":latest") ? id.slice(0, -":latest".length) : id;
+    const model = (await ctx.services().models.list()).find((m) => m.name === id || m.name === name);
     if (!model) throw modelNotFound(id);
     res.json(toOpenAIModel(model));
   });
