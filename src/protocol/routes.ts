@@ -15,7 +15,11 @@ export const AddRouteRequest = z
     provider: Provider,
     /** The model name sent upstream; default the requested name. */
     model: z.string().min(1).max(200).optional(),
-    base_url: z.url({ protocol: /^https?$/ }).optional(),
+    base_url: z
+      .url({ protocol: /^https?$/ })
+      // Credentials in a URL would be shown wherever the route is (route ls, model lists) and stored in clear.
+      .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), "a base URL must not carry credentials (user:password@): give the key with --api-key-env or --api-key-stdin, which is stored encrypted")
+      .optional(),
     /** Environment variable read at request time for the key. */
     api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name").optional(),
     /** A key to store encrypted (sent by `route add --api-key-stdin`); never returned. */

@@ -15,6 +15,8 @@ export const FAKE_OPENAI_TOOL_ARGS = '{"city":"Paris"}';
 export type FakeStep =
   | { status: number; retryAfter?: string; message?: string }
   | { cutAfterFirstChunk: true }
+  /** A 200 that is not what was asked for: an HTML page from a wrong base URL, JSON to a stream request. */
+  | { wrongAnswer: { contentType: string; body: string } }
   /** Headers and one chunk, then nothing until the client hangs up; `onClose` says when it did. */
   | { holdOpen: true; onClose: () => void };
 
@@ -49,6 +51,11 @@ export function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeSe
       return sendJson(res, 404, { error: { message: `Unknown request URL: ${req.method} ${path}`, type: "invalid_request_error", param: null, code: "unknown_url" } });
     }
     const step = script.shift();
+    if (step && "wrongAnswer" in step) {
+      res.writeHead(200, { "content-type": step.wrongAnswer.contentType });
+      res.end(step.wrongAnswer.body);
+      return;
+    }
     if (step && "status" in step) {
       return sendJson(
         res,

@@ -178,6 +178,21 @@ describe("same-protocol pass-through to OpenAI and Anthropic upstreams", functio
     expect(res.data.choices[0]!.message.content).to.equal(FAKE_ANTHROPIC_REPLY);
   });
 
+  it("falls back from a 200 that is no event stream (an HTML page, JSON to a stream request): nothing reached the caller", async () => {
+    for (const wrongAnswer of [
+      { contentType: "text/html", body: "<html>hello</html>" },
+      { contentType: "application/json", body: JSON.stringify({ id: "x", object: "chat.completion", choices: [] }) },
+      { contentType: "text/event-stream", body: "" },
+    ]) {
+      script.push({ wrongAnswer });
+      const res = await openai.chat.completions.create({ model: "gpt-pass", messages: user("hi"), max_tokens: 20, stream: true }).withResponse();
+      let text = "";
+      for await (const chunk of res.data) text += chunk.choices[0]?.delta.content ?? "";
+      expect(res.response.headers.get("x-mlxm-backend"), wrongAnswer.contentType).to.equal(`anthropic:${CLAUDE}`);
+      expect(text).to.equal(FAKE_ANTHROPIC_REPLY);
+    }
+  });
+
   it("never retries once the first byte reached the caller", async () => {
     const before = up.requests.length;
     const claudeBefore = claude.requests.length;

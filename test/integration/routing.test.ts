@@ -104,6 +104,13 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
       description: "Weather in a city",
       input_schema: weather[0]!.function.parameters,
     });
+
+    // Structured output reaches Anthropic as its own output_config (before, it was dropped and prose came back).
+    const schema = { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"], additionalProperties: false };
+    await openai.chat.completions.create({ model: "claude", messages: user("json"), response_format: { type: "json_schema", json_schema: { name: "a", schema } } });
+    expect(bodyOf(claude).output_config).to.deep.equal({ format: { type: "json_schema", schema } });
+    const schemaless = await openai.chat.completions.create({ model: "claude", messages: user("json"), response_format: { type: "json_object" } }).catch((e: unknown) => e as APIError);
+    expect([(schemaless as APIError).status, (schemaless as APIError).param]).to.deep.equal([400, "response_format"]);
   });
 
   it("serves an Ollama request from an OpenAI upstream, streamed and not, with tools", async () => {
@@ -138,6 +145,21 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     // Bounded: one try and two retries upstream, then exactly one request to the fallback.
     expect(upA.requests.length - before).to.equal(2 + 3);
     expect(claude.requests.length - claudeBefore).to.equal(1);
+  });
+
+  it("falls back, translating, from an upstream stream that carried no event (HTML, JSON, an empty body)", async () => {
+    const ollama = new Ollama({ host: d.baseUrl });
+    for (const wrongAnswer of [
+      { contentType: "text/html", body: "<html>hello</html>" },
+      { contentType: "application/json", body: "{}" },
+      { contentType: "text/event-stream", body: "" },
+    ]) {
+      // Three answers: the SDK's own retries do not apply to a 200.
+      scriptA.push({ wrongAnswer });
+      let text = "";
+      for await (const part of await ollama.chat({ model: "flaky", messages: user("hi"), stream: true })) text += part.message.content;
+      expect(text, wrongAnswer.contentType).to.equal(FAKE_ANTHROPIC_REPLY);
+    }
   });
 
   it("never retries or falls back once the first byte reached the client", async () => {
@@ -209,6 +231,13 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     );
     expect(err?.status).to.equal(400);
     expect(JSON.stringify(err?.error)).to.contain("[redacted]").and.not.to.contain(ANTHROPIC_KEY);
+
+    // A password in a base URL would be shown wherever the route is: refused, pointing at the sealed key instead.
+    const withPassword = await d.client
+      .addRoute({ pattern: "basic", provider: "openai-compatible", base_url: "http://alice:hunter2pw@127.0.0.1:1/v1" })
+      .then(() => undefined, (e: unknown) => e as Error);
+    expect(withPassword?.message).to.match(/must not carry credentials.*--api-key-stdin/);
+    expect(JSON.stringify(await d.client.routes())).not.to.contain("hunter2pw");
   });
 
   it("lists exact routed names in /v1/models and /api/tags, marked remote", async () => {

@@ -122,3 +122,12 @@ describe("routing: Anthropic upstream translation", () => {
     expect(d.finish()).to.deep.equal({ type: "done", finishReason: "tool_calls", usage: { inputTokens: 14, outputTokens: 12, cachedInputTokens: 4 } });
   });
 });
+
+describe("route display", () => {
+  it("masks credentials a stored base URL may still carry", async () => {
+    const { withoutCredentials } = await import("../../src/daemon/routing/route.js");
+    expect(withoutCredentials("http://alice:hunter2pw@10.0.0.2:8000/v1")).to.equal("http://***@10.0.0.2:8000/v1");
+    expect(withoutCredentials("https://token@host/v1?x=a@b")).to.equal("https://***@host/v1?x=a@b");
+    expect(withoutCredentials("https://api.example.com/v1?user=a@b")).to.equal("https://api.example.com/v1?user=a@b");
+  });
+});

@@ -25,7 +25,7 @@ export default class RouteAdd extends BaseCommand<typeof RouteAdd> {
     "api-key-stdin": Flags.boolean({ description: "Read the key from stdin and store it encrypted." }),
     fallback: Flags.string({ description: "Model to serve the request when this upstream fails before the first byte." }),
     priority: Flags.integer({ description: "Higher is tried first among matching patterns.", default: 0 }),
-    timeout: Flags.string({ description: "Upstream request timeout, e.g. 60s." }),
+    timeout: Flags.string({ description: "How long one attempt waits for the upstream's answer to begin, e.g. 60s (a failed attempt is retried twice, as the SDKs do, before the fallback)." }),
     "prefer-remote": Flags.boolean({ description: "Let the route win over a local model of the same name." }),
     "max-concurrency": Flags.integer({ description: "Most requests in flight on this route (429 beyond).", min: 1 }),
     rpm: Flags.integer({ description: "Most requests per minute on this route (429 beyond).", min: 1 }),

@@ -11,6 +11,7 @@ import type {
   ToolChoice as AnthropicToolChoice,
 } from "@anthropic-ai/sdk/resources/messages";
 import type { ChatEvent, ChatMessage, ChatRequest, FinishReason, ToolChoice, Usage } from "../core/chat.js";
+import { badRequest } from "../errors.js";
 
 /** Anthropic requires max_tokens; this is what a request without one gets. */
 export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
@@ -40,6 +41,13 @@ export function toAnthropicUpstreamRequest(request: ChatRequest, upstreamModel: 
       input_schema: { type: "object", ...t.parameters } as { type: "object" },
     }));
     if (request.toolChoice) params.tool_choice = toAnthropicToolChoice(request.toolChoice);
+  }
+  // Structured output as Anthropic's Messages API takes it; never dropped (a caller asking for JSON would get prose).
+  const format = request.responseFormat;
+  if (format?.type === "json_schema") {
+    (params as MessageCreateParamsStreaming & { output_config?: unknown }).output_config = { format: { type: "json_schema", schema: format.schema } };
+  } else if (format?.type === "json_object") {
+    throw badRequest("Anthropic has no schema-less JSON mode: give a JSON schema (response_format json_schema, or Ollama's format as a schema)", "response_format");
   }
   return params;
 }

@@ -20,7 +20,7 @@ import { currentRecord } from "./request-record.js";
 import { backendLabel, type Route } from "./route.js";
 import type { RouteLimiter } from "./route-limiter.js";
 import type { UpstreamClientOptions } from "./upstream-clients.js";
-import { scrubber, toUpstreamError } from "./upstream-errors.js";
+import { scrubber, toUpstreamError, UpstreamError } from "./upstream-errors.js";
 
 export interface ForwardDeps {
   limiter(route: Route): RouteLimiter;
@@ -62,11 +62,22 @@ export async function startForward(deps: ForwardDeps, route: Route, model: strin
       release();
       return { label, result: { kind: "json", body } };
     }
+    const type = String(response.headers["content-type"] ?? "");
+    if (!/^text\/event-stream\b/i.test(type)) {
+      // A JSON answer to a stream request (a server that ignores `stream`), an HTML page from a wrong base URL:
+      // nothing reached the caller yet, so this is the upstream's failure, and a fallback may still serve.
+      response.destroy();
+      throw new UpstreamError("upstream_error", `upstream ${label} answered a stream request with ${type || "no content type"}, not an event stream`, true);
+    }
     const reader = new SseReader(response);
     const first = await reader.read().catch((err: unknown) => {
       reader.close();
       throw err;
     });
+    if (first === undefined) {
+      reader.close();
+      throw new UpstreamError("upstream_error", `upstream ${label} ended the stream without sending an event`, true);
+    }
     const frames = relay(first, reader, (event) => rewriter.frame(event), meter, release, signal, label, apiKey);
     return { label, result: { kind: "sse", frames } };
   } catch (err) {

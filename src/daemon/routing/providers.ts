@@ -9,7 +9,7 @@ import type { ChatEvent, ChatRequest, EmbeddingRequest, EmbeddingResult } from "
 import { AnthropicEventDecoder, toAnthropicUpstreamRequest } from "./anthropic-upstream.js";
 import { OpenAIChunkDecoder, toOpenAIUpstreamRequest } from "./openai-upstream.js";
 import { anthropicClient, openAIClient, type UpstreamClientOptions } from "./upstream-clients.js";
-import { isAbortError, toUpstreamError } from "./upstream-errors.js";
+import { isAbortError, toUpstreamError, UpstreamError } from "./upstream-errors.js";
 
 export interface UpstreamOptions extends UpstreamClientOptions {
   /** The model name sent upstream. */
@@ -39,7 +39,8 @@ class OpenAIUpstream implements Upstream {
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
     const { label, apiKey, model } = this.options;
-    return relayUpstream(() => this.#client.chat.completions.create(toOpenAIUpstreamRequest(request, model), { signal }), new OpenAIChunkDecoder(), signal, label, apiKey);
+    const params = toOpenAIUpstreamRequest(request, model);
+    return relayUpstream(() => this.#client.chat.completions.create(params, { signal }), new OpenAIChunkDecoder(), signal, label, apiKey);
   }
 
   async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
@@ -67,7 +68,9 @@ class AnthropicUpstream implements Upstream {
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
     const { label, apiKey, model } = this.options;
-    return relayUpstream(() => this.#client.messages.create(toAnthropicUpstreamRequest(request, model), { signal }), new AnthropicEventDecoder(), signal, label, apiKey);
+    // Translated here, not when the stream opens: what the upstream cannot take is the caller's 400, not its failure.
+    const params = toAnthropicUpstreamRequest(request, model);
+    return relayUpstream(() => this.#client.messages.create(params, { signal }), new AnthropicEventDecoder(), signal, label, apiKey);
   }
 }
 
@@ -94,9 +97,13 @@ async function* relayUpstream<E>(
   } catch (err) {
     throw toUpstreamError(err, label, apiKey);
   }
+  let events = 0;
   try {
     // A plain loop, not `yield*` over the array: delegating to a sync iterable costs extra awaits per event.
-    for await (const event of stream) for (const ev of decoder.decode(event)) yield ev;
+    for await (const event of stream) {
+      events++;
+      for (const ev of decoder.decode(event)) yield ev;
+    }
   } catch (err) {
     if (signal.aborted && isAbortError(err)) {
       yield { type: "done", finishReason: "cancelled", usage: decoder.finish().usage };
@@ -104,5 +111,8 @@ async function* relayUpstream<E>(
     }
     throw toUpstreamError(err, label, apiKey);
   }
+  // An answer with no events at all (not SSE, or an empty body) is no answer: before anything reached the caller,
+  // so another backend may still serve it.
+  if (events === 0 && !signal.aborted) throw new UpstreamError("upstream_error", `upstream ${label} ended the stream without sending an event`, true);
   yield decoder.finish();
 }
