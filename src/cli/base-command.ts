@@ -135,6 +135,8 @@ export function describeError(err: unknown, context: { apiKeySet?: boolean } = {
   if (err instanceof DaemonStartError) return { code: err.code, exit: ExitCode.DAEMON_UNREACHABLE };
   if (err instanceof AlreadyRunningError) return { code: err.code, exit: ExitCode.ALREADY_RUNNING };
   if (err instanceof NotFoundError) return { code: err.code, exit: ExitCode.NOT_FOUND };
+  // The Hugging Face Hub refused a pull (gated, private, bad HF_TOKEN): its message says what to do; not exit 6.
+  if (err instanceof UnauthorizedError && err.details?.refused_by === "hub") return { code: err.code, exit: ExitCode.FAILURE };
   if (err instanceof UnauthorizedError) {
     const hint = context.apiKeySet
       ? "The key in MLXM_API_KEY was refused: it is wrong or revoked, or this needs the daemon's admin token (run the command on the daemon's machine without MLXM_API_KEY)."

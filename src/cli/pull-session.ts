@@ -63,7 +63,10 @@ export async function runPull(client: MlxmClient, model: string, options: PullSe
   } catch (err) {
     view.stop();
     if (!interrupted) throw err;
-    if (interrupted === "cancelled") return { model, status: "cancelled", name };
+    // Cancelled at the prompt: not a success (`mlxm pull x && mlxm run x` must not go on), and said so.
+    if (interrupted === "cancelled") {
+      throw new InterruptedError(`cancelled the pull of ${name ?? model}; what it downloaded is kept for the next pull (\`mlxm pull --cancel ${model} --discard\` deletes it)`);
+    }
     throw new InterruptedError(
       `interrupted; the pull of ${name ?? model} goes on in the daemon (\`mlxm pull ${model}\` to follow it, \`mlxm pull --cancel ${model}\` to stop it)`,
     );

@@ -90,6 +90,7 @@ describe("hub client (fake hub)", () => {
     expect(noToken.code).to.equal("unauthorized");
     expect(noToken.status).to.equal(401);
     expect(noToken.message).to.match(/gated.*set HF_TOKEN/);
+    expect(noToken.details).to.include({ refused_by: "hub" });
 
     const denied = await rejection(
       new HubClient({ endpoint: hub.url, token: "hf_valid_but_not_granted" }).fileMetadata("org/gated", "main", "m-Q4_K_M.gguf"),

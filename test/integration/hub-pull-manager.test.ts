@@ -245,6 +245,43 @@ describe("hub pull manager (fake hub, real store)", function () {
     expect(await env.manager.cancel("org/nothing:Q4_K_M")).to.equal(false);
   });
 
+  it("deletes the old file when a model is pulled again under its name with other content", async () => {
+    const env = await open();
+    hub.addRepo({ id: "org/changing-GGUF", files: [{ path: "c-Q4_K_M.gguf", content: q4 }] });
+    await collect(env.manager.pull("org/changing-GGUF"));
+    const oldBlob = path.join(tmp.home, "blobs", `sha256-${sha256Hex(q4)}`);
+    expect(fs.existsSync(oldBlob)).to.equal(true);
+    // The repo's file changed upstream; pulling again replaces the model under the same name.
+    hub.addRepo({ id: "org/changing-GGUF", files: [{ path: "c-Q4_K_M.gguf", content: q8 }] });
+    await collect(env.manager.pull("org/changing-GGUF"));
+    const files = await env.models.files((await env.models.findByName("hf.co/org/changing-GGUF:Q4_K_M"))!.id);
+    expect(files.map((f) => f.digest)).to.deep.equal([`sha256:${sha256Hex(q8)}`]);
+    expect(fs.existsSync(oldBlob), "the replaced file").to.equal(false);
+    expect(await env.models.findBlob(`sha256:${sha256Hex(q4)}`)).to.equal(undefined);
+  });
+
+  it("discards the partial data of a pull that already ended (cancelled), but never one being downloaded", async () => {
+    hub.throttleBytesPerSecond = 4 * MiB;
+    const env = await open();
+    const partial = path.join(tmp.home, "blobs", `sha256-${sha256Hex(big)}-partial`);
+    const cancelAfter = async (ref: string) => {
+      const handle = env.manager.pull(ref);
+      await rejection(
+        (async () => {
+          for await (const p of handle) if ((p.completed ?? 0) > 2 * MiB) void env.manager.cancel(ref);
+        })(),
+      );
+    };
+    await cancelAfter("hf.co/org/big-GGUF:Q4_K_M");
+    expect(fs.existsSync(partial)).to.equal(true);
+    // Before, `--discard` only found running or unfinished pulls: this answered "not found" and kept the data.
+    expect(await env.manager.cancel("hf.co/org/big-GGUF:Q4_K_M", { discard: true })).to.equal(true);
+    expect(fs.existsSync(partial)).to.equal(false);
+    expect(fs.existsSync(`${partial}.progress.json`)).to.equal(false);
+    expect(await env.manager.cancel("hf.co/org/big-GGUF:Q4_K_M", { discard: true }), "nothing left").to.equal(true);
+    expect(await env.manager.cancel("hf.co/org/never-pulled:Q4_K_M", { discard: true })).to.equal(false);
+  });
+
   it("resumes an interrupted pull in a NEW manager, re-fetching at most one chunk per connection", async () => {
     hub.throttleBytesPerSecond = 6 * MiB;
     const first = await open();

@@ -241,6 +241,8 @@ export function hubErrorFromResponse(
   if (ctx.file) details.file = ctx.file;
   if (hubMessage) details.hub_message = hubMessage;
   const repoUrl = `${ctx.endpoint}/${ctx.repo}`;
+  // The Hub refused, not the daemon: the CLI must not send the user to MLXM_API_KEY (its exit code 6 and hint).
+  const refusal = { ...details, refused_by: "hub" };
 
   if (code === "GatedRepo") {
     if (!ctx.hasToken || res.status === 401) {
@@ -248,13 +250,13 @@ export function hubErrorFromResponse(
         `${ctx.repo} is a gated model: accept its terms at ${repoUrl}, then set HF_TOKEN to a token of that account` +
           (ctx.hasToken ? " (the Hub did not accept the current HF_TOKEN for it)" : ""),
         "unauthorized",
-        details,
+        refusal,
       );
     }
     return new GatedRepoError(
       `HF_TOKEN has no access to the gated model ${ctx.repo}: request access at ${repoUrl}`,
       "forbidden",
-      details,
+      refusal,
     );
   }
   if (code === "RevisionNotFound") {
@@ -265,7 +267,7 @@ export function hubErrorFromResponse(
   }
   const invalidCredentials = res.status === 401 && hubMessage === "Invalid credentials in Authorization header";
   if (invalidCredentials) {
-    return new HubError("the Hub rejected HF_TOKEN (invalid or expired token)", "unauthorized", details);
+    return new HubError("the Hub rejected HF_TOKEN (invalid or expired token)", "unauthorized", refusal);
   }
   // Like huggingface_hub: the Hub answers 401 RepoNotFound for missing AND private repos when anonymous.
   if (code === "RepoNotFound" || res.status === 401 || res.status === 404) {
@@ -273,7 +275,7 @@ export function hubErrorFromResponse(
     return new RepoNotFoundError(`repository ${ctx.repo} not found on ${new URL(ctx.endpoint).host}${hint}`, details);
   }
   if (res.status === 403) {
-    return new HubError(`the Hub refused access to ${ctx.repo}${hubMessage ? `: ${hubMessage}` : ""}`, "forbidden", details);
+    return new HubError(`the Hub refused access to ${ctx.repo}${hubMessage ? `: ${hubMessage}` : ""}`, "forbidden", refusal);
   }
   if (res.status === 429 || res.status >= 500) {
     const retryAfter = retryAfterMs(res);

@@ -12,6 +12,7 @@ import type { ImportMode, ImportProgress } from "../../protocol/library.js";
 import { badRequest, HttpError, notFound } from "../errors.js";
 import type { ModelDescription } from "../hub/pull/pull-types.js";
 import type { ModelFileInput, ModelRow, ModelsRepo } from "../store/repos/models-repo.js";
+import { deleteReplacedBlobs } from "../engine/model-deletion.js";
 import { hashFile } from "./file-hash.js";
 import { defaultModelName, normaliseModelName, splitPartPaths } from "./split-names.js";
 
@@ -108,6 +109,8 @@ export async function importGguf(deps: GgufImportDeps, options: ImportOptions): 
       },
       files,
     );
+    // Imported under a name that had other files: those nothing else uses go.
+    await deleteReplacedBlobs(deps.models);
     // A moved file left another file system by copy: the original goes only once the model is safely recorded.
     if (options.mode === "move") {
       for (const p of parts) if (!p.renamed) await fs.rm(p.source, { force: true });

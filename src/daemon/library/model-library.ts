@@ -7,6 +7,7 @@ import type { SearchResponse, SearchSort } from "../../protocol/library.js";
 import { mergePresets, type CreateIntent } from "../compat/ollama-create.js";
 import { isEmptyPreset, parsePreset } from "../core/preset.js";
 import { badRequest } from "../errors.js";
+import { deleteReplacedBlobs } from "../engine/model-deletion.js";
 import { findModelRow } from "../engine/model-spec.js";
 import type { HubClient } from "../hub/hf-client.js";
 import type { ModelRow } from "../store/repos/models-repo.js";
@@ -60,6 +61,8 @@ export class ModelLibrary {
     // findModelRow just found it; only a concurrent delete gets here.
     if (!row) throw badRequest(`model "${source}" was removed meanwhile`, "from");
     if (replaced || destination === source) await this.deps.unload(destination).catch(() => undefined);
+    // The name it replaced may have had files of its own that nothing uses now.
+    if (replaced) await deleteReplacedBlobs(this.deps.store.models);
     return row;
   }
 

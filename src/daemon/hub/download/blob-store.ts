@@ -60,8 +60,9 @@ export class BlobStore {
     return freeBytes(this.dir, this.#defaults.statfs);
   }
 
-  /** Delete the partial download of `request`. */
-  discardPartial(request: Pick<DownloadRequest, "sha256" | "gitSha1">): Promise<void> {
+  /** Delete the partial download of `request`, unless some pull is downloading it right now (it is that pull's). */
+  async discardPartial(request: Pick<DownloadRequest, "sha256" | "gitSha1">): Promise<void> {
+    if (this.#inFlight.has(request.sha256 ?? `git:${request.gitSha1}`)) return;
     return discardPartial(this.dir, request);
   }
 

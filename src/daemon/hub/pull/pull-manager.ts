@@ -11,6 +11,7 @@ import { rm } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { ModelRow } from "../../store/repos/models-repo.js";
 import type { PullRow } from "../../store/repos/pulls-repo.js";
+import { deleteReplacedBlobs } from "../../engine/model-deletion.js";
 import { BlobStore } from "../download/blob-store.js";
 import { HubError, PullCancelledError, PullInterruptedError } from "../hub-errors.js";
 import { modelName, parseModelRef, requestKey, type ModelRef } from "../model-ref.js";
@@ -83,10 +84,12 @@ export class PullManager {
     const name = this.#nameOf(ref);
     if (!name) return false;
     const row = await this.#deps.pulls.findUnfinished(name);
-    if (!row) return false;
-    await this.#deps.pulls.update(row.id, { status: "cancelled", error: "cancelled" });
+    if (row) await this.#deps.pulls.update(row.id, { status: "cancelled", error: "cancelled" });
+    // `--discard` also clears what an earlier pull left when it was cancelled or failed.
+    const ended = row ?? (options.discard ? await this.#deps.pulls.findLatest(name) : undefined);
+    if (!ended || ended.status === "completed") return false;
     if (options.discard) {
-      const plan = parsePlan(row.plan_json);
+      const plan = parsePlan(ended.plan_json);
       for (const f of plan?.files ?? []) await this.blobs.discardPartial(f);
     }
     return true;
@@ -253,7 +256,7 @@ export class PullManager {
         throw new HubError(`${plan.name} is not a usable GGUF model: ${errorText(err)}`, "invalid_model", { name: plan.name }, { cause: err });
       }
     }
-    return this.#deps.models.upsert(
+    const row = await this.#deps.models.upsert(
       {
         name: plan.name,
         source: "hf",
@@ -275,6 +278,9 @@ export class PullManager {
       },
       files.map((f) => ({ filename: f.filename, digest: f.digest, sizeBytes: f.size, path: f.path })),
     );
+    // Pulled again under its name (the repo's file changed, or another file of that quant): the old file goes.
+    await deleteReplacedBlobs(this.#deps.models);
+    return row;
   }
 
   /** This task resolved to a model another task is already pulling: relay that one's progress and outcome. */

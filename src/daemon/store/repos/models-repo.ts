@@ -210,6 +210,21 @@ export class ModelsRepo {
     }));
   }
 
+  /**
+   * Forget blobs no model uses any more, as a replace leaves them (a pull or import under an existing name, a copy
+   * over one); returns those mlxm owns, for the caller to delete from disk (linked files are the user's own).
+   */
+  async takeOrphanBlobs(): Promise<{ digest: string; path: string }[]> {
+    return this.#writing(() => this.db.transaction().execute(async (trx) => {
+      const orphans = await trx
+        .deleteFrom("blobs")
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom("model_files").select("model_id").whereRef("model_files.blob_digest", "=", "blobs.digest"))))
+        .returning(["digest", "path", "linked"])
+        .execute();
+      return orphans.filter((b) => !b.linked).map(({ digest, path }) => ({ digest, path }));
+    }));
+  }
+
   findBlob(digest: string) {
     return this.db.selectFrom("blobs").selectAll().where("digest", "=", digest).executeTakeFirst();
   }

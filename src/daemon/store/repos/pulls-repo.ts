@@ -34,6 +34,11 @@ export class PullsRepo {
       .executeTakeFirst();
   }
 
+  /** The newest pull of `ref`, whatever its state. */
+  findLatest(ref: string) {
+    return this.db.selectFrom("pulls").selectAll().where("ref", "=", ref).orderBy("id", "desc").executeTakeFirst();
+  }
+
   listUnfinished() {
     return this.db.selectFrom("pulls").selectAll().where("status", "in", UNFINISHED_PULL_STATUSES).orderBy("id").execute();
   }
