@@ -17,9 +17,12 @@ export function createProgressView(mode: "tty" | "plain" | "json", out: (line: s
 }
 
 /** Speed from a sliding window of samples, so one stalled second does not swing the ETA wildly. */
-class Rate {
+export class Rate {
   private samples: { t: number; bytes: number }[] = [];
   add(bytes: number): void {
+    // A resumed pull first reports 0, then at once what is already on disk: that jump is not download speed
+    // (it showed 3.7 GB/s and an ETA of 12 ms), so counting starts at the first bytes seen.
+    if (bytes === 0 && this.samples.length === 0) return;
     const t = Date.now();
     this.samples.push({ t, bytes });
     while (this.samples.length > 2 && t - this.samples[0]!.t > 10_000) this.samples.shift();

@@ -131,3 +131,12 @@ describe("route display", () => {
     expect(withoutCredentials("https://api.example.com/v1?user=a@b")).to.equal("https://api.example.com/v1?user=a@b");
   });
 });
+
+describe("token limit sent to OpenAI-compatible servers", () => {
+  it("is max_completion_tokens for OpenAI, max_tokens (which older servers know) for the rest", async () => {
+    const { toOpenAIUpstreamRequest } = await import("../../src/daemon/routing/openai-upstream.js");
+    const request = { model: "m", messages: [{ role: "user" as const, content: "hi" }], sampling: { maxTokens: 5 } };
+    expect(toOpenAIUpstreamRequest(request, "up")).to.include({ max_completion_tokens: 5 }).and.not.have.property("max_tokens");
+    expect(toOpenAIUpstreamRequest(request, "up", "max_tokens")).to.include({ max_tokens: 5 }).and.not.have.property("max_completion_tokens");
+  });
+});

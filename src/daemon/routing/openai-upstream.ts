@@ -12,7 +12,15 @@ import type {
 import type { ChatEvent, ChatMessage, ChatRequest, FinishReason, ToolChoice, Usage } from "../core/chat.js";
 
 /** A core request as the `openai` SDK's `chat.completions.create` parameters (always streamed, usage included). */
-export function toOpenAIUpstreamRequest(request: ChatRequest, upstreamModel: string): ChatCompletionCreateParamsStreaming {
+/**
+ * `tokenLimit`: OpenAI's own API takes `max_completion_tokens` (its reasoning models refuse `max_tokens`); other
+ * OpenAI-compatible servers (older vLLM, TGI and llama-server builds) know only `max_tokens`, which all of them take.
+ */
+export function toOpenAIUpstreamRequest(
+  request: ChatRequest,
+  upstreamModel: string,
+  tokenLimit: "max_completion_tokens" | "max_tokens" = "max_completion_tokens",
+): ChatCompletionCreateParamsStreaming {
   const s = request.sampling;
   const params: ChatCompletionCreateParamsStreaming = {
     model: upstreamModel,
@@ -20,7 +28,7 @@ export function toOpenAIUpstreamRequest(request: ChatRequest, upstreamModel: str
     stream: true,
     stream_options: { include_usage: true },
   };
-  if (s.maxTokens !== undefined) params.max_completion_tokens = s.maxTokens;
+  if (s.maxTokens !== undefined) params[tokenLimit] = s.maxTokens;
   if (s.temperature !== undefined) params.temperature = s.temperature;
   if (s.topP !== undefined) params.top_p = s.topP;
   if (s.seed !== undefined) params.seed = s.seed;

@@ -39,7 +39,7 @@ class OpenAIUpstream implements Upstream {
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
     const { label, apiKey, model } = this.options;
-    const params = toOpenAIUpstreamRequest(request, model);
+    const params = toOpenAIUpstreamRequest(request, model, this.options.route.provider === "openai" ? "max_completion_tokens" : "max_tokens");
     return relayUpstream(() => this.#client.chat.completions.create(params, { signal }), new OpenAIChunkDecoder(), signal, label, apiKey);
   }
 
