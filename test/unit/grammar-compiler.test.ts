@@ -130,6 +130,17 @@ describe("JSON Schema grammar compiler", () => {
     });
   });
 
+  it("takes bounds JavaScript writes with an exponent: tiny ones exactly, huge ones as no bound on their open side", () => {
+    const wide = gbnfToRegExp(compileJsonSchema({ type: "number", minimum: -1.7976931348623157e308, maximum: 10 }));
+    for (const ok of ["5", "-123", "10", "-9999999999999999"]) expect(wide.test(ok), ok).to.equal(true);
+    expect(wide.test("11")).to.equal(false);
+    const tiny = gbnfToRegExp(compileJsonSchema({ type: "number", minimum: 1e-7, maximum: 1 }));
+    for (const ok of ["0.5", "0.0000001", "1"]) expect(tiny.test(ok), ok).to.equal(true);
+    for (const no of ["0", "0.00000009"]) expect(tiny.test(no), no).to.equal(false);
+    // Only bounds that far away: the plain number rule, which never reaches them.
+    expect(compileJsonSchema({ type: "number", minimum: -1.7976931348623157e308, maximum: 1.7976931348623157e308 })).to.contain("root ::= number");
+  });
+
   describe("refusals", () => {
     const cases: [string, unknown, string, string][] = [
       ["uniqueItems", { type: "object", properties: { tags: { type: "array", uniqueItems: true } } }, "uniqueItems", "properties.tags"],
@@ -137,7 +148,8 @@ describe("JSON Schema grammar compiler", () => {
       ["unknown formats", { type: "string", format: "uri" }, "format", ""],
       ["fractional multipleOf", { type: "number", multipleOf: 0.01 }, "multipleOf", ""],
       ["unbounded multipleOf", { type: "integer", multipleOf: 3 }, "multipleOf", ""],
-      ["bounds written with an exponent", { type: "number", minimum: 1e-9 }, "minimum", ""],
+      ["bounds finer than 20 decimals", { type: "number", minimum: 1e-25 }, "minimum", ""],
+      ["a minimum beyond every 16-digit number", { type: "number", minimum: 1e20 }, "minimum", ""],
       ["patterns with lookarounds", { type: "string", pattern: "^(?=a)a$" }, "pattern", ""],
       ["backreferences", { type: "string", pattern: "(a)\\1" }, "pattern", ""],
       ["length with pattern", { type: "string", pattern: "^a+$", maxLength: 3 }, "maxLength", ""],

@@ -49,10 +49,18 @@ export interface DecimalBound {
   exclusive: boolean;
 }
 
-/** `value` as a {@link DecimalBound}, or undefined when it needs an exponent to be written (1e-7, 1e21). */
+/**
+ * `value` as a {@link DecimalBound}, or undefined when no plain decimal of at most 20 fraction digits is exactly it
+ * (JavaScript writes 1e-7 with an exponent, but 0.0000001 is the same double) or it is too large to write without
+ * an exponent (1e21 and up).
+ */
 export function toDecimalBound(value: number, exclusive: boolean): DecimalBound | undefined {
-  const text = String(Math.abs(value));
-  if (text.includes("e")) return undefined;
+  let text = String(Math.abs(value));
+  if (text.includes("e")) {
+    if (Math.abs(value) >= 1) return undefined;
+    text = Math.abs(value).toFixed(20).replace(/0+$/, "");
+    if (Number(text) !== Math.abs(value)) return undefined;
+  }
   const [int, frac = ""] = text.split(".");
   return { negative: value < 0, int: BigInt(int!), frac: frac.replace(/0+$/, ""), exclusive };
 }

@@ -1,6 +1,6 @@
 /** Grammars for string and number schemas: lengths, `pattern`, `format`, bounds and integer `multipleOf`. */
 import { alt, literal, repeat, type RuleSet } from "./gbnf.js";
-import { INTEGER_RULE, NUMBER_RULE, integerRange, numberRange, toDecimalBound, type DecimalBound } from "./number-range.js";
+import { INTEGER_RULE, MAX_INTEGER_DIGITS, NUMBER_RULE, integerRange, numberRange, toDecimalBound, type DecimalBound } from "./number-range.js";
 import { patternToGbnf } from "./regex-to-gbnf.js";
 import { UnsupportedSchemaError } from "./schema-errors.js";
 import { ENFORCED_FORMATS } from "./schema-keywords.js";
@@ -82,6 +82,13 @@ export function numberGrammar(ctx: ScalarContext, schema: Schema, type: "integer
   if (!bounded) return ctx.rules.add("number", NUMBER_RULE);
   const lower = tighter(minimum, exclusiveMinimum, "min", path);
   const upper = tighter(maximum, exclusiveMaximum, "max", path);
+  if (!lower && !upper) {
+    // Only bounds beyond every 16-digit number, on their open sides. The plain number rule (at most two exponent
+    // digits) stays inside them when they are 1e100 or more away; anything nearer needs a bound on the other side.
+    const given = [minimum, exclusiveMinimum, maximum, exclusiveMaximum].filter((v) => v !== undefined);
+    if (given.every((v) => Math.abs(v) >= 1e100)) return ctx.rules.add("number", NUMBER_RULE);
+    throw new UnsupportedSchemaError(minimum !== undefined ? "minimum" : "maximum", path, "a bound beyond 16 digits is enforced only with a bound on the other side");
+  }
   const body = numberRange(lower, upper);
   if (!body) throw new UnsupportedSchemaError(lower ? "minimum" : "maximum", path, "no number lies within the bounds, or they have more digits than a double keeps");
   return ctx.rules.add(`${ctx.prefix}num-range`, body);
@@ -103,8 +110,15 @@ function tighter(inclusive: number | undefined, exclusive: number | undefined, s
   const useExclusive =
     inclusive === undefined || (exclusive !== undefined && (side === "min" ? exclusive >= inclusive : exclusive <= inclusive));
   const value = useExclusive ? exclusive! : inclusive!;
-  const bound = toDecimalBound(value, useExclusive);
   const key = side === "min" ? (useExclusive ? "exclusiveMinimum" : "minimum") : useExclusive ? "exclusiveMaximum" : "maximum";
-  if (!bound) throw new UnsupportedSchemaError(key, path, "bounds written with an exponent are not supported");
+  if (Math.abs(value) >= 10 ** MAX_INTEGER_DIGITS) {
+    // Beyond every number a bounded grammar writes (at most 16 integer digits, no exponent): on the open side
+    // (`minimum: -1e308`, how JSON.stringify writes -Number.MAX_VALUE) it bounds nothing; on the other, nothing fits.
+    const open = side === "min" ? value < 0 : value > 0;
+    if (!open) throw new UnsupportedSchemaError(key, path, `no number of at most ${MAX_INTEGER_DIGITS} digits lies beyond it`);
+    return undefined;
+  }
+  const bound = toDecimalBound(value, useExclusive);
+  if (!bound) throw new UnsupportedSchemaError(key, path, "a bound needs a plain decimal of at most 20 fraction digits");
   return bound;
 }
