@@ -8,6 +8,8 @@
  * text whatever the stop strings' lengths (a caller may send long ones). The generation ends at the first stop string
  * completed; the text before it is the answer.
  */
+import type { ChatEvent } from "../core/chat.js";
+
 export class StopStrings {
   readonly #stops: readonly { text: string; fallback: Int32Array }[];
   /** Per stop string: how many of its leading characters the text pushed so far ends with. */
@@ -83,4 +85,45 @@ function fallbackTable(text: string): Int32Array {
     table[i] = k;
   }
   return table;
+}
+
+/**
+ * The answer's text through the request's stop strings: what is certainly answer goes out, a possible start of a stop
+ * string waits, and a completed one ends the generation through `signal` (node-llama-cpp notices after its next
+ * token) and is reported as `matched`. `text` is everything given out, for the schema check.
+ */
+export class AnswerText {
+  readonly #stops: StopStrings;
+  readonly #ended = new AbortController();
+  /** The request's signal, or a stop string matched. */
+  readonly signal: AbortSignal;
+  text = "";
+
+  constructor(stop: readonly string[] | undefined, requestSignal: AbortSignal) {
+    this.#stops = new StopStrings(stop ?? []);
+    this.signal = stop?.length ? AbortSignal.any([requestSignal, this.#ended.signal]) : requestSignal;
+  }
+
+  get matched(): string | undefined {
+    return this.#stops.matched;
+  }
+
+  push(text: string): string {
+    const out = this.#stops.push(text);
+    this.text += out;
+    if (this.#stops.matched !== undefined) this.#ended.abort();
+    return out;
+  }
+
+  /**
+   * Once the generation returned: a matched stop string's stop reason, or node-llama-cpp's own (the token budget, the
+   * end of the turn), in which case what was held back as a possible stop string is the answer's end and goes out.
+   */
+  finish(stopReason: string, emit: (event: ChatEvent) => void): string {
+    if (this.matched !== undefined) return "customStopTrigger";
+    const rest = this.#stops.flush();
+    this.text += rest;
+    if (rest) emit({ type: "text", text: rest });
+    return stopReason;
+  }
 }
