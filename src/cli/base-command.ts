@@ -18,6 +18,7 @@ import { isLoopbackHost } from "../daemon/auth/loopback.js";
 import { MlxmClient } from "../client/mlxm-client.js";
 import { ensureDaemon } from "./daemon-control.js";
 import { ExitCode } from "./exit-codes.js";
+import { isBadRequestCode } from "../protocol/errors.js";
 import { cliTraceHeaders, traceCommand, traceCommandFailure } from "./trace-context.js";
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)["baseFlags"] & T["flags"]>;
@@ -144,7 +145,7 @@ export function describeError(err: unknown, context: { apiKeySet?: boolean } = {
     return { code: err.code, exit: ExitCode.UNAUTHORIZED, hint };
   }
   // A bad request is the caller's mistake whether the daemon or the CLI noticed it (e.g. an unreadable preset file).
-  if (err instanceof MlxmError && (err.code === "bad_request" || err.code === "invalid_json" || err.code === "context_length_exceeded")) {
+  if (err instanceof MlxmError && isBadRequestCode(err.code)) {
     return { code: err.code, exit: ExitCode.USAGE };
   }
   if (err instanceof MlxmError) return { code: err.code, exit: ExitCode.FAILURE };

@@ -2,7 +2,7 @@
  * Typed errors of MlxmClient. A status and code from the daemon become one of these classes
  * (as openai-node's APIError.generate does), so callers branch on the class or the code, never the text.
  */
-import { isErrorCode, type ErrorCode } from "../protocol/errors.js";
+import { isBadRequestCode, isErrorCode, type ErrorCode } from "../protocol/errors.js";
 
 export class MlxmError extends Error {
   constructor(
@@ -35,7 +35,7 @@ export class ApiError extends MlxmError {
     const details = obj.details && typeof obj.details === "object" ? (obj.details as Record<string, unknown>) : undefined;
     const Cls =
       code === "not_found" || code === "model_not_found" ? NotFoundError
-      : code === "bad_request" || code === "invalid_json" || code === "context_length_exceeded" ? BadRequestError
+      : isBadRequestCode(code) ? BadRequestError
       : code === "conflict" ? ConflictError
       : code === "unauthorized" || code === "forbidden" ? UnauthorizedError
       : code === "starting" || code === "unavailable" || code === "queue_full" ? UnavailableError

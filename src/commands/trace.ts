@@ -1,6 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../cli/base-command.js";
 import { NotFoundError } from "../client/errors.js";
+import type { MlxmClient } from "../client/mlxm-client.js";
 import { renderTraceList, renderWaterfall } from "../cli/trace-view.js";
 import { parseSince } from "../cli/time-args.js";
 import type { TraceListResponse, TraceResponse } from "../protocol/traces.js";
@@ -34,7 +35,7 @@ export default class Trace extends BaseCommand<typeof Trace> {
     const client = await this.client();
     const color = Boolean(process.stdout.isTTY);
     if (this.args.id || this.flags.last) {
-      const id = this.args.id ?? (this.flags.errors || since ? await this.newest(since) : "last");
+      const id = this.args.id ?? (this.flags.errors || since ? await this.newest(client, since) : "last");
       const trace = await client.trace(id);
       this.say(`trace ${trace.trace_id}  ${trace.summary.name}  ${trace.summary.status}\n`);
       this.say(renderWaterfall(trace.spans, { color, width: process.stdout.columns }));
@@ -51,8 +52,7 @@ export default class Trace extends BaseCommand<typeof Trace> {
   }
 
   /** The newest trace that --errors and --since allow; a not-found error when there is none. */
-  private async newest(since: string | undefined): Promise<string> {
-    const client = await this.client();
+  private async newest(client: MlxmClient, since: string | undefined): Promise<string> {
     const [newest] = (await client.traces({ limit: 1, since, errors: this.flags.errors })).traces;
     if (!newest) throw new NotFoundError("no trace matches --errors/--since", 404, "not_found");
     return newest.trace_id;

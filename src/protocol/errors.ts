@@ -58,6 +58,11 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   internal: 500,
 };
 
+/** The codes of a request that is the caller's mistake: a 400 wherever it is sent (no fallback; CLI exit code 2). */
+export function isBadRequestCode(code: string): boolean {
+  return code === "bad_request" || code === "invalid_json" || code === "context_length_exceeded";
+}
+
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === "string" && (ERROR_CODES as readonly string[]).includes(value);
 }

@@ -8,6 +8,9 @@ export const PROVIDERS = ["openai", "anthropic", "openai-compatible", "mlxm"] as
 export const Provider = z.enum(PROVIDERS);
 export type Provider = z.infer<typeof Provider>;
 
+/** The `user:password@` of a URL (group 1 is what comes before it). */
+export const URL_CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i;
+
 export const AddRouteRequest = z
   .object({
     /** An exact model name or a glob (`gpt-*`, `claude-*`). */
@@ -18,7 +21,7 @@ export const AddRouteRequest = z
     base_url: z
       .url({ protocol: /^https?$/ })
       // Credentials in a URL would be shown wherever the route is (route ls, model lists) and stored in clear.
-      .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), "a base URL must not carry credentials (user:password@): give the key with --api-key-env or --api-key-stdin, which is stored encrypted")
+      .refine((u) => !URL_CREDENTIALS.test(u), "a base URL must not carry credentials (user:password@): give the key with --api-key-env or --api-key-stdin, which is stored encrypted")
       .optional(),
     /** Environment variable read at request time for the key. */
     api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name").optional(),

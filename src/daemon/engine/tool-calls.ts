@@ -30,6 +30,7 @@ export function toolMode(tools: readonly ToolDefinition[] | undefined, choice: T
     if (choice?.type === "required" || choice?.type === "tool") throw badRequest("tool_choice needs tools", "tool_choice");
     return { kind: "none" };
   }
+  const inputs: ToolInput[] = tools.map((tool, i) => ({ name: tool.name, parameters: tool.parameters ?? {}, path: tool.parametersPath ?? `tools[${i}].function.parameters` }));
   const names = new Set<string>();
   tools.forEach((tool, i) => {
     if (!tool.name) throw badRequest("every tool needs a name", `tools[${i}].function.name`);
@@ -38,10 +39,9 @@ export function toolMode(tools: readonly ToolDefinition[] | undefined, choice: T
     // A call's arguments are an object (as OpenAI and Anthropic require of the schema).
     const type = tool.parameters?.type;
     if (type !== undefined && type !== "object") {
-      throw badRequest(`a tool's parameters must be an object schema ("type": "object"), got "type": ${JSON.stringify(type)}`, tool.parametersPath ?? `tools[${i}].function.parameters`);
+      throw badRequest(`a tool's parameters must be an object schema ("type": "object"), got "type": ${JSON.stringify(type)}`, inputs[i]!.path);
     }
   });
-  const inputs: ToolInput[] = tools.map((tool, i) => ({ name: tool.name, parameters: tool.parameters ?? {}, path: tool.parametersPath ?? `tools[${i}].function.parameters` }));
   if (!choice || choice.type === "auto") {
     const checks = grammars.toolChecks(inputs);
     const functions: Record<string, ChatModelFunctions[string]> = {};

@@ -4,6 +4,7 @@
  * timeout, 429, 5xx, a route's own limit). A bad request fails the same everywhere and is answered at once.
  */
 import type { Logger } from "../../observability/logger.js";
+import { isBadRequestCode } from "../../protocol/errors.js";
 import { HttpError, modelNotFound } from "../errors.js";
 import { backendLabel, type Route } from "./route.js";
 import { UpstreamError } from "./upstream-errors.js";
@@ -42,7 +43,7 @@ function mayFallBack(err: unknown, c: Candidate): boolean {
   if (err instanceof UpstreamError) return err.retriable;
   if (!(err instanceof HttpError)) return c.kind === "local";
   // A bad request fails the same way everywhere; a cancelled one has no one left to answer.
-  return !["bad_request", "invalid_json", "context_length_exceeded", "cancelled", "payload_too_large"].includes(err.code);
+  return !isBadRequestCode(err.code) && !["cancelled", "payload_too_large"].includes(err.code);
 }
 
 /** The error worth reporting: a missing local model says less than the upstream failure that followed it. */

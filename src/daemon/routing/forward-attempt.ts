@@ -20,7 +20,7 @@ import { currentRecord } from "./request-record.js";
 import { backendLabel, type Route } from "./route.js";
 import type { RouteLimiter } from "./route-limiter.js";
 import type { UpstreamClientOptions } from "./upstream-clients.js";
-import { scrubber, toUpstreamError, UpstreamError } from "./upstream-errors.js";
+import { noEvents, scrubber, toUpstreamError, UpstreamError } from "./upstream-errors.js";
 
 export interface ForwardDeps {
   limiter(route: Route): RouteLimiter;
@@ -76,7 +76,7 @@ export async function startForward(deps: ForwardDeps, route: Route, model: strin
     });
     if (first === undefined) {
       reader.close();
-      throw new UpstreamError("upstream_error", `upstream ${label} ended the stream without sending an event`, true);
+      throw noEvents(label);
     }
     const frames = relay(first, reader, (event) => rewriter.frame(event), meter, release, signal, label, apiKey);
     return { label, result: { kind: "sse", frames } };

@@ -11,8 +11,8 @@ import type {
 } from "openai/resources/chat/completions";
 import type { ChatEvent, ChatMessage, ChatRequest, FinishReason, ToolChoice, Usage } from "../core/chat.js";
 
-/** A core request as the `openai` SDK's `chat.completions.create` parameters (always streamed, usage included). */
 /**
+ * A core request as the `openai` SDK's `chat.completions.create` parameters (always streamed, usage included).
  * `tokenLimit`: OpenAI's own API takes `max_completion_tokens` (its reasoning models refuse `max_tokens`); other
  * OpenAI-compatible servers (older vLLM, TGI and llama-server builds) know only `max_tokens`, which all of them take.
  */

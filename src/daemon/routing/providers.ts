@@ -9,7 +9,7 @@ import type { ChatEvent, ChatRequest, EmbeddingRequest, EmbeddingResult } from "
 import { AnthropicEventDecoder, toAnthropicUpstreamRequest } from "./anthropic-upstream.js";
 import { OpenAIChunkDecoder, toOpenAIUpstreamRequest } from "./openai-upstream.js";
 import { anthropicClient, openAIClient, type UpstreamClientOptions } from "./upstream-clients.js";
-import { isAbortError, toUpstreamError, UpstreamError } from "./upstream-errors.js";
+import { isAbortError, noEvents, toUpstreamError } from "./upstream-errors.js";
 
 export interface UpstreamOptions extends UpstreamClientOptions {
   /** The model name sent upstream. */
@@ -113,6 +113,6 @@ async function* relayUpstream<E>(
   }
   // An answer with no events at all (not SSE, or an empty body) is no answer: before anything reached the caller,
   // so another backend may still serve it.
-  if (events === 0 && !signal.aborted) throw new UpstreamError("upstream_error", `upstream ${label} ended the stream without sending an event`, true);
+  if (events === 0 && !signal.aborted) throw noEvents(label);
   yield decoder.finish();
 }

@@ -23,6 +23,11 @@ export class UpstreamError extends HttpError {
   }
 }
 
+/** An upstream whose stream ended before its first event: nothing reached the caller, so another backend may serve. */
+export function noEvents(label: string): UpstreamError {
+  return new UpstreamError("upstream_error", `upstream ${label} ended the stream without sending an event`, true);
+}
+
 /** Removes `secret` from a text an upstream sent (an error that echoes the key). */
 export function scrubber(secret: string | undefined): (text: string) => string {
   if (!secret || secret.length < 4) return (text) => text;

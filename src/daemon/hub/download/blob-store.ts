@@ -62,7 +62,7 @@ export class BlobStore {
 
   /** Delete the partial download of `request`, unless some pull is downloading it right now (it is that pull's). */
   async discardPartial(request: Pick<DownloadRequest, "sha256" | "gitSha1">): Promise<void> {
-    if (this.#inFlight.has(request.sha256 ?? `git:${request.gitSha1}`)) return;
+    if (this.#inFlight.has(inFlightKey(request))) return;
     return discardPartial(this.dir, request);
   }
 
@@ -74,7 +74,7 @@ export class BlobStore {
     request: DownloadRequest,
     options: { signal?: AbortSignal; onProgress?: (p: DownloadProgress) => void } = {},
   ): Promise<DownloadResult> {
-    const key = request.sha256 ?? `git:${request.gitSha1}`;
+    const key = inFlightKey(request);
     for (;;) {
       const running = this.#inFlight.get(key);
       if (!running) break;
@@ -127,4 +127,9 @@ function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/** A download's identity while it runs: its sha256, else (non-LFS files) its git blob id. */
+function inFlightKey(request: Pick<DownloadRequest, "sha256" | "gitSha1">): string {
+  return request.sha256 ?? `git:${request.gitSha1}`;
 }

@@ -1,7 +1,7 @@
 /** The `models`, `model_files` and `blobs` tables: which verified files make up each local model. */
-import type { Insertable, Selectable } from "kysely";
+import type { Insertable, Selectable, Transaction } from "kysely";
 import { dataVersionOf, now, type Db } from "../database.js";
-import type { ModelsTable } from "../schema.js";
+import type { Database, ModelsTable } from "../schema.js";
 
 export type ModelRow = Selectable<ModelsTable>;
 export type NewModel = Omit<Insertable<ModelsTable>, "id" | "created_at" | "modified_at">;
@@ -190,23 +190,9 @@ export class ModelsRepo {
     return this.#writing(() => this.db.transaction().execute(async (trx) => {
       const model = await trx.selectFrom("models").select("id").where("name", "=", name).executeTakeFirst();
       if (!model) return { deleted: false, orphanBlobs: [] };
-      const digests = (
-        await trx.selectFrom("model_files").select("blob_digest").where("model_id", "=", model.id).execute()
-      ).map((r) => r.blob_digest);
       await trx.deleteFrom("model_files").where("model_id", "=", model.id).execute();
       await trx.deleteFrom("models").where("id", "=", model.id).execute();
-      const orphanBlobs: { digest: string; path: string }[] = [];
-      for (const digest of new Set(digests)) {
-        const used = await trx
-          .selectFrom("model_files")
-          .select("model_id")
-          .where("blob_digest", "=", digest)
-          .executeTakeFirst();
-        if (used) continue;
-        const blob = await trx.deleteFrom("blobs").where("digest", "=", digest).returning(["digest", "path", "linked"]).executeTakeFirst();
-        if (blob && !blob.linked) orphanBlobs.push({ digest: blob.digest, path: blob.path });
-      }
-      return { deleted: true, orphanBlobs };
+      return { deleted: true, orphanBlobs: await deleteOrphanBlobRows(trx) };
     }));
   }
 
@@ -215,17 +201,20 @@ export class ModelsRepo {
    * over one); returns those mlxm owns, for the caller to delete from disk (linked files are the user's own).
    */
   async takeOrphanBlobs(): Promise<{ digest: string; path: string }[]> {
-    return this.#writing(() => this.db.transaction().execute(async (trx) => {
-      const orphans = await trx
-        .deleteFrom("blobs")
-        .where(({ not, exists, selectFrom }) => not(exists(selectFrom("model_files").select("model_id").whereRef("model_files.blob_digest", "=", "blobs.digest"))))
-        .returning(["digest", "path", "linked"])
-        .execute();
-      return orphans.filter((b) => !b.linked).map(({ digest, path }) => ({ digest, path }));
-    }));
+    return this.#writing(() => this.db.transaction().execute(deleteOrphanBlobRows));
   }
 
   findBlob(digest: string) {
     return this.db.selectFrom("blobs").selectAll().where("digest", "=", digest).executeTakeFirst();
   }
+}
+
+/** Deletes the rows of blobs no model uses; returns those mlxm owns (linked files are the user's, never deleted). */
+async function deleteOrphanBlobRows(trx: Transaction<Database>): Promise<{ digest: string; path: string }[]> {
+  const orphans = await trx
+    .deleteFrom("blobs")
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom("model_files").select("model_id").whereRef("model_files.blob_digest", "=", "blobs.digest"))))
+    .returning(["digest", "path", "linked"])
+    .execute();
+  return orphans.filter((b) => !b.linked).map(({ digest, path }) => ({ digest, path }));
 }
