@@ -17,6 +17,8 @@ import { LocalSpanExporter } from "./local-span-exporter.js";
 import type { Metrics } from "./metrics.js";
 import { PromGenAiProducer } from "./otel-metrics.js";
 import { RedactingSpanProcessor } from "./redacting-span-processor.js";
+import { TimeOrderedIdGenerator } from "./span-ids.js";
+import { keepOnlySpanProcessors, useIdGenerator } from "./sdk-overrides.js";
 import { fromSpanRecord } from "./span-record.js";
 
 export const DAEMON_SERVICE_NAME = "mlxm-daemon";
@@ -113,6 +115,9 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
       "@opentelemetry/instrumentation-openai": { captureMessageContent: settings.recordContent },
     },
   });
+  // logfire-node's own span processors and id generator, costly on every span for nothing here (sdk-overrides.ts).
+  keepOnlySpanProcessors(processors);
+  useIdGenerator(new TimeOrderedIdGenerator());
   // Every instrumented module is named to the loader before the daemon imports any of them.
   await loaderHook.waitForAllMessagesAcknowledged();
   // logfire-node shuts the SDK down on SIGTERM at once; the daemon drains first and shuts it down itself.

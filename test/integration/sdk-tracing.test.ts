@@ -37,9 +37,16 @@ describe("SDK tracing (OpenAI and Anthropic against local fakes)", function () {
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stderr = "";
+      let stdout = "";
       child.stderr.on("data", (d) => (stderr += d));
+      child.stdout.on("data", (d) => (stdout += d));
       const code = await new Promise<number | null>((r) => child.on("exit", r));
       expect(code, stderr).to.equal(0);
+      // logfire-node's own processors (an exporter to nowhere, its pending-span copies, evals) are gone; mlxm's stay.
+      // Trace ids come from mlxm's generator, not logfire's BigInt ULIDs (sdk-overrides.ts).
+      const sdk = JSON.parse(stdout.split("\n")[0]!) as { processors: string[]; traceIdSource: string };
+      expect(sdk.processors).to.deep.equal(["RedactingSpanProcessor", "BatchSpanProcessor"]);
+      expect(sdk.traceIdSource).to.contain("ids.generateTraceId()");
       expect(openai.requests).to.have.length(2);
       expect(anthropic.requests).to.have.length(2);
 
@@ -57,8 +64,10 @@ describe("SDK tracing (OpenAI and Anthropic against local fakes)", function () {
       expect(anthropicSpans.map((s) => s.attributes["gen_ai.usage.output_tokens"])).to.include(FAKE_ANTHROPIC_USAGE.output_tokens);
       expect(anthropicSpans.map((s) => s.attributes["gen_ai.usage.input_tokens"])).to.include(FAKE_ANTHROPIC_USAGE.input_tokens);
 
-      // One trace: everything descends from the probe span.
+      // One trace: everything descends from the probe span. Its id starts with the clock, as Logfire's ULIDs do.
       expect(new Set(spans.map((s) => s.trace_id)).size).to.equal(1);
+      const startedMs = Number.parseInt(spans[0]!.trace_id.slice(0, 12), 16);
+      expect(Math.abs(startedMs - Date.now())).to.be.below(60_000);
       // Outbound HTTP (fetch/undici) is traced too.
       expect(spans.some((s) => s.kind === 2 && String(s.attributes["url.full"] ?? "").startsWith(openai.url))).to.equal(true);
 
