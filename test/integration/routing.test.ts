@@ -113,6 +113,31 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect([(schemaless as APIError).status, (schemaless as APIError).param]).to.deep.equal([400, "response_format"]);
   });
 
+  it("keeps the tools for Anthropic when tool_choice is none (its history holds tool_use blocks) and says one call per turn", async () => {
+    const history: OpenAI.ChatCompletionMessageParam[] = [
+      ...user("weather?"),
+      { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] },
+      { role: "tool", tool_call_id: "call_1", content: "sunny" },
+    ];
+    await openai.chat.completions.create({ model: "claude", messages: history, tools: weather, tool_choice: "none" });
+    expect((bodyOf(claude).tools as unknown[]).length).to.equal(1);
+    expect(bodyOf(claude).tool_choice).to.deep.equal({ type: "none" });
+    await openai.chat.completions.create({ model: "claude", messages: user("weather?"), tools: weather, parallel_tool_calls: false });
+    expect(bodyOf(claude).tool_choice).to.deep.equal({ type: "auto", disable_parallel_tool_use: true });
+  });
+
+  it("passes embeddings' dimensions and token-id inputs to an upstream; a local model refuses both in OpenAI's shape", async () => {
+    const e = await openai.embeddings.create({ model: "gpt-embed", input: [[1, 2, 3], [4]], dimensions: 8, encoding_format: "float" });
+    expect(e.data).to.have.length(2);
+    expect(bodyOf(upA)).to.deep.include({ input: [[1, 2, 3], [4]], dimensions: 8 });
+    const refused = async (body: Record<string, unknown>) => {
+      const err = (await openai.embeddings.create({ model: "mlxm-tiny", input: "x", ...body } as never).catch((x: unknown) => x)) as APIError;
+      return [err.status, err.param];
+    };
+    expect(await refused({ dimensions: 8 })).to.deep.equal([400, "dimensions"]);
+    expect(await refused({ input: [1, 2] })).to.deep.equal([400, "input"]);
+  });
+
   it("serves an Ollama request from an OpenAI upstream, streamed and not, with tools", async () => {
     const ollama = new Ollama({ host: d.baseUrl });
     const res = await ollama.chat({ model: "gpt-3.5-turbo", messages: user("weather?"), tools: weather, stream: false });

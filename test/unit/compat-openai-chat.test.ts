@@ -84,6 +84,9 @@ describe("compat: OpenAI chat request → core", () => {
     expect(auto.request.toolChoice).to.deep.equal({ type: "auto" });
     expect(fromChatCompletionRequest({ ...base, tools, tool_choice: "required" }).request.toolChoice).to.deep.equal({ type: "required" });
     expect(fromChatCompletionRequest({ ...base, tools, tool_choice: "none" }).request.toolChoice).to.deep.equal({ type: "none" });
+    // One call per turn reaches the engine (node-llama-cpp's maxParallelFunctionCalls) and translated upstreams.
+    expect(fromChatCompletionRequest({ ...base, tools, parallel_tool_calls: false }).request.parallelToolCalls).to.equal(false);
+    expect(fromChatCompletionRequest({ ...base, tools, parallel_tool_calls: true }).request).not.to.have.property("parallelToolCalls");
   });
 
   it("translates response_format json_object and json_schema", () => {

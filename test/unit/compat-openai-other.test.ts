@@ -50,12 +50,15 @@ describe("compat: OpenAI completions", () => {
 });
 
 describe("compat: OpenAI embeddings", () => {
-  it("accepts a string or strings and rejects token inputs and dimensions", () => {
+  it("accepts OpenAI's four input forms and dimensions (for upstreams; a local model refuses both)", () => {
     expect(fromEmbeddingRequest({ model: "e", input: "x" })).to.deep.equal({ request: { model: "e", inputs: ["x"] }, encodingFormat: "float" });
     expect(fromEmbeddingRequest({ model: "e", input: ["a", "b"], encoding_format: "base64" }).encodingFormat).to.equal("base64");
-    expect(paramOf(() => fromEmbeddingRequest({ model: "e", input: [[1, 2]] }))).to.equal("input[0]");
+    expect(fromEmbeddingRequest({ model: "e", input: [1, 2] }).request.inputs).to.deep.equal([[1, 2]]);
+    expect(fromEmbeddingRequest({ model: "e", input: [[1, 2], [3]], dimensions: 8 }).request).to.deep.equal({ model: "e", inputs: [[1, 2], [3]], dimensions: 8 });
+    expect(paramOf(() => fromEmbeddingRequest({ model: "e", input: [[1, 2], [1.5]] }))).to.equal("input[1][0]");
+    expect(paramOf(() => fromEmbeddingRequest({ model: "e", input: ["a", [1]] }))).to.equal("input[1]");
+    expect(paramOf(() => fromEmbeddingRequest({ model: "e", input: [[]] }))).to.equal("input[0]");
     expect(paramOf(() => fromEmbeddingRequest({ model: "e", input: [] }))).to.equal("input");
-    expect(paramOf(() => fromEmbeddingRequest({ model: "e", input: "x", dimensions: 8 }))).to.equal("dimensions");
     expect(paramOf(() => fromEmbeddingRequest({ model: "e", input: "x", encoding_format: "hex" }))).to.equal("encoding_format");
   });
 

@@ -44,6 +44,12 @@ describe("routing: OpenAI upstream translation", () => {
     });
   });
 
+  it("passes one-call-per-turn on (Anthropic's disable_parallel_tool_use), only with tools", () => {
+    expect(toOpenAIUpstreamRequest({ ...conversation, parallelToolCalls: false }, "gpt-up").parallel_tool_calls).to.equal(false);
+    const noTools = toOpenAIUpstreamRequest({ ...conversation, tools: undefined, toolChoice: undefined, parallelToolCalls: false }, "gpt-up");
+    expect(noTools).not.to.have.property("parallel_tool_calls");
+  });
+
   it("passes a JSON schema response format", () => {
     const req: ChatRequest = { model: "m", messages: [], sampling: {}, responseFormat: { type: "json_schema", name: "x", schema: params, strict: true } };
     expect(toOpenAIUpstreamRequest(req, "m").response_format).to.deep.equal({ type: "json_schema", json_schema: { name: "x", schema: params, strict: true } });
@@ -88,6 +94,16 @@ describe("routing: Anthropic upstream translation", () => {
       tools: [{ name: "get_weather", description: "Weather", input_schema: params }],
       tool_choice: { type: "tool", name: "get_weather" },
     });
+  });
+
+  it("keeps the tools with tool_choice none (a history with tool_use needs them) and says one call per turn", () => {
+    const none = toAnthropicUpstreamRequest({ ...conversation, toolChoice: { type: "none" } }, "claude-up");
+    expect(none.tools).to.have.length(1);
+    expect(none.tool_choice).to.deep.equal({ type: "none" });
+    const one = toAnthropicUpstreamRequest({ ...conversation, toolChoice: undefined, parallelToolCalls: false }, "claude-up");
+    expect(one.tool_choice).to.deep.equal({ type: "auto", disable_parallel_tool_use: true });
+    const forced = toAnthropicUpstreamRequest({ ...conversation, toolChoice: { type: "required" }, parallelToolCalls: false }, "claude-up");
+    expect(forced.tool_choice).to.deep.equal({ type: "any", disable_parallel_tool_use: true });
   });
 
   it("gives a request without max tokens Anthropic's required max_tokens", () => {

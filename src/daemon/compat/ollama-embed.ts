@@ -7,12 +7,18 @@ import { parseBody } from "./parse.js";
 
 export function fromOllamaEmbedRequest(body: unknown): EmbeddingRequest {
   const b = parseBody(native.EmbedRequest, body);
-  if (b.dimensions != null) throw badRequest("dimensions is not supported: embeddings have the model's own width", "dimensions");
   const keepAliveMs = fromKeepAlive(b.keep_alive);
+  const dimensions = b.dimensions ?? undefined;
   // As Ollama: an empty string is no input, which only loads the model (a list with an empty string is a 400).
   const inputs = typeof b.input === "string" ? (b.input === "" ? [] : [b.input]) : b.input;
   // Ollama truncates an input longer than the context unless told not to.
-  return { model: b.model, inputs, truncate: b.truncate ?? true, ...(keepAliveMs !== undefined ? { keepAliveMs } : {}) };
+  return {
+    model: b.model,
+    inputs,
+    truncate: b.truncate ?? true,
+    ...(keepAliveMs !== undefined ? { keepAliveMs } : {}),
+    ...(dimensions !== undefined ? { dimensions } : {}),
+  };
 }
 
 export function toOllamaEmbedResponse(result: EmbeddingResult, model: string, totalMs: number, loadMs = 0): native.EmbedResponse {

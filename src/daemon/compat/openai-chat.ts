@@ -137,7 +137,8 @@ function rejectUnsupported(body: Record<string, unknown> & { n?: number | null; 
     ["audio", "audio output is not supported"],
     ["prediction", "predicted outputs are not supported"],
     ["web_search_options", "web search is not supported"],
-    ["reasoning_effort", "reasoning_effort is not supported by local models"],
+    // Sent as is to a route that speaks OpenAI's API; a local model or another protocol has no such setting.
+    ["reasoning_effort", "reasoning_effort is not supported here: it reaches only models routed to an OpenAI-compatible upstream"],
     ["verbosity", "verbosity is not supported"],
     ["functions", "the deprecated `functions` parameter is not supported; use `tools`"],
     ["function_call", "the deprecated `function_call` parameter is not supported; use `tool_choice`"],
@@ -267,6 +268,7 @@ export function fromChatCompletionRequest(body: unknown): TranslatedChatCompleti
   if (tools) request.tools = tools;
   const toolChoice = fromToolChoice(b.tool_choice, tools);
   if (toolChoice) request.toolChoice = toolChoice;
+  if (b.parallel_tool_calls === false) request.parallelToolCalls = false;
   const responseFormat = fromResponseFormat(b.response_format);
   if (responseFormat) request.responseFormat = responseFormat;
   return { request, stream: b.stream === true, includeUsage: b.stream_options?.include_usage === true };

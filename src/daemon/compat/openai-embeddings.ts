@@ -23,14 +23,36 @@ export interface TranslatedEmbedding {
 
 export function fromEmbeddingRequest(body: unknown): TranslatedEmbedding {
   const b = parseBody(EmbeddingRequestSchema, body);
-  if (b.dimensions != null) throw badRequest("dimensions is not supported: embeddings have the model's own width", "dimensions");
-  const inputs = typeof b.input === "string" ? [b.input] : b.input;
-  if (inputs.length === 0) throw badRequest("input must not be empty", "input");
-  inputs.forEach((x, i) => {
-    if (typeof x !== "string") throw badRequest("input must be a string or an array of strings (token ids are not supported)", `input[${i}]`);
-    if (x === "") throw badRequest("input must not be an empty string", typeof b.input === "string" ? "input" : `input[${i}]`);
+  const dimensions = b.dimensions ?? undefined;
+  const inputs = toInputs(b.input);
+  return { request: { model: b.model, inputs, ...(dimensions !== undefined ? { dimensions } : {}) }, encodingFormat: b.encoding_format ?? "float" };
+}
+
+/**
+ * OpenAI's four input forms: a string, a list of strings, a list of token ids (one input), a list of such lists.
+ * Token ids go to upstreams as sent; a local model refuses them (it embeds text).
+ */
+function toInputs(input: string | unknown[]): string[] | number[][] {
+  if (typeof input === "string") {
+    if (input === "") throw badRequest("input must not be an empty string", "input");
+    return [input];
+  }
+  if (input.length === 0) throw badRequest("input must not be empty", "input");
+  if (input.every((x) => typeof x === "number")) return [tokenIds(input, "input")];
+  if (input.every((x) => Array.isArray(x))) return input.map((x, i) => tokenIds(x as unknown[], `input[${i}]`));
+  return input.map((x, i) => {
+    if (typeof x !== "string") throw badRequest("input must be a string, a list of strings, a list of token ids or a list of lists of token ids", `input[${i}]`);
+    if (x === "") throw badRequest("input must not be an empty string", `input[${i}]`);
+    return x;
   });
-  return { request: { model: b.model, inputs: inputs as string[] }, encodingFormat: b.encoding_format ?? "float" };
+}
+
+function tokenIds(list: unknown[], param: string): number[] {
+  if (list.length === 0) throw badRequest("a list of token ids must not be empty", param);
+  list.forEach((t, i) => {
+    if (!Number.isInteger(t) || (t as number) < 0) throw badRequest("token ids are whole numbers from 0", `${param}[${i}]`);
+  });
+  return list as number[];
 }
 
 /** One vector as OpenAI's base64: float32, little-endian, whatever the host's byte order. */

@@ -97,7 +97,10 @@ export interface CompletionRequest {
 
 export interface EmbeddingRequest {
   model: string;
-  inputs: string[];
+  /** Texts, or lists of token ids (OpenAI's other input form), which only an upstream takes: a local model refuses them. */
+  inputs: string[] | number[][];
+  /** OpenAI's `dimensions`: passed to an upstream that shortens its vectors; a local model refuses it. */
+  dimensions?: number;
   keepAliveMs?: number;
   /** Cut an input longer than the context to fit (Ollama's default) instead of refusing it (OpenAI's way). */
   truncate?: boolean;

@@ -38,7 +38,10 @@ export async function runEmbedding(
 
 /** A 400 for inputs that are not a list of strings (checked before the request queues). */
 export function checkEmbeddingInputs(inputs: unknown): asserts inputs is string[] {
-  if (!Array.isArray(inputs) || inputs.some((i) => typeof i !== "string")) throw badRequest("input must be a string or a list of strings", "input");
+  if (!Array.isArray(inputs)) throw badRequest("input must be a string or a list of strings", "input");
+  const tokens = inputs.findIndex((i) => Array.isArray(i));
+  if (tokens >= 0) throw badRequest("local models embed text: token ids are not supported", inputs.length === 1 ? "input" : `input[${tokens}]`);
+  if (inputs.some((i) => typeof i !== "string")) throw badRequest("input must be a string or a list of strings", "input");
   // An empty text has no tokens to embed: llama.cpp would give a vector of no dimensions, which breaks vector stores.
   if (inputs.includes("")) throw badRequest("input must not contain an empty string", "input");
 }

@@ -34,13 +34,16 @@ export function toAnthropicUpstreamRequest(request: ChatRequest, upstreamModel: 
   if (s.topP !== undefined) sampling.top_p = s.topP;
   if (s.topK !== undefined) sampling.top_k = s.topK;
   if (s.stop?.length) params.stop_sequences = s.stop;
-  if (request.tools?.length && request.toolChoice?.type !== "none") {
+  // Tools go even with tool_choice "none": Anthropic refuses a history with tool_use or tool_result blocks unless
+  // the request defines tools, and it takes {"type": "none"} itself.
+  if (request.tools?.length) {
     params.tools = request.tools.map((t) => ({
       name: t.name,
       ...(t.description !== undefined ? { description: t.description } : {}),
       input_schema: { type: "object", ...t.parameters } as { type: "object" },
     }));
-    if (request.toolChoice) params.tool_choice = toAnthropicToolChoice(request.toolChoice);
+    const choice = request.toolChoice ?? (request.parallelToolCalls === false ? { type: "auto" as const } : undefined);
+    if (choice) params.tool_choice = toAnthropicToolChoice(choice, request.parallelToolCalls === false);
   }
   // Structured output as Anthropic's Messages API takes it; never dropped (a caller asking for JSON would get prose).
   const format = request.responseFormat;
@@ -83,14 +86,16 @@ function parseArguments(text: string): unknown {
   }
 }
 
-function toAnthropicToolChoice(choice: ToolChoice): AnthropicToolChoice {
+/** `oneCall`: at most one call per turn (OpenAI `parallel_tool_calls: false`), which Anthropic says in the choice. */
+function toAnthropicToolChoice(choice: ToolChoice, oneCall: boolean): AnthropicToolChoice {
+  const parallel = oneCall ? { disable_parallel_tool_use: true } : {};
   switch (choice.type) {
     case "auto":
-      return { type: "auto" };
+      return { type: "auto", ...parallel };
     case "required":
-      return { type: "any" };
+      return { type: "any", ...parallel };
     case "tool":
-      return { type: "tool", name: choice.name };
+      return { type: "tool", name: choice.name, ...parallel };
     case "none":
       return { type: "none" };
   }

@@ -42,6 +42,8 @@ export function toOpenAIUpstreamRequest(
     }));
   }
   if (request.toolChoice) params.tool_choice = toOpenAIToolChoice(request.toolChoice);
+  // Anthropic's disable_parallel_tool_use, or OpenAI's own flag passed on; only with tools (OpenAI refuses it alone).
+  if (request.parallelToolCalls === false && request.tools?.length) params.parallel_tool_calls = false;
   const rf = request.responseFormat;
   if (rf?.type === "json_object") params.response_format = { type: "json_object" };
   if (rf?.type === "json_schema") {

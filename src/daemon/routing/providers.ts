@@ -45,7 +45,9 @@ class OpenAIUpstream implements Upstream {
 
   async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
     try {
-      const res = await this.#client.embeddings.create({ model: this.options.model, input: request.inputs, encoding_format: "float" }, { signal });
+      const { inputs: input, dimensions } = request;
+      const params = { model: this.options.model, input, encoding_format: "float" as const, ...(dimensions !== undefined ? { dimensions } : {}) };
+      const res = await this.#client.embeddings.create(params, { signal });
       return {
         model: request.model,
         embeddings: res.data.sort((a, b) => a.index - b.index).map((d) => d.embedding),
