@@ -191,6 +191,21 @@ describe("OpenAI API with the openai SDK (local engine)", () => {
     expect(two.message.content ?? "").to.equal("");
   });
 
+  it("refuses a response format with auto tools up front (streamed too); with a forced call or tool_choice none it serves", async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: {} } } }];
+    const base = { model: MODEL, messages: user("weather?"), tools, max_tokens: 8, response_format: { type: "json_object" as const } };
+    for (const stream of [false, true]) {
+      // Before, node-llama-cpp threw mid-generation: a 500, or a 200 whose stream carried "internal error".
+      const err = (await openai.chat.completions.create({ ...base, stream }).catch((e: unknown) => e)) as APIError;
+      expect(err).to.be.instanceOf(OpenAI.BadRequestError);
+      expect(err.param).to.equal("response_format");
+    }
+    const forced = await openai.chat.completions.create({ ...base, tool_choice: "required" });
+    expect(forced.choices[0]!.message.tool_calls?.length).to.equal(1);
+    const none = await openai.chat.completions.create({ ...base, tool_choice: "none" });
+    expect(none.choices[0]!.message.tool_calls ?? []).to.deep.equal([]);
+  });
+
   it("serves /v1/completions, plain and streamed", async () => {
     const c = await openai.completions.create({ model: MODEL, prompt: "Once upon a time", max_tokens: 8 });
     expect(c.object).to.equal("text_completion");
