@@ -5,8 +5,8 @@
  * no retry beyond the exporter's own (itself bounded by its timeout); and a shutdown that gives the backend a
  * short last chance and then drops what is left. The local span store never goes through this: it is complete.
  */
-import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
-import type { Context } from "@opentelemetry/api";
+import { ExportResultCode, suppressTracing, type ExportResult } from "@opentelemetry/core";
+import { context, type Context } from "@opentelemetry/api";
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { ExporterState } from "../protocol/native.js";
 
@@ -157,7 +157,9 @@ export class BoundedExportProcessor implements SpanProcessor {
     const result = await withDeadline(
       new Promise<ExportResult>((resolve) => {
         try {
-          this.exporter.export(batch, resolve);
+          // Untraced, as the SDK's own processors export: the exporter's HTTP request would otherwise be a span,
+          // exported in the next batch, whose request is a span... an idle daemon exporting once a second forever.
+          context.with(suppressTracing(context.active()), () => this.exporter.export(batch, resolve));
         } catch (error) {
           resolve({ code: ExportResultCode.FAILED, error: error as Error });
         }

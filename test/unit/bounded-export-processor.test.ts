@@ -1,5 +1,7 @@
 import { expect } from "chai";
-import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
+import { context } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { ExportResultCode, isTracingSuppressed, type ExportResult } from "@opentelemetry/core";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { BoundedExportProcessor } from "../../src/observability/bounded-export-processor.js";
 import { fromSpanRecord } from "../../src/observability/span-record.js";
@@ -7,11 +9,14 @@ import { fromSpanRecord } from "../../src/observability/span-record.js";
 /** An exporter whose answers the test controls: each export waits until answered (or forever). */
 class ControlledExporter implements SpanExporter {
   readonly batches: ReadableSpan[][] = [];
+  /** Whether tracing was suppressed while each batch was handed over (its HTTP request must make no span). */
+  readonly suppressed: boolean[] = [];
   private readonly pending: ((r: ExportResult) => void)[] = [];
   shutdowns = 0;
   constructor(private readonly hangOnShutdown = true) {}
   export(spans: ReadableSpan[], done: (r: ExportResult) => void): void {
     this.batches.push(spans);
+    this.suppressed.push(isTracingSuppressed(context.active()));
     this.pending.push(done);
   }
   answer(code: ExportResultCode): void {
@@ -69,6 +74,22 @@ describe("BoundedExportProcessor", () => {
     p.enqueue([span(4)]);
     expect(p.state().dropped).to.equal(4);
     expect(await p.close(20)).to.equal(0);
+  });
+
+  it("exports untraced, so an exporter's own request never becomes a span to export (an endless loop)", async () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    try {
+      const exporter = new ControlledExporter(false);
+      const p = new BoundedExportProcessor(exporter, { name: "otlp", endpoint: "http://x", scheduledDelayMs: 1 });
+      p.enqueue([span(1)]);
+      await until(() => exporter.batches.length === 1);
+      exporter.answer(ExportResultCode.SUCCESS);
+      expect(exporter.suppressed).to.deep.equal([true]);
+      await p.close(1000);
+    } finally {
+      context.disable();
+    }
   });
 
   it("sends what is queued on close when the backend answers", async () => {

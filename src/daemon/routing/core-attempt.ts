@@ -111,6 +111,11 @@ export async function* observe(
         if (record) record.ttftMs = ttft;
         span?.setAttribute(GenAI.TIME_TO_FIRST_TOKEN_MS, ttft);
       }
+      // The prompt's size is known before any token: a request cancelled before its end still counts its input.
+      if (ev.type === "start" && record) {
+        record.inputTokens = ev.inputTokens;
+        if (ev.cachedInputTokens !== undefined) record.cachedTokens = ev.cachedInputTokens;
+      }
       if (ev.type === "done") {
         // Upstreams may say more than the core model carries (Anthropic's cache writes, see anthropic-upstream.ts).
         const usage = ev.usage as PricedUsage;
