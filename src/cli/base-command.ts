@@ -81,12 +81,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** A client to a daemon that is ready, started in the background if needed and allowed. */
   protected async client(): Promise<MlxmClient> {
+    const credential = cliCredential(this.settings);
     const client = this.rawClient();
     await ensureDaemon(this.settings, client, {
       autostart: !this.settings.noAutostart,
       traceparent: cliTraceHeaders().traceparent,
     });
-    return client;
+    // A daemon started just now (by this command or one beside it) wrote its admin token only then: read it again,
+    // or what needs it (keys, routes, imports) is refused on a first run.
+    return credential === undefined ? this.rawClient() : client;
   }
 
   /** Human output only; with --json, oclif prints run()'s return value instead. */

@@ -125,7 +125,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
       const store = await Store.open(path.join(config.home, "mlxm.db"));
       disposers.push(() => store.close());
       await verifier.attach(store.apiKeys);
-      if (!isLoopbackHost(config.host) && !verifier.hasKeys()) throw new InsecureBindError(config.host);
+      if (!isLoopbackHost(config.host) && !verifier.hasActiveKeys()) throw new InsecureBindError(config.host);
       const services = await startServices(store, config, logger, context.metrics);
       disposers.push(...services.disposers);
       setServices(services.services);

@@ -14,6 +14,8 @@ export interface TestDaemon {
   home: string;
   /** A client without credentials: enough while the daemon is open (loopback, no keys). */
   client: MlxmClient;
+  /** A client with the admin token, as the local CLI sends it: for what only the admin may do (routes, imports). */
+  admin: MlxmClient;
   /** The local admin token the daemon wrote in its home (what the CLI authenticates with). */
   adminToken: string;
   stop(): Promise<void>;
@@ -30,6 +32,7 @@ export async function startTestDaemon(overrides: Overrides = {}): Promise<TestDa
     home,
     adminToken: readAdminToken(home)!,
     client: new MlxmClient({ baseUrl }),
+    admin: new MlxmClient({ baseUrl, apiKey: readAdminToken(home)! }),
     async stop() {
       await daemon.close();
       cleanup();

@@ -91,6 +91,20 @@ describe("authentication", () => {
       expect(missing).to.be.instanceOf(UnauthorizedError);
     });
 
+    it("keeps routes and imports (where prompts and the daemon's keys go, files on its disk) to the admin token", async () => {
+      const asKey = new MlxmClient({ baseUrl: d.baseUrl, apiKey: key });
+      // A key holder could otherwise send a daemon's OPENAI_API_KEY, or every prompt, to a server of theirs.
+      const steal = { pattern: "*", provider: "openai" as const, base_url: "http://127.0.0.1:1/v1", prefer_remote: true };
+      const refused = await asKey.addRoute(steal).then(() => undefined, (e: unknown) => e as UnauthorizedError);
+      expect(refused?.status).to.equal(403);
+      expect((await asKey.removeRoute("*").then(() => undefined, (e: unknown) => e as UnauthorizedError))?.status).to.equal(403);
+      const probe = await fetch(`${d.baseUrl}/api/import`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ path: "/etc/shadow" }) });
+      expect(probe.status).to.equal(403);
+      expect((await asKey.routes()).routes).to.deep.equal([]);
+      await admin.addRoute({ ...steal, pattern: "ok-route" });
+      expect((await asKey.routes()).routes.map((r) => r.pattern)).to.deep.equal(["ok-route"]);
+    });
+
     it("refuses a revoked key at once and keeps names unique", async () => {
       const second = await admin.createKey();
       expect(second.name).to.equal("key-1");
@@ -101,6 +115,13 @@ describe("authentication", () => {
       expect((dup as { status?: number }).status).to.equal(409);
       const gone = await admin.revokeKey("key-1").then(() => undefined, (e: unknown) => e);
       expect((gone as { status?: number }).status).to.equal(404);
+    });
+
+    it("stays closed when the last key is revoked: the revoked key and no key are both refused", async () => {
+      await admin.revokeKey("ci");
+      expect((await get("/api/tags", { authorization: `Bearer ${key}` })).status).to.equal(401);
+      expect((await get("/api/tags")).status).to.equal(401);
+      expect((await admin.ps()).models).to.be.an("array");
     });
   });
 });

@@ -41,7 +41,7 @@ describe("model library: import", function () {
   };
   const runImport = async (file: string, options: { name?: string; mode?: "copy" | "move" | "link" }) => {
     const lines: ImportProgress[] = [];
-    for await (const p of d.client.importModel(file, options)) lines.push(p);
+    for await (const p of d.admin.importModel(file, options)) lines.push(p);
     return lines;
   };
   const chatTokens = async (model: string) => {

@@ -49,9 +49,9 @@ describe("same-protocol pass-through to OpenAI and Anthropic upstreams", functio
     store = await Store.open(path.join(d.home, "mlxm.db"));
     openai = new OpenAI({ baseURL: `${d.baseUrl}/v1`, apiKey: "unused", maxRetries: 0 });
     anthropic = new Anthropic({ baseURL: d.baseUrl, apiKey: "unused", maxRetries: 0 });
-    await d.client.addRoute({ pattern: "gpt-pass", provider: "openai", base_url: `${up.url}/v1`, model: "gpt-upstream", api_key: OPENAI_KEY, fallback: "claude" });
-    await d.client.addRoute({ pattern: "claude", provider: "anthropic", base_url: claude.url, model: CLAUDE, api_key: ANTHROPIC_KEY });
-    await d.client.addRoute({ pattern: "one-at-a-time", provider: "openai", base_url: `${up.url}/v1`, api_key: OPENAI_KEY, max_concurrency: 1 });
+    await d.admin.addRoute({ pattern: "gpt-pass", provider: "openai", base_url: `${up.url}/v1`, model: "gpt-upstream", api_key: OPENAI_KEY, fallback: "claude" });
+    await d.admin.addRoute({ pattern: "claude", provider: "anthropic", base_url: claude.url, model: CLAUDE, api_key: ANTHROPIC_KEY });
+    await d.admin.addRoute({ pattern: "one-at-a-time", provider: "openai", base_url: `${up.url}/v1`, api_key: OPENAI_KEY, max_concurrency: 1 });
   });
   after(async () => {
     await store?.close();

@@ -50,7 +50,7 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     d = await startTestDaemon({ MLXM_NUM_PARALLEL: "1", MLXM_MAX_QUEUE: "0" });
     store = await Store.open(path.join(d.home, "mlxm.db"));
     openai = new OpenAI({ baseURL: `${d.baseUrl}/v1`, apiKey: "unused", maxRetries: 0 });
-    const c = d.client;
+    const c = d.admin;
     await c.addRoute({ pattern: "gpt-*", provider: "openai-compatible", base_url: `${upA.url}/v1` });
     await c.addRoute({ pattern: "gpt-4*", provider: "openai-compatible", base_url: `${upB.url}/v1`, model: "upstream-b", priority: 10 });
     await c.addRoute({ pattern: "claude", provider: "anthropic", base_url: claude.url, model: CLAUDE, api_key: ANTHROPIC_KEY });
@@ -258,7 +258,7 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect(JSON.stringify(err?.error)).to.contain("[redacted]").and.not.to.contain(ANTHROPIC_KEY);
 
     // A password in a base URL would be shown wherever the route is: refused, pointing at the sealed key instead.
-    const withPassword = await d.client
+    const withPassword = await d.admin
       .addRoute({ pattern: "basic", provider: "openai-compatible", base_url: "http://alice:hunter2pw@127.0.0.1:1/v1" })
       .then(() => undefined, (e: unknown) => e as Error);
     expect(withPassword?.message).to.match(/must not carry credentials.*--api-key-stdin/);

@@ -84,7 +84,13 @@ export function credentialOf(req: Request): string | undefined {
   return typeof key === "string" && key.length > 0 ? key : undefined;
 }
 
-/** Only the admin token (the local CLI) may manage keys. */
-export const requireAdmin: RequestHandler = (req, _res, next) => {
-  next(req.principal?.kind === "admin" ? undefined : new HttpError("forbidden", "managing API keys needs the local admin token (run `mlxm key` on the daemon's machine)"));
-};
+/**
+ * Only the admin token (the local CLI) may do `what`: manage keys and routes (a route decides where prompts go and
+ * which of the daemon's environment variables is sent as a key) and import files from the daemon's disk. An API
+ * key is for using models, not for reconfiguring the daemon.
+ */
+export function requireAdmin(what: string, command: string): RequestHandler {
+  return (req, _res, next) => {
+    next(req.principal?.kind === "admin" ? undefined : new HttpError("forbidden", `${what} needs the local admin token (run \`${command}\` on the daemon's machine)`));
+  };
+}

@@ -13,6 +13,7 @@ const LAST_USED_WRITE_MS = 60_000;
 
 export class KeyVerifier {
   private keys: { id: number; name: string; hash: Buffer }[] = [];
+  private everHadKeys = false;
   private repo: ApiKeysRepo | undefined;
   private readonly adminHash: Buffer;
   private readonly lastWritten = new Map<number, number>();
@@ -31,12 +32,21 @@ export class KeyVerifier {
   async reload(): Promise<void> {
     if (!this.repo) return;
     const rows = await this.repo.activeHashes();
+    this.everHadKeys = rows.length > 0 || (await this.repo.list()).length > 0;
     this.keys = rows.map((r) => ({ id: r.id, name: r.name, hash: Buffer.from(r.hash, "hex") }));
     for (const id of this.lastWritten.keys()) if (!rows.some((r) => r.id === id)) this.lastWritten.delete(id);
   }
 
-  /** True once at least one API key exists: from then on every request needs a credential. */
+  /**
+   * True once an API key was ever created: from then on every request needs a credential. Revoking the last key
+   * does not reopen the daemon (nor let a revoked key back in, which an open daemon would not even look at).
+   */
   hasKeys(): boolean {
+    return this.everHadKeys;
+  }
+
+  /** True while some API key is not revoked (what a daemon listening beyond loopback needs to start). */
+  hasActiveKeys(): boolean {
     return this.keys.length > 0;
   }
 

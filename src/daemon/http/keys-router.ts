@@ -14,7 +14,7 @@ import type { ApiKeyRow } from "../store/repos/api-keys-repo.js";
 
 export function createKeysRouter(ctx: DaemonContext, verifier: KeyVerifier): Router {
   const router = Router();
-  router.use("/keys", requireAdmin);
+  router.use("/keys", requireAdmin("managing API keys", "mlxm key"));
 
   router.post("/keys", jsonBody("16kb"), async (req, res) => {
     const { name } = parseBody(CreateKeyRequest, req.body ?? {});

@@ -2,6 +2,7 @@
  * The model library's routes under `/api`: Ollama's `/api/create` and `/api/copy` (their request shapes, so Ollama
  * clients work), and mlxm's `/api/import` (NDJSON progress like `/api/pull`) and `/api/search`.
  */
+import { requireAdmin } from "../auth/guard.js";
 import express, { Router } from "express";
 import { ImportRequest, SearchSort, type ImportProgress, type SearchResponse, type StatusResponse } from "../../protocol/library.js";
 import { fromOllamaCopyRequest, fromOllamaCreateRequest } from "../compat/ollama-create.js";
@@ -38,7 +39,8 @@ export function createLibraryRouter(ctx: DaemonContext): Router {
     res.json(done);
   });
 
-  router.post("/import", json, async (req, res) => {
+  // An import reads (and with --move, moves) a file on the daemon's own disk: admin only, never a remote key.
+  router.post("/import", requireAdmin("importing a file from the daemon's disk", "mlxm import"), json, async (req, res) => {
     const body = parseBody(ImportRequest, req.body);
     const { library } = ctx.services();
     // The import belongs to its request: a client that goes away (Ctrl-C) cancels it, and it leaves nothing behind.

@@ -2,6 +2,7 @@
  * mlxm's routing endpoints beside the native API: `/api/routes` (list, add, remove, test) and `/api/usage`.
  * A key sent with a new route is sealed before it reaches the store and never appears in any answer.
  */
+import { requireAdmin } from "../auth/guard.js";
 import express, { Router } from "express";
 import { collectChat } from "../core/chat.js";
 import {
@@ -33,7 +34,10 @@ export function createRoutesRouter(ctx: DaemonContext): Router {
     res.json(body);
   });
 
-  router.post("/routes", async (req, res) => {
+  // Adding, replacing or removing a route reconfigures where prompts and the daemon's keys go: admin only. Reading
+  // the table and testing a route stay open to any key.
+  const admin = requireAdmin("changing routes", "mlxm route");
+  router.post("/routes", admin, async (req, res) => {
     const parsed = AddRouteRequest.safeParse(req.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -66,7 +70,7 @@ export function createRoutesRouter(ctx: DaemonContext): Router {
     res.status(201).json(toRouteEntry(fromRouteRow(row)));
   });
 
-  router.delete("/routes", async (req, res) => {
+  router.delete("/routes", admin, async (req, res) => {
     const parsed = RemoveRouteRequest.safeParse(req.body);
     if (!parsed.success) throw badRequest("pattern is required", "pattern");
     const { store, router: routing } = ctx.services();
