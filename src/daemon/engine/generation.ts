@@ -82,16 +82,7 @@ export interface GenerationOutcome {
 
 export function prepareChat(request: ChatRequest, grammars: SchemaGrammars): PreparedChat {
   if (!Array.isArray(request.messages)) throw badRequest("messages must be a list", "messages");
-  const tools = toolMode(request.tools, request.toolChoice, grammars);
-  // node-llama-cpp's own function calling (which `auto` uses) refuses a grammar, and the choice between calling a
-  // tool and answering in the format is the model's: refused before anything is generated, never a 500 mid-stream.
-  if (tools.kind === "auto" && request.responseFormat && request.responseFormat.type !== "text") {
-    throw badRequest(
-      'a response format with tools the model may call on its own (tool_choice "auto") is not supported on local models: ' +
-        'use tool_choice "required" or a named tool to get a call, "none" to get an answer in the format, or leave one out',
-      "response_format",
-    );
-  }
+  const tools = toolMode(request.tools, request.toolChoice, grammars, request.responseFormat);
   return {
     mapped: toChatHistory(request.messages, tools.kind === "forced" ? tools.instructions : undefined),
     tools,

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { ChatModelFunctions } from "node-llama-cpp";
-import type { ToolChoice, ToolDefinition } from "../core/chat.js";
+import type { ResponseFormat, ToolChoice, ToolDefinition } from "../core/chat.js";
 import { badRequest } from "../errors.js";
 import type { PreparedToolCall, SchemaGrammars, ToolInput } from "./grammar/schema-grammars.js";
 import type { SchemaCheck } from "./grammar/schema-validator.js";
@@ -25,7 +25,12 @@ export function newToolCallId(): string {
   return `call_${randomBytes(12).toString("base64url")}`;
 }
 
-export function toolMode(tools: readonly ToolDefinition[] | undefined, choice: ToolChoice | undefined, grammars: SchemaGrammars): ToolMode {
+export function toolMode(
+  tools: readonly ToolDefinition[] | undefined,
+  choice: ToolChoice | undefined,
+  grammars: SchemaGrammars,
+  format?: ResponseFormat,
+): ToolMode {
   if (!tools?.length || choice?.type === "none") {
     if (choice?.type === "required" || choice?.type === "tool") throw badRequest("tool_choice needs tools", "tool_choice");
     return { kind: "none" };
@@ -43,6 +48,15 @@ export function toolMode(tools: readonly ToolDefinition[] | undefined, choice: T
     }
   });
   if (!choice || choice.type === "auto") {
+    // node-llama-cpp's function calling (what `auto` runs on) refuses a grammar, and whether to call a tool or answer
+    // in the format is the model's choice: refused before anything is generated, never a 500 mid-stream.
+    if (format && format.type !== "text") {
+      throw badRequest(
+        'a response format with tools the model may call on its own (tool_choice "auto") is not supported on local models: ' +
+          'use tool_choice "required" or a named tool to get a call, "none" to get an answer in the format, or leave one out',
+        "response_format",
+      );
+    }
     const checks = grammars.toolChecks(inputs);
     const functions: Record<string, ChatModelFunctions[string]> = {};
     tools.forEach((tool, i) => {
