@@ -129,7 +129,7 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
     startTimeoutMs: parseDuration("MLXM_START_TIMEOUT", req("MLXM_START_TIMEOUT")),
     trace: {
       enabled: parseBoolean("MLXM_TRACE", req("MLXM_TRACE")),
-      retentionMs: parseDuration("MLXM_TRACE_RETENTION", req("MLXM_TRACE_RETENTION")),
+      retentionMs: parseRetention(req("MLXM_TRACE_RETENTION")),
       maxSpans: parseInteger("MLXM_TRACE_MAX_SPANS", req("MLXM_TRACE_MAX_SPANS"), 1),
       recordContent: parseBoolean("MLXM_TRACE_CONTENT", req("MLXM_TRACE_CONTENT")),
       logfireToken: raw("LOGFIRE_TOKEN"),
@@ -198,4 +198,11 @@ export function describeVariables(env: Environment = process.env, overrides: Ove
       value: secret ? (value ? "(set)" : undefined) : value,
     };
   });
+}
+
+/** How long spans are kept: negative is forever (as every duration here); zero would keep nothing, so it is refused. */
+function parseRetention(raw: string): number {
+  const ms = parseDuration("MLXM_TRACE_RETENTION", raw);
+  if (ms === 0) throw new ConfigError(`MLXM_TRACE_RETENTION must be more than 0 (or negative to keep spans forever), got "${raw}"`);
+  return ms;
 }

@@ -184,7 +184,9 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
   if (spooled) logger.debug({ spans: spooled }, "ingested spooled CLI spans");
 
   const prune = async () => {
-    const deleted = await store.spans.prune({ olderThanMs: Date.now() - config.trace.retentionMs, maxSpans: config.trace.maxSpans });
+    // A negative retention is forever: only the span count bounds the store (Date.now() minus it would be the future).
+    const { retentionMs, maxSpans } = config.trace;
+    const deleted = await store.spans.prune({ olderThanMs: retentionMs < 0 ? Number.NEGATIVE_INFINITY : Date.now() - retentionMs, maxSpans });
     if (deleted) logger.debug({ deleted }, "span retention");
   };
   await prune();

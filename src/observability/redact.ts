@@ -6,8 +6,11 @@
 /** Values that look like credentials whatever key they sit under. */
 const SECRET_VALUE =
   /\b(Bearer\s+[A-Za-z0-9._~+/=-]{8,}|sk-[A-Za-z0-9_-]{12,}|sk-ant-[A-Za-z0-9_-]{12,}|hf_[A-Za-z0-9]{12,}|mlxm-[A-Za-z0-9_-]{16,}|pylf_v\d_[A-Za-z0-9_]{12,}|gh[pousr]_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+)/g;
-/** Attributes holding prompt or completion text: kept only when MLXM_TRACE_CONTENT is on. */
-const CONTENT_KEY = /^(gen_ai\.(prompt|completion|input\.messages|output\.messages|system_instructions|tool\.call\.(arguments|result))|mlxm\.(prompt|completion)$)/;
+/**
+ * Attributes holding prompt or completion text: kept only when MLXM_TRACE_CONTENT is on. A CLI command's `--system`
+ * flag (`mlxm run`, `mlxm create`) is a system prompt.
+ */
+const CONTENT_KEY = /^(gen_ai\.(prompt|completion|input\.messages|output\.messages|system_instructions|tool\.call\.(arguments|result))|mlxm\.(prompt|completion|flag\.system)$)/;
 
 export const REDACTED = "[redacted]";
 
@@ -66,9 +69,19 @@ export function isContentKey(key: string): boolean {
 
 /** Replace credential-looking substrings (and URL query secrets) inside a free-text value. */
 export function scrubText(value: string): string {
-  return value
-    .replace(SECRET_VALUE, REDACTED)
-    .replace(/([?&](?:key|api[-_]?key|token|access_token|sig|signature)=)[^&#\s]+/gi, `$1${REDACTED}`);
+  return scrubQuery(value.replace(SECRET_VALUE, REDACTED));
+}
+
+/** `name=value` pairs of a query: at the start of the text (a span's `url.query`) or after `?` or `&` (a URL). */
+const QUERY_PAIR = /(^|[?&])([^=&#\s?]+)=([^&#\s]+)/g;
+/** Names that hold a credential in a query without saying so in isSecretKey's words: signed URLs, auth codes. */
+const SECRET_PARAMS = new Set(["sig", "signature", "x-amz-signature", "x-goog-signature", "auth", "code", "jwt"]);
+
+/** The values of a query's secret parameters (`api_key`, `token`, `sig`, `password`...) masked, the rest kept. */
+export function scrubQuery(text: string): string {
+  return text.replace(QUERY_PAIR, (pair, lead: string, name: string) =>
+    isSecretKey(name) || SECRET_PARAMS.has(name.toLowerCase()) ? `${lead}${name}=${REDACTED}` : pair,
+  );
 }
 
 export type AttributeValue = string | number | boolean | Array<string | number | boolean | null | undefined> | undefined;

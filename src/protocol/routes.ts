@@ -8,13 +8,20 @@ export const PROVIDERS = ["openai", "anthropic", "openai-compatible", "mlxm"] as
 export const Provider = z.enum(PROVIDERS);
 export type Provider = z.infer<typeof Provider>;
 
+// Control characters: C0, DEL and C1.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
 /** The `user:password@` of a URL (group 1 is what comes before it). */
 export const URL_CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i;
 
 export const AddRouteRequest = z
   .object({
-    /** An exact model name or a glob (`gpt-*`, `claude-*`). */
-    pattern: z.string().min(1).max(200),
+    /** An exact model name or a glob (`gpt-*`, `claude-*`); no control characters (they would reach terminals and headers). */
+    pattern: z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((p) => !CONTROL.test(p), "must not contain control characters"),
     provider: Provider,
     /** The model name sent upstream; default the requested name. */
     model: z.string().min(1).max(200).optional(),

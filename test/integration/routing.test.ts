@@ -265,6 +265,14 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect(JSON.stringify(await d.client.routes())).not.to.contain("hunter2pw");
   });
 
+  it("refuses control characters in a pattern, and names any model in x-mlxm-backend as a header can carry it", async () => {
+    const bad = await d.admin.addRoute({ pattern: "nl\nx", provider: "openai-compatible", base_url: `${upA.url}/v1` }).then(() => undefined, (e: unknown) => e as APIError);
+    expect(bad?.status).to.equal(400);
+    // Before, a name beyond Latin-1 (or with a control character) made setting the header throw: a 500.
+    const r = await openai.chat.completions.create({ model: "gpt-模型\u0007", messages: user("hi") }).withResponse();
+    expect(r.response.headers.get("x-mlxm-backend")).to.equal(`openai-compatible:gpt-${encodeURIComponent("模型")}%07`);
+  });
+
   it("lists exact routed names in /v1/models and /api/tags, marked remote", async () => {
     const models = await openai.models.list();
     expect(models.data.find((m) => m.id === "claude")).to.deep.include({ owned_by: "anthropic" });

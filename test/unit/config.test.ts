@@ -45,6 +45,9 @@ describe("config", () => {
     expect(() => resolveConfig({ MLXM_HOST: "localhost:http" })).to.throw(ConfigError, /MLXM_HOST/);
     expect(() => resolveConfig({ MLXM_KEEP_ALIVE: "soon" })).to.throw(ConfigError, /MLXM_KEEP_ALIVE/);
     expect(() => resolveConfig({ MLXM_MAX_MEMORY: "lots" })).to.throw(ConfigError, /MLXM_MAX_MEMORY/);
+    // A retention of 0 would keep nothing; negative is forever (it used to delete every span: the cut-off was ahead).
+    expect(() => resolveConfig({ MLXM_TRACE_RETENTION: "0s" })).to.throw(ConfigError, /MLXM_TRACE_RETENTION/);
+    expect(resolveConfig({ MLXM_TRACE_RETENTION: "-1" }).trace.retentionMs).to.be.below(0);
   });
 
   it("parses hosts, sizes and durations", () => {

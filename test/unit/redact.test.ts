@@ -123,11 +123,19 @@ describe("redaction", () => {
     expect(scrubText("https://h/?token=abc#f")).to.equal(`https://h/?token=${REDACTED}#f`);
     expect(scrubText("hf_abcdefghijklmnopqrstu in a message")).to.equal(`${REDACTED} in a message`);
     expect(scrubText("nothing secret here")).to.equal("nothing secret here");
+    // A span's url.query has no leading `?`: its first pair was kept in clear.
+    expect(redactAttribute("url.query", "api_key=SECRETQUERY77&limit=5", false)).to.equal(`api_key=${REDACTED}&limit=5`);
+    for (const name of ["token", "key", "apikey", "access_token", "sig", "password", "x-api-key", "auth"]) {
+      expect(scrubText(`${name}=SECRETQUERY77`), name).to.equal(`${name}=${REDACTED}`);
+    }
+    expect(scrubText("model=a&max_tokens=5&limit=10")).to.equal("model=a&max_tokens=5&limit=10");
   });
 
   it("drops prompt and completion content unless recording it was opted into", () => {
     const attrs = { "gen_ai.input.messages": "[{\"role\":\"user\"}]", "gen_ai.output.messages": "x", "gen_ai.request.model": "m" };
     expect(redactAttributes(attrs, false)).to.deep.equal({ "gen_ai.request.model": "m" });
     expect(redactAttributes(attrs, true)).to.deep.equal(attrs);
+    // A CLI command's --system is a system prompt.
+    expect(redactAttributes({ "mlxm.flag.system": "MYSECRETSYSTEMPROMPT", "mlxm.flag.seed": 1 }, false)).to.deep.equal({ "mlxm.flag.seed": 1 });
   });
 });

@@ -68,6 +68,8 @@ describe("spans repo", () => {
     await store.spans.insert(Array.from({ length: 10 }, (_, i) => span(10 + i, 1, null)));
     expect(await store.spans.prune({ olderThanMs: 1_000_000 + 12 * 1000, maxSpans: 1000 })).to.equal(2);
     expect(await store.spans.prune({ olderThanMs: 0, maxSpans: 5 })).to.equal(3);
+    // A retention of forever: nothing goes by age, the count still bounds the store.
+    expect(await store.spans.prune({ olderThanMs: Number.NEGATIVE_INFINITY, maxSpans: 1000 })).to.equal(0);
     const left = await store.spans.summaries({ limit: 100 });
     expect(left).to.have.length(5);
     expect(left.at(-1)!.trace_id).to.equal(hex(15, 32));

@@ -40,6 +40,9 @@ export function toolMode(
   tools.forEach((tool, i) => {
     if (!tool.name) throw badRequest("every tool needs a name", `tools[${i}].function.name`);
     if (names.has(tool.name)) throw badRequest(`tool names must be unique: "${tool.name}" is given twice`, `tools[${i}].function.name`);
+    // node-llama-cpp refuses such a name mid-request (a 500); OpenAI and Anthropic callers are held to their own
+    // stricter rule already, Ollama's are not.
+    if (/\s/.test(tool.name)) throw badRequest(`a tool's name must not contain spaces, tabs or new lines: "${tool.name}"`, `tools[${i}].function.name`);
     names.add(tool.name);
     // A call's arguments are an object (as OpenAI and Anthropic require of the schema).
     const type = tool.parameters?.type;

@@ -28,7 +28,8 @@ export function recordRequests(ctx: DaemonContext) {
     const record: RequestRecord = {
       api: apiOf(req.path),
       onBackend: (backend) => {
-        if (!res.headersSent) res.setHeader(BACKEND_HEADER, backend);
+        // A header value is Latin-1 without control characters; a model name may be anything (Node throws otherwise).
+        if (!res.headersSent) res.setHeader(BACKEND_HEADER, headerSafe(backend));
       },
     };
     res.once("close", () => {
@@ -65,4 +66,10 @@ export function recordRequests(ctx: DaemonContext) {
     });
     runWithRecord(record, next);
   };
+}
+
+/** `value` as a header can carry it: printable ASCII kept, anything else percent-encoded (UTF-8). */
+export function headerSafe(value: string): string {
+  // A lone surrogate has no UTF-8 form (encodeURIComponent throws): it becomes U+FFFD's.
+  return value.replace(/[^\x20-\x7e]/gu, (c) => (c.length === 1 && c >= "\ud800" && c <= "\udfff" ? "%EF%BF%BD" : encodeURIComponent(c)));
 }

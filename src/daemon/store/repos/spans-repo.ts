@@ -122,7 +122,8 @@ export class SpansRepo {
 
   /** Retention by age and by count; returns how many spans were deleted. */
   async prune(opts: { olderThanMs: number; maxSpans: number }): Promise<number> {
-    const byAge = await this.db.deleteFrom("spans").where("start_ms", "<", opts.olderThanMs).executeTakeFirst();
+    // -Infinity (a retention of forever) deletes nothing by age.
+    const byAge = Number.isFinite(opts.olderThanMs) ? await this.db.deleteFrom("spans").where("start_ms", "<", opts.olderThanMs).executeTakeFirst() : { numDeletedRows: 0n };
     const { n } = await this.db.selectFrom("spans").select(sql<number>`count(*)`.as("n")).executeTakeFirstOrThrow();
     let byCount = 0n;
     if (n > opts.maxSpans) {
