@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   "timeout",
   "invalid_model",
   "insufficient_storage",
+  /** A request that came back to a daemon it passed (a route leading to itself). */
+  "loop_detected",
   "internal",
 ] as const;
 
@@ -55,6 +57,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   timeout: 504,
   invalid_model: 422,
   insufficient_storage: 507,
+  loop_detected: 508,
   internal: 500,
 };
 

@@ -8,6 +8,7 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import OpenAI, { type APIError } from "openai";
+import Anthropic from "@anthropic-ai/sdk";
 import { Ollama } from "ollama";
 import { calcPrice } from "@pydantic/genai-prices";
 import { Store } from "../../src/daemon/store/store.js";
@@ -271,6 +272,23 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     // Before, a name beyond Latin-1 (or with a control character) made setting the header throw: a 500.
     const r = await openai.chat.completions.create({ model: "gpt-模型\u0007", messages: user("hi") }).withResponse();
     expect(r.response.headers.get("x-mlxm-backend")).to.equal(`openai-compatible:gpt-${encodeURIComponent("模型")}%07`);
+  });
+
+  it("refuses a route that leads back to the daemon at the first hop, without retries (it multiplied into thousands)", async () => {
+    await d.admin.addRoute({ pattern: "self-loop", provider: "mlxm", base_url: d.baseUrl });
+    const countRows = async () => (await store.db.selectFrom("requests").select("id").where("model", "=", "self-loop").execute()).length;
+    for (const call of [
+      () => openai.chat.completions.create({ model: "self-loop", messages: user("hi"), max_tokens: 4 }),
+      () => new Anthropic({ baseURL: d.baseUrl, apiKey: "unused", maxRetries: 0 }).messages.create({ model: "self-loop", max_tokens: 4, messages: user("hi") }),
+    ]) {
+      const before = await countRows();
+      const err = (await call().then(() => undefined, (e: unknown) => e)) as { status?: number; message?: string } | undefined;
+      expect(err?.status).to.equal(502);
+      expect(err?.message).to.match(/routing loop/);
+      // One row: the caller's request. The request that came round was refused before it became usage, and once.
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await countRows()) - before).to.equal(1);
+    }
   });
 
   it("lists exact routed names in /v1/models and /api/tags, marked remote", async () => {

@@ -43,6 +43,7 @@ const ANTHROPIC_ERROR: Record<ErrorCode, { type: AnthropicErrorType; status?: nu
   upstream_error: { type: "api_error" },
   invalid_model: { type: "invalid_request_error" },
   insufficient_storage: { type: "api_error" },
+  loop_detected: { type: "api_error" },
   internal: { type: "api_error" },
 };
 

@@ -31,6 +31,7 @@ const OPENAI_ERROR: Record<ErrorCode, { type: string; code: string | null }> = {
   timeout: { type: "server_error", code: "timeout" },
   invalid_model: { type: "invalid_request_error", code: "invalid_model" },
   insufficient_storage: { type: "server_error", code: "insufficient_storage" },
+  loop_detected: { type: "server_error", code: "loop_detected" },
   internal: { type: "server_error", code: null },
 };
 

@@ -7,6 +7,7 @@ import crypto from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import { trace } from "@opentelemetry/api";
 import type { DaemonContext } from "../context.js";
+import { loopRefusal, viaOf } from "../routing/loop-guard.js";
 import { runWithRecord, type RequestRecord } from "../routing/request-record.js";
 
 export const BACKEND_HEADER = "x-mlxm-backend";
@@ -25,8 +26,12 @@ export function recordRequests(ctx: DaemonContext) {
     const startedAt = new Date();
     const started = performance.now();
     const traceId = trace.getActiveSpan()?.spanContext().traceId;
+    const via = viaOf(req.headers);
+    const loop = loopRefusal(via);
+    if (loop) return next(loop);
     const record: RequestRecord = {
       api: apiOf(req.path),
+      ...(via.length ? { via } : {}),
       onBackend: (backend) => {
         // A header value is Latin-1 without control characters; a model name may be anything (Node throws otherwise).
         if (!res.headersSent) res.setHeader(BACKEND_HEADER, headerSafe(backend));

@@ -14,6 +14,7 @@ import https from "node:https";
 import { VERSION } from "../../version.js";
 import { sleep } from "../hub/hf-client.js";
 import type { WireCall } from "./forward-call.js";
+import { onwardVia } from "./loop-guard.js";
 import { DEFAULT_TIMEOUT_MS, openAIBaseUrl, type UpstreamClientOptions } from "./upstream-clients.js";
 import { scrubber, statusError, unreachable } from "./upstream-errors.js";
 
@@ -37,7 +38,7 @@ export function upstreamBody(call: WireCall, upstreamModel: string): Record<stri
 
 /** Where a call goes and the headers it carries (auth the way each vendor's SDK sends it). */
 export function upstreamRequest(options: UpstreamClientOptions, call: WireCall): { url: URL; headers: Record<string, string> } {
-  const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json", "user-agent": `mlxm/${VERSION}` };
+  const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json", "user-agent": `mlxm/${VERSION}`, ...onwardVia() };
   if (call.api === "anthropic") {
     const base = options.route.baseUrl ?? options.defaultBaseUrl ?? DEFAULT_BASE_URLS.anthropic;
     if (options.apiKey) headers["x-api-key"] = options.apiKey;

@@ -7,6 +7,7 @@ import type Anthropic from "@anthropic-ai/sdk";
 import type OpenAI from "openai";
 import type { ChatEvent, ChatRequest, EmbeddingRequest, EmbeddingResult } from "../core/chat.js";
 import { AnthropicEventDecoder, toAnthropicUpstreamRequest } from "./anthropic-upstream.js";
+import { onwardVia } from "./loop-guard.js";
 import { OpenAIChunkDecoder, toOpenAIUpstreamRequest } from "./openai-upstream.js";
 import { anthropicClient, openAIClient, type UpstreamClientOptions } from "./upstream-clients.js";
 import { isAbortError, noEvents, toUpstreamError } from "./upstream-errors.js";
@@ -40,14 +41,15 @@ class OpenAIUpstream implements Upstream {
   chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
     const { label, apiKey, model } = this.options;
     const params = toOpenAIUpstreamRequest(request, model, this.options.route.provider === "openai" ? "max_completion_tokens" : "max_tokens");
-    return relayUpstream(() => this.#client.chat.completions.create(params, { signal }), new OpenAIChunkDecoder(), signal, label, apiKey);
+    const headers = onwardVia();
+    return relayUpstream(() => this.#client.chat.completions.create(params, { signal, headers }), new OpenAIChunkDecoder(), signal, label, apiKey);
   }
 
   async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
     try {
       const { inputs: input, dimensions } = request;
       const params = { model: this.options.model, input, encoding_format: "float" as const, ...(dimensions !== undefined ? { dimensions } : {}) };
-      const res = await this.#client.embeddings.create(params, { signal });
+      const res = await this.#client.embeddings.create(params, { signal, headers: onwardVia() });
       return {
         model: request.model,
         embeddings: res.data.sort((a, b) => a.index - b.index).map((d) => d.embedding),
@@ -72,7 +74,8 @@ class AnthropicUpstream implements Upstream {
     const { label, apiKey, model } = this.options;
     // Translated here, not when the stream opens: what the upstream cannot take is the caller's 400, not its failure.
     const params = toAnthropicUpstreamRequest(request, model);
-    return relayUpstream(() => this.#client.messages.create(params, { signal }), new AnthropicEventDecoder(), signal, label, apiKey);
+    const headers = onwardVia();
+    return relayUpstream(() => this.#client.messages.create(params, { signal, headers }), new AnthropicEventDecoder(), signal, label, apiKey);
   }
 }
 

@@ -20,6 +20,8 @@ export interface RequestRecord {
   costUsd?: number | null;
   /** A failure after the response started (the status code is already 200 then). */
   error?: string;
+  /** The mlxm daemons this request passed before this one (`x-mlxm-via`), sent on with this one's id added. */
+  via?: string[];
   /** Called once the backend is chosen, before any byte is sent (sets `x-mlxm-backend`). */
   onBackend?: (backend: string) => void;
 }
