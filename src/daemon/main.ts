@@ -43,6 +43,9 @@ export class PortInUseError extends Error {
   }
 }
 
+/** The longest a request may take to arrive (Node's own default). */
+const RECEIVE_CAP_MS = 300_000;
+
 /** Listening beyond loopback with no API key would publish an open LLM server: refused at start. */
 export class InsecureBindError extends Error {
   readonly code = "insecure_bind";
@@ -90,7 +93,11 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
   });
   daemonObservability()?.attachMetrics(context.metrics);
   const app = createApp(context);
-  const server = http.createServer(app);
+  // Receiving a request (headers and body) is part of MLXM_REQUEST_TIMEOUT too, capped at Node's default of 5 min:
+  // a body sent a byte a second would otherwise hold a connection that long whatever the setting. Node checks the
+  // deadline on an interval (30 s by default), so the check runs often enough for short timeouts to mean something.
+  const receiveMs = Math.min(config.security.requestTimeoutMs > 0 ? config.security.requestTimeoutMs : RECEIVE_CAP_MS, RECEIVE_CAP_MS);
+  const server = http.createServer({ requestTimeout: receiveMs, connectionsCheckingInterval: Math.min(30_000, Math.max(250, receiveMs / 4)) }, app);
   // Keep-alive sockets would otherwise hold shutdown open until they time out.
   server.keepAliveTimeout = 5_000;
 

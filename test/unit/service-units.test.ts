@@ -40,6 +40,8 @@ describe("service units", () => {
   it("writes a systemd user unit that systemd-analyze verifies", function () {
     const unit = toSystemdUnit(serviceSpec(config, "systemd", env));
     expect(unit).to.contain("Type=simple").and.contain("Restart=on-failure").and.contain("WantedBy=default.target");
+    // Exit 5 (another daemon holds the home) is not retried every 2 s forever.
+    expect(unit).to.contain("RestartPreventExitStatus=5");
     expect(unit).to.contain(`Environment="MLXM_HOME=${home.replaceAll('"', '\\"').replaceAll("%", "%%")}"`);
     expect(unit).not.to.contain("hf_secret");
     if (spawnSync("systemd-analyze", ["--version"]).status !== 0) this.skip();

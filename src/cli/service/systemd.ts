@@ -1,4 +1,5 @@
 /** The systemd user unit for `mlxm serve`: simple service, restarted on failure, logging to the journal. */
+import { ExitCode } from "../exit-codes.js";
 import type { ServiceSpec } from "./service-spec.js";
 
 export function toSystemdUnit(spec: ServiceSpec): string {
@@ -17,6 +18,9 @@ export function toSystemdUnit(spec: ServiceSpec): string {
     // `mlxm daemon stop` exits 0 and stays stopped; a crash is restarted.
     "Restart=on-failure",
     "RestartSec=2",
+    // Exit 5: another daemon already holds MLXM_HOME (one started with `mlxm daemon start`): restarting every 2 s
+    // cannot help, and each start takes longer than that, so systemd's own start limit would never stop it.
+    `RestartPreventExitStatus=${ExitCode.ALREADY_RUNNING}`,
     "KillSignal=SIGTERM",
     `TimeoutStopSec=${spec.stopTimeoutS}`,
     "",

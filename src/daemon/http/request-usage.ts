@@ -7,6 +7,7 @@ import crypto from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import { trace } from "@opentelemetry/api";
 import type { DaemonContext } from "../context.js";
+import { scrubText } from "../../observability/redact.js";
 import { loopRefusal, viaOf } from "../routing/loop-guard.js";
 import { runWithRecord, type RequestRecord } from "../routing/request-record.js";
 
@@ -58,7 +59,8 @@ export function recordRequests(ctx: DaemonContext) {
           duration_ms: Math.round((performance.now() - started) * 10) / 10,
           input_tokens: record.inputTokens ?? null,
           output_tokens: record.outputTokens ?? null,
-          error: record.error ?? null,
+          // An upstream's message may quote a key: scrubbed as span messages are.
+          error: record.error === undefined ? null : scrubText(record.error),
           created_at: startedAt.toISOString(),
           api: record.api,
           backend: record.backend ?? null,
