@@ -4,6 +4,7 @@
  */
 import os from "node:os";
 import path from "node:path";
+import { displayUrl } from "../observability/redact.js";
 import { ConfigError, parseBoolean, parseBytes, parseDuration, parseHost, parseInteger, parseUrl } from "./parse.js";
 import { parseGpu, parseGpuLayers, type GpuLayersSetting, type GpuSetting } from "./gpu-settings.js";
 import { DEFAULT_PORT, VARIABLES, findVariable, type VariableName } from "./variables.js";
@@ -195,7 +196,8 @@ export function describeVariables(env: Environment = process.env, overrides: Ove
       group: spec.group,
       help: spec.help,
       source,
-      value: secret ? (value ? "(set)" : undefined) : value,
+      // A URL may carry credentials (`https://user:pass@collector`, `?token=`): shown masked.
+      value: secret ? (value ? "(set)" : undefined) : value !== undefined && spec.kind === "url" ? displayUrl(value) : value,
     };
   });
 }

@@ -16,6 +16,7 @@ import type { SpanRecord } from "../protocol/traces.js";
 import { LocalSpanExporter } from "./local-span-exporter.js";
 import type { Metrics } from "./metrics.js";
 import { PromGenAiProducer } from "./otel-metrics.js";
+import { displayUrl } from "./redact.js";
 import { RedactingSpanProcessor } from "./redacting-span-processor.js";
 import { TimeOrderedIdGenerator } from "./span-ids.js";
 import { keepOnlySpanProcessors, useIdGenerator } from "./sdk-overrides.js";
@@ -127,7 +128,7 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
   const cliResource = { "service.version": version };
   current = {
     localExporter,
-    exporting: { logfire: Boolean(settings.logfireToken), otlp: settings.otlpEndpoint },
+    exporting: { logfire: Boolean(settings.logfireToken), ...(settings.otlpEndpoint ? { otlp: displayUrl(settings.otlpEndpoint) } : {}) },
     forward(records) {
       if (remote.processors.length === 0 || records.length === 0) return;
       const spans = records.map((r) =>

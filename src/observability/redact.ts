@@ -2,6 +2,7 @@
  * Secrets never reach a span, a log line or the span store. This is the one list of what counts as secret,
  * applied to span attributes (by a processor that runs before any exporter) and to the CLI's flag attributes.
  */
+import { URL_CREDENTIALS } from "../protocol/routes.js";
 
 /** Values that look like credentials whatever key they sit under. */
 const SECRET_VALUE =
@@ -82,6 +83,14 @@ export function scrubQuery(text: string): string {
   return text.replace(QUERY_PAIR, (pair, lead: string, name: string) =>
     isSecretKey(name) || SECRET_PARAMS.has(name.toLowerCase()) ? `${lead}${name}=${REDACTED}` : pair,
   );
+}
+
+/**
+ * A URL as it may be shown (logs, `/api/health`, route lists): credentials in it masked, as `user:password@` or as
+ * secret query parameters. Only for display: the URL itself still carries them where it is used.
+ */
+export function displayUrl(url: string): string {
+  return scrubQuery(url.replace(URL_CREDENTIALS, "$1***@"));
 }
 
 export type AttributeValue = string | number | boolean | Array<string | number | boolean | null | undefined> | undefined;

@@ -5,6 +5,7 @@
  * logfire-node do it, because logfire-node's own are unbounded at shutdown: a Logfire that cannot be reached then
  * held `daemon stop` for 20 s. Every trace exporter sits behind a BoundedExportProcessor.
  */
+import { displayUrl } from "./redact.js";
 import { OTLPMetricExporter as OtlpJsonMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { OTLPMetricExporter as OtlpProtoMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { OTLPTraceExporter as OtlpJsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
@@ -38,7 +39,7 @@ export function createRemoteExporters(
     const headers = { Authorization: settings.logfireToken };
     targets.push({
       name: "logfire",
-      endpoint: base,
+      endpoint: displayUrl(base),
       traces: new OtlpProtoTraceExporter({ url: `${base}/v1/traces`, headers, timeoutMillis }),
       metrics: new OtlpProtoMetricExporter({ url: `${base}/v1/metrics`, headers, timeoutMillis }),
     });
@@ -47,7 +48,7 @@ export function createRemoteExporters(
     const base = settings.otlpEndpoint.replace(/\/$/, "");
     targets.push({
       name: "otlp",
-      endpoint: base,
+      endpoint: displayUrl(base),
       traces: new OtlpJsonTraceExporter({ url: `${base}/v1/traces`, timeoutMillis }),
       metrics: new OtlpJsonMetricExporter({ url: `${base}/v1/metrics`, timeoutMillis }),
     });

@@ -71,5 +71,8 @@ describe("config", () => {
     expect(token.value).to.equal("(set)");
     expect(JSON.stringify(rows)).not.to.contain("hf_supersecret");
     expect(rows.find((r) => r.name === "MLXM_HOST")!.source).to.equal("env");
+    // A URL's credentials (the start-up log writes these rows) are masked too.
+    const urls = describeVariables({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://user:s3cretpass@collector.invalid/?token=abc123", HF_ENDPOINT: "https://u:hubpass@hub.invalid" });
+    expect(JSON.stringify(urls)).not.to.contain("s3cretpass").and.not.to.contain("abc123").and.not.to.contain("hubpass");
   });
 });

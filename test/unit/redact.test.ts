@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { REDACTED, isSecretKey, redactAttribute, redactAttributes, scrubText } from "../../src/observability/redact.js";
+import { REDACTED, displayUrl, isSecretKey, redactAttribute, redactAttributes, scrubText } from "../../src/observability/redact.js";
 
 /** Measurements, as mlxm and other instrumentations (OpenLLMetry, OpenInference, Logfire) name them. */
 const MEASURED = [
@@ -129,6 +129,9 @@ describe("redaction", () => {
       expect(scrubText(`${name}=SECRETQUERY77`), name).to.equal(`${name}=${REDACTED}`);
     }
     expect(scrubText("model=a&max_tokens=5&limit=10")).to.equal("model=a&max_tokens=5&limit=10");
+    // A collector or Hub URL as logs, /api/health and route lists show it.
+    expect(displayUrl("https://user:s3cretpass@collector.invalid:4318/?token=abc123&x=1")).to.equal(`https://***@collector.invalid:4318/?token=${REDACTED}&x=1`);
+    expect(displayUrl("http://127.0.0.1:4318")).to.equal("http://127.0.0.1:4318");
   });
 
   it("drops prompt and completion content unless recording it was opted into", () => {

@@ -72,7 +72,9 @@ export class ServiceController {
   async install(spec: ServiceSpec): Promise<ServiceStatus> {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
-    fs.writeFileSync(this.file, renderUnit(spec), { mode: 0o644 });
+    // 0600: the unit's environment may hold a collector or Hub URL with credentials in it.
+    fs.writeFileSync(this.file, renderUnit(spec), { mode: 0o600 });
+    fs.chmodSync(this.file, 0o600);
     if (this.manager === "launchd") {
       // bootstrap fails when the label is already loaded: unload any previous copy first.
       await this.run("launchctl", ["bootout", this.domainTarget()]);

@@ -1,5 +1,6 @@
 /** A route as the router uses it, built from its store row; and its public form (no key, ever). */
-import { URL_CREDENTIALS, type Provider, type RouteEntry } from "../../protocol/routes.js";
+import { displayUrl } from "../../observability/redact.js";
+import { type Provider, type RouteEntry } from "../../protocol/routes.js";
 import type { RouteRow } from "../store/repos/routes-repo.js";
 
 export type KeySource = { kind: "env"; name: string } | { kind: "stored"; sealed: string } | { kind: "default" } | { kind: "none" };
@@ -64,7 +65,7 @@ export function describeKeySource(source: KeySource, provider: Provider): string
  * and a route's URL is shown to every API caller (model lists).
  */
 export function withoutCredentials(url: string): string {
-  return url.replace(URL_CREDENTIALS, "$1***@");
+  return displayUrl(url);
 }
 
 export function toRouteEntry(route: Route): RouteEntry {
