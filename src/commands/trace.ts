@@ -28,7 +28,7 @@ export default class Trace extends BaseCommand<typeof Trace> {
     follow: Flags.boolean({ char: "f", description: "Keep printing new traces as they finish (Ctrl-C stops)." }),
   };
 
-  async run(): Promise<TraceListResponse | TraceResponse> {
+  async run(): Promise<TraceListResponse | TraceResponse | undefined> {
     if (this.args.id && this.flags.last) this.error("give a trace id or --last, not both", { exit: 2 });
     if (this.args.id && (this.flags.errors || this.flags.since)) this.error("--errors and --since choose among traces: not with an id", { exit: 2 });
     const since = this.flags.since ? parseSince(this.flags.since) : undefined;
@@ -48,7 +48,8 @@ export default class Trace extends BaseCommand<typeof Trace> {
       return list;
     }
     await this.follow(list, color);
-    return list;
+    // Everything went out as NDJSON lines: no closing document after them.
+    return undefined;
   }
 
   /** The newest trace that --errors and --since allow; a not-found error when there is none. */

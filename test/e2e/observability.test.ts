@@ -129,6 +129,8 @@ describe("observability (e2e)", function () {
         // Stopping the daemon ends the stream, and with it the follower (it does not hold the drain open).
         expect((await runCli(["daemon", "stop"], env)).code).to.equal(0);
         expect(await exited).to.equal(0);
+        // Only NDJSON: every line one trace (before, a multi-line {"traces": [...]} document followed).
+        for (const l of out.trim().split("\n")) expect(JSON.parse(l), l).to.have.property("trace_id");
       } finally {
         follower.kill("SIGINT");
       }

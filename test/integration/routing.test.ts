@@ -291,6 +291,17 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     }
   });
 
+  it("counts a routed model's tokens in /metrics as a local model's are", async () => {
+    const tokens = async (type: string) => {
+      const text = await (await fetch(`${d.baseUrl}/metrics`)).text();
+      const line = text.split("\n").find((l) => l.startsWith("gen_ai_tokens_total{") && l.includes('model="gpt-metrics"') && l.includes(`type="${type}"`));
+      return line ? Number(line.split(" ").at(-1)) : 0;
+    };
+    await openai.chat.completions.create({ model: "gpt-metrics", messages: user("hi") });
+    expect(await tokens("input")).to.equal(FAKE_OPENAI_USAGE.prompt_tokens);
+    expect(await tokens("output")).to.equal(FAKE_OPENAI_USAGE.completion_tokens);
+  });
+
   it("lists exact routed names in /v1/models and /api/tags, marked remote", async () => {
     const models = await openai.models.list();
     expect(models.data.find((m) => m.id === "claude")).to.deep.include({ owned_by: "anthropic" });

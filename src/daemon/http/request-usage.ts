@@ -33,6 +33,15 @@ export function recordRequests(ctx: DaemonContext) {
     const record: RequestRecord = {
       api: apiOf(req.path),
       ...(via.length ? { via } : {}),
+      // A routed generation's tokens in the same GenAI metrics a local one updates, under the name the caller used.
+      onRemoteUsage: (usage) => {
+        const model = record.model ?? "";
+        ctx.metrics.tokens.inc({ model, type: "input" }, usage.inputTokens);
+        ctx.metrics.tokens.inc({ model, type: "output" }, usage.outputTokens);
+        ctx.metrics.cachedInputTokens.inc({ model }, usage.cachedInputTokens ?? 0);
+        ctx.metrics.tokenUsage.observe({ model, type: "input" }, usage.inputTokens);
+        ctx.metrics.tokenUsage.observe({ model, type: "output" }, usage.outputTokens);
+      },
       onBackend: (backend) => {
         // A header value is Latin-1 without control characters; a model name may be anything (Node throws otherwise).
         if (!res.headersSent) res.setHeader(BACKEND_HEADER, headerSafe(backend));

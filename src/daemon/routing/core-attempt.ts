@@ -119,7 +119,7 @@ export async function* observe(
       if (ev.type === "done") {
         // Upstreams may say more than the core model carries (Anthropic's cache writes, see anthropic-upstream.ts).
         const usage = ev.usage as PricedUsage;
-        reportUsage(record, span, usage, costOf(pricing.provider, pricing.model, usage, pricing.baseUrl), [ev.finishReason]);
+        reportUsage(record, span, usage, costOf(pricing.provider, pricing.model, usage, pricing.baseUrl), [ev.finishReason], pricing.provider !== "local");
       }
       yield ev;
     }

@@ -22,6 +22,8 @@ export interface RequestRecord {
   error?: string;
   /** The mlxm daemons this request passed before this one (`x-mlxm-via`), sent on with this one's id added. */
   via?: string[];
+  /** Called with a routed (not local) generation's usage, for the GenAI metrics local generations update themselves. */
+  onRemoteUsage?: (usage: { inputTokens: number; outputTokens: number; cachedInputTokens?: number }) => void;
   /** Called once the backend is chosen, before any byte is sent (sets `x-mlxm-backend`). */
   onBackend?: (backend: string) => void;
 }

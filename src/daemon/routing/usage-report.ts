@@ -6,8 +6,10 @@ import { GenAI, type Span } from "../../observability/spans.js";
 import type { PricedUsage } from "./pricing.js";
 import type { RequestRecord } from "./request-record.js";
 
-export function reportUsage(record: RequestRecord | undefined, span: Span | undefined, usage: PricedUsage, cost: number | null, finishReasons: string[]): void {
+/** `remote`: an upstream served it (a local generation updates the metrics itself, generation-telemetry.ts). */
+export function reportUsage(record: RequestRecord | undefined, span: Span | undefined, usage: PricedUsage, cost: number | null, finishReasons: string[], remote = true): void {
   if (record) {
+    if (remote) record.onRemoteUsage?.(usage);
     record.inputTokens = usage.inputTokens;
     record.outputTokens = usage.outputTokens;
     record.cachedTokens = usage.cachedInputTokens ?? 0;
