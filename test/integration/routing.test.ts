@@ -291,6 +291,14 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     }
   });
 
+  it("tells the SDKs not to retry a route whose key is not set (it cannot work until the daemon's setup changes)", async () => {
+    await d.admin.addRoute({ pattern: "keyless", provider: "openai", base_url: `${upA.url}/v1`, api_key_env: "MLXM_TEST_NEVER_SET_KEY" });
+    const res = await fetch(`${d.baseUrl}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "keyless", messages: user("hi") }) });
+    expect(res.status).to.equal(502);
+    expect(res.headers.get("x-should-retry")).to.equal("false");
+    expect(((await res.json()) as { error: { message: string } }).error.message).to.contain("MLXM_TEST_NEVER_SET_KEY");
+  });
+
   it("counts a routed model's tokens in /metrics as a local model's are", async () => {
     const tokens = async (type: string) => {
       const text = await (await fetch(`${d.baseUrl}/metrics`)).text();

@@ -10,16 +10,24 @@ export function routeApiKey(route: Route, secrets: SecretBox, readEnv: (name: st
       return secrets.open(source.sealed);
     case "env": {
       const key = readEnv(source.name);
-      if (!key) throw new UpstreamError("upstream_error", `route ${route.pattern}: the variable ${source.name} holding its API key is not set`, true);
+      if (!key) throw missingKey(`route ${route.pattern}: the variable ${source.name} holding its API key is not set`);
       return key;
     }
     case "default": {
       const name = route.provider === "anthropic" ? "ANTHROPIC_API_KEY" : "OPENAI_API_KEY";
       const key = readEnv(name);
-      if (!key) throw new UpstreamError("upstream_error", `route ${route.pattern}: no API key (set ${name}, or add the route with --api-key-env/--api-key-stdin)`, true);
+      if (!key) throw missingKey(`route ${route.pattern}: no API key (set ${name}, or add the route with --api-key-env/--api-key-stdin)`);
       return key;
     }
     case "none":
       return undefined;
   }
+}
+
+/**
+ * A route without its key: a fallback may serve, but asking again cannot help until the daemon's configuration
+ * changes, so the SDKs are told not to retry (they retry a 502 otherwise: LangChain's six retries took 30 s).
+ */
+function missingKey(message: string): UpstreamError {
+  return new UpstreamError("upstream_error", message, true, { "x-should-retry": "false" });
 }
