@@ -34,6 +34,8 @@ import { SpanIngest } from "./traces/span-ingest.js";
 import { RoutingModelService } from "./routing/router.js";
 import { SecretBox } from "./routing/secret-box.js";
 import { readEnvVariable } from "../config/env.js";
+import { HttpError } from "./errors.js";
+import { interruptStreams } from "./http/streaming.js";
 
 export class PortInUseError extends Error {
   readonly code = "port_in_use";
@@ -158,7 +160,12 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
       server.closeIdleConnections();
       const deadline = Date.now() + config.shutdownGraceMs;
       while (inFlight.size > 0 && Date.now() < deadline) await sleep(50);
-      if (inFlight.size > 0) logger.warn({ inFlight: inFlight.size }, "grace period over: closing remaining requests");
+      if (inFlight.size > 0) {
+        logger.warn({ inFlight: inFlight.size }, "grace period over: closing remaining requests");
+        // Streams get their protocol's error event first (a cut connection says nothing), a moment to flush it.
+        const told = interruptStreams(new HttpError("unavailable", "the daemon is shutting down: its grace period for running requests (MLXM_SHUTDOWN_GRACE) is over"));
+        if (told > 0) await sleep(100);
+      }
       server.closeAllConnections();
       await serverClosed;
       setServices(undefined);

@@ -55,6 +55,20 @@ export interface StreamFormat<T> {
   trailer?: string;
 }
 
+/** The streams being written now, each with how to end it with an error in its own protocol. */
+const activeStreams = new Set<(err: HttpError) => void>();
+
+/**
+ * End every stream still being written with `err` as its protocol's in-band error (an SSE error event, an NDJSON
+ * error line), as a failure mid-stream is: for a shutdown whose grace ran out, so a client reads why its answer
+ * stops instead of a cut connection. Returns how many were told.
+ */
+export function interruptStreams(err: HttpError): number {
+  const streams = [...activeStreams];
+  for (const stop of streams) stop(err);
+  return streams.length;
+}
+
 /**
  * Write `items` as a streamed 200 response; stops when the client goes away. Items may arrive as fast as an upstream
  * sends them (pass-through), so a write the socket takes costs no promise, and a full socket is waited for with one
@@ -85,6 +99,14 @@ export async function sendStream<T>(
   res.on("drain", resume);
   res.on("close", resume);
   const writable = () => !res.destroyed && !res.writableEnded;
+  // Ended from outside (interruptStreams): the loop below finds the response ended at its next item and stops.
+  const interrupt = (err: HttpError) => {
+    if (!writable()) return;
+    res.write(format.encodeError(err));
+    res.end();
+    resume();
+  };
+  activeStreams.add(interrupt);
   /** Write with backpressure; false once the client is gone. */
   const write = async (text: string): Promise<boolean> => {
     if (!writable()) return false;
@@ -108,10 +130,11 @@ export async function sendStream<T>(
     if (httpError.status >= 500) logger.error({ err, requestId: res.req.requestId }, "stream failed after its first byte");
     await write(format.encodeError(httpError));
   } finally {
+    activeStreams.delete(interrupt);
     res.off("drain", resume);
     res.off("close", resume);
   }
-  res.end();
+  if (!res.writableEnded) res.end();
 }
 
 /** Server-Sent Events as OpenAI sends them: unnamed `data:` events, then `data: [DONE]`. */
