@@ -5,9 +5,26 @@ export interface Column<R> {
   header: string;
   get: (row: R) => string;
   align?: "left" | "right";
+  /** The cell is mlxm's own text, styling included: printed as is rather than made printable(). */
+  styled?: boolean;
 }
 
-/** A borderless table like `docker ps` / `ollama ls`, which reads well and greps well. */
+/** Control characters (C0, DEL, C1) and the bidirectional overrides that reorder what a terminal shows. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` safe to print on a terminal: its control characters shown as escapes (`\x1b`, `\u202e`). Model names and
+ * route patterns come from API callers; printed raw, an escape sequence in one could rewrite the screen, retitle the
+ * window or forge lines of output.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/** A borderless table like `docker ps` / `ollama ls`, which reads well and greps well. Cells are printable() unless styled. */
 export function renderTable<R>(rows: R[], columns: Column<R>[]): string {
   const table = new Table({
     head: columns.map((c) => c.header),
@@ -18,7 +35,7 @@ export function renderTable<R>(rows: R[], columns: Column<R>[]): string {
     },
     style: { head: [], border: [], "padding-left": 0, "padding-right": 0 },
   });
-  for (const row of rows) table.push(columns.map((c) => c.get(row)));
+  for (const row of rows) table.push(columns.map((c) => (c.styled ? c.get(row) : printable(c.get(row)))));
   return table.toString().split("\n").map((l) => l.trimEnd()).join("\n");
 }
 

@@ -3,7 +3,7 @@
  * (span name, service, offset, a duration bar, key attributes; errors in red on a terminal).
  */
 import type { SpanRecord, TraceSummary } from "../protocol/traces.js";
-import { formatDuration, renderTable } from "./render.js";
+import { formatDuration, printable, renderTable } from "./render.js";
 
 const RED = "\x1b[31m";
 const DIM = "\x1b[2m";
@@ -31,7 +31,7 @@ export function renderTraceList(traces: TraceSummary[], color: boolean): string 
     { header: "TRACE", get: (t) => t.trace_id.slice(0, 12) },
     { header: "NAME", get: (t) => t.name },
     { header: "MODEL", get: (t) => t.model ?? "-" },
-    { header: "STATUS", get: (t) => (t.status === "error" ? paint(`error(${t.error_count})`, RED, color) : "ok") },
+    { header: "STATUS", get: (t) => (t.status === "error" ? paint(`error(${t.error_count})`, RED, color) : "ok"), styled: true },
     { header: "DURATION", get: (t) => formatDuration(t.duration_ms), align: "right" },
     { header: "TOKENS", get: (t) => (t.input_tokens || t.output_tokens ? `${t.input_tokens}→${t.output_tokens}` : "-"), align: "right" },
     { header: "SPANS", get: (t) => String(t.span_count), align: "right" },
@@ -61,13 +61,13 @@ export function renderWaterfall(spans: SpanRecord[], options: { color: boolean; 
       const from = Math.floor((offset / total) * barWidth);
       const len = Math.max(1, Math.round((s.duration_ms / total) * barWidth));
       const bar = " ".repeat(from) + "█".repeat(Math.min(len, barWidth - from)) + " ".repeat(Math.max(0, barWidth - from - len));
-      const name = `${"  ".repeat(depth)}${s.name}`;
+      const name = `${"  ".repeat(depth)}${printable(s.name)}`;
       const failed = s.status_code === 2;
       const attrs = KEY_ATTRIBUTES.filter((k) => s.attributes[k] !== undefined)
-        .map((k) => `${k}=${truncate(String(s.attributes[k]), 60)}`)
+        .map((k) => `${k}=${truncate(printable(String(s.attributes[k])), 60)}`)
         .join(" ");
       let line = `${pad(name, 44)} ${pad(s.service, 12)} +${pad(formatDuration(offset), 8)} ${bar} ${pad(formatDuration(s.duration_ms), 8)}`;
-      if (failed) line += ` ${paint(`✗ ${s.status_message ?? "error"}`, RED, options.color)}`;
+      if (failed) line += ` ${paint(`✗ ${printable(s.status_message ?? "error")}`, RED, options.color)}`;
       lines.push(failed ? paint(line, RED, options.color) : line);
       if (attrs) lines.push(paint(`${"  ".repeat(depth + 1)}${attrs}`, DIM, options.color));
       walk(s.span_id, depth + 1);
