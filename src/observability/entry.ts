@@ -29,5 +29,23 @@ export async function startObservability(argv: string[]): Promise<Observability>
   const { CliTracer } = await import("./cli-tracer.js");
   const tracer = new CliTracer();
   setCliTracer(tracer);
+  handOverOnCtrlC(tracer);
   return { finish: (error) => tracer.finish(error) };
+}
+
+/**
+ * Ctrl-C ends a command (exit 130) before bin/run.js hands its span over, which left the daemon requests it caused
+ * in a trace with no root. Unless the command handles Ctrl-C itself (`pull` asks whether to cancel), its span is
+ * finished as interrupted and handed over first; a second Ctrl-C, or a daemon that does not answer, does not wait.
+ */
+function handOverOnCtrlC(tracer: { recordFailure(code: string, message: string, exitCode: number): void; finish(error?: unknown): Promise<void> }): void {
+  let interrupted = false;
+  process.on("SIGINT", function onSigint() {
+    if (process.listenerCount("SIGINT") > 1 && !interrupted) return; // the command's own handler decides
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    tracer.recordFailure("interrupted", "interrupted (Ctrl-C)", 130);
+    setTimeout(() => process.exit(130), 2000);
+    void tracer.finish().finally(() => process.exit(130));
+  });
 }

@@ -79,6 +79,23 @@ describe("observability (e2e)", function () {
       expect(failed.status).to.equal("error");
     });
 
+    it("keeps the span of a command stopped with Ctrl-C, as interrupted (exit 130)", async () => {
+      // `trace --follow` runs until stopped; Ctrl-C used to end it before its span was handed over.
+      const follower = spawn(process.execPath, [RUN_JS, "trace", "--follow"], { env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      follower.stdout.on("data", (d) => (out += d));
+      const exited = new Promise<number | null>((r) => follower.on("exit", r));
+      await until(() => out.length > 0, "the follower's first page");
+      follower.kill("SIGINT");
+      expect(await exited).to.equal(130);
+      const errors = parseJson(await runCli(["trace", "--errors", "--json"], env));
+      const interrupted = errors.traces.find((t: { name: string }) => t.name === "mlxm trace");
+      expect(interrupted, JSON.stringify(errors.traces.map((t: { name: string }) => t.name))).to.exist;
+      const trace = parseJson(await runCli(["trace", interrupted.trace_id, "--json"], env));
+      const root = trace.spans.find((sp: { parent_span_id: string | null }) => sp.parent_span_id === null);
+      expect(root.attributes).to.include({ "process.exit.code": 130, "error.type": "interrupted" });
+    });
+
     it("never lets a secret reach a span, the span store or the log", async () => {
       const base = `http://127.0.0.1:${env.port}`;
       await fetch(`${base}/api/tags?api_key=${SECRET}`, { headers: { authorization: `Bearer ${SECRET}`, "x-api-key": SECRET } });
