@@ -117,6 +117,29 @@ describe("authentication", () => {
       expect((gone as { status?: number }).status).to.equal(404);
     });
 
+    it("ends an open trace follow when its key is revoked, with an error line", async () => {
+      const { key: followKey } = await admin.createKey("follower");
+      const res = await fetch(`${d.baseUrl}/api/traces/follow`, { headers: { authorization: `Bearer ${followKey}` } });
+      expect(res.status).to.equal(200);
+      await admin.revokeKey("follower");
+      // A new trace reaches the feed (a CLI command's span, sent as the CLI sends it); the revoked key's stream stops.
+      let n = 0;
+      const span = () => {
+        const id = (++n).toString(16).padStart(16, "0");
+        return { trace_id: id.padStart(32, "a"), span_id: id, parent_span_id: null, name: "mlxm ls", service: "mlxm-cli", kind: 0, start_ms: Date.now(), duration_ms: 1, status_code: 1, status_message: null, attributes: {}, events: [] };
+      };
+      const poke = setInterval(() => {
+        void fetch(`${d.baseUrl}/api/traces`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ spans: [span()] }) });
+      }, 300);
+      try {
+        const text = await res.text();
+        const last = JSON.parse(text.trim().split("\n").at(-1)!) as { code?: string };
+        expect(last.code).to.equal("unauthorized");
+      } finally {
+        clearInterval(poke);
+      }
+    });
+
     it("stays closed when the last key is revoked: the revoked key and no key are both refused", async () => {
       await admin.revokeKey("ci");
       expect((await get("/api/tags", { authorization: `Bearer ${key}` })).status).to.equal(401);

@@ -7,7 +7,8 @@ import { daemonObservability } from "../../observability/daemon-setup.js";
 import { IngestSpansRequest, type TraceListResponse, type TraceResponse, type TraceSummary } from "../../protocol/traces.js";
 import { jsonBody } from "./json-body.js";
 import type { DaemonContext } from "../context.js";
-import { badRequest, notFound } from "../errors.js";
+import { credentialOf } from "../auth/guard.js";
+import { badRequest, HttpError, notFound } from "../errors.js";
 import { clientAbortSignal, ndjsonFormat, sendStream } from "./streaming.js";
 
 export function createTracesRouter(ctx: DaemonContext): Router {
@@ -34,8 +35,11 @@ export function createTracesRouter(ctx: DaemonContext): Router {
     const errorsOnly = req.query.errors === "true" || req.query.errors === "1";
     const caller = callerTraceId(req);
     const signal = clientAbortSignal(req, res);
+    // A key revoked while this stream is open stops it at the next trace, as it refuses the key's next request.
+    const key = req.principal?.kind === "key" ? credentialOf(req) : undefined;
     async function* summaries(): AsyncGenerator<TraceSummary> {
       for await (const root of spanIngest.feed.follow(signal)) {
+        if (key !== undefined && !ctx.verifier.verify(key)) throw new HttpError("unauthorized", "the API key of this stream was revoked");
         if (root.trace_id === caller) continue;
         // A command's root arrives last; its daemon spans may still sit in the batch processor for a moment.
         await daemonObservability()?.flushLocal().catch(() => {});
