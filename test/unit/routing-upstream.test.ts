@@ -141,7 +141,7 @@ describe("routing: Anthropic upstream translation", () => {
 
 describe("route display", () => {
   it("masks credentials a stored base URL may still carry", async () => {
-    const { withoutCredentials } = await import("../../src/daemon/routing/route.js");
+    const { displayUrl: withoutCredentials } = await import("../../src/observability/redact.js");
     expect(withoutCredentials("http://alice:hunter2pw@10.0.0.2:8000/v1")).to.equal("http://***@10.0.0.2:8000/v1");
     expect(withoutCredentials("https://token@host/v1?x=a@b")).to.equal("https://***@host/v1?x=a@b");
     expect(withoutCredentials("https://api.example.com/v1?user=a@b")).to.equal("https://api.example.com/v1?user=a@b");

@@ -60,20 +60,12 @@ export function describeKeySource(source: KeySource, provider: Provider): string
   }
 }
 
-/**
- * `url` with any `user:password@` masked, for display: routes added before such URLs were refused may still hold one,
- * and a route's URL is shown to every API caller (model lists).
- */
-export function withoutCredentials(url: string): string {
-  return displayUrl(url);
-}
-
 export function toRouteEntry(route: Route): RouteEntry {
   return {
     pattern: route.pattern,
     provider: route.provider,
     model: route.upstreamModel,
-    base_url: route.baseUrl === null ? null : withoutCredentials(route.baseUrl),
+    base_url: route.baseUrl === null ? null : displayUrl(route.baseUrl),
     key_source: describeKeySource(route.keySource, route.provider),
     fallback: route.fallback,
     priority: route.priority,

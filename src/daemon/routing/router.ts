@@ -19,7 +19,8 @@ import { forwardJson, startForward, type ForwardDeps } from "./forward-attempt.j
 import { costOf } from "./pricing.js";
 import { createUpstream, type Upstream } from "./providers.js";
 import { currentRecord } from "./request-record.js";
-import { backendLabel, fromRouteRow, withoutCredentials, type Route } from "./route.js";
+import { displayUrl } from "../../observability/redact.js";
+import { backendLabel, fromRouteRow, type Route } from "./route.js";
 import { routeApiKey } from "./route-keys.js";
 import { RouteLimiter } from "./route-limiter.js";
 import { isGlob, matchRoutes } from "./route-table.js";
@@ -332,6 +333,6 @@ function toRemoteSummary(m: RemoteModel): ModelSummary {
     modifiedAt: m.createdAt,
     format: "remote",
     family: m.provider,
-    remote: { provider: m.provider, upstreamModel: m.upstreamModel, host: m.baseUrl ? withoutCredentials(m.baseUrl) : m.provider },
+    remote: { provider: m.provider, upstreamModel: m.upstreamModel, host: m.baseUrl ? displayUrl(m.baseUrl) : m.provider },
   };
 }
