@@ -26,6 +26,7 @@ import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import { MlxmClient } from "../src/client/mlxm-client.js";
+import { readAdminToken } from "../src/daemon/auth/admin-token.js";
 import { freePort } from "../test/helpers/free-port.js";
 import { makeTempHome } from "../test/helpers/temp-home.js";
 import { RUN_JS, cliEnv } from "../test/helpers/cli.js";
@@ -164,7 +165,8 @@ async function main() {
       const port = await freePort();
       daemons.push(await startDaemon(homes[i]!.home, port, runJs));
       pids[side] = daemons.at(-1)!.pid;
-      await new MlxmClient({ baseUrl: `http://127.0.0.1:${port}` }).addRoute({ pattern: "bench-up", provider: "openai-compatible", base_url: upstream.url });
+      // Adding a route needs the admin token, as the local CLI sends it.
+      await new MlxmClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: readAdminToken(homes[i]!.home) }).addRoute({ pattern: "bench-up", provider: "openai-compatible", base_url: upstream.url });
       clients[side] = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "none", maxRetries: 0 });
     }
     const floor = await startBareProxy(upstream.url);
