@@ -321,10 +321,14 @@ describe("OpenAI API with the openai SDK (local engine)", () => {
     await eventually(async () => (await activeRequests(d, SLOW_MODEL)) === 0, "active_requests back to 0");
     await eventually(async () => (await outputTokens(d, SLOW_MODEL)) > before, "the aborted generation recorded");
     expect((await outputTokens(d, SLOW_MODEL)) - before).to.be.lessThan(maxTokens);
-    // Its usage row says the caller went away (499) and still counts the prompt it read.
+    // Its usage row says the caller went away (499) and still counts the prompt it read and the tokens it generated
+    // up to the cancel: the same count the metrics got from the generation itself.
     const cancelled = () => store.db.selectFrom("requests").selectAll().where("model", "=", SLOW_MODEL).where("status_code", "=", 499).executeTakeFirst();
     await eventually(async () => (await cancelled()) !== undefined, "the cancelled request's row");
-    expect((await cancelled())!.input_tokens).to.be.greaterThan(0);
+    const row = (await cancelled())!;
+    expect(row.input_tokens).to.be.greaterThan(0);
+    expect(row.output_tokens).to.equal((await outputTokens(d, SLOW_MODEL)) - before);
+    expect(row.output_tokens).to.be.greaterThan(0);
     // The freed sequence serves the next request.
     const next = await openai.chat.completions.create({ model: SLOW_MODEL, messages: user("again"), max_tokens: 4 });
     expect(next.usage!.completion_tokens).to.equal(4);
