@@ -152,12 +152,17 @@ describe("OpenAI API with the openai SDK (local engine)", () => {
     const messages: OpenAI.ChatCompletionMessageParam[] = user("What is the weather in Paris?");
     const stream = await openai.chat.completions.create({ model: MODEL, messages, tools, tool_choice: "required", max_tokens: 64, stream: true });
     const deltas: OpenAI.ChatCompletionChunk.Choice.Delta.ToolCall[] = [];
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
     let finish: string | null = null;
     for await (const chunk of stream) {
+      chunks.push(chunk);
       deltas.push(...(chunk.choices[0]?.delta.tool_calls ?? []));
       finish = chunk.choices[0]?.finish_reason ?? finish;
     }
     expect(finish).to.equal("tool_calls");
+    // As OpenAI starts a tool-call turn: the role with no content, and the call, in one chunk; no content delta at all.
+    expect(chunks[0]!.choices[0]!.delta).to.deep.equal({ role: "assistant", content: null, tool_calls: [deltas[0]] });
+    expect(chunks.filter((c) => c.choices[0]?.delta.content !== undefined && c.choices[0]?.delta.content !== null)).to.deep.equal([]);
     expect(deltas[0]).to.deep.include({ index: 0, type: "function" });
     expect(deltas[0]!.id).to.be.a("string").and.not.equal("");
     expect(deltas[0]!.function).to.deep.equal({ name: "get_weather", arguments: "" });
