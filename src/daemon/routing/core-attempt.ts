@@ -104,8 +104,10 @@ function open(deps: BackendDeps, c: Candidate, request: ChatRequest, callerSigna
   let releaseSlot = () => {};
   let it: AsyncIterator<ChatEvent> | undefined;
   const start = (): AsyncIterator<ChatEvent> => {
+    // Translated first: a request the upstream cannot take is refused without taking a slot under the route's limits.
+    const events = deps.upstream(route, model).chat({ ...request, model }, signal);
     releaseSlot = deps.limiter(route).acquire();
-    return deps.upstream(route, model).chat({ ...request, model }, signal);
+    return events;
   };
   return {
     label,
