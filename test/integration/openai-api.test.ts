@@ -101,6 +101,24 @@ describe("OpenAI API with the openai SDK (local engine)", () => {
     expect(stopped.choices[0]!.message.content).to.equal(free.slice(0, cut));
   });
 
+  it("honours negative presence and frequency penalties (they favour tokens already generated), OpenAI's and Ollama's", async () => {
+    // node-llama-cpp hands both to llama.cpp's penalties sampler unclamped, which takes `count * frequency + presence`
+    // off the logit of every token among the last 64 generated: a negative value raises it. Greedy decoding makes the
+    // answers repeatable, so a penalty that reached the sampler shows as a different answer.
+    const params = { model: MODEL, messages: user("hello"), max_tokens: 48, temperature: 0, seed: 5 };
+    const chat = async (extra: object) => (await openai.chat.completions.create({ ...params, ...extra })).choices[0]!.message.content!;
+    const ollama = async (options: object) => {
+      const res = await fetch(`${d.baseUrl}/api/chat`, { method: "POST", body: JSON.stringify({ model: MODEL, stream: false, messages: user("hello"), options: { num_predict: 48, temperature: 0, seed: 5, ...options } }) });
+      return ((await res.json()) as { message: { content: string } }).message.content;
+    };
+    const free = await chat({});
+    expect(await chat({ presence_penalty: 0, frequency_penalty: 0 }), "a penalty of 0 is none").to.equal(free);
+    for (const penalty of [{ presence_penalty: -2 }, { frequency_penalty: -2 }]) {
+      expect(await chat(penalty), JSON.stringify(penalty)).to.not.equal(free);
+      expect(await ollama(penalty), `Ollama ${JSON.stringify(penalty)}`).to.not.equal(await ollama({}));
+    }
+  });
+
   it("gives back text held as a possible stop string when max_tokens ends the answer first", async () => {
     // The answer's last characters followed by more: a stop string the answer starts but never completes.
     const params = { model: MODEL, messages: user("tell me"), max_tokens: 16, temperature: 0, seed: 3 };
