@@ -156,6 +156,21 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect(bodyOf(claude).tool_choice).to.deep.equal({ type: "auto", disable_parallel_tool_use: true });
   });
 
+  it("gives an Anthropic stream from an OpenAI upstream its prompt's size in message_delta, where the SDK reads it", async () => {
+    const anthropic = new Anthropic({ baseURL: d.baseUrl, apiKey: "unused", maxRetries: 0 });
+    const stream = anthropic.messages.stream({ model: "gpt-4o", max_tokens: 8, messages: user("hi") });
+    const usages: Record<string, unknown>[] = [];
+    stream.on("streamEvent", (event) => {
+      if (event.type === "message_start") usages.push({ ...event.message.usage });
+      if (event.type === "message_delta") usages.push({ ...event.usage });
+    });
+    const final = await stream.finalMessage();
+    const whole = { input_tokens: FAKE_OPENAI_USAGE.prompt_tokens, output_tokens: FAKE_OPENAI_USAGE.completion_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    // OpenAI says the prompt's size only at the end: message_start has no count (none is guessed), message_delta has it.
+    expect(usages).to.deep.equal([{ ...whole, input_tokens: 0, output_tokens: 0 }, whole]);
+    expect(final.usage).to.deep.include(whole);
+  });
+
   it("passes embeddings' dimensions and token-id inputs to an upstream; a local model refuses both in OpenAI's shape", async () => {
     const e = await openai.embeddings.create({ model: "gpt-embed", input: [[1, 2, 3], [4]], dimensions: 8, encoding_format: "float" });
     expect(e.data).to.have.length(2);
