@@ -2,7 +2,8 @@
  * A fake Anthropic upstream speaking the real Messages API wire format: JSON responses and the SSE event
  * sequence message_start, content_block_start, ping, content_block_delta…, content_block_stop, message_delta,
  * message_stop; a `tool_use` block when the request offers tools; scripted failures with `retry-after`;
- * `/v1/messages/count_tokens`. A request that marks anything `cache_control` reports prompt-cache usage, as Anthropic does.
+ * `/v1/messages/count_tokens`; a stream held open after its first delta (`holdOpen`). A request that marks anything
+ * `cache_control` reports prompt-cache usage, as Anthropic does.
  */
 import type { FakeStep } from "./fake-openai.js";
 import { sendJson, sendSse, startFakeServer, type FakeServer } from "./http-server.js";
@@ -68,15 +69,23 @@ export function startFakeAnthropic(options: { apiKey?: string; script?: FakeStep
           { event: "ping", data: { type: "ping" } },
           ...FAKE_ANTHROPIC_REPLY.split(/(?<= )/).map((w) => ({ event: "content_block_delta", data: { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: w } } })),
         ];
-    sendSse(res, [
-      {
-        event: "message_start",
-        data: {
-          type: "message_start",
-          message: { id, type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null,
-            usage: { ...usage, output_tokens: 1 } },
-        },
+    const messageStart = {
+      event: "message_start",
+      data: {
+        type: "message_start",
+        message: { id, type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null,
+          usage: { ...usage, output_tokens: 1 } },
       },
+    };
+    if (step && "holdOpen" in step) {
+      // The message's start and its first delta, then nothing until the client hangs up.
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      for (const e of [messageStart, blocks[0]!, blocks.find((b) => b.event === "content_block_delta")!]) res.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
+      res.on("close", step.onClose);
+      return;
+    }
+    sendSse(res, [
+      messageStart,
       ...blocks,
       { event: "content_block_stop", data: { type: "content_block_stop", index: 0 } },
       { event: "message_delta", data: { type: "message_delta", delta: { stop_reason: tool ? "tool_use" : "end_turn", stop_sequence: null }, usage: { output_tokens: FAKE_ANTHROPIC_USAGE.output_tokens } } },

@@ -101,6 +101,24 @@ describe("OpenAI API with the openai SDK (local engine)", () => {
     expect(stopped.choices[0]!.message.content).to.equal(free.slice(0, cut));
   });
 
+  it("honours negative presence and frequency penalties (they favour tokens already generated), OpenAI's and Ollama's", async () => {
+    // node-llama-cpp hands both to llama.cpp's penalties sampler unclamped, which takes `count * frequency + presence`
+    // off the logit of every token among the last 64 generated: a negative value raises it. Greedy decoding makes the
+    // answers repeatable, so a penalty that reached the sampler shows as a different answer.
+    const params = { model: MODEL, messages: user("hello"), max_tokens: 48, temperature: 0, seed: 5 };
+    const chat = async (extra: object) => (await openai.chat.completions.create({ ...params, ...extra })).choices[0]!.message.content!;
+    const ollama = async (options: object) => {
+      const res = await fetch(`${d.baseUrl}/api/chat`, { method: "POST", body: JSON.stringify({ model: MODEL, stream: false, messages: user("hello"), options: { num_predict: 48, temperature: 0, seed: 5, ...options } }) });
+      return ((await res.json()) as { message: { content: string } }).message.content;
+    };
+    const free = await chat({});
+    expect(await chat({ presence_penalty: 0, frequency_penalty: 0 }), "a penalty of 0 is none").to.equal(free);
+    for (const penalty of [{ presence_penalty: -2 }, { frequency_penalty: -2 }]) {
+      expect(await chat(penalty), JSON.stringify(penalty)).to.not.equal(free);
+      expect(await ollama(penalty), `Ollama ${JSON.stringify(penalty)}`).to.not.equal(await ollama({}));
+    }
+  });
+
   it("gives back text held as a possible stop string when max_tokens ends the answer first", async () => {
     // The answer's last characters followed by more: a stop string the answer starts but never completes.
     const params = { model: MODEL, messages: user("tell me"), max_tokens: 16, temperature: 0, seed: 3 };
@@ -152,12 +170,17 @@ describe("OpenAI API with the openai SDK (local engine)", () => {
     const messages: OpenAI.ChatCompletionMessageParam[] = user("What is the weather in Paris?");
     const stream = await openai.chat.completions.create({ model: MODEL, messages, tools, tool_choice: "required", max_tokens: 64, stream: true });
     const deltas: OpenAI.ChatCompletionChunk.Choice.Delta.ToolCall[] = [];
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
     let finish: string | null = null;
     for await (const chunk of stream) {
+      chunks.push(chunk);
       deltas.push(...(chunk.choices[0]?.delta.tool_calls ?? []));
       finish = chunk.choices[0]?.finish_reason ?? finish;
     }
     expect(finish).to.equal("tool_calls");
+    // As OpenAI starts a tool-call turn: the role with no content, and the call, in one chunk; no content delta at all.
+    expect(chunks[0]!.choices[0]!.delta).to.deep.equal({ role: "assistant", content: null, tool_calls: [deltas[0]] });
+    expect(chunks.filter((c) => c.choices[0]?.delta.content !== undefined && c.choices[0]?.delta.content !== null)).to.deep.equal([]);
     expect(deltas[0]).to.deep.include({ index: 0, type: "function" });
     expect(deltas[0]!.id).to.be.a("string").and.not.equal("");
     expect(deltas[0]!.function).to.deep.equal({ name: "get_weather", arguments: "" });
@@ -321,10 +344,14 @@ describe("OpenAI API with the openai SDK (local engine)", () => {
     await eventually(async () => (await activeRequests(d, SLOW_MODEL)) === 0, "active_requests back to 0");
     await eventually(async () => (await outputTokens(d, SLOW_MODEL)) > before, "the aborted generation recorded");
     expect((await outputTokens(d, SLOW_MODEL)) - before).to.be.lessThan(maxTokens);
-    // Its usage row says the caller went away (499) and still counts the prompt it read.
+    // Its usage row says the caller went away (499) and still counts the prompt it read and the tokens it generated
+    // up to the cancel: the same count the metrics got from the generation itself.
     const cancelled = () => store.db.selectFrom("requests").selectAll().where("model", "=", SLOW_MODEL).where("status_code", "=", 499).executeTakeFirst();
     await eventually(async () => (await cancelled()) !== undefined, "the cancelled request's row");
-    expect((await cancelled())!.input_tokens).to.be.greaterThan(0);
+    const row = (await cancelled())!;
+    expect(row.input_tokens).to.be.greaterThan(0);
+    expect(row.output_tokens).to.equal((await outputTokens(d, SLOW_MODEL)) - before);
+    expect(row.output_tokens).to.be.greaterThan(0);
     // The freed sequence serves the next request.
     const next = await openai.chat.completions.create({ model: SLOW_MODEL, messages: user("again"), max_tokens: 4 });
     expect(next.usage!.completion_tokens).to.equal(4);

@@ -227,6 +227,31 @@ describe("same-protocol pass-through to OpenAI and Anthropic upstreams", functio
     expect(next).to.equal("ok");
   });
 
+  it("counts what Anthropic reported of a stream its caller left, passed through or translated, in a 499 row", async () => {
+    const since = new Date().toISOString();
+    const cancelledRow = async (api: string) =>
+      (await store.requests.recent(1000)).find((r) => r.created_at >= since && r.api === api && r.status_code === 499);
+    // The stream's start (with the prompt's usage) and first text arrive; then the caller goes away.
+    const leave = async (read: (signal: AbortSignal) => Promise<AsyncIterator<unknown>>) => {
+      let closed!: () => void;
+      const upstreamClosed = new Promise<void>((r) => (closed = r));
+      claudeScript.push({ holdOpen: true, onClose: () => closed() });
+      const controller = new AbortController();
+      const it = await read(controller.signal);
+      await it.next();
+      controller.abort();
+      await it.return?.().catch(() => {});
+      await upstreamClosed;
+    };
+    await leave(async (signal) => (await anthropic.messages.create({ model: "claude", max_tokens: 64, messages: user("leave"), stream: true }, { signal }))[Symbol.asyncIterator]());
+    await leave(async (signal) => (await openai.chat.completions.create({ model: "claude", messages: user("leave"), stream: true }, { signal }))[Symbol.asyncIterator]());
+    // message_start said the prompt's size and the one output token so far.
+    for (const api of ["anthropic", "openai"]) {
+      const row = await eventually(() => cancelledRow(api), (r) => r !== undefined, `the ${api} caller's row`);
+      expect(row, api).to.deep.include({ backend: `anthropic:${CLAUDE}`, input_tokens: FAKE_ANTHROPIC_USAGE.input_tokens, output_tokens: 1 });
+    }
+  });
+
   it("answers a route's limit with 429 in the caller's shape", async () => {
     script.push({ holdOpen: true, onClose: () => {} });
     const controller = new AbortController();

@@ -58,6 +58,7 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     await c.addRoute({ pattern: "flaky", provider: "openai-compatible", base_url: `${upA.url}/v1`, model: "flaky-up", fallback: "claude" });
     await c.addRoute({ pattern: "tiny-route", provider: "openai-compatible", base_url: `${upB.url}/v1`, model: "fallback-up" });
     await c.addRoute({ pattern: "limited", provider: "openai-compatible", base_url: `${upB.url}/v1`, requests_per_minute: 1 });
+    await c.addRoute({ pattern: "oai-direct", provider: "openai", base_url: `${upB.url}/v1`, api_key: "sk-routing-test" });
   });
   after(async () => {
     await store?.close();
@@ -114,6 +115,34 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect([(schemaless as APIError).status, (schemaless as APIError).param]).to.deep.equal([400, "response_format"]);
   });
 
+  it("refuses, before any upstream call, a sampling option a translated route cannot honour, in the caller's shape", async () => {
+    const anthropic = new Anthropic({ baseURL: d.baseUrl, apiKey: "unused", maxRetries: 0 });
+    const sentTo = (s: FakeServer) => s.requests.length;
+    const [claudeBefore, upBBefore] = [sentTo(claude), sentTo(upB)];
+    // OpenAI's API to Anthropic: no penalties there (before, they were dropped without a word).
+    const penalty = await openai.chat.completions.create({ model: "claude", messages: user("hi"), presence_penalty: -2 }).catch((e: unknown) => e as APIError);
+    expect(penalty).to.be.instanceOf(OpenAI.BadRequestError);
+    expect((penalty as APIError).param).to.equal("presence_penalty");
+    expect((penalty as APIError).message).to.contain("anthropic");
+    // Ollama's API to Anthropic: no seed.
+    const seeded = await fetch(`${d.baseUrl}/api/chat`, { method: "POST", body: JSON.stringify({ model: "claude", stream: false, messages: user("hi"), options: { seed: 42 } }) });
+    expect(seeded.status).to.equal(400);
+    expect(((await seeded.json()) as { error: string }).error).to.match(/^seed is not supported by anthropic/);
+    // Anthropic's API to OpenAI itself: no top_k (which this SDK version's types lack, though the API takes it).
+    const withTopK = { max_tokens: 8, messages: user("hi"), top_k: 5 };
+    const topK = await anthropic.messages.create({ model: "oai-direct", ...withTopK }).catch((e: unknown) => e as Error);
+    expect(topK).to.be.instanceOf(Anthropic.BadRequestError);
+    expect((topK as Error).message).to.contain("top_k is not supported by openai");
+    expect([sentTo(claude), sentTo(upB)], "no upstream was asked").to.deep.equal([claudeBefore, upBBefore]);
+
+    // The values that change nothing pass, as clients send them by default; an OpenAI-compatible server takes top_k.
+    const zero = await openai.chat.completions.create({ model: "claude", messages: user("hi"), presence_penalty: 0, frequency_penalty: 0 });
+    expect(zero.choices[0]!.message.content).to.equal(FAKE_ANTHROPIC_REPLY);
+    expect(bodyOf(claude)).to.not.have.any.keys("presence_penalty", "frequency_penalty");
+    await anthropic.messages.create({ model: "gpt-4o", ...withTopK });
+    expect(bodyOf(upB)).to.include({ top_k: 5 });
+  });
+
   it("keeps the tools for Anthropic when tool_choice is none (its history holds tool_use blocks) and says one call per turn", async () => {
     const history: OpenAI.ChatCompletionMessageParam[] = [
       ...user("weather?"),
@@ -125,6 +154,21 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect(bodyOf(claude).tool_choice).to.deep.equal({ type: "none" });
     await openai.chat.completions.create({ model: "claude", messages: user("weather?"), tools: weather, parallel_tool_calls: false });
     expect(bodyOf(claude).tool_choice).to.deep.equal({ type: "auto", disable_parallel_tool_use: true });
+  });
+
+  it("gives an Anthropic stream from an OpenAI upstream its prompt's size in message_delta, where the SDK reads it", async () => {
+    const anthropic = new Anthropic({ baseURL: d.baseUrl, apiKey: "unused", maxRetries: 0 });
+    const stream = anthropic.messages.stream({ model: "gpt-4o", max_tokens: 8, messages: user("hi") });
+    const usages: Record<string, unknown>[] = [];
+    stream.on("streamEvent", (event) => {
+      if (event.type === "message_start") usages.push({ ...event.message.usage });
+      if (event.type === "message_delta") usages.push({ ...event.usage });
+    });
+    const final = await stream.finalMessage();
+    const whole = { input_tokens: FAKE_OPENAI_USAGE.prompt_tokens, output_tokens: FAKE_OPENAI_USAGE.completion_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    // OpenAI says the prompt's size only at the end: message_start has no count (none is guessed), message_delta has it.
+    expect(usages).to.deep.equal([{ ...whole, input_tokens: 0, output_tokens: 0 }, whole]);
+    expect(final.usage).to.deep.include(whole);
   });
 
   it("passes embeddings' dimensions and token-id inputs to an upstream; a local model refuses both in OpenAI's shape", async () => {

@@ -216,6 +216,16 @@ describe("compat: Anthropic Messages", () => {
         { type: "message_stop" },
       ]);
     });
+
+    it("puts the whole usage, input and cache reads included, in message_delta, as Anthropic's cumulative totals", async () => {
+      // An OpenAI upstream says the prompt's size (and what its cache served) only in its last chunk.
+      const events = await collect([{ type: "text", text: "Hi" }, { type: "done", finishReason: "stop", usage: { inputTokens: 11, outputTokens: 7, cachedInputTokens: 4 } }]);
+      expect(events.at(-2)).to.deep.equal({
+        type: "message_delta",
+        delta: { stop_reason: "end_turn", stop_sequence: null },
+        usage: { input_tokens: 7, output_tokens: 7, cache_creation_input_tokens: 0, cache_read_input_tokens: 4 },
+      });
+    });
   });
 
   describe("errors", () => {

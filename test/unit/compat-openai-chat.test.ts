@@ -228,4 +228,33 @@ describe("compat: core events → OpenAI chunks", () => {
     ]);
     expect(chunks.at(-1)!.choices[0]!.finish_reason).to.equal("tool_calls");
   });
+
+  it("starts a turn that may call tools as OpenAI does: role and first call in one chunk with content null", async () => {
+    const deltas = async (events: Parameters<typeof replay>[0]) =>
+      (await collect(toChatCompletionChunks(replay(events), meta, { mayCallTools: true }))).map((c) => c.choices[0]!.delta);
+    const done = { type: "done", finishReason: "tool_calls", usage: { inputTokens: 1, outputTokens: 9 } } as const;
+    expect(
+      await deltas([
+        { type: "start", inputTokens: 1 },
+        { type: "tool_call_start", index: 0, id: "call_x", name: "get_weather" },
+        { type: "tool_call_delta", index: 0, argumentsDelta: "{}" },
+        done,
+      ]),
+    ).to.deep.equal([
+      { role: "assistant", content: null, tool_calls: [{ index: 0, id: "call_x", type: "function", function: { name: "get_weather", arguments: "" } }] },
+      { tool_calls: [{ index: 0, function: { arguments: "{}" } }] },
+      {},
+    ]);
+    // The model answered in text after all: a text turn's first chunk. Cut short before anything: no content either.
+    expect(await deltas([{ type: "text", text: "Hi" }, { ...done, finishReason: "stop" }])).to.deep.equal([{ role: "assistant", content: "" }, { content: "Hi" }, {}]);
+    expect(await deltas([{ ...done, finishReason: "length" }])).to.deep.equal([{ role: "assistant", content: null }, {}]);
+  });
+
+  it("says in the translation whether the answer may be a tool-call turn", () => {
+    const tools = [{ type: "function", function: { name: "f", parameters: { type: "object" } } }];
+    expect(fromChatCompletionRequest(base).mayCallTools).to.equal(false);
+    expect(fromChatCompletionRequest({ ...base, tools }).mayCallTools).to.equal(true);
+    expect(fromChatCompletionRequest({ ...base, tools, tool_choice: "required" }).mayCallTools).to.equal(true);
+    expect(fromChatCompletionRequest({ ...base, tools, tool_choice: "none" }).mayCallTools).to.equal(false);
+  });
 });

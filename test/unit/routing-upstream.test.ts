@@ -76,8 +76,12 @@ describe("routing: OpenAI upstream translation", () => {
 });
 
 describe("routing: Anthropic upstream translation", () => {
+  // No seed: the Messages API has none (see the refusals below).
+  const { seed: _seed, ...sampling } = conversation.sampling;
+  const toClaude: ChatRequest = { ...conversation, sampling };
+
   it("moves system turns to `system`, tool calls to tool_use, tool results to user tool_result blocks; sends sampling", () => {
-    expect(toAnthropicUpstreamRequest({ ...conversation, sampling: { ...conversation.sampling, topK: 40 } }, "claude-up")).to.deep.equal({
+    expect(toAnthropicUpstreamRequest({ ...toClaude, sampling: { ...sampling, topK: 40 } }, "claude-up")).to.deep.equal({
       model: "claude-up",
       max_tokens: 64,
       stream: true,
@@ -97,12 +101,12 @@ describe("routing: Anthropic upstream translation", () => {
   });
 
   it("keeps the tools with tool_choice none (a history with tool_use needs them) and says one call per turn", () => {
-    const none = toAnthropicUpstreamRequest({ ...conversation, toolChoice: { type: "none" } }, "claude-up");
+    const none = toAnthropicUpstreamRequest({ ...toClaude, toolChoice: { type: "none" } }, "claude-up");
     expect(none.tools).to.have.length(1);
     expect(none.tool_choice).to.deep.equal({ type: "none" });
-    const one = toAnthropicUpstreamRequest({ ...conversation, toolChoice: undefined, parallelToolCalls: false }, "claude-up");
+    const one = toAnthropicUpstreamRequest({ ...toClaude, toolChoice: undefined, parallelToolCalls: false }, "claude-up");
     expect(one.tool_choice).to.deep.equal({ type: "auto", disable_parallel_tool_use: true });
-    const forced = toAnthropicUpstreamRequest({ ...conversation, toolChoice: { type: "required" }, parallelToolCalls: false }, "claude-up");
+    const forced = toAnthropicUpstreamRequest({ ...toClaude, toolChoice: { type: "required" }, parallelToolCalls: false }, "claude-up");
     expect(forced.tool_choice).to.deep.equal({ type: "any", disable_parallel_tool_use: true });
   });
 
@@ -153,6 +157,54 @@ describe("token limit sent to OpenAI-compatible servers", () => {
     const { toOpenAIUpstreamRequest } = await import("../../src/daemon/routing/openai-upstream.js");
     const request = { model: "m", messages: [{ role: "user" as const, content: "hi" }], sampling: { maxTokens: 5 } };
     expect(toOpenAIUpstreamRequest(request, "up")).to.include({ max_completion_tokens: 5 }).and.not.have.property("max_tokens");
-    expect(toOpenAIUpstreamRequest(request, "up", "max_tokens")).to.include({ max_tokens: 5 }).and.not.have.property("max_completion_tokens");
+    expect(toOpenAIUpstreamRequest(request, "up", "openai-compatible")).to.include({ max_tokens: 5 }).and.not.have.property("max_completion_tokens");
+  });
+});
+
+describe("sampling options an upstream cannot honour", () => {
+  const ask = (sampling: ChatRequest["sampling"]): ChatRequest => ({ model: "m", messages: [{ role: "user", content: "hi" }], sampling });
+  /** The 400 a translation throws, as [param, message], or undefined when it translates. */
+  const refusal = (translate: () => unknown): [string | undefined, string] | undefined => {
+    try {
+      translate();
+      return undefined;
+    } catch (err) {
+      return [(err as { param?: string }).param, (err as Error).message];
+    }
+  };
+
+  it("refuses to Anthropic a seed, penalties and min_p that would change the sampling, naming the parameter and the provider", () => {
+    for (const [sampling, param] of [
+      [{ seed: 0 }, "seed"],
+      [{ presencePenalty: -2 }, "presence_penalty"],
+      [{ frequencyPenalty: 0.5 }, "frequency_penalty"],
+      [{ minP: 0.05 }, "min_p"],
+      [{ repeatPenalty: 1.1 }, "repeat_penalty"],
+    ] as const) {
+      const [refused, message] = refusal(() => toAnthropicUpstreamRequest(ask(sampling), "claude-up")) ?? [];
+      expect(refused, param).to.equal(param);
+      expect(message).to.contain(param).and.to.contain("anthropic").and.to.contain("claude-up");
+    }
+  });
+
+  it("refuses to OpenAI a top_k, min_p or repeat_penalty; OpenAI-compatible servers and mlxm get them as body fields", () => {
+    const extras = { topK: 20, minP: 0.05, repeatPenalty: 1.1 };
+    expect(refusal(() => toOpenAIUpstreamRequest(ask({ topK: 20 }), "gpt-up", "openai"))).to.deep.equal([
+      "top_k",
+      "top_k is not supported by openai, which serves this model (gpt-up): leave it out or set it to 0",
+    ]);
+    expect(refusal(() => toOpenAIUpstreamRequest(ask({ minP: 0.05 }), "gpt-up", "openai"))?.[0]).to.equal("min_p");
+    expect(refusal(() => toOpenAIUpstreamRequest(ask({ repeatPenalty: 1.1 }), "gpt-up", "openai"))?.[0]).to.equal("repeat_penalty");
+    for (const provider of ["openai-compatible", "mlxm"] as const) {
+      expect(toOpenAIUpstreamRequest(ask(extras), "up", provider), provider).to.include({ top_k: 20, min_p: 0.05, repeat_penalty: 1.1 });
+    }
+  });
+
+  it("lets the values that change nothing pass silently (clients send them by default), without sending them", () => {
+    const anthropic = toAnthropicUpstreamRequest(ask({ presencePenalty: 0, frequencyPenalty: 0, minP: 0, repeatPenalty: 1 }), "claude-up");
+    expect(anthropic).to.not.have.any.keys("presence_penalty", "frequency_penalty", "min_p", "repeat_penalty");
+    const openai = toOpenAIUpstreamRequest(ask({ topK: 0, minP: 0, repeatPenalty: 1, presencePenalty: 0 }), "gpt-up", "openai");
+    expect(openai).to.not.have.any.keys("top_k", "min_p", "repeat_penalty");
+    expect(openai).to.include({ presence_penalty: 0 });
   });
 });

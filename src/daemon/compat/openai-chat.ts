@@ -116,6 +116,8 @@ export interface TranslatedChatCompletion {
   request: ChatRequest;
   stream: boolean;
   includeUsage: boolean;
+  /** Tools are offered and not turned off: the answer may be a tool-call turn (see `toChatCompletionChunks`). */
+  mayCallTools: boolean;
 }
 
 const present = (v: unknown) => v !== undefined && v !== null;
@@ -271,7 +273,12 @@ export function fromChatCompletionRequest(body: unknown): TranslatedChatCompleti
   if (b.parallel_tool_calls === false) request.parallelToolCalls = false;
   const responseFormat = fromResponseFormat(b.response_format);
   if (responseFormat) request.responseFormat = responseFormat;
-  return { request, stream: b.stream === true, includeUsage: b.stream_options?.include_usage === true };
+  return {
+    request,
+    stream: b.stream === true,
+    includeUsage: b.stream_options?.include_usage === true,
+    mayCallTools: tools !== undefined && toolChoice?.type !== "none",
+  };
 }
 
 /** Identity of one response: every chunk of a stream repeats it. */
@@ -331,11 +338,14 @@ export function toChatCompletion(result: ChatResult, meta: CompletionMeta): Chat
  * of a call carries index, id, type, name and empty arguments; later pieces carry arguments only), a last chunk with
  * `finish_reason`, and with `include_usage` one more chunk with empty `choices` and the usage (every earlier chunk then
  * has `usage: null`, as OpenAI sends).
+ * The role chunk of a text turn has `content: ""`, as OpenAI's. When a tool call may come (`mayCallTools`) it waits for
+ * the first output instead: a tool-call turn then starts as OpenAI's does, role and first call in one chunk with
+ * `content: null`, never an empty content delta a client could take for the start of a text answer.
  */
 export async function* toChatCompletionChunks(
   events: AsyncIterable<ChatEvent>,
   meta: CompletionMeta,
-  options: { includeUsage?: boolean } = {},
+  options: { includeUsage?: boolean; mayCallTools?: boolean } = {},
 ): AsyncGenerator<ChatCompletionChunk> {
   const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: OpenAIFinishReason | null = null): ChatCompletionChunk => ({
     id: meta.id,
@@ -345,8 +355,23 @@ export async function* toChatCompletionChunks(
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
     ...(options.includeUsage ? { usage: null } : {}),
   });
-  yield chunk({ role: "assistant", content: "" });
+  const callStart = (ev: Extract<ChatEvent, { type: "tool_call_start" }>): ChatCompletionChunk.Choice.Delta.ToolCall => ({
+    index: ev.index,
+    id: ev.id,
+    type: "function",
+    function: { name: ev.name, arguments: "" },
+  });
+  let roleSent = !options.mayCallTools;
+  if (roleSent) yield chunk({ role: "assistant", content: "" });
   for await (const ev of events) {
+    if (!roleSent && ev.type !== "start") {
+      roleSent = true;
+      if (ev.type === "tool_call_start") {
+        yield chunk({ role: "assistant", content: null, tool_calls: [callStart(ev)] });
+        continue;
+      }
+      yield chunk({ role: "assistant", content: ev.type === "text" ? "" : null });
+    }
     switch (ev.type) {
       case "text":
         if (ev.text) yield chunk({ content: ev.text });
@@ -355,7 +380,7 @@ export async function* toChatCompletionChunks(
         if (ev.text) yield chunk({ reasoning_content: ev.text } as ChatCompletionChunk.Choice.Delta);
         break;
       case "tool_call_start":
-        yield chunk({ tool_calls: [{ index: ev.index, id: ev.id, type: "function", function: { name: ev.name, arguments: "" } }] });
+        yield chunk({ tool_calls: [callStart(ev)] });
         break;
       case "tool_call_delta":
         if (ev.argumentsDelta) yield chunk({ tool_calls: [{ index: ev.index, function: { arguments: ev.argumentsDelta } }] });

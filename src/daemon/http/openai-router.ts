@@ -44,7 +44,7 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
     const call = wireCall(req.body, "chat/completions", () => translate().request.model);
     const served = await ctx.services().router.dispatch(call, () => translate().request, clientAbortSignal(req, res));
     if (served.kind === "forwarded") return sendForwarded(res, served.response, openAIForwardFormat, ctx.logger);
-    const { request, stream, includeUsage } = translate();
+    const { request, stream, includeUsage, mayCallTools } = translate();
     const meta = { id: newId("chatcmpl"), created: nowSeconds(), model: request.model };
     const events = failOnErrorFinish(served.events);
     if (!stream) {
@@ -52,7 +52,7 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
       return;
     }
     const started = await prefetchFirst(events);
-    await sendStream(res, toChatCompletionChunks(started, meta, { includeUsage }), sseFormat(toOpenAIError), ctx.logger);
+    await sendStream(res, toChatCompletionChunks(started, meta, { includeUsage, mayCallTools }), sseFormat(toOpenAIError), ctx.logger);
   });
 
   router.post("/completions", json, async (req, res) => {

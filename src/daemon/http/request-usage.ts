@@ -1,7 +1,7 @@
 /**
  * Every generation request becomes a `requests` row: the middleware opens a request record (see
  * routing/request-record.ts) that the router fills in, sets `x-mlxm-backend` once a backend is chosen, and writes the
- * row when the response ends (finished, failed or abandoned by the client).
+ * row when the response ends (finished, failed or abandoned by the client) and its backend has finished reporting.
  */
 import crypto from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
@@ -9,7 +9,7 @@ import { trace } from "@opentelemetry/api";
 import type { DaemonContext } from "../context.js";
 import { scrubText } from "../../observability/redact.js";
 import { loopRefusal, viaOf } from "../routing/loop-guard.js";
-import { runWithRecord, type RequestRecord } from "../routing/request-record.js";
+import { recordSettled, runWithRecord, type RequestRecord } from "../routing/request-record.js";
 
 export const BACKEND_HEADER = "x-mlxm-backend";
 
@@ -56,28 +56,33 @@ export function recordRequests(ctx: DaemonContext) {
       } catch {
         return;
       }
-      store.requests
-        .insert({
-          // Not the x-request-id: a caller may reuse one, and a usage row must never be lost to a conflict.
-          id: crypto.randomUUID(),
-          trace_id: traceId && !/^0+$/.test(traceId) ? traceId : null,
-          method: req.method,
-          route: req.path,
-          model: record.model,
-          status_code: res.writableFinished ? res.statusCode : 499,
-          duration_ms: Math.round((performance.now() - started) * 10) / 10,
-          input_tokens: record.inputTokens ?? null,
-          output_tokens: record.outputTokens ?? null,
-          // An upstream's message may quote a key: scrubbed as span messages are.
-          error: record.error === undefined ? null : scrubText(record.error),
-          created_at: startedAt.toISOString(),
-          api: record.api,
-          backend: record.backend ?? null,
-          cached_tokens: record.cachedTokens ?? null,
-          cache_creation_tokens: record.cacheCreationTokens ?? null,
-          ttft_ms: record.ttftMs ?? null,
-          cost_usd: record.costUsd ?? null,
-        })
+      const statusCode = res.writableFinished ? res.statusCode : 499;
+      const durationMs = Math.round((performance.now() - started) * 10) / 10;
+      // A generation the client walked away from is still stopping: its row waits for the tokens it generated.
+      void recordSettled(record)
+        .then(() =>
+          store.requests.insert({
+            // Not the x-request-id: a caller may reuse one, and a usage row must never be lost to a conflict.
+            id: crypto.randomUUID(),
+            trace_id: traceId && !/^0+$/.test(traceId) ? traceId : null,
+            method: req.method,
+            route: req.path,
+            model: record.model!,
+            status_code: statusCode,
+            duration_ms: durationMs,
+            input_tokens: record.inputTokens ?? null,
+            output_tokens: record.outputTokens ?? null,
+            // An upstream's message may quote a key: scrubbed as span messages are.
+            error: record.error === undefined ? null : scrubText(record.error),
+            created_at: startedAt.toISOString(),
+            api: record.api,
+            backend: record.backend ?? null,
+            cached_tokens: record.cachedTokens ?? null,
+            cache_creation_tokens: record.cacheCreationTokens ?? null,
+            ttft_ms: record.ttftMs ?? null,
+            cost_usd: record.costUsd ?? null,
+          }),
+        )
         .catch((err: unknown) => ctx.logger.warn({ err }, "could not record a request row"));
     });
     runWithRecord(record, next);

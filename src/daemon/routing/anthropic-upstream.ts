@@ -12,6 +12,7 @@ import type {
 } from "@anthropic-ai/sdk/resources/messages";
 import type { ChatEvent, ChatMessage, ChatRequest, FinishReason, ToolChoice, Usage } from "../core/chat.js";
 import { badRequest } from "../errors.js";
+import { refuseUnsupportedSampling } from "./upstream-sampling.js";
 
 /** Anthropic requires max_tokens; this is what a request without one gets. */
 export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
@@ -19,6 +20,8 @@ export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
 /** A core request as `messages.create` parameters (always streamed). System turns become the `system` field. */
 export function toAnthropicUpstreamRequest(request: ChatRequest, upstreamModel: string): MessageCreateParamsStreaming {
   const s = request.sampling;
+  // Seeds, frequency and presence penalties, min_p: the Messages API has none of them (upstream-sampling.ts).
+  refuseUnsupportedSampling(s, "anthropic", upstreamModel);
   const system = request.messages.filter((m) => m.role === "system").map((m) => m.content).join("\n\n");
   const params: MessageCreateParamsStreaming = {
     model: upstreamModel,

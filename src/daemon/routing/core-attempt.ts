@@ -2,6 +2,8 @@
  * One backend serving a request through the core chat model (the local engine, or an upstream SDK client when the
  * caller's protocol differs from the upstream's): start it, wait for its first event (a failure before that lets the
  * router fall back), then relay its events while noting TTFT, usage and cost on the request record and the route span.
+ * A consumer that stops reading before the end (the client went away) cancels the backend and reads on to the `done`
+ * it then sends, so the tokens generated up to the cancel are still counted; the request's row waits for that.
  */
 import { context, trace } from "@opentelemetry/api";
 import { GenAI, SpanKind, recordError, tracer, type Span } from "../../observability/spans.js";
@@ -9,7 +11,7 @@ import type { ChatEvent, ChatRequest } from "../core/chat.js";
 import type { Candidate, Served } from "./fallback.js";
 import { costOf, type PricedUsage } from "./pricing.js";
 import type { Upstream } from "./providers.js";
-import { currentRecord } from "./request-record.js";
+import { currentRecord, holdRecord } from "./request-record.js";
 import { backendLabel, type Route } from "./route.js";
 import type { RouteLimiter } from "./route-limiter.js";
 import { reportUsage } from "./usage-report.js";
@@ -22,6 +24,34 @@ export interface BackendDeps {
 }
 
 type Pricing = { provider: Route["provider"] | "local"; model: string; baseUrl?: string | null };
+
+/** One backend serving a request, as `observe` sees it. */
+export interface Attempt {
+  /** A route's span; a local generation has its own. */
+  span?: Span;
+  /** Stop the backend: it then ends its stream with a `done` event carrying what it generated (ModelService contract). */
+  cancel(): void;
+  /** Free what serving held: the route's slot, and the request record (whose row waits for it). */
+  release(): void;
+}
+
+/** A signal that aborts with the caller's, or when `cancel()` is called. */
+function cancellable(signal: AbortSignal): { signal: AbortSignal; cancel: () => void } {
+  const controller = new AbortController();
+  return { signal: AbortSignal.any([signal, controller.signal]), cancel: () => controller.abort(new Error("the consumer stopped reading")) };
+}
+
+/** A local generation outside the chat path (raw completions), observed as a chat's is. */
+export function observeLocal(
+  run: (signal: AbortSignal) => AsyncIterable<ChatEvent>,
+  model: string,
+  callerSignal: AbortSignal,
+  started: number,
+): AsyncGenerator<ChatEvent> {
+  const { signal, cancel } = cancellable(callerSignal);
+  const release = holdRecord(currentRecord());
+  return observe(undefined, run(signal)[Symbol.asyncIterator](), { cancel, release }, { provider: "local", model }, started);
+}
 
 /** Start `c` and wait for its first event; its observed stream from that event on. */
 export async function startCore(deps: BackendDeps, c: Candidate, request: ChatRequest, signal: AbortSignal, started: number): Promise<Served<AsyncIterator<ChatEvent>>> {
@@ -38,7 +68,9 @@ export async function startCore(deps: BackendDeps, c: Candidate, request: ChatRe
 }
 
 /** Start one backend. `next()` runs the upstream call inside the route's span, so SDK spans are its children. */
-function open(deps: BackendDeps, c: Candidate, request: ChatRequest, signal: AbortSignal) {
+function open(deps: BackendDeps, c: Candidate, request: ChatRequest, callerSignal: AbortSignal) {
+  const { signal, cancel } = cancellable(callerSignal);
+  const unhold = holdRecord(currentRecord());
   if (c.kind === "local") {
     const it = deps.localChat({ ...request, model: c.model }, signal)[Symbol.asyncIterator]();
     return {
@@ -47,8 +79,12 @@ function open(deps: BackendDeps, c: Candidate, request: ChatRequest, signal: Abo
       pricing: { provider: "local" as const, model: c.model },
       next: () => it.next(),
       rest: () => it,
-      fail: (_err: unknown) => void it.return?.(),
-      release: () => {},
+      fail: (_err: unknown) => {
+        void it.return?.();
+        unhold();
+      },
+      cancel,
+      release: unhold,
     };
   }
   const { route, model } = c;
@@ -65,11 +101,13 @@ function open(deps: BackendDeps, c: Candidate, request: ChatRequest, signal: Abo
     },
   });
   const spanContext = trace.setSpan(context.active(), span);
-  let release = () => {};
+  let releaseSlot = () => {};
   let it: AsyncIterator<ChatEvent> | undefined;
   const start = (): AsyncIterator<ChatEvent> => {
-    release = deps.limiter(route).acquire();
-    return deps.upstream(route, model).chat({ ...request, model }, signal);
+    // Translated first: a request the upstream cannot take is refused without taking a slot under the route's limits.
+    const events = deps.upstream(route, model).chat({ ...request, model }, signal);
+    releaseSlot = deps.limiter(route).acquire();
+    return events;
   };
   return {
     label,
@@ -82,25 +120,39 @@ function open(deps: BackendDeps, c: Candidate, request: ChatRequest, signal: Abo
       }),
     rest: () => bindContext(it!, spanContext),
     fail: (err: unknown) => {
-      release();
+      releaseSlot();
+      unhold();
       recordError(span, err);
       span.end();
     },
-    release: () => release(),
+    cancel,
+    release: () => {
+      releaseSlot();
+      unhold();
+    },
   };
 }
 
-/** Relay `first` then the rest of `events`, noting TTFT, usage and cost on the request record and the route's span. */
+/**
+ * Relay `first` then the rest of `events`, noting TTFT, usage and cost on the request record and the route's span.
+ * Left before its `done` (the consumer returned early), it cancels the backend and reads on to that `done`.
+ */
 export async function* observe(
   first: IteratorResult<ChatEvent> | undefined,
   events: AsyncIterator<ChatEvent>,
-  attempt: { span?: Span; release(): void } | undefined,
+  attempt: Attempt,
   pricing: Pricing,
   started: number,
 ): AsyncGenerator<ChatEvent> {
   const record = currentRecord();
-  const span = attempt?.span;
+  const span = attempt.span;
+  const report = (done: Extract<ChatEvent, { type: "done" }>) => {
+    // Upstreams may say more than the core model carries (Anthropic's cache writes, see anthropic-upstream.ts).
+    const usage = done.usage as PricedUsage;
+    reportUsage(record, span, usage, costOf(pricing.provider, pricing.model, usage, pricing.baseUrl), [done.finishReason], pricing.provider !== "local");
+  };
   let firstOutput = false;
+  let ended = false;
   try {
     for (let r = first ?? (await events.next()); !r.done; r = await events.next()) {
       const ev = r.value;
@@ -117,21 +169,37 @@ export async function* observe(
         if (ev.cachedInputTokens !== undefined) record.cachedTokens = ev.cachedInputTokens;
       }
       if (ev.type === "done") {
-        // Upstreams may say more than the core model carries (Anthropic's cache writes, see anthropic-upstream.ts).
-        const usage = ev.usage as PricedUsage;
-        reportUsage(record, span, usage, costOf(pricing.provider, pricing.model, usage, pricing.baseUrl), [ev.finishReason], pricing.provider !== "local");
+        ended = true;
+        report(ev);
       }
       yield ev;
     }
+    ended = true;
   } catch (err) {
+    ended = true;
     if (record) record.error = err instanceof Error ? err.message : String(err);
     if (span) recordError(span, err);
     throw err;
   } finally {
+    if (!ended) {
+      const done = await cancelled(events, attempt);
+      if (done) report(done);
+    }
     await events.return?.();
-    attempt?.release();
+    attempt.release();
     span?.end();
   }
+}
+
+/** Cancel a backend whose consumer left, and read its stream on to the `done` it ends with (undefined if none). */
+async function cancelled(events: AsyncIterator<ChatEvent>, attempt: Attempt): Promise<Extract<ChatEvent, { type: "done" }> | undefined> {
+  attempt.cancel();
+  try {
+    for (let r = await events.next(); !r.done; r = await events.next()) if (r.value.type === "done") return r.value;
+  } catch {
+    // A backend that fails while stopping has nothing more to count.
+  }
+  return undefined;
 }
 
 /** Every step of `it` runs in `ctx` (the route's span), whoever pulls it. */

@@ -5,7 +5,7 @@
  */
 import { GenAI, recordError, type Span } from "../../observability/spans.js";
 import { costOf, type PricedUsage } from "./pricing.js";
-import type { RequestRecord } from "./request-record.js";
+import { holdRecord, type RequestRecord } from "./request-record.js";
 import type { Route } from "./route.js";
 import { reportUsage } from "./usage-report.js";
 
@@ -33,13 +33,17 @@ export class ForwardMeter implements UsageSink {
   #ended = false;
   #responseModel: string | undefined;
   readonly #finish: string[] = [];
+  /** The request's row waits for `end()`: a stream the client left is ended (and counted) after the response closed. */
+  readonly #unhold: () => void;
 
   constructor(
     private readonly span: Span,
     private readonly record: RequestRecord | undefined,
     private readonly pricing: { provider: Route["provider"]; model: string; baseUrl: string | null },
     private readonly started: number,
-  ) {}
+  ) {
+    this.#unhold = holdRecord(record);
+  }
 
   output(): void {
     if (this.#ttft !== undefined) return;
@@ -85,5 +89,6 @@ export class ForwardMeter implements UsageSink {
     if (err !== undefined) recordError(this.span, err);
     else if (this.#error !== undefined) recordError(this.span, new Error(this.#error));
     this.span.end();
+    this.#unhold();
   }
 }

@@ -9,26 +9,34 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionToolChoiceOption,
 } from "openai/resources/chat/completions";
+import type { Provider } from "../../protocol/routes.js";
 import type { ChatEvent, ChatMessage, ChatRequest, FinishReason, ToolChoice, Usage } from "../core/chat.js";
+import { refuseUnsupportedSampling } from "./upstream-sampling.js";
+
+/** What OpenAI-compatible servers (vLLM, llama-server, SGLang, mlxm) take beyond OpenAI's own sampling fields. */
+type ExtendedParams = ChatCompletionCreateParamsStreaming & { top_k?: number; min_p?: number; repeat_penalty?: number };
 
 /**
- * A core request as the `openai` SDK's `chat.completions.create` parameters (always streamed, usage included).
- * `tokenLimit`: OpenAI's own API takes `max_completion_tokens` (its reasoning models refuse `max_tokens`); other
+ * A core request as the `openai` SDK's `chat.completions.create` parameters (always streamed, usage included) for a
+ * `provider` route. OpenAI's own API takes `max_completion_tokens` (its reasoning models refuse `max_tokens`); other
  * OpenAI-compatible servers (older vLLM, TGI and llama-server builds) know only `max_tokens`, which all of them take.
+ * Sampling options OpenAI has no field for are refused (upstream-sampling.ts); other servers get them as extra fields.
  */
-export function toOpenAIUpstreamRequest(
-  request: ChatRequest,
-  upstreamModel: string,
-  tokenLimit: "max_completion_tokens" | "max_tokens" = "max_completion_tokens",
-): ChatCompletionCreateParamsStreaming {
+export function toOpenAIUpstreamRequest(request: ChatRequest, upstreamModel: string, provider: Provider = "openai"): ChatCompletionCreateParamsStreaming {
   const s = request.sampling;
-  const params: ChatCompletionCreateParamsStreaming = {
+  refuseUnsupportedSampling(s, provider, upstreamModel);
+  const params: ExtendedParams = {
     model: upstreamModel,
     messages: request.messages.map(toOpenAIMessage),
     stream: true,
     stream_options: { include_usage: true },
   };
-  if (s.maxTokens !== undefined) params[tokenLimit] = s.maxTokens;
+  if (s.maxTokens !== undefined) params[provider === "openai" ? "max_completion_tokens" : "max_tokens"] = s.maxTokens;
+  if (provider !== "openai") {
+    if (s.topK !== undefined) params.top_k = s.topK;
+    if (s.minP !== undefined) params.min_p = s.minP;
+    if (s.repeatPenalty !== undefined) params.repeat_penalty = s.repeatPenalty;
+  }
   if (s.temperature !== undefined) params.temperature = s.temperature;
   if (s.topP !== undefined) params.top_p = s.topP;
   if (s.seed !== undefined) params.seed = s.seed;

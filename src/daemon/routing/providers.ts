@@ -40,7 +40,8 @@ class OpenAIUpstream implements Upstream {
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
     const { label, apiKey, model } = this.options;
-    const params = toOpenAIUpstreamRequest(request, model, this.options.route.provider === "openai" ? "max_completion_tokens" : "max_tokens");
+    // Translated here, not when the stream opens: what the upstream cannot take is the caller's 400, not its failure.
+    const params = toOpenAIUpstreamRequest(request, model, this.options.route.provider);
     const headers = onwardVia();
     return relayUpstream(() => this.#client.chat.completions.create(params, { signal, headers }), new OpenAIChunkDecoder(), signal, label, apiKey);
   }

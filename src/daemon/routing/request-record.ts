@@ -26,6 +26,8 @@ export interface RequestRecord {
   onRemoteUsage?: (usage: { inputTokens: number; outputTokens: number; cachedInputTokens?: number }) => void;
   /** Called once the backend is chosen, before any byte is sent (sets `x-mlxm-backend`). */
   onBackend?: (backend: string) => void;
+  /** Backends still reporting to this record (see {@link holdRecord}); the row waits for them. */
+  holds?: Set<Promise<void>>;
 }
 
 const storage = new AsyncLocalStorage<RequestRecord>();
@@ -38,4 +40,25 @@ export function currentRecord(): RequestRecord | undefined {
 /** Run `fn` (and everything it starts) with `record` as the current record. */
 export function runWithRecord<T>(record: RequestRecord, fn: () => T): T {
   return storage.run(record, fn);
+}
+
+/**
+ * Keep `record`'s row from being written until the returned function is called (once or more): for a backend whose
+ * usage may arrive after the response has closed. A client that disconnects closes the response at once, while its
+ * generation is still stopping; the tokens it generated up to then are known only when it has.
+ */
+export function holdRecord(record: RequestRecord | undefined): () => void {
+  if (!record) return () => {};
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  (record.holds ??= new Set()).add(held);
+  return () => {
+    record.holds?.delete(held);
+    release();
+  };
+}
+
+/** Resolves once no backend holds `record` (at once when none does). */
+export async function recordSettled(record: RequestRecord): Promise<void> {
+  while (record.holds?.size) await Promise.all(record.holds);
 }

@@ -12,7 +12,7 @@ import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary }
 import { badRequest } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { lookupModelRow } from "../engine/model-spec.js";
-import { observe, startCore, type BackendDeps } from "./core-attempt.js";
+import { observeLocal, startCore, type BackendDeps } from "./core-attempt.js";
 import { firstThatServes, type Candidate, type Served } from "./fallback.js";
 import { forwards, type Forwarded, type WireCall } from "./forward-call.js";
 import { forwardJson, startForward, type ForwardDeps } from "./forward-attempt.js";
@@ -136,7 +136,7 @@ export class RoutingModelService implements ModelService {
         throw badRequest(`model "${call.model}" is routed to ${c.route.provider}, which has no raw text completions API; use /v1/chat/completions`, "model");
       }
       const request = { ...toCore(), model: c.model };
-      return { label: "local", result: observe(undefined, this.options.local.complete(request, signal)[Symbol.asyncIterator](), undefined, { provider: "local", model: c.model }, started) };
+      return { label: "local", result: observeLocal((s) => this.options.local.complete(request, s), c.model, signal, started) };
     });
   }
 
@@ -147,7 +147,7 @@ export class RoutingModelService implements ModelService {
     // Raw-prompt completion has no chat-shaped equivalent in the core model; only local models serve it here
     // (`dispatchCompletion` forwards it to OpenAI-speaking routes).
     if (first?.kind !== "local") throw badRequest(`model "${request.model}" is routed to ${first?.route.provider}; raw text completions are served only by local models`, "model");
-    yield* observe(undefined, this.options.local.complete(request, signal)[Symbol.asyncIterator](), undefined, { provider: "local", model: request.model }, performance.now());
+    yield* observeLocal((s) => this.options.local.complete(request, s), request.model, signal, performance.now());
   }
 
   async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
