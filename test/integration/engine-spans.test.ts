@@ -4,6 +4,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "
 import { resolveConfig } from "../../src/config/config.js";
 import { collectChat } from "../../src/daemon/core/chat.js";
 import { LocalModelService } from "../../src/daemon/engine/local-model-service.js";
+import { ANSWER_FUNCTION } from "../../src/daemon/engine/tool-calls.js";
 import { Store } from "../../src/daemon/store/store.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { addTestModel } from "../helpers/models.js";
@@ -107,5 +108,36 @@ describe("local engine spans", () => {
     expect(first!.attributes["mlxm.grammar.cached"]).to.equal(false);
     expect(first!.attributes["mlxm.grammar.compile_ms"]).to.be.a("number");
     expect(second!.attributes).to.deep.include({ "mlxm.grammar.cached": true, "mlxm.grammar.compile_ms": 0, "mlxm.response.schema_valid": true });
+  });
+
+  it("records an answer given through the answer function (auto tools with a format) as text, never as a call of it", async () => {
+    const config = resolveConfig({}, { MLXM_HOME: "/tmp/unused" });
+    const recording = new LocalModelService({ store, engine: config.engine, logger: silentLogger(), totalMemoryBytes: 8 * 2 ** 30, recordContent: true });
+    try {
+      const schema = { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"], additionalProperties: false };
+      const answerFor = async (name: string) => {
+        exporter.reset();
+        const request = {
+          model: "tiny",
+          messages: [{ role: "user" as const, content: "Hi" }],
+          tools: [{ name, parameters: { type: "object", properties: {}, additionalProperties: false } }],
+          responseFormat: { type: "json_schema" as const, schema },
+          sampling: { maxTokens: 80, temperature: 0 },
+        };
+        return collectChat(recording.chat(request, new AbortController().signal));
+      };
+      // Which tool names the random model passes over for the answer depends on its weights (see
+      // structured-output-tools.test.ts): try first letters until it answers.
+      let result;
+      for (const c of "abcdeghijklmnopqrstuvwxyz") if ((result = await answerFor(`${c}_tool`)).toolCalls.length === 0) break;
+      expect(result!.finishReason).to.equal("stop");
+      const [span] = spans("chat tiny");
+      expect(span!.attributes["mlxm.response.schema_valid"]).to.equal(true);
+      const output = JSON.parse(String(span!.attributes["gen_ai.output.messages"])) as { parts: { type: string; content: string }[] }[];
+      expect(output[0]!.parts).to.deep.equal([{ type: "text", content: result!.text }]);
+      expect(JSON.stringify(span!.attributes)).not.to.contain(ANSWER_FUNCTION);
+    } finally {
+      await recording.dispose();
+    }
   });
 });

@@ -4,7 +4,7 @@ import { SchemaGrammars } from "../../src/daemon/engine/grammar/schema-grammars.
 import { ANY_JSON_SCHEMA, toGbnfJsonSchema } from "../../src/daemon/engine/json-schema.js";
 import { toFinishReason, toLlamaSampling } from "../../src/daemon/engine/sampling.js";
 import { QueueAbortedError, QueueFullError, SlotQueue } from "../../src/daemon/engine/slot-queue.js";
-import { newToolCallId, toolMode } from "../../src/daemon/engine/tool-calls.js";
+import { ANSWER_FUNCTION, newToolCallId, toolMode } from "../../src/daemon/engine/tool-calls.js";
 import type { HttpError } from "../../src/daemon/errors.js";
 
 function badParam(fn: () => unknown): string | undefined {
@@ -195,6 +195,51 @@ describe("engine translators", () => {
       expect(named.instructions).to.contain('the tool "a"');
       const required = toolMode(tools, { type: "required" }, grammars);
       if (required.kind === "forced") expect([...required.grammar.checks.keys()]).to.deep.equal(["a", "b"]);
+    });
+
+    it("runs auto tools with a response format as a forced call of a tool or of the answer function", () => {
+      const grammars = new SchemaGrammars();
+      const schema = { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] };
+      const format = { type: "json_schema" as const, name: "verdict", schema };
+      for (const choice of [undefined, { type: "auto" as const }]) {
+        const mode = toolMode(tools, choice, grammars, format);
+        expect(mode.kind).to.equal("forced");
+        if (mode.kind !== "forced") return;
+        expect(mode.answer).to.equal(ANSWER_FUNCTION);
+        expect(mode.tools.map((t) => t.name)).to.deep.equal(["a", "b"]);
+        expect([...mode.grammar.checks.keys()]).to.deep.equal(["a", "b", ANSWER_FUNCTION]);
+        expect(mode.grammar.checks.get(ANSWER_FUNCTION)!({ ok: true })).to.deep.equal({ valid: true });
+        expect(mode.grammar.checks.get(ANSWER_FUNCTION)!({ ok: 1 }).valid).to.equal(false);
+        expect(mode.instructions).to.contain(`give your final answer by calling "${ANSWER_FUNCTION}"`);
+        expect(mode.instructions).to.contain(`- ${ANSWER_FUNCTION}: Your final answer (verdict), when no tool is needed`);
+        expect(mode.instructions).to.contain(JSON.stringify(schema));
+      }
+      // json_object: any object is an answer.
+      const json = toolMode(tools, undefined, grammars, { type: "json_object" });
+      if (json.kind !== "forced") return expect.fail("forced");
+      expect(json.grammar.checks.get(ANSWER_FUNCTION)!({ x: [1] })).to.deep.equal({ valid: true });
+      expect(json.grammar.checks.get(ANSWER_FUNCTION)!([1]).valid).to.equal(false);
+      // A text format, required, a named tool and none keep their modes.
+      expect(toolMode(tools, undefined, grammars, { type: "text" }).kind).to.equal("auto");
+      const required = toolMode(tools, { type: "required" }, grammars, format);
+      expect(required.kind === "forced" && required.answer).to.equal(undefined);
+      expect(toolMode(tools, { type: "none" }, grammars, format)).to.deep.equal({ kind: "none" });
+    });
+
+    it("names the answer function apart from the caller's tools, and refuses its schema where the caller wrote it", () => {
+      const grammars = new SchemaGrammars();
+      const format = { type: "json_schema" as const, schema: { type: "object" } };
+      const taken = [
+        { name: ANSWER_FUNCTION, parameters: { type: "object" } },
+        { name: `${ANSWER_FUNCTION}_2`, parameters: { type: "object" } },
+      ];
+      const mode = toolMode(taken, undefined, grammars, format);
+      expect(mode.kind === "forced" && mode.answer).to.equal(`${ANSWER_FUNCTION}_3`);
+      const unique = { type: "object", properties: { xs: { type: "array", uniqueItems: true } } };
+      expect(badParam(() => toolMode(tools, undefined, grammars, { type: "json_schema", schema: unique }))).to.equal(
+        "response_format.json_schema.schema.properties.xs.uniqueItems",
+      );
+      expect(badParam(() => toolMode(tools, undefined, grammars, { type: "json_schema", schema: unique, param: "format" }))).to.equal("format.properties.xs.uniqueItems");
     });
 
     it("rejects a tool_choice naming an unknown tool, or with no tools, and parameters it cannot enforce", () => {

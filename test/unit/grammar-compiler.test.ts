@@ -192,6 +192,22 @@ describe("JSON Schema grammar compiler", () => {
       const cut = new ForcedCallStream();
       expect(cut.push('{"name":"ge')).to.deep.equal([]);
       expect(cut.arguments()).to.equal(undefined);
+      expect(cut.rest()).to.equal("");
+    });
+
+    it("tells a complete call from one whose arguments end in a brace, and gives back what an unfinished one held", () => {
+      const open = new ForcedCallStream();
+      open.push('{"name":"get","arguments":{"a":{"b":1}');
+      expect(open.arguments(), "the last brace is the arguments', not the wrapper's").to.equal(undefined);
+      expect(open.rest()).to.equal("}");
+      expect(open.rest()).to.equal("");
+      const whole = new ForcedCallStream();
+      whole.push('{"name":"get","arguments":{"a":{"b":1}}}');
+      expect(whole.arguments()).to.equal('{"a":{"b":1}}');
+      expect(whole.rest(), "the held brace is the wrapper's").to.equal("");
+      const scalar = new ForcedCallStream();
+      expect(scalar.push('{"name":"n","arguments":12')).to.deep.equal([{ type: "start", name: "n" }, { type: "arguments", delta: "1" }]);
+      expect(scalar.rest()).to.equal("2");
     });
   });
 });

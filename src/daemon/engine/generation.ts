@@ -193,9 +193,17 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   const meter = sequence.tokenMeter.getState();
   let firstTokenAt: number | undefined;
   const forced = tools.kind === "forced" ? new ForcedCallStream() : undefined;
-  // A forced call is mlxm's own wrapper text (`{"name":…`), which stop strings are not matched against.
-  const answer = new AnswerText(forced ? undefined : stop, target.signal);
+  // A call of mlxm's answer function (`auto` tools with a response format) is the answer: its arguments stream as text.
+  const answerFunction = tools.kind === "forced" ? tools.answer : undefined;
+  let answering = false;
+  // A forced call is mlxm's own wrapper text (`{"name":…`), which stop strings are not matched against; the answer
+  // function's arguments are, as the caller gets them as text.
+  const answer = new AnswerText(forced && answerFunction === undefined ? undefined : stop, target.signal);
   const { signal } = answer;
+  const answerText = (text: string) => {
+    const out = answer.push(text);
+    if (out) emit({ type: "text", text: out });
+  };
   let forcedIndex: number | undefined;
   const streamedCalls = new Map<number, number>();
   let nextToolIndex = 0;
@@ -212,14 +220,13 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
     stopOnAbortSignal: true,
     onToken: () => (firstTokenAt ??= performance.now()),
     onTextChunk: (text: string) => {
-      if (!forced) {
-        const out = answer.push(text);
-        if (out) emit({ type: "text", text: out });
-        return;
-      }
+      if (!forced) return answerText(text);
       // A forced call streams like an `auto` one: the name once it is written, then its arguments as deltas.
       for (const piece of forced.push(text)) {
-        if (piece.type === "start") forcedIndex = startCall(piece.name);
+        if (piece.type === "start") {
+          if (piece.name === answerFunction) answering = true;
+          else forcedIndex = startCall(piece.name);
+        } else if (answering) answerText(piece.delta);
         else emit({ type: "tool_call_delta", index: forcedIndex!, argumentsDelta: piece.delta });
       }
     },
@@ -262,6 +269,9 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   } finally {
     chat.dispose();
   }
+  // An answer cut short (token budget, abort) still gives the character the call stream held back as a possible end
+  // of its wrapper; a finished one has given all of it.
+  if (answering && toFinishReason(stopReason) !== "stop") answerText(forced!.rest());
   stopReason = answer.finish(stopReason, emit);
   const stopSequence = answer.matched;
   const responseText = answer.text;
@@ -280,8 +290,12 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
     });
     finishReason = "tool_calls";
   } else if (forced && tools.kind === "forced") {
-    const args = finishReason === "stop" ? forced.arguments() : undefined;
-    if (args !== undefined && forcedIndex !== undefined) {
+    // A stop string ends an answer before its grammar does: the text is cut, not a violation to check.
+    const args = finishReason === "stop" && stopSequence === undefined ? forced.arguments() : undefined;
+    if (answering) {
+      // The answer went out as text; the finish reason stays the generation's own ("stop" when complete).
+      if (args !== undefined) check = parseAndCheck(args, tools.grammar.checks.get(answerFunction!));
+    } else if (args !== undefined && forcedIndex !== undefined) {
       finishReason = "tool_calls";
       const name = [...tools.grammar.checks.keys()].find((n) => forced.text.startsWith(`{"name":${JSON.stringify(n)},`));
       check = parseAndCheck(args, name === undefined ? undefined : tools.grammar.checks.get(name));

@@ -5,6 +5,13 @@
  * instructions in the system prompt: this works on any model, including one whose template has no tool syntax.
  * Parameters go through the project's schema compiler either way: a keyword it cannot enforce is a 400, and the
  * arguments generated are checked against the schema afterwards.
+ *
+ * `auto` with a response format (the Vercel AI SDK's `generateText({tools, output})`, LangChain agents with a
+ * structured response) cannot use function calling: node-llama-cpp's LlamaChat refuses a grammar together with
+ * functions, and has no grammar that unites "text in a format" with "a call". It runs as a forced call instead, with
+ * one more function, the answer, whose parameters are the response format's schema (what LangChain's
+ * withStructuredOutput does): the model calls a tool or answers, and a call of the answer function is turned back
+ * into the assistant's text by the generation (see `answer` below), so the function never reaches the caller.
  */
 import { randomBytes } from "node:crypto";
 import type { ChatModelFunctions } from "node-llama-cpp";
@@ -18,7 +25,20 @@ import { toGbnfJsonSchema } from "./json-schema.js";
 export type ToolMode =
   | { kind: "none" }
   | { kind: "auto"; functions: ChatModelFunctions; checks: ReadonlyMap<string, (value: unknown) => SchemaCheck> }
-  | { kind: "forced"; tools: ToolDefinition[]; grammar: PreparedToolCall; instructions: string };
+  | {
+      kind: "forced";
+      tools: ToolDefinition[];
+      grammar: PreparedToolCall;
+      instructions: string;
+      /**
+       * The name of mlxm's own answer function (`auto` with a response format): a call of it is the model's final
+       * answer, its arguments the answer's text in the format; its check in `grammar.checks` is the format's.
+       */
+      answer?: string;
+    };
+
+/** The answer function's name, unless a tool of the request has it (then a numbered one). */
+export const ANSWER_FUNCTION = "final_answer";
 
 /** An id in OpenAI's style, which the caller echoes back with the tool result. */
 export function newToolCallId(): string {
@@ -51,15 +71,7 @@ export function toolMode(
     }
   });
   if (!choice || choice.type === "auto") {
-    // node-llama-cpp's function calling (what `auto` runs on) refuses a grammar, and whether to call a tool or answer
-    // in the format is the model's choice: refused before anything is generated, never a 500 mid-stream.
-    if (format && format.type !== "text") {
-      throw badRequest(
-        'a response format with tools the model may call on its own (tool_choice "auto") is not supported on local models: ' +
-          'use tool_choice "required" or a named tool to get a call, "none" to get an answer in the format, or leave one out',
-        "response_format",
-      );
-    }
+    if (format && format.type !== "text") return answerOrCall(tools, inputs, format, grammars);
     const checks = grammars.toolChecks(inputs);
     const functions: Record<string, ChatModelFunctions[string]> = {};
     tools.forEach((tool, i) => {
@@ -79,14 +91,38 @@ export function toolMode(
   return { kind: "forced", tools: chosen, grammar, instructions: forcedInstructions(chosen) };
 }
 
+/**
+ * `auto` tools with a response format: a forced call of one of the tools or of the answer function, whose parameters
+ * are the format's schema (any JSON object for `json_object`). The grammar admits exactly one call, so a turn is one
+ * tool call or the answer, never both: an answer written beside a call, before the call's result is known, could not
+ * be final, and sending both would leave the caller to guess which counts. The price: no parallel calls in this mode
+ * (one tool call per turn, as with `required`).
+ */
+function answerOrCall(tools: readonly ToolDefinition[], inputs: readonly ToolInput[], format: Exclude<ResponseFormat, { type: "text" }>, grammars: SchemaGrammars): ToolMode {
+  const taken = new Set(tools.map((t) => t.name));
+  let answer = ANSWER_FUNCTION;
+  for (let n = 2; taken.has(answer); n++) answer = `${ANSWER_FUNCTION}_${n}`;
+  const schema = format.type === "json_schema" ? format.schema : { type: "object" };
+  // A keyword the compiler refuses is named where the caller wrote it, as it would be without tools.
+  const path = format.type === "json_schema" ? (format.param ?? "response_format.json_schema.schema") : "response_format";
+  const grammar = grammars.toolCall([...inputs, { name: answer, parameters: schema, path }]);
+  const description = `Your final answer${format.type === "json_schema" && format.name ? ` (${format.name})` : ""}, when no tool is needed: its arguments are the answer itself.`;
+  const answerTool: ToolDefinition = { name: answer, description, parameters: schema };
+  const instructions =
+    `Reply with only a JSON object {"name": <tool name>, "arguments": <arguments>}: call one of the tools, or give your ` +
+    `final answer by calling "${answer}".\n${toolList([...tools, answerTool])}`;
+  return { kind: "forced", tools: [...tools], grammar, instructions, answer };
+}
+
 function forcedInstructions(tools: readonly ToolDefinition[]): string {
+  const which = tools.length === 1 ? `the tool "${tools[0]!.name}"` : "one of these tools";
+  return `Call ${which} by replying with only a JSON object {"name": <tool name>, "arguments": <arguments object>}.\n${toolList(tools)}`;
+}
+
+function toolList(tools: readonly ToolDefinition[]): string {
   const lines = tools.map((t) => {
     const description = t.description ? ` ${t.description}` : "";
     return `- ${t.name}:${description} Arguments (JSON schema): ${JSON.stringify(t.parameters ?? {})}`;
   });
-  const which = tools.length === 1 ? `the tool "${tools[0]!.name}"` : "one of these tools";
-  return (
-    `Call ${which} by replying with only a JSON object {"name": <tool name>, "arguments": <arguments object>}.\n` +
-    `Tools:\n${lines.join("\n")}`
-  );
+  return `Tools:\n${lines.join("\n")}`;
 }

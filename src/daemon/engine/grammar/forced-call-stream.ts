@@ -43,9 +43,29 @@ export class ForcedCallStream {
     return pieces;
   }
 
-  /** The arguments text when the call is complete (the text ends with the wrapper's `}`), else undefined. */
+  /**
+   * For a call that ended early (token budget, abort): the argument text held back, unless it was the wrapper's `}`
+   * (the call is complete; only the end of the turn was missing).
+   */
+  rest(): string {
+    if (this.#argsStart < 0 || this.arguments() !== undefined) return "";
+    const rest = this.#text.slice(this.#sent);
+    this.#sent = this.#text.length;
+    return rest;
+  }
+
+  /**
+   * The arguments text when the call is complete, else undefined. Complete: the text ends with a `}` that follows a
+   * whole JSON value (a `}` after a whole value cannot belong to it, so it is the wrapper's).
+   */
   arguments(): string | undefined {
     if (this.#argsStart < 0 || !this.#text.endsWith("}")) return undefined;
-    return this.#text.slice(this.#argsStart, -1);
+    const args = this.#text.slice(this.#argsStart, -1);
+    try {
+      JSON.parse(args);
+    } catch {
+      return undefined;
+    }
+    return args;
   }
 }
