@@ -19,6 +19,7 @@ import { createNativeRouter } from "./http/native-router.js";
 import { createOllamaRouter } from "./http/ollama-router.js";
 import { openAIErrorHandler, openAINotFound } from "./http/openai-errors.js";
 import { createOpenAIRouter } from "./http/openai-router.js";
+import { createResponsesRouter } from "./http/openai-responses-router.js";
 import { createPullRouter } from "./http/pull-router.js";
 import { createLibraryRouter } from "./http/library-router.js";
 import { createTracesRouter } from "./http/traces-router.js";
@@ -72,6 +73,8 @@ export function createApp(ctx: DaemonContext): Express {
   app.use("/v1/messages", recordMountPath, createAnthropicRouter(ctx));
   app.use("/v1/messages", anthropicNotFound);
   app.use("/v1/messages", anthropicErrorHandler(ctx.logger));
+  // OpenAI's Responses API: its own router (stateless translation, see there), OpenAI's error shape below.
+  app.use("/v1/responses", recordMountPath, createResponsesRouter(ctx));
   app.use("/v1", recordMountPath, createOpenAIRouter(ctx));
   app.use("/v1", openAINotFound);
   app.use("/v1", openAIErrorHandler(ctx.logger));

@@ -39,13 +39,14 @@ describe("mlxm.api on server spans (e2e)", function () {
   it("is anthropic, openai or ollama by the route that answered", async () => {
     const base = `http://127.0.0.1:${env.port}`;
     // An unknown model: answered (404) by each API's own router without loading anything.
-    const requests: [string, string][] = [
-      ["/v1/messages", "anthropic"],
-      ["/v1/chat/completions", "openai"],
-      ["/api/chat", "ollama"],
+    const chat = JSON.stringify({ model: "nope", max_tokens: 4, messages: [{ role: "user", content: "hi" }] });
+    const requests: [string, string, string][] = [
+      ["/v1/messages", "anthropic", chat],
+      ["/v1/chat/completions", "openai", chat],
+      ["/v1/responses", "openai", JSON.stringify({ model: "nope", input: "hi" })],
+      ["/api/chat", "ollama", chat],
     ];
-    const body = JSON.stringify({ model: "nope", max_tokens: 4, messages: [{ role: "user", content: "hi" }] });
-    for (const [route, api] of requests) {
+    for (const [route, api, body] of requests) {
       const traceId = crypto.randomBytes(16).toString("hex");
       const res = await fetch(`${base}${route}`, { method: "POST", body, headers: { traceparent: `00-${traceId}-${crypto.randomBytes(8).toString("hex")}-01` } });
       expect(res.status, route).to.equal(404);

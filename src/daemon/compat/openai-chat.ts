@@ -30,7 +30,8 @@ const Message = z.looseObject({
   function_call: z.unknown().optional(),
 });
 
-const FunctionName = z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, "must be 1-64 characters of a-z, A-Z, 0-9, underscores, dots and dashes");
+/** A function (tool, schema) name as OpenAI accepts it. */
+export const FunctionName = z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, "must be 1-64 characters of a-z, A-Z, 0-9, underscores, dots and dashes");
 
 const Tool = z.looseObject({
   type: z.string(),

@@ -44,6 +44,8 @@ export type ToolChoice = { type: "auto" } | { type: "none" } | { type: "required
 export interface ReasoningOptions {
   enabled: boolean;
   budgetTokens?: number;
+  /** Where reasoning was asked for in the caller's request (for errors); default Anthropic's `thinking`. */
+  param?: string;
 }
 
 export type ResponseFormat =
@@ -122,6 +124,11 @@ export interface Usage {
    * reuse; a provider's prompt cache). Absent when the backend does not say.
    */
   cachedInputTokens?: number;
+  /**
+   * Of `outputTokens`, how many were generated inside the reasoning section (OpenAI's `reasoning_tokens`). Absent
+   * when the backend does not say or the model did not reason.
+   */
+  reasoningTokens?: number;
 }
 
 /**

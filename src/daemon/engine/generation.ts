@@ -124,7 +124,7 @@ function reasoningSetup(loaded: LoadedLlamaModel, prepared: PreparedChat): { his
   if (!reasoning) return { history };
   if (!supportsReasoning(loaded)) {
     if (!reasoning.enabled) return { history }; // nothing to turn off
-    throw badRequest("this model does not support thinking: its chat template has no reasoning section", "thinking");
+    throw badRequest("this model does not support thinking: its chat template has no reasoning section", reasoning.param ?? "thinking");
   }
   if (reasoning.enabled) return reasoning.budgetTokens !== undefined ? { history, budgets: { thoughtTokens: reasoning.budgetTokens } } : { history };
   const last = history.at(-1);
@@ -207,6 +207,7 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   let forcedIndex: number | undefined;
   const streamedCalls = new Map<number, number>();
   let nextToolIndex = 0;
+  let reasoningTokens = 0;
   const startCall = (name: string): number => {
     const index = nextToolIndex++;
     emit({ type: "tool_call_start", index, id: newToolCallId(), name });
@@ -232,7 +233,9 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
     },
     // Main text arrives through onTextChunk; this only picks up the reasoning section.
     onResponseChunk: (chunk: LlamaChatResponseChunk) => {
-      if (chunk.type === "segment" && chunk.segmentType === "thought" && chunk.text) emit({ type: "reasoning", text: chunk.text });
+      if (chunk.type !== "segment" || chunk.segmentType !== "thought") return;
+      reasoningTokens += chunk.tokens.length;
+      if (chunk.text) emit({ type: "reasoning", text: chunk.text });
     },
     ...(budgets ? { budgets } : {}),
     ...(grammar ? { grammar } : {}),
@@ -275,7 +278,7 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   stopReason = answer.finish(stopReason, emit);
   const stopSequence = answer.matched;
   const responseText = answer.text;
-  const usage = usageOf(target, sequence.tokenMeter.diff(meter).usedOutputTokens);
+  const usage = usageOf(target, sequence.tokenMeter.diff(meter).usedOutputTokens, reasoningTokens);
   let finishReason = toFinishReason(stopReason);
   let check: SchemaCheck | undefined;
 
@@ -369,9 +372,15 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
   };
 }
 
-/** Usage of a generation on `target`: the whole prompt counts as input, its reused prefix also as cached. */
-function usageOf(target: GenerationTarget, outputTokens: number): Usage {
-  return { inputTokens: target.prompt.length, outputTokens, cachedInputTokens: target.cachedTokens };
+/**
+ * Usage of a generation on `target`: the whole prompt counts as input, its reused prefix also as cached. The tokens
+ * of the reasoning section are part of the output, counted apart; at most the output, since node-llama-cpp's thought
+ * chunks can carry a few more tokens than its token meter counts as generated (14 against 12 at `maxTokens` 12, seen
+ * on a tiny model), and the meter is what every API reports as output.
+ */
+function usageOf(target: GenerationTarget, outputTokens: number, reasoningTokens = 0): Usage {
+  const reasoning = Math.min(reasoningTokens, outputTokens);
+  return { inputTokens: target.prompt.length, outputTokens, cachedInputTokens: target.cachedTokens, ...(reasoning ? { reasoningTokens: reasoning } : {}) };
 }
 
 /** The grammar a generation runs under: a compiled schema (cached), plain JSON, or none. */

@@ -25,6 +25,8 @@ export function recordRequests(ctx: DaemonContext) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (req.method !== "POST") return next();
     const startedAt = new Date();
+    // Read now: by the time the response closes, the router that answered has cut its mount path from `req.path`.
+    const route = req.path;
     const started = performance.now();
     const traceId = trace.getActiveSpan()?.spanContext().traceId;
     const via = viaOf(req.headers);
@@ -66,7 +68,7 @@ export function recordRequests(ctx: DaemonContext) {
             id: crypto.randomUUID(),
             trace_id: traceId && !/^0+$/.test(traceId) ? traceId : null,
             method: req.method,
-            route: req.path,
+            route,
             model: record.model!,
             status_code: statusCode,
             duration_ms: durationMs,

@@ -107,6 +107,8 @@ export class OpenAIChunkDecoder {
       this.#usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
       const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
       if (cached) this.#usage.cachedInputTokens = cached;
+      const reasoning = chunk.usage.completion_tokens_details?.reasoning_tokens;
+      if (reasoning) this.#usage.reasoningTokens = reasoning;
     }
     const choice = chunk.choices?.[0];
     if (!choice) return events;

@@ -1,0 +1,134 @@
+/**
+ * The Responses API's `input` → core chat messages. Pure (no I/O); the rest of the request is `openai-responses.ts`.
+ * Input items are what a client holds of its conversation: messages, the function calls earlier responses made and
+ * their outputs. mlxm stores nothing, so everything the model should see must be in them; what only a stored
+ * conversation or a hosted tool could give (item references, images, files, built-in tool calls) is a 400 naming it.
+ */
+import { z } from "zod";
+import type { ChatMessage } from "../core/chat.js";
+import { badRequest } from "../errors.js";
+import { parseAt } from "./parse.js";
+
+const Part = z.looseObject({ type: z.string() });
+const Content = z.union([z.string(), z.array(Part)]);
+
+// Items are loose objects: clients send back the output items they were given (with `id`, `status`, `phase`, …).
+const MessageItem = z.looseObject({
+  type: z.literal("message").optional(),
+  role: z.enum(["user", "assistant", "system", "developer"]),
+  content: Content,
+});
+const FunctionCallItem = z.looseObject({
+  type: z.literal("function_call"),
+  call_id: z.string().min(1),
+  name: z.string().min(1),
+  arguments: z.string(),
+});
+const FunctionCallOutputItem = z.looseObject({
+  type: z.literal("function_call_output"),
+  call_id: z.string().min(1),
+  output: Content,
+});
+
+/** Parts whose text the model reads: the caller's own, and the model's earlier answers sent back. */
+const TEXT_PARTS = new Set(["input_text", "output_text"]);
+
+/** An item's type; OpenAI's "easy" message form has a role and no type. */
+function itemType(item: unknown, at: string): string {
+  if (item === null || typeof item !== "object" || Array.isArray(item)) throw badRequest("an input item must be an object", at);
+  const { type, role } = item as { type?: unknown; role?: unknown };
+  if (typeof type === "string") return type;
+  if (type === undefined && role !== undefined) return "message";
+  throw badRequest("an input item needs a `type`", `${at}.type`);
+}
+
+function refusePart(type: string, at: string): never {
+  const what: Record<string, string> = {
+    input_image: "images are not supported: mlxm serves text-only models",
+    input_file: "files are not supported: mlxm serves text-only models",
+    input_audio: "audio is not supported: mlxm serves text-only models",
+  };
+  throw badRequest(what[type] ?? `content parts of type "${type}" are not supported here`, `${at}.type`);
+}
+
+/** Text parts joined; a refusal the model wrote earlier carries no text to show it again. */
+function partsText(parts: z.output<typeof Part>[], at: string, allowRefusal: boolean): string {
+  const texts: string[] = [];
+  parts.forEach((part, j) => {
+    const where = `${at}[${j}]`;
+    if (TEXT_PARTS.has(part.type)) {
+      if (typeof part.text !== "string") throw badRequest(`an ${part.type} part needs a \`text\` string`, `${where}.text`);
+      texts.push(part.text);
+    } else if (!(part.type === "refusal" && allowRefusal)) refusePart(part.type, where);
+  });
+  return texts.join("\n");
+}
+
+const textOf = (content: z.output<typeof Content>, at: string, allowRefusal = false) =>
+  typeof content === "string" ? content : partsText(content, at, allowRefusal);
+
+function refuseItem(type: string, at: string): never {
+  if (type === "item_reference") {
+    throw badRequest("item references are not supported: mlxm does not store responses; send the items themselves", at);
+  }
+  throw badRequest(
+    `input items of type "${type}" are not supported: mlxm takes messages, function calls and their outputs (it runs no built-in tools)`,
+    at,
+  );
+}
+
+/**
+ * `instructions` (first, as a system message) and `input` as core messages. A string is one user message. A
+ * `function_call` joins the assistant turn just before it (a message, or other calls), as Chat Completions puts an
+ * answer's text and its calls in one assistant message; `function_call_output` items become tool results, named
+ * after their call. `reasoning` items are left out, as earlier turns' thinking is on the other APIs.
+ */
+export function fromResponsesInput(input: string | unknown[], instructions?: string | null): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  if (instructions) out.push({ role: "system", content: instructions });
+  if (typeof input === "string") {
+    out.push({ role: "user", content: input });
+    return out;
+  }
+  const toolNames = new Map<string, string>();
+  // The assistant turn a function call joins: set by an assistant message or a call, cleared by anything else.
+  let assistant: ChatMessage | undefined;
+  input.forEach((item, i) => {
+    const at = `input[${i}]`;
+    const type = itemType(item, at);
+    switch (type) {
+      case "message": {
+        const m = parseAt(MessageItem, item, at);
+        const content = textOf(m.content, `${at}.content`, m.role === "assistant");
+        if (m.role === "assistant") {
+          assistant = { role: "assistant", content };
+          out.push(assistant);
+        } else {
+          assistant = undefined;
+          // A developer message is OpenAI's newer name for a system one.
+          out.push({ role: m.role === "user" ? "user" : "system", content });
+        }
+        return;
+      }
+      case "function_call": {
+        const call = parseAt(FunctionCallItem, item, at);
+        toolNames.set(call.call_id, call.name);
+        if (!assistant) out.push((assistant = { role: "assistant", content: "" }));
+        (assistant.toolCalls ??= []).push({ id: call.call_id, name: call.name, arguments: call.arguments });
+        return;
+      }
+      case "function_call_output": {
+        const result = parseAt(FunctionCallOutputItem, item, at);
+        assistant = undefined;
+        const name = toolNames.get(result.call_id);
+        out.push({ role: "tool", content: textOf(result.output, `${at}.output`), toolCallId: result.call_id, ...(name ? { name } : {}) });
+        return;
+      }
+      case "reasoning":
+        return;
+      default:
+        refuseItem(type, `${at}.type`);
+    }
+  });
+  return out;
+}
