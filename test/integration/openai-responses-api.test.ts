@@ -163,6 +163,9 @@ describe("OpenAI Responses API with the openai SDK (local engine)", () => {
     // Reasoning asked of a model that has no reasoning section: named as the caller wrote it.
     const noReasoning = await failure(openai.responses.create({ model: MODEL, input: "x", reasoning: { effort: "high" } }));
     expect([noReasoning?.status, noReasoning?.param]).to.deep.equal([400, "reasoning.effort"]);
+    // A conversation longer than the context is named where this API holds it: `input`, not Chat Completions' `messages`.
+    const tooLong = await failure(openai.responses.create({ model: MODEL, input: "word ".repeat(3000), max_output_tokens: 4 }));
+    expect([tooLong?.status, tooLong?.param, tooLong?.code]).to.deep.equal([400, "input", "context_length_exceeded"]);
   });
 
   describe("a model whose template has a reasoning section", () => {

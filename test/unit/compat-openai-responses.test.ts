@@ -24,7 +24,7 @@ describe("compat: OpenAI Responses requests", () => {
   it("takes a string input as one user message and repeats OpenAI's defaults", () => {
     const { request, stream, echo } = fromResponsesRequest(base);
     expect(stream).to.equal(false);
-    expect(request).to.deep.equal({ model: "m", messages: [{ role: "user", content: "hi" }], sampling: {} });
+    expect(request).to.deep.equal({ model: "m", messages: [{ role: "user", content: "hi" }], messagesParam: "input", sampling: {} });
     expect(echo).to.deep.equal({
       instructions: null,
       max_output_tokens: null,
@@ -112,6 +112,7 @@ describe("compat: OpenAI Responses requests", () => {
     expect(request).to.deep.equal({
       model: "m",
       messages: [{ role: "user", content: "hi" }],
+      messagesParam: "input",
       sampling: { temperature: 0.5, topP: 0.9, maxTokens: 32 },
       tools: [
         { name: "get_weather", description: "Weather by city", parameters: weather.parameters, parametersPath: "tools[0].parameters" },
@@ -152,6 +153,16 @@ describe("compat: OpenAI Responses requests", () => {
     expect(fromResponsesRequest({ ...base, reasoning: { summary: "auto" } }).request.reasoning).to.equal(undefined);
   });
 
+  it("accepts the hints and defaults clients send on their own: text.verbosity, top_logprobs 0, max_tool_calls", () => {
+    // The Agents SDK and Codex send `text.verbosity` for every gpt-5 name; it is repeated, and changes nothing here.
+    const verbose = fromResponsesRequest({ ...base, text: { format: { type: "text" }, verbosity: "low" }, top_logprobs: 0 });
+    expect(verbose.echo.text).to.deep.equal({ format: { type: "text" }, verbosity: "low" });
+    expect(verbose.request.responseFormat).to.equal(undefined);
+    // One call in all is one call per turn; a larger cap leaves a turn's calls as they are.
+    expect(fromResponsesRequest({ ...base, tools: [weather], max_tool_calls: 1 }).request.parallelToolCalls).to.equal(false);
+    expect(fromResponsesRequest({ ...base, tools: [weather], max_tool_calls: 3 }).request.parallelToolCalls).to.equal(undefined);
+  });
+
   it("refuses what mlxm cannot honour, naming the parameter", () => {
     const param = (body: Record<string, unknown>) => refused({ ...base, ...body }).slice(1);
     expect(refused({ ...base, previous_response_id: "resp_1" })).to.deep.equal([
@@ -165,7 +176,8 @@ describe("compat: OpenAI Responses requests", () => {
     expect(param({ top_logprobs: 2 })).to.deep.equal(["top_logprobs", 400]);
     expect(param({ truncation: "auto" })).to.deep.equal(["truncation", 400]);
     expect(param({ include: ["reasoning.encrypted_content", "message.output_text.logprobs"] })).to.deep.equal(["include[1]", 400]);
-    expect(param({ text: { verbosity: "low" } })).to.deep.equal(["text.verbosity", 400]);
+    expect(param({ text: { verbosity: "loud" } })).to.deep.equal(["text.verbosity", 400]);
+    expect(param({ max_tool_calls: 0 })).to.deep.equal(["max_tool_calls", 400]);
     expect(param({ frequency_penalty: 1 })).to.deep.equal(["frequency_penalty", 400]);
     expect(param({ reasoning: { effort: "high", mode: "pro" } })).to.deep.equal(["reasoning.mode", 400]);
     expect(param({ input: [] })).to.deep.equal(["input", 400]);

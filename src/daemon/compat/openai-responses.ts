@@ -50,10 +50,14 @@ export const ResponsesRequestSchema = z.strictObject({
   tools: z.array(z.looseObject({ type: z.string() })).nullish(),
   tool_choice: z.union([z.enum(["none", "auto", "required"]), z.looseObject({ type: z.string() })]).nullish(),
   parallel_tool_calls: z.boolean().nullish(),
+  /** 1 allows one call per turn (as `parallel_tool_calls: false`); a larger cap has no effect on a turn's calls. */
+  max_tool_calls: z.number().int().min(1).nullish(),
   max_output_tokens: z.number().int().min(1).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
-  text: z.strictObject({ format: TextFormat.optional(), verbosity: z.unknown().optional() }).nullish(),
+  // Verbosity is a hint to OpenAI's own models (the Agents SDK and Codex send it for every gpt-5 name): accepted, and
+  // without effect, as a local model's length follows its prompt.
+  text: z.strictObject({ format: TextFormat.optional(), verbosity: z.enum(["low", "medium", "high"]).nullish() }).nullish(),
   reasoning: z
     .strictObject({
       effort: z.enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"]).nullish(),
@@ -82,7 +86,8 @@ export const ResponsesRequestSchema = z.strictObject({
   previous_response_id: z.unknown().optional(),
   conversation: z.unknown().optional(),
   prompt: z.unknown().optional(),
-  top_logprobs: z.unknown().optional(),
+  // 0 asks for no logprobs (clients send it as a default); more is refused (see rejectUnsupported).
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
   context_management: z.unknown().optional(),
   moderation: z.unknown().optional(),
 });
@@ -97,7 +102,6 @@ const REFUSED: [string, string][] = [
   ["previous_response_id", `previous_response_id is not supported: ${STATELESS}`],
   ["conversation", `conversations are not supported: ${STATELESS}`],
   ["prompt", "prompt templates are not supported: send `instructions` and `input`"],
-  ["top_logprobs", "top_logprobs is not supported (logprobs are not supported)"],
   ["context_management", "context management (compaction) is not supported"],
   ["moderation", "moderation is not supported"],
 ];
@@ -113,7 +117,7 @@ function rejectUnsupported(b: ResponsesRequestBody): void {
   // (reasoning, sent in the clear): there is nothing to add. Logprobs would be a promise not kept.
   const logprobs = b.include?.indexOf("message.output_text.logprobs") ?? -1;
   if (logprobs >= 0) throw badRequest("logprobs are not supported", `include[${logprobs}]`);
-  if (present(b.text?.verbosity)) throw badRequest("text.verbosity is not supported", "text.verbosity");
+  if (b.top_logprobs) throw badRequest("top_logprobs is not supported (logprobs are not supported)", "top_logprobs");
 }
 
 /** Function tools as core definitions, and as the response repeats them. Built-in (hosted) tools are refused. */
@@ -193,11 +197,11 @@ export function fromResponsesRequest(body: unknown): TranslatedResponses {
   if (present(b.temperature)) sampling.temperature = b.temperature!;
   if (present(b.top_p)) sampling.topP = b.top_p!;
   if (present(b.max_output_tokens)) sampling.maxTokens = b.max_output_tokens!;
-  const request: ChatRequest = { model: b.model, messages: fromResponsesInput(b.input, b.instructions), sampling };
+  const request: ChatRequest = { model: b.model, messages: fromResponsesInput(b.input, b.instructions), messagesParam: "input", sampling };
   if (tools.definitions) request.tools = tools.definitions;
   const toolChoice = fromToolChoice(b.tool_choice, tools.definitions);
   if (toolChoice) request.toolChoice = toolChoice;
-  if (b.parallel_tool_calls === false) request.parallelToolCalls = false;
+  if (b.parallel_tool_calls === false || b.max_tool_calls === 1) request.parallelToolCalls = false;
   const format = fromTextFormat(b.text?.format);
   if (format.core) request.responseFormat = format.core;
   const reasoning = fromReasoning(b.reasoning);
@@ -209,7 +213,7 @@ export function fromResponsesRequest(body: unknown): TranslatedResponses {
     parallel_tool_calls: b.parallel_tool_calls ?? true,
     reasoning: { effort: b.reasoning?.effort ?? null, summary: b.reasoning?.summary ?? null },
     temperature: b.temperature ?? null,
-    text: { format: format.echo },
+    text: { format: format.echo, ...(b.text?.verbosity ? { verbosity: b.text.verbosity } : {}) },
     tool_choice: toolChoice?.type === "tool" ? { type: "function", name: toolChoice.name } : typeof b.tool_choice === "string" ? b.tool_choice : "auto",
     tools: tools.echo,
     top_p: b.top_p ?? null,

@@ -77,6 +77,8 @@ export interface SamplingOptions {
 export interface ChatRequest {
   model: string;
   messages: ChatMessage[];
+  /** Where the conversation sits in the caller's request, for errors about it (a prompt too long); default `messages`. */
+  messagesParam?: string;
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
   responseFormat?: ResponseFormat;

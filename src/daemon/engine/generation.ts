@@ -38,6 +38,8 @@ export interface PreparedChat {
   format: Format;
   /** False: at most one tool call. */
   parallelToolCalls: boolean;
+  /** Where the conversation sits in the caller's request (see ChatRequest.messagesParam). */
+  messagesParam: string;
   reasoning?: ReasoningOptions;
 }
 
@@ -90,6 +92,7 @@ export function prepareChat(request: ChatRequest, grammars: SchemaGrammars): Pre
     ...(request.sampling?.maxTokens !== undefined ? { maxTokens: request.sampling.maxTokens } : {}),
     format: toFormat(request.responseFormat, grammars),
     parallelToolCalls: request.parallelToolCalls !== false,
+    messagesParam: request.messagesParam ?? "messages",
     ...(request.reasoning ? { reasoning: checkReasoning(request.reasoning) } : {}),
   };
 }
@@ -187,7 +190,7 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   const functions = chatFunctions(tools);
   const { history, budgets } = reasoningSetup(loaded, prepared);
   const inputTokens = target.prompt.length;
-  const maxTokens = generationBudget(inputTokens, loaded.contextSize, prepared.maxTokens, "messages");
+  const maxTokens = generationBudget(inputTokens, loaded.contextSize, prepared.maxTokens, prepared.messagesParam);
 
   const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: loaded.chatWrapper });
   const meter = sequence.tokenMeter.getState();
