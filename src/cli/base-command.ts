@@ -18,6 +18,7 @@ import { isLoopbackHost } from "../daemon/auth/loopback.js";
 import { MlxmClient } from "../client/mlxm-client.js";
 import { ensureDaemon } from "./daemon-control.js";
 import { ExitCode } from "./exit-codes.js";
+import { HomeError } from "../home/home-dir.js";
 import { isBadRequestCode } from "../protocol/errors.js";
 import { cliTraceHeaders, traceCommand, traceCommandFailure } from "./trace-context.js";
 
@@ -153,6 +154,8 @@ export function describeError(err: unknown, context: { apiKeySet?: boolean } = {
   }
   if (err instanceof MlxmError) return { code: err.code, exit: ExitCode.FAILURE };
   if (err instanceof ConfigError) return { code: err.code, exit: ExitCode.USAGE };
+  // Like any setting with a value that cannot work: retrying will not help, changing MLXM_HOME will.
+  if (err instanceof HomeError) return { code: err.code, exit: ExitCode.USAGE };
   const code = (err as { code?: unknown }).code;
   if (code === "already_running") return { code, exit: ExitCode.ALREADY_RUNNING };
   return { code: typeof code === "string" ? code : "failure", exit: ExitCode.FAILURE };

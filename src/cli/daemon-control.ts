@@ -11,6 +11,7 @@ import { ZodError } from "zod";
 import { AlreadyRunningError, ApiError, DaemonStartError, DaemonUnreachableError, UnauthorizedError, UnavailableError } from "../client/errors.js";
 import type { MlxmClient } from "../client/mlxm-client.js";
 import type { HealthResponse } from "../protocol/native.js";
+import { ensureHome, makeDir } from "../home/home-dir.js";
 import { isProcessAlive, runningDaemon } from "../home/pid-file.js";
 import { withLaunchDefaults } from "./launch-environment.js";
 
@@ -99,8 +100,10 @@ export async function startBackgroundDaemon(
   const existing = runningDaemon(config.home);
   if (existing) throw new AlreadyRunningError(`an mlxm daemon is already running for ${config.home} (pid ${existing.pid})`, existing.pid);
 
+  // A home that cannot be made or written is this command's error (exit 2), not a daemon that dies unseen.
+  ensureHome(config.home);
   const logPath = daemonLogPath(config.home);
-  fs.mkdirSync(path.dirname(logPath), { recursive: true });
+  makeDir(path.dirname(logPath));
   rotateIfLarge(logPath);
   const out = fs.openSync(logPath, "a");
   const env: NodeJS.ProcessEnv = withLaunchDefaults({ ...process.env, MLXM_HOME: config.home, MLXM_HOST: `${config.host}:${config.port}` });

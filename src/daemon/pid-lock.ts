@@ -14,10 +14,9 @@ export class PidLockError extends Error {
   }
 }
 
-/** Hold the lock for `home`; returns a handle to update and release it. */
+/** Hold the lock for `home` (which must exist: see ensureHome); returns a handle to update and release it. */
 export function acquirePidLock(home: string, version: string) {
   const file = pidFilePath(home);
-  fs.mkdirSync(home, { recursive: true });
   const content: PidFileContent = { pid: process.pid, version, started_at: new Date().toISOString() };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {

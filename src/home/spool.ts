@@ -4,6 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { makeDir } from "./home-dir.js";
 
 /** The spool's path relative to MLXM_HOME. */
 export const SPOOL_FILE = path.join("spool", "cli-spans.jsonl");
@@ -20,7 +21,7 @@ export function spoolPath(home: string): string {
 export function appendToSpool(home: string, value: unknown, maxBytes = SPOOL_MAX_BYTES): boolean {
   const file = spoolPath(home);
   if ((fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) > maxBytes) return false;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDir(path.dirname(file));
   fs.appendFileSync(file, JSON.stringify(value) + "\n");
   return true;
 }

@@ -167,4 +167,24 @@ describe("mlxm CLI basics (e2e)", function () {
     expect((await runCli(["run", "m", "hi", "--format", "yaml", "--no-autostart"], env)).code).to.equal(2);
     expect((await runCli(["trace", "--since", "0", "--no-autostart"], env)).code).to.equal(2);
   });
+
+  it("fails at once, exit 2 with the reason, on a home that cannot be created or written (it spun for ever under /proc)", async function () {
+    if (!fs.existsSync("/proc/self")) this.skip();
+    // Five CLI starts, `serve` with the daemon's full tracing SDK among them, on a loaded machine.
+    this.timeout(180_000);
+    // procfs answers mkdir with ENOENT, which Node's recursive mkdir retried without end; runCli's timeout catches a hang.
+    for (const [home, args] of [
+      ["/proc/self/mlxm", ["ls"]],
+      ["/proc/self/mlxm", ["serve"]],
+      ["/proc/self/mlxm", ["daemon", "start"]],
+      ["/proc", ["serve"]],
+    ] as const) {
+      const res = await runCli([...args], { home, port: 1 });
+      expect(res.code, `${args.join(" ")} with ${home}: ${res.stderr}`).to.equal(2);
+      expect(res.stderr).to.contain(`cannot use MLXM_HOME=${home}`).and.contain("set MLXM_HOME to a directory you can write");
+    }
+    const json = await runCli(["ls", "--json"], { home: "/proc/self/mlxm", port: 1 });
+    expect(json.code).to.equal(2);
+    expect(parseJson(json).error.code).to.equal("home_unusable");
+  });
 });

@@ -2,10 +2,10 @@
  * Opens the SQLite database through Kysely: WAL so readers never block the writer, a busy timeout so a second
  * connection (the CLI's tests, a sqlite3 shell) waits instead of failing, and foreign keys on.
  */
-import fs from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect, type KyselyConfig, type KyselyPlugin, type MigrationResultSet } from "kysely";
+import { makeDir } from "../../home/home-dir.js";
 import { MIGRATIONS } from "./migrations/index.js";
 import type { Database } from "./schema.js";
 import { withStatementCache } from "./statement-cache.js";
@@ -33,7 +33,7 @@ export interface OpenDatabaseOptions {
 }
 
 export function openDatabase(options: OpenDatabaseOptions): Db {
-  if (options.file !== ":memory:") fs.mkdirSync(path.dirname(options.file), { recursive: true });
+  if (options.file !== ":memory:") makeDir(path.dirname(options.file));
   const sqlite = new SQLite(options.file);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
