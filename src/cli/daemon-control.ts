@@ -11,7 +11,7 @@ import { ZodError } from "zod";
 import { AlreadyRunningError, ApiError, DaemonStartError, DaemonUnreachableError, UnauthorizedError, UnavailableError } from "../client/errors.js";
 import type { MlxmClient } from "../client/mlxm-client.js";
 import type { HealthResponse } from "../protocol/native.js";
-import { ensureHome, makeDir } from "../home/home-dir.js";
+import { ensureHome, ensurePrivateFile, makePrivateDir, tightenMode, PRIVATE_FILE_MODE } from "../home/home-dir.js";
 import { isProcessAlive, runningDaemon } from "../home/pid-file.js";
 import { withLaunchDefaults } from "./launch-environment.js";
 
@@ -103,8 +103,11 @@ export async function startBackgroundDaemon(
   // A home that cannot be made or written is this command's error (exit 2), not a daemon that dies unseen.
   ensureHome(config.home);
   const logPath = daemonLogPath(config.home);
-  makeDir(path.dirname(logPath));
+  makePrivateDir(path.dirname(logPath));
   rotateIfLarge(logPath);
+  // The log may quote requests and configuration: 0600 (an older one, or the one rotated away, tightened).
+  ensurePrivateFile(logPath);
+  tightenMode(`${logPath}.1`, PRIVATE_FILE_MODE);
   const out = fs.openSync(logPath, "a");
   const env: NodeJS.ProcessEnv = withLaunchDefaults({ ...process.env, MLXM_HOME: config.home, MLXM_HOST: `${config.host}:${config.port}` });
   if (options.traceparent) env.TRACEPARENT = options.traceparent;

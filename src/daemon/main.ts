@@ -16,7 +16,7 @@ import { ROOT_CONTEXT, propagation } from "@opentelemetry/api";
 import { daemonObservability } from "../observability/daemon-setup.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";
 import { withSpan } from "../observability/spans.js";
-import { ensureHome, makeDir } from "../home/home-dir.js";
+import { ensureHome, makePrivateDir } from "../home/home-dir.js";
 import { acquirePidLock } from "./pid-lock.js";
 import { ensureAdminToken } from "./auth/admin-token.js";
 import { KeyVerifier } from "./auth/key-verifier.js";
@@ -80,7 +80,7 @@ export interface RunningDaemon {
 
 export async function startDaemon({ config, logger, version }: StartDaemonOptions): Promise<RunningDaemon> {
   // First: a home that cannot be made or written fails here with its reason (and a usage exit), before the lock.
-  ensureHome(config.home);
+  if (ensureHome(config.home).tightened) logger.warn({ home: config.home }, "MLXM_HOME was readable by other users: its mode is now 0700");
   const lock = acquirePidLock(config.home, version);
   const disposers: (() => Promise<void> | void)[] = [() => lock.release()];
   let address = `${config.host}:${config.port}`;
@@ -133,7 +133,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     // A daemon started by `mlxm daemon start` (or autostart) joins the trace of the command that started it.
     const parent = propagation.extract(ROOT_CONTEXT, { traceparent: config.trace.parent ?? "" });
     await withSpan("mlxm-daemon start", { parent, attributes: { "mlxm.address": address } }, async () => {
-      makeDir(path.join(config.home, "models"));
+      makePrivateDir(path.join(config.home, "models"));
       const store = await Store.open(path.join(config.home, "mlxm.db"));
       disposers.push(() => store.close());
       await verifier.attach(store.apiKeys);

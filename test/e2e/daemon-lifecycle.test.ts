@@ -38,12 +38,21 @@ describe("mlxm daemon (e2e)", function () {
     expect(before.code).to.equal(3);
     expect(parseJson(before).running).to.equal(false);
 
+    // A home as an older version left it, readable by others: tightened at start, not refused.
+    fs.chmodSync(env.home, 0o755);
+    fs.mkdirSync(path.join(env.home, "logs"));
+    fs.writeFileSync(path.join(env.home, "logs", "daemon.log"), "", { mode: 0o644 });
+    fs.writeFileSync(path.join(env.home, "mlxm.db"), "", { mode: 0o644 });
+
     const start = await runCli(["daemon", "start", "--json"], env);
     expect(start.code, start.stderr).to.equal(0);
     const started = parseJson(start);
     expect(started.status).to.equal("ready");
     expect(started.pid).to.be.a("number");
     expect(started.log).to.equal(path.join(env.home, "logs", "daemon.log"));
+    const modeOf = (file: string) => fs.statSync(path.join(env.home, file)).mode & 0o777;
+    expect(modeOf(".")).to.equal(0o700);
+    for (const file of ["mlxm.db", "mlxm.db-wal", "mlxm.db-shm", "logs/daemon.log", "admin.token"]) expect(modeOf(file), file).to.equal(0o600);
 
     const status = await runCli(["daemon", "status", "--json"], env);
     expect(status.code).to.equal(0);

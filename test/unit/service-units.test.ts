@@ -71,6 +71,9 @@ describe("service units", () => {
       const launchd = new ServiceController("launchd", runner, fakeHome, 501);
       await launchd.install(serviceSpec(config, "launchd", env));
       expect(fs.existsSync(launchd.file)).to.equal(true);
+      // launchd would create its log 0644: it exists, 0600, in a 0700 home, before launchd opens it.
+      expect(fs.statSync(path.join(home, "logs", "daemon.log")).mode & 0o777).to.equal(0o600);
+      expect(fs.statSync(home).mode & 0o777).to.equal(0o700);
       const systemd = new ServiceController("systemd", runner, fakeHome, 501);
       const status = await systemd.install(serviceSpec(config, "systemd", env));
       expect(status).to.include({ manager: "systemd", installed: true, running: true });

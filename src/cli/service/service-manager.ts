@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ensureHome, makeDir } from "../../home/home-dir.js";
+import { ensureHome, ensurePrivateFile, makePrivateDir } from "../../home/home-dir.js";
 import { toLaunchdPlist } from "./launchd.js";
 import { LAUNCHD_LABEL, SYSTEMD_UNIT, type ServiceManager, type ServiceSpec } from "./service-spec.js";
 import { toSystemdUnit } from "./systemd.js";
@@ -73,7 +73,9 @@ export class ServiceController {
   async install(spec: ServiceSpec): Promise<ServiceStatus> {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     ensureHome(spec.home);
-    makeDir(path.dirname(spec.logFile));
+    makePrivateDir(path.dirname(spec.logFile));
+    // launchd would create the log with its own mode (0644): made 0600 first, as the background daemon's is.
+    if (this.manager === "launchd") ensurePrivateFile(spec.logFile);
     // 0600: the unit's environment may hold a collector or Hub URL with credentials in it.
     fs.writeFileSync(this.file, renderUnit(spec), { mode: 0o600 });
     fs.chmodSync(this.file, 0o600);
