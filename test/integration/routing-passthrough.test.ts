@@ -297,6 +297,27 @@ describe("same-protocol pass-through to OpenAI and Anthropic upstreams", functio
     for (const error of errors) leaks(error);
   });
 
+  it("stores each request's full route template, as metrics and spans name it, whether it succeeded or failed", async () => {
+    const post = (path: string, body: object) => fetch(`${d.baseUrl}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const calls: [string, object][] = [
+      ["/v1/chat/completions", { model: "gpt-pass", messages: user("hi") }],
+      ["/v1/chat/completions", { model: "gpt-wrong-key", messages: user("hi") }],
+      ["/v1/completions", { model: "gpt-pass", prompt: "Once" }],
+      ["/v1/embeddings", { model: "gpt-pass", input: "hi" }],
+      ["/v1/messages", { model: "claude", max_tokens: 5, messages: user("hi") }],
+      ["/v1/messages", { model: "gpt-wrong-key", max_tokens: 5, messages: user("hi") }],
+      ["/api/chat", { model: "gpt-pass", messages: user("hi"), stream: false }],
+      ["/api/generate", { model: "gpt-wrong-key", prompt: "hi", stream: false }],
+    ];
+    const since = new Date().toISOString();
+    for (const [path, body] of calls) await (await post(path, body)).arrayBuffer();
+    // Rows are written in batches: wait for this test's own (earlier tests' may still be arriving).
+    const ours = () => store.db.selectFrom("requests").select(["route", "created_at"]).where("created_at", ">=", since).orderBy("created_at").execute();
+    const rows = await eventually(ours, (r) => r.length === calls.length, "a row per call");
+    // Before, a row said "/chat/completions" or "/" (relative to the router) unless the request failed.
+    expect(rows.map((r) => r.route)).to.deep.equal(calls.map(([path]) => path));
+  });
+
   it("still translates when the protocols differ, and refuses there what only the upstream could honour", async () => {
     const c = await openai.chat.completions.create({ model: "claude", messages: user("hi"), max_tokens: 10 });
     expect(c.choices[0]!.message.content).to.equal(FAKE_ANTHROPIC_REPLY);

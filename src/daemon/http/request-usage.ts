@@ -10,6 +10,7 @@ import type { DaemonContext } from "../context.js";
 import { scrubText } from "../../observability/redact.js";
 import { loopRefusal, viaOf } from "../routing/loop-guard.js";
 import { runWithRecord, type RequestRecord } from "../routing/request-record.js";
+import { routeTemplate } from "./route-template.js";
 
 export const BACKEND_HEADER = "x-mlxm-backend";
 
@@ -62,7 +63,8 @@ export function recordRequests(ctx: DaemonContext) {
           id: crypto.randomUUID(),
           trace_id: traceId && !/^0+$/.test(traceId) ? traceId : null,
           method: req.method,
-          route: req.path,
+          // Not req.path: when the response ends inside a router, that is relative to the router's mount.
+          route: routeTemplate(req, res) ?? req.originalUrl.split("?")[0]!,
           model: record.model,
           status_code: res.writableFinished ? res.statusCode : 499,
           duration_ms: Math.round((performance.now() - started) * 10) / 10,
