@@ -1,7 +1,8 @@
 /**
  * startDaemon: take the per-home lock, listen, open and migrate the store, then report ready.
  * Listening comes before the store so `/api/health` can answer "starting" during migrations.
- * Shutdown drains in-flight requests within the grace period and disposes in reverse order of creation.
+ * Shutdown drains in-flight requests within the grace period, answering new ones "unavailable" meanwhile, and
+ * disposes in reverse order of creation.
  */
 import fs from "node:fs";
 import http from "node:http";
@@ -159,12 +160,17 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
       logger.info({ inFlight: inFlight.size, graceMs: config.shutdownGraceMs }, "shutting down: draining requests");
       setDraining();
       endFollowers?.();
-      const serverClosed = new Promise<void>((r) => server.close(() => r()));
+      // Still listening: a caller arriving now gets its protocol's 503 (Anthropic's 529) with Retry-After from the
+      // draining middleware, which SDKs retry, instead of a refused connection that reads as "no daemon here".
       server.closeIdleConnections();
+      // Only what ran before the drain is waited for: what arrives during it is refused at once.
+      const running = new Set(inFlight);
+      for (const res of running) res.once("close", () => running.delete(res));
       const deadline = Date.now() + config.shutdownGraceMs;
-      while (inFlight.size > 0 && Date.now() < deadline) await sleep(50);
-      if (inFlight.size > 0) {
-        logger.warn({ inFlight: inFlight.size }, "grace period over: closing remaining requests");
+      while (running.size > 0 && Date.now() < deadline) await sleep(50);
+      const serverClosed = new Promise<void>((r) => server.close(() => r()));
+      if (running.size > 0) {
+        logger.warn({ inFlight: running.size }, "grace period over: closing remaining requests");
         // Streams get their protocol's error event first (a cut connection says nothing), a moment to flush it.
         const told = interruptStreams(new HttpError("unavailable", "the daemon is shutting down: its grace period for running requests (MLXM_SHUTDOWN_GRACE) is over"));
         if (told > 0) await sleep(100);
