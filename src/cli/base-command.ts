@@ -110,11 +110,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       else this.logToStderr(`Error: ${err.message}`);
       this.exit(exit);
     }
-    const { code, exit, hint } = describeError(err, { apiKeySet: Boolean(this.settings?.apiKey) });
+    const described = describeError(err, { apiKeySet: Boolean(this.settings?.apiKey) });
+    const { code, hint } = described;
+    const exit = this.exitCodeFor(described.exit);
     traceCommandFailure(code, err.message, exit);
     if (this.jsonEnabled()) this.printJsonError(code, err.message, err instanceof MlxmError ? err.details : undefined);
     else this.logToStderr(`Error: ${err.message}${hint ? `\n${hint}` : ""}`);
     this.exit(exit);
+  }
+
+  /** The exit code a failure ends the command with; a command whose caller reads codes differently overrides it. */
+  protected exitCodeFor(exit: number): number {
+    return exit;
   }
 
   private printJsonError(code: string, message: string, details?: Record<string, unknown>): void {

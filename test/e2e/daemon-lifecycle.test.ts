@@ -138,6 +138,12 @@ describe("mlxm daemon (e2e)", function () {
       const second = await runCli(["serve"], env);
       expect(second.code).to.equal(5);
       expect(second.stderr).to.contain(`pid ${child.pid}`);
+      // systemd skips exit 5 (RestartPreventExitStatus); launchd's KeepAlive only skips a successful exit.
+      const underSystemd = await runCli(["serve"], { ...env, extra: { MLXM_SERVICE: "systemd" } });
+      expect(underSystemd.code).to.equal(5);
+      const underLaunchd = await runCli(["serve"], { ...env, extra: { MLXM_SERVICE: "launchd" } });
+      expect(underLaunchd.code, underLaunchd.stderr).to.equal(0);
+      expect(underLaunchd.stderr).to.contain(`pid ${child.pid}`).and.contain("so that launchd does not restart this service");
 
       child.kill("SIGTERM");
       expect(await exited).to.equal(0);
