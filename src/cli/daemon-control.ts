@@ -182,8 +182,12 @@ async function answeringAddress(config: MlxmConfig, client: MlxmClient): Promise
   }
 }
 
+/** What `daemon stop` did, as `daemon status` would put it afterwards. */
 export interface StopResult {
+  /** Whether a daemon runs for this home now, after the stop (as `daemon status` says `running`). */
   running: boolean;
+  /** Whether this command stopped one: false when none was running. */
+  stopped: boolean;
   pid?: number;
   /** The service manager that supervised it: it stays stopped until the next login or a service restart. */
   service?: string;
@@ -191,18 +195,29 @@ export interface StopResult {
   forced?: boolean;
 }
 
+/** How long a SIGKILLed daemon may take to be gone before `daemon stop` reports it still running. */
+const KILL_WAIT_MS = 5_000;
+
 /** SIGTERM the daemon of this home and wait for it to drain and exit (SIGKILL after grace + 10 s). */
 export async function stopDaemon(config: MlxmConfig): Promise<StopResult> {
-  const running = runningDaemon(config.home);
-  if (!running) return { running: false };
-  process.kill(running.pid, "SIGTERM");
-  const deadline = Date.now() + config.shutdownGraceMs + 10_000;
-  while (isProcessAlive(running.pid)) {
-    if (Date.now() > deadline) {
-      process.kill(running.pid, "SIGKILL");
-      return { running: true, pid: running.pid, forced: true };
-    }
+  const daemon = runningDaemon(config.home);
+  if (!daemon) return { running: false, stopped: false };
+  process.kill(daemon.pid, "SIGTERM");
+  const forced = !(await exited(daemon.pid, config.shutdownGraceMs + 10_000));
+  if (forced) {
+    process.kill(daemon.pid, "SIGKILL");
+    await exited(daemon.pid, KILL_WAIT_MS);
+  }
+  const running = isProcessAlive(daemon.pid);
+  return { running, stopped: !running, pid: daemon.pid, forced, ...(daemon.service ? { service: daemon.service } : {}) };
+}
+
+/** Whether `pid` is gone within `timeoutMs`. */
+async function exited(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isProcessAlive(pid)) {
+    if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { running: true, pid: running.pid, forced: false, ...(running.service ? { service: running.service } : {}) };
+  return true;
 }

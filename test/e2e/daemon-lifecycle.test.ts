@@ -75,9 +75,15 @@ describe("mlxm daemon (e2e)", function () {
 
     const stop = await runCli(["daemon", "stop", "--json"], env);
     expect(stop.code).to.equal(0);
-    expect(parseJson(stop)).to.deep.equal({ running: true, pid: started.pid, forced: false });
+    // The state after the command, as `daemon status --json` says it (it said `running: true`, meaning "was").
+    expect(parseJson(stop)).to.deep.equal({ running: false, stopped: true, pid: started.pid, forced: false });
     expect(fs.existsSync(path.join(env.home, "daemon.pid"))).to.equal(false);
-    expect((await runCli(["daemon", "status"], env)).code).to.equal(3);
+    const after = await runCli(["daemon", "status", "--json"], env);
+    expect(after.code).to.equal(3);
+    expect(parseJson(after).running).to.equal(false);
+    const stopAgain = await runCli(["daemon", "stop", "--json"], env);
+    expect(stopAgain.code).to.equal(0);
+    expect(parseJson(stopAgain)).to.deep.equal({ running: false, stopped: false });
 
     const logs = await runCli(["daemon", "logs", "-n", "50"], env);
     expect(logs.stdout).to.contain("mlxm daemon ready").and.to.contain("mlxm daemon stopped");
