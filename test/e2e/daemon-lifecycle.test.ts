@@ -189,6 +189,27 @@ describe("mlxm CLI basics (e2e)", function () {
     expect((await runCli(["trace", "--since", "0", "--no-autostart"], env)).code).to.equal(2);
   });
 
+  it("answers help for an unknown command as running it: the same message and exit 2 (help said otherwise and exited 1)", async () => {
+    for (const [id, asked] of [
+      ["nosuch", [["help", "nosuch"], ["nosuch", "--help"], ["--help", "nosuch"]]],
+      ["daemon nosuch", [["help", "daemon", "nosuch"], ["daemon", "nosuch", "--help"]]],
+    ] as const) {
+      const ran = await runCli(id.split(" "), env);
+      expect(ran.code).to.equal(2);
+      expect(ran.stderr).to.contain(`command "${id}" not found; run \`mlxm help\` for the list`);
+      for (const args of asked) {
+        const help = await runCli([...args], env);
+        expect({ args, code: help.code, stdout: help.stdout, stderr: help.stderr }).to.deep.equal({ args, code: 2, stdout: "", stderr: ran.stderr });
+      }
+    }
+    // Help for what exists is unchanged.
+    for (const args of [["help", "daemon"], ["help", "daemon", "stop"], ["daemon", "stop", "--help"]]) {
+      const help = await runCli(args, env);
+      expect(help.code, args.join(" ")).to.equal(0);
+      expect(help.stdout).to.contain("USAGE");
+    }
+  });
+
   it("fails at once, exit 2 with the reason, on a home that cannot be created or written (it spun for ever under /proc)", async function () {
     if (!fs.existsSync("/proc/self")) this.skip();
     // Five CLI starts, `serve` with the daemon's full tracing SDK among them, on a loaded machine.
