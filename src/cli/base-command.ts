@@ -18,6 +18,7 @@ import { isLoopbackHost } from "../daemon/auth/loopback.js";
 import { MlxmClient } from "../client/mlxm-client.js";
 import { ensureDaemon } from "./daemon-control.js";
 import { ExitCode } from "./exit-codes.js";
+import { HomeError } from "../home/home-dir.js";
 import { isBadRequestCode } from "../protocol/errors.js";
 import { cliTraceHeaders, traceCommand, traceCommandFailure } from "./trace-context.js";
 
@@ -109,11 +110,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       else this.logToStderr(`Error: ${err.message}`);
       this.exit(exit);
     }
-    const { code, exit, hint } = describeError(err, { apiKeySet: Boolean(this.settings?.apiKey) });
+    const described = describeError(err, { apiKeySet: Boolean(this.settings?.apiKey) });
+    const { code, hint } = described;
+    const exit = this.exitCodeFor(described.exit);
     traceCommandFailure(code, err.message, exit);
     if (this.jsonEnabled()) this.printJsonError(code, err.message, err instanceof MlxmError ? err.details : undefined);
     else this.logToStderr(`Error: ${err.message}${hint ? `\n${hint}` : ""}`);
     this.exit(exit);
+  }
+
+  /** The exit code a failure ends the command with; a command whose caller reads codes differently overrides it. */
+  protected exitCodeFor(exit: number): number {
+    return exit;
   }
 
   private printJsonError(code: string, message: string, details?: Record<string, unknown>): void {
@@ -153,6 +161,8 @@ export function describeError(err: unknown, context: { apiKeySet?: boolean } = {
   }
   if (err instanceof MlxmError) return { code: err.code, exit: ExitCode.FAILURE };
   if (err instanceof ConfigError) return { code: err.code, exit: ExitCode.USAGE };
+  // Like any setting with a value that cannot work: retrying will not help, changing MLXM_HOME will.
+  if (err instanceof HomeError) return { code: err.code, exit: ExitCode.USAGE };
   const code = (err as { code?: unknown }).code;
   if (code === "already_running") return { code, exit: ExitCode.ALREADY_RUNNING };
   return { code: typeof code === "string" ? code : "failure", exit: ExitCode.FAILURE };

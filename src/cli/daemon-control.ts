@@ -11,6 +11,7 @@ import { ZodError } from "zod";
 import { AlreadyRunningError, ApiError, DaemonStartError, DaemonUnreachableError, UnauthorizedError, UnavailableError } from "../client/errors.js";
 import type { MlxmClient } from "../client/mlxm-client.js";
 import type { HealthResponse } from "../protocol/native.js";
+import { ensureHome, ensurePrivateFile, makePrivateDir, tightenMode, PRIVATE_FILE_MODE } from "../home/home-dir.js";
 import { isProcessAlive, runningDaemon } from "../home/pid-file.js";
 import { withLaunchDefaults } from "./launch-environment.js";
 
@@ -99,9 +100,14 @@ export async function startBackgroundDaemon(
   const existing = runningDaemon(config.home);
   if (existing) throw new AlreadyRunningError(`an mlxm daemon is already running for ${config.home} (pid ${existing.pid})`, existing.pid);
 
+  // A home that cannot be made or written is this command's error (exit 2), not a daemon that dies unseen.
+  ensureHome(config.home);
   const logPath = daemonLogPath(config.home);
-  fs.mkdirSync(path.dirname(logPath), { recursive: true });
+  makePrivateDir(path.dirname(logPath));
   rotateIfLarge(logPath);
+  // The log may quote requests and configuration: 0600 (an older one, or the one rotated away, tightened).
+  ensurePrivateFile(logPath);
+  tightenMode(`${logPath}.1`, PRIVATE_FILE_MODE);
   const out = fs.openSync(logPath, "a");
   const env: NodeJS.ProcessEnv = withLaunchDefaults({ ...process.env, MLXM_HOME: config.home, MLXM_HOST: `${config.host}:${config.port}` });
   if (options.traceparent) env.TRACEPARENT = options.traceparent;
@@ -176,8 +182,12 @@ async function answeringAddress(config: MlxmConfig, client: MlxmClient): Promise
   }
 }
 
+/** What `daemon stop` did, as `daemon status` would put it afterwards. */
 export interface StopResult {
+  /** Whether a daemon runs for this home now, after the stop (as `daemon status` says `running`). */
   running: boolean;
+  /** Whether this command stopped one: false when none was running. */
+  stopped: boolean;
   pid?: number;
   /** The service manager that supervised it: it stays stopped until the next login or a service restart. */
   service?: string;
@@ -185,18 +195,29 @@ export interface StopResult {
   forced?: boolean;
 }
 
+/** How long a SIGKILLed daemon may take to be gone before `daemon stop` reports it still running. */
+const KILL_WAIT_MS = 5_000;
+
 /** SIGTERM the daemon of this home and wait for it to drain and exit (SIGKILL after grace + 10 s). */
 export async function stopDaemon(config: MlxmConfig): Promise<StopResult> {
-  const running = runningDaemon(config.home);
-  if (!running) return { running: false };
-  process.kill(running.pid, "SIGTERM");
-  const deadline = Date.now() + config.shutdownGraceMs + 10_000;
-  while (isProcessAlive(running.pid)) {
-    if (Date.now() > deadline) {
-      process.kill(running.pid, "SIGKILL");
-      return { running: true, pid: running.pid, forced: true };
-    }
+  const daemon = runningDaemon(config.home);
+  if (!daemon) return { running: false, stopped: false };
+  process.kill(daemon.pid, "SIGTERM");
+  const forced = !(await exited(daemon.pid, config.shutdownGraceMs + 10_000));
+  if (forced) {
+    process.kill(daemon.pid, "SIGKILL");
+    await exited(daemon.pid, KILL_WAIT_MS);
+  }
+  const running = isProcessAlive(daemon.pid);
+  return { running, stopped: !running, pid: daemon.pid, forced, ...(daemon.service ? { service: daemon.service } : {}) };
+}
+
+/** Whether `pid` is gone within `timeoutMs`. */
+async function exited(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isProcessAlive(pid)) {
+    if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { running: true, pid: running.pid, forced: false, ...(running.service ? { service: running.service } : {}) };
+  return true;
 }

@@ -1,5 +1,6 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../cli/base-command.js";
+import { serviceExitCode } from "../cli/service/launchd.js";
 import { variablesHelp } from "../cli/variables-help.js";
 import { createLogger } from "../observability/logger.js";
 import { runDaemonUntilSignalled } from "../daemon/run.js";
@@ -19,6 +20,14 @@ ${variablesHelp()}`;
 
   protected override configOverrides() {
     return { ...super.configOverrides(), MLXM_LOG_LEVEL: this.flags["log-level"] };
+  }
+
+  /** Under launchd, "already running" exits 0, or launchd would restart it for ever (see serviceExitCode). */
+  protected override exitCodeFor(exit: number): number {
+    const code = serviceExitCode(exit, this.settings?.security.service);
+    // Said in the service's log, beside the error, so an exit 0 there is not taken for a clean stop.
+    if (code !== exit) this.logToStderr(`exiting ${code}, not ${exit}, so that launchd does not restart this service while that daemon runs`);
+    return code;
   }
 
   async run(): Promise<void> {

@@ -43,7 +43,7 @@ export const VARIABLES = [
   { name: "MLXM_TOKEN_TIMEOUT", kind: "duration", group: "daemon", defaultValue: "5m",
     help: "Longest a generation may go without producing a token (queueing and prompt processing included) before it is stopped (0 for no limit)." },
   { name: "MLXM_SERVICE", kind: "string", group: "daemon", defaultValue: undefined,
-    help: "Set by the unit `mlxm service install` writes (launchd or systemd), so `mlxm daemon status|stop` say the daemon is supervised." },
+    help: "Set by the unit `mlxm service install` writes (launchd or systemd), so `mlxm daemon status|stop` say the daemon is supervised. Under launchd, `serve` exits 0 instead of 5 when another daemon holds MLXM_HOME: launchd cannot be told not to restart on exit 5." },
   { name: "MLXM_API_KEY", kind: "string", group: "cli", defaultValue: undefined, secret: true,
     help: "API key the CLI sends; needed for a daemon on another machine (--host) that requires keys. Locally the CLI uses the admin token in MLXM_HOME." },
   { name: "MLXM_NO_AUTOSTART", kind: "boolean", group: "cli", defaultValue: "false",

@@ -38,7 +38,8 @@ export function createApp(ctx: DaemonContext): Express {
   app.use(httpMetrics(ctx.metrics));
   app.use(attributeRoute);
   app.use(accessLog(ctx.logger));
-  // Keep-alive connections can still send requests after server.close(); refuse them while draining.
+  // While draining (the server still listens until its running requests end), new requests are refused with
+  // Retry-After, in each caller's shape by the error handlers below: 503, or Anthropic's 529 overloaded_error.
   app.use((_req, res, next) => {
     if (ctx.draining()) res.setHeader("connection", "close");
     next(ctx.draining() ? new HttpError("unavailable", "the daemon is shutting down", undefined, { "retry-after": "1" }) : undefined);

@@ -1,7 +1,8 @@
 /**
  * startDaemon: take the per-home lock, listen, open and migrate the store, then report ready.
  * Listening comes before the store so `/api/health` can answer "starting" during migrations.
- * Shutdown drains in-flight requests within the grace period and disposes in reverse order of creation.
+ * Shutdown drains in-flight requests within the grace period, answering new ones "unavailable" meanwhile, and
+ * disposes in reverse order of creation.
  */
 import fs from "node:fs";
 import http from "node:http";
@@ -16,6 +17,7 @@ import { ROOT_CONTEXT, propagation } from "@opentelemetry/api";
 import { daemonObservability } from "../observability/daemon-setup.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";
 import { withSpan } from "../observability/spans.js";
+import { ensureHome, makePrivateDir } from "../home/home-dir.js";
 import { acquirePidLock } from "./pid-lock.js";
 import { ensureAdminToken } from "./auth/admin-token.js";
 import { KeyVerifier } from "./auth/key-verifier.js";
@@ -78,6 +80,8 @@ export interface RunningDaemon {
 }
 
 export async function startDaemon({ config, logger, version }: StartDaemonOptions): Promise<RunningDaemon> {
+  // First: a home that cannot be made or written fails here with its reason (and a usage exit), before the lock.
+  if (ensureHome(config.home).tightened) logger.warn({ home: config.home }, "MLXM_HOME was readable by other users: its mode is now 0700");
   const lock = acquirePidLock(config.home, version);
   const disposers: (() => Promise<void> | void)[] = [() => lock.release()];
   let address = `${config.host}:${config.port}`;
@@ -130,7 +134,7 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     // A daemon started by `mlxm daemon start` (or autostart) joins the trace of the command that started it.
     const parent = propagation.extract(ROOT_CONTEXT, { traceparent: config.trace.parent ?? "" });
     await withSpan("mlxm-daemon start", { parent, attributes: { "mlxm.address": address } }, async () => {
-      fs.mkdirSync(path.join(config.home, "models"), { recursive: true });
+      makePrivateDir(path.join(config.home, "models"));
       const store = await Store.open(path.join(config.home, "mlxm.db"));
       disposers.push(() => store.close());
       await verifier.attach(store.apiKeys);
@@ -156,12 +160,17 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
       logger.info({ inFlight: inFlight.size, graceMs: config.shutdownGraceMs }, "shutting down: draining requests");
       setDraining();
       endFollowers?.();
-      const serverClosed = new Promise<void>((r) => server.close(() => r()));
+      // Still listening: a caller arriving now gets its protocol's 503 (Anthropic's 529) with Retry-After from the
+      // draining middleware, which SDKs retry, instead of a refused connection that reads as "no daemon here".
       server.closeIdleConnections();
+      // Only what ran before the drain is waited for: what arrives during it is refused at once.
+      const running = new Set(inFlight);
+      for (const res of running) res.once("close", () => running.delete(res));
       const deadline = Date.now() + config.shutdownGraceMs;
-      while (inFlight.size > 0 && Date.now() < deadline) await sleep(50);
-      if (inFlight.size > 0) {
-        logger.warn({ inFlight: inFlight.size }, "grace period over: closing remaining requests");
+      while (running.size > 0 && Date.now() < deadline) await sleep(50);
+      const serverClosed = new Promise<void>((r) => server.close(() => r()));
+      if (running.size > 0) {
+        logger.warn({ inFlight: running.size }, "grace period over: closing remaining requests");
         // Streams get their protocol's error event first (a cut connection says nothing), a moment to flush it.
         const told = interruptStreams(new HttpError("unavailable", "the daemon is shutting down: its grace period for running requests (MLXM_SHUTDOWN_GRACE) is over"));
         if (told > 0) await sleep(100);

@@ -3,6 +3,7 @@
  * a file whose process is gone (left by `kill -9`) is stale and is replaced.
  */
 import fs from "node:fs";
+import { PRIVATE_FILE_MODE } from "../home/home-dir.js";
 import { isDaemonProcess, pidFilePath, readPidFile, type PidFileContent } from "../home/pid-file.js";
 
 /** Another live daemon holds the lock for this home. */
@@ -14,20 +15,19 @@ export class PidLockError extends Error {
   }
 }
 
-/** Hold the lock for `home`; returns a handle to update and release it. */
+/** Hold the lock for `home` (which must exist: see ensureHome); returns a handle to update and release it. */
 export function acquirePidLock(home: string, version: string) {
   const file = pidFilePath(home);
-  fs.mkdirSync(home, { recursive: true });
   const content: PidFileContent = { pid: process.pid, version, started_at: new Date().toISOString() };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      fs.writeFileSync(file, JSON.stringify(content), { flag: "wx" });
+      fs.writeFileSync(file, JSON.stringify(content), { flag: "wx", mode: PRIVATE_FILE_MODE });
       return {
         update(patch: Partial<PidFileContent>) {
           Object.assign(content, patch);
           // Rewrite via a temp file so a reader never sees a half-written pid file.
           const tmp = `${file}.${process.pid}.tmp`;
-          fs.writeFileSync(tmp, JSON.stringify(content));
+          fs.writeFileSync(tmp, JSON.stringify(content), { mode: PRIVATE_FILE_MODE });
           fs.renameSync(tmp, file);
         },
         release() {

@@ -4,6 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { makePrivateDir, PRIVATE_FILE_MODE } from "./home-dir.js";
 
 /** The spool's path relative to MLXM_HOME. */
 export const SPOOL_FILE = path.join("spool", "cli-spans.jsonl");
@@ -20,8 +21,10 @@ export function spoolPath(home: string): string {
 export function appendToSpool(home: string, value: unknown, maxBytes = SPOOL_MAX_BYTES): boolean {
   const file = spoolPath(home);
   if ((fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) > maxBytes) return false;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.appendFileSync(file, JSON.stringify(value) + "\n");
+  // The home first, so a CLI that never met a daemon leaves it private too (a parent of the spool would not be).
+  makePrivateDir(home);
+  makePrivateDir(path.dirname(file));
+  fs.appendFileSync(file, JSON.stringify(value) + "\n", { mode: PRIVATE_FILE_MODE });
   return true;
 }
 

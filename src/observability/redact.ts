@@ -68,9 +68,49 @@ export function isContentKey(key: string): boolean {
   return CONTENT_KEY.test(key);
 }
 
-/** Replace credential-looking substrings (and URL query secrets) inside a free-text value. */
+/**
+ * A key as a vendor echoes it masked, when the key itself is not known here: a prefix that looks like a key's
+ * (letters, then `-` or `_`), a run of `*` (with any `.` or `…`), a visible tail. OpenAI's "Incorrect API key
+ * provided: sk-abc1***…***wxyz" and "sk-proj-****…****wxyz". The `-`/`_` keeps markdown's `***bold***` out.
+ */
+const MASKED_KEY = /\b[A-Za-z]{1,10}[-_][A-Za-z0-9_-]*[.…]*\*{3,}[*.…]*[A-Za-z0-9_-]*/g;
+
+/** Replace credential-looking substrings (masked keys and URL query secrets included) inside a free-text value. */
 export function scrubText(value: string): string {
-  return scrubQuery(value.replace(SECRET_VALUE, REDACTED));
+  return scrubQuery(value.replace(SECRET_VALUE, REDACTED).replace(MASKED_KEY, REDACTED));
+}
+
+/** Any masked token: its visible head and tail, around a run of `*`. */
+const MASKED_TOKEN = /([A-Za-z0-9_-]*)[.…]*\*{3,}[*.…]*([A-Za-z0-9_-]*)/g;
+/** The shortest prefix of a key that counts as an echo of it: shorter ones are shared by every key of a vendor. */
+const MIN_ECHOED_PREFIX = 8;
+
+/**
+ * `text` (an upstream's error) without `secret` or what gives part of it away: the whole key, a masked form whose
+ * visible head is a prefix of it or whose tail ends it (however the vendor masks), and any prefix of at least eight
+ * characters (an upstream that truncates instead of masking). The whole key alone was not enough: OpenAI answers a
+ * wrong key with "Incorrect API key provided: sk-abc1***…wxyz".
+ */
+export function scrubSecret(text: string, secret: string): string {
+  const whole = text.split(secret).join(REDACTED);
+  const masked = whole.replace(MASKED_TOKEN, (token, head: string, tail: string) =>
+    (head.length >= 2 && secret.startsWith(head)) || (tail.length >= 2 && secret.endsWith(tail)) ? REDACTED : token,
+  );
+  return secret.length >= MIN_ECHOED_PREFIX ? withoutPrefixes(masked, secret) : masked;
+}
+
+/** Every run of `secret`'s own first characters (at least MIN_ECHOED_PREFIX of them) replaced. */
+function withoutPrefixes(text: string, secret: string): string {
+  const seed = secret.slice(0, MIN_ECHOED_PREFIX);
+  let out = "";
+  let from = 0;
+  for (let at = text.indexOf(seed); at !== -1; at = text.indexOf(seed, from)) {
+    let end = at + seed.length;
+    while (end < text.length && end - at < secret.length && text[end] === secret[end - at]) end++;
+    out += text.slice(from, at) + REDACTED;
+    from = end;
+  }
+  return out + text.slice(from);
 }
 
 /** `name=value` pairs of a query: at the start of the text (a span's `url.query`) or after `?` or `&` (a URL). */

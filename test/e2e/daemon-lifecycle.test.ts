@@ -38,12 +38,21 @@ describe("mlxm daemon (e2e)", function () {
     expect(before.code).to.equal(3);
     expect(parseJson(before).running).to.equal(false);
 
+    // A home as an older version left it, readable by others: tightened at start, not refused.
+    fs.chmodSync(env.home, 0o755);
+    fs.mkdirSync(path.join(env.home, "logs"));
+    fs.writeFileSync(path.join(env.home, "logs", "daemon.log"), "", { mode: 0o644 });
+    fs.writeFileSync(path.join(env.home, "mlxm.db"), "", { mode: 0o644 });
+
     const start = await runCli(["daemon", "start", "--json"], env);
     expect(start.code, start.stderr).to.equal(0);
     const started = parseJson(start);
     expect(started.status).to.equal("ready");
     expect(started.pid).to.be.a("number");
     expect(started.log).to.equal(path.join(env.home, "logs", "daemon.log"));
+    const modeOf = (file: string) => fs.statSync(path.join(env.home, file)).mode & 0o777;
+    expect(modeOf(".")).to.equal(0o700);
+    for (const file of ["mlxm.db", "mlxm.db-wal", "mlxm.db-shm", "logs/daemon.log", "admin.token"]) expect(modeOf(file), file).to.equal(0o600);
 
     const status = await runCli(["daemon", "status", "--json"], env);
     expect(status.code).to.equal(0);
@@ -66,9 +75,15 @@ describe("mlxm daemon (e2e)", function () {
 
     const stop = await runCli(["daemon", "stop", "--json"], env);
     expect(stop.code).to.equal(0);
-    expect(parseJson(stop)).to.deep.equal({ running: true, pid: started.pid, forced: false });
+    // The state after the command, as `daemon status --json` says it (it said `running: true`, meaning "was").
+    expect(parseJson(stop)).to.deep.equal({ running: false, stopped: true, pid: started.pid, forced: false });
     expect(fs.existsSync(path.join(env.home, "daemon.pid"))).to.equal(false);
-    expect((await runCli(["daemon", "status"], env)).code).to.equal(3);
+    const after = await runCli(["daemon", "status", "--json"], env);
+    expect(after.code).to.equal(3);
+    expect(parseJson(after).running).to.equal(false);
+    const stopAgain = await runCli(["daemon", "stop", "--json"], env);
+    expect(stopAgain.code).to.equal(0);
+    expect(parseJson(stopAgain)).to.deep.equal({ running: false, stopped: false });
 
     const logs = await runCli(["daemon", "logs", "-n", "50"], env);
     expect(logs.stdout).to.contain("mlxm daemon ready").and.to.contain("mlxm daemon stopped");
@@ -129,6 +144,12 @@ describe("mlxm daemon (e2e)", function () {
       const second = await runCli(["serve"], env);
       expect(second.code).to.equal(5);
       expect(second.stderr).to.contain(`pid ${child.pid}`);
+      // systemd skips exit 5 (RestartPreventExitStatus); launchd's KeepAlive only skips a successful exit.
+      const underSystemd = await runCli(["serve"], { ...env, extra: { MLXM_SERVICE: "systemd" } });
+      expect(underSystemd.code).to.equal(5);
+      const underLaunchd = await runCli(["serve"], { ...env, extra: { MLXM_SERVICE: "launchd" } });
+      expect(underLaunchd.code, underLaunchd.stderr).to.equal(0);
+      expect(underLaunchd.stderr).to.contain(`pid ${child.pid}`).and.contain("so that launchd does not restart this service");
 
       child.kill("SIGTERM");
       expect(await exited).to.equal(0);
@@ -166,5 +187,46 @@ describe("mlxm CLI basics (e2e)", function () {
     expect((await runCli(["usage", "--by", "colour", "--no-autostart"], env)).code).to.equal(2);
     expect((await runCli(["run", "m", "hi", "--format", "yaml", "--no-autostart"], env)).code).to.equal(2);
     expect((await runCli(["trace", "--since", "0", "--no-autostart"], env)).code).to.equal(2);
+  });
+
+  it("answers help for an unknown command as running it: the same message and exit 2 (help said otherwise and exited 1)", async () => {
+    for (const [id, asked] of [
+      ["nosuch", [["help", "nosuch"], ["nosuch", "--help"], ["--help", "nosuch"]]],
+      ["daemon nosuch", [["help", "daemon", "nosuch"], ["daemon", "nosuch", "--help"]]],
+    ] as const) {
+      const ran = await runCli(id.split(" "), env);
+      expect(ran.code).to.equal(2);
+      expect(ran.stderr).to.contain(`command "${id}" not found; run \`mlxm help\` for the list`);
+      for (const args of asked) {
+        const help = await runCli([...args], env);
+        expect({ args, code: help.code, stdout: help.stdout, stderr: help.stderr }).to.deep.equal({ args, code: 2, stdout: "", stderr: ran.stderr });
+      }
+    }
+    // Help for what exists is unchanged.
+    for (const args of [["help", "daemon"], ["help", "daemon", "stop"], ["daemon", "stop", "--help"]]) {
+      const help = await runCli(args, env);
+      expect(help.code, args.join(" ")).to.equal(0);
+      expect(help.stdout).to.contain("USAGE");
+    }
+  });
+
+  it("fails at once, exit 2 with the reason, on a home that cannot be created or written (it spun for ever under /proc)", async function () {
+    if (!fs.existsSync("/proc/self")) this.skip();
+    // Five CLI starts, `serve` with the daemon's full tracing SDK among them, on a loaded machine.
+    this.timeout(180_000);
+    // procfs answers mkdir with ENOENT, which Node's recursive mkdir retried without end; runCli's timeout catches a hang.
+    for (const [home, args] of [
+      ["/proc/self/mlxm", ["ls"]],
+      ["/proc/self/mlxm", ["serve"]],
+      ["/proc/self/mlxm", ["daemon", "start"]],
+      ["/proc", ["serve"]],
+    ] as const) {
+      const res = await runCli([...args], { home, port: 1 });
+      expect(res.code, `${args.join(" ")} with ${home}: ${res.stderr}`).to.equal(2);
+      expect(res.stderr).to.contain(`cannot use MLXM_HOME=${home}`).and.contain("set MLXM_HOME to a directory you can write");
+    }
+    const json = await runCli(["ls", "--json"], { home: "/proc/self/mlxm", port: 1 });
+    expect(json.code).to.equal(2);
+    expect(parseJson(json).error.code).to.equal("home_unusable");
   });
 });

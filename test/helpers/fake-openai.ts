@@ -30,7 +30,10 @@ export function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeSe
   const script = options.script ?? [];
   return startFakeServer((req, res) => {
     if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
-      return sendJson(res, 401, { error: { message: "Incorrect API key provided", type: "invalid_request_error", param: null, code: "invalid_api_key" } });
+      // As OpenAI answers: the wrong key echoed, masked but for its first and last characters.
+      const sent = String(req.headers.authorization ?? "").replace(/^Bearer /, "");
+      const message = `Incorrect API key provided: ${sent.slice(0, 8)}${"*".repeat(Math.max(0, sent.length - 12))}${sent.slice(-4)}. You can find your API key at https://platform.openai.com/account/api-keys.`;
+      return sendJson(res, 401, { error: { message, type: "invalid_request_error", param: null, code: "invalid_api_key" } });
     }
     const path = req.url.replace(/\?.*$/, "");
     if (req.method === "GET" && path.endsWith("/models")) {

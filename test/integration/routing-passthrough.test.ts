@@ -18,6 +18,8 @@ import type { FakeServer } from "../helpers/http-server.js";
 
 const OPENAI_KEY = "sk-pass0through0openai0key0never0echo0789";
 const ANTHROPIC_KEY = "sk-ant-pass0through0key0never0echoed0123";
+/** A route key the upstream refuses: OpenAI's 401 echoes it masked (its first 8 and last 4 characters). */
+const WRONG_KEY = "sk-wrong0key0the0upstream0refuses0echo321";
 const CLAUDE = "claude-3-5-haiku-latest";
 const user = (content: string) => [{ role: "user" as const, content }];
 const weather = [{ type: "function" as const, function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } } }];
@@ -51,6 +53,7 @@ describe("same-protocol pass-through to OpenAI and Anthropic upstreams", functio
     anthropic = new Anthropic({ baseURL: d.baseUrl, apiKey: "unused", maxRetries: 0 });
     await d.admin.addRoute({ pattern: "gpt-pass", provider: "openai", base_url: `${up.url}/v1`, model: "gpt-upstream", api_key: OPENAI_KEY, fallback: "claude" });
     await d.admin.addRoute({ pattern: "claude", provider: "anthropic", base_url: claude.url, model: CLAUDE, api_key: ANTHROPIC_KEY });
+    await d.admin.addRoute({ pattern: "gpt-wrong-key", provider: "openai", base_url: `${up.url}/v1`, api_key: WRONG_KEY });
     await d.admin.addRoute({ pattern: "one-at-a-time", provider: "openai", base_url: `${up.url}/v1`, api_key: OPENAI_KEY, max_concurrency: 1 });
   });
   after(async () => {
@@ -290,6 +293,54 @@ describe("same-protocol pass-through to OpenAI and Anthropic upstreams", functio
     expect(JSON.stringify(aerr!.error)).to.contain("[redacted]").and.not.to.contain(ANTHROPIC_KEY);
     const rows = await eventually(() => store.requests.recent(2), (r) => r.length === 2 && r.every((x) => x.status_code === 400), "the error rows");
     expect(JSON.stringify(rows)).not.to.contain(OPENAI_KEY).and.not.to.contain(ANTHROPIC_KEY);
+  });
+
+  it("passes no part of a key an upstream echoes masked (OpenAI's 401) to callers of any protocol or to usage rows", async () => {
+    const leaks = (text: string) => {
+      for (let n = 8; n <= WRONG_KEY.length; n++) expect(text, text).not.to.contain(WRONG_KEY.slice(0, n));
+      expect(text).not.to.match(/\*{3}/);
+    };
+    const messages: string[] = [];
+    // Passed through (OpenAI to OpenAI), plain and streamed.
+    for (const stream of [false, true]) {
+      const err = await openai.chat.completions.create({ model: "gpt-wrong-key", messages: user("hi"), stream }).then(() => undefined, (e: unknown) => e as APIError);
+      messages.push((err!.error as { message: string }).message);
+    }
+    // Translated (Anthropic and Ollama callers): the OpenAI SDK's error path.
+    const aerr = await anthropic.messages.create({ model: "gpt-wrong-key", max_tokens: 5, messages: user("hi") }).then(() => undefined, (e: unknown) => e as InstanceType<typeof Anthropic.APIError>);
+    messages.push((aerr!.error as { error: { message: string } }).error.message);
+    const ollama = await fetch(`${d.baseUrl}/api/chat`, { method: "POST", body: JSON.stringify({ model: "gpt-wrong-key", messages: user("hi"), stream: false }) });
+    messages.push(((await ollama.json()) as { error: string }).error);
+    for (const message of messages) {
+      expect(message).to.contain("Incorrect API key provided: [redacted].");
+      leaks(message);
+    }
+    // The passed-through rows carry the upstream's message (the translated ones only their status: no output was sent).
+    const rows = await eventually(() => store.requests.recent(4), (r) => r.length === 4 && r.every((x) => x.model === "gpt-wrong-key"), "the four rows");
+    const errors = rows.flatMap((r) => (r.error === null ? [] : [r.error]));
+    expect(errors).to.have.length.of.at.least(2);
+    for (const error of errors) leaks(error);
+  });
+
+  it("stores each request's full route template, as metrics and spans name it, whether it succeeded or failed", async () => {
+    const post = (path: string, body: object) => fetch(`${d.baseUrl}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const calls: [string, object][] = [
+      ["/v1/chat/completions", { model: "gpt-pass", messages: user("hi") }],
+      ["/v1/chat/completions", { model: "gpt-wrong-key", messages: user("hi") }],
+      ["/v1/completions", { model: "gpt-pass", prompt: "Once" }],
+      ["/v1/embeddings", { model: "gpt-pass", input: "hi" }],
+      ["/v1/messages", { model: "claude", max_tokens: 5, messages: user("hi") }],
+      ["/v1/messages", { model: "gpt-wrong-key", max_tokens: 5, messages: user("hi") }],
+      ["/api/chat", { model: "gpt-pass", messages: user("hi"), stream: false }],
+      ["/api/generate", { model: "gpt-wrong-key", prompt: "hi", stream: false }],
+    ];
+    const since = new Date().toISOString();
+    for (const [path, body] of calls) await (await post(path, body)).arrayBuffer();
+    // Rows are written in batches: wait for this test's own (earlier tests' may still be arriving).
+    const ours = () => store.db.selectFrom("requests").select(["route", "created_at"]).where("created_at", ">=", since).orderBy("created_at").execute();
+    const rows = await eventually(ours, (r) => r.length === calls.length, "a row per call");
+    // Before, a row said "/chat/completions" or "/" (relative to the router) unless the request failed.
+    expect(rows.map((r) => r.route)).to.deep.equal(calls.map(([path]) => path));
   });
 
   it("still translates when the protocols differ, and refuses there what only the upstream could honour", async () => {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { REDACTED, displayUrl, isSecretKey, redactAttribute, redactAttributes, scrubText } from "../../src/observability/redact.js";
+import { REDACTED, displayUrl, isSecretKey, redactAttribute, redactAttributes, scrubSecret, scrubText } from "../../src/observability/redact.js";
 
 /** Measurements, as mlxm and other instrumentations (OpenLLMetry, OpenInference, Logfire) name them. */
 const MEASURED = [
@@ -132,6 +132,41 @@ describe("redaction", () => {
     // A collector or Hub URL as logs, /api/health and route lists show it.
     expect(displayUrl("https://user:s3cretpass@collector.invalid:4318/?token=abc123&x=1")).to.equal(`https://***@collector.invalid:4318/?token=${REDACTED}&x=1`);
     expect(displayUrl("http://127.0.0.1:4318")).to.equal("http://127.0.0.1:4318");
+  });
+
+  it("scrubs a key a vendor echoes masked, even when the key is not known", () => {
+    // OpenAI's answer to a wrong key, in its older and its project-key form.
+    const older = "Incorrect API key provided: sk-abc12***************************************xyz9. You can find your API key at https://platform.openai.com/account/api-keys.";
+    expect(scrubText(older)).to.equal(`Incorrect API key provided: ${REDACTED}. You can find your API key at https://platform.openai.com/account/api-keys.`);
+    expect(scrubText(`key sk-proj-${"*".repeat(40)}wxYZ is invalid`)).to.equal(`key ${REDACTED} is invalid`);
+    expect(scrubText("key sk-abc***…xyz rejected")).to.equal(`key ${REDACTED} rejected`);
+    // Emphasis and footnotes are no keys.
+    expect(scrubText("***really*** important, see note*** below")).to.equal("***really*** important, see note*** below");
+  });
+
+  it("scrubs every echo of a known key: whole, masked however the vendor masks, or cut to a prefix of 8 or more", () => {
+    const key = "sk-live0abcdefgh0ijklmnop0qrstuvw0xyz9";
+    const echoes = [
+      `Incorrect API key provided: sk-live0***************0xyz9.`,
+      `Incorrect API key provided: ${key}.`,
+      `bad key ${key.slice(0, 8)}`,
+      `bad key ${key.slice(0, 20)}... (truncated)`,
+      `bad key ${key.slice(0, 12)}…`,
+      `key ending ***0xyz9 refused`,
+      `key AIza***xyz9 refused`.replace("AIza", key.slice(0, 4)),
+      `{"error":{"message":"Incorrect API key provided: ${key.slice(0, 9)}*******${key.slice(-4)}"}}`,
+    ];
+    for (const echo of echoes) {
+      const scrubbed = scrubSecret(echo, key);
+      expect(scrubbed, echo).to.contain(REDACTED);
+      for (let n = 8; n <= key.length; n++) expect(scrubbed, echo).not.to.contain(key.slice(0, n));
+      expect(scrubbed, echo).not.to.contain("***");
+    }
+    // JSON stays JSON: what replaces an echo has no quote or backslash.
+    expect(JSON.parse(scrubSecret(echoes.at(-1)!, key)).error.message).to.equal(`Incorrect API key provided: ${REDACTED}`);
+    // Shorter prefixes are every key's (`sk-live`), and masked text that shares nothing with the key is another's.
+    expect(scrubSecret("keys start with sk-live", key)).to.equal("keys start with sk-live");
+    expect(scrubSecret("***bold*** text", key)).to.equal("***bold*** text");
   });
 
   it("drops prompt and completion content unless recording it was opted into", () => {

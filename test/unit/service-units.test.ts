@@ -5,7 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import { parse } from "plist";
 import { resolveConfig } from "../../src/config/config.js";
-import { toLaunchdPlist } from "../../src/cli/service/launchd.js";
+import { ExitCode } from "../../src/cli/exit-codes.js";
+import { serviceExitCode, toLaunchdPlist } from "../../src/cli/service/launchd.js";
 import { ServiceController, type Runner } from "../../src/cli/service/service-manager.js";
 import { LAUNCH_DEFAULTS } from "../../src/cli/launch-environment.js";
 import { serviceSpec } from "../../src/cli/service/service-spec.js";
@@ -35,6 +36,18 @@ describe("service units", () => {
       PATH: "/usr/bin:/bin",
       UV_THREADPOOL_SIZE: LAUNCH_DEFAULTS.UV_THREADPOOL_SIZE,
     });
+  });
+
+  it("keeps a launchd service stopped when another daemon holds the home: exit 0 there, 5 everywhere else", () => {
+    // launchd restarts on any unsuccessful exit and cannot skip one code, as systemd's RestartPreventExitStatus=5 does.
+    const parsed = parse(toLaunchdPlist(serviceSpec(config, "launchd", env))) as Record<string, any>;
+    expect(parsed.KeepAlive).to.deep.equal({ SuccessfulExit: false });
+    expect(parsed.EnvironmentVariables.MLXM_SERVICE).to.equal("launchd");
+    expect(serviceExitCode(ExitCode.ALREADY_RUNNING, parsed.EnvironmentVariables.MLXM_SERVICE)).to.equal(ExitCode.OK);
+    expect(serviceExitCode(ExitCode.ALREADY_RUNNING, "systemd")).to.equal(ExitCode.ALREADY_RUNNING);
+    expect(serviceExitCode(ExitCode.ALREADY_RUNNING, undefined)).to.equal(ExitCode.ALREADY_RUNNING);
+    // Every other failure is still a failure, so launchd restarts after a crash.
+    for (const exit of [ExitCode.FAILURE, ExitCode.USAGE, ExitCode.DAEMON_UNREACHABLE]) expect(serviceExitCode(exit, "launchd")).to.equal(exit);
   });
 
   it("writes a systemd user unit that systemd-analyze verifies", function () {
@@ -71,6 +84,9 @@ describe("service units", () => {
       const launchd = new ServiceController("launchd", runner, fakeHome, 501);
       await launchd.install(serviceSpec(config, "launchd", env));
       expect(fs.existsSync(launchd.file)).to.equal(true);
+      // launchd would create its log 0644: it exists, 0600, in a 0700 home, before launchd opens it.
+      expect(fs.statSync(path.join(home, "logs", "daemon.log")).mode & 0o777).to.equal(0o600);
+      expect(fs.statSync(home).mode & 0o777).to.equal(0o700);
       const systemd = new ServiceController("systemd", runner, fakeHome, 501);
       const status = await systemd.install(serviceSpec(config, "systemd", env));
       expect(status).to.include({ manager: "systemd", installed: true, running: true });

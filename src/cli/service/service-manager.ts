@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { ensureHome, ensurePrivateFile, makePrivateDir } from "../../home/home-dir.js";
 import { toLaunchdPlist } from "./launchd.js";
 import { LAUNCHD_LABEL, SYSTEMD_UNIT, type ServiceManager, type ServiceSpec } from "./service-spec.js";
 import { toSystemdUnit } from "./systemd.js";
@@ -71,7 +72,10 @@ export class ServiceController {
   /** Write the unit and start it (replacing a previous install). */
   async install(spec: ServiceSpec): Promise<ServiceStatus> {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
+    ensureHome(spec.home);
+    makePrivateDir(path.dirname(spec.logFile));
+    // launchd would create the log with its own mode (0644): made 0600 first, as the background daemon's is.
+    if (this.manager === "launchd") ensurePrivateFile(spec.logFile);
     // 0600: the unit's environment may hold a collector or Hub URL with credentials in it.
     fs.writeFileSync(this.file, renderUnit(spec), { mode: 0o600 });
     fs.chmodSync(this.file, 0o600);

@@ -6,6 +6,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { makePrivateDir } from "../../home/home-dir.js";
 
 export function adminTokenPath(home: string): string {
   return path.join(home, "admin.token");
@@ -20,7 +21,7 @@ export function ensureAdminToken(home: string): string {
     fs.chmodSync(file, 0o600);
     return existing;
   }
-  fs.mkdirSync(home, { recursive: true });
+  makePrivateDir(home);
   const token = `mlxm-admin-${crypto.randomBytes(32).toString("base64url")}`;
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, `${token}\n`, { mode: 0o600 });

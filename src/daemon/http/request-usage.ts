@@ -10,6 +10,7 @@ import type { DaemonContext } from "../context.js";
 import { scrubText } from "../../observability/redact.js";
 import { loopRefusal, viaOf } from "../routing/loop-guard.js";
 import { recordSettled, runWithRecord, type RequestRecord } from "../routing/request-record.js";
+import { routeTemplate } from "./route-template.js";
 
 export const BACKEND_HEADER = "x-mlxm-backend";
 
@@ -25,8 +26,6 @@ export function recordRequests(ctx: DaemonContext) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (req.method !== "POST") return next();
     const startedAt = new Date();
-    // Read now: by the time the response closes, the router that answered has cut its mount path from `req.path`.
-    const route = req.path;
     const started = performance.now();
     const traceId = trace.getActiveSpan()?.spanContext().traceId;
     const via = viaOf(req.headers);
@@ -60,6 +59,8 @@ export function recordRequests(ctx: DaemonContext) {
       }
       const statusCode = res.writableFinished ? res.statusCode : 499;
       const durationMs = Math.round((performance.now() - started) * 10) / 10;
+      // Not req.path: when the response ends inside a router, that is relative to the router's mount.
+      const route = routeTemplate(req, res) ?? req.originalUrl.split("?")[0]!;
       // A generation the client walked away from is still stopping: its row waits for the tokens it generated.
       void recordSettled(record)
         .then(() =>

@@ -15,11 +15,15 @@ export function recordMountPath(req: Request, res: Response, next: NextFunction)
   next();
 }
 
-/** The template, or undefined when no route matched (404s). */
+/**
+ * The full template (`/v1/chat/completions`, not the router's own `/chat/completions`), or undefined when no route
+ * matched (404s). A router's root route is its mount path (`/v1/messages`, not `/v1/messages/`).
+ */
 export function routeTemplate(req: Request, res: Response): string | undefined {
   const path = req.route?.path as unknown;
   if (path === undefined) return undefined;
-  return `${(res.locals.mountPath as string | undefined) ?? ""}${String(path)}`;
+  const mount = (res.locals.mountPath as string | undefined) ?? "";
+  return mount && path === "/" ? mount : `${mount}${String(path)}`;
 }
 
 /**

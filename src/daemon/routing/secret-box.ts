@@ -5,6 +5,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { makePrivateDir } from "../../home/home-dir.js";
 
 export const SECRET_KEY_FILE = "secret.key";
 
@@ -52,7 +53,7 @@ export class SecretBox {
       this.#key = fs.readFileSync(this.keyFile);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT" || !create) throw new SecretBoxError(`cannot read ${this.keyFile}`);
-      fs.mkdirSync(this.home, { recursive: true });
+      makePrivateDir(this.home);
       // "wx": never overwrite a key another process just wrote; then read back whichever won.
       try {
         fs.writeFileSync(this.keyFile, crypto.randomBytes(32), { mode: 0o600, flag: "wx" });

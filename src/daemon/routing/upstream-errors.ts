@@ -2,11 +2,12 @@
  * Upstream failures as typed errors. Both SDKs throw `APIError` subclasses with a status and headers; they become an
  * `UpstreamError` (an HttpError, so every protocol renders it) that says whether a fallback may take over: only
  * failures before any output, of the kinds another backend could fix (connection, timeout, 429, 5xx).
- * The upstream's message is passed on with the key scrubbed, in case an upstream echoes it.
+ * The upstream's message is passed on with the key scrubbed, in case an upstream echoes it (whole, masked or cut).
  */
 import { APIConnectionError as AnthropicConnectionError, APIError as AnthropicAPIError, APIUserAbortError as AnthropicAbort } from "@anthropic-ai/sdk";
 import { APIConnectionError as OpenAIConnectionError, APIError as OpenAIAPIError, APIUserAbortError as OpenAIAbort } from "openai";
 import type { ErrorCode } from "../../protocol/errors.js";
+import { scrubSecret } from "../../observability/redact.js";
 import { HttpError } from "../errors.js";
 
 export class UpstreamError extends HttpError {
@@ -28,10 +29,10 @@ export function noEvents(label: string): UpstreamError {
   return new UpstreamError("upstream_error", `upstream ${label} ended the stream without sending an event`, true);
 }
 
-/** Removes `secret` from a text an upstream sent (an error that echoes the key). */
+/** Removes `secret`, and any part of it an upstream echoes (a masked or truncated key), from a text it sent. */
 export function scrubber(secret: string | undefined): (text: string) => string {
   if (!secret || secret.length < 4) return (text) => text;
-  return (text) => (text.includes(secret) ? text.split(secret).join("[redacted]") : text);
+  return (text) => scrubSecret(text, secret);
 }
 
 /** True for the SDKs' abort errors (the client went away). */

@@ -2,10 +2,10 @@
  * Opens the SQLite database through Kysely: WAL so readers never block the writer, a busy timeout so a second
  * connection (the CLI's tests, a sqlite3 shell) waits instead of failing, and foreign keys on.
  */
-import fs from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect, type KyselyConfig, type KyselyPlugin, type MigrationResultSet } from "kysely";
+import { ensurePrivateFile, makePrivateDir, tightenMode, PRIVATE_FILE_MODE } from "../../home/home-dir.js";
 import { MIGRATIONS } from "./migrations/index.js";
 import type { Database } from "./schema.js";
 import { withStatementCache } from "./statement-cache.js";
@@ -33,7 +33,13 @@ export interface OpenDatabaseOptions {
 }
 
 export function openDatabase(options: OpenDatabaseOptions): Db {
-  if (options.file !== ":memory:") fs.mkdirSync(path.dirname(options.file), { recursive: true });
+  if (options.file !== ":memory:") {
+    // The database holds usage, spans (prompts, with MLXM_TRACE_CONTENT) and sealed keys: 0600, like the key file.
+    // SQLite would create it 0644, and its -wal and -shm take the database's mode, so it is made here first.
+    makePrivateDir(path.dirname(options.file));
+    ensurePrivateFile(options.file);
+    for (const suffix of ["-wal", "-shm"]) tightenMode(`${options.file}${suffix}`, PRIVATE_FILE_MODE);
+  }
   const sqlite = new SQLite(options.file);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
