@@ -14,6 +14,8 @@ const MODEL = "tiny-openai";
 /** Wider and deeper than the tiny preset, so a long generation lasts long enough to be interrupted. */
 const SLOW_MODEL = "slow-openai";
 const SLOW_OPTIONS = { nEmbd: 384, nLayers: 6, nHead: 6, nFf: 1024 };
+/** A slow model of its own for the queue-cancel test, whose rows no other test writes. */
+const QUEUED_MODEL = "queued-openai";
 const user = (content: string) => [{ role: "user" as const, content }];
 
 async function activeRequests(d: TestDaemon, model: string): Promise<number> {
@@ -395,6 +397,7 @@ describe("OpenAI API queue limits (local engine)", () => {
     d = await startTestDaemon({ MLXM_NUM_PARALLEL: "1", MLXM_MAX_QUEUE: "1" });
     store = await Store.open(path.join(d.home, "mlxm.db"));
     await addTestModel(store, SLOW_MODEL, SLOW_OPTIONS);
+    await addTestModel(store, QUEUED_MODEL, SLOW_OPTIONS);
     openai = new OpenAI({ baseURL: `${d.baseUrl}/v1`, apiKey: "unused", maxRetries: 0 });
   });
   after(async () => {
@@ -432,5 +435,39 @@ describe("OpenAI API queue limits (local engine)", () => {
     await firstIt.return?.();
     const answer = await second;
     expect((answer as OpenAI.ChatCompletion).usage?.completion_tokens, String(answer)).to.equal(4);
+  });
+
+  it("records a request its client cancelled while it waited in the queue: 499, its route and backend, no token counts", async () => {
+    const running = new AbortController();
+    const first = await openai.chat.completions.create(
+      { model: QUEUED_MODEL, messages: user("long"), max_tokens: 2000, stream: true },
+      { signal: running.signal },
+    );
+    const firstIt = first[Symbol.asyncIterator]();
+    await firstIt.next(); // generating now: the next request waits for the one sequence
+    const queued = async (route: string, body: Record<string, unknown>) => {
+      const cancel = new AbortController();
+      const sent = fetch(`${d.baseUrl}${route}`, { method: "POST", body: JSON.stringify(body), signal: cancel.signal }).catch(() => undefined);
+      await eventually(async () => (await d.client.ps()).models.find((m) => m.name === QUEUED_MODEL)?.queued_requests === 1, `${route} queued`);
+      cancel.abort();
+      await sent;
+      const row = () =>
+        store.db.selectFrom("requests").selectAll().where("model", "=", QUEUED_MODEL).where("route", "=", route).where("status_code", "=", 499).executeTakeFirst();
+      await eventually(async () => (await row()) !== undefined, `the cancelled ${route} request's row`);
+      return (await row())!;
+    };
+    try {
+      // Its own model: the rows of other tests' cancelled streams are written when those have stopped, at any time.
+      for (const [route, body] of [
+        ["/v1/chat/completions", { model: QUEUED_MODEL, messages: user("queued"), max_tokens: 4, stream: true }],
+        ["/v1/responses", { model: QUEUED_MODEL, input: "queued", max_output_tokens: 16, stream: true }],
+      ] as const) {
+        const row = await queued(route, body);
+        expect(row, route).to.deep.include({ model: QUEUED_MODEL, api: "openai", backend: "local", input_tokens: null, output_tokens: null });
+      }
+    } finally {
+      running.abort();
+      await firstIt.return?.();
+    }
   });
 });

@@ -12,6 +12,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "
 import express from "express";
 import { serverSpan } from "../../src/daemon/http/server-span.js";
 import { attributeRoute, recordMountPath } from "../../src/daemon/http/route-template.js";
+import { until } from "../helpers/until.js";
 
 describe("daemon server span", () => {
   const exporter = new InMemorySpanExporter();
@@ -19,6 +20,7 @@ describe("daemon server span", () => {
   let server: http.Server;
   let base: string;
   let childParent: string | undefined;
+  let waiting = false;
 
   before(async () => {
     context.setGlobalContextManager(contextManager.enable());
@@ -33,6 +35,10 @@ describe("daemon server span", () => {
       childParent = trace.getActiveSpan()?.spanContext().spanId;
       trace.getTracer("test").startSpan("child").end();
       res.json({ id: req.params.id, body: req.body });
+    });
+    // Answers nothing: stands for a request waiting in a queue until its client gives up.
+    api.post("/wait", (_req, _res) => {
+      waiting = true;
     });
     api.get("/boom", (_req, res) => {
       res.status(503).json({ error: "down" });
@@ -94,6 +100,17 @@ describe("daemon server span", () => {
     expect(server!.name).to.equal("GET /api/boom");
     expect(server!.status.code).to.equal(SpanStatusCode.ERROR);
     expect(server!.attributes["error.type"]).to.equal("503");
+  });
+
+  it("names by route a request whose client left before any answer began (499 in its usage row)", async () => {
+    const controller = new AbortController();
+    const sent = fetch(`${base}/api/wait`, { method: "POST", body: "{}", signal: controller.signal }).catch(() => undefined);
+    await until(() => waiting, "the request reached its handler");
+    controller.abort();
+    await sent;
+    const [span] = await finished(1);
+    expect(span!.name).to.equal("POST /api/wait");
+    expect(span!.attributes["http.route"]).to.equal("/api/wait");
   });
 
   it("makes no span at all for a scrape, its own work included", async () => {

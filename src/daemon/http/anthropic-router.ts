@@ -47,7 +47,7 @@ export function createAnthropicRouter(ctx: DaemonContext): Router {
       return;
     }
     const started = await prefetchFirst(events);
-    await sendStream(res, toMessageStreamEvents(started, meta), namedSseFormat(toAnthropicError), ctx.logger);
+    await sendStream(res, toMessageStreamEvents(started, meta), namedSseFormat(toAnthropicError), ctx.logger, { source: started });
   });
 
   router.post("/count_tokens", async (req, res) => {

@@ -36,7 +36,8 @@ export function createOllamaRouter(ctx: DaemonContext): Router {
       res.json(toOllamaChatResponse(await collectChat(events), meta));
       return;
     }
-    await sendNdjson(res, toOllamaChatChunks(await prefetchFirst(events), meta));
+    const started = await prefetchFirst(events);
+    await sendNdjson(res, toOllamaChatChunks(started, meta), started);
   });
 
   router.post("/generate", json, async (req, res) => {
@@ -57,7 +58,8 @@ export function createOllamaRouter(ctx: DaemonContext): Router {
       res.json(toOllamaGenerateResponse(await collectChat(events), meta));
       return;
     }
-    await sendNdjson(res, toOllamaGenerateChunks(await prefetchFirst(events), meta));
+    const started = await prefetchFirst(events);
+    await sendNdjson(res, toOllamaGenerateChunks(started, meta), started);
   });
 
   router.post("/embed", json, async (req, res) => {
@@ -78,8 +80,8 @@ export function createOllamaRouter(ctx: DaemonContext): Router {
     res.json(toOllamaShowResponse(await ctx.services().models.show(model)));
   });
 
-  function sendNdjson<T>(res: Response, items: AsyncIterable<T>): Promise<void> {
-    return sendStream(res, items, ndjsonFormat<T>(), ctx.logger);
+  function sendNdjson<T>(res: Response, items: AsyncIterable<T>, source: AsyncIterator<unknown>): Promise<void> {
+    return sendStream(res, items, ndjsonFormat<T>(), ctx.logger, { source });
   }
 
   return router;

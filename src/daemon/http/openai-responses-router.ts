@@ -60,7 +60,7 @@ export function createResponsesRouter(ctx: DaemonContext): Router {
       return;
     }
     const started = await prefetchFirst(events);
-    await sendStream(res, toResponseStreamEvents(started, meta), responsesSseFormat(), ctx.logger);
+    await sendStream(res, toResponseStreamEvents(started, meta), responsesSseFormat(), ctx.logger, { source: started });
   });
 
   router.get("/:id", notStored);

@@ -52,7 +52,7 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
       return;
     }
     const started = await prefetchFirst(events);
-    await sendStream(res, toChatCompletionChunks(started, meta, { includeUsage, mayCallTools }), sseFormat(toOpenAIError), ctx.logger);
+    await sendStream(res, toChatCompletionChunks(started, meta, { includeUsage, mayCallTools }), sseFormat(toOpenAIError), ctx.logger, { source: started });
   });
 
   router.post("/completions", json, async (req, res) => {
@@ -69,7 +69,7 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
       return;
     }
     const started = await prefetchFirst(events);
-    await sendStream(res, toCompletionChunks(started, meta, { includeUsage, echoPrompt }), sseFormat(toOpenAIError), ctx.logger);
+    await sendStream(res, toCompletionChunks(started, meta, { includeUsage, echoPrompt }), sseFormat(toOpenAIError), ctx.logger, { source: started });
   });
 
   router.post("/embeddings", json, async (req, res) => {

@@ -18,6 +18,7 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, ty
 import { RPCType, setRPCMetadata, suppressTracing, type RPCMetadata } from "@opentelemetry/core";
 import type { NextFunction, Request, Response } from "express";
 import { recordError, tracer } from "../../observability/spans.js";
+import { routeTemplate } from "./route-template.js";
 
 /** Where the span sits on the request, for middleware that adds attributes to it (`serverSpanOf`). */
 const SERVER_SPAN = Symbol.for("mlxm.serverSpan");
@@ -56,9 +57,11 @@ export function serverSpan(req: Request, res: Response, next: NextFunction): voi
     if (failed) return;
     const status = res.statusCode;
     span.setAttribute("http.response.status_code", status);
-    if (metadata.route !== undefined) {
-      span.setAttribute("http.route", metadata.route);
-      span.updateName(`${req.method} ${metadata.route}`);
+    // A response that never started (its client left while the request waited in a queue) set no route at writeHead.
+    const route = metadata.route ?? routeTemplate(req, res);
+    if (route !== undefined) {
+      span.setAttribute("http.route", route);
+      span.updateName(`${req.method} ${route}`);
     }
     if (status >= 500) {
       span.setAttribute("error.type", String(status));

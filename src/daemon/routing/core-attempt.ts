@@ -170,7 +170,9 @@ export async function* observe(
       }
       if (ev.type === "done") {
         ended = true;
-        report(ev);
+        // A stream that is only a cancelled `done` never started (its caller left while it was queued or loading):
+        // its zero counts are unknown ones, and the row says null rather than 0.
+        if (!(r === first && ev.finishReason === "cancelled")) report(ev);
       }
       yield ev;
     }
