@@ -24,9 +24,10 @@ export interface UsageSink {
 }
 
 export class ForwardMeter implements UsageSink {
-  #input = 0;
-  #output = 0;
-  #cached = 0;
+  /** Undefined until the upstream says: OpenAI reports a stream's usage only in its last chunk. */
+  #input: number | undefined;
+  #output: number | undefined;
+  #cached: number | undefined;
   #cacheCreated: number | undefined;
   #ttft: number | undefined;
   #error: string | undefined;
@@ -80,12 +81,18 @@ export class ForwardMeter implements UsageSink {
     this.#ended = true;
     // A response with no streamed output (non-streamed, or tools only at the end) still has a first token time.
     this.output();
-    const usage: PricedUsage = { inputTokens: this.#input, outputTokens: this.#output, cachedInputTokens: this.#cached };
+    const usage: PricedUsage = { inputTokens: this.#input ?? 0, outputTokens: this.#output ?? 0, cachedInputTokens: this.#cached ?? 0 };
     if (this.#cacheCreated !== undefined) usage.cacheCreationInputTokens = this.#cacheCreated;
-    const cost = costOf(this.pricing.provider, this.pricing.model, usage, this.pricing.baseUrl);
+    const reported = this.#input !== undefined || this.#output !== undefined;
+    const cost = reported ? costOf(this.pricing.provider, this.pricing.model, usage, this.pricing.baseUrl) : null;
     const error = err !== undefined ? (err instanceof Error ? err.message : String(err)) : this.#error;
     if (this.record && error !== undefined) this.record.error = error;
     reportUsage(this.record, this.span, usage, cost, this.#finish);
+    if (this.record) {
+      // Unknown is not zero: a stream its caller left before the usage chunk has no counts, and its row says null.
+      if (this.#input === undefined) this.record.inputTokens = this.record.cachedTokens = undefined;
+      if (this.#output === undefined) this.record.outputTokens = undefined;
+    }
     if (err !== undefined) recordError(this.span, err);
     else if (this.#error !== undefined) recordError(this.span, new Error(this.#error));
     this.span.end();
