@@ -310,6 +310,28 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect(JSON.stringify(await d.client.routes())).not.to.contain("hunter2pw");
   });
 
+  it("stores a translated route's failure before the first byte on its row, scrubbed, with the error's status", async () => {
+    const rowOf = async (api: string, model: string, since: string) =>
+      (await store.requests.recent(1000)).find((r) => r.created_at >= since && r.api === api && r.model === model);
+    const anthropic = new Anthropic({ baseURL: d.baseUrl, apiKey: "unused", maxRetries: 0 });
+    const cases = [
+      // An OpenAI caller to Anthropic; the upstream echoes the route's key.
+      { api: "openai", model: "claude", script: claudeScript, call: () => openai.chat.completions.create({ model: "claude", messages: user("hi") }) },
+      // An Anthropic caller to an OpenAI-speaking upstream.
+      { api: "anthropic", model: "gpt-fails", script: scriptA, call: () => anthropic.messages.create({ model: "gpt-fails", max_tokens: 8, messages: user("hi") }) },
+    ];
+    for (const { api, model, script, call } of cases) {
+      const since = new Date().toISOString();
+      script.push({ status: 400, message: `no such thing for key ${ANTHROPIC_KEY}` });
+      const err = (await call().then(() => undefined, (e: unknown) => e)) as APIError | undefined;
+      expect(err?.status, api).to.equal(400);
+      let row: Awaited<ReturnType<typeof rowOf>>;
+      await eventually(async () => (row = await rowOf(api, model, since)) !== undefined, `the ${api} caller's row`);
+      expect(row!.status_code, api).to.equal(400);
+      expect(row!.error, api).to.contain("answered 400").and.contain("no such thing").and.not.contain(ANTHROPIC_KEY);
+    }
+  });
+
   it("refuses control characters in a pattern, and names any model in x-mlxm-backend as a header can carry it", async () => {
     const bad = await d.admin.addRoute({ pattern: "nl\nx", provider: "openai-compatible", base_url: `${upA.url}/v1` }).then(() => undefined, (e: unknown) => e as APIError);
     expect(bad?.status).to.equal(400);

@@ -120,6 +120,9 @@ function open(deps: BackendDeps, c: Candidate, request: ChatRequest, callerSigna
       }),
     rest: () => bindContext(it!, spanContext),
     fail: (err: unknown) => {
+      // As the pass-through's meter does: the row of a request that failed says why (upstream errors come scrubbed).
+      const record = currentRecord();
+      if (record) record.error = err instanceof Error ? err.message : String(err);
       releaseSlot();
       unhold();
       recordError(span, err);
