@@ -10,7 +10,7 @@ import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import express from "express";
-import { serverSpan } from "../../src/daemon/http/server-span.js";
+import { expectedUnavailable, serverSpan } from "../../src/daemon/http/server-span.js";
 import { attributeRoute, recordMountPath } from "../../src/daemon/http/route-template.js";
 import { until } from "../helpers/until.js";
 
@@ -39,6 +39,10 @@ describe("daemon server span", () => {
     // Answers nothing: stands for a request waiting in a queue until its client gives up.
     api.post("/wait", (_req, _res) => {
       waiting = true;
+    });
+    api.get("/health", (_req, res) => {
+      expectedUnavailable(res);
+      res.status(503).json({ status: "starting" });
     });
     api.get("/boom", (_req, res) => {
       res.status(503).json({ error: "down" });
@@ -111,6 +115,16 @@ describe("daemon server span", () => {
     const [span] = await finished(1);
     expect(span!.name).to.equal("POST /api/wait");
     expect(span!.attributes["http.route"]).to.equal("/api/wait");
+  });
+
+  it("does not mark as an error a 503 its caller expects (a health poll while the daemon starts)", async () => {
+    expect((await fetch(`${base}/api/health`)).status).to.equal(503);
+    const [server] = await finished(1);
+    expect(server!.name).to.equal("GET /api/health");
+    expect(server!.status.code).to.equal(SpanStatusCode.UNSET);
+    expect(server!.attributes["error.type"]).to.equal(undefined);
+    expect(server!.attributes["http.response.status_code"]).to.equal(503);
+    expect(server!.events.map((e) => e.name)).to.deep.equal(["not ready"]);
   });
 
   it("makes no span at all for a scrape, its own work included", async () => {

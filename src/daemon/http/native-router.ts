@@ -8,6 +8,7 @@ import type { AcceleratorInfo } from "../engine/accelerator.js";
 import type { AcceleratorState, HealthResponse, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
 import { toOllamaModelEntry, toOllamaRunningModel } from "../compat/ollama-models.js";
 import type { DaemonContext } from "../context.js";
+import { expectedUnavailable } from "./server-span.js";
 
 export function createNativeRouter(ctx: DaemonContext): Router {
   const router = Router();
@@ -32,7 +33,9 @@ export function createNativeRouter(ctx: DaemonContext): Router {
       ...(ctx.config.security.service ? { service: ctx.config.security.service } : {}),
       ...(accelerator ? { accelerator: toAcceleratorState(accelerator) } : {}),
     };
-    res.status(ctx.isReady() ? 200 : 503).json(body);
+    // "starting" is what `daemon start` polls for until start-up ends: an answer, not a server failure (its span).
+    if (body.status === "starting") expectedUnavailable(res);
+    res.status(body.status === "ready" ? 200 : 503).json(body);
   });
 
   router.get("/tags", async (_req, res) => {

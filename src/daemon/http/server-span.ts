@@ -28,6 +28,18 @@ export function serverSpanOf(req: IncomingMessage): Span | undefined {
   return (req as unknown as Record<symbol, Span | undefined>)[SERVER_SPAN];
 }
 
+/** Set on a response whose 5xx is an expected answer (see `expectedUnavailable`). */
+const EXPECTED = Symbol.for("mlxm.expectedUnavailable");
+
+/**
+ * Mark `res`'s coming 5xx as an answer the caller expects, not a failure: `/api/health` says 503 "starting" to the
+ * polls of `mlxm daemon start` (and autostart) until start-up ends, and an ERROR span per poll marked every
+ * successful start's trace as failed. The span records the status and a `not ready` event instead.
+ */
+export function expectedUnavailable(res: Response): void {
+  (res as unknown as Record<symbol, boolean>)[EXPECTED] = true;
+}
+
 /** Requests that get no span and run with tracing suppressed: scrapes and span uploads would drown real traces. */
 function untracedRequest(req: IncomingMessage): boolean {
   return req.url === "/metrics" || (req.method === "POST" && req.url === "/api/traces") || Boolean(req.url?.startsWith("/api/traces/follow"));
@@ -63,7 +75,9 @@ export function serverSpan(req: Request, res: Response, next: NextFunction): voi
       span.setAttribute("http.route", route);
       span.updateName(`${req.method} ${route}`);
     }
-    if (status >= 500) {
+    if (status >= 500 && (res as unknown as Record<symbol, boolean>)[EXPECTED]) {
+      span.addEvent("not ready", { "http.response.status_code": status });
+    } else if (status >= 500) {
       span.setAttribute("error.type", String(status));
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
