@@ -189,7 +189,12 @@ function fromMessages(messages: ChatCompletionRequestBody["messages"]): ChatMess
         if (!m.tool_call_id) throw badRequest("a tool message needs tool_call_id", `${at}.tool_call_id`);
         if (!present(m.content)) throw badRequest("a tool message needs content", `${at}.content`);
         const name = findToolName(messages.slice(0, i), m.tool_call_id);
-        return { role: "tool", content: textOf(m.content, `${at}.content`), toolCallId: m.tool_call_id, ...(name ? { name } : {}) };
+        // OpenAI refuses a tool message that answers no earlier call (it asks for the call right before; only an id
+        // that matches no call at all is refused here, so no normal history from a client is).
+        if (name === undefined) {
+          throw badRequest(`tool_call_id ${m.tool_call_id} answers no tool call in an earlier assistant message`, `${at}.tool_call_id`);
+        }
+        return { role: "tool", content: textOf(m.content, `${at}.content`), toolCallId: m.tool_call_id, name };
       }
     }
   });
