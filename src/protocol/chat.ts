@@ -58,6 +58,8 @@ export const Options = z.looseObject({
   num_predict: z.number().int().min(-2).optional(),
   stop: z.union([z.string(), z.array(z.string())]).optional(),
   repeat_penalty: z.number().min(0).optional(),
+  /** How many recent tokens the penalties look back over: 0 turns them off, -1 means the whole context. */
+  repeat_last_n: z.number().int().min(-1).optional(),
   frequency_penalty: z.number().optional(),
   presence_penalty: z.number().optional(),
 });

@@ -6,7 +6,9 @@ import { z } from "zod";
 
 /**
  * A preset's parameters, named as Ollama's `options`/Modelfile `PARAMETER`s. Only what mlxm applies is accepted,
- * so a preset never silently drops a setting.
+ * so a preset never silently drops a setting, and only in the ranges a request accepts (engine/sampling.ts): a
+ * preset value a request could not send would make every request to the model a 400 naming a parameter its caller
+ * never sent, so it is refused when the preset is made.
  */
 export const PresetParameters = z.strictObject({
   temperature: z.number().min(0).max(100).optional(),
@@ -18,8 +20,9 @@ export const PresetParameters = z.strictObject({
   num_ctx: z.number().int().min(64).max(10_000_000).optional(),
   stop: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
   repeat_penalty: z.number().min(0).max(100).optional(),
-  frequency_penalty: z.number().min(-100).max(100).optional(),
-  presence_penalty: z.number().min(-100).max(100).optional(),
+  repeat_last_n: z.number().int().min(-1).max(10_000_000).optional(),
+  frequency_penalty: z.number().min(-2).max(2).optional(),
+  presence_penalty: z.number().min(-2).max(2).optional(),
 });
 export type PresetParameters = z.infer<typeof PresetParameters>;
 

@@ -210,6 +210,23 @@ describe("mlxm CLI basics (e2e)", function () {
     }
   });
 
+  it("answers an unknown command with --json, run or asked help for, with the JSON error document and exit 2", async () => {
+    const expected = (id: string) => ({ error: { code: "usage_error", message: `command "${id}" not found; run \`mlxm help\` for the list` } });
+    for (const [id, asked] of [
+      ["nosuch", [["nosuch", "--json"], ["help", "nosuch", "--json"], ["nosuch", "--help", "--json"]]],
+      ["daemon nosuch", [["daemon", "nosuch", "--json"], ["help", "daemon", "nosuch", "--json"]]],
+    ] as const) {
+      for (const args of asked) {
+        const r = await runCli([...args], env);
+        expect({ args, code: r.code, stderr: r.stderr }).to.deep.equal({ args, code: 2, stderr: "" });
+        expect(JSON.parse(r.stdout), args.join(" ")).to.deep.equal(expected(id));
+      }
+    }
+    // After `--`, `--json` is an argument, not the flag.
+    const plain = await runCli(["nosuch", "--", "--json"], env);
+    expect({ code: plain.code, stdout: plain.stdout }).to.deep.equal({ code: 2, stdout: "" });
+  });
+
   it("fails at once, exit 2 with the reason, on a home that cannot be created or written (it spun for ever under /proc)", async function () {
     if (!fs.existsSync("/proc/self")) this.skip();
     // Five CLI starts, `serve` with the daemon's full tracing SDK among them, on a loaded machine.

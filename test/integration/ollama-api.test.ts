@@ -68,6 +68,25 @@ describe("Ollama-shaped API (local engine)", () => {
     expect((await d.client.ps()).models.map((m) => m.name)).to.include(MODEL);
   });
 
+  it("applies options.repeat_last_n as the penalties' window: 0 turns them off; nonsense is a 400 naming it", async () => {
+    const generate = async (options: Record<string, unknown>) => {
+      const res = await post("/api/generate", { model: MODEL, prompt: "Once upon a time", raw: true, stream: false, options: { temperature: 0, num_predict: 48, ...options } });
+      expect(res.status, await res.clone().text()).to.equal(200);
+      return GenerateResponse.parse(await res.json()).response;
+    };
+    const plain = await generate({});
+    const penalties = { repeat_penalty: 3, presence_penalty: 2, frequency_penalty: 2 };
+    const penalized = await generate(penalties);
+    expect(penalized, "the penalties change a greedy generation").to.not.equal(plain);
+    expect(await generate({ ...penalties, repeat_last_n: 0 })).to.equal(plain);
+    expect(await generate({ ...penalties, repeat_last_n: -1 })).to.be.a("string");
+    for (const bad of [-2, 1.5, "64"]) {
+      const res = await post("/api/generate", { model: MODEL, prompt: "x", stream: false, options: { repeat_last_n: bad } });
+      expect(res.status, String(bad)).to.equal(400);
+      expect(((await res.json()) as { error: string }).error).to.contain("options.repeat_last_n");
+    }
+  });
+
   it("unloads with keep_alive 0 (what mlxm stop sends), 404 for an unknown model", async () => {
     await post("/api/generate", { model: MODEL });
     const stopped = await d.client.stop(MODEL);

@@ -1,9 +1,10 @@
 import { expect } from "chai";
 import { fromOllamaCopyRequest, fromOllamaCreateRequest, mergePresets } from "../../src/daemon/compat/ollama-create.js";
 import { toParameterLines } from "../../src/daemon/compat/ollama-show.js";
-import { applyPresetToChat, applyPresetToCompletion, parsePreset } from "../../src/daemon/core/preset.js";
+import { applyPresetToChat, applyPresetToCompletion, parsePreset, presetSampling } from "../../src/daemon/core/preset.js";
 import type { ChatRequest } from "../../src/daemon/core/chat.js";
 import { HttpError } from "../../src/daemon/errors.js";
+import { toLlamaSampling } from "../../src/daemon/engine/sampling.js";
 import { parseModelfile } from "../../src/protocol/modelfile.js";
 
 describe("compat: Ollama create/copy and presets", () => {
@@ -56,6 +57,26 @@ describe("compat: Ollama create/copy and presets", () => {
     expect(() => parseModelfile("FROM b\nPARAMETER temperature warm")).to.throw(/line 2: PARAMETER temperature needs a number/);
     expect(() => parseModelfile("FROM b\nTEMPLATE x")).to.throw(/line 2: TEMPLATE is not supported/);
     expect(() => parseModelfile('SYSTEM """never closed')).to.throw(/unterminated/);
+  });
+
+  it("refuses preset values a request could not send (they would make every request a 400), in requests' ranges", () => {
+    expect(() => parseModelfile("FROM b\nPARAMETER frequency_penalty 3")).to.throw(/PARAMETER frequency_penalty: .*2/);
+    expect(() => parseModelfile("FROM b\nPARAMETER presence_penalty -2.5")).to.throw(/PARAMETER presence_penalty: .*-2/);
+    expect(() => parseModelfile("FROM b\nPARAMETER repeat_last_n -2")).to.throw(/PARAMETER repeat_last_n/);
+    expect(parseModelfile("FROM b\nPARAMETER frequency_penalty 2\nPARAMETER presence_penalty -2\nPARAMETER repeat_last_n -1").parameters).to.deep.equal({
+      frequency_penalty: 2,
+      presence_penalty: -2,
+      repeat_last_n: -1,
+    });
+    expect(() => fromOllamaCreateRequest({ model: "t", from: "b", parameters: { frequency_penalty: 3 } })).to.throw(/parameters\.frequency_penalty/);
+    // Each accepted preset value passes the engine's own checks, so a request to the model never fails on it.
+    const widest = { temperature: 100, top_p: 1, top_k: 1_000_000, min_p: 1, seed: -1, num_predict: 10_000_000, repeat_penalty: 100, repeat_last_n: -1, frequency_penalty: -2, presence_penalty: 2, stop: ["x"] };
+    expect(() => toLlamaSampling(presetSampling(widest))).to.not.throw();
+  });
+
+  it("reads a stored preset with penalties from before they were bounded at the nearest accepted value", () => {
+    const stored = JSON.stringify({ system: "S", parameters: { frequency_penalty: 3, presence_penalty: -50, temperature: 0.2 } });
+    expect(parsePreset(stored)).to.deep.equal({ system: "S", parameters: { frequency_penalty: 2, presence_penalty: -2, temperature: 0.2 } });
   });
 
   it("merges a preset over its base's and prints parameters as Ollama's show does", () => {

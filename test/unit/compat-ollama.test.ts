@@ -28,7 +28,7 @@ describe("compat: Ollama chat request → core", () => {
     const intent = fromOllamaChatRequest({
       model: "m",
       messages: [{ role: "system", content: "s" }, { role: "user", content: "hi" }],
-      options: { temperature: 0.2, top_p: 0.8, top_k: 20, min_p: 0.1, seed: 3, num_predict: 9, stop: ["x"], repeat_penalty: 1.1, frequency_penalty: 0.3, presence_penalty: 0.4, num_ctx: 4096 },
+      options: { temperature: 0.2, top_p: 0.8, top_k: 20, min_p: 0.1, seed: 3, num_predict: 9, stop: ["x"], repeat_penalty: 1.1, repeat_last_n: -1, frequency_penalty: 0.3, presence_penalty: 0.4, num_ctx: 4096 },
       format: "json",
       keep_alive: "10m",
     });
@@ -38,7 +38,7 @@ describe("compat: Ollama chat request → core", () => {
     expect(intent.request).to.deep.equal({
       model: "m",
       messages: [{ role: "system", content: "s" }, { role: "user", content: "hi" }],
-      sampling: { temperature: 0.2, topP: 0.8, topK: 20, minP: 0.1, seed: 3, maxTokens: 9, stop: ["x"], repeatPenalty: 1.1, frequencyPenalty: 0.3, presencePenalty: 0.4 },
+      sampling: { temperature: 0.2, topP: 0.8, topK: 20, minP: 0.1, seed: 3, maxTokens: 9, stop: ["x"], repeatPenalty: 1.1, repeatLastN: -1, frequencyPenalty: 0.3, presencePenalty: 0.4 },
       responseFormat: { type: "json_object" },
       keepAliveMs: 600_000,
     });

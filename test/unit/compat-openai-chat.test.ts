@@ -120,6 +120,22 @@ describe("compat: OpenAI chat request → core", () => {
     }
   });
 
+  it("refuses a tool message whose tool_call_id answers no earlier call, and takes one that answers a call anywhere before", () => {
+    const asked = { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "weather", arguments: "{}" } }] };
+    expect(rejection({ ...base, messages: [{ role: "user", content: "hi" }, { role: "tool", tool_call_id: "call_9", content: "x" }] }).param).to.equal(
+      "messages[1].tool_call_id",
+    );
+    expect(rejection({ ...base, messages: [{ role: "user", content: "hi" }, asked, { role: "tool", tool_call_id: "call_2", content: "x" }] }).param).to.equal(
+      "messages[2].tool_call_id",
+    );
+    // A result after other turns (a client that reorders or interleaves) still names its call: it is accepted.
+    const later = fromChatCompletionRequest({
+      ...base,
+      messages: [{ role: "user", content: "hi" }, asked, { role: "user", content: "and?" }, { role: "tool", tool_call_id: "call_1", content: "sunny" }],
+    });
+    expect(later.request.messages.at(-1)).to.deep.equal({ role: "tool", content: "sunny", toolCallId: "call_1", name: "weather" });
+  });
+
   it("rejects invalid fields with a 400 naming the path", () => {
     expect(rejection({ ...base, temperature: 3 }).param).to.equal("temperature");
     expect(rejection({ ...base, max_tokens: 0 }).param).to.equal("max_tokens");

@@ -219,7 +219,15 @@ describe("compat: OpenAI Responses requests", () => {
     expect(at([{ role: "user", content: [{ type: "input_text" }] }])[1]).to.equal("input[0].content[0].text");
     expect(at([{ role: "tool", content: "x" }])[1]).to.equal("input[0].role");
     expect(at([{ type: "function_call", name: "f", arguments: "{}" }])[1]).to.equal("input[0].call_id");
-    expect(at([{ type: "function_call_output", call_id: "c", output: [{ type: "input_image" }] }])[1]).to.equal("input[0].output[0].type");
+    const call = { type: "function_call", call_id: "c", name: "f", arguments: "{}" };
+    expect(at([call, { type: "function_call_output", call_id: "c", output: [{ type: "input_image" }] }])[1]).to.equal("input[1].output[0].type");
+    // An output must answer a call made before it in `input`, as OpenAI answers.
+    expect(at([{ role: "user", content: "a" }, { type: "function_call_output", call_id: "c", output: "x" }])).to.deep.equal([
+      "No tool call found for function call output with call_id c.",
+      "input[1].call_id",
+    ]);
+    expect(at([call, { type: "function_call_output", call_id: "d", output: "x" }])[1]).to.equal("input[1].call_id");
+    expect(at([{ type: "function_call_output", call_id: "c", output: "x" }, call])[1]).to.equal("input[0].call_id");
     expect(at([{ content: "no role or type" }])[1]).to.equal("input[0].type");
     expect(at(["text"])[1]).to.equal("input[0]");
   });

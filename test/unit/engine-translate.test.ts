@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { toChatHistory } from "../../src/daemon/engine/chat-history.js";
 import { SchemaGrammars } from "../../src/daemon/engine/grammar/schema-grammars.js";
 import { ANY_JSON_SCHEMA, toGbnfJsonSchema } from "../../src/daemon/engine/json-schema.js";
-import { toFinishReason, toLlamaSampling } from "../../src/daemon/engine/sampling.js";
+import { forContextSize, toFinishReason, toLlamaSampling } from "../../src/daemon/engine/sampling.js";
 import { QueueAbortedError, QueueFullError, SlotQueue } from "../../src/daemon/engine/slot-queue.js";
 import { ANSWER_FUNCTION, newToolCallId, toolMode } from "../../src/daemon/engine/tool-calls.js";
 import type { HttpError } from "../../src/daemon/errors.js";
@@ -148,6 +148,19 @@ describe("engine translators", () => {
         repeatPenalty: { penalty: 1, frequencyPenalty: 0.5, presencePenalty: undefined },
         stop: ["\n"],
       });
+    });
+
+    it("maps repeat_last_n to the penalties' window: 0 turns them off, -1 is the context size", () => {
+      const penalty = (s: Parameters<typeof toLlamaSampling>[0]) => toLlamaSampling(s).repeatPenalty;
+      expect(penalty({ repeatPenalty: 1.3, repeatLastN: 16 })).to.deep.equal({ penalty: 1.3, frequencyPenalty: undefined, presencePenalty: undefined, lastTokens: 16 });
+      expect(penalty({ repeatPenalty: 1.3, presencePenalty: 0.5, repeatLastN: 0 })).to.equal(false);
+      // Without a penalty, a window changes nothing.
+      expect(penalty({ repeatLastN: 16 })).to.equal(false);
+      const whole = toLlamaSampling({ frequencyPenalty: 0.5, repeatLastN: -1 });
+      expect(forContextSize(whole, 2048).repeatPenalty).to.deep.equal({ penalty: 1, frequencyPenalty: 0.5, presencePenalty: undefined, lastTokens: 2048 });
+      const sixteen = toLlamaSampling({ frequencyPenalty: 0.5, repeatLastN: 16 });
+      expect(forContextSize(sixteen, 2048)).to.equal(sixteen);
+      for (const bad of [-2, 1.5, Number.NaN]) expect(badParam(() => toLlamaSampling({ repeatPenalty: 1.1, repeatLastN: bad })), String(bad)).to.equal("repeat_last_n");
     });
 
     it("rejects out-of-range values with the parameter's name", () => {

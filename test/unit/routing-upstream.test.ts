@@ -200,6 +200,15 @@ describe("sampling options an upstream cannot honour", () => {
     }
   });
 
+  it("refuses repeat_last_n to OpenAI when a penalty is in effect (OpenAI's penalties have no window), passes it to servers that take it", () => {
+    expect(refusal(() => toOpenAIUpstreamRequest(ask({ frequencyPenalty: 0.5, repeatLastN: 0 }), "gpt-up", "openai"))?.[0]).to.equal("repeat_last_n");
+    expect(toOpenAIUpstreamRequest(ask({ repeatLastN: 32 }), "gpt-up", "openai")).to.not.have.any.keys("repeat_last_n");
+    expect(toAnthropicUpstreamRequest(ask({ repeatLastN: 32 }), "claude-up")).to.not.have.any.keys("repeat_last_n");
+    for (const provider of ["openai-compatible", "mlxm"] as const) {
+      expect(toOpenAIUpstreamRequest(ask({ repeatPenalty: 1.1, repeatLastN: 0 }), "up", provider), provider).to.include({ repeat_penalty: 1.1, repeat_last_n: 0 });
+    }
+  });
+
   it("lets the values that change nothing pass silently (clients send them by default), without sending them", () => {
     const anthropic = toAnthropicUpstreamRequest(ask({ presencePenalty: 0, frequencyPenalty: 0, minP: 0, repeatPenalty: 1 }), "claude-up");
     expect(anthropic).to.not.have.any.keys("presence_penalty", "frequency_penalty", "min_p", "repeat_penalty");

@@ -19,6 +19,7 @@ export function fromOllamaOptions(options: z.output<typeof Options> | null | und
   if (options.seed !== undefined) s.seed = options.seed;
   if (options.num_predict !== undefined && options.num_predict > 0) s.maxTokens = options.num_predict;
   if (options.repeat_penalty !== undefined) s.repeatPenalty = options.repeat_penalty;
+  if (options.repeat_last_n !== undefined) s.repeatLastN = options.repeat_last_n;
   if (options.frequency_penalty !== undefined) s.frequencyPenalty = options.frequency_penalty;
   if (options.presence_penalty !== undefined) s.presencePenalty = options.presence_penalty;
   if (options.stop !== undefined) {

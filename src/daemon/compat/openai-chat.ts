@@ -64,13 +64,17 @@ const ToolChoiceSchema = z.union([
   z.object({ type: z.literal("function"), function: z.object({ name: z.string() }) }),
 ]);
 
-/** Sampling fields shared with `/v1/completions`; `top_k`, `min_p` and `repeat_penalty` are mlxm extensions. */
+/**
+ * Sampling fields shared with `/v1/completions`; `top_k`, `min_p`, `repeat_penalty` and `repeat_last_n` are mlxm
+ * extensions (llama-server's names), which an mlxm daemon routing to another one passes on.
+ */
 export const SamplingFields = {
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
   top_k: z.number().int().min(0).nullish(),
   min_p: z.number().min(0).max(1).nullish(),
   repeat_penalty: z.number().min(0).nullish(),
+  repeat_last_n: z.number().int().min(-1).nullish(),
   seed: z.number().int().nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
@@ -185,7 +189,12 @@ function fromMessages(messages: ChatCompletionRequestBody["messages"]): ChatMess
         if (!m.tool_call_id) throw badRequest("a tool message needs tool_call_id", `${at}.tool_call_id`);
         if (!present(m.content)) throw badRequest("a tool message needs content", `${at}.content`);
         const name = findToolName(messages.slice(0, i), m.tool_call_id);
-        return { role: "tool", content: textOf(m.content, `${at}.content`), toolCallId: m.tool_call_id, ...(name ? { name } : {}) };
+        // OpenAI refuses a tool message that answers no earlier call (it asks for the call right before; only an id
+        // that matches no call at all is refused here, so no normal history from a client is).
+        if (name === undefined) {
+          throw badRequest(`tool_call_id ${m.tool_call_id} answers no tool call in an earlier assistant message`, `${at}.tool_call_id`);
+        }
+        return { role: "tool", content: textOf(m.content, `${at}.content`), toolCallId: m.tool_call_id, name };
       }
     }
   });
@@ -240,6 +249,7 @@ export const stopList = (stop: string | string[] | null | undefined): string[] |
 /** The sampling fields both OpenAI endpoints share, without undefined keys. */
 export function fromSamplingFields(body: {
   temperature?: number | null; top_p?: number | null; top_k?: number | null; min_p?: number | null; repeat_penalty?: number | null;
+  repeat_last_n?: number | null;
   seed?: number | null; frequency_penalty?: number | null; presence_penalty?: number | null; stop?: string | string[] | null;
 }, maxTokens: number | null | undefined): ChatRequest["sampling"] {
   const s: ChatRequest["sampling"] = {};
@@ -248,6 +258,7 @@ export function fromSamplingFields(body: {
   if (present(body.top_k)) s.topK = body.top_k!;
   if (present(body.min_p)) s.minP = body.min_p!;
   if (present(body.repeat_penalty)) s.repeatPenalty = body.repeat_penalty!;
+  if (present(body.repeat_last_n)) s.repeatLastN = body.repeat_last_n!;
   if (present(body.seed)) s.seed = body.seed!;
   if (present(maxTokens)) s.maxTokens = maxTokens!;
   if (present(body.frequency_penalty)) s.frequencyPenalty = body.frequency_penalty!;

@@ -81,7 +81,8 @@ function refuseItem(type: string, at: string): never {
  * `instructions` (first, as a system message) and `input` as core messages. A string is one user message. A
  * `function_call` joins the assistant turn just before it (a message, or other calls), as Chat Completions puts an
  * answer's text and its calls in one assistant message; `function_call_output` items become tool results, named
- * after their call. `reasoning` items are left out, as earlier turns' thinking is on the other APIs.
+ * after their call, which must come before them (an output answering no call is a 400, as on OpenAI). `reasoning`
+ * items are left out, as earlier turns' thinking is on the other APIs.
  */
 export function fromResponsesInput(input: string | unknown[], instructions?: string | null): ChatMessage[] {
   const out: ChatMessage[] = [];
@@ -119,6 +120,10 @@ export function fromResponsesInput(input: string | unknown[], instructions?: str
       }
       case "function_call_output": {
         const result = parseAt(FunctionCallOutputItem, item, at);
+        // As OpenAI answers: with no stored responses, the call an output answers must be in `input` before it.
+        if (!toolNames.has(result.call_id)) {
+          throw badRequest(`No tool call found for function call output with call_id ${result.call_id}.`, `${at}.call_id`);
+        }
         assistant = undefined;
         const name = toolNames.get(result.call_id);
         out.push({ role: "tool", content: textOf(result.output, `${at}.output`), toolCallId: result.call_id, ...(name ? { name } : {}) });

@@ -72,6 +72,11 @@ export interface SamplingOptions {
   frequencyPenalty?: number;
   presencePenalty?: number;
   repeatPenalty?: number;
+  /**
+   * How many recent tokens the penalties look back over (Ollama's `repeat_last_n`): 0 turns the penalties off, -1 means
+   * the whole context; undefined keeps the engine's default (64).
+   */
+  repeatLastN?: number;
 }
 
 export interface ChatRequest {

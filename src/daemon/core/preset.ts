@@ -12,11 +12,26 @@ export type { ModelPreset };
 export function parsePreset(json: string | null | undefined): ModelPreset | undefined {
   if (!json) return undefined;
   try {
-    const parsed = ModelPreset.safeParse(JSON.parse(json));
+    const parsed = ModelPreset.safeParse(clampPenalties(JSON.parse(json)));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Presets made before penalties were bounded as requests bound them (-2..2) may hold larger ones: read them at the
+ * nearest value a request accepts, so the preset keeps its other settings and never makes a request a 400.
+ */
+function clampPenalties(stored: unknown): unknown {
+  const parameters = (stored as { parameters?: Record<string, unknown> } | null)?.parameters;
+  if (!parameters || typeof parameters !== "object") return stored;
+  const clamped = { ...parameters };
+  for (const key of ["frequency_penalty", "presence_penalty"]) {
+    const v = clamped[key];
+    if (typeof v === "number") clamped[key] = Math.min(2, Math.max(-2, v));
+  }
+  return { ...(stored as object), parameters: clamped };
 }
 
 /** True when the preset sets nothing (a plain alias). */

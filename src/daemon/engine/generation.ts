@@ -24,7 +24,7 @@ import { ForcedCallStream } from "./grammar/forced-call-stream.js";
 import type { PreparedGrammar, PreparedSchema, SchemaGrammars } from "./grammar/schema-grammars.js";
 import type { SchemaCheck } from "./grammar/schema-validator.js";
 import type { LoadedLlamaModel } from "./llama-model.js";
-import { toFinishReason, toLlamaSampling, type LlamaSampling } from "./sampling.js";
+import { forContextSize, toFinishReason, toLlamaSampling, type LlamaSampling } from "./sampling.js";
 import { AnswerText } from "./stop-strings.js";
 import { newToolCallId, toolMode, type ToolMode } from "./tool-calls.js";
 
@@ -184,7 +184,7 @@ function chatFunctions(tools: ToolMode): ChatModelFunctions | undefined {
 export async function runChat(target: GenerationTarget, prepared: PreparedChat): Promise<GenerationOutcome> {
   const { llama, loaded, sequence, emit } = target;
   const { tools, format } = prepared;
-  const { stop, ...sampling } = prepared.sampling;
+  const { stop, ...sampling } = forContextSize(prepared.sampling, loaded.contextSize);
   const constraint: PreparedGrammar | undefined = tools.kind === "forced" ? tools.grammar : format.kind === "schema" ? format.schema : undefined;
   const grammar = await grammarFor(target, constraint ?? format);
   const functions = chatFunctions(tools);
@@ -325,7 +325,7 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
 
 export async function runCompletion(target: GenerationTarget, prepared: PreparedCompletion): Promise<GenerationOutcome> {
   const { loaded, sequence, emit } = target;
-  const { stop, ...sampling } = prepared.sampling;
+  const { stop, ...sampling } = forContextSize(prepared.sampling, loaded.contextSize);
   const answer = new AnswerText(stop, target.signal);
   const { signal } = answer;
   const constraint = prepared.format.kind === "schema" ? prepared.format.schema : undefined;

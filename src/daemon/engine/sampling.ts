@@ -32,10 +32,12 @@ export function toLlamaSampling(s: SamplingOptions): LlamaSampling {
   check(s.repeatPenalty, "repeat_penalty", (v) => v >= 0);
   check(s.frequencyPenalty, "frequency_penalty", (v) => v >= -2 && v <= 2);
   check(s.presencePenalty, "presence_penalty", (v) => v >= -2 && v <= 2);
+  check(s.repeatLastN, "repeat_last_n", (v) => Number.isInteger(v) && v >= -1);
   if (s.stop !== undefined && (!Array.isArray(s.stop) || s.stop.some((x) => typeof x !== "string"))) {
     throw badRequest("stop must be a list of strings", "stop");
   }
-  const penalized = s.repeatPenalty !== undefined || s.frequencyPenalty !== undefined || s.presencePenalty !== undefined;
+  // A window of 0 turns the penalties off, as in llama.cpp.
+  const penalized = s.repeatLastN !== 0 && (s.repeatPenalty !== undefined || s.frequencyPenalty !== undefined || s.presencePenalty !== undefined);
   const stop = s.stop?.filter((x) => x !== "");
   return {
     temperature: s.temperature ?? DEFAULT_SAMPLING.temperature,
@@ -45,10 +47,25 @@ export function toLlamaSampling(s: SamplingOptions): LlamaSampling {
     // llama.cpp takes a uint32 seed.
     ...(s.seed !== undefined ? { seed: s.seed >>> 0 } : {}),
     repeatPenalty: penalized
-      ? { penalty: s.repeatPenalty ?? 1, frequencyPenalty: s.frequencyPenalty, presencePenalty: s.presencePenalty }
+      ? {
+          penalty: s.repeatPenalty ?? 1,
+          frequencyPenalty: s.frequencyPenalty,
+          presencePenalty: s.presencePenalty,
+          ...(s.repeatLastN !== undefined ? { lastTokens: s.repeatLastN } : {}),
+        }
       : false,
     ...(stop?.length ? { stop } : {}),
   };
+}
+
+/**
+ * `sampling` for a context of `contextSize` tokens: a penalty window of -1 (Ollama's "the whole context") becomes the
+ * context size, since node-llama-cpp takes a count (and hands it to llama.cpp as an unsigned one).
+ */
+export function forContextSize<S extends Pick<LlamaSampling, "repeatPenalty">>(sampling: S, contextSize: number): S {
+  const penalty = sampling.repeatPenalty;
+  if (penalty === false || penalty.lastTokens !== -1) return sampling;
+  return { ...sampling, repeatPenalty: { ...penalty, lastTokens: contextSize } };
 }
 
 /** node-llama-cpp's stop reason as a finish reason. */

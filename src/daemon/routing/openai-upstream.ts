@@ -14,7 +14,7 @@ import type { ChatEvent, ChatMessage, ChatRequest, FinishReason, ToolChoice, Usa
 import { refuseUnsupportedSampling } from "./upstream-sampling.js";
 
 /** What OpenAI-compatible servers (vLLM, llama-server, SGLang, mlxm) take beyond OpenAI's own sampling fields. */
-type ExtendedParams = ChatCompletionCreateParamsStreaming & { top_k?: number; min_p?: number; repeat_penalty?: number };
+type ExtendedParams = ChatCompletionCreateParamsStreaming & { top_k?: number; min_p?: number; repeat_penalty?: number; repeat_last_n?: number };
 
 /**
  * A core request as the `openai` SDK's `chat.completions.create` parameters (always streamed, usage included) for a
@@ -36,6 +36,7 @@ export function toOpenAIUpstreamRequest(request: ChatRequest, upstreamModel: str
     if (s.topK !== undefined) params.top_k = s.topK;
     if (s.minP !== undefined) params.min_p = s.minP;
     if (s.repeatPenalty !== undefined) params.repeat_penalty = s.repeatPenalty;
+    if (s.repeatLastN !== undefined) params.repeat_last_n = s.repeatLastN;
   }
   if (s.temperature !== undefined) params.temperature = s.temperature;
   if (s.topP !== undefined) params.top_p = s.topP;

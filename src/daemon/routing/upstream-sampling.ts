@@ -4,7 +4,7 @@
  * value that would change the sampling is refused with a 400 naming the parameter and the provider, before any
  * upstream call. The value that changes nothing (a penalty of 0, `min_p` 0) passes silently: popular clients send it
  * whether or not it was asked for. OpenAI-compatible servers (vLLM, llama-server, SGLang) and other mlxm daemons take
- * `top_k`, `min_p` and `repeat_penalty` as extra body fields, so nothing is refused for them. Pure.
+ * `top_k`, `min_p`, `repeat_penalty` and `repeat_last_n` as extra body fields, so nothing is refused for them. Pure.
  */
 import type { Provider } from "../../protocol/routes.js";
 import type { SamplingOptions } from "../core/chat.js";
@@ -45,4 +45,17 @@ export function refuseUnsupportedSampling(sampling: SamplingOptions, provider: P
     const instead = noop === undefined ? "leave it out" : `leave it out or set it to ${noop}`;
     throw badRequest(`${param} is not supported by ${provider}, which serves this model (${upstreamModel}): ${instead}`, param);
   }
+  // `repeat_last_n` (the penalties' look-back window) changes the sampling only through a penalty; OpenAI and Anthropic
+  // have no window (OpenAI's penalties count the whole text), so it is refused only when a penalty is in effect.
+  if (WINDOWLESS.has(provider) && sampling.repeatLastN !== undefined && penalized(sampling)) {
+    throw badRequest(
+      `repeat_last_n is not supported by ${provider}, which serves this model (${upstreamModel}): leave it out, or leave out the penalties`,
+      "repeat_last_n",
+    );
+  }
 }
+
+const WINDOWLESS = new Set<Provider>(["openai", "anthropic"]);
+
+const penalized = (s: SamplingOptions) =>
+  (s.frequencyPenalty ?? 0) !== 0 || (s.presencePenalty ?? 0) !== 0 || (s.repeatPenalty ?? 1) !== 1;
