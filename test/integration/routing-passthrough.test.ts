@@ -174,11 +174,17 @@ describe("same-protocol pass-through to OpenAI and Anthropic upstreams", functio
 
   it("falls back before the first byte (503s, after the SDK's retries) to another protocol's upstream", async () => {
     const before = up.requests.length;
+    const since = new Date().toISOString();
     script.push({ status: 503, retryAfter: "0" }, { status: 503, retryAfter: "0" }, { status: 503, retryAfter: "0" });
     const res = await openai.chat.completions.create({ model: "gpt-pass", messages: user("hi"), max_tokens: 20 }).withResponse();
     expect(up.requests.length - before).to.equal(3);
     expect(res.response.headers.get("x-mlxm-backend")).to.equal(`anthropic:${CLAUDE}`);
     expect(res.data.choices[0]!.message.content).to.equal(FAKE_ANTHROPIC_REPLY);
+    // The fallback served it: its row is a success, not an error carrying the first backend's 503.
+    const rowOf = async () => (await store.requests.recent(1000)).find((r) => r.created_at >= since && r.model === "gpt-pass");
+    const row = await eventually(rowOf, (r) => r !== undefined, "the row");
+    expect(row!.backend).to.equal(`anthropic:${CLAUDE}`);
+    expect([row!.status_code, row!.error]).to.deep.equal([200, null]);
   });
 
   it("falls back from a 200 that is no event stream (an HTML page, JSON to a stream request): nothing reached the caller", async () => {

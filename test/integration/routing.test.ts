@@ -219,6 +219,7 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
 
   it("falls back, translating, from an upstream stream that carried no event (HTML, JSON, an empty body)", async () => {
     const ollama = new Ollama({ host: d.baseUrl });
+    const since = new Date().toISOString();
     for (const wrongAnswer of [
       { contentType: "text/html", body: "<html>hello</html>" },
       { contentType: "application/json", body: "{}" },
@@ -230,6 +231,11 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
       for await (const part of await ollama.chat({ model: "flaky", messages: user("hi"), stream: true })) text += part.message.content;
       expect(text, wrongAnswer.contentType).to.equal(FAKE_ANTHROPIC_REPLY);
     }
+    // The fallback served them all: their rows are successes, not errors carrying the first backend's failure.
+    const rowsOf = async () => (await store.requests.recent(1000)).filter((r) => r.created_at >= since && r.api === "ollama" && r.model === "flaky");
+    let rows: Awaited<ReturnType<typeof rowsOf>> = [];
+    await eventually(async () => (rows = await rowsOf()).length === 3, "the three rows");
+    expect(rows.map((r) => [r.status_code, r.error, r.backend])).to.deep.equal(Array(3).fill([200, null, `anthropic:${CLAUDE}`]));
   });
 
   it("never retries or falls back once the first byte reached the client", async () => {

@@ -6,6 +6,7 @@
 import type { Logger } from "../../observability/logger.js";
 import { isBadRequestCode } from "../../protocol/errors.js";
 import { HttpError, modelNotFound } from "../errors.js";
+import { currentRecord } from "./request-record.js";
 import { backendLabel, type Route } from "./route.js";
 import { UpstreamError } from "./upstream-errors.js";
 
@@ -33,6 +34,10 @@ export async function firstThatServes<T>(
       firstError ??= err;
       if (i === candidates.length - 1 || signal.aborted || !mayFallBack(err, c)) throw pickError(firstError, err);
       logger.warn({ model, backend: describe(c), err: errorText(err) }, "backend failed before its first byte; trying the next");
+      // The failed attempt wrote its failure on the request's row; the next backend may yet serve it, and a row with an
+      // error counts as failed in `mlxm usage`. The failure stays on that attempt's span and in the log line above.
+      const record = currentRecord();
+      if (record) record.error = undefined;
     }
   }
   throw modelNotFound(model);
