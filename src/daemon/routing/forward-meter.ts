@@ -81,18 +81,13 @@ export class ForwardMeter implements UsageSink {
     this.#ended = true;
     // A response with no streamed output (non-streamed, or tools only at the end) still has a first token time.
     this.output();
-    const usage: PricedUsage = { inputTokens: this.#input ?? 0, outputTokens: this.#output ?? 0, cachedInputTokens: this.#cached ?? 0 };
-    if (this.#cacheCreated !== undefined) usage.cacheCreationInputTokens = this.#cacheCreated;
     const reported = this.#input !== undefined || this.#output !== undefined;
-    const cost = reported ? costOf(this.pricing.provider, this.pricing.model, usage, this.pricing.baseUrl) : null;
+    const priced: PricedUsage = { inputTokens: this.#input ?? 0, outputTokens: this.#output ?? 0, cachedInputTokens: this.#cached ?? 0 };
+    if (this.#cacheCreated !== undefined) priced.cacheCreationInputTokens = this.#cacheCreated;
+    const cost = reported ? costOf(this.pricing.provider, this.pricing.model, priced, this.pricing.baseUrl) : null;
     const error = err !== undefined ? (err instanceof Error ? err.message : String(err)) : this.#error;
     if (this.record && error !== undefined) this.record.error = error;
-    reportUsage(this.record, this.span, usage, cost, this.#finish);
-    if (this.record) {
-      // Unknown is not zero: a stream its caller left before the usage chunk has no counts, and its row says null.
-      if (this.#input === undefined) this.record.inputTokens = this.record.cachedTokens = undefined;
-      if (this.#output === undefined) this.record.outputTokens = undefined;
-    }
+    reportUsage(this.record, this.span, { ...priced, inputTokens: this.#input, outputTokens: this.#output }, cost, this.#finish);
     if (err !== undefined) recordError(this.span, err);
     else if (this.#error !== undefined) recordError(this.span, new Error(this.#error));
     this.span.end();
