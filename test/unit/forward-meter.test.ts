@@ -12,12 +12,12 @@ describe("routing: forward meter", () => {
   const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer("test");
   const pricing = { provider: "openai" as const, model: "gpt-4o-mini", baseUrl: null };
 
-  const ended = (report: (meter: ForwardMeter) => void) => {
+  const ended = (report: (meter: ForwardMeter) => void, failure?: Error) => {
     exporter.reset();
     const record: RequestRecord = { api: "openai" };
     const meter = new ForwardMeter(tracer.startSpan("chat"), record, pricing, performance.now());
     report(meter);
-    meter.end();
+    meter.end(failure);
     return { record, attributes: exporter.getFinishedSpans()[0]!.attributes };
   };
 
@@ -38,5 +38,14 @@ describe("routing: forward meter", () => {
     expect(inputOnly.record).to.deep.include({ inputTokens: 30, outputTokens: undefined });
     expect(inputOnly.attributes["gen_ai.usage.input_tokens"]).to.equal(30);
     expect(inputOnly.attributes).not.to.have.any.keys("gen_ai.usage.output_tokens");
+  });
+
+  it("gives a failure no time to first token, and its message to the row", () => {
+    const { record, attributes } = ended(() => {}, new Error("upstream openai:gpt-4o-mini answered 503"));
+    expect(record.ttftMs).to.equal(undefined);
+    expect(record.error).to.contain("answered 503");
+    expect(attributes).not.to.have.any.keys("gen_ai.server.time_to_first_token_ms");
+    // A non-streamed answer has its first token when it ends.
+    expect(ended((m) => m.usage(1, 1)).record.ttftMs).to.be.a("number");
   });
 });

@@ -79,8 +79,9 @@ export class ForwardMeter implements UsageSink {
   end(err?: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
-    // A response with no streamed output (non-streamed, or tools only at the end) still has a first token time.
-    this.output();
+    // A response with no streamed output (non-streamed, or tools only at the end) still has a first token time; a
+    // failure has none (a 503's row would otherwise show its time to fail as a TTFT).
+    if (err === undefined) this.output();
     const reported = this.#input !== undefined || this.#output !== undefined;
     const priced: PricedUsage = { inputTokens: this.#input ?? 0, outputTokens: this.#output ?? 0, cachedInputTokens: this.#cached ?? 0 };
     if (this.#cacheCreated !== undefined) priced.cacheCreationInputTokens = this.#cacheCreated;
