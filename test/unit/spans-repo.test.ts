@@ -53,6 +53,19 @@ describe("spans repo", () => {
     expect((await store.spans.trace(hex(1, 32))).map((s) => s.name)).to.deep.equal(["mlxm run", "POST /api/chat", "chat"]);
   });
 
+  it("counts a routed call's tokens once: an SDK's GenAI span under mlxm's chat span repeats its usage", async () => {
+    const usage = { "gen_ai.usage.input_tokens": 11, "gen_ai.usage.output_tokens": 7 };
+    await store.spans.insert([
+      span(4, 1, null, { name: "POST /v1/responses" }),
+      span(4, 2, 1, { name: "chat gpt-4o-mini", attributes: { "gen_ai.request.model": "gpt-4o-mini", ...usage } }),
+      span(4, 3, 2, { name: "chat gpt-4o-mini", attributes: usage }),
+      span(4, 4, 3, { name: "POST" }),
+      // A second call in the same trace (a CLI command making two requests) still adds up.
+      span(4, 5, 1, { name: "chat mlxm-tiny", attributes: { "gen_ai.usage.input_tokens": 2, "gen_ai.usage.output_tokens": 3 } }),
+    ]);
+    expect((await store.spans.summaries({ limit: 1 }))[0]).to.include({ input_tokens: 13, output_tokens: 10, span_count: 5 });
+  });
+
   it("names a trace after its earliest span when the root was never received", async () => {
     await store.spans.insert([span(3, 5, 99, { name: "GET /api/ps" }), span(3, 6, 5, { name: "SELECT models" })]);
     expect((await store.spans.summaries({ limit: 1 }))[0]!.name).to.equal("GET /api/ps");

@@ -84,16 +84,23 @@ export class SpansRepo {
     traceIds?: string[];
     excludeTraceId?: string;
   }): Promise<TraceSummary[]> {
+    // A span's tokens count unless its parent already counted them: the OpenAI and Anthropic SDKs' own
+    // instrumentation nests a GenAI span carrying the same usage under mlxm's `chat` span of a routed call.
+    const usage = (key: string) =>
+      sql<number | null>`sum(case when json_extract(p.attributes_json, '$."gen_ai.usage.input_tokens"') is null
+        and json_extract(p.attributes_json, '$."gen_ai.usage.output_tokens"') is null
+        then json_extract(s.attributes_json, ${sql.lit(`$."${key}"`)}) end)`;
     let q = this.db
       .selectFrom("spans as s")
+      .leftJoin("spans as p", (join) => join.onRef("p.trace_id", "=", "s.trace_id").onRef("p.span_id", "=", "s.parent_span_id"))
       .select([
         "s.trace_id",
         sql<number>`min(s.start_ms)`.as("start_ms"),
         sql<number>`max(s.start_ms + s.duration_ms)`.as("end_ms"),
         sql<number>`count(*)`.as("span_count"),
         sql<number>`sum(s.status_code = 2)`.as("error_count"),
-        sql<number | null>`sum(json_extract(s.attributes_json, '$."gen_ai.usage.input_tokens"'))`.as("input_tokens"),
-        sql<number | null>`sum(json_extract(s.attributes_json, '$."gen_ai.usage.output_tokens"'))`.as("output_tokens"),
+        usage("gen_ai.usage.input_tokens").as("input_tokens"),
+        usage("gen_ai.usage.output_tokens").as("output_tokens"),
         sql<string | null>`max(json_extract(s.attributes_json, '$."gen_ai.request.model"'))`.as("model"),
         // The root: a span without a parent, else (the CLI's span was never received) the earliest one.
         sql<string | null>`(select r.name from spans r where r.trace_id = s.trace_id order by r.parent_span_id is not null, r.start_ms limit 1)`.as("root_name"),
