@@ -10,7 +10,7 @@ import OpenAI, { type APIError } from "openai";
 import { Store } from "../../src/daemon/store/store.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { FAKE_ANTHROPIC_REPLY, FAKE_ANTHROPIC_TOOL_INPUT, FAKE_ANTHROPIC_USAGE, startFakeAnthropic } from "../helpers/fake-anthropic.js";
-import { FAKE_OPENAI_REPLY, FAKE_OPENAI_TOOL_ARGS, FAKE_OPENAI_USAGE, startFakeOpenAI } from "../helpers/fake-openai.js";
+import { FAKE_OPENAI_REPLY, FAKE_OPENAI_TOOL_ARGS, FAKE_OPENAI_USAGE, startFakeOpenAI, type FakeStep } from "../helpers/fake-openai.js";
 import type { FakeServer } from "../helpers/http-server.js";
 
 const OPENAI_KEY = "sk-responses0routing0test0key0123456789";
@@ -35,9 +35,10 @@ describe("Responses API routed to OpenAI and Anthropic upstreams", function () {
   let openai: OpenAI;
   let gpt: FakeServer;
   let claude: FakeServer;
+  const gptScript: FakeStep[] = [];
 
   before(async () => {
-    gpt = await startFakeOpenAI({ apiKey: OPENAI_KEY });
+    gpt = await startFakeOpenAI({ apiKey: OPENAI_KEY, script: gptScript });
     claude = await startFakeAnthropic({ apiKey: ANTHROPIC_KEY });
     d = await startTestDaemon();
     store = await Store.open(path.join(d.home, "mlxm.db"));
@@ -129,5 +130,18 @@ describe("Responses API routed to OpenAI and Anthropic upstreams", function () {
     const rows = await store.requests.recent(3);
     expect(rows.map((r) => [r.api, r.route, r.status_code])).to.deep.equal(Array(3).fill(["openai", "/v1/responses", 200]));
     expect(rows.map((r) => r.backend).sort()).to.deep.equal(["anthropic:claude-3-5-haiku-latest", "openai:gpt-4o-mini", "openai:gpt-4o-mini"]);
+  });
+
+  it("stores unknown usage, not 0, for a stream its caller left before the OpenAI upstream reported any", async () => {
+    // OpenAI sends a stream's usage only in its last chunk; this one sends a first chunk and then waits.
+    let closed!: () => void;
+    const upstreamClosed = new Promise<void>((r) => (closed = r));
+    gptScript.push({ holdOpen: true, onClose: () => closed() });
+    const controller = new AbortController();
+    const stream = await openai.responses.create({ model: "gpt", input: "leave", stream: true }, { signal: controller.signal });
+    for await (const event of stream) if (event.type === "response.output_text.delta") controller.abort();
+    await upstreamClosed;
+    const row = await eventually(async () => (await store.requests.recent(1))[0], (r) => r?.status_code === 499, "the cancelled request's row");
+    expect(row).to.deep.include({ route: "/v1/responses", backend: "openai:gpt-4o-mini", input_tokens: null, output_tokens: null, cached_tokens: null, cost_usd: null });
   });
 });

@@ -151,8 +151,12 @@ export type ChatEvent =
   /** A tool call; a backend may emit the whole call at once or name first and arguments in pieces. */
   | { type: "tool_call_start"; index: number; id: string; name: string }
   | { type: "tool_call_delta"; index: number; argumentsDelta: string }
-  /** `stopSequence`: which of the request's stop strings ended the generation (finishReason "stop"). */
-  | { type: "done"; finishReason: FinishReason; usage: Usage; stopSequence?: string; timings?: GenerationTimings };
+  /**
+   * `stopSequence`: which of the request's stop strings ended the generation (finishReason "stop").
+   * `usageUnreported`: the upstream never said its usage (an OpenAI stream left before its last chunk), so the zeros
+   * in `usage` stand for unknown counts.
+   */
+  | { type: "done"; finishReason: FinishReason; usage: Usage; stopSequence?: string; timings?: GenerationTimings; usageUnreported?: true };
 
 export interface GenerationTimings {
   queueMs: number;

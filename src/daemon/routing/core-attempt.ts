@@ -152,6 +152,11 @@ export async function* observe(
   const report = (done: Extract<ChatEvent, { type: "done" }>) => {
     // Upstreams may say more than the core model carries (Anthropic's cache writes, see anthropic-upstream.ts).
     const usage = done.usage as PricedUsage;
+    if (done.usageUnreported) {
+      // Unknown, not 0: the row says null and the span leaves the counts out, as the pass-through's meter does.
+      reportUsage(record, span, { ...usage, inputTokens: undefined, outputTokens: undefined }, null, [done.finishReason], pricing.provider !== "local");
+      return;
+    }
     reportUsage(record, span, usage, costOf(pricing.provider, pricing.model, usage, pricing.baseUrl), [done.finishReason], pricing.provider !== "local");
   };
   let firstOutput = false;

@@ -97,6 +97,8 @@ const FINISH: Record<string, FinishReason> = { stop: "stop", length: "length", t
 export class OpenAIChunkDecoder {
   #finishReason: FinishReason = "stop";
   #usage: Usage & { cachedInputTokens?: number } = { inputTokens: 0, outputTokens: 0 };
+  /** OpenAI sends a stream's usage only in its last chunk: until then the counts are unknown, not 0. */
+  #usageReported = false;
   readonly #started = new Set<number>();
   /** The model the upstream says answered (may be a dated snapshot of the requested one). */
   responseModel: string | undefined;
@@ -105,6 +107,7 @@ export class OpenAIChunkDecoder {
     const events: ChatEvent[] = [];
     if (chunk.model) this.responseModel = chunk.model;
     if (chunk.usage) {
+      this.#usageReported = true;
       this.#usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
       const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
       if (cached) this.#usage.cachedInputTokens = cached;
@@ -127,6 +130,6 @@ export class OpenAIChunkDecoder {
   }
 
   finish(): Extract<ChatEvent, { type: "done" }> {
-    return { type: "done", finishReason: this.#finishReason, usage: { ...this.#usage } };
+    return { type: "done", finishReason: this.#finishReason, usage: { ...this.#usage }, ...(this.#usageReported ? {} : { usageUnreported: true as const }) };
   }
 }

@@ -112,7 +112,7 @@ async function* relayUpstream<E>(
     }
   } catch (err) {
     if (signal.aborted && isAbortError(err)) {
-      yield { type: "done", finishReason: "cancelled", usage: decoder.finish().usage };
+      yield { ...decoder.finish(), finishReason: "cancelled" };
       return;
     }
     throw toUpstreamError(err, label, apiKey);
