@@ -207,7 +207,7 @@ describe("compat: OpenAI Responses requests", () => {
   it("refuses input items and parts it cannot take, naming where they are", () => {
     const at = (input: unknown[]) => refused({ ...base, input }).slice(0, 2);
     expect(at([{ type: "item_reference", id: "msg_1" }])).to.deep.equal([
-      "item references are not supported: mlxm does not store responses; send the items themselves",
+      "item references are not supported: mlxm does not store responses; send the items themselves (clients that send references when `store` is true, such as the Vercel AI SDK, need `store: false`)",
       "input[0].type",
     ]);
     expect(at([{ role: "user", content: "a" }, { type: "web_search_call", id: "ws_1" }])[1]).to.equal("input[1].type");

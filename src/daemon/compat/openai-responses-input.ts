@@ -69,7 +69,11 @@ const textOf = (content: z.output<typeof Content>, at: string, allowRefusal = fa
 
 function refuseItem(type: string, at: string): never {
   if (type === "item_reference") {
-    throw badRequest("item references are not supported: mlxm does not store responses; send the items themselves", at);
+    // The AI SDK's default (store: true) turns every earlier answer it sends back into a reference: say the fix.
+    throw badRequest(
+      "item references are not supported: mlxm does not store responses; send the items themselves (clients that send references when `store` is true, such as the Vercel AI SDK, need `store: false`)",
+      at,
+    );
   }
   throw badRequest(
     `input items of type "${type}" are not supported: mlxm takes messages, function calls and their outputs (it runs no built-in tools)`,
