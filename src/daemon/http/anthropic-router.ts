@@ -7,7 +7,7 @@
  * after this router in app.ts) or, mid-stream, go in-band as an `error` event.
  */
 import crypto from "node:crypto";
-import express, { Router, type Request } from "express";
+import { Router, type Request } from "express";
 import { fromCountTokensRequest, fromMessagesRequest } from "../compat/anthropic-messages.js";
 import { toMessage, toMessageStreamEvents } from "../compat/anthropic-message-response.js";
 import { toAnthropicError } from "../compat/anthropic-errors.js";
@@ -16,6 +16,7 @@ import type { DaemonContext } from "../context.js";
 import { markApi } from "./api-attribute.js";
 import { clientAbortSignal, failOnErrorFinish, namedSseFormat, prefetchFirst, sendStream } from "./streaming.js";
 import { forwardFormat, once, sendForwarded, wireCallOf } from "./forwarding.js";
+import { depthLimitedJson } from "./json-depth.js";
 
 /** Anthropic's id style: `msg_` and 24 base62-ish characters. */
 const anthropicForwardFormat = forwardFormat(namedSseFormat(toAnthropicError));
@@ -32,7 +33,7 @@ export function createAnthropicRouter(ctx: DaemonContext): Router {
   const router = Router();
   router.use(markApi("anthropic"));
   // Any content type, as for the OpenAI routes: some clients omit it.
-  router.use(express.json({ limit: ctx.config.security.maxBodyBytes, type: () => true }));
+  router.use(depthLimitedJson(ctx.config.security.maxBodyBytes));
 
   router.post("/", async (req, res) => {
     const translate = once(() => fromMessagesRequest(req.body));

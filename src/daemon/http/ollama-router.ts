@@ -3,7 +3,7 @@
  * `/api/embeddings`), `/api/show`. Streams are NDJSON (Ollama streams unless `stream: false`); errors before the
  * first line get a status and `{error, code}`, errors after it one `{error, code}` line.
  */
-import express, { Router, type Response } from "express";
+import { Router, type Response } from "express";
 import { collectChat } from "../core/chat.js";
 import type { ModelService } from "../core/model-service.js";
 import { fromOllamaChatRequest, toOllamaChatChunks, toOllamaChatLoadResponse, toOllamaChatResponse } from "../compat/ollama-chat.js";
@@ -13,12 +13,13 @@ import { fromOllamaShowRequest, toOllamaShowResponse } from "../compat/ollama-sh
 import type { DaemonContext } from "../context.js";
 import { markApi } from "./api-attribute.js";
 import { clientAbortSignal, failOnErrorFinish, ndjsonFormat, prefetchFirst, sendStream } from "./streaming.js";
+import { depthLimitedJson } from "./json-depth.js";
 
 export function createOllamaRouter(ctx: DaemonContext): Router {
   const router = Router();
   // Ollama reads the body as JSON whatever its content type (`curl -d` sends form encoding). Per route, so the
   // other `/api` routers keep their own parsing.
-  const json = express.json({ limit: ctx.config.security.maxBodyBytes, type: () => true });
+  const json = depthLimitedJson(ctx.config.security.maxBodyBytes);
   router.use(["/chat", "/generate", "/embed", "/embeddings", "/show"], markApi("ollama"));
 
   router.post("/chat", json, async (req, res) => {

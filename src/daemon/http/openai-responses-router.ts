@@ -11,7 +11,7 @@
  * or, mid-stream, go in-band as an `error` event.
  */
 import crypto from "node:crypto";
-import express, { Router, type RequestHandler } from "express";
+import { Router, type RequestHandler } from "express";
 import { collectChat } from "../core/chat.js";
 import { fromResponsesRequest } from "../compat/openai-responses.js";
 import { toResponse } from "../compat/openai-response-output.js";
@@ -20,6 +20,7 @@ import type { DaemonContext } from "../context.js";
 import { HttpError } from "../errors.js";
 import { markApi } from "./api-attribute.js";
 import { clientAbortSignal, failOnErrorFinish, namedSseFormat, prefetchFirst, sendStream, type StreamFormat } from "./streaming.js";
+import { depthLimitedJson } from "./json-depth.js";
 
 /** OpenAI's id style: `resp_` and 48 hex digits. */
 const newResponseId = () => `resp_${crypto.randomBytes(24).toString("hex")}`;
@@ -49,7 +50,7 @@ export function createResponsesRouter(ctx: DaemonContext): Router {
   const router = Router();
   router.use(markApi("openai"));
   // Any content type, as for the other OpenAI routes: some clients omit it.
-  const json = express.json({ limit: ctx.config.security.maxBodyBytes, type: () => true });
+  const json = depthLimitedJson(ctx.config.security.maxBodyBytes);
 
   router.post("/", json, async (req, res) => {
     const { request, stream, echo } = fromResponsesRequest(req.body);

@@ -6,7 +6,7 @@
  * Errors reach `openAIErrorHandler` (mounted after this router in app.ts) or, mid-stream, go in-band.
  */
 import crypto from "node:crypto";
-import express, { Router } from "express";
+import { Router } from "express";
 import { collectChat } from "../core/chat.js";
 import { fromChatCompletionRequest, toChatCompletion, toChatCompletionChunks } from "../compat/openai-chat.js";
 import { fromCompletionRequest, toCompletion, toCompletionChunks } from "../compat/openai-completions.js";
@@ -19,6 +19,7 @@ import { markApi } from "./api-attribute.js";
 import { modelNotFound } from "../errors.js";
 import { clientAbortSignal, failOnErrorFinish, prefetchFirst, sendStream, sseFormat } from "./streaming.js";
 import { forwardFormat, once, sendForwarded, wireCallOf } from "./forwarding.js";
+import { depthLimitedJson } from "./json-depth.js";
 
 const newId = (prefix: string) => `${prefix}-${crypto.randomBytes(12).toString("base64url")}`;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -37,7 +38,7 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
   router.use(markApi("openai"));
   // Any content type: some OpenAI clients omit it, and OpenAI parses the body as JSON regardless.
   // Per route, so a `/v1` router mounted after this one (Anthropic's) keeps its own parser and limit.
-  const json = express.json({ limit: ctx.config.security.maxBodyBytes, type: () => true });
+  const json = depthLimitedJson(ctx.config.security.maxBodyBytes);
 
   router.post("/chat/completions", json, async (req, res) => {
     const translate = once(() => fromChatCompletionRequest(req.body));
