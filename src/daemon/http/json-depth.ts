@@ -6,8 +6,9 @@
  * levels; so does this, with a 400 in the router's error shape before anything else reads the body. No real schema
  * or conversation comes near it.
  */
-import express, { type RequestHandler } from "express";
+import type { RequestHandler } from "express";
 import { badRequest } from "../errors.js";
+import { jsonBody } from "./json-body.js";
 
 export const MAX_JSON_DEPTH = 1000;
 
@@ -24,7 +25,7 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
 
 /** Any content type read as JSON, as the generation endpoints always have (some clients omit it), up to `limit`. */
 export function depthLimitedJson(limit: number | string): RequestHandler {
-  const parse = express.json({ limit, type: () => true });
+  const parse = jsonBody(limit);
   return (req, res, next) =>
     parse(req, res, (err?: unknown) => {
       if (err) return next(err);
