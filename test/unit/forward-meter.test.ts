@@ -12,9 +12,11 @@ describe("routing: forward meter", () => {
   const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer("test");
   const pricing = { provider: "openai" as const, model: "gpt-4o-mini", baseUrl: null };
 
+  let remote: Parameters<NonNullable<RequestRecord["onRemoteUsage"]>>[0][] = [];
   const ended = (report: (meter: ForwardMeter) => void, failure?: Error) => {
     exporter.reset();
-    const record: RequestRecord = { api: "openai" };
+    remote = [];
+    const record: RequestRecord = { api: "openai", onRemoteUsage: (usage) => remote.push(usage) };
     const meter = new ForwardMeter(tracer.startSpan("chat"), record, pricing, performance.now());
     report(meter);
     meter.end(failure);
@@ -33,6 +35,8 @@ describe("routing: forward meter", () => {
     const none = ended(() => {});
     expect(none.record).to.deep.include({ inputTokens: undefined, outputTokens: undefined, cachedTokens: undefined, costUsd: null });
     expect(none.attributes).not.to.have.any.keys("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "operation.cost");
+    // The metrics get no 0 observation either.
+    expect(remote).to.deep.equal([{ inputTokens: undefined, outputTokens: undefined, cachedInputTokens: undefined }]);
     // Anthropic's message_start gives the input before any output: that much is known.
     const inputOnly = ended((m) => m.usage(30, undefined));
     expect(inputOnly.record).to.deep.include({ inputTokens: 30, outputTokens: undefined });

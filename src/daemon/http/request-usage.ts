@@ -35,13 +35,17 @@ export function recordRequests(ctx: DaemonContext) {
       api: apiOf(req.path),
       ...(via.length ? { via } : {}),
       // A routed generation's tokens in the same GenAI metrics a local one updates, under the name the caller used.
+      // A count the upstream never reported (a stream left before its usage) is no observation: a 0 would skew the
+      // token-usage histogram.
       onRemoteUsage: (usage) => {
         const model = record.model ?? "";
-        ctx.metrics.tokens.inc({ model, type: "input" }, usage.inputTokens);
-        ctx.metrics.tokens.inc({ model, type: "output" }, usage.outputTokens);
+        for (const type of ["input", "output"] as const) {
+          const count = type === "input" ? usage.inputTokens : usage.outputTokens;
+          if (count === undefined) continue;
+          ctx.metrics.tokens.inc({ model, type }, count);
+          ctx.metrics.tokenUsage.observe({ model, type }, count);
+        }
         ctx.metrics.cachedInputTokens.inc({ model }, usage.cachedInputTokens ?? 0);
-        ctx.metrics.tokenUsage.observe({ model, type: "input" }, usage.inputTokens);
-        ctx.metrics.tokenUsage.observe({ model, type: "output" }, usage.outputTokens);
       },
       onBackend: (backend) => {
         // A header value is Latin-1 without control characters; a model name may be anything (Node throws otherwise).

@@ -23,7 +23,7 @@ export interface RequestRecord {
   /** The mlxm daemons this request passed before this one (`x-mlxm-via`), sent on with this one's id added. */
   via?: string[];
   /** Called with a routed (not local) generation's usage, for the GenAI metrics local generations update themselves. */
-  onRemoteUsage?: (usage: { inputTokens: number; outputTokens: number; cachedInputTokens?: number }) => void;
+  onRemoteUsage?: (usage: { inputTokens?: number; outputTokens?: number; cachedInputTokens?: number }) => void;
   /** Called once the backend is chosen, before any byte is sent (sets `x-mlxm-backend`). */
   onBackend?: (backend: string) => void;
   /** Backends still reporting to this record (see {@link holdRecord}); the row waits for them. */

@@ -19,7 +19,7 @@ export function reportUsage(record: RequestRecord | undefined, span: Span | unde
   const cached = inputTokens === undefined ? undefined : (usage.cachedInputTokens ?? 0);
   const cacheCreated = inputTokens === undefined ? undefined : usage.cacheCreationInputTokens;
   if (record) {
-    if (remote) record.onRemoteUsage?.({ inputTokens: inputTokens ?? 0, outputTokens: outputTokens ?? 0, cachedInputTokens: cached });
+    if (remote) record.onRemoteUsage?.({ inputTokens, outputTokens, cachedInputTokens: cached });
     record.inputTokens = inputTokens;
     record.outputTokens = outputTokens;
     record.cachedTokens = cached;
