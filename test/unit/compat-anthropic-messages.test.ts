@@ -114,6 +114,7 @@ describe("compat: Anthropic Messages", () => {
         [{ ...base, messages: [{ role: "user", content: [{ type: "text", text: "x", citations: [{ type: "char_location" }] }] }] }, "messages[0].content[0].citations", /citations/],
         [{ ...base, messages: [{ role: "assistant", content: [{ type: "server_tool_use", id: "s", name: "web_search", input: {} }] }] }, "messages[0].content[0].type", /server tools/],
         [{ ...base, messages: [{ role: "user", content: [{ type: "web_search_tool_result", tool_use_id: "s", content: [] }] }] }, "messages[0].content[0].type", /server tool results/],
+        [{ ...base, messages: [{ role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_9", content: "x" }] }] }, "messages[0].content[0].tool_use_id", /unexpected `tool_use_id`.*toolu_9/],
         [{ ...base, tools: [{ type: "web_search_20250305", name: "web_search" }] }, "tools[0].type", /server tools/],
         [{ ...base, tools: [{ name: "t" }] }, "tools[0].input_schema", /input_schema/],
         [{ ...base, tool_choice: { type: "any" } }, "tool_choice", /needs tools/],

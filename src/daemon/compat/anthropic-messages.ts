@@ -161,7 +161,13 @@ function toolResultText(block: z.output<typeof Block>, at: string): string {
   return block.is_error === true ? `Error: ${text}` : text;
 }
 
-function fromUserContent(content: z.output<typeof Content>, at: string, toolNames: Map<string, string>, out: ChatMessage[]): void {
+/**
+ * The ids a user turn's tool_result blocks may answer: the tool_use blocks of the assistant turn before it. Anthropic
+ * answers any other id with a 400 (a result for no call would reach the model, or an OpenAI upstream, as an orphan).
+ */
+type AnswerableIds = ReadonlySet<string>;
+
+function fromUserContent(content: z.output<typeof Content>, at: string, toolNames: Map<string, string>, answerable: AnswerableIds, out: ChatMessage[]): void {
   if (typeof content === "string") {
     out.push({ role: "user", content });
     return;
@@ -179,6 +185,12 @@ function fromUserContent(content: z.output<typeof Content>, at: string, toolName
         break;
       case "tool_result": {
         if (typeof block.tool_use_id !== "string") throw badRequest("a tool_result block needs tool_use_id", `${where}.tool_use_id`);
+        if (!answerable.has(block.tool_use_id)) {
+          throw badRequest(
+            `unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${block.tool_use_id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`,
+            `${where}.tool_use_id`,
+          );
+        }
         flush();
         const name = toolNames.get(block.tool_use_id);
         out.push({ role: "tool", content: toolResultText(block, where), toolCallId: block.tool_use_id, ...(name ? { name } : {}) });
@@ -227,10 +239,15 @@ function fromMessages(body: { system?: MessagesRequestBody["system"]; messages: 
     out.push({ role: "system", content: system.map((b, j) => textBlock(b, `system[${j}]`)).join("\n") });
   }
   const toolNames = new Map<string, string>();
+  let answerable: AnswerableIds = new Set();
   body.messages.forEach((m, i) => {
     const at = `messages[${i}]`;
-    if (m.role === "user") fromUserContent(m.content, at, toolNames, out);
-    else out.push(fromAssistantContent(m.content, at, toolNames));
+    if (m.role === "user") fromUserContent(m.content, at, toolNames, answerable, out);
+    else {
+      const turn = fromAssistantContent(m.content, at, toolNames);
+      answerable = new Set(turn.toolCalls?.map((c) => c.id));
+      out.push(turn);
+    }
   });
   return out;
 }
