@@ -53,6 +53,19 @@ describe("spans repo", () => {
     expect((await store.spans.trace(hex(1, 32))).map((s) => s.name)).to.deep.equal(["mlxm run", "POST /api/chat", "chat"]);
   });
 
+  it("counts a translated route's tokens once, though its span and the SDK's span beneath it both carry them", async () => {
+    const usage = { "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 11, "gen_ai.usage.output_tokens": 7 };
+    await store.spans.insert([
+      span(5, 1, null, { name: "POST /v1/messages" }),
+      span(5, 2, 1, { name: "chat gpt-4o", attributes: usage }),
+      span(5, 3, 2, { name: "chat gpt-4o", attributes: { ...usage, "gen_ai.system": "openai" } }),
+      span(5, 4, 3, { name: "POST" }),
+      // A second generation in the same trace (a CLI command making two calls) still adds up.
+      span(5, 5, 1, { name: "chat mlxm-tiny", attributes: { "gen_ai.usage.input_tokens": 3, "gen_ai.usage.output_tokens": 2 } }),
+    ]);
+    expect((await store.spans.summaries({ limit: 1 }))[0]).to.include({ input_tokens: 14, output_tokens: 9 });
+  });
+
   it("names a trace after its earliest span when the root was never received", async () => {
     await store.spans.insert([span(3, 5, 99, { name: "GET /api/ps" }), span(3, 6, 5, { name: "SELECT models" })]);
     expect((await store.spans.summaries({ limit: 1 }))[0]!.name).to.equal("GET /api/ps");

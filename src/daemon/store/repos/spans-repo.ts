@@ -19,6 +19,13 @@ interface SummaryRow {
   root_service: string | null;
 }
 
+/**
+ * True for a span (`s`) whose parent carries no token usage. A translated route's span and the SDK's GenAI span
+ * beneath it both report the same call's usage; summing both doubled the trace's tokens.
+ */
+const notNestedUsage = sql`not exists (select 1 from spans p where p.trace_id = s.trace_id and p.span_id = s.parent_span_id
+  and coalesce(json_extract(p.attributes_json, '$."gen_ai.usage.input_tokens"'), json_extract(p.attributes_json, '$."gen_ai.usage.output_tokens"')) is not null)`;
+
 export class SpansRepo {
   constructor(private readonly db: Db) {}
 
@@ -76,7 +83,7 @@ export class SpansRepo {
     return rows.map((r) => r.trace_id);
   }
 
-  /** Recent traces, newest first. */
+  /** Recent traces, newest first. Token totals count each generation once (see `notNestedUsage`). */
   async summaries(opts: {
     limit: number;
     sinceMs?: number;
@@ -92,8 +99,8 @@ export class SpansRepo {
         sql<number>`max(s.start_ms + s.duration_ms)`.as("end_ms"),
         sql<number>`count(*)`.as("span_count"),
         sql<number>`sum(s.status_code = 2)`.as("error_count"),
-        sql<number | null>`sum(json_extract(s.attributes_json, '$."gen_ai.usage.input_tokens"'))`.as("input_tokens"),
-        sql<number | null>`sum(json_extract(s.attributes_json, '$."gen_ai.usage.output_tokens"'))`.as("output_tokens"),
+        sql<number | null>`sum(case when ${notNestedUsage} then json_extract(s.attributes_json, '$."gen_ai.usage.input_tokens"') end)`.as("input_tokens"),
+        sql<number | null>`sum(case when ${notNestedUsage} then json_extract(s.attributes_json, '$."gen_ai.usage.output_tokens"') end)`.as("output_tokens"),
         sql<string | null>`max(json_extract(s.attributes_json, '$."gen_ai.request.model"'))`.as("model"),
         // The root: a span without a parent, else (the CLI's span was never received) the earliest one.
         sql<string | null>`(select r.name from spans r where r.trace_id = s.trace_id order by r.parent_span_id is not null, r.start_ms limit 1)`.as("root_name"),
