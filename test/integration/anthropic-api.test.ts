@@ -199,6 +199,11 @@ describe("Anthropic API with the @anthropic-ai/sdk (local engine)", () => {
       expect(m.usage.input_tokens + (m.usage.cache_read_input_tokens ?? 0)).to.equal(count.input_tokens);
     });
 
+    it("takes thinking.between_tools (thinking off, as the newest SDK sends it) as disabled", async () => {
+      const m = await anthropic.messages.create({ model: REASONER, max_tokens: 6, messages: user("think"), thinking: { type: "between_tools" } });
+      expect(m.content.map((b) => b.type)).to.deep.equal(["text"]);
+    });
+
     it("is reasoning_content on the OpenAI API and thinking on Ollama's", async () => {
       const openai = new OpenAI({ baseURL: `${d.baseUrl}/v1`, apiKey: "unused", maxRetries: 0 });
       const c = await openai.chat.completions.create({ model: REASONER, messages: user("think"), max_tokens: 6 });

@@ -92,6 +92,7 @@ describe("compat: Anthropic Messages", () => {
       expect(fromMessagesRequest({ ...base, tools, tool_choice: { type: "none" } }).request.toolChoice).to.deep.equal({ type: "none" });
       expect(fromMessagesRequest({ ...base, thinking: { type: "enabled", budget_tokens: 8 } }).request.reasoning).to.deep.equal({ enabled: true, budgetTokens: 8 });
       expect(fromMessagesRequest({ ...base, thinking: { type: "disabled" } }).request.reasoning).to.deep.equal({ enabled: false });
+      expect(fromMessagesRequest({ ...base, thinking: { type: "between_tools" } }).request.reasoning).to.deep.equal({ enabled: false });
       expect(fromMessagesRequest({ ...base, thinking: { type: "adaptive" } }).request.reasoning).to.deep.equal({ enabled: true });
       expect(fromMessagesRequest({ ...base, output_config: { format: { type: "json_schema", schema: { type: "object" } } } }).request.responseFormat).to.deep.equal({
         type: "json_schema",

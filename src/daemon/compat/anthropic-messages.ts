@@ -45,6 +45,8 @@ const ThinkingSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("enabled"), budget_tokens: z.number().int().min(1), ...Display }),
   z.strictObject({ type: z.literal("adaptive"), ...Display }),
   z.strictObject({ type: z.literal("disabled") }),
+  // Thinking off; the progress notes Anthropic's models write between tool calls come back as thinking blocks.
+  z.strictObject({ type: z.literal("between_tools") }),
 ]);
 
 const OutputConfig = z.strictObject({
@@ -281,7 +283,8 @@ function fromToolChoice(choice: MessagesRequestBody["tool_choice"], tools: ToolD
 
 function fromThinking(thinking: MessagesRequestBody["thinking"], maxTokens: number | null | undefined): ReasoningOptions | undefined {
   if (!thinking) return undefined;
-  if (thinking.type === "disabled") return { enabled: false };
+  // A local model writes no progress notes of its own between tool calls, so between_tools is thinking off.
+  if (thinking.type === "disabled" || thinking.type === "between_tools") return { enabled: false };
   if (thinking.display === "omitted") throw badRequest("thinking.display \"omitted\" is not supported", "thinking.display");
   if (thinking.type === "adaptive") return { enabled: true };
   if (present(maxTokens) && thinking.budget_tokens >= maxTokens!) {
