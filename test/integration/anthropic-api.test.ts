@@ -150,6 +150,17 @@ describe("Anthropic API with the @anthropic-ai/sdk (local engine)", () => {
     expect((unenforceable as Error).message).to.contain("tools[0].input_schema.properties.a").and.not.contain("function.parameters");
   });
 
+  it("words a prompt longer than the context as Anthropic does (clients such as Claude Code compact on it), streamed or not", async () => {
+    const body = { model: MODEL, max_tokens: 4, system: "word ".repeat(5000), messages: user("hi") };
+    const { input_tokens } = await anthropic.messages.countTokens({ model: MODEL, system: body.system, messages: body.messages });
+    for (const call of [() => anthropic.messages.create(body), () => anthropic.messages.stream(body).finalMessage()]) {
+      const err = await call().catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(Anthropic.BadRequestError);
+      const message = ((err as InstanceType<typeof Anthropic.BadRequestError>).error as { error: { message: string } }).error.message;
+      expect(message).to.equal(`prompt is too long: ${input_tokens} tokens > 2048 maximum (the model's context, MLXM_CONTEXT_SIZE)`);
+    }
+  });
+
   it("answers a full queue with RateLimitError and retry-after", async () => {
     const busy = await startTestDaemon({ MLXM_NUM_PARALLEL: "1", MLXM_MAX_QUEUE: "1" });
     const busyStore = await Store.open(path.join(busy.home, "mlxm.db"));

@@ -7,7 +7,7 @@ import { toAnthropicError, toAnthropicStatus } from "../../src/daemon/compat/ant
 import { fromCountTokensRequest, fromMessagesRequest } from "../../src/daemon/compat/anthropic-messages.js";
 import { toMessage, toMessageStreamEvents, type MessageStreamEvent } from "../../src/daemon/compat/anthropic-message-response.js";
 import type { ChatEvent } from "../../src/daemon/core/chat.js";
-import { HttpError } from "../../src/daemon/errors.js";
+import { contextLengthExceeded, HttpError } from "../../src/daemon/errors.js";
 
 const base = { model: "m", max_tokens: 16, messages: [{ role: "user", content: "hi" }] };
 
@@ -247,6 +247,14 @@ describe("compat: Anthropic Messages", () => {
         expect(toAnthropicError(err).error.type).to.equal(type);
       }
       expect(toAnthropicError(cases[0]![0])).to.deep.equal({ type: "error", error: { type: "invalid_request_error", message: "max_tokens: bad" } });
+    });
+
+    it("words a prompt longer than the context as Anthropic does, sizes included", () => {
+      const err = contextLengthExceeded("the prompt is 5000 tokens but the context holds 2048 (MLXM_CONTEXT_SIZE)", "messages", { prompt_tokens: 5000, context_size: 2048 });
+      expect([toAnthropicStatus(err), toAnthropicError(err)]).to.deep.equal([
+        400,
+        { type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 5000 tokens > 2048 maximum (the model's context, MLXM_CONTEXT_SIZE)" } },
+      ]);
     });
   });
 });
