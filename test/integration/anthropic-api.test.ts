@@ -161,6 +161,19 @@ describe("Anthropic API with the @anthropic-ai/sdk (local engine)", () => {
     }
   });
 
+  it("enforces the deprecated top-level output_format, as older clients send it with the structured-outputs beta", async () => {
+    const schema = { type: "object", properties: { size: { type: "string", enum: ["s", "m", "l"] } }, required: ["size"], additionalProperties: false };
+    const res = await fetch(`${d.baseUrl}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01", "anthropic-beta": "structured-outputs-2025-11-13" },
+      body: JSON.stringify({ model: MODEL, max_tokens: 40, messages: user("size?"), output_format: { type: "json_schema", schema } }),
+    });
+    expect(res.status).to.equal(200);
+    const m = (await res.json()) as Anthropic.Message;
+    expect(m.stop_reason).to.equal("end_turn");
+    expect(JSON.parse((m.content[0] as Anthropic.TextBlock).text)).to.have.property("size").that.is.oneOf(["s", "m", "l"]);
+  });
+
   it("answers a full queue with RateLimitError and retry-after", async () => {
     const busy = await startTestDaemon({ MLXM_NUM_PARALLEL: "1", MLXM_MAX_QUEUE: "1" });
     const busyStore = await Store.open(path.join(busy.home, "mlxm.db"));

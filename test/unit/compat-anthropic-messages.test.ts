@@ -98,6 +98,10 @@ describe("compat: Anthropic Messages", () => {
         type: "json_schema",
         schema: { type: "object" },
       });
+      expect(fromMessagesRequest({ ...base, output_format: { type: "json_schema", schema: { type: "object" } } }).request.responseFormat).to.deep.equal({
+        type: "json_schema",
+        schema: { type: "object" },
+      });
     });
 
     it("counts the same request a create would make, max_tokens optional", () => {
@@ -126,6 +130,7 @@ describe("compat: Anthropic Messages", () => {
         [{ ...base, temperature: 1.5 }, "temperature", /temperature/],
         [{ ...base, messages: [{ role: "system", content: "x" }] }, "messages[0].role", /role/],
         [{ ...base, nonsense: true }, "nonsense", /Unrecognized/],
+        [{ ...base, output_format: { type: "json_schema", schema: {} }, output_config: { format: { type: "json_schema", schema: {} } } }, "output_format", /not both/],
       ];
       for (const [body, param, message] of cases) {
         const err = refused(body);

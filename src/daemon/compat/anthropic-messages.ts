@@ -49,11 +49,11 @@ const ThinkingSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("between_tools") }),
 ]);
 
+const OutputFormat = z.strictObject({ type: z.literal("json_schema"), schema: z.record(z.string(), z.unknown()) });
+
 const OutputConfig = z.strictObject({
   effort: z.unknown().optional(),
-  format: z
-    .strictObject({ type: z.literal("json_schema"), schema: z.record(z.string(), z.unknown()) })
-    .nullish(),
+  format: OutputFormat.nullish(),
 });
 
 /** Fields both `/v1/messages` and `/v1/messages/count_tokens` take. Unknown top-level fields are a 400, as Anthropic answers them. */
@@ -65,6 +65,8 @@ const CommonFields = {
   tool_choice: ToolChoiceSchema.nullish(),
   thinking: ThinkingSchema.nullish(),
   output_config: OutputConfig.nullish(),
+  // The structured-outputs beta's first form, deprecated for output_config.format but still sent by older clients.
+  output_format: OutputFormat.nullish(),
   cache_control: CacheControl,
   // Accepted to be refused by name (see `REFUSED`), so the 400 says why rather than "unrecognized".
   container: z.unknown().optional(),
@@ -313,7 +315,8 @@ function toChatRequest(b: z.output<typeof CountTokensRequestSchema>): ChatReques
   }
   const reasoning = fromThinking(b.thinking, b.max_tokens);
   if (reasoning) request.reasoning = reasoning;
-  const format = b.output_config?.format;
+  if (b.output_format && b.output_config?.format) throw badRequest("give output_config.format or the deprecated output_format, not both", "output_format");
+  const format = b.output_config?.format ?? b.output_format;
   if (format) request.responseFormat = { type: "json_schema", schema: format.schema };
   return request;
 }
