@@ -85,6 +85,17 @@ describe("compat: Anthropic Messages", () => {
       });
     });
 
+    it("lets a tool_result answer a tool_use of any message of the assistant turn before it (consecutive ones are one turn)", () => {
+      const messages = [
+        { role: "user", content: "go" },
+        { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "t", input: {} }] },
+        { role: "assistant", content: "and" },
+        { role: "user", content: "wait" },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "ok" }] },
+      ];
+      expect(fromMessagesRequest({ ...base, messages }).request.messages.at(-1)).to.deep.equal({ role: "tool", content: "ok", toolCallId: "toolu_1", name: "t" });
+    });
+
     it("maps tool_choice any/tool/none and thinking", () => {
       const tools = [{ name: "t", input_schema: { type: "object" } }];
       expect(fromMessagesRequest({ ...base, tools, tool_choice: { type: "any" } }).request.toolChoice).to.deep.equal({ type: "required" });

@@ -249,7 +249,9 @@ function fromMessages(body: { system?: MessagesRequestBody["system"]; messages: 
     if (m.role === "user") fromUserContent(m.content, at, toolNames, answerable, out);
     else {
       const turn = fromAssistantContent(m.content, at, toolNames);
-      answerable = new Set(turn.toolCalls?.map((c) => c.id));
+      // Consecutive assistant messages are one turn, as Anthropic merges them.
+      const calls = turn.toolCalls?.map((c) => c.id) ?? [];
+      answerable = body.messages[i - 1]?.role === "assistant" ? new Set([...answerable, ...calls]) : new Set(calls);
       out.push(turn);
     }
   });
