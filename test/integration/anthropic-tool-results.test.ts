@@ -1,7 +1,8 @@
 /**
- * tool_result blocks that answer no tool_use, through the official @anthropic-ai/sdk against a real daemon: Anthropic
- * answers them with a 400 naming the id, and so must mlxm for a local model and for a translated OpenAI route (whose
- * upstream would otherwise get a `tool` message answering no call), before any upstream call.
+ * tool_result blocks that answer no tool_use, and tool_use blocks left without a tool_result, through the official
+ * @anthropic-ai/sdk against a real daemon: Anthropic answers both with a 400 naming the ids, and so must mlxm for a
+ * local model and for a translated OpenAI route (whose upstream would otherwise get a `tool` message answering no
+ * call, or a call never answered), before any upstream call.
  */
 import Anthropic from "@anthropic-ai/sdk";
 import { expect } from "chai";
@@ -18,7 +19,7 @@ const conversation = (resultId: string): Anthropic.MessageParam[] => [
   { role: "user", content: [{ type: "tool_result", tool_use_id: resultId, content: "a\nb" }] },
 ];
 
-describe("Anthropic API: tool_result blocks must answer a tool_use of the turn before", function () {
+describe("Anthropic API: tool_use and tool_result blocks must pair up", function () {
   this.timeout(60_000);
   let d: TestDaemon;
   let upstream: FakeServer;
@@ -58,6 +59,20 @@ describe("Anthropic API: tool_result blocks must answer a tool_use of the turn b
 
       const answered = await anthropic.messages.create({ model, max_tokens: 4, tools, messages: conversation("toolu_01") });
       expect(answered.type).to.equal("message");
+    });
+  }
+
+  for (const model of ["mlxm-tiny", "gpt-4o"]) {
+    it(`answers a tool_use left without a tool_result with Anthropic's 400, before any upstream call (${model})`, async () => {
+      const sent = upstream.requests.length;
+      const unanswered = await anthropic.messages
+        .create({ model, max_tokens: 4, tools, messages: [...conversation("toolu_01").slice(0, 2), { role: "user", content: "never mind" }] })
+        .catch((e: unknown) => e);
+      expect(unanswered).to.be.instanceOf(Anthropic.BadRequestError);
+      expect(((unanswered as InstanceType<typeof Anthropic.BadRequestError>).error as { error: { message: string } }).error.message).to.equal(
+        "messages[1]: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_01. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
+      );
+      expect(upstream.requests.length).to.equal(sent);
     });
   }
 

@@ -96,6 +96,11 @@ describe("compat: Anthropic Messages", () => {
       expect(fromMessagesRequest({ ...base, messages }).request.messages.at(-1)).to.deep.equal({ role: "tool", content: "ok", toolCallId: "toolu_1", name: "t" });
     });
 
+    it("leaves a trailing assistant tool_use (a prefill) unanswered", () => {
+      const messages = [{ role: "user", content: "go" }, { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "t", input: {} }] }];
+      expect(fromMessagesRequest({ ...base, messages }).request.messages.at(-1)).to.deep.equal({ role: "assistant", content: "", toolCalls: [{ id: "toolu_1", name: "t", arguments: "{}" }] });
+    });
+
     it("maps tool_choice any/tool/none and thinking", () => {
       const tools = [{ name: "t", input_schema: { type: "object" } }];
       expect(fromMessagesRequest({ ...base, tools, tool_choice: { type: "any" } }).request.toolChoice).to.deep.equal({ type: "required" });
@@ -131,6 +136,11 @@ describe("compat: Anthropic Messages", () => {
         [{ ...base, messages: [{ role: "assistant", content: [{ type: "server_tool_use", id: "s", name: "web_search", input: {} }] }] }, "messages[0].content[0].type", /server tools/],
         [{ ...base, messages: [{ role: "user", content: [{ type: "web_search_tool_result", tool_use_id: "s", content: [] }] }] }, "messages[0].content[0].type", /server tool results/],
         [{ ...base, messages: [{ role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_9", content: "x" }] }] }, "messages[0].content[0].tool_use_id", /unexpected `tool_use_id`.*toolu_9/],
+        [
+          { ...base, messages: [{ role: "user", content: "go" }, { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "t", input: {} }, { type: "tool_use", id: "toolu_2", name: "t", input: {} }] }, { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1" }] }] },
+          "messages[1]",
+          /`tool_use` ids were found without `tool_result` blocks immediately after: toolu_2\./,
+        ],
         [{ ...base, tools: [{ type: "web_search_20250305", name: "web_search" }] }, "tools[0].type", /server tools/],
         [{ ...base, tools: [{ name: "t" }] }, "tools[0].input_schema", /input_schema/],
         [{ ...base, tool_choice: { type: "any" } }, "tool_choice", /needs tools/],

@@ -235,6 +235,44 @@ function fromAssistantContent(content: z.output<typeof Content>, at: string, too
   return { role: "assistant", content: texts.join(""), ...(toolCalls.length ? { toolCalls } : {}) };
 }
 
+/** The ids of `type` blocks (`tool_use`: `id`, `tool_result`: `tool_use_id`) in messages `from` to `to`, inclusive. */
+function blockIds(messages: MessagesRequestBody["messages"], from: number, to: number, type: "tool_use" | "tool_result"): Set<string> {
+  const ids = new Set<string>();
+  for (const m of messages.slice(from, to + 1)) {
+    if (typeof m.content === "string") continue;
+    for (const b of m.content) {
+      const id = type === "tool_use" ? b.id : b.tool_use_id;
+      if (b.type === type && typeof id === "string") ids.add(id);
+    }
+  }
+  return ids;
+}
+
+/**
+ * Every tool_use of an assistant turn must be answered by a tool_result in the user turn after it, or Anthropic answers
+ * 400 (and an OpenAI upstream would too). A trailing assistant turn (a prefill) has no answer yet. Consecutive
+ * messages of one role are one turn, as Anthropic merges them.
+ */
+function requireToolResults(messages: MessagesRequestBody["messages"]): void {
+  let start = 0;
+  for (let i = 0; i < messages.length; i++) {
+    if (messages[i + 1]?.role === messages[i]!.role) continue;
+    if (messages[i]!.role === "assistant" && i + 1 < messages.length) {
+      let userEnd = i + 1;
+      while (messages[userEnd + 1]?.role === "user") userEnd++;
+      const answered = blockIds(messages, i + 1, userEnd, "tool_result");
+      const missing = [...blockIds(messages, start, i, "tool_use")].filter((id) => !answered.has(id));
+      if (missing.length) {
+        throw badRequest(
+          `\`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(", ")}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`,
+          `messages[${i}]`,
+        );
+      }
+    }
+    start = i + 1;
+  }
+}
+
 function fromMessages(body: { system?: MessagesRequestBody["system"]; messages: MessagesRequestBody["messages"] }): ChatMessage[] {
   const out: ChatMessage[] = [];
   const system = body.system;
@@ -255,6 +293,7 @@ function fromMessages(body: { system?: MessagesRequestBody["system"]; messages: 
       out.push(turn);
     }
   });
+  requireToolResults(body.messages);
   return out;
 }
 
