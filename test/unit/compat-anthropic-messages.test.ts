@@ -143,6 +143,7 @@ describe("compat: Anthropic Messages", () => {
         ],
         [{ ...base, tools: [{ type: "web_search_20250305", name: "web_search" }] }, "tools[0].type", /server tools/],
         [{ ...base, tools: [{ name: "t" }] }, "tools[0].input_schema", /input_schema/],
+        [{ ...base, tools: [{ name: "t", input_schema: {} }, { name: "u", input_schema: {} }, { name: "t", input_schema: {} }] }, "tools[2].name", /must be unique: "t"/],
         [{ ...base, tool_choice: { type: "any" } }, "tool_choice", /needs tools/],
         [{ ...base, tools: [{ name: "t", input_schema: {} }], tool_choice: { type: "tool", name: "u" } }, "tool_choice.name", /not in tools/],
         [{ ...base, thinking: { type: "enabled", budget_tokens: 16 } }, "thinking.budget_tokens", /less than max_tokens/],

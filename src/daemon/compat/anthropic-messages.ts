@@ -305,6 +305,8 @@ function fromTools(tools: MessagesRequestBody["tools"]): ToolDefinition[] | unde
     }
     const name = ToolName.safeParse(t.name);
     if (!name.success) throw badRequest(`Invalid value for 'tools[${i}].name': ${name.error.issues[0]!.message}`, `tools[${i}].name`);
+    // Checked here, not only by the engine, so the error names Anthropic's field rather than OpenAI's `function.name`.
+    if (tools.findIndex((u) => u.name === t.name) < i) throw badRequest(`Tool names must be unique: "${t.name}" is given twice.`, `tools[${i}].name`);
     if (!t.input_schema) throw badRequest("a tool needs input_schema", `tools[${i}].input_schema`);
     if (t.defer_loading === true) throw badRequest("defer_loading (tool search) is not supported", `tools[${i}].defer_loading`);
     return { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.input_schema, parametersPath: `tools[${i}].input_schema` };
