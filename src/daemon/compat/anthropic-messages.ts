@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { ChatMessage, ChatRequest, ReasoningOptions, ToolChoice, ToolDefinition } from "../core/chat.js";
 import { badRequest } from "../errors.js";
+import { checkToolPairing } from "./anthropic-tool-pairing.js";
 import { parseBody } from "./parse.js";
 
 const CacheControl = z.looseObject({ type: z.string() }).nullish();
@@ -165,13 +166,7 @@ function toolResultText(block: z.output<typeof Block>, at: string): string {
   return block.is_error === true ? `Error: ${text}` : text;
 }
 
-/**
- * The ids a user turn's tool_result blocks may answer: the tool_use blocks of the assistant turn before it. Anthropic
- * answers any other id with a 400 (a result for no call would reach the model, or an OpenAI upstream, as an orphan).
- */
-type AnswerableIds = ReadonlySet<string>;
-
-function fromUserContent(content: z.output<typeof Content>, at: string, toolNames: Map<string, string>, answerable: AnswerableIds, out: ChatMessage[]): void {
+function fromUserContent(content: z.output<typeof Content>, at: string, toolNames: Map<string, string>, out: ChatMessage[]): void {
   if (typeof content === "string") {
     out.push({ role: "user", content });
     return;
@@ -189,12 +184,6 @@ function fromUserContent(content: z.output<typeof Content>, at: string, toolName
         break;
       case "tool_result": {
         if (typeof block.tool_use_id !== "string") throw badRequest("a tool_result block needs tool_use_id", `${where}.tool_use_id`);
-        if (!answerable.has(block.tool_use_id)) {
-          throw badRequest(
-            `unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${block.tool_use_id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`,
-            `${where}.tool_use_id`,
-          );
-        }
         flush();
         const name = toolNames.get(block.tool_use_id);
         out.push({ role: "tool", content: toolResultText(block, where), toolCallId: block.tool_use_id, ...(name ? { name } : {}) });
@@ -235,44 +224,6 @@ function fromAssistantContent(content: z.output<typeof Content>, at: string, too
   return { role: "assistant", content: texts.join(""), ...(toolCalls.length ? { toolCalls } : {}) };
 }
 
-/** The ids of `type` blocks (`tool_use`: `id`, `tool_result`: `tool_use_id`) in messages `from` to `to`, inclusive. */
-function blockIds(messages: MessagesRequestBody["messages"], from: number, to: number, type: "tool_use" | "tool_result"): Set<string> {
-  const ids = new Set<string>();
-  for (const m of messages.slice(from, to + 1)) {
-    if (typeof m.content === "string") continue;
-    for (const b of m.content) {
-      const id = type === "tool_use" ? b.id : b.tool_use_id;
-      if (b.type === type && typeof id === "string") ids.add(id);
-    }
-  }
-  return ids;
-}
-
-/**
- * Every tool_use of an assistant turn must be answered by a tool_result in the user turn after it, or Anthropic answers
- * 400 (and an OpenAI upstream would too). A trailing assistant turn (a prefill) has no answer yet. Consecutive
- * messages of one role are one turn, as Anthropic merges them.
- */
-function requireToolResults(messages: MessagesRequestBody["messages"]): void {
-  let start = 0;
-  for (let i = 0; i < messages.length; i++) {
-    if (messages[i + 1]?.role === messages[i]!.role) continue;
-    if (messages[i]!.role === "assistant" && i + 1 < messages.length) {
-      let userEnd = i + 1;
-      while (messages[userEnd + 1]?.role === "user") userEnd++;
-      const answered = blockIds(messages, i + 1, userEnd, "tool_result");
-      const missing = [...blockIds(messages, start, i, "tool_use")].filter((id) => !answered.has(id));
-      if (missing.length) {
-        throw badRequest(
-          `\`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(", ")}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`,
-          `messages[${i}]`,
-        );
-      }
-    }
-    start = i + 1;
-  }
-}
-
 function fromMessages(body: { system?: MessagesRequestBody["system"]; messages: MessagesRequestBody["messages"] }): ChatMessage[] {
   const out: ChatMessage[] = [];
   const system = body.system;
@@ -280,20 +231,13 @@ function fromMessages(body: { system?: MessagesRequestBody["system"]; messages: 
   else if (Array.isArray(system) && system.length) {
     out.push({ role: "system", content: system.map((b, j) => textBlock(b, `system[${j}]`)).join("\n") });
   }
+  checkToolPairing(body.messages);
   const toolNames = new Map<string, string>();
-  let answerable: AnswerableIds = new Set();
   body.messages.forEach((m, i) => {
     const at = `messages[${i}]`;
-    if (m.role === "user") fromUserContent(m.content, at, toolNames, answerable, out);
-    else {
-      const turn = fromAssistantContent(m.content, at, toolNames);
-      // Consecutive assistant messages are one turn, as Anthropic merges them.
-      const calls = turn.toolCalls?.map((c) => c.id) ?? [];
-      answerable = body.messages[i - 1]?.role === "assistant" ? new Set([...answerable, ...calls]) : new Set(calls);
-      out.push(turn);
-    }
+    if (m.role === "user") fromUserContent(m.content, at, toolNames, out);
+    else out.push(fromAssistantContent(m.content, at, toolNames));
   });
-  requireToolResults(body.messages);
   return out;
 }
 
