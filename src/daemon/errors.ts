@@ -23,5 +23,7 @@ export class HttpError extends Error {
 
 export const badRequest = (message: string, param?: string) => new HttpError("bad_request", message, undefined, undefined, param);
 export const notFound = (message: string) => new HttpError("not_found", message);
-export const contextLengthExceeded = (message: string, param?: string) => new HttpError("context_length_exceeded", message, undefined, undefined, param);
+/** `details` may say the sizes (`prompt_tokens`, `context_size`), for protocols whose clients read them from the message. */
+export const contextLengthExceeded = (message: string, param?: string, details?: { prompt_tokens: number; context_size: number }) =>
+  new HttpError("context_length_exceeded", message, details, undefined, param);
 export const modelNotFound = (model: string) => new HttpError("model_not_found", `model "${model}" not found`, { model }, undefined, "model");

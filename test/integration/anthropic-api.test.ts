@@ -150,6 +150,30 @@ describe("Anthropic API with the @anthropic-ai/sdk (local engine)", () => {
     expect((unenforceable as Error).message).to.contain("tools[0].input_schema.properties.a").and.not.contain("function.parameters");
   });
 
+  it("words a prompt longer than the context as Anthropic does (clients such as Claude Code compact on it), streamed or not", async () => {
+    const body = { model: MODEL, max_tokens: 4, system: "word ".repeat(5000), messages: user("hi") };
+    const { input_tokens } = await anthropic.messages.countTokens({ model: MODEL, system: body.system, messages: body.messages });
+    for (const call of [() => anthropic.messages.create(body), () => anthropic.messages.stream(body).finalMessage()]) {
+      const err = await call().catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(Anthropic.BadRequestError);
+      const message = ((err as InstanceType<typeof Anthropic.BadRequestError>).error as { error: { message: string } }).error.message;
+      expect(message).to.equal(`prompt is too long: ${input_tokens} tokens > 2048 maximum (the model's context, MLXM_CONTEXT_SIZE)`);
+    }
+  });
+
+  it("enforces the deprecated top-level output_format, as older clients send it with the structured-outputs beta", async () => {
+    const schema = { type: "object", properties: { size: { type: "string", enum: ["s", "m", "l"] } }, required: ["size"], additionalProperties: false };
+    const res = await fetch(`${d.baseUrl}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01", "anthropic-beta": "structured-outputs-2025-11-13" },
+      body: JSON.stringify({ model: MODEL, max_tokens: 40, messages: user("size?"), output_format: { type: "json_schema", schema } }),
+    });
+    expect(res.status).to.equal(200);
+    const m = (await res.json()) as Anthropic.Message;
+    expect(m.stop_reason).to.equal("end_turn");
+    expect(JSON.parse((m.content[0] as Anthropic.TextBlock).text)).to.have.property("size").that.is.oneOf(["s", "m", "l"]);
+  });
+
   it("answers a full queue with RateLimitError and retry-after", async () => {
     const busy = await startTestDaemon({ MLXM_NUM_PARALLEL: "1", MLXM_MAX_QUEUE: "1" });
     const busyStore = await Store.open(path.join(busy.home, "mlxm.db"));
@@ -197,6 +221,11 @@ describe("Anthropic API with the @anthropic-ai/sdk (local engine)", () => {
       expect(m.content.map((b) => b.type)).to.deep.equal(["text"]);
       const count = await anthropic.messages.countTokens(body);
       expect(m.usage.input_tokens + (m.usage.cache_read_input_tokens ?? 0)).to.equal(count.input_tokens);
+    });
+
+    it("takes thinking.between_tools (thinking off, as the newest SDK sends it) as disabled", async () => {
+      const m = await anthropic.messages.create({ model: REASONER, max_tokens: 6, messages: user("think"), thinking: { type: "between_tools" } });
+      expect(m.content.map((b) => b.type)).to.deep.equal(["text"]);
     });
 
     it("is reasoning_content on the OpenAI API and thinking on Ollama's", async () => {

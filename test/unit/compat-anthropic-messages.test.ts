@@ -7,7 +7,7 @@ import { toAnthropicError, toAnthropicStatus } from "../../src/daemon/compat/ant
 import { fromCountTokensRequest, fromMessagesRequest } from "../../src/daemon/compat/anthropic-messages.js";
 import { toMessage, toMessageStreamEvents, type MessageStreamEvent } from "../../src/daemon/compat/anthropic-message-response.js";
 import type { ChatEvent } from "../../src/daemon/core/chat.js";
-import { HttpError } from "../../src/daemon/errors.js";
+import { contextLengthExceeded, HttpError } from "../../src/daemon/errors.js";
 
 const base = { model: "m", max_tokens: 16, messages: [{ role: "user", content: "hi" }] };
 
@@ -85,6 +85,22 @@ describe("compat: Anthropic Messages", () => {
       });
     });
 
+    it("lets a tool_result answer a tool_use of any message of the assistant turn before it (consecutive ones are one turn)", () => {
+      const messages = [
+        { role: "user", content: "go" },
+        { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "t", input: {} }] },
+        { role: "assistant", content: "and" },
+        { role: "user", content: "wait" },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "ok" }] },
+      ];
+      expect(fromMessagesRequest({ ...base, messages }).request.messages.at(-1)).to.deep.equal({ role: "tool", content: "ok", toolCallId: "toolu_1", name: "t" });
+    });
+
+    it("leaves a trailing assistant tool_use (a prefill) unanswered", () => {
+      const messages = [{ role: "user", content: "go" }, { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "t", input: {} }] }];
+      expect(fromMessagesRequest({ ...base, messages }).request.messages.at(-1)).to.deep.equal({ role: "assistant", content: "", toolCalls: [{ id: "toolu_1", name: "t", arguments: "{}" }] });
+    });
+
     it("maps tool_choice any/tool/none and thinking", () => {
       const tools = [{ name: "t", input_schema: { type: "object" } }];
       expect(fromMessagesRequest({ ...base, tools, tool_choice: { type: "any" } }).request.toolChoice).to.deep.equal({ type: "required" });
@@ -92,8 +108,13 @@ describe("compat: Anthropic Messages", () => {
       expect(fromMessagesRequest({ ...base, tools, tool_choice: { type: "none" } }).request.toolChoice).to.deep.equal({ type: "none" });
       expect(fromMessagesRequest({ ...base, thinking: { type: "enabled", budget_tokens: 8 } }).request.reasoning).to.deep.equal({ enabled: true, budgetTokens: 8 });
       expect(fromMessagesRequest({ ...base, thinking: { type: "disabled" } }).request.reasoning).to.deep.equal({ enabled: false });
+      expect(fromMessagesRequest({ ...base, thinking: { type: "between_tools" } }).request.reasoning).to.deep.equal({ enabled: false });
       expect(fromMessagesRequest({ ...base, thinking: { type: "adaptive" } }).request.reasoning).to.deep.equal({ enabled: true });
       expect(fromMessagesRequest({ ...base, output_config: { format: { type: "json_schema", schema: { type: "object" } } } }).request.responseFormat).to.deep.equal({
+        type: "json_schema",
+        schema: { type: "object" },
+      });
+      expect(fromMessagesRequest({ ...base, output_format: { type: "json_schema", schema: { type: "object" } } }).request.responseFormat).to.deep.equal({
         type: "json_schema",
         schema: { type: "object" },
       });
@@ -114,8 +135,15 @@ describe("compat: Anthropic Messages", () => {
         [{ ...base, messages: [{ role: "user", content: [{ type: "text", text: "x", citations: [{ type: "char_location" }] }] }] }, "messages[0].content[0].citations", /citations/],
         [{ ...base, messages: [{ role: "assistant", content: [{ type: "server_tool_use", id: "s", name: "web_search", input: {} }] }] }, "messages[0].content[0].type", /server tools/],
         [{ ...base, messages: [{ role: "user", content: [{ type: "web_search_tool_result", tool_use_id: "s", content: [] }] }] }, "messages[0].content[0].type", /server tool results/],
+        [{ ...base, messages: [{ role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_9", content: "x" }] }] }, "messages[0].content[0].tool_use_id", /unexpected `tool_use_id`.*toolu_9/],
+        [
+          { ...base, messages: [{ role: "user", content: "go" }, { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "t", input: {} }, { type: "tool_use", id: "toolu_2", name: "t", input: {} }] }, { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1" }] }] },
+          "messages[1]",
+          /`tool_use` ids were found without `tool_result` blocks immediately after: toolu_2\./,
+        ],
         [{ ...base, tools: [{ type: "web_search_20250305", name: "web_search" }] }, "tools[0].type", /server tools/],
         [{ ...base, tools: [{ name: "t" }] }, "tools[0].input_schema", /input_schema/],
+        [{ ...base, tools: [{ name: "t", input_schema: {} }, { name: "u", input_schema: {} }, { name: "t", input_schema: {} }] }, "tools[2].name", /must be unique: "t"/],
         [{ ...base, tool_choice: { type: "any" } }, "tool_choice", /needs tools/],
         [{ ...base, tools: [{ name: "t", input_schema: {} }], tool_choice: { type: "tool", name: "u" } }, "tool_choice.name", /not in tools/],
         [{ ...base, thinking: { type: "enabled", budget_tokens: 16 } }, "thinking.budget_tokens", /less than max_tokens/],
@@ -124,6 +152,7 @@ describe("compat: Anthropic Messages", () => {
         [{ ...base, temperature: 1.5 }, "temperature", /temperature/],
         [{ ...base, messages: [{ role: "system", content: "x" }] }, "messages[0].role", /role/],
         [{ ...base, nonsense: true }, "nonsense", /Unrecognized/],
+        [{ ...base, output_format: { type: "json_schema", schema: {} }, output_config: { format: { type: "json_schema", schema: {} } } }, "output_format", /not both/],
       ];
       for (const [body, param, message] of cases) {
         const err = refused(body);
@@ -245,6 +274,14 @@ describe("compat: Anthropic Messages", () => {
         expect(toAnthropicError(err).error.type).to.equal(type);
       }
       expect(toAnthropicError(cases[0]![0])).to.deep.equal({ type: "error", error: { type: "invalid_request_error", message: "max_tokens: bad" } });
+    });
+
+    it("words a prompt longer than the context as Anthropic does, sizes included", () => {
+      const err = contextLengthExceeded("the prompt is 5000 tokens but the context holds 2048 (MLXM_CONTEXT_SIZE)", "messages", { prompt_tokens: 5000, context_size: 2048 });
+      expect([toAnthropicStatus(err), toAnthropicError(err)]).to.deep.equal([
+        400,
+        { type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 5000 tokens > 2048 maximum (the model's context, MLXM_CONTEXT_SIZE)" } },
+      ]);
     });
   });
 });

@@ -101,7 +101,7 @@ describe("JSON Schema grammar compiler", () => {
     // [name, schema, sampled outputs]. Exclusive and fractional bounds are checked exactly above: their nested
     // grammars make fast-check's regex sampling slow.
     const schemas: [string, unknown, number?][] = [
-      ["formats", { type: "object", properties: { d: { type: "string", format: "date" }, t: { type: "string", format: "time" }, dt: { type: "string", format: "date-time" }, u: { type: "string", format: "uuid" }, e: { type: "string", format: "email" }, ip: { type: "string", format: "ipv4" } }, required: ["d", "t", "dt", "u", "e", "ip"] }],
+      ["formats", { type: "object", properties: { d: { type: "string", format: "date" }, t: { type: "string", format: "time" }, dt: { type: "string", format: "date-time" }, u: { type: "string", format: "uuid" }, e: { type: "string", format: "email" }, ip: { type: "string", format: "ipv4" }, uri: { type: "string", format: "uri" } }, required: ["d", "t", "dt", "u", "e", "ip", "uri"] }],
       ["patterns", { type: "array", prefixItems: [{ type: "string", pattern: "^[A-Z]{2}-\\d{3}$" }, { type: "string", pattern: "a.c" }, { type: "string", pattern: "^(foo|ba[rz])+\\.?$" }, { type: "string", pattern: '^["\\\\]\\w*$' }, { type: "string", pattern: "^[^a-c]{1,3}$" }], items: false, minItems: 5 }],
       ["lengths", { type: "object", properties: { s: { type: "string", minLength: 2, maxLength: 4 } }, required: ["s"], additionalProperties: false }],
       ["bounded numbers", { type: "array", items: { anyOf: [{ type: "number", minimum: 0, maximum: 1 }, { type: "integer", minimum: 5.5, maximum: 20, multipleOf: 5 }] } }],
@@ -118,7 +118,15 @@ describe("JSON Schema grammar compiler", () => {
     for (const [name, schema, runs] of schemas) it(`admits only valid JSON: ${name}`, () => assertSound(schema, runs));
 
     it("admits only valid JSON for the format + pattern pairs zod 4 writes (tracking the installed zod)", () => {
-      for (const s of [z.iso.date(), z.iso.datetime(), z.email(), z.uuid(), z.guid(), z.ipv4()]) assertSound(z.toJSONSchema(s), 40);
+      for (const s of [z.iso.date(), z.iso.datetime(), z.email(), z.uuid(), z.guid(), z.ipv4(), z.url()]) assertSound(z.toJSONSchema(s), 40);
+    });
+
+    it("writes URLs of the usual shapes for format uri (Claude Code's WebFetch url, zod's url())", () => {
+      const re = gbnfToRegExp(compileJsonSchema({ type: "string", format: "uri" }));
+      for (const ok of ['"https://example.com"', '"http://localhost:8080/a/b?q=1&r=%20x#frag"', '"https://docs.anthropic.com/en/docs/"', '"ftp://a.b.c/x;y"']) {
+        expect(re.test(ok), ok).to.equal(true);
+      }
+      for (const bad of ['"example.com"', '"https://"', '"https://exa mple.com"', '"https://a.com/\\""']) expect(re.test(bad), bad).to.equal(false);
     });
 
     it("never writes a listed property name as an extra key", () => {
@@ -145,7 +153,7 @@ describe("JSON Schema grammar compiler", () => {
     const cases: [string, unknown, string, string][] = [
       ["uniqueItems", { type: "object", properties: { tags: { type: "array", uniqueItems: true } } }, "uniqueItems", "properties.tags"],
       ["not", { not: { type: "string" } }, "not", ""],
-      ["unknown formats", { type: "string", format: "uri" }, "format", ""],
+      ["unknown formats", { type: "string", format: "uri-reference" }, "format", ""],
       ["fractional multipleOf", { type: "number", multipleOf: 0.01 }, "multipleOf", ""],
       ["unbounded multipleOf", { type: "integer", multipleOf: 3 }, "multipleOf", ""],
       ["bounds finer than 20 decimals", { type: "number", minimum: 1e-25 }, "minimum", ""],

@@ -47,9 +47,19 @@ const ANTHROPIC_ERROR: Record<ErrorCode, { type: AnthropicErrorType; status?: nu
   internal: { type: "api_error" },
 };
 
+/**
+ * Anthropic's wording for a prompt longer than the context. Clients (Claude Code's compaction among them) recognise an
+ * overflow by this text and read the two sizes from it.
+ */
+function promptTooLong(err: HttpError): string | undefined {
+  const d = err.details;
+  if (err.code !== "context_length_exceeded" || typeof d?.prompt_tokens !== "number" || typeof d.context_size !== "number") return undefined;
+  return `prompt is too long: ${d.prompt_tokens} tokens > ${d.context_size} maximum (the model's context, MLXM_CONTEXT_SIZE)`;
+}
+
 /** The body; the parameter at fault, when known, is named in the message (Anthropic's shape has no `param`). */
 export function toAnthropicError(err: HttpError): AnthropicErrorBody {
-  const message = err.param && !err.message.includes(err.param) ? `${err.param}: ${err.message}` : err.message;
+  const message = promptTooLong(err) ?? (err.param && !err.message.includes(err.param) ? `${err.param}: ${err.message}` : err.message);
   return { type: "error", error: { type: ANTHROPIC_ERROR[err.code].type, message } };
 }
 

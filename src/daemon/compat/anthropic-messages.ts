@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { ChatMessage, ChatRequest, ReasoningOptions, ToolChoice, ToolDefinition } from "../core/chat.js";
 import { badRequest } from "../errors.js";
+import { checkToolPairing } from "./anthropic-tool-pairing.js";
 import { parseBody } from "./parse.js";
 
 const CacheControl = z.looseObject({ type: z.string() }).nullish();
@@ -45,13 +46,15 @@ const ThinkingSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("enabled"), budget_tokens: z.number().int().min(1), ...Display }),
   z.strictObject({ type: z.literal("adaptive"), ...Display }),
   z.strictObject({ type: z.literal("disabled") }),
+  // Thinking off; the progress notes Anthropic's models write between tool calls come back as thinking blocks.
+  z.strictObject({ type: z.literal("between_tools") }),
 ]);
+
+const OutputFormat = z.strictObject({ type: z.literal("json_schema"), schema: z.record(z.string(), z.unknown()) });
 
 const OutputConfig = z.strictObject({
   effort: z.unknown().optional(),
-  format: z
-    .strictObject({ type: z.literal("json_schema"), schema: z.record(z.string(), z.unknown()) })
-    .nullish(),
+  format: OutputFormat.nullish(),
 });
 
 /** Fields both `/v1/messages` and `/v1/messages/count_tokens` take. Unknown top-level fields are a 400, as Anthropic answers them. */
@@ -63,6 +66,8 @@ const CommonFields = {
   tool_choice: ToolChoiceSchema.nullish(),
   thinking: ThinkingSchema.nullish(),
   output_config: OutputConfig.nullish(),
+  // The structured-outputs beta's first form, deprecated for output_config.format but still sent by older clients.
+  output_format: OutputFormat.nullish(),
   cache_control: CacheControl,
   // Accepted to be refused by name (see `REFUSED`), so the 400 says why rather than "unrecognized".
   container: z.unknown().optional(),
@@ -226,6 +231,7 @@ function fromMessages(body: { system?: MessagesRequestBody["system"]; messages: 
   else if (Array.isArray(system) && system.length) {
     out.push({ role: "system", content: system.map((b, j) => textBlock(b, `system[${j}]`)).join("\n") });
   }
+  checkToolPairing(body.messages);
   const toolNames = new Map<string, string>();
   body.messages.forEach((m, i) => {
     const at = `messages[${i}]`;
@@ -243,6 +249,8 @@ function fromTools(tools: MessagesRequestBody["tools"]): ToolDefinition[] | unde
     }
     const name = ToolName.safeParse(t.name);
     if (!name.success) throw badRequest(`Invalid value for 'tools[${i}].name': ${name.error.issues[0]!.message}`, `tools[${i}].name`);
+    // Checked here, not only by the engine, so the error names Anthropic's field rather than OpenAI's `function.name`.
+    if (tools.findIndex((u) => u.name === t.name) < i) throw badRequest(`Tool names must be unique: "${t.name}" is given twice.`, `tools[${i}].name`);
     if (!t.input_schema) throw badRequest("a tool needs input_schema", `tools[${i}].input_schema`);
     if (t.defer_loading === true) throw badRequest("defer_loading (tool search) is not supported", `tools[${i}].defer_loading`);
     return { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.input_schema, parametersPath: `tools[${i}].input_schema` };
@@ -264,7 +272,8 @@ function fromToolChoice(choice: MessagesRequestBody["tool_choice"], tools: ToolD
 
 function fromThinking(thinking: MessagesRequestBody["thinking"], maxTokens: number | null | undefined): ReasoningOptions | undefined {
   if (!thinking) return undefined;
-  if (thinking.type === "disabled") return { enabled: false };
+  // A local model writes no progress notes of its own between tool calls, so between_tools is thinking off.
+  if (thinking.type === "disabled" || thinking.type === "between_tools") return { enabled: false };
   if (thinking.display === "omitted") throw badRequest("thinking.display \"omitted\" is not supported", "thinking.display");
   if (thinking.type === "adaptive") return { enabled: true };
   if (present(maxTokens) && thinking.budget_tokens >= maxTokens!) {
@@ -293,7 +302,8 @@ function toChatRequest(b: z.output<typeof CountTokensRequestSchema>): ChatReques
   }
   const reasoning = fromThinking(b.thinking, b.max_tokens);
   if (reasoning) request.reasoning = reasoning;
-  const format = b.output_config?.format;
+  if (b.output_format && b.output_config?.format) throw badRequest("give output_config.format or the deprecated output_format, not both", "output_format");
+  const format = b.output_config?.format ?? b.output_format;
   if (format) request.responseFormat = { type: "json_schema", schema: format.schema };
   return request;
 }

@@ -400,7 +400,10 @@ async function grammarFor(target: GenerationTarget, format: PreparedGrammar | Fo
 function generationBudget(inputTokens: number, contextSize: number, requested: number | undefined, param: string): number {
   const room = contextSize - inputTokens;
   if (room < 1) {
-    throw contextLengthExceeded(`the prompt is ${inputTokens} tokens but the context holds ${contextSize} (MLXM_CONTEXT_SIZE)`, param);
+    throw contextLengthExceeded(`the prompt is ${inputTokens} tokens but the context holds ${contextSize} (MLXM_CONTEXT_SIZE)`, param, {
+      prompt_tokens: inputTokens,
+      context_size: contextSize,
+    });
   }
   return Math.min(requested ?? room, room);
 }

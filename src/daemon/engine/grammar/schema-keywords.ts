@@ -42,7 +42,7 @@ const REFUSAL_REASONS: Record<string, string> = {
 };
 
 /** The string formats the grammar writes (see string-formats.ts). */
-export const ENFORCED_FORMATS: ReadonlySet<string> = new Set(["date", "time", "date-time", "uuid", "email", "ipv4"]);
+export const ENFORCED_FORMATS: ReadonlySet<string> = new Set(["date", "time", "date-time", "uuid", "email", "ipv4", "uri"]);
 
 /**
  * Throws for the first keyword of `schema` that is neither enforced nor an annotation. `x-…` extensions pass, and

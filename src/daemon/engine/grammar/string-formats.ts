@@ -3,7 +3,9 @@
  * accepts. Some are narrower than the format, and narrower is still valid: `date` never writes 29 February (the
  * grammar cannot know leap years), `date-time` ends in `Z`, `time` carries a zone (`Z` or `±hh:mm`) as RFC 3339
  * requires, `uuid` is lower-case with a version and variant, `email` writes lower-case letters, digits, `_ + -`,
- * bounded labels and a top-level domain of letters. These narrower forms also match the `pattern` zod 4 writes
+ * bounded labels and a top-level domain of letters, `uri` is `scheme://host[:port]` with an optional path, query and
+ * fragment of RFC 3986's unreserved and sub-delimiter characters or %-escapes (no userinfo, IP literals or empty host;
+ * what tools such as Claude Code's WebFetch declare with zod's `url()`). These narrower forms also match the `pattern` zod 4 writes
  * next to the same `format`, so those pairs ({@link FORMAT_PATTERNS}) are enforced; any other pattern with a
  * format is refused.
  */
@@ -20,6 +22,10 @@ const TIME = `${CLOCK} ("Z" | [+\\x2d] ${HOUR} ":" ${MINUTE})`;
 const OCTET = `("25" [0-5] | "2" [0-4] ${DIGIT} | "1" ${DIGIT} ${DIGIT} | [1-9]? ${DIGIT})`;
 const LABEL = `[a-z0-9] ([a-z0-9\\x2d]{0,30} [a-z0-9])?`;
 const LOCAL = `[a-z0-9_+\\x2d]{1,32}`;
+const HOST_LABEL = `[a-zA-Z0-9] ([a-zA-Z0-9\\x2d]{0,30} [a-zA-Z0-9])?`;
+/** RFC 3986 pchar: unreserved, sub-delims, ":" and "@", or a %-escape (never a quote or backslash: no JSON escaping). */
+const PCHAR = `([a-zA-Z0-9._~!$&'()*+,;=:@\\x2d] | "%" [0-9a-fA-F] [0-9a-fA-F])`;
+const URI = `[a-z] [a-z0-9+.\\x2d]{0,15} "://" ${HOST_LABEL} ("." ${HOST_LABEL})* (":" ${DIGIT}{1,5})? ("/" ${PCHAR}*)* ("?" (${PCHAR} | [/?])*)? ("#" (${PCHAR} | [/?])*)?`;
 
 /** Content grammar per supported format. */
 export const STRING_FORMATS: Readonly<Record<string, string>> = {
@@ -29,6 +35,7 @@ export const STRING_FORMATS: Readonly<Record<string, string>> = {
   uuid: `${HEX}{8} "-" ${HEX}{4} "-" [1-8] ${HEX}{3} "-" [89ab] ${HEX}{3} "-" ${HEX}{12}`,
   email: `${LOCAL} ("." ${LOCAL})* "@" (${LABEL} ".")+ [a-z]{2,10}`,
   ipv4: `${OCTET} "." ${OCTET} "." ${OCTET} "." ${OCTET}`,
+  uri: URI,
 };
 
 /** The patterns zod 4's `z.toJSONSchema` writes beside a format; the grammars above satisfy both (tested). */

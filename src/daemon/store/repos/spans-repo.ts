@@ -76,7 +76,7 @@ export class SpansRepo {
     return rows.map((r) => r.trace_id);
   }
 
-  /** Recent traces, newest first. */
+  /** Recent traces, newest first. Token totals count each generation once. */
   async summaries(opts: {
     limit: number;
     sinceMs?: number;
