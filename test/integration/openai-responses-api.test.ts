@@ -191,5 +191,16 @@ describe("OpenAI Responses API with the openai SDK (local engine)", () => {
       expect(r.output.map((o) => o.type)).to.deep.equal(["message"]);
       expect(r.usage!.output_tokens_details.reasoning_tokens).to.equal(0);
     });
+
+    it("takes Chat Completions' reasoning_effort the same way: a level on, none off, refused by a model without reasoning", async () => {
+      const chat = (model: string, reasoning_effort: "high" | "none") =>
+        openai.chat.completions.create({ model, messages: [{ role: "user", content: "think" }], reasoning_effort, max_tokens: 8 });
+      const on = (await chat(REASONER, "high")).choices[0]!.message as { reasoning_content?: string };
+      expect(on.reasoning_content).to.be.a("string").and.not.equal("");
+      const off = (await chat(REASONER, "none")).choices[0]!.message as { reasoning_content?: string };
+      expect(off.reasoning_content).to.equal(undefined);
+      const refused = await failure(chat(MODEL, "high"));
+      expect([refused?.status, refused?.param]).to.deep.equal([400, "reasoning_effort"]);
+    });
   });
 });

@@ -143,6 +143,26 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect(bodyOf(upB)).to.include({ top_k: 5 });
   });
 
+  it("passes a caller's reasoning on: OpenAI's reasoning_effort as Anthropic thinking, Anthropic thinking and Ollama's think as reasoning_effort", async () => {
+    // An OpenAI caller to Anthropic: a level becomes a thinking budget, max_tokens raised above it (none was given).
+    await openai.chat.completions.create({ model: "claude", messages: user("why?"), reasoning_effort: "high" });
+    expect(bodyOf(claude)).to.deep.include({ thinking: { type: "enabled", budget_tokens: 4096 }, max_tokens: 4096 + 4096 });
+    await openai.chat.completions.create({ model: "claude", messages: user("why?"), reasoning_effort: "none", max_tokens: 64 });
+    expect(bodyOf(claude)).to.deep.include({ thinking: { type: "disabled" }, max_tokens: 64 });
+    // An Anthropic caller to an OpenAI-speaking upstream: the budget's nearest level.
+    const anthropic = new Anthropic({ baseURL: d.baseUrl, apiKey: "unused", maxRetries: 0 });
+    await anthropic.messages.create({ model: "gpt-3.5-turbo", max_tokens: 4000, messages: user("why?"), thinking: { type: "enabled", budget_tokens: 3000 } });
+    expect(bodyOf(upA).reasoning_effort).to.equal("high");
+    // Ollama's think level, as is.
+    await new Ollama({ host: d.baseUrl }).chat({ model: "gpt-3.5-turbo", messages: user("why?"), think: "low" });
+    expect(bodyOf(upA).reasoning_effort).to.equal("low");
+    // A token limit no thinking budget fits under is refused in the caller's shape, before any upstream call.
+    const before = claude.requests.length;
+    const err = await openai.chat.completions.create({ model: "claude", messages: user("why?"), reasoning_effort: "low", max_tokens: 100 }).then(() => undefined, (e: unknown) => e as APIError);
+    expect([err?.status, err?.param]).to.deep.equal([400, "reasoning_effort"]);
+    expect(claude.requests.length).to.equal(before);
+  });
+
   it("keeps the tools for Anthropic when tool_choice is none (its history holds tool_use blocks) and says one call per turn", async () => {
     const history: OpenAI.ChatCompletionMessageParam[] = [
       ...user("weather?"),

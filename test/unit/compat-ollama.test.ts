@@ -80,9 +80,9 @@ describe("compat: Ollama chat request → core", () => {
 
   it("maps think to reasoning on or off", () => {
     const chat = (think: unknown) => fromOllamaChatRequest({ model: "m", messages: [{ role: "user", content: "x" }], think });
-    expect(chat(true)).to.deep.include({ request: { model: "m", messages: [{ role: "user", content: "x" }], sampling: {}, reasoning: { enabled: true } } });
-    expect(chat(false)).to.deep.include({ request: { model: "m", messages: [{ role: "user", content: "x" }], sampling: {}, reasoning: { enabled: false } } });
-    expect(chat("high")).to.deep.include({ request: { model: "m", messages: [{ role: "user", content: "x" }], sampling: {}, reasoning: { enabled: true } } });
+    expect(chat(true)).to.deep.include({ request: { model: "m", messages: [{ role: "user", content: "x" }], sampling: {}, reasoning: { enabled: true, param: "think" } } });
+    expect(chat(false)).to.deep.include({ request: { model: "m", messages: [{ role: "user", content: "x" }], sampling: {}, reasoning: { enabled: false, param: "think" } } });
+    expect(chat("high")).to.deep.include({ request: { model: "m", messages: [{ role: "user", content: "x" }], sampling: {}, reasoning: { enabled: true, param: "think", effort: "high" } } });
   });
 
   it("rejects images, a bad think value, bad keep_alive and bad options by name", () => {

@@ -98,6 +98,13 @@ describe("compat: OpenAI chat request → core", () => {
     ).to.deep.equal({ type: "json_schema", name: "thing", schema, strict: true });
   });
 
+  it("takes reasoning_effort as the Responses API takes reasoning.effort: none is off, a level is on and kept", () => {
+    const reasoning = (effort: string) => fromChatCompletionRequest({ ...base, reasoning_effort: effort }).request.reasoning;
+    expect(reasoning("none")).to.deep.equal({ enabled: false, param: "reasoning_effort" });
+    expect(reasoning("high")).to.deep.equal({ enabled: true, param: "reasoning_effort", effort: "high" });
+    expect(fromChatCompletionRequest({ ...base, reasoning_effort: null }).request.reasoning).to.equal(undefined);
+  });
+
   it("rejects what mlxm cannot honour, naming the parameter", () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ n: 2 }, "n"],
@@ -107,7 +114,7 @@ describe("compat: OpenAI chat request → core", () => {
       [{ modalities: ["text", "audio"] }, "modalities"],
       [{ audio: { voice: "alloy", format: "mp3" } }, "audio"],
       [{ prediction: { type: "content", content: "x" } }, "prediction"],
-      [{ reasoning_effort: "low" }, "reasoning_effort"],
+      [{ reasoning_effort: "lots" }, "reasoning_effort"],
       [{ functions: [{ name: "f" }] }, "functions"],
       [{ store: true }, "store"],
       [{ web_search_options: {} }, "web_search_options"],

@@ -121,7 +121,7 @@ describe("compat: OpenAI Responses requests", () => {
       toolChoice: { type: "tool", name: "get_weather" },
       parallelToolCalls: false,
       responseFormat: { type: "json_schema", name: "answer", schema, strict: true, param: "text.format.schema" },
-      reasoning: { enabled: true, param: "reasoning.effort" },
+      reasoning: { enabled: true, param: "reasoning.effort", effort: "low" },
     });
     expect(echo).to.deep.equal({
       instructions: null,

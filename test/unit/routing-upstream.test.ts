@@ -217,3 +217,70 @@ describe("sampling options an upstream cannot honour", () => {
     expect(openai).to.include({ presence_penalty: 0 });
   });
 });
+
+describe("reasoning sent to translated upstreams", () => {
+  const ask = (reasoning: ChatRequest["reasoning"], maxTokens?: number, messages: ChatRequest["messages"] = [{ role: "user", content: "why?" }]): ChatRequest => ({
+    model: "m",
+    messages,
+    sampling: maxTokens === undefined ? {} : { maxTokens },
+    ...(reasoning ? { reasoning } : {}),
+  });
+
+  it("gives OpenAI-protocol upstreams the caller's level, or the level nearest a thinking budget", () => {
+    const effort = (r: ChatRequest["reasoning"], provider: "openai" | "openai-compatible" | "mlxm" = "openai") =>
+      (toOpenAIUpstreamRequest(ask(r), "up", provider) as { reasoning_effort?: string }).reasoning_effort;
+    expect(effort({ enabled: true, effort: "high" })).to.equal("high");
+    expect(effort({ enabled: true, effort: "low" }, "openai-compatible")).to.equal("low");
+    expect([1024, 2048, 10000].map((budgetTokens) => effort({ enabled: true, budgetTokens }))).to.deep.equal(["low", "medium", "high"]);
+    // On without a level (Ollama's think: true, Anthropic's adaptive): the upstream model's own default.
+    expect(effort({ enabled: true })).to.equal(undefined);
+    // Off: only another mlxm daemon takes "none"; OpenAI's models differ in their lowest level.
+    expect(effort({ enabled: false })).to.equal(undefined);
+    expect(effort({ enabled: false }, "mlxm")).to.equal("none");
+    expect(effort(undefined)).to.equal(undefined);
+  });
+
+  it("gives Anthropic upstreams a thinking budget below max_tokens, raising the default limit above it", () => {
+    const sent = (r: ChatRequest["reasoning"], maxTokens?: number, messages?: ChatRequest["messages"]) => {
+      const p = toAnthropicUpstreamRequest(ask(r, maxTokens, messages), "claude-up");
+      return { thinking: p.thinking, max_tokens: p.max_tokens };
+    };
+    expect(sent({ enabled: true, effort: "high" })).to.deep.equal({ thinking: { type: "enabled", budget_tokens: 4096 }, max_tokens: DEFAULT_ANTHROPIC_MAX_TOKENS + 4096 });
+    expect(sent({ enabled: true }, 8000)).to.deep.equal({ thinking: { type: "enabled", budget_tokens: 2048 }, max_tokens: 8000 });
+    expect(sent({ enabled: true, effort: "max" }, 3000)).to.deep.equal({ thinking: { type: "enabled", budget_tokens: 2999 }, max_tokens: 3000 });
+    expect(sent({ enabled: false }, 50)).to.deep.equal({ thinking: { type: "disabled" }, max_tokens: 50 });
+    expect(sent(undefined, 50)).to.deep.equal({ thinking: undefined, max_tokens: 50 });
+    // A limit no budget fits under is the caller's to raise, named in its own terms.
+    expect(() => toAnthropicUpstreamRequest(ask({ enabled: true, effort: "low", param: "reasoning_effort" }, 500), "claude-up"))
+      .to.throw(/at least 1024/).with.property("param", "reasoning_effort");
+    // A tool loop's continuation would need the signed thinking block the core history does not keep: sent without.
+    const loop: ChatRequest["messages"] = [
+      { role: "user", content: "weather?" },
+      { role: "assistant", content: "", toolCalls: [{ id: "c1", name: "f", arguments: "{}" }] },
+      { role: "tool", content: "sunny", toolCallId: "c1" },
+    ];
+    expect(sent({ enabled: true, effort: "high" }, 8000, loop)).to.deep.equal({ thinking: undefined, max_tokens: 8000 });
+  });
+
+  it("decodes reasoning text from both protocols' streams", () => {
+    const openai = new OpenAIChunkDecoder();
+    const chunk = (delta: object) => ({ id: "c", object: "chat.completion.chunk", created: 0, model: "up", choices: [{ index: 0, delta, finish_reason: null }] }) as unknown as ChatCompletionChunk;
+    expect([chunk({ reasoning_content: "hmm" }), chunk({ reasoning: "so" }), chunk({ content: "yes" })].flatMap((c) => openai.decode(c))).to.deep.equal([
+      { type: "reasoning", text: "hmm" },
+      { type: "reasoning", text: "so" },
+      { type: "text", text: "yes" },
+    ]);
+    const anthropic = new AnthropicEventDecoder();
+    const events = [
+      { type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "", signature: "" } },
+      { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: "let me see" } },
+      { type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: "sig" } },
+      { type: "content_block_start", index: 1, content_block: { type: "text", text: "" } },
+      { type: "content_block_delta", index: 1, delta: { type: "text_delta", text: "yes" } },
+    ] as unknown as RawMessageStreamEvent[];
+    expect(events.flatMap((e) => anthropic.decode(e))).to.deep.equal([
+      { type: "reasoning", text: "let me see" },
+      { type: "text", text: "yes" },
+    ]);
+  });
+});

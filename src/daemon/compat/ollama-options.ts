@@ -54,7 +54,7 @@ export function fromOllamaFormat(format: z.output<typeof Format> | null | undefi
 export function fromThink(think: boolean | string | null | undefined): ReasoningOptions | undefined {
   if (think === undefined || think === null) return undefined;
   if (typeof think === "string" && !["low", "medium", "high"].includes(think)) throw badRequest(`invalid think value "${think}"`, "think");
-  return { enabled: think !== false };
+  return { enabled: think !== false, param: "think", ...(typeof think === "string" ? { effort: think as "low" | "medium" | "high" } : {}) };
 }
 
 export interface OllamaMetrics {

@@ -109,7 +109,7 @@ export const ChatCompletionRequestSchema = z.strictObject({
   audio: z.unknown().optional(),
   prediction: z.unknown().optional(),
   web_search_options: z.unknown().optional(),
-  reasoning_effort: z.unknown().optional(),
+  reasoning_effort: z.enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"]).nullish(),
   verbosity: z.unknown().optional(),
   functions: z.unknown().optional(),
   function_call: z.unknown().optional(),
@@ -144,8 +144,6 @@ function rejectUnsupported(body: Record<string, unknown> & { n?: number | null; 
     ["audio", "audio output is not supported"],
     ["prediction", "predicted outputs are not supported"],
     ["web_search_options", "web search is not supported"],
-    // Sent as is to a route that speaks OpenAI's API; a local model or another protocol has no such setting.
-    ["reasoning_effort", "reasoning_effort is not supported here: it reaches only models routed to an OpenAI-compatible upstream"],
     ["verbosity", "verbosity is not supported"],
     ["functions", "the deprecated `functions` parameter is not supported; use `tools`"],
     ["function_call", "the deprecated `function_call` parameter is not supported; use `tool_choice`"],
@@ -285,6 +283,12 @@ export function fromChatCompletionRequest(body: unknown): TranslatedChatCompleti
   if (b.parallel_tool_calls === false) request.parallelToolCalls = false;
   const responseFormat = fromResponseFormat(b.response_format);
   if (responseFormat) request.responseFormat = responseFormat;
+  // As the Responses API's reasoning.effort: "none" closes a local model's reasoning section, a level opens it, and
+  // an upstream gets the level.
+  if (b.reasoning_effort) {
+    const effort = b.reasoning_effort;
+    request.reasoning = { enabled: effort !== "none", param: "reasoning_effort", ...(effort !== "none" ? { effort } : {}) };
+  }
   return {
     request,
     stream: b.stream === true,

@@ -174,11 +174,13 @@ function fromTextFormat(format: z.output<typeof TextFormat> | undefined): { core
 
 /**
  * `reasoning.effort`: "none" closes the reasoning section, any other level lets the model reason (a local model has
- * no effort levels; its template's reasoning section is on or off). Absent: the model's default.
+ * no effort levels; its template's reasoning section is on or off; an upstream gets the level). Absent: the model's
+ * default.
  */
 function fromReasoning(reasoning: ResponsesRequestBody["reasoning"]): ReasoningOptions | undefined {
-  if (!reasoning?.effort) return undefined;
-  return { enabled: reasoning.effort !== "none", param: "reasoning.effort" };
+  const effort = reasoning?.effort;
+  if (!effort) return undefined;
+  return { enabled: effort !== "none", param: "reasoning.effort", ...(effort !== "none" ? { effort } : {}) };
 }
 
 /** What a `/v1/responses` body asks for: the core request, whether to stream, and what the response repeats. */

@@ -37,6 +37,10 @@ export interface ToolDefinition {
 
 export type ToolChoice = { type: "auto" } | { type: "none" } | { type: "required" } | { type: "tool"; name: string };
 
+/** Reasoning levels callers name, lowest first ("none" is `enabled: false`). */
+export const REASONING_EFFORTS = ["minimal", "low", "medium", "high", "xhigh", "max"] as const;
+export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
+
 /**
  * Reasoning ("thinking") for models whose chat template has a reasoning section. Omitted: the model's default.
  * `enabled: false` closes the reasoning section at once; `budgetTokens` caps how long it may stay open.
@@ -44,6 +48,11 @@ export type ToolChoice = { type: "auto" } | { type: "none" } | { type: "required
 export interface ReasoningOptions {
   enabled: boolean;
   budgetTokens?: number;
+  /**
+   * The level the caller named (OpenAI's `reasoning_effort` / `reasoning.effort`, Ollama's `think: "high"`). A local
+   * template's reasoning section is only on or off; an upstream gets the level (routing/reasoning-upstream.ts).
+   */
+  effort?: ReasoningEffort;
   /** Where reasoning was asked for in the caller's request (for errors); default Anthropic's `thinking`. */
   param?: string;
 }

@@ -12,6 +12,7 @@ import type {
 } from "@anthropic-ai/sdk/resources/messages";
 import type { ChatEvent, ChatMessage, ChatRequest, FinishReason, ToolChoice, Usage } from "../core/chat.js";
 import { badRequest } from "../errors.js";
+import { anthropicThinking } from "./reasoning-upstream.js";
 import { refuseUnsupportedSampling } from "./upstream-sampling.js";
 
 /** Anthropic requires max_tokens; this is what a request without one gets. */
@@ -30,6 +31,11 @@ export function toAnthropicUpstreamRequest(request: ChatRequest, upstreamModel: 
     stream: true,
   };
   if (system) params.system = system;
+  const thinking = anthropicThinking(request.reasoning, request.messages, s.maxTokens, DEFAULT_ANTHROPIC_MAX_TOKENS);
+  if (thinking) {
+    params.thinking = thinking.thinking;
+    params.max_tokens = thinking.maxTokens;
+  }
   // The Messages API takes temperature, top_p and top_k; this SDK version's types lack them, but it sends the body as
   // given, so they go in through a wider type rather than being dropped.
   const sampling = params as MessageCreateParamsStreaming & { temperature?: number; top_p?: number; top_k?: number };
@@ -144,11 +150,13 @@ export class AnthropicEventDecoder {
           return [{ type: "tool_call_start", index, id: block.id, name: block.name }];
         }
         if (block.type === "text" && block.text) return [{ type: "text", text: block.text }];
+        if (block.type === "thinking" && block.thinking) return [{ type: "reasoning", text: block.thinking }];
         return [];
       }
       case "content_block_delta": {
         const d = event.delta;
         if (d.type === "text_delta") return d.text ? [{ type: "text", text: d.text }] : [];
+        if (d.type === "thinking_delta") return d.thinking ? [{ type: "reasoning", text: d.thinking }] : [];
         if (d.type === "input_json_delta") {
           const index = this.#toolIndex.get(event.index);
           return index === undefined || !d.partial_json ? [] : [{ type: "tool_call_delta", index, argumentsDelta: d.partial_json }];

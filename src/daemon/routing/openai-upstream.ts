@@ -11,6 +11,7 @@ import type {
 } from "openai/resources/chat/completions";
 import type { Provider } from "../../protocol/routes.js";
 import type { ChatEvent, ChatMessage, ChatRequest, FinishReason, ToolChoice, Usage } from "../core/chat.js";
+import { openAIReasoningEffort } from "./reasoning-upstream.js";
 import { refuseUnsupportedSampling } from "./upstream-sampling.js";
 
 /** What OpenAI-compatible servers (vLLM, llama-server, SGLang, mlxm) take beyond OpenAI's own sampling fields. */
@@ -53,6 +54,8 @@ export function toOpenAIUpstreamRequest(request: ChatRequest, upstreamModel: str
   if (request.toolChoice) params.tool_choice = toOpenAIToolChoice(request.toolChoice);
   // Anthropic's disable_parallel_tool_use, or OpenAI's own flag passed on; only with tools (OpenAI refuses it alone).
   if (request.parallelToolCalls === false && request.tools?.length) params.parallel_tool_calls = false;
+  const effort = openAIReasoningEffort(request.reasoning, provider);
+  if (effort) params.reasoning_effort = effort;
   const rf = request.responseFormat;
   if (rf?.type === "json_object") params.response_format = { type: "json_object" };
   if (rf?.type === "json_schema") {
@@ -117,6 +120,9 @@ export class OpenAIChunkDecoder {
     const choice = chunk.choices?.[0];
     if (!choice) return events;
     const delta = choice.delta ?? {};
+    // Reasoning text as vLLM, llama-server, DeepSeek and mlxm stream it (`reasoning_content`; newer vLLM: `reasoning`).
+    const reasoning = (delta as { reasoning_content?: unknown; reasoning?: unknown }).reasoning_content ?? (delta as { reasoning?: unknown }).reasoning;
+    if (typeof reasoning === "string" && reasoning) events.push({ type: "reasoning", text: reasoning });
     if (delta.content) events.push({ type: "text", text: delta.content });
     for (const call of delta.tool_calls ?? []) {
       if (!this.#started.has(call.index)) {
