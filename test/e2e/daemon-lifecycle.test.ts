@@ -227,6 +227,18 @@ describe("mlxm CLI basics (e2e)", function () {
     expect({ code: plain.code, stdout: plain.stdout }).to.deep.equal({ code: 2, stdout: "" });
   });
 
+  it("prints help for what exists with --json as `<command> --help --json` does, exit 0 (help said 'Nonexistent flag', exit 2)", async () => {
+    for (const [args, same] of [
+      [["help", "ls", "--json"], ["ls", "--help", "--json"]],
+      [["help", "daemon", "status", "--json"], ["daemon", "status", "--help", "--json"]],
+      [["help", "--json"], ["--help", "--json"]],
+    ]) {
+      const [help, direct] = await Promise.all([runCli(args, env), runCli(same, env)]);
+      expect({ args, code: help.code, stderr: help.stderr }).to.deep.equal({ args, code: 0, stderr: "" });
+      expect(help.stdout, args.join(" ")).to.equal(direct.stdout).and.contain("USAGE");
+    }
+  });
+
   it("fails at once, exit 2 with the reason, on a home that cannot be created or written (it spun for ever under /proc)", async function () {
     if (!fs.existsSync("/proc/self")) this.skip();
     // Five CLI starts, `serve` with the daemon's full tracing SDK among them, on a loaded machine.
