@@ -384,6 +384,19 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect(tags.models.find((m) => m.name === "flaky")).to.deep.include({ remote_model: "flaky-up", remote_host: `${upA.url}/v1` });
   });
 
+  it("shows a routed name with /api/show, marked remote (it was a 404, and `ollama run` pulls a name show says is missing)", async () => {
+    const ollama = new Ollama({ host: d.baseUrl });
+    for (const [name, remote_model, remote_host] of [["flaky", "flaky-up", `${upA.url}/v1`], ["gpt-4o", "upstream-b", `${upB.url}/v1`]]) {
+      const show = await ollama.show({ model: name! });
+      expect(show, name).to.deep.include({ remote_model, remote_host, capabilities: ["completion", "tools"], model_info: {} });
+      expect(show.details).to.deep.include({ format: "remote", family: "openai-compatible" });
+    }
+    await ollama.show({ model: "no-such-model" }).then(
+      () => expect.fail("should throw"),
+      (err: { status_code?: number }) => expect(err.status_code).to.equal(404),
+    );
+  });
+
   it("records every request; usage totals equal the sum of the responses' usage, with cost from the price table", async () => {
     const before = await d.client.usage({ by: "backend" });
     const responses = [

@@ -201,7 +201,13 @@ export class RoutingModelService implements ModelService {
     await this.options.local.load(model, keepAliveMs);
   }
 
-  show(model: string): Promise<ModelInfo> {
+  /**
+   * A name whose first backend is a route is shown from the route, as `/api/tags` lists it: `ollama run` (and clients
+   * that read a model's capabilities) call `/api/show` first, and `ollama run` pulls a name it says is not found.
+   */
+  async show(model: string): Promise<ModelInfo> {
+    const [first] = await this.plan(model);
+    if (first?.kind === "route") return toRemoteInfo(model, first.route, first.model);
     return this.options.local.show(model);
   }
 
@@ -324,6 +330,27 @@ function iterable<T>(it: AsyncIterator<T>): AsyncIterable<T> {
 }
 
 /** A routed name as model lists show it: size 0, nothing on disk. */
+function toRemoteInfo(name: string, route: Route, upstreamModel: string): ModelInfo {
+  const host = route.baseUrl ? displayUrl(route.baseUrl) : route.provider;
+  return {
+    name,
+    source: `route ${route.pattern}`,
+    digest: "",
+    sizeBytes: 0,
+    modifiedAt: route.createdAt,
+    architecture: "",
+    family: route.provider,
+    parameterCount: 0,
+    parameterSize: "",
+    quantization: "",
+    hasChatTemplate: false,
+    files: [],
+    notes: [`served by ${route.provider} at ${host} as "${upstreamModel}": nothing of it is on disk here`],
+    metadata: {},
+    remote: { provider: route.provider, upstreamModel, host },
+  };
+}
+
 function toRemoteSummary(m: RemoteModel): ModelSummary {
   return {
     name: m.name,
