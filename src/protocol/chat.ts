@@ -46,22 +46,23 @@ export const Format = z.union([z.literal("json"), z.literal(""), z.record(z.stri
 
 /**
  * Ollama's `options`. The sampling ones are honoured; the runner ones (`num_ctx`, `num_thread`, ...) are accepted
- * and left to the daemon's own settings, as Ollama does for a model that is already loaded.
+ * and left to the daemon's own settings, as Ollama does for a model that is already loaded. A null value means
+ * unset, as Ollama reads it (`FromMap` skips nil): some clients send every option they know, null when not set.
  */
 export const Options = z.looseObject({
-  temperature: z.number().min(0).optional(),
-  top_p: z.number().min(0).max(1).optional(),
-  top_k: z.number().int().min(0).optional(),
-  min_p: z.number().min(0).max(1).optional(),
-  seed: z.number().int().optional(),
+  temperature: z.number().min(0).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  top_k: z.number().int().min(0).nullish(),
+  min_p: z.number().min(0).max(1).nullish(),
+  seed: z.number().int().nullish(),
   /** Tokens to generate; -1 (and -2, "fill the context") mean no limit. */
-  num_predict: z.number().int().min(-2).optional(),
-  stop: z.union([z.string(), z.array(z.string())]).optional(),
-  repeat_penalty: z.number().min(0).optional(),
+  num_predict: z.number().int().min(-2).nullish(),
+  stop: z.union([z.string(), z.array(z.string())]).nullish(),
+  repeat_penalty: z.number().min(0).nullish(),
   /** How many recent tokens the penalties look back over: 0 turns them off, -1 means the whole context. */
-  repeat_last_n: z.number().int().min(-1).optional(),
-  frequency_penalty: z.number().optional(),
-  presence_penalty: z.number().optional(),
+  repeat_last_n: z.number().int().min(-1).nullish(),
+  frequency_penalty: z.number().nullish(),
+  presence_penalty: z.number().nullish(),
 });
 export type Options = z.input<typeof Options>;
 
