@@ -384,6 +384,15 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect(tags.models.find((m) => m.name === "flaky")).to.deep.include({ remote_model: "flaky-up", remote_host: `${upA.url}/v1` });
   });
 
+  it("unloads a routed name as it loads it, answering done_reason unload (it was a 404, so `mlxm stop` failed on a listed name)", async () => {
+    const ollama = new Ollama({ host: d.baseUrl });
+    for (const model of ["flaky", "gpt-4o"]) {
+      expect(await ollama.generate({ model, prompt: "", keep_alive: 0 }), model).to.deep.include({ done: true, done_reason: "unload" });
+      expect(await ollama.chat({ model, messages: [], keep_alive: 0 }), model).to.deep.include({ done: true, done_reason: "unload" });
+      expect((await d.client.stop(model)).done_reason, model).to.equal("unload");
+    }
+  });
+
   it("shows a routed name with /api/show, marked remote (it was a 404, and `ollama run` pulls a name show says is missing)", async () => {
     const ollama = new Ollama({ host: d.baseUrl });
     for (const [name, remote_model, remote_host] of [["flaky", "flaky-up", `${upA.url}/v1`], ["gpt-4o", "upstream-b", `${upB.url}/v1`]]) {

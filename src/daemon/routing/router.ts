@@ -223,7 +223,10 @@ export class RoutingModelService implements ModelService {
     return this.options.local.running();
   }
 
-  unload(model: string): Promise<boolean> {
+  async unload(model: string): Promise<boolean> {
+    const [first] = await this.plan(model);
+    // A routed name with no local model has nothing loaded here: unloading it answers as loading it does, not 404.
+    if (first?.kind === "route" && (await lookupModelRow(this.options.store, model)) === undefined) return false;
     return this.options.local.unload(model);
   }
 
