@@ -222,6 +222,12 @@ describe("mlxm CLI basics (e2e)", function () {
         expect(JSON.parse(r.stdout), args.join(" ")).to.deep.equal(expected(id));
       }
     }
+    // A flag with no command before it: oclif takes the flag for the command id (`mlxm --json` printed text to stderr).
+    for (const args of [["--json"], ["-x", "--json"]]) {
+      const r = await runCli(args, env);
+      expect({ args, code: r.code, stderr: r.stderr }).to.deep.equal({ args, code: 2, stderr: "" });
+      expect(JSON.parse(r.stdout)).to.deep.equal({ error: { code: "usage_error", message: `no command before the flag "${args[0]}"; run \`mlxm help\` for the list` } });
+    }
     // After `--`, `--json` is an argument, not the flag.
     const plain = await runCli(["nosuch", "--", "--json"], env);
     expect({ code: plain.code, stdout: plain.stdout }).to.deep.equal({ code: 2, stdout: "" });

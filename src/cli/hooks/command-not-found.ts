@@ -7,8 +7,11 @@ import { ExitCode } from "../exit-codes.js";
 import { traceCommandFailure } from "../trace-context.js";
 
 const hook: Hook.CommandNotFound = async function (opts) {
-  const message = `command "${opts.id.replaceAll(":", " ")}" not found; run \`${opts.config.bin} help\` for the list`;
-  if (wantsJson(opts.argv)) {
+  const message = opts.id.startsWith("-")
+    ? `no command before the flag "${opts.id}"; run \`${opts.config.bin} help\` for the list`
+    : `command "${opts.id.replaceAll(":", " ")}" not found; run \`${opts.config.bin} help\` for the list`;
+  // `mlxm --json` with no command: oclif takes the flag itself for the command id.
+  if (wantsJson([opts.id, ...(opts.argv ?? [])])) {
     traceCommandFailure("usage_error", message, ExitCode.USAGE);
     ux.stdout(ux.colorizeJson({ error: { code: "usage_error", message } }, { pretty: true, theme: opts.config.theme?.json }));
     this.exit(ExitCode.USAGE);
