@@ -228,6 +228,12 @@ describe("mlxm CLI basics (e2e)", function () {
       expect({ args, code: r.code, stderr: r.stderr }).to.deep.equal({ args, code: 2, stderr: "" });
       expect(JSON.parse(r.stdout)).to.deep.equal({ error: { code: "usage_error", message: `no command before the flag "${args[0]}"; run \`mlxm help\` for the list` } });
     }
+    // An argument a command does not take: oclif reads `ls extra` as the command "ls:extra" (it said "not found").
+    for (const [args, command, arg] of [[["ls", "extra", "--json"], "mlxm ls", "extra"], [["daemon", "status", "foo", "--json"], "mlxm daemon status", "foo"]] as const) {
+      const r = await runCli([...args], env);
+      expect({ args, code: r.code, stderr: r.stderr }).to.deep.equal({ args, code: 2, stderr: "" });
+      expect(JSON.parse(r.stdout).error.message).to.equal(`unexpected argument "${arg}" for \`${command}\`; see \`${command} --help\``);
+    }
     // After `--`, `--json` is an argument, not the flag.
     const plain = await runCli(["nosuch", "--", "--json"], env);
     expect({ code: plain.code, stdout: plain.stdout }).to.deep.equal({ code: 2, stdout: "" });
