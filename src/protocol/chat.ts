@@ -66,17 +66,23 @@ export const Options = z.looseObject({
 });
 export type Options = z.input<typeof Options>;
 
+/**
+ * A field that may be absent or null, read as `value` then: Ollama's Go decoder reads null as unset, and some clients
+ * send every field they know, null when not set (langchain_community's Ollama sends `"raw": null`).
+ */
+const orElse = <T extends z.ZodType>(schema: T, value: z.output<T>) => schema.nullish().transform((v) => v ?? value);
+
 /** A duration string ("5m", "1h30m") or seconds; 0 unloads after the request, negative keeps the model loaded. */
 export const KeepAlive = z.union([z.string(), z.number()]);
 
 export const ChatRequest = z.object({
   model: z.string().min(1),
-  messages: z.array(Message).default([]),
+  messages: orElse(z.array(Message), []),
   tools: z.array(Tool).nullish(),
   format: Format.nullish(),
   options: Options.nullish(),
   /** Ollama streams unless told not to. */
-  stream: z.boolean().default(true),
+  stream: orElse(z.boolean(), true),
   keep_alive: KeepAlive.nullish(),
   think: z.union([z.boolean(), z.string()]).nullish(),
 });
@@ -84,17 +90,17 @@ export type ChatRequest = z.input<typeof ChatRequest>;
 
 export const GenerateRequest = z.object({
   model: z.string().min(1),
-  prompt: z.string().default(""),
+  prompt: orElse(z.string(), ""),
   suffix: z.string().nullish(),
   system: z.string().nullish(),
   template: z.string().nullish(),
   context: z.array(z.number()).nullish(),
   /** No chat template: the prompt goes to the model as is. */
-  raw: z.boolean().default(false),
+  raw: orElse(z.boolean(), false),
   format: Format.nullish(),
   images: z.array(z.string()).nullish(),
   options: Options.nullish(),
-  stream: z.boolean().default(true),
+  stream: orElse(z.boolean(), true),
   keep_alive: KeepAlive.nullish(),
   think: z.union([z.boolean(), z.string()]).nullish(),
 });

@@ -77,6 +77,20 @@ describe("Ollama API routes (scripted model service)", () => {
     }
   });
 
+  it("takes /api/generate and /api/chat as langchain_community's Ollama sends them: every field, null when unset (raw: null was a 400)", async () => {
+    const unset = { format: null, system: null, template: null, keep_alive: null, raw: null, stream: null };
+    const options = { mirostat: null, num_ctx: null, num_predict: null, stop: null, temperature: null, top_k: null };
+    const gen = await post(app, "/api/generate", { prompt: "hi", images: [], model: "m", ...unset, options });
+    expect(gen.status).to.equal(200);
+    expect(gen.headers.get("content-type"), "stream: null streams, as absent does").to.match(/^application\/x-ndjson/);
+    expect(app.models.requests.at(-1)).to.deep.include({ messages: [{ role: "user", content: "hi" }], sampling: {} });
+    const chat = await post(app, "/api/chat", { messages: [{ role: "user", content: "hi" }], model: "m", ...unset, options });
+    expect(chat.status).to.equal(200);
+    await chat.text();
+    const load = (await (await post(app, "/api/chat", { model: "m", messages: null, stream: false })).json()) as { done_reason: string };
+    expect(load.done_reason).to.equal("load");
+  });
+
   it("loads on an empty request and unloads with keep_alive 0", async () => {
     const load = (await (await post(app, "/api/generate", { model: "m" })).json()) as { done_reason: string; done: boolean };
     expect(load).to.deep.include({ done: true, done_reason: "load" });
