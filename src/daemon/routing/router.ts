@@ -147,6 +147,8 @@ export class RoutingModelService implements ModelService {
     // Raw-prompt completion has no chat-shaped equivalent in the core model; only local models serve it here
     // (`dispatchCompletion` forwards it to OpenAI-speaking routes).
     if (first?.kind !== "local") throw badRequest(`model "${request.model}" is routed to ${first?.route.provider}; raw text completions are served only by local models`, "model");
+    // As dispatchCompletion does: the usage row and x-mlxm-backend name the backend (raw /api/generate had none).
+    this.#commit("local");
     yield* observeLocal((s) => this.options.local.complete(request, s), request.model, signal, performance.now());
   }
 
