@@ -393,6 +393,18 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     }
   });
 
+  it("answers deleting a routed name with a 404 naming the route to remove, and keeps the route (it said only 'not found')", async () => {
+    const ollama = new Ollama({ host: d.baseUrl });
+    await ollama.delete({ model: "flaky" }).then(
+      () => expect.fail("should throw"),
+      (err: { status_code?: number; error?: string }) => {
+        expect(err.status_code).to.equal(404);
+        expect(err.error).to.equal('model "flaky" has no local files: route "flaky" serves it (`mlxm route rm flaky` removes the route)');
+      },
+    );
+    expect((await d.client.routes()).routes.map((r) => r.pattern)).to.include("flaky");
+  });
+
   it("shows a routed name with /api/show, marked remote (it was a 404, and `ollama run` pulls a name show says is missing)", async () => {
     const ollama = new Ollama({ host: d.baseUrl });
     for (const [name, remote_model, remote_host] of [["flaky", "flaky-up", `${upA.url}/v1`], ["gpt-4o", "upstream-b", `${upB.url}/v1`]]) {

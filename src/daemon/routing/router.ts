@@ -9,7 +9,7 @@
 import type { Logger } from "../../observability/logger.js";
 import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult } from "../core/chat.js";
 import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary } from "../core/model-service.js";
-import { badRequest } from "../errors.js";
+import { badRequest, HttpError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { lookupModelRow } from "../engine/model-spec.js";
 import { observeLocal, startCore, type BackendDeps } from "./core-attempt.js";
@@ -232,8 +232,13 @@ export class RoutingModelService implements ModelService {
     return this.options.local.unload(model);
   }
 
-  /** Only local models have files to delete; a routed name is removed with `mlxm route rm`. */
-  delete(model: string): Promise<DeleteResult> {
+  /** Only local models have files to delete; a routed name is removed with `mlxm route rm`, which the 404 says. */
+  async delete(model: string): Promise<DeleteResult> {
+    const [first] = await this.plan(model);
+    if (first?.kind === "route" && (await lookupModelRow(this.options.store, model)) === undefined) {
+      const { pattern } = first.route;
+      throw new HttpError("model_not_found", `model "${model}" has no local files: route "${pattern}" serves it (\`mlxm route rm ${pattern}\` removes the route)`, { model }, undefined, "model");
+    }
     return this.options.local.delete(model);
   }
 
