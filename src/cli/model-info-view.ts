@@ -15,6 +15,11 @@ function runsOn(offload: ShowResponse["mlxm"]["offload"]): string {
 
 export function renderModelInfo(info: ShowResponse): string {
   const m = info.mlxm;
+  if (info.remote_model !== undefined) {
+    // A routed name: no architecture, files or template to show, only where requests for it go.
+    const rows: [string, string][] = [["name", m.name], ["provider", m.family], ["upstream model", info.remote_model], ["host", info.remote_host ?? ""], ["source", m.source]];
+    return `${section("Route", rows)}\n`;
+  }
   const parts = [
     section("Model", [
       ["name", m.name],

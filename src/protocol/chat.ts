@@ -46,36 +46,43 @@ export const Format = z.union([z.literal("json"), z.literal(""), z.record(z.stri
 
 /**
  * Ollama's `options`. The sampling ones are honoured; the runner ones (`num_ctx`, `num_thread`, ...) are accepted
- * and left to the daemon's own settings, as Ollama does for a model that is already loaded.
+ * and left to the daemon's own settings, as Ollama does for a model that is already loaded. A null value means
+ * unset, as Ollama reads it (`FromMap` skips nil): some clients send every option they know, null when not set.
  */
 export const Options = z.looseObject({
-  temperature: z.number().min(0).optional(),
-  top_p: z.number().min(0).max(1).optional(),
-  top_k: z.number().int().min(0).optional(),
-  min_p: z.number().min(0).max(1).optional(),
-  seed: z.number().int().optional(),
+  temperature: z.number().min(0).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  top_k: z.number().int().min(0).nullish(),
+  min_p: z.number().min(0).max(1).nullish(),
+  seed: z.number().int().nullish(),
   /** Tokens to generate; -1 (and -2, "fill the context") mean no limit. */
-  num_predict: z.number().int().min(-2).optional(),
-  stop: z.union([z.string(), z.array(z.string())]).optional(),
-  repeat_penalty: z.number().min(0).optional(),
+  num_predict: z.number().int().min(-2).nullish(),
+  stop: z.union([z.string(), z.array(z.string())]).nullish(),
+  repeat_penalty: z.number().min(0).nullish(),
   /** How many recent tokens the penalties look back over: 0 turns them off, -1 means the whole context. */
-  repeat_last_n: z.number().int().min(-1).optional(),
-  frequency_penalty: z.number().optional(),
-  presence_penalty: z.number().optional(),
+  repeat_last_n: z.number().int().min(-1).nullish(),
+  frequency_penalty: z.number().nullish(),
+  presence_penalty: z.number().nullish(),
 });
 export type Options = z.input<typeof Options>;
+
+/**
+ * A field that may be absent or null, read as `value` then: Ollama's Go decoder reads null as unset, and some clients
+ * send every field they know, null when not set (langchain_community's Ollama sends `"raw": null`).
+ */
+const orElse = <T extends z.ZodType>(schema: T, value: z.output<T>) => schema.nullish().transform((v) => v ?? value);
 
 /** A duration string ("5m", "1h30m") or seconds; 0 unloads after the request, negative keeps the model loaded. */
 export const KeepAlive = z.union([z.string(), z.number()]);
 
 export const ChatRequest = z.object({
   model: z.string().min(1),
-  messages: z.array(Message).default([]),
+  messages: orElse(z.array(Message), []),
   tools: z.array(Tool).nullish(),
   format: Format.nullish(),
   options: Options.nullish(),
   /** Ollama streams unless told not to. */
-  stream: z.boolean().default(true),
+  stream: orElse(z.boolean(), true),
   keep_alive: KeepAlive.nullish(),
   think: z.union([z.boolean(), z.string()]).nullish(),
 });
@@ -83,17 +90,17 @@ export type ChatRequest = z.input<typeof ChatRequest>;
 
 export const GenerateRequest = z.object({
   model: z.string().min(1),
-  prompt: z.string().default(""),
+  prompt: orElse(z.string(), ""),
   suffix: z.string().nullish(),
   system: z.string().nullish(),
   template: z.string().nullish(),
   context: z.array(z.number()).nullish(),
   /** No chat template: the prompt goes to the model as is. */
-  raw: z.boolean().default(false),
+  raw: orElse(z.boolean(), false),
   format: Format.nullish(),
   images: z.array(z.string()).nullish(),
   options: Options.nullish(),
-  stream: z.boolean().default(true),
+  stream: orElse(z.boolean(), true),
   keep_alive: KeepAlive.nullish(),
   think: z.union([z.boolean(), z.string()]).nullish(),
 });

@@ -54,6 +54,9 @@ export const ShowResponse = z.object({
   model_info: z.record(z.string(), z.unknown()),
   capabilities: z.array(z.string()),
   modified_at: z.string(),
+  /** A name a route serves: the upstream's model name and where it is (Ollama marks its cloud models so). */
+  remote_model: z.string().optional(),
+  remote_host: z.string().optional(),
   mlxm: ModelFacts,
 });
 export type ShowResponse = z.infer<typeof ShowResponse>;

@@ -222,9 +222,33 @@ describe("mlxm CLI basics (e2e)", function () {
         expect(JSON.parse(r.stdout), args.join(" ")).to.deep.equal(expected(id));
       }
     }
+    // A flag with no command before it: oclif takes the flag for the command id (`mlxm --json` printed text to stderr).
+    for (const args of [["--json"], ["-x", "--json"]]) {
+      const r = await runCli(args, env);
+      expect({ args, code: r.code, stderr: r.stderr }).to.deep.equal({ args, code: 2, stderr: "" });
+      expect(JSON.parse(r.stdout)).to.deep.equal({ error: { code: "usage_error", message: `no command before the flag "${args[0]}"; run \`mlxm help\` for the list` } });
+    }
+    // An argument a command does not take: oclif reads `ls extra` as the command "ls:extra" (it said "not found").
+    for (const [args, command, arg] of [[["ls", "extra", "--json"], "mlxm ls", "extra"], [["daemon", "status", "foo", "--json"], "mlxm daemon status", "foo"]] as const) {
+      const r = await runCli([...args], env);
+      expect({ args, code: r.code, stderr: r.stderr }).to.deep.equal({ args, code: 2, stderr: "" });
+      expect(JSON.parse(r.stdout).error.message).to.equal(`unexpected argument "${arg}" for \`${command}\`; see \`${command} --help\``);
+    }
     // After `--`, `--json` is an argument, not the flag.
     const plain = await runCli(["nosuch", "--", "--json"], env);
     expect({ code: plain.code, stdout: plain.stdout }).to.deep.equal({ code: 2, stdout: "" });
+  });
+
+  it("prints help for what exists with --json as `<command> --help --json` does, exit 0 (help said 'Nonexistent flag', exit 2)", async () => {
+    for (const [args, same] of [
+      [["help", "ls", "--json"], ["ls", "--help", "--json"]],
+      [["help", "daemon", "status", "--json"], ["daemon", "status", "--help", "--json"]],
+      [["help", "--json"], ["--help", "--json"]],
+    ]) {
+      const [help, direct] = await Promise.all([runCli(args, env), runCli(same, env)]);
+      expect({ args, code: help.code, stderr: help.stderr }).to.deep.equal({ args, code: 0, stderr: "" });
+      expect(help.stdout, args.join(" ")).to.equal(direct.stdout).and.contain("USAGE");
+    }
   });
 
   it("fails at once, exit 2 with the reason, on a home that cannot be created or written (it spun for ever under /proc)", async function () {

@@ -194,6 +194,30 @@ describe("browser callers", () => {
     expect(local.headers.get("x-content-type-options")).to.equal("nosniff");
   });
 
+  it("allows in its preflight every header the official SDKs send from a page (a listed 'x-stainless-*' matched none)", async () => {
+    // The headers each SDK really sends, captured from its fetch; those a browser would ask the preflight about.
+    const sent: Record<string, string[]> = {};
+    const capture = (name: string) => async (_url: unknown, init?: RequestInit) => {
+      sent[name] = [...new Headers(init?.headers).keys()];
+      return new Response("{}", { status: 500 });
+    };
+    const opts = { apiKey: "k", maxRetries: 0, dangerouslyAllowBrowser: true };
+    await new OpenAI({ ...opts, baseURL: `${d.baseUrl}/v1`, fetch: capture("openai") }).models.list().catch(() => undefined);
+    await new Anthropic({ ...opts, baseURL: d.baseUrl, fetch: capture("anthropic") }).models.list().catch(() => undefined);
+    for (const [sdk, headers] of Object.entries(sent)) {
+      // Safelisted or forbidden request headers never reach a preflight.
+      const asked = headers.filter((h) => !["accept", "user-agent", "content-length"].includes(h));
+      expect(asked.some((h) => h.startsWith("x-stainless-")), sdk).to.equal(true);
+      const preflight = await fetch(`${d.baseUrl}/v1/models`, {
+        method: "OPTIONS",
+        headers: { origin: "http://localhost:5173", "access-control-request-method": "GET", "access-control-request-headers": asked.join(",") },
+      });
+      expect(preflight.status, sdk).to.equal(204);
+      const allowed = preflight.headers.get("access-control-allow-headers")!.split(",");
+      expect(asked.filter((h) => !allowed.includes(h)), sdk).to.deep.equal([]);
+    }
+  });
+
   it("refuses a Host that is not the daemon's (DNS rebinding)", async () => {
     const http = await import("node:http");
     const status = await new Promise<number>((resolve, reject) => {

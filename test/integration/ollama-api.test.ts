@@ -10,6 +10,7 @@ import { ChatResponse, EmbedResponse, GenerateResponse } from "../../src/protoco
 import { ShowResponse } from "../../src/protocol/show.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { addTestModel } from "../helpers/models.js";
+import { until } from "../helpers/until.js";
 
 const MODEL = "tiny-ollama";
 
@@ -66,6 +67,15 @@ describe("Ollama-shaped API (local engine)", () => {
     const load = GenerateResponse.parse(await (await post("/api/generate", { model: MODEL })).json());
     expect(load).to.deep.include({ done: true, done_reason: "load", response: "" });
     expect((await d.client.ps()).models.map((m) => m.name)).to.include(MODEL);
+  });
+
+  it("names the backend of a raw /api/generate in x-mlxm-backend and on its usage row, as a templated one does (neither did)", async () => {
+    const res = await post("/api/generate", { model: MODEL, prompt: "raw backend", raw: true, stream: false, options: { num_predict: 2 } });
+    expect(res.headers.get("x-mlxm-backend")).to.equal("local");
+    await res.json();
+    const rows = async () => (await store.requests.recent(50)).filter((r) => r.route === "/api/generate" && r.output_tokens === 2);
+    await until(async () => (await rows()).length > 0, "the raw request's usage row");
+    expect((await rows()).map((r) => r.backend)).to.deep.equal(["local"]);
   });
 
   it("applies options.repeat_last_n as the penalties' window: 0 turns them off; nonsense is a 400 naming it", async () => {

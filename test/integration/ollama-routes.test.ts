@@ -64,6 +64,33 @@ describe("Ollama API routes (scripted model service)", () => {
     await client.show("").then(() => expect.fail("should throw"), (err) => expect(err).to.be.instanceOf(BadRequestError));
   });
 
+  it("reads null options as unset on /api/chat and /api/generate (it was a 400, where Ollama skips them)", async () => {
+    // langchain_community's ChatOllama sends every option it knows, null when not set.
+    const options = { mirostat: null, num_ctx: null, num_predict: null, repeat_penalty: null, stop: null, temperature: 0.3, top_k: null, top_p: null, seed: null };
+    for (const [path, body] of [
+      ["/api/chat", { model: "m", messages: [{ role: "user", content: "hi" }], options, stream: false }],
+      ["/api/generate", { model: "m", prompt: "hi", raw: true, options, stream: false }],
+    ] as const) {
+      const res = await post(app, path, body);
+      expect(res.status, path).to.equal(200);
+      expect(app.models.requests.at(-1)!.sampling, path).to.deep.equal({ temperature: 0.3 });
+    }
+  });
+
+  it("takes /api/generate and /api/chat as langchain_community's Ollama sends them: every field, null when unset (raw: null was a 400)", async () => {
+    const unset = { format: null, system: null, template: null, keep_alive: null, raw: null, stream: null };
+    const options = { mirostat: null, num_ctx: null, num_predict: null, stop: null, temperature: null, top_k: null };
+    const gen = await post(app, "/api/generate", { prompt: "hi", images: [], model: "m", ...unset, options });
+    expect(gen.status).to.equal(200);
+    expect(gen.headers.get("content-type"), "stream: null streams, as absent does").to.match(/^application\/x-ndjson/);
+    expect(app.models.requests.at(-1)).to.deep.include({ messages: [{ role: "user", content: "hi" }], sampling: {} });
+    const chat = await post(app, "/api/chat", { messages: [{ role: "user", content: "hi" }], model: "m", ...unset, options });
+    expect(chat.status).to.equal(200);
+    await chat.text();
+    const load = (await (await post(app, "/api/chat", { model: "m", messages: null, stream: false })).json()) as { done_reason: string };
+    expect(load.done_reason).to.equal("load");
+  });
+
   it("loads on an empty request and unloads with keep_alive 0", async () => {
     const load = (await (await post(app, "/api/generate", { model: "m" })).json()) as { done_reason: string; done: boolean };
     expect(load).to.deep.include({ done: true, done_reason: "load" });

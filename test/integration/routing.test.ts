@@ -410,6 +410,40 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect(tags.models.find((m) => m.name === "flaky")).to.deep.include({ remote_model: "flaky-up", remote_host: `${upA.url}/v1` });
   });
 
+  it("unloads a routed name as it loads it, answering done_reason unload (it was a 404, so `mlxm stop` failed on a listed name)", async () => {
+    const ollama = new Ollama({ host: d.baseUrl });
+    for (const model of ["flaky", "gpt-4o"]) {
+      expect(await ollama.generate({ model, prompt: "", keep_alive: 0 }), model).to.deep.include({ done: true, done_reason: "unload" });
+      expect(await ollama.chat({ model, messages: [], keep_alive: 0 }), model).to.deep.include({ done: true, done_reason: "unload" });
+      expect((await d.client.stop(model)).done_reason, model).to.equal("unload");
+    }
+  });
+
+  it("answers deleting a routed name with a 404 naming the route to remove, and keeps the route (it said only 'not found')", async () => {
+    const ollama = new Ollama({ host: d.baseUrl });
+    await ollama.delete({ model: "flaky" }).then(
+      () => expect.fail("should throw"),
+      (err: { status_code?: number; error?: string }) => {
+        expect(err.status_code).to.equal(404);
+        expect(err.error).to.equal('model "flaky" has no local files: route "flaky" serves it (`mlxm route rm flaky` removes the route)');
+      },
+    );
+    expect((await d.client.routes()).routes.map((r) => r.pattern)).to.include("flaky");
+  });
+
+  it("shows a routed name with /api/show, marked remote (it was a 404, and `ollama run` pulls a name show says is missing)", async () => {
+    const ollama = new Ollama({ host: d.baseUrl });
+    for (const [name, remote_model, remote_host] of [["flaky", "flaky-up", `${upA.url}/v1`], ["gpt-4o", "upstream-b", `${upB.url}/v1`]]) {
+      const show = await ollama.show({ model: name! });
+      expect(show, name).to.deep.include({ remote_model, remote_host, capabilities: ["completion", "tools"], model_info: {} });
+      expect(show.details).to.deep.include({ format: "remote", family: "openai-compatible" });
+    }
+    await ollama.show({ model: "no-such-model" }).then(
+      () => expect.fail("should throw"),
+      (err: { status_code?: number }) => expect(err.status_code).to.equal(404),
+    );
+  });
+
   it("records every request; usage totals equal the sum of the responses' usage, with cost from the price table", async () => {
     const before = await d.client.usage({ by: "backend" });
     const responses = [

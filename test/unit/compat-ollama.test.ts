@@ -53,6 +53,14 @@ describe("compat: Ollama chat request → core", () => {
     expect(intent.request.sampling).to.deep.equal({});
   });
 
+  it("reads a null option as unset, as Ollama does (clients that send every option they know send null for the rest)", () => {
+    const names = ["temperature", "top_p", "top_k", "min_p", "seed", "num_predict", "stop", "repeat_penalty", "repeat_last_n", "frequency_penalty", "presence_penalty", "num_ctx", "mirostat"];
+    const options = { ...Object.fromEntries(names.map((n) => [n, null])), temperature: 0.5 };
+    const intent = fromOllamaChatRequest({ model: "m", messages: [{ role: "user", content: "x" }], options });
+    if (intent.kind !== "generate") throw new Error("expected generate");
+    expect(intent.request.sampling).to.deep.equal({ temperature: 0.5 });
+  });
+
   it("translates tools and tool calls with object arguments, pairing tool results by name", () => {
     const intent = fromOllamaChatRequest({
       model: "m",

@@ -1,7 +1,8 @@
 /**
- * `mlxm help <unknown> --json` answers as `mlxm <unknown> --json` does: the help command has no `--json` flag, so
- * its parser refused the flag and oclif's error handler then printed help for the unknown command, with two stack
- * traces and exit 1. Anything else passes through untouched.
+ * `mlxm help … --json`: the help command has no `--json` flag, so its parser refused the flag (exit 2 "Nonexistent
+ * flag", or for an unknown command two stack traces and exit 1). For an unknown command it answers as
+ * `mlxm <unknown> --json` does; otherwise the flag is dropped, so `mlxm help ls --json` prints the help and exits 0,
+ * as `mlxm ls --help --json` does. Anything else passes through untouched.
  */
 import type { Hook } from "@oclif/core";
 import { wantsJson } from "./command-not-found.js";
@@ -13,6 +14,8 @@ const hook: Hook.Init = async function (opts) {
   if (subject !== undefined && !opts.config.findCommand(subject) && !opts.config.findTopic(subject)) {
     await opts.config.runHook("command_not_found", { id: subject, argv: opts.argv });
   }
+  // In place: oclif hands this same array to the help command once the hook returns.
+  opts.argv.splice(opts.argv.indexOf("--json"), 1);
 };
 
 export default hook;

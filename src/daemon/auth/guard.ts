@@ -34,11 +34,13 @@ declare module "express-serve-static-core" {
 export function createGuard(options: GuardOptions) {
   const hostAllowed = hostMatcher(options.boundHost);
   const originAllowed = originMatcher(options.origins);
-  const corsHandler = cors({
-    origin: (origin, cb) => cb(null, origin !== undefined && originAllowed(origin)),
-    allowedHeaders: ["authorization", "x-api-key", "content-type", "anthropic-version", "traceparent", "openai-organization", "x-stainless-*"],
-    maxAge: 600,
-  });
+  const corsHandler = cors((req, cb) =>
+    cb(null, {
+      origin: (origin, ok) => ok(null, origin !== undefined && originAllowed(origin)),
+      allowedHeaders: allowedHeaders(req.headers["access-control-request-headers"]),
+      maxAge: 600,
+    }),
+  );
 
   return {
     forShape(shape: ProtocolShape): RequestHandler {
@@ -71,6 +73,32 @@ export function createGuard(options: GuardOptions) {
       };
     },
   };
+}
+
+const ALLOWED_HEADERS = [
+  "authorization",
+  "x-api-key",
+  "content-type",
+  "anthropic-version",
+  "anthropic-beta",
+  // The Anthropic SDK's opt-in to browser use; it sends it on every request from a page.
+  "anthropic-dangerous-direct-browser-access",
+  "traceparent",
+  "openai-organization",
+  "openai-project",
+];
+
+/**
+ * The request headers a preflight allows. The SDKs send `x-stainless-*` telemetry headers, and CORS has no prefix
+ * wildcard (a listed "x-stainless-*" matched no header, so every SDK call from a page failed its preflight): the
+ * ones the preflight asks for are echoed.
+ */
+export function allowedHeaders(requested: string | undefined): string[] {
+  const stainless = (requested ?? "")
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => /^x-stainless-[a-z0-9-]+$/.test(h));
+  return [...ALLOWED_HEADERS, ...new Set(stainless)];
 }
 
 /** The key a request carries, in `Authorization: Bearer` (OpenAI, Ollama) or `x-api-key` (Anthropic). */

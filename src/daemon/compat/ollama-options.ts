@@ -12,17 +12,17 @@ import { badRequest } from "../errors.js";
 export function fromOllamaOptions(options: z.output<typeof Options> | null | undefined): SamplingOptions {
   const s: SamplingOptions = {};
   if (!options) return s;
-  if (options.temperature !== undefined) s.temperature = options.temperature;
-  if (options.top_p !== undefined) s.topP = options.top_p;
-  if (options.top_k !== undefined) s.topK = options.top_k;
-  if (options.min_p !== undefined) s.minP = options.min_p;
-  if (options.seed !== undefined) s.seed = options.seed;
-  if (options.num_predict !== undefined && options.num_predict > 0) s.maxTokens = options.num_predict;
-  if (options.repeat_penalty !== undefined) s.repeatPenalty = options.repeat_penalty;
-  if (options.repeat_last_n !== undefined) s.repeatLastN = options.repeat_last_n;
-  if (options.frequency_penalty !== undefined) s.frequencyPenalty = options.frequency_penalty;
-  if (options.presence_penalty !== undefined) s.presencePenalty = options.presence_penalty;
-  if (options.stop !== undefined) {
+  if (options.temperature != null) s.temperature = options.temperature;
+  if (options.top_p != null) s.topP = options.top_p;
+  if (options.top_k != null) s.topK = options.top_k;
+  if (options.min_p != null) s.minP = options.min_p;
+  if (options.seed != null) s.seed = options.seed;
+  if (options.num_predict != null && options.num_predict > 0) s.maxTokens = options.num_predict;
+  if (options.repeat_penalty != null) s.repeatPenalty = options.repeat_penalty;
+  if (options.repeat_last_n != null) s.repeatLastN = options.repeat_last_n;
+  if (options.frequency_penalty != null) s.frequencyPenalty = options.frequency_penalty;
+  if (options.presence_penalty != null) s.presencePenalty = options.presence_penalty;
+  if (options.stop != null) {
     const stop = (typeof options.stop === "string" ? [options.stop] : options.stop).filter((x) => x.length > 0);
     if (stop.length) s.stop = stop;
   }

@@ -15,11 +15,10 @@ export function fromOllamaShowRequest(body: unknown): { model: string; verbose: 
 
 export function toOllamaShowResponse(info: ModelInfo): ShowResponse {
   const arch = info.architecture;
-  const modelInfo: Record<string, unknown> = {
-    ...info.metadata,
-    "general.architecture": arch,
-    "general.parameter_count": info.parameterCount,
-  };
+  // A routed name has no file here to describe: Ollama's cloud models likewise show no GGUF facts.
+  const modelInfo: Record<string, unknown> = info.remote
+    ? {}
+    : { ...info.metadata, "general.architecture": arch, "general.parameter_count": info.parameterCount };
   if (info.contextLength !== undefined) modelInfo[`${arch}.context_length`] = info.contextLength;
   if (info.embeddingLength !== undefined) modelInfo[`${arch}.embedding_length`] = info.embeddingLength;
   const template = info.chatTemplate ?? "";
@@ -40,7 +39,7 @@ export function toOllamaShowResponse(info: ModelInfo): ShowResponse {
     ...(preset?.system !== undefined ? { system: preset.system } : {}),
     details: {
       parent_model: info.parent ?? "",
-      format: "gguf",
+      format: info.remote ? "remote" : "gguf",
       family: info.family,
       families: info.family ? [info.family] : null,
       parameter_size: info.parameterSize,
@@ -50,6 +49,7 @@ export function toOllamaShowResponse(info: ModelInfo): ShowResponse {
     // Tool calls are constrained by grammar, so every local model can make them.
     capabilities: ["completion", "tools"],
     modified_at: info.modifiedAt,
+    ...(info.remote ? { remote_model: info.remote.upstreamModel, remote_host: info.remote.host } : {}),
     mlxm: {
       name: info.name,
       source: info.source,

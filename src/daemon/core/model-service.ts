@@ -97,6 +97,8 @@ export interface ModelInfo {
   preset?: ModelPreset;
   /** Where it runs while loaded: the compute backend and the layers offloaded to it. Absent when not loaded. */
   offload?: ModelOffload;
+  /** Set for a name a route serves: the other fields say nothing is on disk here. */
+  remote?: RemoteSource;
 }
 
 /** How much of a loaded model runs on the GPU ("cpu" backend: none). */

@@ -9,7 +9,7 @@
 import type { Logger } from "../../observability/logger.js";
 import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult } from "../core/chat.js";
 import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary } from "../core/model-service.js";
-import { badRequest } from "../errors.js";
+import { badRequest, HttpError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { lookupModelRow } from "../engine/model-spec.js";
 import { observeLocal, startCore, type BackendDeps } from "./core-attempt.js";
@@ -147,6 +147,8 @@ export class RoutingModelService implements ModelService {
     // Raw-prompt completion has no chat-shaped equivalent in the core model; only local models serve it here
     // (`dispatchCompletion` forwards it to OpenAI-speaking routes).
     if (first?.kind !== "local") throw badRequest(`model "${request.model}" is routed to ${first?.route.provider}; raw text completions are served only by local models`, "model");
+    // As dispatchCompletion does: the usage row and x-mlxm-backend name the backend (raw /api/generate had none).
+    this.#commit("local");
     yield* observeLocal((s) => this.options.local.complete(request, s), request.model, signal, performance.now());
   }
 
@@ -201,7 +203,13 @@ export class RoutingModelService implements ModelService {
     await this.options.local.load(model, keepAliveMs);
   }
 
-  show(model: string): Promise<ModelInfo> {
+  /**
+   * A name whose first backend is a route is shown from the route, as `/api/tags` lists it: `ollama run` (and clients
+   * that read a model's capabilities) call `/api/show` first, and `ollama run` pulls a name it says is not found.
+   */
+  async show(model: string): Promise<ModelInfo> {
+    const [first] = await this.plan(model);
+    if (first?.kind === "route") return toRemoteInfo(model, first.route, first.model);
     return this.options.local.show(model);
   }
 
@@ -217,12 +225,20 @@ export class RoutingModelService implements ModelService {
     return this.options.local.running();
   }
 
-  unload(model: string): Promise<boolean> {
+  async unload(model: string): Promise<boolean> {
+    const [first] = await this.plan(model);
+    // A routed name with no local model has nothing loaded here: unloading it answers as loading it does, not 404.
+    if (first?.kind === "route" && (await lookupModelRow(this.options.store, model)) === undefined) return false;
     return this.options.local.unload(model);
   }
 
-  /** Only local models have files to delete; a routed name is removed with `mlxm route rm`. */
-  delete(model: string): Promise<DeleteResult> {
+  /** Only local models have files to delete; a routed name is removed with `mlxm route rm`, which the 404 says. */
+  async delete(model: string): Promise<DeleteResult> {
+    const [first] = await this.plan(model);
+    if (first?.kind === "route" && (await lookupModelRow(this.options.store, model)) === undefined) {
+      const { pattern } = first.route;
+      throw new HttpError("model_not_found", `model "${model}" has no local files: route "${pattern}" serves it (\`mlxm route rm ${pattern}\` removes the route)`, { model }, undefined, "model");
+    }
     return this.options.local.delete(model);
   }
 
@@ -324,6 +340,27 @@ function iterable<T>(it: AsyncIterator<T>): AsyncIterable<T> {
 }
 
 /** A routed name as model lists show it: size 0, nothing on disk. */
+function toRemoteInfo(name: string, route: Route, upstreamModel: string): ModelInfo {
+  const host = route.baseUrl ? displayUrl(route.baseUrl) : route.provider;
+  return {
+    name,
+    source: `route ${route.pattern}`,
+    digest: "",
+    sizeBytes: 0,
+    modifiedAt: route.createdAt,
+    architecture: "",
+    family: route.provider,
+    parameterCount: 0,
+    parameterSize: "",
+    quantization: "",
+    hasChatTemplate: false,
+    files: [],
+    notes: [`served by ${route.provider} at ${host} as "${upstreamModel}": nothing of it is on disk here`],
+    metadata: {},
+    remote: { provider: route.provider, upstreamModel, host },
+  };
+}
+
 function toRemoteSummary(m: RemoteModel): ModelSummary {
   return {
     name: m.name,
