@@ -6,6 +6,7 @@
  */
 import { expect } from "chai";
 import path from "node:path";
+import Anthropic from "@anthropic-ai/sdk";
 import { Ollama } from "ollama";
 import OpenAI, { BadRequestError } from "openai";
 import { zodResponseFormat } from "openai/helpers/zod";
@@ -113,6 +114,33 @@ describe("structured output through the official clients", () => {
     const res = await fetch(`${d.baseUrl}/api/chat`, { method: "POST", body: JSON.stringify({ model: MODEL, messages: user("x"), format: schema, stream: false }) });
     expect(res.status).to.equal(400);
     expect(((await res.json()) as { error: string }).error).to.contain('"uniqueItems" at format.properties.xs');
+  });
+
+  it("takes a non-strict auto tool whose schema uses keywords no grammar enforces (MCP tools); refuses a strict one", async () => {
+    // What MCP servers declare, which Claude Code passes on: none of these keywords is enforced while generating.
+    const mcp = {
+      type: "object",
+      properties: { tags: { type: "array", items: { type: "string" }, uniqueItems: true }, link: { type: "string", format: "uri-reference" }, env: { type: "object", patternProperties: { "^[A-Z_]+$": { type: "string" } } } },
+      required: ["tags"],
+    };
+    const anthropic = new Anthropic({ baseURL: d.baseUrl, apiKey: "unused", maxRetries: 0 });
+    const message = await anthropic.messages.create({ model: MODEL, max_tokens: 8, messages: user("tag it"), tools: [{ name: "tag", input_schema: mcp as Anthropic.Tool.InputSchema }] });
+    expect(message.type).to.equal("message");
+    expect((await anthropic.messages.countTokens({ model: MODEL, messages: user("tag it"), tools: [{ name: "tag", input_schema: mcp as Anthropic.Tool.InputSchema }] })).input_tokens).to.be.greaterThan(0);
+    const chat = await new Ollama({ host: d.baseUrl }).chat({ model: MODEL, messages: user("tag it"), tools: [{ type: "function", function: { name: "tag", parameters: mcp as never } }], options: { num_predict: 8 } });
+    expect(chat.done).to.equal(true);
+    const plain = await openai.chat.completions.create({ model: MODEL, messages: user("tag it"), max_tokens: 8, tools: [{ type: "function", function: { name: "tag", parameters: mcp } }] });
+    expect(plain.choices).to.have.length(1);
+    // A strict tool is a contract: enforced or refused, naming the keyword, even when the model calls it on its own.
+    const strict = await openai.chat.completions
+      .create({ model: MODEL, messages: user("tag it"), max_tokens: 8, tools: [{ type: "function", function: { name: "tag", parameters: mcp, strict: true } }] })
+      .then(() => undefined, (e: unknown) => e as BadRequestError);
+    expect([strict?.status, strict?.param]).to.deep.equal([400, "tools[0].function.parameters.properties.tags.uniqueItems"]);
+    // Forced calls run under mlxm's own grammar: a keyword it cannot enforce is refused whatever `strict` says.
+    const forced = await openai.chat.completions
+      .create({ model: MODEL, messages: user("tag it"), max_tokens: 8, tool_choice: "required", tools: [{ type: "function", function: { name: "tag", parameters: mcp } }] })
+      .then(() => undefined, (e: unknown) => e as BadRequestError);
+    expect(forced?.status).to.equal(400);
   });
 
   it("refuses counts past llama.cpp's grammar limits with a 400, and serves the next request", async () => {

@@ -115,8 +115,8 @@ describe("compat: OpenAI Responses requests", () => {
       messagesParam: "input",
       sampling: { temperature: 0.5, topP: 0.9, maxTokens: 32 },
       tools: [
-        { name: "get_weather", description: "Weather by city", parameters: weather.parameters, parametersPath: "tools[0].parameters" },
-        { name: "noop", parameters: { type: "object", properties: {} }, parametersPath: "tools[1].parameters" },
+        { name: "get_weather", description: "Weather by city", parameters: weather.parameters, parametersPath: "tools[0].parameters", strict: true },
+        { name: "noop", parameters: { type: "object", properties: {} }, parametersPath: "tools[1].parameters", strict: true },
       ],
       toolChoice: { type: "tool", name: "get_weather" },
       parallelToolCalls: false,

@@ -253,7 +253,13 @@ function fromTools(tools: MessagesRequestBody["tools"]): ToolDefinition[] | unde
     if (tools.findIndex((u) => u.name === t.name) < i) throw badRequest(`Tool names must be unique: "${t.name}" is given twice.`, `tools[${i}].name`);
     if (!t.input_schema) throw badRequest("a tool needs input_schema", `tools[${i}].input_schema`);
     if (t.defer_loading === true) throw badRequest("defer_loading (tool search) is not supported", `tools[${i}].defer_loading`);
-    return { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.input_schema, parametersPath: `tools[${i}].input_schema` };
+    return {
+      name: t.name,
+      ...(t.description ? { description: t.description } : {}),
+      parameters: t.input_schema,
+      parametersPath: `tools[${i}].input_schema`,
+      ...((t as { strict?: unknown }).strict === true ? { strict: true } : {}),
+    };
   });
 }
 

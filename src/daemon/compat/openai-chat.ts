@@ -216,6 +216,7 @@ function fromTools(tools: ChatCompletionRequestBody["tools"]): ToolDefinition[] 
       name: t.function.name,
       ...(t.function.description ? { description: t.function.description } : {}),
       parameters: t.function.parameters ?? { type: "object", properties: {} },
+      ...(t.function.strict === true ? { strict: true } : {}),
     };
   });
 }

@@ -139,6 +139,8 @@ function fromTools(tools: ResponsesRequestBody["tools"]): { definitions?: ToolDe
       ...(f.description ? { description: f.description } : {}),
       parameters: f.parameters ?? { type: "object", properties: {} },
       parametersPath: `${at}.parameters`,
+      // The Responses API's function tools are strict unless they say otherwise.
+      ...(f.strict !== false ? { strict: true } : {}),
     };
   });
   return { definitions, echo };

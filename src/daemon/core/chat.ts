@@ -33,6 +33,11 @@ export interface ToolDefinition {
   parameters: Record<string, unknown>;
   /** Where the schema sits in the caller's request, for errors about it; default OpenAI's `tools[i].function.parameters`. */
   parametersPath?: string;
+  /**
+   * The caller marked the schema a contract (OpenAI's `strict: true`, the Responses API's default; Anthropic's
+   * `strict: true`): a keyword mlxm cannot enforce is a 400 even when the model calls the tool on its own (`auto`).
+   */
+  strict?: boolean;
 }
 
 export type ToolChoice = { type: "auto" } | { type: "none" } | { type: "required" } | { type: "tool"; name: string };

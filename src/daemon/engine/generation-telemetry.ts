@@ -82,7 +82,12 @@ export function recordGeneration(
       span.setAttribute("mlxm.tokens_per_second", round(((outputTokens - 1) * 1000) / Math.max(decodeMs, 0.001)));
     }
   }
-  if (outcome.schemaValid === false) {
+  if (outcome.schemaValid === false && outcome.schemaUnconstrained) {
+    logger.warn(
+      { model, error: outcome.schemaError },
+      "a tool call the model made on its own does not match its tool's schema (auto calls are held to its structure only)",
+    );
+  } else if (outcome.schemaValid === false) {
     // The grammar admits only valid JSON, so this is a compiler bug, never the model's fault.
     metrics?.schemaViolations?.inc({ model });
     logger.error(

@@ -78,6 +78,11 @@ export interface GenerationOutcome {
   schemaValid?: boolean;
   /** When it did not: the validator's error (the grammar should make this impossible: a compiler bug). */
   schemaError?: string;
+  /**
+   * The checked JSON was a call the model made on its own (`auto`), which node-llama-cpp's function calling holds to
+   * the schema's structure only (not patterns, bounds or formats): a mismatch is the model's, not a compiler bug.
+   */
+  schemaUnconstrained?: boolean;
   /** For schema-constrained generations: grammar compile time for this request and whether the cache had it. */
   grammar?: { compileMs: number; cached: boolean };
 }
@@ -284,12 +289,14 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   const usage = usageOf(target, sequence.tokenMeter.diff(meter).usedOutputTokens, reasoningTokens);
   let finishReason = toFinishReason(stopReason);
   let check: SchemaCheck | undefined;
+  let unconstrained = false;
 
   if (functionCalls.length) {
     functionCalls.forEach((call, i) => {
       const valid = tools.kind === "auto" ? tools.checks.get(call.functionName)?.(call.params ?? {}) : undefined;
       if (valid && !valid.valid) check = valid;
       check ??= valid;
+      unconstrained = true;
       if (streamedCalls.has(i)) return;
       const index = startCall(call.functionName);
       emit({ type: "tool_call_delta", index, argumentsDelta: JSON.stringify(call.params ?? {}) });
@@ -320,6 +327,7 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
     ...(stopSequence !== undefined && finishReason === "stop" ? { stopSequence } : {}),
     ...(firstTokenAt !== undefined ? { firstTokenAt } : {}),
     ...schemaOutcome(check, constraint),
+    ...(check && unconstrained ? { schemaUnconstrained: true } : {}),
   };
 }
 

@@ -1,9 +1,9 @@
 /**
  * From a tool's parameters schema to the subset node-llama-cpp's function calling (`tool_choice: auto`) compiles
- * into its own grammar. Pure. Used only after the project's compiler (grammar/) has accepted the schema, so every
- * keyword is one mlxm enforces; node-llama-cpp's grammar does not express some of them (pattern, minimum, formats
- * beyond dates...), which is why `auto` calls are validated against the original schema afterwards. Object schemas
- * that list properties do not invite extra keys (valid either way). `definitions` become `$defs`.
+ * into its own grammar. Pure. Keywords it does not express (pattern, minimum, formats beyond dates, and for a
+ * non-strict tool whatever the project's compiler refuses) are left out, which is why `auto` calls are validated
+ * against the original schema afterwards. Object schemas that list properties do not invite extra keys (valid either
+ * way). `definitions` become `$defs`.
  */
 import type { GbnfJsonSchema } from "node-llama-cpp";
 import { badRequest } from "../errors.js";

@@ -3,8 +3,10 @@
  * (the model decides; a model that never calls functions just answers in text). `required` and a named tool
  * cannot be forced that way, so they use a grammar that admits only `{"name": <tool>, "arguments": {...}}` and
  * instructions in the system prompt: this works on any model, including one whose template has no tool syntax.
- * Parameters go through the project's schema compiler either way: a keyword it cannot enforce is a 400, and the
- * arguments generated are checked against the schema afterwards.
+ * Forced calls' parameters go through the project's schema compiler: a keyword it cannot enforce is a 400, and the
+ * arguments generated are checked against the schema afterwards. `auto` calls are held by node-llama-cpp's grammar
+ * to the schema's structure (types, properties, enums) and checked afterwards; only a strict tool's schema must
+ * compile (see `SchemaGrammars.toolChecks`): MCP servers and Claude Code's tools use keywords no grammar enforces.
  *
  * `auto` with a response format (the Vercel AI SDK's `generateText({tools, output})`, LangChain agents with a
  * structured response) cannot use function calling: node-llama-cpp's LlamaChat refuses a grammar together with
@@ -72,7 +74,7 @@ export function toolMode(
   });
   if (!choice || choice.type === "auto") {
     if (format && format.type !== "text") return answerOrCall(tools, inputs, format, grammars);
-    const checks = grammars.toolChecks(inputs);
+    const checks = grammars.toolChecks(inputs.map((input, i) => ({ ...input, strict: tools[i]!.strict === true })));
     const functions: Record<string, ChatModelFunctions[string]> = {};
     tools.forEach((tool, i) => {
       functions[tool.name] = {

@@ -46,6 +46,8 @@ export class SchemaGrammars {
   readonly #schemas = new LruCache<string, { gbnf: string; check: (value: unknown) => SchemaCheck }>(SCHEMA_CACHE_SIZE);
   readonly #tools = new LruCache<string, { gbnf: string; checks: Map<string, (value: unknown) => SchemaCheck> }>(SCHEMA_CACHE_SIZE);
   readonly #grammars = new LruCache<string, Promise<LlamaGrammar>>(SCHEMA_CACHE_SIZE);
+  /** Checks of non-strict `auto` tools by schema hash; null: no validator could be built. */
+  readonly #loose = new LruCache<string, ((value: unknown) => SchemaCheck) | null>(SCHEMA_CACHE_SIZE);
 
   /** The grammar for a response format's schema; an unenforceable keyword is a 400 whose param is its path. */
   schema(schema: unknown, param: string): PreparedSchema {
@@ -76,9 +78,39 @@ export class SchemaGrammars {
     return { hash, gbnf: entry.gbnf, checks: entry.checks, cached, compileMs: cached ? 0 : performance.now() - started };
   }
 
-  /** Validators for tools the model may call on its own (`auto`): their schemas must compile too, or it is a 400. */
-  toolChecks(tools: readonly ToolInput[]): Map<string, (value: unknown) => SchemaCheck> {
-    return new Map(tools.map((t) => [t.name, this.schema(t.parameters ?? {}, t.path).check]));
+  /**
+   * Validators for tools the model may call on its own (`auto`). A strict tool's schema must compile, or it is a
+   * 400. Any other tool's schema is what the model reads, as OpenAI and Anthropic treat non-strict tools: a keyword
+   * the compiler cannot enforce (MCP servers' `uniqueItems`, `patternProperties`, `uri-reference`, …) is checked by
+   * ajv after the call, or, where ajv cannot compile it either, not checked.
+   */
+  toolChecks(tools: readonly (ToolInput & { strict?: boolean })[]): Map<string, (value: unknown) => SchemaCheck> {
+    const checks = new Map<string, (value: unknown) => SchemaCheck>();
+    for (const t of tools) {
+      const check = t.strict ? this.schema(t.parameters ?? {}, t.path).check : this.#looseCheck(t);
+      if (check) checks.set(t.name, check);
+    }
+    return checks;
+  }
+
+  /** The compiler's check where it enforces the schema, else ajv's alone, else none; cached like the rest. */
+  #looseCheck(tool: ToolInput): ((value: unknown) => SchemaCheck) | undefined {
+    const schema = tool.parameters ?? {};
+    const hash = refuseAsBadRequest(() => hashOf(["loose", schema]), tool.path);
+    const cached = this.#loose.get(hash);
+    if (cached !== undefined) return cached ?? undefined;
+    let check: ((value: unknown) => SchemaCheck) | null;
+    try {
+      check = this.schema(schema, tool.path).check;
+    } catch {
+      try {
+        check = compileValidator(schema);
+      } catch {
+        check = null;
+      }
+    }
+    this.#loose.set(hash, check);
+    return check ?? undefined;
   }
 
   /** node-llama-cpp's grammar object for `prepared` on `model`; adds its creation time to `prepared.compileMs`. */
