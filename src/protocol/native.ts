@@ -4,7 +4,14 @@
  */
 import { z } from "zod";
 
-export const VersionResponse = z.object({ version: z.string() });
+/**
+ * The Ollama API level mlxm's `/api/*` speaks (chat with tools and `think` levels, `format` schemas, `/api/embed`
+ * with `truncate`), reported as `version` because Ollama clients gate features on it: VS Code's Copilot Chat refuses
+ * a server below 0.6.4. mlxm's own version is `mlxm`.
+ */
+export const OLLAMA_API_VERSION = "0.12.0";
+
+export const VersionResponse = z.object({ version: z.string(), mlxm: z.string() });
 export type VersionResponse = z.infer<typeof VersionResponse>;
 
 /** One remote trace exporter (Logfire, an OTLP collector) as `/api/health` and `mlxm daemon status` show it. */

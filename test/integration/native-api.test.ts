@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { NotFoundError } from "../../src/client/errors.js";
+import { OLLAMA_API_VERSION } from "../../src/protocol/native.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { until } from "../helpers/until.js";
 
@@ -17,7 +18,10 @@ describe("native API", () => {
   });
 
   it("answers /api/version, /api/tags (the built-in model) and /api/ps in Ollama's shape", async () => {
-    expect(await d.client.version()).to.deep.equal({ version: "0.0.0-test" });
+    // Ollama's API level, which clients gate on (Copilot Chat needs >= 0.6.4), and mlxm's own version beside it.
+    expect(await d.client.version()).to.deep.equal({ version: OLLAMA_API_VERSION, mlxm: "0.0.0-test" });
+    const [major, minor, patch] = OLLAMA_API_VERSION.split(".").map(Number) as [number, number, number];
+    expect(major * 1e6 + minor * 1e3 + patch, "at least Copilot Chat's minimum").to.be.at.least(6 * 1e3 + 4);
     const tags = await d.client.list();
     expect(tags.models.map((m) => m.name)).to.deep.equal(["mlxm-tiny"]);
     expect(tags.models[0]!.details).to.include({ format: "gguf", family: "llama" });

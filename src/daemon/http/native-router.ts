@@ -5,7 +5,7 @@
 import { Router } from "express";
 import { daemonObservability } from "../../observability/daemon-setup.js";
 import type { AcceleratorInfo } from "../engine/accelerator.js";
-import type { AcceleratorState, HealthResponse, PsResponse, TagsResponse, VersionResponse } from "../../protocol/native.js";
+import { OLLAMA_API_VERSION, type AcceleratorState, type HealthResponse, type PsResponse, type TagsResponse, type VersionResponse } from "../../protocol/native.js";
 import { toOllamaModelEntry, toOllamaRunningModel } from "../compat/ollama-models.js";
 import type { DaemonContext } from "../context.js";
 import { expectedUnavailable } from "./server-span.js";
@@ -14,7 +14,7 @@ export function createNativeRouter(ctx: DaemonContext): Router {
   const router = Router();
 
   router.get("/version", (_req, res) => {
-    const body: VersionResponse = { version: ctx.version };
+    const body: VersionResponse = { version: OLLAMA_API_VERSION, mlxm: ctx.version };
     res.json(body);
   });
 
