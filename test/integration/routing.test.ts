@@ -143,6 +143,18 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect(bodyOf(upB)).to.include({ top_k: 5 });
   });
 
+  it("serves a routed name with Ollama's :latest tag as the name, sending the upstream the name without it", async () => {
+    const ollama = new Ollama({ host: d.baseUrl });
+    // A glob route and an exact one.
+    const viaGlob = await ollama.chat({ model: "gpt-3.5-turbo:latest", messages: user("hi") });
+    expect(viaGlob.message.content).to.equal(FAKE_OPENAI_REPLY);
+    expect(bodyOf(upA).model).to.equal("gpt-3.5-turbo");
+    const viaExact = await ollama.chat({ model: "claude:latest", messages: user("hi") });
+    expect(viaExact.message.content).to.equal(FAKE_ANTHROPIC_REPLY);
+    expect(bodyOf(claude).model).to.equal(CLAUDE);
+    expect((await ollama.show({ model: "claude:latest" })).details.format).to.equal("remote");
+  });
+
   it("passes a caller's reasoning on: OpenAI's reasoning_effort as Anthropic thinking, Anthropic thinking and Ollama's think as reasoning_effort", async () => {
     // An OpenAI caller to Anthropic: a level becomes a thinking budget, max_tokens raised above it (none was given).
     await openai.chat.completions.create({ model: "claude", messages: user("why?"), reasoning_effort: "high" });

@@ -27,6 +27,9 @@ import { isGlob, matchRoutes } from "./route-table.js";
 import type { SecretBox } from "./secret-box.js";
 import type { UpstreamClientOptions } from "./upstream-clients.js";
 
+/** The tag Ollama adds to an untagged name. */
+const LATEST_TAG = ":latest";
+
 export type { Candidate };
 
 /** What `dispatch` gives the HTTP layer: the upstream's own response passed through, or core events to translate. */
@@ -83,9 +86,14 @@ export class RoutingModelService implements ModelService {
   /** The backends that may serve `name`, in the order they are tried. */
   async plan(name: string, seen = new Set<string>(), depth = 0): Promise<Candidate[]> {
     seen.add(name);
-    const routes = matchRoutes(await this.routes(), name);
+    // Ollama's clients name a model "x:latest" for "x", as local names are found either way; a routed name is too,
+    // and the upstream (OpenAI's, Anthropic's) gets the name without the tag, unless a route names the tag itself.
+    const bare = name.endsWith(LATEST_TAG) ? name.slice(0, -LATEST_TAG.length) : name;
+    const all = await this.routes();
+    let routes = matchRoutes(all, name);
+    if (!routes.length && bare !== name) routes = matchRoutes(all, bare);
     const localExists = (await lookupModelRow(this.options.store, name)) !== undefined;
-    const remote: Candidate[] = routes.map((route) => ({ kind: "route", route, model: route.upstreamModel ?? name }));
+    const remote: Candidate[] = routes.map((route) => ({ kind: "route", route, model: route.upstreamModel ?? (route.pattern === name ? name : bare) }));
     const local: Candidate[] = localExists || routes.length === 0 ? [{ kind: "local", model: name }] : [];
     const candidates = routes[0]?.preferRemote ? [...remote, ...local] : [...local, ...remote];
     const fallback = routes[0]?.fallback;
