@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { fromChatCompletionRequest, toChatCompletion, toChatCompletionChunks } from "../../src/daemon/compat/openai-chat.js";
+import { fromChatCompletionRequest } from "../../src/daemon/compat/openai-chat.js";
+import { toChatCompletion, toChatCompletionChunks } from "../../src/daemon/compat/openai-chat-response.js";
 import { HttpError } from "../../src/daemon/errors.js";
 import { collect, replay } from "../helpers/streams.js";
 

@@ -6,7 +6,8 @@ import { z } from "zod";
 import type { Completion } from "openai/resources/completions";
 import type { ChatEvent, ChatResult, CompletionRequest } from "../core/chat.js";
 import { badRequest } from "../errors.js";
-import { fromSamplingFields, SamplingFields, toFinishReason, toUsage, type CompletionMeta } from "./openai-chat.js";
+import { fromSamplingFields, SamplingFields } from "./openai-chat.js";
+import { toFinishReason, toUsage, type CompletionMeta } from "./openai-chat-response.js";
 import { parseBody } from "./parse.js";
 
 /** OpenAI's default for `/v1/completions` when `max_tokens` is not given. */

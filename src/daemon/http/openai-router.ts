@@ -8,7 +8,8 @@
 import crypto from "node:crypto";
 import { Router } from "express";
 import { collectChat } from "../core/chat.js";
-import { fromChatCompletionRequest, toChatCompletion, toChatCompletionChunks } from "../compat/openai-chat.js";
+import { fromChatCompletionRequest } from "../compat/openai-chat.js";
+import { toChatCompletion, toChatCompletionChunks } from "../compat/openai-chat-response.js";
 import { fromCompletionRequest, toCompletion, toCompletionChunks } from "../compat/openai-completions.js";
 import { fromEmbeddingRequest, toEmbeddingResponse } from "../compat/openai-embeddings.js";
 import { toOpenAIError } from "../compat/openai-errors.js";
