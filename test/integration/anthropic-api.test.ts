@@ -42,6 +42,20 @@ describe("Anthropic API with the @anthropic-ai/sdk (local engine)", () => {
     await d?.stop();
   });
 
+  it("lists and retrieves models in Anthropic's shape for the Anthropic SDK, OpenAI's for everyone else", async () => {
+    const ids: string[] = [];
+    for await (const m of anthropic.models.list({ limit: 1 })) {
+      expect(m.type).to.equal("model");
+      expect(Number.isFinite(Date.parse(m.created_at))).to.equal(true);
+      ids.push(m.id);
+    }
+    // Paged one at a time through after_id: every model once.
+    const all = (await (await fetch(`${d.baseUrl}/v1/models`)).json()) as { object: string; data: { id: string }[] };
+    expect(all.object).to.equal("list");
+    expect(ids).to.deep.equal(all.data.map((m) => m.id)).and.include(MODEL);
+    expect(await anthropic.models.retrieve(MODEL)).to.include({ type: "model", id: MODEL, display_name: MODEL });
+  });
+
   it("creates a message that stops at max_tokens, with exact usage equal to count_tokens", async () => {
     const params = { model: MODEL, max_tokens: 8, system: "Be brief.", messages: user("hello") };
     const count = await anthropic.messages.countTokens({ model: MODEL, system: "Be brief.", messages: user("hello") });

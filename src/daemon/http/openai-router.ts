@@ -6,6 +6,7 @@
  * Errors reach `openAIErrorHandler` (mounted after this router in app.ts) or, mid-stream, go in-band.
  */
 import crypto from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
 import { Router } from "express";
 import { collectChat } from "../core/chat.js";
 import { fromChatCompletionRequest } from "../compat/openai-chat.js";
@@ -14,6 +15,7 @@ import { fromCompletionRequest, toCompletion, toCompletionChunks } from "../comp
 import { fromEmbeddingRequest, toEmbeddingResponse } from "../compat/openai-embeddings.js";
 import { toOpenAIError } from "../compat/openai-errors.js";
 import { toOpenAIModel, toOpenAIModelList } from "../compat/openai-models.js";
+import { toAnthropicModel, toAnthropicModelPage } from "../compat/anthropic-models.js";
 import type { DaemonContext } from "../context.js";
 import type { WireCall } from "../routing/forward-call.js";
 import { markApi } from "./api-attribute.js";
@@ -80,8 +82,12 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
     res.json(toEmbeddingResponse(result, request.model, encodingFormat));
   });
 
-  router.get("/models", async (_req, res) => {
-    res.json(toOpenAIModelList(await ctx.services().models.list()));
+  // The Anthropic SDKs list models at the same path, sending `anthropic-version`: they get Anthropic's shape.
+  const speaksAnthropic = (req: { headers: IncomingHttpHeaders }) => req.headers["anthropic-version"] !== undefined;
+
+  router.get("/models", async (req, res) => {
+    const models = await ctx.services().models.list();
+    res.json(speaksAnthropic(req) ? toAnthropicModelPage(models, req.query) : toOpenAIModelList(models));
   });
 
   // Model names may contain slashes (`hf.co/org/repo:Q4_K_M`).
@@ -91,7 +97,7 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
     const name = id.endsWith(":latest") ? id.slice(0, -":latest".length) : id;
     const model = (await ctx.services().models.list()).find((m) => m.name === id || m.name === name);
     if (!model) throw modelNotFound(id);
-    res.json(toOpenAIModel(model));
+    res.json(speaksAnthropic(req) ? toAnthropicModel(model) : toOpenAIModel(model));
   });
 
   return router;
