@@ -168,8 +168,20 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     // Ollama's think level, as is.
     await new Ollama({ host: d.baseUrl }).chat({ model: "gpt-3.5-turbo", messages: user("why?"), think: "low" });
     expect(bodyOf(upA).reasoning_effort).to.equal("low");
+    // A model that does not reason refuses the setting: sent once more without it (Codex and Claude Code send it on
+    // every request, whatever the model).
+    let before = upA.requests.length;
+    scriptA.push({ status: 400, message: "Unsupported parameter: 'reasoning_effort' is not supported with this model." });
+    const plain = await new Ollama({ host: d.baseUrl }).chat({ model: "gpt-3.5-turbo", messages: user("why?"), think: "high" });
+    expect(plain.message.content).to.equal(FAKE_OPENAI_REPLY);
+    expect(upA.requests.slice(before).map((r) => (JSON.parse(r.body) as { reasoning_effort?: string }).reasoning_effort)).to.deep.equal(["high", undefined]);
+    before = claude.requests.length;
+    claudeScript.push({ status: 400, message: "thinking.type.enabled is not supported for this model. Use thinking.type.adaptive" });
+    const claudeAnswer = await openai.chat.completions.create({ model: "claude", messages: user("why?"), reasoning_effort: "low" });
+    expect(claudeAnswer.choices[0]!.message.content).to.equal(FAKE_ANTHROPIC_REPLY);
+    expect(claude.requests.slice(before).map((r) => (JSON.parse(r.body) as { thinking?: { type: string } }).thinking?.type)).to.deep.equal(["enabled", undefined]);
     // A token limit no thinking budget fits under is refused in the caller's shape, before any upstream call.
-    const before = claude.requests.length;
+    before = claude.requests.length;
     const err = await openai.chat.completions.create({ model: "claude", messages: user("why?"), reasoning_effort: "low", max_tokens: 100 }).then(() => undefined, (e: unknown) => e as APIError);
     expect([err?.status, err?.param]).to.deep.equal([400, "reasoning_effort"]);
     expect(claude.requests.length).to.equal(before);

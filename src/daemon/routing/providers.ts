@@ -43,7 +43,10 @@ class OpenAIUpstream implements Upstream {
     // Translated here, not when the stream opens: what the upstream cannot take is the caller's 400, not its failure.
     const params = toOpenAIUpstreamRequest(request, model, this.options.route.provider);
     const headers = onwardVia();
-    return relayUpstream(() => this.#client.chat.completions.create(params, { signal, headers }), new OpenAIChunkDecoder(), signal, label, apiKey);
+    const open = retriedWithoutReasoning(request, params, (p) => this.#client.chat.completions.create(p, { signal, headers }), () =>
+      toOpenAIUpstreamRequest({ ...request, reasoning: undefined }, model, this.options.route.provider),
+    );
+    return relayUpstream(open, new OpenAIChunkDecoder(), signal, label, apiKey);
   }
 
   async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
@@ -76,8 +79,35 @@ class AnthropicUpstream implements Upstream {
     // Translated here, not when the stream opens: what the upstream cannot take is the caller's 400, not its failure.
     const params = toAnthropicUpstreamRequest(request, model);
     const headers = onwardVia();
-    return relayUpstream(() => this.#client.messages.create(params, { signal, headers }), new AnthropicEventDecoder(), signal, label, apiKey);
+    const open = retriedWithoutReasoning(request, params, (p) => this.#client.messages.create(p, { signal, headers }), () =>
+      toAnthropicUpstreamRequest({ ...request, reasoning: undefined }, model),
+    );
+    return relayUpstream(open, new AnthropicEventDecoder(), signal, label, apiKey);
   }
+}
+
+/**
+ * Opens the stream with `params`; when the request carried a reasoning setting and the upstream refuses it (a model
+ * that does not reason answers OpenAI's `reasoning_effort` with a 400, a Claude model that wants adaptive thinking
+ * answers a budget with one), opens it once more without. Clients such as Codex and Claude Code send reasoning on
+ * every request, whatever the model behind a name can do; LiteLLM drops the field for such models the same way.
+ */
+function retriedWithoutReasoning<P, S>(request: ChatRequest, params: P, create: (params: P) => Promise<S>, without: () => P): () => Promise<S> {
+  return async () => {
+    try {
+      return await create(params);
+    } catch (err) {
+      if (!request.reasoning || !refusesReasoning(err)) throw err;
+      return create(without());
+    }
+  };
+}
+
+/** A 400 about the reasoning setting, as OpenAI ("reasoning_effort", "reasoning effort") and Anthropic ("thinking") word it. */
+function refusesReasoning(err: unknown): boolean {
+  if (!(err instanceof Error) || (err as { status?: unknown }).status !== 400) return false;
+  const param = (err as { param?: unknown }).param;
+  return (typeof param === "string" && /reasoning|thinking/i.test(param)) || /reasoning[ _.]effort|thinking/i.test(err.message);
 }
 
 /** What turns one upstream's stream events into core chat events; `finish()` gives the `done` event. */
