@@ -101,8 +101,8 @@ describe("compat: OpenAI chat request → core", () => {
 
   it("takes reasoning_effort as the Responses API takes reasoning.effort: none is off, a level is on and kept", () => {
     const reasoning = (effort: string) => fromChatCompletionRequest({ ...base, reasoning_effort: effort }).request.reasoning;
-    expect(reasoning("none")).to.deep.equal({ enabled: false, param: "reasoning_effort" });
-    expect(reasoning("high")).to.deep.equal({ enabled: true, param: "reasoning_effort", effort: "high" });
+    expect(reasoning("none")).to.deep.equal({ enabled: false, param: "reasoning_effort", hint: true });
+    expect(reasoning("high")).to.deep.equal({ enabled: true, param: "reasoning_effort", hint: true, effort: "high" });
     expect(fromChatCompletionRequest({ ...base, reasoning_effort: null }).request.reasoning).to.equal(undefined);
   });
 

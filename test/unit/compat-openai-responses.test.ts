@@ -121,7 +121,7 @@ describe("compat: OpenAI Responses requests", () => {
       toolChoice: { type: "tool", name: "get_weather" },
       parallelToolCalls: false,
       responseFormat: { type: "json_schema", name: "answer", schema, strict: true, param: "text.format.schema" },
-      reasoning: { enabled: true, param: "reasoning.effort", effort: "low" },
+      reasoning: { enabled: true, param: "reasoning.effort", hint: true, effort: "low" },
     });
     expect(echo).to.deep.equal({
       instructions: null,
@@ -149,7 +149,7 @@ describe("compat: OpenAI Responses requests", () => {
     expect(choice("auto", [])).to.equal(undefined);
     expect(fromResponsesRequest({ ...base, text: { format: { type: "json_object" } } }).request.responseFormat).to.deep.equal({ type: "json_object" });
     expect(fromResponsesRequest({ ...base, text: { format: { type: "text" } } }).request.responseFormat).to.equal(undefined);
-    expect(fromResponsesRequest({ ...base, reasoning: { effort: "none" } }).request.reasoning).to.deep.equal({ enabled: false, param: "reasoning.effort" });
+    expect(fromResponsesRequest({ ...base, reasoning: { effort: "none" } }).request.reasoning).to.deep.equal({ enabled: false, param: "reasoning.effort", hint: true });
     expect(fromResponsesRequest({ ...base, reasoning: { summary: "auto" } }).request.reasoning).to.equal(undefined);
   });
 

@@ -286,7 +286,7 @@ export function fromChatCompletionRequest(body: unknown): TranslatedChatCompleti
   // an upstream gets the level.
   if (b.reasoning_effort) {
     const effort = b.reasoning_effort;
-    request.reasoning = { enabled: effort !== "none", param: "reasoning_effort", ...(effort !== "none" ? { effort } : {}) };
+    request.reasoning = { enabled: effort !== "none", param: "reasoning_effort", hint: true, ...(effort !== "none" ? { effort } : {}) };
   }
   return {
     request,

@@ -182,7 +182,7 @@ function fromTextFormat(format: z.output<typeof TextFormat> | undefined): { core
 function fromReasoning(reasoning: ResponsesRequestBody["reasoning"]): ReasoningOptions | undefined {
   const effort = reasoning?.effort;
   if (!effort) return undefined;
-  return { enabled: effort !== "none", param: "reasoning.effort", ...(effort !== "none" ? { effort } : {}) };
+  return { enabled: effort !== "none", param: "reasoning.effort", hint: true, ...(effort !== "none" ? { effort } : {}) };
 }
 
 /** What a `/v1/responses` body asks for: the core request, whether to stream, and what the response repeats. */

@@ -58,6 +58,12 @@ export interface ReasoningOptions {
    * template's reasoning section is only on or off; an upstream gets the level (routing/reasoning-upstream.ts).
    */
   effort?: ReasoningEffort;
+  /**
+   * A level OpenAI's clients send on every request (Codex, Copilot CLI) whatever the model: a model that cannot
+   * reason answers without reasoning instead of refusing, as a translated upstream that refuses it is asked again
+   * without (routing/providers.ts). Ollama's `think` and Anthropic's `thinking` are asked for on purpose: refused.
+   */
+  hint?: boolean;
   /** Where reasoning was asked for in the caller's request (for errors); default Anthropic's `thinking`. */
   param?: string;
 }

@@ -131,7 +131,8 @@ function reasoningSetup(loaded: LoadedLlamaModel, prepared: PreparedChat): { his
   const reasoning = prepared.reasoning;
   if (!reasoning) return { history };
   if (!supportsReasoning(loaded)) {
-    if (!reasoning.enabled) return { history }; // nothing to turn off
+    // Nothing to turn off; a level sent by default (see ReasoningOptions.hint) leaves the answer without reasoning.
+    if (!reasoning.enabled || reasoning.hint) return { history };
     throw badRequest("this model does not support thinking: its chat template has no reasoning section", reasoning.param ?? "thinking");
   }
   if (reasoning.enabled) return reasoning.budgetTokens !== undefined ? { history, budgets: { thoughtTokens: reasoning.budgetTokens } } : { history };
