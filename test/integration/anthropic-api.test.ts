@@ -156,9 +156,10 @@ describe("Anthropic API with the @anthropic-ai/sdk (local engine)", () => {
       .catch((e: unknown) => e);
     expect(noThinking).to.be.instanceOf(Anthropic.BadRequestError);
     expect((noThinking as InstanceType<typeof Anthropic.BadRequestError>).message).to.match(/does not support thinking/);
-    // A schema keyword it cannot enforce is named where the caller wrote it: input_schema, not OpenAI's path.
+    // A schema keyword it cannot enforce, in a strict tool, is named where the caller wrote it: input_schema, not
+    // OpenAI's path.
     const unenforceable = await anthropic.messages
-      .create({ model: MODEL, max_tokens: 8, messages: user("x"), tools: [{ name: "t", input_schema: { type: "object", properties: { a: { not: {} } } } }] })
+      .create({ model: MODEL, max_tokens: 8, messages: user("x"), tools: [{ name: "t", strict: true, input_schema: { type: "object", properties: { a: { not: {} } } } } as Anthropic.Tool] })
       .catch((e: unknown) => e);
     expect(unenforceable).to.be.instanceOf(Anthropic.BadRequestError);
     expect((unenforceable as Error).message).to.contain("tools[0].input_schema.properties.a").and.not.contain("function.parameters");
