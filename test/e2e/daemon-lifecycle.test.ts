@@ -121,10 +121,10 @@ describe("mlxm daemon (e2e)", function () {
     const blocker = net.createServer((s) => s.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"));
     await new Promise<void>((r) => blocker.listen(env.port, "127.0.0.1", () => r()));
     try {
-      const res = await runCli(["daemon", "start"], env);
+      // Independent CLI starts run side by side: each is mostly Node's own start-up.
+      const [res, fg] = await Promise.all([runCli(["daemon", "start"], env), runCli(["serve"], env)]);
       expect(res.code).to.not.equal(0);
       expect(res.stderr).to.contain(`port ${env.port}`);
-      const fg = await runCli(["serve"], env);
       expect(fg.code).to.equal(1);
       expect(fg.stderr).to.contain(`port ${env.port}`);
     } finally {
@@ -141,13 +141,15 @@ describe("mlxm daemon (e2e)", function () {
       // The deadline only bounds a broken start: a loaded machine can take well over ten seconds.
       await until(() => out.includes("mlxm daemon ready"), "the foreground daemon to say it is ready", 120_000);
 
-      const second = await runCli(["serve"], env);
+      const [second, underSystemd, underLaunchd] = await Promise.all([
+        runCli(["serve"], env),
+        runCli(["serve"], { ...env, extra: { MLXM_SERVICE: "systemd" } }),
+        runCli(["serve"], { ...env, extra: { MLXM_SERVICE: "launchd" } }),
+      ]);
       expect(second.code).to.equal(5);
       expect(second.stderr).to.contain(`pid ${child.pid}`);
       // systemd skips exit 5 (RestartPreventExitStatus); launchd's KeepAlive only skips a successful exit.
-      const underSystemd = await runCli(["serve"], { ...env, extra: { MLXM_SERVICE: "systemd" } });
       expect(underSystemd.code).to.equal(5);
-      const underLaunchd = await runCli(["serve"], { ...env, extra: { MLXM_SERVICE: "launchd" } });
       expect(underLaunchd.code, underLaunchd.stderr).to.equal(0);
       expect(underLaunchd.stderr).to.contain(`pid ${child.pid}`).and.contain("so that launchd does not restart this service");
 
@@ -181,12 +183,16 @@ describe("mlxm CLI basics (e2e)", function () {
   });
 
   it("exits 2 on usage errors", async () => {
-    expect((await runCli(["no-such-command"], env)).code).to.equal(2);
-    expect((await runCli(["ls", "--no-such-flag"], env)).code).to.equal(2);
-    // Values outside a flag's options and repeated flags: oclif itself exits 1 for these.
-    expect((await runCli(["usage", "--by", "colour", "--no-autostart"], env)).code).to.equal(2);
-    expect((await runCli(["run", "m", "hi", "--format", "yaml", "--no-autostart"], env)).code).to.equal(2);
-    expect((await runCli(["trace", "--since", "0", "--no-autostart"], env)).code).to.equal(2);
+    const cases = [
+      ["no-such-command"],
+      ["ls", "--no-such-flag"],
+      // Values outside a flag's options and repeated flags: oclif itself exits 1 for these.
+      ["usage", "--by", "colour", "--no-autostart"],
+      ["run", "m", "hi", "--format", "yaml", "--no-autostart"],
+      ["trace", "--since", "0", "--no-autostart"],
+    ];
+    const codes = await Promise.all(cases.map(async (args) => [args.join(" "), (await runCli(args, env)).code]));
+    expect(codes).to.deep.equal(cases.map((args) => [args.join(" "), 2]));
   });
 
   it("answers help for an unknown command as running it: the same message and exit 2 (help said otherwise and exited 1)", async () => {
@@ -194,17 +200,17 @@ describe("mlxm CLI basics (e2e)", function () {
       ["nosuch", [["help", "nosuch"], ["nosuch", "--help"], ["--help", "nosuch"]]],
       ["daemon nosuch", [["help", "daemon", "nosuch"], ["daemon", "nosuch", "--help"]]],
     ] as const) {
-      const ran = await runCli(id.split(" "), env);
+      const [ran, ...helps] = await Promise.all([runCli(id.split(" "), env), ...asked.map((args) => runCli([...args], env))]);
       expect(ran.code).to.equal(2);
       expect(ran.stderr).to.contain(`command "${id}" not found; run \`mlxm help\` for the list`);
-      for (const args of asked) {
-        const help = await runCli([...args], env);
+      asked.forEach((args, i) => {
+        const help = helps[i]!;
         expect({ args, code: help.code, stdout: help.stdout, stderr: help.stderr }).to.deep.equal({ args, code: 2, stdout: "", stderr: ran.stderr });
-      }
+      });
     }
     // Help for what exists is unchanged.
-    for (const args of [["help", "daemon"], ["help", "daemon", "stop"], ["daemon", "stop", "--help"]]) {
-      const help = await runCli(args, env);
+    const existing = [["help", "daemon"], ["help", "daemon", "stop"], ["daemon", "stop", "--help"]];
+    for (const [args, help] of (await Promise.all(existing.map((args) => runCli(args, env)))).map((h, i) => [existing[i]!, h] as const)) {
       expect(help.code, args.join(" ")).to.equal(0);
       expect(help.stdout).to.contain("USAGE");
     }
@@ -216,11 +222,12 @@ describe("mlxm CLI basics (e2e)", function () {
       ["nosuch", [["nosuch", "--json"], ["help", "nosuch", "--json"], ["nosuch", "--help", "--json"]]],
       ["daemon nosuch", [["daemon", "nosuch", "--json"], ["help", "daemon", "nosuch", "--json"]]],
     ] as const) {
-      for (const args of asked) {
-        const r = await runCli([...args], env);
+      const runs = await Promise.all(asked.map((args) => runCli([...args], env)));
+      asked.forEach((args, i) => {
+        const r = runs[i]!;
         expect({ args, code: r.code, stderr: r.stderr }).to.deep.equal({ args, code: 2, stderr: "" });
         expect(JSON.parse(r.stdout), args.join(" ")).to.deep.equal(expected(id));
-      }
+      });
     }
     // A flag with no command before it: oclif takes the flag for the command id (`mlxm --json` printed text to stderr).
     for (const args of [["--json"], ["-x", "--json"]]) {
@@ -256,17 +263,18 @@ describe("mlxm CLI basics (e2e)", function () {
     // Five CLI starts, `serve` with the daemon's full tracing SDK among them, on a loaded machine.
     this.timeout(180_000);
     // procfs answers mkdir with ENOENT, which Node's recursive mkdir retried without end; runCli's timeout catches a hang.
-    for (const [home, args] of [
+    const cases = [
       ["/proc/self/mlxm", ["ls"]],
       ["/proc/self/mlxm", ["serve"]],
       ["/proc/self/mlxm", ["daemon", "start"]],
       ["/proc", ["serve"]],
-    ] as const) {
-      const res = await runCli([...args], { home, port: 1 });
+    ] as const;
+    const [json, ...results] = await Promise.all([runCli(["ls", "--json"], { home: "/proc/self/mlxm", port: 1 }), ...cases.map(([home, args]) => runCli([...args], { home, port: 1 }))]);
+    cases.forEach(([home, args], i) => {
+      const res = results[i]!;
       expect(res.code, `${args.join(" ")} with ${home}: ${res.stderr}`).to.equal(2);
       expect(res.stderr).to.contain(`cannot use MLXM_HOME=${home}`).and.contain("set MLXM_HOME to a directory you can write");
-    }
-    const json = await runCli(["ls", "--json"], { home: "/proc/self/mlxm", port: 1 });
+    });
     expect(json.code).to.equal(2);
     expect(parseJson(json).error.code).to.equal("home_unusable");
   });

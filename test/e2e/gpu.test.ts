@@ -20,13 +20,17 @@ describe("MLXM_GPU (e2e, no GPU here)", function () {
 
   it("refuses to start with a named backend that cannot load, saying what is missing", async () => {
     const slow = { timeoutMs: 200_000 }; // a loaded machine can take long to find there is no CUDA
-    const cuda = await runCli(["serve"], { ...env, extra: { MLXM_GPU: "cuda" } }, slow);
+    // Independent CLI starts run side by side: each is mostly Node's own start-up.
+    const [cuda, ...bads] = await Promise.all([
+      runCli(["serve"], { ...env, extra: { MLXM_GPU: "cuda" } }, slow),
+      ...["serve", "ls"].map((command) => runCli([command], { ...env, extra: { MLXM_GPU: "tpu" } })),
+    ]);
     expect(cuda.code).to.equal(1);
     expect(cuda.stderr).to.contain("MLXM_GPU=cuda").and.contain("NVIDIA GPU").and.contain("MLXM_GPU=auto");
     // `metal` off macOS (node-llama-cpp quietly answers it with a CPU binding) is refused the same way: see the unit test.
     // A bad value is a usage error naming the variable, from `serve` too (not a stack trace from tracing set-up).
-    for (const command of ["serve", "ls"]) {
-      const bad = await runCli([command], { ...env, extra: { MLXM_GPU: "tpu" } });
+    for (const [i, command] of ["serve", "ls"].entries()) {
+      const bad = bads[i]!;
       expect(bad.code, command).to.equal(2);
       expect(bad.stderr).to.contain('MLXM_GPU must be one of auto, off, metal, cuda, vulkan, got "tpu"').and.not.contain("    at ");
     }
