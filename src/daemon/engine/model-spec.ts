@@ -62,10 +62,13 @@ export async function findModelRow(store: Store, name: string): Promise<ModelRow
   return row;
 }
 
+/** `name` without Ollama's `:latest` tag, which names the same model (and route) as the bare name. */
+export function withoutLatestTag(name: string): string {
+  return name.endsWith(":latest") ? name.slice(0, -":latest".length) : name;
+}
+
 /** The row for `name` (`:latest` optional), or undefined: for callers that only ask, without the 404's cost. */
 export async function lookupModelRow(store: Store, name: string): Promise<ModelRow | undefined> {
-  return (
-    (await store.models.lookup(name)) ??
-    (name.endsWith(":latest") ? await store.models.lookup(name.slice(0, -":latest".length)) : undefined)
-  );
+  const bare = withoutLatestTag(name);
+  return (await store.models.lookup(name)) ?? (bare !== name ? await store.models.lookup(bare) : undefined);
 }

@@ -20,6 +20,7 @@ import type { DaemonContext } from "../context.js";
 import type { WireCall } from "../routing/forward-call.js";
 import { markApi } from "./api-attribute.js";
 import { modelNotFound } from "../errors.js";
+import { withoutLatestTag } from "../engine/model-spec.js";
 import { clientAbortSignal, failOnErrorFinish, prefetchFirst, sendStream, sseFormat } from "./streaming.js";
 import { forwardFormat, once, sendForwarded, wireCallOf } from "./forwarding.js";
 import { depthLimitedJson } from "./json-depth.js";
@@ -94,7 +95,7 @@ export function createOpenAIRouter(ctx: DaemonContext): Router {
   router.get("/models/*id", async (req, res) => {
     const id = (req.params as { id: string[] }).id.join("/");
     // `name:latest` is the name, as it is for a generation request.
-    const name = id.endsWith(":latest") ? id.slice(0, -":latest".length) : id;
+    const name = withoutLatestTag(id);
     const model = (await ctx.services().models.list()).find((m) => m.name === id || m.name === name);
     if (!model) throw modelNotFound(id);
     res.json(speaksAnthropic(req) ? toAnthropicModel(model) : toOpenAIModel(model));

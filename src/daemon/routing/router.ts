@@ -11,7 +11,7 @@ import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, Embed
 import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary } from "../core/model-service.js";
 import { badRequest, HttpError } from "../errors.js";
 import type { Store } from "../store/store.js";
-import { lookupModelRow } from "../engine/model-spec.js";
+import { lookupModelRow, withoutLatestTag } from "../engine/model-spec.js";
 import { observeLocal, startCore, type BackendDeps } from "./core-attempt.js";
 import { firstThatServes, type Candidate, type Served } from "./fallback.js";
 import { forwards, type Forwarded, type WireCall } from "./forward-call.js";
@@ -26,9 +26,6 @@ import { RouteLimiter } from "./route-limiter.js";
 import { isGlob, matchRoutes } from "./route-table.js";
 import type { SecretBox } from "./secret-box.js";
 import type { UpstreamClientOptions } from "./upstream-clients.js";
-
-/** The tag Ollama adds to an untagged name. */
-const LATEST_TAG = ":latest";
 
 export type { Candidate };
 
@@ -88,7 +85,7 @@ export class RoutingModelService implements ModelService {
     seen.add(name);
     // Ollama's clients name a model "x:latest" for "x", as local names are found either way; a routed name is too,
     // and the upstream (OpenAI's, Anthropic's) gets the name without the tag, unless a route names the tag itself.
-    const bare = name.endsWith(LATEST_TAG) ? name.slice(0, -LATEST_TAG.length) : name;
+    const bare = withoutLatestTag(name);
     const all = await this.routes();
     let routes = matchRoutes(all, name);
     if (!routes.length && bare !== name) routes = matchRoutes(all, bare);
