@@ -3,7 +3,7 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { sql } from "kysely";
+import { sql } from "../../src/daemon/store/kysely-runtime.js";
 import { Store } from "../../src/daemon/store/store.js";
 
 const row = (i: number) => ({

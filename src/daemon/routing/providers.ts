@@ -31,7 +31,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
 
 class OpenAIUpstream implements Upstream {
   readonly label: string;
-  readonly #client: OpenAI;
+  readonly #client: Promise<OpenAI>;
 
   constructor(private readonly options: UpstreamOptions) {
     this.label = options.label;
@@ -43,7 +43,7 @@ class OpenAIUpstream implements Upstream {
     // Translated here, not when the stream opens: what the upstream cannot take is the caller's 400, not its failure.
     const params = toOpenAIUpstreamRequest(request, model, this.options.route.provider);
     const headers = onwardVia();
-    const open = retriedWithoutReasoning(request, params, (p) => this.#client.chat.completions.create(p, { signal, headers }), () =>
+    const open = retriedWithoutReasoning(request, params, async (p) => (await this.#client).chat.completions.create(p, { signal, headers }), () =>
       toOpenAIUpstreamRequest({ ...request, reasoning: undefined }, model, this.options.route.provider),
     );
     return relayUpstream(open, new OpenAIChunkDecoder(), signal, label, apiKey);
@@ -53,7 +53,7 @@ class OpenAIUpstream implements Upstream {
     try {
       const { inputs: input, dimensions } = request;
       const params = { model: this.options.model, input, encoding_format: "float" as const, ...(dimensions !== undefined ? { dimensions } : {}) };
-      const res = await this.#client.embeddings.create(params, { signal, headers: onwardVia() });
+      const res = await (await this.#client).embeddings.create(params, { signal, headers: onwardVia() });
       return {
         model: request.model,
         embeddings: res.data.sort((a, b) => a.index - b.index).map((d) => d.embedding),
@@ -67,7 +67,7 @@ class OpenAIUpstream implements Upstream {
 
 class AnthropicUpstream implements Upstream {
   readonly label: string;
-  readonly #client: Anthropic;
+  readonly #client: Promise<Anthropic>;
 
   constructor(private readonly options: UpstreamOptions) {
     this.label = options.label;
@@ -79,7 +79,7 @@ class AnthropicUpstream implements Upstream {
     // Translated here, not when the stream opens: what the upstream cannot take is the caller's 400, not its failure.
     const params = toAnthropicUpstreamRequest(request, model);
     const headers = onwardVia();
-    const open = retriedWithoutReasoning(request, params, (p) => this.#client.messages.create(p, { signal, headers }), () =>
+    const open = retriedWithoutReasoning(request, params, async (p) => (await this.#client).messages.create(p, { signal, headers }), () =>
       toAnthropicUpstreamRequest({ ...request, reasoning: undefined }, model),
     );
     return relayUpstream(open, new AnthropicEventDecoder(), signal, label, apiKey);

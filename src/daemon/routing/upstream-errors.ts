@@ -4,11 +4,10 @@
  * failures before any output, of the kinds another backend could fix (connection, timeout, 429, 5xx).
  * The upstream's message is passed on with the key scrubbed, in case an upstream echoes it (whole, masked or cut).
  */
-import { APIConnectionError as AnthropicConnectionError, APIError as AnthropicAPIError, APIUserAbortError as AnthropicAbort } from "@anthropic-ai/sdk";
-import { APIConnectionError as OpenAIConnectionError, APIError as OpenAIAPIError, APIUserAbortError as OpenAIAbort } from "openai";
 import type { ErrorCode } from "../../protocol/errors.js";
 import { scrubSecret } from "../../observability/redact.js";
 import { HttpError } from "../errors.js";
+import { loadedSdks } from "./upstream-sdks.js";
 
 export class UpstreamError extends HttpError {
   constructor(
@@ -37,15 +36,22 @@ export function scrubber(secret: string | undefined): (text: string) => string {
 
 /** True for the SDKs' abort errors (the client went away). */
 export function isAbortError(err: unknown): boolean {
-  return err instanceof OpenAIAbort || err instanceof AnthropicAbort || (err instanceof Error && err.name === "AbortError");
+  const { openai, anthropic } = loadedSdks;
+  return (openai !== undefined && err instanceof openai.APIUserAbortError) || (anthropic !== undefined && err instanceof anthropic.APIUserAbortError) || (err instanceof Error && err.name === "AbortError");
+}
+
+/** One of the SDKs' error classes (`name`), for an error that SDK threw; an SDK not imported yet threw none. */
+function isSdkError<N extends "APIConnectionError" | "APIError">(err: unknown, name: N): err is InstanceType<NonNullable<typeof loadedSdks.openai>[N]> | InstanceType<NonNullable<typeof loadedSdks.anthropic>[N]> {
+  const { openai, anthropic } = loadedSdks;
+  return (openai !== undefined && err instanceof openai[name]) || (anthropic !== undefined && err instanceof anthropic[name]);
 }
 
 /** An SDK (or network) error from `label` as an UpstreamError; `secret` is removed from the message. */
 export function toUpstreamError(err: unknown, label: string, secret?: string): UpstreamError {
   if (err instanceof UpstreamError) return err;
   const scrub = scrubber(secret);
-  if (err instanceof OpenAIConnectionError || err instanceof AnthropicConnectionError) return unreachable(label, err.message, scrub);
-  if (err instanceof OpenAIAPIError || err instanceof AnthropicAPIError) {
+  if (isSdkError(err, "APIConnectionError")) return unreachable(label, err.message, scrub);
+  if (isSdkError(err, "APIError")) {
     return statusError(err.status ?? 502, upstreamMessage(err), err.headers?.get("retry-after") ?? undefined, label, scrub);
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -4,7 +4,8 @@
  */
 import path from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, SqliteDialect, type KyselyConfig, type KyselyPlugin, type MigrationResultSet } from "kysely";
+import type { KyselyConfig, KyselyPlugin, MigrationResultSet } from "kysely";
+import { Kysely, Migrator, SqliteDialect } from "./kysely-runtime.js";
 import { ensurePrivateFile, makePrivateDir, tightenMode, PRIVATE_FILE_MODE } from "../../home/home-dir.js";
 import { MIGRATIONS } from "./migrations/index.js";
 import type { Database } from "./schema.js";

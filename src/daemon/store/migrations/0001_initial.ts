@@ -1,5 +1,6 @@
 /** The first schema: every table the product needs now and soon. Later changes add numbered migrations. */
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
+import { sql } from "../kysely-runtime.js";
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema

@@ -1,5 +1,6 @@
 /** The `requests` table: one row per API request, linked to its trace; `summarise` feeds `mlxm usage`. */
-import { sql, type Insertable, type Selectable } from "kysely";
+import type { Insertable, Selectable } from "kysely";
+import { sql } from "../kysely-runtime.js";
 import type { Db } from "../database.js";
 import type { RequestsTable } from "../schema.js";
 

@@ -2,7 +2,7 @@
  * The `spans` table: the local span store. Summaries are computed in SQL (JSON functions over attributes) so
  * listing recent traces stays one query however many spans each has.
  */
-import { sql } from "kysely";
+import { sql } from "../kysely-runtime.js";
 import type { Db } from "../database.js";
 import type { SpanRecord, TraceSummary } from "../../../protocol/traces.js";
 
