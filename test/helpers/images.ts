@@ -11,3 +11,8 @@ export const WEBP_HEAD = Buffer.from("RIFF\x1a\x00\x00\x00WEBPVP8L", "latin1").t
 export const PDF = Buffer.from("%PDF-1.4\n%tiny\n", "latin1").toString("base64");
 
 export const pngDataUrl = `data:image/png;base64,${PNG}`;
+
+/** The same media as the core's content parts: what every translator in should make of them. */
+export const PNG_PART = { type: "image", source: { kind: "base64", mediaType: "image/png", data: PNG } } as const;
+export const URL_IMAGE_PART = { type: "image", source: { kind: "url", url: "https://x/a.jpg" } } as const;
+export const PDF_PART = { type: "document", source: { kind: "base64", mediaType: "application/pdf", data: PDF }, name: "a.pdf" } as const;

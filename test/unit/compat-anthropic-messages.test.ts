@@ -8,7 +8,7 @@ import { fromCountTokensRequest, fromMessagesRequest } from "../../src/daemon/co
 import { toMessage, toMessageStreamEvents, type MessageStreamEvent } from "../../src/daemon/compat/anthropic-message-response.js";
 import type { ChatEvent } from "../../src/daemon/core/chat.js";
 import { contextLengthExceeded, HttpError } from "../../src/daemon/errors.js";
-import { PDF, PNG } from "../helpers/images.js";
+import { PDF, PDF_PART, PNG, PNG_PART, URL_IMAGE_PART } from "../helpers/images.js";
 
 const base = { model: "m", max_tokens: 16, messages: [{ role: "user", content: "hi" }] };
 
@@ -138,7 +138,7 @@ describe("compat: Anthropic Messages", () => {
           { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", is_error: true, content: [{ type: "image", source: png }] }] },
         ],
       });
-      const image = { type: "image", source: { kind: "base64", mediaType: "image/png", data: PNG } };
+      const image = PNG_PART;
       expect(request.messages).to.deep.equal([
         {
           role: "user",
@@ -146,8 +146,8 @@ describe("compat: Anthropic Messages", () => {
           parts: [
             { type: "text", text: "compare" },
             image,
-            { type: "image", source: { kind: "url", url: "https://x/a.jpg" } },
-            { type: "document", source: { kind: "base64", mediaType: "application/pdf", data: PDF }, name: "a.pdf" },
+            URL_IMAGE_PART,
+            PDF_PART,
           ],
         },
         { role: "assistant", content: "", toolCalls: [{ id: "toolu_1", name: "shot", arguments: "{}" }] },

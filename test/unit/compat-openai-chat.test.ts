@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { fromChatCompletionRequest } from "../../src/daemon/compat/openai-chat.js";
 import { toChatCompletion, toChatCompletionChunks } from "../../src/daemon/compat/openai-chat-response.js";
 import { HttpError } from "../../src/daemon/errors.js";
-import { PDF, PNG, pngDataUrl } from "../helpers/images.js";
+import { PDF, PDF_PART, PNG_PART, URL_IMAGE_PART, pngDataUrl } from "../helpers/images.js";
 import { collect, replay } from "../helpers/streams.js";
 
 const meta = { id: "chatcmpl-1", created: 1700000000, model: "m" };
@@ -166,9 +166,9 @@ describe("compat: OpenAI chat request → core", () => {
         content: "what?",
         parts: [
           { type: "text", text: "what?" },
-          { type: "image", source: { kind: "base64", mediaType: "image/png", data: PNG }, detail: "low" },
-          { type: "image", source: { kind: "url", url: "https://x/a.jpg" } },
-          { type: "document", source: { kind: "base64", mediaType: "application/pdf", data: PDF }, name: "a.pdf" },
+          { ...PNG_PART, detail: "low" },
+          URL_IMAGE_PART,
+          PDF_PART,
         ],
       },
     ]);

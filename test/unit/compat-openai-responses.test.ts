@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { fromResponsesRequest } from "../../src/daemon/compat/openai-responses.js";
 import { HttpError } from "../../src/daemon/errors.js";
-import { PDF, PNG, pngDataUrl } from "../helpers/images.js";
+import { PDF, PDF_PART, PNG_PART, URL_IMAGE_PART, pngDataUrl } from "../helpers/images.js";
 
 const base = { model: "m", input: "hi" };
 const weather = { type: "function", name: "get_weather", description: "Weather by city", parameters: { type: "object", properties: { city: { type: "string" } } }, strict: true };
@@ -57,12 +57,12 @@ describe("compat: OpenAI Responses requests", () => {
         content: "see",
         parts: [
           { type: "text", text: "see" },
-          { type: "image", source: { kind: "base64", mediaType: "image/png", data: PNG }, detail: "auto" },
-          { type: "document", source: { kind: "base64", mediaType: "application/pdf", data: PDF }, name: "a.pdf" },
+          { ...PNG_PART, detail: "auto" },
+          PDF_PART,
         ],
       },
       { role: "assistant", content: "", toolCalls: [{ id: "c", name: "shot", arguments: "{}" }] },
-      { role: "tool", content: "", parts: [{ type: "image", source: { kind: "url", url: "https://x/a.jpg" }, detail: "high" }], toolCallId: "c", name: "shot" },
+      { role: "tool", content: "", parts: [{ ...URL_IMAGE_PART, detail: "high" }], toolCallId: "c", name: "shot" },
     ]);
   });
 

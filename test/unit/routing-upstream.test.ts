@@ -5,7 +5,7 @@ import type { RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages
 import type { ChatRequest, ContentPart } from "../../src/daemon/core/chat.js";
 import { OpenAIChunkDecoder, toOpenAIUpstreamRequest } from "../../src/daemon/routing/openai-upstream.js";
 import { AnthropicEventDecoder, DEFAULT_ANTHROPIC_MAX_TOKENS, toAnthropicUpstreamRequest } from "../../src/daemon/routing/anthropic-upstream.js";
-import { PDF, PNG, pngDataUrl } from "../helpers/images.js";
+import { PDF, PDF_PART, PNG, PNG_PART, URL_IMAGE_PART, pngDataUrl } from "../helpers/images.js";
 
 const params = { type: "object", properties: { city: { type: "string" } } };
 const conversation: ChatRequest = {
@@ -145,9 +145,9 @@ describe("routing: Anthropic upstream translation", () => {
 });
 
 describe("images and documents sent to translated upstreams", () => {
-  const png: ContentPart = { type: "image", source: { kind: "base64", mediaType: "image/png", data: PNG }, detail: "high" };
-  const url: ContentPart = { type: "image", source: { kind: "url", url: "https://x/a.jpg" } };
-  const pdf: ContentPart = { type: "document", source: { kind: "base64", mediaType: "application/pdf", data: PDF }, name: "a.pdf" };
+  const png: ContentPart = { ...PNG_PART, detail: "high" };
+  const url: ContentPart = URL_IMAGE_PART;
+  const pdf: ContentPart = PDF_PART;
   const request: ChatRequest = {
     model: "m",
     sampling: {},
