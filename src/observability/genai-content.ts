@@ -2,12 +2,18 @@
  * Prompt and completion as span attributes in the OpenTelemetry GenAI shape (`gen_ai.system_instructions`,
  * `gen_ai.input.messages`, `gen_ai.output.messages`, JSON strings of role + parts), which Logfire and other GenAI
  * viewers render as a conversation. Only used with MLXM_TRACE_CONTENT=1; the redacting processor drops these
- * attributes otherwise, whoever sets them.
+ * attributes otherwise, whoever sets them. Images and documents are recorded as placeholders (media type and size,
+ * or the URL), never their bytes: a few of them would make a span megabytes of base64.
  */
-import type { ChatEvent, ChatMessage, ChatRequest, CompletionRequest, FinishReason, ToolCall } from "../daemon/core/chat.js";
+import type { ChatEvent, ChatMessage, ChatRequest, CompletionRequest, FinishReason, MediaPart, ToolCall } from "../daemon/core/chat.js";
+import { base64Bytes, mediaOf, partsOf } from "../daemon/core/message-parts.js";
 
 type Part =
   | { type: "text"; content: string }
+  /** GenAI's `uri` part: media the upstream fetches itself. */
+  | { type: "uri"; modality: "image"; uri: string }
+  /** In place of GenAI's `blob` part, whose `content` would be the bytes: what they were, without them. */
+  | { type: "image" | "document"; mime_type: string; size_bytes: number; name?: string }
   | { type: "tool_call"; id: string; name: string; arguments: unknown }
   | { type: "tool_call_response"; id: string; response: string };
 
@@ -59,11 +65,18 @@ export class OutputRecorder {
 
 function toMessage(m: ChatMessage): GenAiMessage {
   if (m.role === "tool") {
-    return { role: "tool", parts: [{ type: "tool_call_response", id: m.toolCallId ?? "", response: m.content }], ...(m.name ? { name: m.name } : {}) };
+    const response: Part = { type: "tool_call_response", id: m.toolCallId ?? "", response: m.content };
+    return { role: "tool", parts: [response, ...mediaOf(m).map(mediaPart)], ...(m.name ? { name: m.name } : {}) };
   }
-  const parts: Part[] = m.content ? [text(m.content)] : [];
+  const parts: Part[] = partsOf(m).map((p) => (p.type === "text" ? text(p.text) : mediaPart(p)));
   for (const call of m.toolCalls ?? []) parts.push(toolCallPart(call));
   return { role: m.role, parts };
+}
+
+function mediaPart(p: MediaPart): Part {
+  if (p.source.kind === "url") return { type: "uri", modality: "image", uri: p.source.url };
+  const name = p.type === "document" && p.name ? { name: p.name } : {};
+  return { type: p.type, mime_type: p.source.mediaType, size_bytes: base64Bytes(p.source.data), ...name };
 }
 
 function toolCallPart(call: ToolCall): Part {

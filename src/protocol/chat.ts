@@ -21,7 +21,7 @@ export const Message = z.object({
   role: z.enum(["system", "user", "assistant", "tool"]),
   /** Absent or null (an assistant turn that only called tools) reads as "". */
   content: z.string().nullish().transform((v) => v ?? ""),
-  /** Accepted so Ollama clients validate; a local text model cannot honour them (400). */
+  /** Base64 images (PNG, JPEG, GIF, WebP): a routed vision model gets them; a local text model refuses them (400). */
   images: z.array(z.string()).nullish(),
   thinking: z.string().optional(),
   tool_calls: z.array(ToolCall).nullish(),

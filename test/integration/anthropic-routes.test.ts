@@ -153,7 +153,7 @@ describe("Anthropic API routes (scripted model service)", () => {
   it("answers bad requests with BadRequestError naming what was refused", async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ model: "m", messages: user("hi") }, /max_tokens/],
-      [{ model: "m", max_tokens: 8, messages: [{ role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data: "AA==" } }] }] }, /images are not supported/],
+      [{ model: "m", max_tokens: 8, messages: [{ role: "user", content: [{ type: "image", source: { type: "file", file_id: "file_1" } }] }] }, /Files API/],
       [{ model: "m", max_tokens: 8, messages: user("hi"), tools: [{ type: "web_search_20250305", name: "web_search" }] }, /server tools/],
       [{ model: "m", max_tokens: 8, messages: user("hi"), unknown_field: 1 }, /unknown_field/],
     ];

@@ -117,7 +117,7 @@ describe("OpenAI Responses API routes (scripted model service)", () => {
       [{ conversation: "conv_1" }, "conversation"],
       [{ background: true }, "background"],
       [{ tools: [{ type: "web_search" }] }, "tools[0].type"],
-      [{ input: [{ role: "user", content: [{ type: "input_image", image_url: "https://x/y.png" }] }] }, "input[0].content[0].type"],
+      [{ input: [{ role: "user", content: [{ type: "input_image", file_id: "file-1" }] }] }, "input[0].content[0].file_id"],
       [{ seed: 1 }, "seed"],
     ];
     for (const [body, param] of cases) {

@@ -16,6 +16,7 @@ import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { FAKE_ANTHROPIC_REPLY, FAKE_ANTHROPIC_USAGE, startFakeAnthropic } from "../helpers/fake-anthropic.js";
 import { FAKE_OPENAI_REPLY, FAKE_OPENAI_TOOL_ARGS, FAKE_OPENAI_USAGE, startFakeOpenAI, type FakeStep } from "../helpers/fake-openai.js";
 import type { FakeServer } from "../helpers/http-server.js";
+import { GIF, PDF, PNG, pngDataUrl } from "../helpers/images.js";
 import { addTestModel } from "../helpers/models.js";
 
 const ANTHROPIC_KEY = "sk-ant-routing0secret0key0do0not0leak0123";
@@ -242,6 +243,96 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect(text).to.equal(FAKE_OPENAI_REPLY);
     expect(last?.done).to.equal(true);
     expect(last?.eval_count).to.equal(FAKE_OPENAI_USAGE.completion_tokens);
+  });
+
+  it("carries an Anthropic caller's image and PDF to an OpenAI route as image_url and file parts, the same bytes", async () => {
+    const anthropic = new Anthropic({ baseURL: d.baseUrl, apiKey: "unused", maxRetries: 0 });
+    const m = await anthropic.messages.create({
+      model: "gpt-vision",
+      max_tokens: 20,
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "image", source: { type: "base64", media_type: "image/png", data: PNG } },
+            { type: "document", source: { type: "base64", media_type: "application/pdf", data: PDF }, title: "a.pdf" },
+            { type: "text", text: "what is this?" },
+          ],
+        },
+      ],
+    });
+    expect(m.content).to.deep.equal([{ type: "text", text: FAKE_OPENAI_REPLY }]);
+    expect(bodyOf(upA).messages).to.deep.equal([
+      {
+        role: "user",
+        content: [
+          { type: "image_url", image_url: { url: pngDataUrl } },
+          { type: "file", file: { file_data: `data:application/pdf;base64,${PDF}`, filename: "a.pdf" } },
+          { type: "text", text: "what is this?" },
+        ],
+      },
+    ]);
+  });
+
+  it("carries an OpenAI caller's images to an Anthropic route, streamed: a data: URL as a base64 block, an http URL as a url source", async () => {
+    const stream = await openai.chat.completions.create({
+      model: "claude",
+      stream: true,
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "compare" },
+            { type: "image_url", image_url: { url: `data:image/gif;base64,${GIF}`, detail: "low" } },
+            { type: "image_url", image_url: { url: "https://example.com/cat.jpg" } },
+          ],
+        },
+      ],
+    });
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    expect(text).to.equal(FAKE_ANTHROPIC_REPLY);
+    expect(bodyOf(claude).messages).to.deep.equal([
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "compare" },
+          { type: "image", source: { type: "base64", media_type: "image/gif", data: GIF } },
+          { type: "image", source: { type: "url", url: "https://example.com/cat.jpg" } },
+        ],
+      },
+    ]);
+  });
+
+  it("carries Responses input_image and Ollama's base64 images (typed by their first bytes) to an OpenAI route", async () => {
+    await openai.responses.create({ model: "gpt-vision", input: [{ role: "user", content: [{ type: "input_text", text: "see" }, { type: "input_image", image_url: pngDataUrl, detail: "auto" }] }] });
+    expect(bodyOf(upA).messages).to.deep.equal([{ role: "user", content: [{ type: "text", text: "see" }, { type: "image_url", image_url: { url: pngDataUrl, detail: "auto" } }] }]);
+
+    await new Ollama({ host: d.baseUrl }).chat({ model: "gpt-vision", messages: [{ role: "user", content: "see", images: [GIF] }], stream: false });
+    expect(bodyOf(upA).messages).to.deep.equal([{ role: "user", content: [{ type: "image_url", image_url: { url: `data:image/gif;base64,${GIF}` } }, { type: "text", text: "see" }] }]);
+  });
+
+  it("refuses an image to a local text-only model with a 400 in each protocol, naming the model", async () => {
+    const why = /images are not supported: "mlxm-tiny" is a local text-only model/;
+    const image = { type: "image_url" as const, image_url: { url: pngDataUrl } };
+    const o = (await openai.chat.completions.create({ model: "mlxm-tiny", messages: [{ role: "user", content: [image] }] }).catch((e: unknown) => e)) as APIError;
+    expect([o.status, o.param]).to.deep.equal([400, "messages"]);
+    expect(o.message).to.match(why);
+
+    const r = (await openai.responses.create({ model: "mlxm-tiny", input: [{ role: "user", content: [{ type: "input_image", image_url: pngDataUrl, detail: "auto" }] }] }).catch((e: unknown) => e)) as APIError;
+    expect([r.status, r.param]).to.deep.equal([400, "input"]);
+
+    const anthropic = new Anthropic({ baseURL: d.baseUrl, apiKey: "unused", maxRetries: 0 });
+    const content = [{ type: "image" as const, source: { type: "base64" as const, media_type: "image/png" as const, data: PNG } }];
+    const a = (await anthropic.messages.create({ model: "mlxm-tiny", max_tokens: 4, stream: true, messages: [{ role: "user", content }] }).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+    expect(a.status).to.equal(400);
+    const body = (a.error as { error: { type: string; message: string } }).error;
+    expect(body.type).to.equal("invalid_request_error");
+    expect(body.message).to.match(why);
+
+    const res = await fetch(`${d.baseUrl}/api/chat`, { method: "POST", body: JSON.stringify({ model: "mlxm-tiny", messages: [{ role: "user", content: "x", images: [PNG] }] }) });
+    expect(res.status).to.equal(400);
+    expect(((await res.json()) as { error: string }).error).to.match(why);
   });
 
   it("retries a 429 honouring retry-after, then falls back after repeated 503s, before the first byte", async () => {

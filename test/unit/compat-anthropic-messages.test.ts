@@ -8,6 +8,7 @@ import { fromCountTokensRequest, fromMessagesRequest } from "../../src/daemon/co
 import { toMessage, toMessageStreamEvents, type MessageStreamEvent } from "../../src/daemon/compat/anthropic-message-response.js";
 import type { ChatEvent } from "../../src/daemon/core/chat.js";
 import { contextLengthExceeded, HttpError } from "../../src/daemon/errors.js";
+import { PDF, PDF_PART, PNG, PNG_PART, URL_IMAGE_PART } from "../helpers/images.js";
 
 const base = { model: "m", max_tokens: 16, messages: [{ role: "user", content: "hi" }] };
 
@@ -127,11 +128,40 @@ describe("compat: Anthropic Messages", () => {
       expect(fromCountTokensRequest(base)).to.deep.equal(request);
     });
 
+    it("takes images (base64, url) and PDFs in order in user turns and tool results", () => {
+      const png = { type: "base64", media_type: "image/png", data: PNG };
+      const { request } = fromMessagesRequest({
+        ...base,
+        messages: [
+          { role: "user", content: [{ type: "text", text: "compare" }, { type: "image", source: png }, { type: "image", source: { type: "url", url: "https://x/a.jpg" } }, { type: "document", title: "a.pdf", source: { type: "base64", media_type: "application/pdf", data: PDF } }] },
+          { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "shot", input: {} }] },
+          { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", is_error: true, content: [{ type: "image", source: png }] }] },
+        ],
+      });
+      const image = PNG_PART;
+      expect(request.messages).to.deep.equal([
+        {
+          role: "user",
+          content: "compare",
+          parts: [
+            { type: "text", text: "compare" },
+            image,
+            URL_IMAGE_PART,
+            PDF_PART,
+          ],
+        },
+        { role: "assistant", content: "", toolCalls: [{ id: "toolu_1", name: "shot", arguments: "{}" }] },
+        { role: "tool", content: "Error: ", parts: [{ type: "text", text: "Error: " }, image], toolCallId: "toolu_1", name: "shot" },
+      ]);
+    });
+
     it("refuses what it cannot honour, naming it", () => {
       const cases: [unknown, string | undefined, RegExp][] = [
         [{ model: "m", messages: base.messages }, "max_tokens", /max_tokens/],
-        [{ ...base, messages: [{ role: "user", content: [{ type: "image", source: {} }] }] }, "messages[0].content[0].type", /images/],
-        [{ ...base, messages: [{ role: "user", content: [{ type: "document", source: {} }] }] }, "messages[0].content[0].type", /documents/],
+        [{ ...base, messages: [{ role: "user", content: [{ type: "image", source: {} }] }] }, "messages[0].content[0].source.type", /source.type/],
+        [{ ...base, messages: [{ role: "user", content: [{ type: "image", source: { type: "file", file_id: "f" } }] }] }, "messages[0].content[0].source.type", /Files API/],
+        [{ ...base, messages: [{ role: "user", content: [{ type: "image", source: { type: "url", url: "ftp://x" } }] }] }, "messages[0].content[0].source.url", /http\(s\)/],
+        [{ ...base, messages: [{ role: "user", content: [{ type: "document", source: { type: "url", url: "https://x/a.pdf" } }] }] }, "messages[0].content[0].source", /PDF's bytes/],
         [{ ...base, messages: [{ role: "user", content: [{ type: "text", text: "x", citations: [{ type: "char_location" }] }] }] }, "messages[0].content[0].citations", /citations/],
         [{ ...base, messages: [{ role: "assistant", content: [{ type: "server_tool_use", id: "s", name: "web_search", input: {} }] }] }, "messages[0].content[0].type", /server tools/],
         [{ ...base, messages: [{ role: "user", content: [{ type: "web_search_tool_result", tool_use_id: "s", content: [] }] }] }, "messages[0].content[0].type", /server tool results/],

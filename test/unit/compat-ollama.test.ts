@@ -8,6 +8,7 @@ import { fromKeepAlive, toOllamaMetrics } from "../../src/daemon/compat/ollama-o
 import { fromOllamaShowRequest, toOllamaShowResponse } from "../../src/daemon/compat/ollama-show.js";
 import { ChatResponse, GenerateResponse } from "../../src/protocol/chat.js";
 import { ShowResponse } from "../../src/protocol/show.js";
+import { GIF, JPEG_HEAD, PNG, WEBP_HEAD } from "../helpers/images.js";
 import { collect, paramOf, replay } from "../helpers/streams.js";
 
 /** A clock that advances 1 ms per reading from t=1000. */
@@ -93,8 +94,20 @@ describe("compat: Ollama chat request → core", () => {
     expect(chat("high")).to.deep.include({ request: { model: "m", messages: [{ role: "user", content: "x" }], sampling: {}, reasoning: { enabled: true, param: "think", effort: "high" } } });
   });
 
-  it("rejects images, a bad think value, bad keep_alive and bad options by name", () => {
-    expect(paramOf(() => fromOllamaChatRequest({ model: "m", messages: [{ role: "user", content: "x", images: ["aGk="] }] }))).to.equal("messages[0].images");
+  it("takes base64 images, typed by their first bytes, before the text as Ollama puts them; /api/generate too", () => {
+    const images = [PNG, JPEG_HEAD, GIF, WEBP_HEAD, `data:image/png;base64,${PNG}`];
+    const intent = fromOllamaChatRequest({ model: "m", messages: [{ role: "user", content: "what?", images }] });
+    const image = (mediaType: string, data: string) => ({ type: "image", source: { kind: "base64", mediaType, data } });
+    const parts = [image("image/png", PNG), image("image/jpeg", JPEG_HEAD), image("image/gif", GIF), image("image/webp", WEBP_HEAD), image("image/png", PNG), { type: "text", text: "what?" }];
+    expect(intent).to.deep.include({ request: { model: "m", messages: [{ role: "user", content: "what?", parts }], sampling: {} } });
+    expect(fromOllamaGenerateRequest({ model: "m", prompt: "what?", images: [GIF] })).to.deep.include({
+      request: { kind: "chat", chat: { model: "m", messages: [{ role: "user", content: "what?", parts: [image("image/gif", GIF), { type: "text", text: "what?" }] }], sampling: {} } },
+    });
+  });
+
+  it("rejects bytes that are no image, a bad think value, bad keep_alive and bad options by name", () => {
+    expect(paramOf(() => fromOllamaChatRequest({ model: "m", messages: [{ role: "user", content: "x", images: ["aGk="] }] }))).to.equal("messages[0].images[0]");
+    expect(paramOf(() => fromOllamaChatRequest({ model: "m", messages: [{ role: "system", content: "x", images: [PNG] }] }))).to.equal("messages[0].images");
     expect(paramOf(() => fromOllamaChatRequest({ model: "m", messages: [], think: "very" }))).to.equal("think");
     expect(paramOf(() => fromOllamaChatRequest({ model: "m", keep_alive: "soon" }))).to.equal("keep_alive");
     expect(paramOf(() => fromOllamaChatRequest({ model: "m", options: { temperature: "hot" } }))).to.equal("options.temperature");
@@ -178,7 +191,8 @@ describe("compat: Ollama generate, embed, show", () => {
   it("reads an empty prompt as load or unload, and refuses what it cannot honour", () => {
     expect(fromOllamaGenerateRequest({ model: "m" })).to.deep.equal({ kind: "load", model: "m", stream: true });
     expect(fromOllamaGenerateRequest({ model: "m", keep_alive: 0 })).to.deep.equal({ kind: "unload", model: "m", stream: true });
-    expect(paramOf(() => fromOllamaGenerateRequest({ model: "m", prompt: "x", images: ["aGk="] }))).to.equal("images");
+    expect(paramOf(() => fromOllamaGenerateRequest({ model: "m", prompt: "x", images: ["aGk="] }))).to.equal("images[0]");
+    expect(paramOf(() => fromOllamaGenerateRequest({ model: "m", prompt: "x", raw: true, images: [PNG] }))).to.equal("images");
     expect(paramOf(() => fromOllamaGenerateRequest({ model: "m", prompt: "x", template: "{{ .Prompt }}" }))).to.equal("template");
     expect(paramOf(() => fromOllamaGenerateRequest({ model: "m", prompt: "x", context: [1, 2] }))).to.equal("context");
     expect(paramOf(() => fromOllamaGenerateRequest({ model: "m", prompt: "x", suffix: "y" }))).to.equal("suffix");

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { fromChatCompletionRequest } from "../../src/daemon/compat/openai-chat.js";
 import { toChatCompletion, toChatCompletionChunks } from "../../src/daemon/compat/openai-chat-response.js";
 import { HttpError } from "../../src/daemon/errors.js";
+import { PDF, PDF_PART, PNG_PART, URL_IMAGE_PART, pngDataUrl } from "../helpers/images.js";
 import { collect, replay } from "../helpers/streams.js";
 
 const meta = { id: "chatcmpl-1", created: 1700000000, model: "m" };
@@ -144,6 +145,35 @@ describe("compat: OpenAI chat request → core", () => {
     expect(later.request.messages.at(-1)).to.deep.equal({ role: "tool", content: "sunny", toolCallId: "call_1", name: "weather" });
   });
 
+  it("takes image_url parts (data: URLs as bytes, detail kept) and PDF file parts in user turns, in order", () => {
+    const { request } = fromChatCompletionRequest({
+      model: "m",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "what?" },
+            { type: "image_url", image_url: { url: pngDataUrl, detail: "low" } },
+            { type: "image_url", image_url: { url: "https://x/a.jpg" } },
+            { type: "file", file: { file_data: `data:application/pdf;base64,${PDF}`, filename: "a.pdf" } },
+          ],
+        },
+      ],
+    });
+    expect(request.messages).to.deep.equal([
+      {
+        role: "user",
+        content: "what?",
+        parts: [
+          { type: "text", text: "what?" },
+          { ...PNG_PART, detail: "low" },
+          URL_IMAGE_PART,
+          PDF_PART,
+        ],
+      },
+    ]);
+  });
+
   it("rejects invalid fields with a 400 naming the path", () => {
     expect(rejection({ ...base, temperature: 3 }).param).to.equal("temperature");
     expect(rejection({ ...base, max_tokens: 0 }).param).to.equal("max_tokens");
@@ -154,8 +184,13 @@ describe("compat: OpenAI chat request → core", () => {
     expect(rejection({ ...base, messages: [{ role: "user" }] }).param).to.equal("messages[0].content");
     expect(rejection({ ...base, messages: [{ role: "tool", content: "x" }] }).param).to.equal("messages[0].tool_call_id");
     expect(rejection({ ...base, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] }).param).to.equal(
+      "messages[0].content[0].image_url.url",
+    );
+    expect(rejection({ ...base, messages: [{ role: "user", content: [{ type: "input_audio", input_audio: {} }] }] }).param).to.equal("messages[0].content[0].type");
+    expect(rejection({ ...base, messages: [{ role: "system", content: [{ type: "image_url", image_url: { url: "https://x/a.png" } }] }] }).param).to.equal(
       "messages[0].content[0].type",
     );
+    expect(rejection({ ...base, messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-1" } }] }] }).param).to.equal("messages[0].content[0].file.file_id");
     expect(rejection({ ...base, tools: [{ type: "custom", custom: {} }] }).param).to.equal("tools[0].type");
     expect(rejection({ ...base, tool_choice: "required" }).param).to.equal("tool_choice");
     expect(rejection({ ...base, tools: [{ type: "function", function: { name: "a" } }], tool_choice: { type: "function", function: { name: "b" } } }).param).to.equal(

@@ -5,6 +5,7 @@
 import { expect } from "chai";
 import { fromResponsesRequest } from "../../src/daemon/compat/openai-responses.js";
 import { HttpError } from "../../src/daemon/errors.js";
+import { PDF, PDF_PART, PNG_PART, URL_IMAGE_PART, pngDataUrl } from "../helpers/images.js";
 
 const base = { model: "m", input: "hi" };
 const weather = { type: "function", name: "get_weather", description: "Weather by city", parameters: { type: "object", properties: { city: { type: "string" } } }, strict: true };
@@ -38,6 +39,31 @@ describe("compat: OpenAI Responses requests", () => {
       top_p: null,
       truncation: "disabled",
     });
+  });
+
+  it("takes input_image (URL or data: URL, detail kept) and PDF input_file parts in user messages and function call outputs", () => {
+    const call = { type: "function_call", call_id: "c", name: "shot", arguments: "{}" };
+    const { request } = fromResponsesRequest({
+      model: "m",
+      input: [
+        { role: "user", content: [{ type: "input_text", text: "see" }, { type: "input_image", image_url: pngDataUrl, detail: "auto" }, { type: "input_file", file_data: `data:application/pdf;base64,${PDF}`, filename: "a.pdf" }] },
+        call,
+        { type: "function_call_output", call_id: "c", output: [{ type: "input_image", image_url: "https://x/a.jpg", detail: "original" }] },
+      ],
+    });
+    expect(request.messages).to.deep.equal([
+      {
+        role: "user",
+        content: "see",
+        parts: [
+          { type: "text", text: "see" },
+          { ...PNG_PART, detail: "auto" },
+          PDF_PART,
+        ],
+      },
+      { role: "assistant", content: "", toolCalls: [{ id: "c", name: "shot", arguments: "{}" }] },
+      { role: "tool", content: "", parts: [{ ...URL_IMAGE_PART, detail: "high" }], toolCallId: "c", name: "shot" },
+    ]);
   });
 
   it("translates instructions, message items, function calls and their outputs, dropping reasoning", () => {
@@ -212,15 +238,20 @@ describe("compat: OpenAI Responses requests", () => {
     ]);
     expect(at([{ role: "user", content: "a" }, { type: "web_search_call", id: "ws_1" }])[1]).to.equal("input[1].type");
     expect(at([{ role: "user", content: [{ type: "input_text", text: "a" }, { type: "input_image", image_url: "x" }] }])).to.deep.equal([
-      "images are not supported: mlxm serves text-only models",
-      "input[0].content[1].type",
+      "an image URL must be an http(s) URL or a base64 data: URL",
+      "input[0].content[1].image_url",
     ]);
-    expect(at([{ role: "user", content: [{ type: "input_file", file_id: "f" }] }])[1]).to.equal("input[0].content[0].type");
+    expect(at([{ role: "user", content: [{ type: "input_image", file_id: "file-1", detail: "auto" }] }])).to.deep.equal([
+      "file_id is not supported: mlxm keeps no uploaded files; send the bytes as a base64 data: URL",
+      "input[0].content[0].file_id",
+    ]);
+    expect(at([{ role: "user", content: [{ type: "input_file", file_id: "f" }] }])[1]).to.equal("input[0].content[0].file_id");
+    expect(at([{ role: "system", content: [{ type: "input_image", image_url: "https://x/a.png" }] }])[1]).to.equal("input[0].content[0].type");
     expect(at([{ role: "user", content: [{ type: "input_text" }] }])[1]).to.equal("input[0].content[0].text");
     expect(at([{ role: "tool", content: "x" }])[1]).to.equal("input[0].role");
     expect(at([{ type: "function_call", name: "f", arguments: "{}" }])[1]).to.equal("input[0].call_id");
     const call = { type: "function_call", call_id: "c", name: "f", arguments: "{}" };
-    expect(at([call, { type: "function_call_output", call_id: "c", output: [{ type: "input_image" }] }])[1]).to.equal("input[1].output[0].type");
+    expect(at([call, { type: "function_call_output", call_id: "c", output: [{ type: "input_image" }] }])[1]).to.equal("input[1].output[0].image_url");
     // An output must answer a call made before it in `input`, as OpenAI answers.
     expect(at([{ role: "user", content: "a" }, { type: "function_call_output", call_id: "c", output: "x" }])).to.deep.equal([
       "No tool call found for function call output with call_id c.",

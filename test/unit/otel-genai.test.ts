@@ -73,6 +73,22 @@ describe("GenAI content attributes", () => {
     ]);
   });
 
+  it("records images and documents as placeholders (media type, size or URL), never their bytes", () => {
+    const bytes = { kind: "base64" as const, mediaType: "image/png", data: "A".repeat(4000) };
+    const attrs = toInputContent({
+      model: "m",
+      sampling: {},
+      messages: [
+        { role: "user", content: "what?", parts: [{ type: "image", source: bytes }, { type: "image", source: { kind: "url", url: "https://x/a.jpg" } }, { type: "text", text: "what?" }] },
+        { role: "tool", content: "ok", parts: [{ type: "text", text: "ok" }, { type: "document", source: { ...bytes, mediaType: "application/pdf" }, name: "a.pdf" }], toolCallId: "c1" },
+      ],
+    });
+    expect(JSON.parse(attrs["gen_ai.input.messages"]!)).to.deep.equal([
+      { role: "user", parts: [{ type: "image", mime_type: "image/png", size_bytes: 3000 }, { type: "uri", modality: "image", uri: "https://x/a.jpg" }, { type: "text", content: "what?" }] },
+      { role: "tool", parts: [{ type: "tool_call_response", id: "c1", response: "ok" }, { type: "document", mime_type: "application/pdf", size_bytes: 3000, name: "a.pdf" }] },
+    ]);
+  });
+
   it("records a raw prompt as one user message", () => {
     expect(toInputContent({ model: "m", prompt: "once upon", sampling: {} })).to.deep.equal({
       "gen_ai.input.messages": JSON.stringify([{ role: "user", parts: [{ type: "text", content: "once upon" }] }]),

@@ -2,9 +2,10 @@
 import { expect } from "chai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages";
-import type { ChatRequest } from "../../src/daemon/core/chat.js";
+import type { ChatRequest, ContentPart } from "../../src/daemon/core/chat.js";
 import { OpenAIChunkDecoder, toOpenAIUpstreamRequest } from "../../src/daemon/routing/openai-upstream.js";
 import { AnthropicEventDecoder, DEFAULT_ANTHROPIC_MAX_TOKENS, toAnthropicUpstreamRequest } from "../../src/daemon/routing/anthropic-upstream.js";
+import { PDF, PDF_PART, PNG, PNG_PART, URL_IMAGE_PART, pngDataUrl } from "../helpers/images.js";
 
 const params = { type: "object", properties: { city: { type: "string" } } };
 const conversation: ChatRequest = {
@@ -140,6 +141,60 @@ describe("routing: Anthropic upstream translation", () => {
       { type: "tool_call_delta", index: 0, argumentsDelta: "1}" },
     ]);
     expect(d.finish()).to.deep.equal({ type: "done", finishReason: "tool_calls", usage: { inputTokens: 14, outputTokens: 12, cachedInputTokens: 4 } });
+  });
+});
+
+describe("images and documents sent to translated upstreams", () => {
+  const png: ContentPart = { ...PNG_PART, detail: "high" };
+  const url: ContentPart = URL_IMAGE_PART;
+  const pdf: ContentPart = PDF_PART;
+  const request: ChatRequest = {
+    model: "m",
+    sampling: {},
+    messages: [
+      { role: "user", content: "look", parts: [{ type: "text", text: "look" }, png, url, pdf] },
+      { role: "assistant", content: "", toolCalls: [{ id: "c1", name: "shot", arguments: "{}" }, { id: "c2", name: "read", arguments: "{}" }] },
+      { role: "tool", content: "", parts: [png], toolCallId: "c1", name: "shot" },
+      { role: "tool", content: "done", toolCallId: "c2", name: "read" },
+    ],
+  };
+
+  it("gives OpenAI image_url parts (bytes as data: URLs, detail kept) and file parts; a tool result's images follow the results", () => {
+    const sent = toOpenAIUpstreamRequest(request, "gpt-up", "openai");
+    expect(sent.messages).to.deep.equal([
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "look" },
+          { type: "image_url", image_url: { url: pngDataUrl, detail: "high" } },
+          { type: "image_url", image_url: { url: "https://x/a.jpg" } },
+          { type: "file", file: { file_data: `data:application/pdf;base64,${PDF}`, filename: "a.pdf" } },
+        ],
+      },
+      { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "shot", arguments: "{}" } }, { id: "c2", type: "function", function: { name: "read", arguments: "{}" } }] },
+      { role: "tool", content: "(its attachments follow)", tool_call_id: "c1" },
+      { role: "tool", content: "done", tool_call_id: "c2" },
+      { role: "user", content: [{ type: "text", text: "Attachments of the result of tool call c1 (shot):" }, { type: "image_url", image_url: { url: pngDataUrl, detail: "high" } }] },
+    ]);
+  });
+
+  it("gives Anthropic base64 and url image blocks and base64 documents, in user turns and tool results", () => {
+    const image = { type: "image", source: { type: "base64", media_type: "image/png", data: PNG } };
+    expect(toAnthropicUpstreamRequest(request, "claude-up").messages).to.deep.equal([
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "look" },
+          image,
+          { type: "image", source: { type: "url", url: "https://x/a.jpg" } },
+          { type: "document", source: { type: "base64", media_type: "application/pdf", data: PDF }, title: "a.pdf" },
+        ],
+      },
+      { role: "assistant", content: [{ type: "tool_use", id: "c1", name: "shot", input: {} }, { type: "tool_use", id: "c2", name: "read", input: {} }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "c1", content: [image] }, { type: "tool_result", tool_use_id: "c2", content: "done" }] },
+    ]);
+    const bmp: ChatRequest = { model: "m", sampling: {}, messages: [{ role: "user", content: "", parts: [{ type: "image", source: { kind: "base64", mediaType: "image/bmp", data: "Qk0=" } }] }] };
+    expect(() => toAnthropicUpstreamRequest(bmp, "claude-up")).to.throw(/PNG, JPEG, GIF and WebP images, not "image\/bmp"/);
   });
 });
 

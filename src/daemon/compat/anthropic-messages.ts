@@ -1,12 +1,15 @@
 /**
  * Anthropic Messages requests → the core chat model. Pure translators (no I/O), beside the OpenAI and Ollama ones:
- * `fromMessagesRequest` validates a `/v1/messages` body and builds a core `ChatRequest`. Content or a parameter mlxm
- * cannot honour (images, documents, server tools, citations, containers…) is a 400 naming it. The way back (JSON and
- * named SSE events) is `anthropic-message-response.ts`.
+ * `fromMessagesRequest` validates a `/v1/messages` body and builds a core `ChatRequest`. Images and PDF documents
+ * become core content parts (`anthropic-media.ts`); content or a parameter mlxm cannot honour (server tools,
+ * citations, containers…) is a 400 naming it. The way back (JSON and named SSE events) is
+ * `anthropic-message-response.ts`.
  */
 import { z } from "zod";
-import type { ChatMessage, ChatRequest, ReasoningOptions, ToolChoice, ToolDefinition } from "../core/chat.js";
+import type { ChatMessage, ChatRequest, ContentPart, ReasoningOptions, ToolChoice, ToolDefinition } from "../core/chat.js";
+import { fromParts } from "../core/message-parts.js";
 import { badRequest } from "../errors.js";
+import { fromDocumentBlock, fromImageBlock } from "./anthropic-media.js";
 import { checkToolPairing } from "./anthropic-tool-pairing.js";
 import { parseBody } from "./parse.js";
 
@@ -137,8 +140,6 @@ function textBlock(block: z.output<typeof Block>, at: string): string {
 
 function unsupportedBlock(type: string, at: string): never {
   const what: Record<string, string> = {
-    image: "images are not supported: mlxm serves text-only models",
-    document: "documents are not supported: mlxm serves text-only models",
     search_result: "search results are not supported",
     server_tool_use: "server tools are not supported: mlxm runs no tools itself",
     container_upload: "container uploads are not supported",
@@ -147,23 +148,30 @@ function unsupportedBlock(type: string, at: string): never {
   throw badRequest(message, `${at}.type`);
 }
 
-/** Tool results as text: a string, or text blocks joined; an error result says so, as the model must know. */
-function toolResultText(block: z.output<typeof Block>, at: string): string {
+/** A block of a user turn or a tool result: text, an image or a PDF document; anything else is refused. */
+function contentPart(block: unknown, at: string): ContentPart {
+  const type = String((block as { type?: unknown } | null)?.type);
+  if (type === "text") return { type: "text", text: textBlock(block as z.output<typeof Block>, at) };
+  if (type === "image") return fromImageBlock(block, at);
+  if (type === "document") return fromDocumentBlock(block, at);
+  return unsupportedBlock(type, at);
+}
+
+/** A tool result's content: a string, or text, image and document blocks; an error result says so, as the model must know. */
+function toolResultContent(block: z.output<typeof Block>, at: string): Pick<ChatMessage, "content" | "parts"> {
   const content = block.content as unknown;
-  let text: string;
-  if (content === undefined || content === null) text = "";
-  else if (typeof content === "string") text = content;
-  else if (Array.isArray(content)) {
-    text = content
-      .map((part: unknown, k) => {
-        const p = part as { type?: unknown };
-        if (p?.type !== "text") unsupportedBlock(String(p?.type), `${at}.content[${k}]`);
-        return textBlock(p as z.output<typeof Block>, `${at}.content[${k}]`);
-      })
-      .join("\n");
-  } else throw badRequest("tool_result content must be a string or a list of blocks", `${at}.content`);
+  let parts: ContentPart[];
+  if (content === undefined || content === null) parts = [];
+  else if (typeof content === "string") parts = [{ type: "text", text: content }];
+  else if (Array.isArray(content)) parts = content.map((part: unknown, k) => contentPart(part, `${at}.content[${k}]`));
+  else throw badRequest("tool_result content must be a string or a list of blocks", `${at}.content`);
   // The core has no error flag on tool results; the chat template only shows text, so the text carries it.
-  return block.is_error === true ? `Error: ${text}` : text;
+  if (block.is_error === true) {
+    const first = parts[0];
+    if (first?.type === "text") parts[0] = { type: "text", text: `Error: ${first.text}` };
+    else parts.unshift({ type: "text", text: "Error: " });
+  }
+  return fromParts(parts);
 }
 
 function fromUserContent(content: z.output<typeof Content>, at: string, toolNames: Map<string, string>, out: ChatMessage[]): void {
@@ -171,27 +179,21 @@ function fromUserContent(content: z.output<typeof Content>, at: string, toolName
     out.push({ role: "user", content });
     return;
   }
-  let texts: string[] = [];
+  let parts: ContentPart[] = [];
   const flush = () => {
-    if (texts.length) out.push({ role: "user", content: texts.join("\n") });
-    texts = [];
+    if (parts.length) out.push({ role: "user", ...fromParts(parts) });
+    parts = [];
   };
   content.forEach((block, j) => {
     const where = `${at}.content[${j}]`;
-    switch (block.type) {
-      case "text":
-        texts.push(textBlock(block, where));
-        break;
-      case "tool_result": {
-        if (typeof block.tool_use_id !== "string") throw badRequest("a tool_result block needs tool_use_id", `${where}.tool_use_id`);
-        flush();
-        const name = toolNames.get(block.tool_use_id);
-        out.push({ role: "tool", content: toolResultText(block, where), toolCallId: block.tool_use_id, ...(name ? { name } : {}) });
-        break;
-      }
-      default:
-        unsupportedBlock(block.type, where);
+    if (block.type !== "tool_result") {
+      parts.push(contentPart(block, where));
+      return;
     }
+    if (typeof block.tool_use_id !== "string") throw badRequest("a tool_result block needs tool_use_id", `${where}.tool_use_id`);
+    flush();
+    const name = toolNames.get(block.tool_use_id);
+    out.push({ role: "tool", ...toolResultContent(block, where), toolCallId: block.tool_use_id, ...(name ? { name } : {}) });
   });
   flush();
 }

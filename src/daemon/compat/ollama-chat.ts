@@ -5,8 +5,10 @@
  */
 import type { z } from "zod";
 import * as native from "../../protocol/chat.js";
-import type { ChatEvent, ChatMessage, ChatRequest, ChatResult, ToolCall, ToolDefinition } from "../core/chat.js";
+import type { ChatEvent, ChatMessage, ChatRequest, ChatResult, ContentPart, ToolCall, ToolDefinition } from "../core/chat.js";
+import { fromParts } from "../core/message-parts.js";
 import { badRequest } from "../errors.js";
+import { fromBase64Image } from "./media.js";
 import { fromKeepAlive, fromOllamaFormat, fromOllamaOptions, fromThink, systemClock, toDoneReason, toOllamaMetrics, type Clock } from "./ollama-options.js";
 import { parseBody } from "./parse.js";
 
@@ -18,10 +20,21 @@ export type OllamaIntent<R> =
 
 type NativeMessage = z.output<typeof native.Message>;
 
+/**
+ * A message's text and base64 images (typed by their first bytes) as core content. The images go first, as Ollama
+ * itself puts them before the text in the prompt.
+ */
+export function withImages(text: string, images: string[] | null | undefined, param: string): Pick<ChatMessage, "content" | "parts"> {
+  if (!images?.length) return { content: text };
+  const parts: ContentPart[] = images.map((data, j) => ({ type: "image", source: fromBase64Image(data, `${param}[${j}]`) }));
+  if (text) parts.push({ type: "text", text });
+  return fromParts(parts);
+}
+
 function fromMessages(messages: NativeMessage[]): ChatMessage[] {
   const calls: { id: string; name: string; answered: boolean }[] = [];
   return messages.map((m, i): ChatMessage => {
-    if (m.images?.length) throw badRequest("images are not supported: mlxm serves text-only models", `messages[${i}].images`);
+    if (m.images?.length && m.role !== "user" && m.role !== "tool") throw badRequest(`images are only taken in user and tool messages, not ${m.role} ones`, `messages[${i}].images`);
     if (m.role === "assistant" && m.tool_calls?.length) {
       const toolCalls: ToolCall[] = m.tool_calls.map((c, j) => ({
         // Ollama before 0.12 sent no call ids; make stable ones so the tool results can point at them.
@@ -40,9 +53,9 @@ function fromMessages(messages: NativeMessage[]): ChatMessage[] {
       if (call) call.answered = true;
       const name = m.tool_name ?? call?.name;
       const id = m.tool_call_id ?? call?.id;
-      return { role: "tool", content: m.content, ...(id ? { toolCallId: id } : {}), ...(name ? { name } : {}) };
+      return { role: "tool", ...withImages(m.content, m.images, `messages[${i}].images`), ...(id ? { toolCallId: id } : {}), ...(name ? { name } : {}) };
     }
-    return { role: m.role, content: m.content };
+    return { role: m.role, ...withImages(m.content, m.images, `messages[${i}].images`) };
   });
 }
 

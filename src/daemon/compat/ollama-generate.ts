@@ -6,7 +6,7 @@
 import * as native from "../../protocol/chat.js";
 import type { ChatEvent, ChatRequest, ChatResult, CompletionRequest } from "../core/chat.js";
 import { badRequest } from "../errors.js";
-import type { OllamaIntent, OllamaMeta } from "./ollama-chat.js";
+import { withImages, type OllamaIntent, type OllamaMeta } from "./ollama-chat.js";
 import { fromKeepAlive, fromOllamaFormat, fromOllamaOptions, fromThink, systemClock, toDoneReason, toOllamaMetrics, type Clock } from "./ollama-options.js";
 import { parseBody } from "./parse.js";
 
@@ -15,7 +15,6 @@ export type GenerateIntent = OllamaIntent<{ kind: "chat"; chat: ChatRequest } | 
 export function fromOllamaGenerateRequest(body: unknown): GenerateIntent {
   const b = parseBody(native.GenerateRequest, body);
   const reasoning = fromThink(b.think);
-  if (b.images?.length) throw badRequest("images are not supported: mlxm serves text-only models", "images");
   if (b.suffix) throw badRequest("suffix (fill-in-the-middle) is not supported", "suffix");
   if (b.template) throw badRequest("template overrides are not supported: the model's own chat template is used", "template");
   if (b.context?.length) throw badRequest("context is not supported: send the conversation to /api/chat instead", "context");
@@ -31,11 +30,12 @@ export function fromOllamaGenerateRequest(body: unknown): GenerateIntent {
   if (b.raw) {
     if (b.system) throw badRequest("system cannot be combined with raw: a raw prompt is sent as is", "system");
     if (reasoning?.enabled) throw badRequest("think cannot be combined with raw: a raw prompt has no chat template", "think");
+    if (b.images?.length) throw badRequest("images cannot be combined with raw: a raw prompt is text", "images");
     return { kind: "generate", stream: b.stream, request: { kind: "complete", completion: { model: b.model, prompt: b.prompt, sampling, ...extras } } };
   }
   const messages: ChatRequest["messages"] = [];
   if (b.system) messages.push({ role: "system", content: b.system });
-  messages.push({ role: "user", content: b.prompt });
+  messages.push({ role: "user", ...withImages(b.prompt, b.images, "images") });
   const chat: ChatRequest = { model: b.model, messages, sampling, ...extras, ...(reasoning ? { reasoning } : {}) };
   return { kind: "generate", stream: b.stream, request: { kind: "chat", chat } };
 }

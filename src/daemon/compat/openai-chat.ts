@@ -4,8 +4,10 @@
  * mlxm cannot honour is a 400 naming it, never silently ignored. The answer's side is `openai-chat-response.ts`.
  */
 import { z } from "zod";
-import type { ChatMessage, ChatRequest, ResponseFormat, ToolChoice, ToolDefinition } from "../core/chat.js";
+import type { ChatMessage, ChatRequest, ContentPart, ResponseFormat, ToolChoice, ToolDefinition } from "../core/chat.js";
+import { fromParts } from "../core/message-parts.js";
 import { badRequest } from "../errors.js";
+import { fromChatFilePart, fromChatImagePart } from "./openai-media.js";
 import { parseBody } from "./parse.js";
 
 const ContentPart = z.looseObject({ type: z.string(), text: z.string().optional() });
@@ -149,18 +151,44 @@ function rejectUnsupported(body: Record<string, unknown> & { n?: number | null; 
   for (const [param, message] of refused) if (present(body[param])) throw badRequest(message, param);
 }
 
-/** Join text parts; anything but text (images, audio, files) is refused, naming the part. */
-function textOf(content: z.output<typeof Content> | null | undefined, param: string, allowRefusal = false): string {
+function textPart(part: z.output<typeof ContentPart>, at: string): string {
+  if (typeof part.text !== "string") throw badRequest("a text content part needs a `text` string", `${at}.text`);
+  return part.text;
+}
+
+/**
+ * Join text parts; anything but text is refused, naming the part. Images and files are taken in user turns only
+ * (`userContent`), as OpenAI takes them.
+ */
+function textOf(content: z.output<typeof Content> | null | undefined, param: string, role: string, allowRefusal = false): string {
   if (content === undefined || content === null) return "";
   if (typeof content === "string") return content;
   const texts: string[] = [];
   content.forEach((part, j) => {
-    if (part.type === "text" && typeof part.text === "string") texts.push(part.text);
-    else if (part.type === "refusal" && allowRefusal) return;
-    else if (part.type === "text") throw badRequest("a text content part needs a `text` string", `${param}[${j}].text`);
-    else throw badRequest(`content parts of type "${part.type}" are not supported: mlxm serves text-only models`, `${param}[${j}].type`);
+    if (part.type === "text") texts.push(textPart(part, `${param}[${j}]`));
+    else if (!(part.type === "refusal" && allowRefusal)) throw badRequest(`content parts of type "${part.type}" are not supported in a ${role} message`, `${param}[${j}].type`);
   });
   return texts.join("\n");
+}
+
+/** A user turn: text, images (`image_url`) and PDFs (`file`) in order; audio is refused. */
+function userContent(content: z.output<typeof Content>, param: string): Pick<ChatMessage, "content" | "parts"> {
+  if (typeof content === "string") return { content };
+  const part = (p: z.output<typeof ContentPart>, at: string): ContentPart => {
+    switch (p.type) {
+      case "text":
+        return { type: "text", text: textPart(p, at) };
+      case "image_url":
+        return fromChatImagePart(p, at);
+      case "file":
+        return fromChatFilePart(p, at);
+      case "input_audio":
+        throw badRequest("audio input is not supported", `${at}.type`);
+      default:
+        throw badRequest(`content parts of type "${p.type}" are not supported`, `${at}.type`);
+    }
+  };
+  return fromParts(content.map((p, j) => part(p, `${param}[${j}]`)));
 }
 
 function fromMessages(messages: ChatCompletionRequestBody["messages"]): ChatMessage[] {
@@ -175,11 +203,12 @@ function fromMessages(messages: ChatCompletionRequestBody["messages"]): ChatMess
       case "user":
         if (!present(m.content)) throw badRequest(`a ${m.role} message needs content`, `${at}.content`);
         // `name` (a participant's name) has no place in a chat template; like OpenAI's own models, it only labels.
-        return { role: m.role === "user" ? "user" : "system", content: textOf(m.content, `${at}.content`) };
+        if (m.role === "user") return { role: "user", ...userContent(m.content!, `${at}.content`) };
+        return { role: "system", content: textOf(m.content, `${at}.content`, m.role) };
       case "assistant": {
         const toolCalls = m.tool_calls?.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
         if (!present(m.content) && !toolCalls?.length) throw badRequest("an assistant message needs content or tool_calls", `${at}.content`);
-        return { role: "assistant", content: textOf(m.content, `${at}.content`, true), ...(toolCalls?.length ? { toolCalls } : {}) };
+        return { role: "assistant", content: textOf(m.content, `${at}.content`, m.role, true), ...(toolCalls?.length ? { toolCalls } : {}) };
       }
       case "tool": {
         if (!m.tool_call_id) throw badRequest("a tool message needs tool_call_id", `${at}.tool_call_id`);
@@ -190,7 +219,7 @@ function fromMessages(messages: ChatCompletionRequestBody["messages"]): ChatMess
         if (name === undefined) {
           throw badRequest(`tool_call_id ${m.tool_call_id} answers no tool call in an earlier assistant message`, `${at}.tool_call_id`);
         }
-        return { role: "tool", content: textOf(m.content, `${at}.content`), toolCallId: m.tool_call_id, name };
+        return { role: "tool", content: textOf(m.content, `${at}.content`, m.role), toolCallId: m.tool_call_id, name };
       }
     }
   });

@@ -2,11 +2,14 @@
  * The Responses API's `input` → core chat messages. Pure (no I/O); the rest of the request is `openai-responses.ts`.
  * Input items are what a client holds of its conversation: messages, the function calls earlier responses made and
  * their outputs. mlxm stores nothing, so everything the model should see must be in them; what only a stored
- * conversation or a hosted tool could give (item references, images, files, built-in tool calls) is a 400 naming it.
+ * conversation or a hosted tool could give (item references, uploaded files, built-in tool calls) is a 400 naming it.
+ * Images and PDFs given inline or by URL (`input_image`, `input_file`) become core content parts.
  */
 import { z } from "zod";
-import type { ChatMessage } from "../core/chat.js";
+import type { ChatMessage, ContentPart } from "../core/chat.js";
+import { fromParts } from "../core/message-parts.js";
 import { badRequest } from "../errors.js";
+import { fromInputFile, fromInputImage } from "./openai-media.js";
 import { parseAt } from "./parse.js";
 
 const Part = z.looseObject({ type: z.string() });
@@ -44,28 +47,31 @@ function itemType(item: unknown, at: string): string {
 
 function refusePart(type: string, at: string): never {
   const what: Record<string, string> = {
-    input_image: "images are not supported: mlxm serves text-only models",
-    input_file: "files are not supported: mlxm serves text-only models",
-    input_audio: "audio is not supported: mlxm serves text-only models",
+    input_image: "images are only taken in user messages and function call outputs",
+    input_file: "files are only taken in user messages and function call outputs",
+    input_audio: "audio is not supported",
   };
   throw badRequest(what[type] ?? `content parts of type "${type}" are not supported here`, `${at}.type`);
 }
 
-/** Text parts joined; a refusal the model wrote earlier carries no text to show it again. */
-function partsText(parts: z.output<typeof Part>[], at: string, allowRefusal: boolean): string {
-  const texts: string[] = [];
-  parts.forEach((part, j) => {
+/**
+ * Content as core parts. Text parts always; images and PDFs where the caller's own content goes (`media`: user
+ * messages, function call outputs); a refusal the model wrote earlier carries no text to show it again.
+ */
+function contentOf(content: z.output<typeof Content>, at: string, { media = false, allowRefusal = false } = {}): Pick<ChatMessage, "content" | "parts"> {
+  if (typeof content === "string") return { content };
+  const parts: ContentPart[] = [];
+  content.forEach((part, j) => {
     const where = `${at}[${j}]`;
     if (TEXT_PARTS.has(part.type)) {
       if (typeof part.text !== "string") throw badRequest(`an ${part.type} part needs a \`text\` string`, `${where}.text`);
-      texts.push(part.text);
-    } else if (!(part.type === "refusal" && allowRefusal)) refusePart(part.type, where);
+      parts.push({ type: "text", text: part.text });
+    } else if (media && part.type === "input_image") parts.push(fromInputImage(part, where));
+    else if (media && part.type === "input_file") parts.push(fromInputFile(part, where));
+    else if (!(part.type === "refusal" && allowRefusal)) refusePart(part.type, where);
   });
-  return texts.join("\n");
+  return fromParts(parts);
 }
-
-const textOf = (content: z.output<typeof Content>, at: string, allowRefusal = false) =>
-  typeof content === "string" ? content : partsText(content, at, allowRefusal);
 
 function refuseItem(type: string, at: string): never {
   if (type === "item_reference") {
@@ -104,14 +110,14 @@ export function fromResponsesInput(input: string | unknown[], instructions?: str
     switch (type) {
       case "message": {
         const m = parseAt(MessageItem, item, at);
-        const content = textOf(m.content, `${at}.content`, m.role === "assistant");
+        const content = contentOf(m.content, `${at}.content`, { media: m.role === "user", allowRefusal: m.role === "assistant" });
         if (m.role === "assistant") {
-          assistant = { role: "assistant", content };
+          assistant = { role: "assistant", ...content };
           out.push(assistant);
         } else {
           assistant = undefined;
           // A developer message is OpenAI's newer name for a system one.
-          out.push({ role: m.role === "user" ? "user" : "system", content });
+          out.push({ role: m.role === "user" ? "user" : "system", ...content });
         }
         return;
       }
@@ -130,7 +136,7 @@ export function fromResponsesInput(input: string | unknown[], instructions?: str
         }
         assistant = undefined;
         const name = toolNames.get(result.call_id);
-        out.push({ role: "tool", content: textOf(result.output, `${at}.output`), toolCallId: result.call_id, ...(name ? { name } : {}) });
+        out.push({ role: "tool", ...contentOf(result.output, `${at}.output`, { media: true }), toolCallId: result.call_id, ...(name ? { name } : {}) });
         return;
       }
       case "reasoning":

@@ -14,10 +14,35 @@ export interface ToolCall {
   arguments: string;
 }
 
+/**
+ * Media a message carries: inline bytes (base64, without a `data:` prefix) with their media type, or an http(s) URL
+ * the upstream fetches itself. Translators turn a `data:` URL into bytes, so each encoder has one form of each.
+ */
+export type MediaSource = { kind: "base64"; mediaType: string; data: string } | { kind: "url"; url: string };
+
+/** One piece of a message's content, in the caller's order. */
+export type ContentPart =
+  | { type: "text"; text: string }
+  /** `detail`: how closely the model should look ("low", "high", "auto"), for an upstream that has the setting. */
+  | { type: "image"; source: MediaSource; detail?: string }
+  /** A PDF given inline; `name` is the file name or title the caller gave it. */
+  | { type: "document"; source: Extract<MediaSource, { kind: "base64" }>; name?: string };
+
+/** A content part that is not text: what only a vision (or document-reading) model can take. */
+export type MediaPart = Exclude<ContentPart, { type: "text" }>;
+
 export interface ChatMessage {
   role: Role;
   /** Text content; multi-part text inputs are joined by the translators. */
   content: string;
+  /**
+   * The whole content in the caller's order, set only when it holds more than text (images, documents), on user
+   * turns and tool results. Beside `content` rather than instead of it: nearly every reader (chat templates, token
+   * counts, system prompts, reasoning checks) wants text, and only the upstream encoders need text and images
+   * interleaved. `content` stays the text parts joined, so text-only readers are unchanged; a reader that must not
+   * lose media checks `parts` (the encoders send it, the local engine refuses it, traces record placeholders).
+   */
+  parts?: ContentPart[];
   /** Assistant turns that called tools. */
   toolCalls?: ToolCall[];
   /** Tool results: which call this answers. */

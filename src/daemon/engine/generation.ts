@@ -19,6 +19,7 @@ import {
 } from "node-llama-cpp";
 import type { ChatEvent, ChatRequest, CompletionRequest, FinishReason, ReasoningOptions, ResponseFormat, Usage } from "../core/chat.js";
 import { badRequest, contextLengthExceeded } from "../errors.js";
+import { refuseMedia } from "./text-only.js";
 import { toChatHistory, type MappedHistory } from "./chat-history.js";
 import { ForcedCallStream } from "./grammar/forced-call-stream.js";
 import type { PreparedGrammar, PreparedSchema, SchemaGrammars } from "./grammar/schema-grammars.js";
@@ -89,6 +90,7 @@ export interface GenerationOutcome {
 
 export function prepareChat(request: ChatRequest, grammars: SchemaGrammars): PreparedChat {
   if (!Array.isArray(request.messages)) throw badRequest("messages must be a list", "messages");
+  refuseMedia(request);
   const tools = toolMode(request.tools, request.toolChoice, grammars, request.responseFormat);
   return {
     mapped: toChatHistory(request.messages, tools.kind === "forced" ? tools.instructions : undefined),

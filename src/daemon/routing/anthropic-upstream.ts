@@ -4,13 +4,17 @@
  * in `compat/anthropic-*.ts` and stay separate.
  */
 import type {
+  Base64ImageSource,
   ContentBlockParam,
+  DocumentBlockParam,
+  ImageBlockParam,
   MessageCreateParamsStreaming,
   MessageParam,
   RawMessageStreamEvent,
   ToolChoice as AnthropicToolChoice,
 } from "@anthropic-ai/sdk/resources/messages";
-import type { ChatEvent, ChatMessage, ChatRequest, FinishReason, ToolChoice, Usage } from "../core/chat.js";
+import type { ChatEvent, ChatMessage, ChatRequest, ContentPart, FinishReason, ToolChoice, Usage } from "../core/chat.js";
+import { partsOf } from "../core/message-parts.js";
 import { badRequest } from "../errors.js";
 import { anthropicThinking } from "./reasoning-upstream.js";
 import { refuseUnsupportedSampling } from "./upstream-sampling.js";
@@ -27,7 +31,7 @@ export function toAnthropicUpstreamRequest(request: ChatRequest, upstreamModel: 
   const params: MessageCreateParamsStreaming = {
     model: upstreamModel,
     max_tokens: s.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
-    messages: toAnthropicMessages(request.messages.filter((m) => m.role !== "system")),
+    messages: toAnthropicMessages(request.messages.filter((m) => m.role !== "system"), request.messagesParam ?? "messages"),
     stream: true,
   };
   if (system) params.system = system;
@@ -68,15 +72,16 @@ export function toAnthropicUpstreamRequest(request: ChatRequest, upstreamModel: 
  * Anthropic wants alternating user/assistant turns with tool results as user content blocks, so consecutive
  * messages of one side are merged into one turn.
  */
-function toAnthropicMessages(messages: ChatMessage[]): MessageParam[] {
+function toAnthropicMessages(messages: ChatMessage[], param: string): MessageParam[] {
   const out: MessageParam[] = [];
   for (const m of messages) {
     const role = m.role === "assistant" ? "assistant" : "user";
     const blocks: ContentBlockParam[] = [];
     if (m.role === "tool") {
-      blocks.push({ type: "tool_result", tool_use_id: m.toolCallId ?? "", content: m.content });
+      const content = m.parts ? m.parts.flatMap((p) => toAnthropicBlock(p, param)) : m.content;
+      blocks.push({ type: "tool_result", tool_use_id: m.toolCallId ?? "", content });
     } else {
-      if (m.content) blocks.push({ type: "text", text: m.content });
+      blocks.push(...partsOf(m).flatMap((p) => toAnthropicBlock(p, param)));
       for (const c of m.toolCalls ?? []) blocks.push({ type: "tool_use", id: c.id, name: c.name, input: parseArguments(c.arguments) });
     }
     const last = out.at(-1);
@@ -84,6 +89,28 @@ function toAnthropicMessages(messages: ChatMessage[]): MessageParam[] {
     else out.push({ role, content: blocks });
   }
   return out;
+}
+
+const IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
+
+/**
+ * A content part as Anthropic blocks (none for empty text, which Anthropic refuses): images as base64 or `url`
+ * sources, PDFs as base64 documents. OpenAI's `detail` has no Anthropic counterpart and is left out.
+ */
+function toAnthropicBlock(p: ContentPart, param: string): (ImageBlockParam | DocumentBlockParam | { type: "text"; text: string })[] {
+  switch (p.type) {
+    case "text":
+      return p.text ? [{ type: "text", text: p.text }] : [];
+    case "image": {
+      if (p.source.kind === "url") return [{ type: "image", source: { type: "url", url: p.source.url } }];
+      const { mediaType, data } = p.source;
+      // Refused here, in the caller's protocol, rather than by Anthropic after the request was sent.
+      if (!IMAGE_TYPES.has(mediaType)) throw badRequest(`Anthropic takes PNG, JPEG, GIF and WebP images, not "${mediaType}"`, param);
+      return [{ type: "image", source: { type: "base64", media_type: mediaType as Base64ImageSource["media_type"], data } }];
+    }
+    case "document":
+      return [{ type: "document", source: { type: "base64", media_type: "application/pdf", data: p.source.data }, ...(p.name ? { title: p.name } : {}) }];
+  }
 }
 
 function parseArguments(text: string): unknown {

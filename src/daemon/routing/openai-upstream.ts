@@ -5,12 +5,14 @@
  */
 import type {
   ChatCompletionChunk,
+  ChatCompletionContentPart,
   ChatCompletionCreateParamsStreaming,
   ChatCompletionMessageParam,
   ChatCompletionToolChoiceOption,
 } from "openai/resources/chat/completions";
 import type { Provider } from "../../protocol/routes.js";
-import type { ChatEvent, ChatMessage, ChatRequest, FinishReason, ToolChoice, Usage } from "../core/chat.js";
+import type { ChatEvent, ChatMessage, ChatRequest, ContentPart, FinishReason, ToolChoice, Usage } from "../core/chat.js";
+import { mediaOf, toDataUrl } from "../core/message-parts.js";
 import { openAIReasoningEffort } from "./reasoning-upstream.js";
 import { refuseUnsupportedSampling } from "./upstream-sampling.js";
 
@@ -28,7 +30,7 @@ export function toOpenAIUpstreamRequest(request: ChatRequest, upstreamModel: str
   refuseUnsupportedSampling(s, provider, upstreamModel);
   const params: ExtendedParams = {
     model: upstreamModel,
-    messages: request.messages.map(toOpenAIMessage),
+    messages: toOpenAIMessages(request.messages),
     stream: true,
     stream_options: { include_usage: true },
   };
@@ -67,14 +69,36 @@ export function toOpenAIUpstreamRequest(request: ChatRequest, upstreamModel: str
   return params;
 }
 
+/**
+ * Core messages as Chat Completions messages. A tool result's images and documents cannot go in its `tool` message
+ * (OpenAI takes only text there) nor in a user message between the results of one turn's calls (refused), so they
+ * follow the last of those results in one user message, each tool's led by a line naming its call.
+ */
+function toOpenAIMessages(messages: ChatMessage[]): ChatCompletionMessageParam[] {
+  const out: ChatCompletionMessageParam[] = [];
+  let fromTools: ChatCompletionContentPart[] = [];
+  const flush = () => {
+    if (fromTools.length) out.push({ role: "user", content: fromTools });
+    fromTools = [];
+  };
+  for (const m of messages) {
+    if (m.role !== "tool") flush();
+    out.push(toOpenAIMessage(m));
+    const media = m.role === "tool" ? mediaOf(m) : [];
+    if (media.length) fromTools.push({ type: "text", text: `Attachments of the result of tool call ${m.toolCallId ?? ""}${m.name ? ` (${m.name})` : ""}:` }, ...media.map(toOpenAIPart));
+  }
+  flush();
+  return out;
+}
+
 function toOpenAIMessage(m: ChatMessage): ChatCompletionMessageParam {
   switch (m.role) {
     case "system":
       return { role: "system", content: m.content };
     case "user":
-      return { role: "user", content: m.content };
+      return { role: "user", content: m.parts ? m.parts.map(toOpenAIPart) : m.content };
     case "tool":
-      return { role: "tool", content: m.content, tool_call_id: m.toolCallId ?? "" };
+      return { role: "tool", content: m.content || (m.parts ? "(its attachments follow)" : ""), tool_call_id: m.toolCallId ?? "" };
     case "assistant":
       return {
         role: "assistant",
@@ -83,6 +107,20 @@ function toOpenAIMessage(m: ChatMessage): ChatCompletionMessageParam {
           ? { tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } })) }
           : {}),
       };
+  }
+}
+
+/** Images as `image_url` parts (bytes as a data: URL), PDFs as `file` parts, which OpenAI wants named. */
+function toOpenAIPart(p: ContentPart): ChatCompletionContentPart {
+  switch (p.type) {
+    case "text":
+      return { type: "text", text: p.text };
+    case "image": {
+      const url = p.source.kind === "url" ? p.source.url : toDataUrl(p.source);
+      return { type: "image_url", image_url: { url, ...(p.detail ? { detail: p.detail as "auto" | "low" | "high" } : {}) } };
+    }
+    case "document":
+      return { type: "file", file: { file_data: toDataUrl(p.source), filename: p.name ?? "document.pdf" } };
   }
 }
 
