@@ -18,6 +18,7 @@ describe("local engine spans", () => {
     trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
     store = await Store.open(":memory:");
     await addTestModel(store, "tiny", { seed: 5 });
+    await addTestModel(store, "tiny-fim", { seed: 5, infill: true });
     const config = resolveConfig({}, { MLXM_HOME: "/tmp/unused" });
     models = new LocalModelService({ store, engine: config.engine, logger: silentLogger(), totalMemoryBytes: 8 * 2 ** 30 });
   });
@@ -91,6 +92,21 @@ describe("local engine spans", () => {
     const [span] = spans("embeddings tiny");
     expect(span!.attributes).to.deep.include({ "gen_ai.operation.name": "embeddings", "gen_ai.embeddings.dimension.count": 64 });
     expect(span!.attributes["gen_ai.usage.input_tokens"]).to.be.greaterThan(0);
+  });
+
+  it("records fill-in-the-middle as a text completion like any other, marked infill", async () => {
+    const request = { model: "tiny-fim", prompt: "def f(", sampling: { maxTokens: 2 } };
+    const plain = await collectChat(models.complete(request, new AbortController().signal));
+    const fim = await collectChat(models.complete({ ...request, suffix: ")" }, new AbortController().signal));
+    const [plainSpan, fimSpan] = spans("text_completion tiny-fim");
+    expect(fimSpan!.attributes).to.deep.include({
+      "gen_ai.operation.name": "text_completion",
+      "gen_ai.usage.input_tokens": fim.usage.inputTokens,
+      "gen_ai.usage.output_tokens": 2,
+      "mlxm.completion.infill": true,
+    });
+    expect(plainSpan!.attributes).to.not.have.property("mlxm.completion.infill");
+    expect(fim.usage.inputTokens).to.be.greaterThan(plain.usage.inputTokens);
   });
 
   it("records the grammar compile time of a schema, and a cache hit when it repeats", async () => {

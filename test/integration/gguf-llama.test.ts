@@ -2,14 +2,17 @@ import { expect } from "chai";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getLlama, LlamaChatSession, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
+import { getLlama, LlamaChatSession, LlamaLogLevel, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
 import {
   BENCH_60M_PRESET,
+  INFILL_PIECES,
   TINY_PRESET,
+  buildTinyVocab,
   readValidGgufFile,
   writeTinyLlama,
   type TinyLlamaOptions,
 } from "../../src/daemon/engine/gguf/index.js";
+import { infillPrompt } from "../../src/daemon/engine/infill-prompt.js";
 
 /** What one chat prompt produced, and how many tokens it took. */
 interface Generation {
@@ -97,5 +100,29 @@ describe("generated GGUF models in node-llama-cpp", function () {
     expect(generation.tokens).to.equal(16);
     expect(generation.text.trim()).not.to.equal("");
     expectValidUtf8(generation.text);
+  });
+
+  it("gives a model infill tokens with `infill`, which infillPrompt lays out as [FIM_PRE] prefix [FIM_SUF] suffix [FIM_MID]", async () => {
+    // Appended after the default vocabulary, in INFILL_PIECES' order: every other token keeps its id.
+    const [pre, suf, mid, pad] = Object.values(INFILL_PIECES).map((_, i) => (buildTinyVocab().length + i) as Token);
+    const infill = await llama.loadModel({ modelPath: await writeModel("tiny-infill.gguf", { ...TINY_PRESET, infill: true }), vocabOnly: true });
+    const plain = await llama.loadModel({ modelPath: await writeModel("tiny-plain.gguf", TINY_PRESET), vocabOnly: true });
+    try {
+      expect(infill.tokens.infill).to.include({ prefix: pre, suffix: suf, middle: mid });
+      expect(infill.isEogToken(pad!), "llama.cpp ends generation at <|fim_pad|>").to.equal(true);
+      const prefix = "def add(a, b):\n";
+      // Code that spells a marker stays text: only the three real special tokens are markers.
+      const suffix = `\nprint("${INFILL_PIECES["tokenizer.ggml.fim_suf_token_id"]}")`;
+      const tokens = infillPrompt(infill, prefix, suffix)!;
+      expect([tokens[0], tokens.at(-1)]).to.deep.equal([pre, mid]);
+      expect(tokens.filter((t) => t === pre || t === suf || t === mid)).to.deep.equal([pre, suf, mid]);
+      const [p, s, m] = Object.values(INFILL_PIECES);
+      // SentencePiece puts its space mark before each text, as llama-server's tokenizing of them does.
+      expect(infill.detokenize(tokens, true)).to.equal(`${p} ${prefix}${s} ${suffix}${m}`);
+      expect(infillPrompt(plain, prefix, suffix), "a model without infill tokens").to.equal(undefined);
+    } finally {
+      await infill.dispose();
+      await plain.dispose();
+    }
   });
 });

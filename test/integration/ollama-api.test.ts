@@ -13,6 +13,8 @@ import { addTestModel } from "../helpers/models.js";
 import { until } from "../helpers/until.js";
 
 const MODEL = "tiny-ollama";
+/** A code model, as far as its vocabulary goes: it has fill-in-the-middle tokens. */
+const FIM_MODEL = "tiny-ollama-fim";
 
 describe("Ollama-shaped API (local engine)", () => {
   let d: TestDaemon;
@@ -24,6 +26,7 @@ describe("Ollama-shaped API (local engine)", () => {
     d = await startTestDaemon();
     store = await Store.open(path.join(d.home, "mlxm.db"));
     await addTestModel(store, MODEL);
+    await addTestModel(store, FIM_MODEL, { infill: true });
   });
   after(async () => {
     await store?.close();
@@ -67,6 +70,49 @@ describe("Ollama-shaped API (local engine)", () => {
     const load = GenerateResponse.parse(await (await post("/api/generate", { model: MODEL })).json());
     expect(load).to.deep.include({ done: true, done_reason: "load", response: "" });
     expect((await d.client.ps()).models.map((m) => m.name)).to.include(MODEL);
+  });
+
+  it("fills in the middle with suffix, streamed and not: the prompt is BOS [FIM_PRE] prefix [FIM_SUF] suffix [FIM_MID]", async () => {
+    const generate = async (body: Record<string, unknown>) => {
+      const res = await post("/api/generate", { model: FIM_MODEL, stream: false, options: { num_predict: 1 }, ...body });
+      expect(res.status, await res.clone().text()).to.equal(200);
+      return GenerateResponse.parse(await res.json());
+    };
+    const prefix = "def add(a, b):\n    return ";
+    const suffix = "\n\nprint(add(1, 2))\n";
+    // Each raw prompt is BOS and its text's tokens, which the FIM prompt holds once each, with its three markers.
+    const [before, after] = [await generate({ prompt: prefix, raw: true }), await generate({ prompt: suffix, raw: true })];
+    const fim = await generate({ prompt: prefix, suffix, options: { num_predict: 4 } });
+    expect(fim).to.deep.include({ done: true, done_reason: "length", eval_count: 4, prompt_eval_count: before.prompt_eval_count! + after.prompt_eval_count! + 2 });
+    expect(fim.response).to.not.equal("");
+    // The same request again finds the whole prompt but its last token in the sequence: what was evaluated is exactly
+    // those tokens (a raw prompt's too, which node-llama-cpp once began with a second BOS).
+    expect((await generate({ prompt: prefix, suffix })).prompt_eval_cached_count).to.equal(fim.prompt_eval_count! - 1);
+    expect((await generate({ prompt: prefix, raw: true })).prompt_eval_cached_count).to.equal(before.prompt_eval_count! - 1);
+
+    const streamed = (await lines(await post("/api/generate", { model: FIM_MODEL, prompt: prefix, suffix, options: { num_predict: 4 } }))).map((l) => GenerateResponse.parse(l));
+    expect(streamed.at(-1)).to.deep.include({ done: true, done_reason: "length", eval_count: 4, prompt_eval_count: fim.prompt_eval_count });
+    expect(streamed.slice(0, -1).map((l) => l.response).join("")).to.not.equal("");
+  });
+
+  it("evaluates a raw prompt that nearly fills the context in full (node-llama-cpp cut its start to keep a tenth free)", async () => {
+    const generate = async () => {
+      const res = await post("/api/generate", { model: MODEL, prompt: "word ".repeat(475), raw: true, stream: false, options: { num_predict: 1 } });
+      expect(res.status, await res.clone().text()).to.equal(200);
+      return GenerateResponse.parse(await res.json());
+    };
+    const first = await generate();
+    expect(first.prompt_eval_count).to.be.within(1850, 2047);
+    // Held in full, the prompt is found again in full (but its last token); a cut one shares only its BOS.
+    expect((await generate()).prompt_eval_cached_count).to.equal(first.prompt_eval_count! - 1);
+  });
+
+  it("answers a suffix for a model without infill tokens with Ollama's 400, streamed or not", async () => {
+    for (const stream of [true, false]) {
+      const res = await post("/api/generate", { model: MODEL, prompt: "def f(", suffix: ")", stream });
+      expect(res.status).to.equal(400);
+      expect(((await res.json()) as { error: string }).error).to.match(new RegExp(`^${MODEL} does not support insert`));
+    }
   });
 
   it("names the backend of a raw /api/generate in x-mlxm-backend and on its usage row, as a templated one does (neither did)", async () => {
@@ -138,6 +184,9 @@ describe("Ollama-shaped API (local engine)", () => {
     expect(show.mlxm).to.deep.include({ name: MODEL, architecture: "llama", context_length: 2048, embedding_length: 64, has_chat_template: true });
     expect(show.mlxm.files).to.have.length(1);
     expect(show.template).to.contain("im_start");
+    expect(show.capabilities).to.deep.equal(["completion", "tools"]);
+    const fim = ShowResponse.parse(await (await post("/api/show", { model: FIM_MODEL })).json());
+    expect(fim.capabilities, "its GGUF names infill tokens").to.deep.equal(["completion", "tools", "insert"]);
     const builtin = await d.client.show("mlxm-tiny");
     expect(builtin.mlxm.notes.join(" ")).to.match(/gibberish/);
     const missing = await post("/api/show", { model: "no-such-model" });

@@ -11,6 +11,8 @@ import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { addCorruptModel, addTestModel } from "../helpers/models.js";
 
 const MODEL = "tiny-openai";
+/** A model with fill-in-the-middle tokens in its vocabulary. */
+const FIM_MODEL = "tiny-openai-fim";
 /** Wider and deeper than the tiny preset, so a long generation lasts long enough to be interrupted. */
 const SLOW_MODEL = "slow-openai";
 const SLOW_OPTIONS = { nEmbd: 384, nLayers: 6, nHead: 6, nFf: 1024 };
@@ -38,6 +40,17 @@ async function outputTokens(d: TestDaemon, model: string): Promise<number> {
   return line ? Number(line.split(" ").at(-1)) : 0;
 }
 
+/** A streamed text completion's text, and the usage of its last chunk that had one. */
+async function readCompletionStream(stream: AsyncIterable<OpenAI.Completion>): Promise<{ text: string; usage?: OpenAI.CompletionUsage }> {
+  let text = "";
+  let usage: OpenAI.CompletionUsage | undefined;
+  for await (const chunk of stream) {
+    text += chunk.choices[0]?.text ?? "";
+    usage = chunk.usage ?? usage;
+  }
+  return { text, usage };
+}
+
 describe("OpenAI API with the openai SDK (local engine)", () => {
   let d: TestDaemon;
   let store: Store;
@@ -48,6 +61,7 @@ describe("OpenAI API with the openai SDK (local engine)", () => {
     // A second connection to the daemon's database (WAL): models registered here are what a pull would leave.
     store = await Store.open(path.join(d.home, "mlxm.db"));
     await addTestModel(store, MODEL);
+    await addTestModel(store, FIM_MODEL, { infill: true });
     await addTestModel(store, SLOW_MODEL, SLOW_OPTIONS);
     await addCorruptModel(store, "corrupt-openai", "missing-head-count");
     openai = new OpenAI({ baseURL: `${d.baseUrl}/v1`, apiKey: "unused", maxRetries: 0 });
@@ -251,15 +265,33 @@ describe("OpenAI API with the openai SDK (local engine)", () => {
     expect(c.object).to.equal("text_completion");
     expect(c.choices[0]!.finish_reason).to.equal("length");
     expect(c.usage!.completion_tokens).to.equal(8);
-    const stream = await openai.completions.create({ model: MODEL, prompt: ["Once"], max_tokens: 8, stream: true, stream_options: { include_usage: true } });
-    let text = "";
-    let usage: OpenAI.CompletionUsage | undefined;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.text ?? "";
-      usage = chunk.usage ?? usage;
-    }
+    const { text, usage } = await readCompletionStream(
+      await openai.completions.create({ model: MODEL, prompt: ["Once"], max_tokens: 8, stream: true, stream_options: { include_usage: true } }),
+    );
     expect(text).to.not.equal("");
     expect(usage!.completion_tokens).to.equal(8);
+  });
+
+  it("fills in the middle on /v1/completions with suffix, plain and streamed; a model without infill tokens is a 400 naming suffix", async () => {
+    const body = { model: FIM_MODEL, prompt: "def add(a, b):\n    return ", suffix: "\n\nprint(add(1, 2))\n", max_tokens: 4 };
+    const promptTokens = async (prompt: string) => (await openai.completions.create({ model: FIM_MODEL, prompt, max_tokens: 1 })).usage!.prompt_tokens;
+    const fim = await openai.completions.create(body);
+    expect(fim.choices[0]!.finish_reason).to.equal("length");
+    expect(fim.choices[0]!.text).to.not.equal("");
+    // BOS, the three markers and each text's tokens (a plain prompt is BOS and its text's).
+    expect(fim.usage!.prompt_tokens).to.equal((await promptTokens(body.prompt)) + (await promptTokens(body.suffix)) + 2);
+    const { text, usage } = await readCompletionStream(await openai.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }));
+    expect(text).to.not.equal("");
+    expect(usage).to.deep.include({ prompt_tokens: fim.usage!.prompt_tokens, completion_tokens: 4 });
+    for (const stream of [false, true]) {
+      const refused = await openai.completions.create({ ...body, model: MODEL, stream }).then(
+        () => expect.fail("should throw"),
+        (err: unknown) => err,
+      );
+      expect(refused).to.be.instanceOf(OpenAI.BadRequestError);
+      expect(refused).to.deep.include({ param: "suffix" });
+      expect((refused as APIError).message).to.contain(`${MODEL} does not support insert`);
+    }
   });
 
   it("returns embeddings as floats and as little-endian float32 base64", async () => {

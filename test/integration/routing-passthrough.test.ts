@@ -294,6 +294,14 @@ describe("same-protocol pass-through to OpenAI and Anthropic upstreams", functio
     expect((err!.error as { message: string }).message).to.match(/routed to anthropic/);
   });
 
+  it("refuses Ollama's fill-in-the-middle (/api/generate with suffix) for an OpenAI route with a 400 naming suffix", async () => {
+    const before = up.requests.length;
+    const res = await fetch(`${d.baseUrl}/api/generate`, { method: "POST", body: JSON.stringify({ model: "gpt-pass", prompt: "def f(", suffix: ")", stream: false }) });
+    expect(res.status).to.equal(400);
+    expect(((await res.json()) as { error: string }).error).to.match(/routed to openai; fill-in-the-middle \(suffix\) is served here only by local models/);
+    expect(up.requests.length, "nothing reached the upstream").to.equal(before);
+  });
+
   it("passes upstream errors on in the caller's shape without the key, streamed or not", async () => {
     script.push({ status: 400, message: `bad thing for key ${OPENAI_KEY}` });
     const err = await openai.chat.completions.create({ model: "gpt-pass", messages: user("hi") }).then(() => undefined, (e: unknown) => e as APIError);

@@ -195,7 +195,23 @@ describe("compat: Ollama generate, embed, show", () => {
     expect(paramOf(() => fromOllamaGenerateRequest({ model: "m", prompt: "x", raw: true, images: [PNG] }))).to.equal("images");
     expect(paramOf(() => fromOllamaGenerateRequest({ model: "m", prompt: "x", template: "{{ .Prompt }}" }))).to.equal("template");
     expect(paramOf(() => fromOllamaGenerateRequest({ model: "m", prompt: "x", context: [1, 2] }))).to.equal("context");
-    expect(paramOf(() => fromOllamaGenerateRequest({ model: "m", prompt: "x", suffix: "y" }))).to.equal("suffix");
+  });
+
+  it("makes a suffix fill-in-the-middle, raw or not; refuses system and think with it; an empty suffix is none", () => {
+    const fim = (body: Record<string, unknown>) => fromOllamaGenerateRequest({ model: "m", stream: false, ...body });
+    const completion = { model: "m", prompt: "def f(", suffix: ")", sampling: { maxTokens: 4 }, responseFormat: { type: "json_object" } };
+    const expected = { kind: "generate", stream: false, request: { kind: "complete", completion } };
+    expect(fim({ prompt: "def f(", suffix: ")", format: "json", options: { num_predict: 4 } })).to.deep.equal(expected);
+    // No chat template is involved either way (Ollama drops the suffix under raw instead).
+    expect(fim({ prompt: "def f(", suffix: ")", raw: true, format: "json", options: { num_predict: 4 } })).to.deep.equal(expected);
+    // A gap at the start of a file: an empty prompt fills it rather than only loading the model.
+    expect(fim({ prompt: "", suffix: "x" })).to.deep.nested.include({ "request.completion.prompt": "", "request.completion.suffix": "x" });
+    expect(fim({ prompt: "hi", suffix: "" })).to.deep.nested.include({ "request.kind": "chat" });
+    expect(fim({ suffix: "" })).to.deep.equal({ kind: "load", model: "m", stream: false });
+    expect(fim({ prompt: "x", suffix: "y", think: false })).to.deep.nested.include({ "request.completion.suffix": "y" });
+    expect(paramOf(() => fim({ prompt: "x", suffix: "y", system: "s" }))).to.equal("system");
+    expect(paramOf(() => fim({ prompt: "x", suffix: "y", think: true }))).to.equal("think");
+    expect(paramOf(() => fim({ prompt: "x", suffix: "y", context: [1] }))).to.equal("context");
   });
 
   it("streams generate lines", async () => {
@@ -248,6 +264,12 @@ describe("compat: Ollama generate, embed, show", () => {
     expect(show.modelfile).to.contain("FROM /h/models/tiny.gguf");
     expect(show.mlxm).to.deep.include({ context_length: 2048, has_chat_template: true, quantization: "F32", notes: info.notes });
     expect(show.mlxm.files).to.deep.equal([{ filename: "tiny.gguf", path: "/h/models/tiny.gguf", size: 600_000 }]);
+    expect(show.capabilities).to.deep.equal(["completion", "tools"]);
+    // All three infill tokens named, by current keys or llama.cpp's older ones: Ollama's `insert` (suffix works).
+    const fim = { "tokenizer.ggml.fim_pre_token_id": 1, "tokenizer.ggml.suffix_token_id": 2, "tokenizer.ggml.fim_mid_token_id": 3 };
+    expect(toOllamaShowResponse({ ...info, metadata: fim }).capabilities).to.deep.equal(["completion", "tools", "insert"]);
+    const { "tokenizer.ggml.fim_mid_token_id": _mid, ...noMiddle } = fim;
+    expect(toOllamaShowResponse({ ...info, metadata: noMiddle }).capabilities).to.deep.equal(["completion", "tools"]);
   });
 
   it("computes metrics without timings", () => {

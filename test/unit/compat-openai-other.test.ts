@@ -20,10 +20,21 @@ describe("compat: OpenAI completions", () => {
     });
   });
 
-  it("rejects token prompts, several prompts, suffix, best_of, logprobs and n by name", () => {
+  it("makes a suffix fill-in-the-middle (the prompt is the text before the gap); an empty or null one is none", () => {
+    expect(fromCompletionRequest({ model: "m", prompt: "def f(", suffix: ")\n", max_tokens: 4 }).request).to.deep.equal({
+      model: "m",
+      prompt: "def f(",
+      suffix: ")\n",
+      sampling: { maxTokens: 4 },
+    });
+    // A gap at the very start of a file has an empty prompt.
+    expect(fromCompletionRequest({ model: "m", prompt: "", suffix: "x" }).request).to.deep.include({ prompt: "", suffix: "x" });
+    for (const suffix of ["", null]) expect(fromCompletionRequest({ model: "m", prompt: "a", suffix }).request).to.not.have.property("suffix");
+  });
+
+  it("rejects token prompts, several prompts, best_of, logprobs and n by name", () => {
     expect(paramOf(() => fromCompletionRequest({ model: "m", prompt: [1, 2, 3] }))).to.equal("prompt");
     expect(paramOf(() => fromCompletionRequest({ model: "m", prompt: ["a", "b"] }))).to.equal("prompt");
-    expect(paramOf(() => fromCompletionRequest({ model: "m", prompt: "a", suffix: "z" }))).to.equal("suffix");
     expect(paramOf(() => fromCompletionRequest({ model: "m", prompt: "a", best_of: 2 }))).to.equal("best_of");
     expect(paramOf(() => fromCompletionRequest({ model: "m", prompt: "a", logprobs: 2 }))).to.equal("logprobs");
     expect(paramOf(() => fromCompletionRequest({ model: "m", prompt: "a", n: 3 }))).to.equal("n");

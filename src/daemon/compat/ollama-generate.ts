@@ -1,7 +1,8 @@
 /**
  * Ollama `/api/generate` ⇄ the core. Pure translators. A templated prompt (the default) becomes a one-turn chat
- * with the optional system message; `raw: true` becomes a raw-prompt completion. An empty prompt only loads the
- * model, or unloads it with `keep_alive: 0`, which is how `ollama stop` works.
+ * with the optional system message; `raw: true` becomes a raw-prompt completion; a `suffix` becomes a
+ * fill-in-the-middle completion (the prompt is the text before the gap). An empty prompt only loads the model, or
+ * unloads it with `keep_alive: 0`, which is how `ollama stop` works.
  */
 import * as native from "../../protocol/chat.js";
 import type { ChatEvent, ChatRequest, ChatResult, CompletionRequest } from "../core/chat.js";
@@ -15,11 +16,11 @@ export type GenerateIntent = OllamaIntent<{ kind: "chat"; chat: ChatRequest } | 
 export function fromOllamaGenerateRequest(body: unknown): GenerateIntent {
   const b = parseBody(native.GenerateRequest, body);
   const reasoning = fromThink(b.think);
-  if (b.suffix) throw badRequest("suffix (fill-in-the-middle) is not supported", "suffix");
   if (b.template) throw badRequest("template overrides are not supported: the model's own chat template is used", "template");
   if (b.context?.length) throw badRequest("context is not supported: send the conversation to /api/chat instead", "context");
   const keepAliveMs = fromKeepAlive(b.keep_alive);
-  if (b.prompt === "") {
+  // A suffix with an empty prompt is a gap at the very start of a file, not a load request (Ollama loads then).
+  if (b.prompt === "" && !b.suffix) {
     return keepAliveMs === 0
       ? { kind: "unload", model: b.model, stream: b.stream }
       : { kind: "load", model: b.model, stream: b.stream, ...(keepAliveMs !== undefined ? { keepAliveMs } : {}) };
@@ -27,6 +28,14 @@ export function fromOllamaGenerateRequest(body: unknown): GenerateIntent {
   const sampling = fromOllamaOptions(b.options);
   const responseFormat = fromOllamaFormat(b.format);
   const extras = { ...(responseFormat ? { responseFormat } : {}), ...(keepAliveMs !== undefined ? { keepAliveMs } : {}) };
+  if (b.suffix) {
+    // Fill-in-the-middle never uses the chat template (Ollama renders it through the template's .Suffix branch, which
+    // takes no system message or thinking), so `raw` changes nothing here; Ollama drops the suffix under `raw`.
+    if (b.system) throw badRequest("system cannot be combined with suffix: fill-in-the-middle has no chat template to put it in", "system");
+    if (reasoning?.enabled) throw badRequest("think cannot be combined with suffix: fill-in-the-middle has no reasoning section", "think");
+    if (b.images?.length) throw badRequest("images cannot be combined with suffix: fill-in-the-middle is text", "images");
+    return { kind: "generate", stream: b.stream, request: { kind: "complete", completion: { model: b.model, prompt: b.prompt, suffix: b.suffix, sampling, ...extras } } };
+  }
   if (b.raw) {
     if (b.system) throw badRequest("system cannot be combined with raw: a raw prompt is sent as is", "system");
     if (reasoning?.enabled) throw badRequest("think cannot be combined with raw: a raw prompt has no chat template", "think");

@@ -47,7 +47,7 @@ export function toOllamaShowResponse(info: ModelInfo): ShowResponse {
     },
     model_info: modelInfo,
     // Tool calls are constrained by grammar, so every local model can make them.
-    capabilities: ["completion", "tools"],
+    capabilities: ["completion", "tools", ...(declaresInfill(info.metadata) ? ["insert"] : [])],
     modified_at: info.modifiedAt,
     ...(info.remote ? { remote_model: info.remote.upstreamModel, remote_host: info.remote.host } : {}),
     mlxm: {
@@ -72,6 +72,21 @@ export function toOllamaShowResponse(info: ModelInfo): ShowResponse {
         : {}),
     },
   };
+}
+
+/** Each infill marker's GGUF key, current llama.cpp's first, then the older one it still reads. */
+const INFILL_KEYS = [
+  ["tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.prefix_token_id"],
+  ["tokenizer.ggml.fim_suf_token_id", "tokenizer.ggml.suffix_token_id"],
+  ["tokenizer.ggml.fim_mid_token_id", "tokenizer.ggml.middle_token_id"],
+];
+
+/**
+ * Whether the GGUF names all three infill tokens: Ollama's `insert` capability (`suffix` on `/api/generate`). A file
+ * that names none can still have them, found by llama.cpp from their text once loaded; generation is the authority.
+ */
+function declaresInfill(metadata: ModelInfo["metadata"]): boolean {
+  return INFILL_KEYS.every((keys) => keys.some((key) => typeof metadata[key] === "number"));
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * OpenAI legacy Completions (`/v1/completions`) ⇄ the core's raw-prompt completion. Pure translators.
- * The prompt is one string (or an array of exactly one); token-id prompts, `suffix` and `best_of` > 1 are refused.
+ * The prompt is one string (or an array of exactly one); token-id prompts and `best_of` > 1 are refused. A `suffix`
+ * makes it fill-in-the-middle: the prompt is the text before the gap.
  */
 import { z } from "zod";
 import type { Completion } from "openai/resources/completions";
@@ -39,7 +40,6 @@ export function fromCompletionRequest(body: unknown): TranslatedCompletion {
   if (b.best_of != null && b.best_of !== 1) throw badRequest("best_of > 1 is not supported", "best_of");
   if (b.logprobs != null) throw badRequest("logprobs are not supported", "logprobs");
   if (b.logit_bias && Object.keys(b.logit_bias).length) throw badRequest("logit_bias is not supported", "logit_bias");
-  if (b.suffix) throw badRequest("suffix (fill-in-the-middle) is not supported", "suffix");
   if (!b.stream && b.stream_options != null) throw badRequest("stream_options is only allowed with stream: true", "stream_options");
   let prompt: string;
   if (typeof b.prompt === "string") prompt = b.prompt;
@@ -47,7 +47,13 @@ export function fromCompletionRequest(body: unknown): TranslatedCompletion {
   else if (b.prompt.length > 1) throw badRequest("only one prompt per request is supported", "prompt");
   else throw badRequest("prompt must be a string or an array of one string (token ids are not supported)", "prompt");
   return {
-    request: { model: b.model, prompt, sampling: fromSamplingFields(b, b.max_tokens ?? COMPLETIONS_DEFAULT_MAX_TOKENS) },
+    request: {
+      model: b.model,
+      prompt,
+      // An empty suffix is none, as Ollama reads it.
+      ...(b.suffix ? { suffix: b.suffix } : {}),
+      sampling: fromSamplingFields(b, b.max_tokens ?? COMPLETIONS_DEFAULT_MAX_TOKENS),
+    },
     stream: b.stream === true,
     includeUsage: b.stream_options?.include_usage === true,
     echo: b.echo === true,

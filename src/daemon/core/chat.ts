@@ -140,10 +140,19 @@ export interface ChatRequest {
   keepAliveMs?: number;
 }
 
-/** A raw-prompt completion (OpenAI `/v1/completions`, Ollama `/api/generate` with `raw`). */
+/**
+ * A raw-prompt completion (OpenAI `/v1/completions`, Ollama `/api/generate` with `raw`), or a fill-in-the-middle one
+ * (either, with `suffix`).
+ */
 export interface CompletionRequest {
   model: string;
+  /** The text to continue; with `suffix`, the text before the gap. */
   prompt: string;
+  /**
+   * Fill-in-the-middle: the text after the gap, which the answer must lead into (code completion at a cursor). Only
+   * models whose vocabulary has infill tokens serve it; never an empty string (that is no suffix).
+   */
+  suffix?: string;
   sampling: SamplingOptions;
   responseFormat?: ResponseFormat;
   keepAliveMs?: number;

@@ -26,6 +26,7 @@ import type { PreparedGrammar, PreparedSchema, SchemaGrammars } from "./grammar/
 import type { SchemaCheck } from "./grammar/schema-validator.js";
 import type { LoadedLlamaModel } from "./llama-model.js";
 import { forContextSize, toFinishReason, toLlamaSampling, type LlamaSampling } from "./sampling.js";
+import { infillPrompt } from "./infill-prompt.js";
 import { AnswerText } from "./stop-strings.js";
 import { newToolCallId, toolMode, type ToolMode } from "./tool-calls.js";
 
@@ -45,7 +46,11 @@ export interface PreparedChat {
 }
 
 export interface PreparedCompletion {
+  /** The model as the caller named it, for errors about what it cannot do. */
+  model: string;
   prompt: string;
+  /** Fill-in-the-middle: the text after the gap (see infill-prompt.ts). */
+  suffix?: string;
   sampling: LlamaSampling;
   maxTokens?: number;
   format: Format;
@@ -146,8 +151,11 @@ function reasoningSetup(loaded: LoadedLlamaModel, prepared: PreparedChat): { his
 
 export function prepareCompletion(request: CompletionRequest, grammars: SchemaGrammars): PreparedCompletion {
   if (typeof request.prompt !== "string") throw badRequest("prompt must be a string", "prompt");
+  if (request.suffix !== undefined && typeof request.suffix !== "string") throw badRequest("suffix must be a string", "suffix");
   return {
+    model: request.model,
     prompt: request.prompt,
+    ...(request.suffix ? { suffix: request.suffix } : {}),
     sampling: toLlamaSampling(request.sampling ?? {}),
     ...(request.sampling?.maxTokens !== undefined ? { maxTokens: request.sampling.maxTokens } : {}),
     format: toFormat(request.responseFormat, grammars),
@@ -175,10 +183,14 @@ export function chatPrompt(loaded: LoadedLlamaModel, prepared: PreparedChat): To
   return contextText.tokenize(loaded.model.tokenizer);
 }
 
-/** The tokens of a raw completion prompt, BOS first where the model wants one; an empty prompt is a 400. */
+/**
+ * The tokens of a raw completion prompt, or of a fill-in-the-middle one (infill-prompt.ts), BOS first where the model
+ * wants one; an empty prompt is a 400, and so is a suffix for a model without infill tokens (in Ollama's words).
+ */
 export function completionPrompt(loaded: LoadedLlamaModel, prepared: PreparedCompletion): Token[] {
   const model = loaded.model;
-  const tokens = model.tokenize(prepared.prompt, false);
+  const tokens = prepared.suffix === undefined ? model.tokenize(prepared.prompt, false) : infillPrompt(model, prepared.prompt, prepared.suffix);
+  if (!tokens) throw badRequest(`${prepared.model} does not support insert: its vocabulary has no fill-in-the-middle tokens`, "suffix");
   const bos = model.tokens.bos;
   if (bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) tokens.unshift(bos);
   if (tokens.length === 0) throw badRequest("the prompt is empty", "prompt");
@@ -341,9 +353,11 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
   const { signal } = answer;
   const constraint = prepared.format.kind === "schema" ? prepared.format.schema : undefined;
   const grammar = await grammarFor(target, constraint ?? prepared.format);
-  // A copy: LlamaCompletion splices the array it is given.
-  const tokens = [...target.prompt];
-  const inputTokens = tokens.length;
+  // A copy: LlamaCompletion splices the array it is given. Without the BOS, which it puts first itself (under the
+  // rule completionPrompt follows): handed one, it evaluated two.
+  const bos = loaded.model.tokens.bos;
+  const tokens = target.prompt[0] === bos && loaded.model.tokens.shouldPrependBosToken ? target.prompt.slice(1) : [...target.prompt];
+  const inputTokens = target.prompt.length;
   const maxTokens = generationBudget(inputTokens, loaded.contextSize, prepared.maxTokens, "prompt");
 
   const completion = new LlamaCompletion({ contextSequence: sequence });
@@ -356,6 +370,10 @@ export async function runCompletion(target: GenerationTarget, prepared: Prepared
     const response = await completion.generateCompletionWithMeta(tokens, {
       ...sampling,
       maxTokens,
+      // The whole prompt fits with maxTokens after it (generationBudget): no context shift can come. Left at its
+      // default, node-llama-cpp keeps a tenth of the context free for one by cutting the prompt's start, which
+      // silently dropped text and, for fill-in-the-middle, the FIM_PRE marker.
+      contextShiftSize: 1,
       signal,
       stopOnAbortSignal: true,
       ...(grammar ? { grammar } : {}),

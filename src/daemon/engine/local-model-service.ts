@@ -63,6 +63,8 @@ type Lease = ModelLease<EngineModelSpec, LoadedLlamaModel>;
  * tokenize its prompt (model loaded), run.
  */
 interface GenerationSteps<P> {
+  /** Span attributes beyond the request's own. */
+  attributes?: Attributes;
   prepare(preset: ModelPreset | undefined): P;
   tokenize(loaded: LoadedLlamaModel, prepared: P): Token[];
   run(target: GenerationTarget, prepared: P): Promise<GenerationOutcome>;
@@ -114,7 +116,9 @@ export class LocalModelService implements ModelService {
   }
 
   complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
+    // Fill-in-the-middle is a text completion like any other; the span says which kind it was.
     return this.#stream("text_completion", request, signal, {
+      ...(request.suffix ? { attributes: { "mlxm.completion.infill": true } } : {}),
       prepare: (preset) => prepareCompletion(applyPresetToCompletion(request, preset), this.#grammars),
       tokenize: completionPrompt,
       run: runCompletion,
@@ -251,7 +255,7 @@ export class LocalModelService implements ModelService {
       (producer) =>
         withSpan(
           `${operation} ${request.model}`,
-          { kind: SpanKind.INTERNAL, attributes: requestAttributes(operation, request.model, request.sampling) },
+          { kind: SpanKind.INTERNAL, attributes: { ...requestAttributes(operation, request.model, request.sampling), ...steps.attributes } },
           (span) => this.#generate(span, request, producer, steps),
         ),
       { type: "done", finishReason: "cancelled", usage: { inputTokens: 0, outputTokens: 0 } },

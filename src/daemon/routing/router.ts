@@ -151,7 +151,14 @@ export class RoutingModelService implements ModelService {
     const [first] = await this.plan(request.model);
     // Raw-prompt completion has no chat-shaped equivalent in the core model; only local models serve it here
     // (`dispatchCompletion` forwards it to OpenAI-speaking routes).
-    if (first?.kind !== "local") throw badRequest(`model "${request.model}" is routed to ${first?.route.provider}; raw text completions are served only by local models`, "model");
+    if (first?.kind !== "local") {
+      // No upstream path takes a core completion; `/v1/completions` passes its body, suffix included, to OpenAI routes.
+      if (request.suffix) {
+        const hint = "/v1/completions passes suffix on to OpenAI-speaking routes";
+        throw badRequest(`model "${request.model}" is routed to ${first?.route.provider}; fill-in-the-middle (suffix) is served here only by local models (${hint})`, "suffix");
+      }
+      throw badRequest(`model "${request.model}" is routed to ${first?.route.provider}; raw text completions are served only by local models`, "model");
+    }
     // As dispatchCompletion does: the usage row and x-mlxm-backend name the backend (raw /api/generate had none).
     this.#commit("local");
     yield* observeLocal((s) => this.options.local.complete(request, s), request.model, signal, performance.now());

@@ -36,6 +36,7 @@ export { formatParameterCount, summarizeGguf, type GgufSummary } from "./summary
 export {
   BENCH_60M_PRESET,
   CHATML_TEMPLATE,
+  INFILL_PIECES,
   REASONING_CHATML_TEMPLATE,
   TINY_PRESET,
   buildTinyVocab,

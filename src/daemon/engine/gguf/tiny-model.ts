@@ -38,6 +38,11 @@ export interface TinyLlamaOptions {
   readonly chatTemplate?: string;
   /** Standard deviation of the logits of ordinary tokens (see `outputRows`). Default 8. */
   readonly logitSpread?: number;
+  /**
+   * Give the vocabulary fill-in-the-middle tokens, as code models have: {@link INFILL_PIECES} appended as control
+   * tokens (unless present) and named in `tokenizer.ggml.fim_{pre,suf,mid,pad}_token_id`. Default false.
+   */
+  readonly infill?: boolean;
 }
 
 /** The smallest useful model (~140K parameters, 0.6 MB in F32): loads in milliseconds. Used by tests and the built-in `mlxm-tiny`. */
@@ -85,6 +90,14 @@ export const REASONING_CHATML_TEMPLATE =
   "{% endif %}" +
   "{{message['content'] + '<|im_end|>' + '\\n'}}" +
   "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n<think>\\n' }}{% endif %}";
+
+/** The infill tokens `infill` adds, spelt as Qwen2.5-Coder's and StarCoder2's, with their GGUF metadata keys. */
+export const INFILL_PIECES = {
+  "tokenizer.ggml.fim_pre_token_id": "<|fim_prefix|>",
+  "tokenizer.ggml.fim_suf_token_id": "<|fim_suffix|>",
+  "tokenizer.ggml.fim_mid_token_id": "<|fim_middle|>",
+  "tokenizer.ggml.fim_pad_token_id": "<|fim_pad|>",
+} as const;
 
 const SPACE = "\u2581"; // SentencePiece's visible space
 const WORDS = (
@@ -169,7 +182,9 @@ function resolveOptions(options: TinyLlamaOptions): ResolvedOptions {
     tensorType: options.tensorType ?? TINY_PRESET.tensorType,
     chatTemplate: options.chatTemplate ?? CHATML_TEMPLATE,
     logitSpread: options.logitSpread ?? 8,
+    infill: options.infill ?? false,
   };
+  if (resolved.infill) resolved.vocab = withInfillTokens(resolved.vocab);
   const { nEmbd, nHead, nHeadKv, nFf, nLayers, tensorType } = resolved;
   if (!["F32", "F16", "Q8_0"].includes(tensorType)) {
     throw new RangeError(`tensorType must be F32, F16 or Q8_0, got ${tensorType}`);
@@ -190,6 +205,12 @@ function resolveOptions(options: TinyLlamaOptions): ResolvedOptions {
     if (!resolved.vocab.some((t) => t.piece === piece)) throw new RangeError(`the vocabulary needs a "${piece}" token`);
   }
   return resolved;
+}
+
+/** `vocab` with the infill tokens it lacks appended, so every other token keeps its id (and its weights). */
+function withInfillTokens(vocab: readonly TinyToken[]): TinyToken[] {
+  const missing = Object.values(INFILL_PIECES).filter((piece) => !vocab.some((t) => t.piece === piece));
+  return [...vocab, ...missing.map((piece): TinyToken => ({ piece, type: "control", score: 0 }))];
 }
 
 /**
@@ -227,6 +248,9 @@ export function tinyLlamaSpec(options: TinyLlamaOptions = {}): GgufSpec {
     "tokenizer.ggml.eos_token_id": ggufValue.uint32(idOf("</s>")),
     "tokenizer.chat_template": ggufValue.string(o.chatTemplate),
   };
+  if (o.infill) {
+    for (const [key, piece] of Object.entries(INFILL_PIECES)) metadata[key] = ggufValue.uint32(idOf(piece));
+  }
 
   const weight = o.tensorType;
   const random = (name: string, dims: number[], std: number, type: GgmlWritableType = weight): GgufTensorSpec => ({
