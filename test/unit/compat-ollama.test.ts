@@ -197,7 +197,7 @@ describe("compat: Ollama generate, embed, show", () => {
     expect(paramOf(() => fromOllamaGenerateRequest({ model: "m", prompt: "x", context: [1, 2] }))).to.equal("context");
   });
 
-  it("makes a suffix fill-in-the-middle, raw or not; refuses system and think with it; an empty suffix is none", () => {
+  it("makes a suffix fill-in-the-middle, raw or not; refuses system, think and images with it; an empty suffix is none", () => {
     const fim = (body: Record<string, unknown>) => fromOllamaGenerateRequest({ model: "m", stream: false, ...body });
     const completion = { model: "m", prompt: "def f(", suffix: ")", sampling: { maxTokens: 4 }, responseFormat: { type: "json_object" } };
     const expected = { kind: "generate", stream: false, request: { kind: "complete", completion } };
@@ -211,6 +211,8 @@ describe("compat: Ollama generate, embed, show", () => {
     expect(fim({ prompt: "x", suffix: "y", think: false })).to.deep.nested.include({ "request.completion.suffix": "y" });
     expect(paramOf(() => fim({ prompt: "x", suffix: "y", system: "s" }))).to.equal("system");
     expect(paramOf(() => fim({ prompt: "x", suffix: "y", think: true }))).to.equal("think");
+    // An image has no place in a fill-in-the-middle prompt: refused, not dropped.
+    expect(paramOf(() => fim({ prompt: "x", suffix: "y", images: ["iVBORw0KGgo="] }))).to.equal("images");
     expect(paramOf(() => fim({ prompt: "x", suffix: "y", context: [1] }))).to.equal("context");
   });
 
