@@ -25,6 +25,8 @@ export const ERROR_CODES = [
   "insufficient_storage",
   /** A request that came back to a daemon it passed (a route leading to itself). */
   "loop_detected",
+  /** An Ollama endpoint mlxm knowingly does not offer (`/api/push`, `/api/blobs`): 501, not a 404 that reads as a typo. */
+  "not_implemented",
   "internal",
 ] as const;
 
@@ -58,6 +60,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   invalid_model: 422,
   insufficient_storage: 507,
   loop_detected: 508,
+  not_implemented: 501,
   internal: 500,
 };
 

@@ -49,6 +49,18 @@ describe("native API", () => {
     }
   });
 
+  it("answers Ollama's push and blob upload with a 501 that says what to use instead", async () => {
+    const push = await fetch(`${d.baseUrl}/api/push`, { method: "POST", body: JSON.stringify({ model: "mlxm-tiny" }) });
+    expect(push.status).to.equal(501);
+    expect(await push.json()).to.deep.include({ code: "not_implemented" }).and.have.property("error").that.contains("mlxm pull");
+    // `ollama create` asks whether a blob exists (HEAD) before uploading it (POST).
+    for (const method of ["HEAD", "POST"]) {
+      const blob = await fetch(`${d.baseUrl}/api/blobs/sha256:${"0".repeat(64)}`, { method, ...(method === "POST" ? { body: "x" } : {}) });
+      expect(blob.status, method).to.equal(501);
+      if (method === "POST") expect((await blob.json()).error).to.contain("mlxm import");
+    }
+  });
+
   it("answers malformed JSON bodies with 400 invalid_json", async () => {
     const res = await fetch(`${d.baseUrl}/api/pull`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
     expect(res.status).to.equal(400);

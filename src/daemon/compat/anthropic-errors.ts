@@ -44,6 +44,7 @@ const ANTHROPIC_ERROR: Record<ErrorCode, { type: AnthropicErrorType; status?: nu
   invalid_model: { type: "invalid_request_error" },
   insufficient_storage: { type: "api_error" },
   loop_detected: { type: "api_error" },
+  not_implemented: { type: "not_found_error" },
   internal: { type: "api_error" },
 };
 

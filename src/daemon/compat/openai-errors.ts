@@ -32,6 +32,7 @@ const OPENAI_ERROR: Record<ErrorCode, { type: string; code: string | null }> = {
   invalid_model: { type: "invalid_request_error", code: "invalid_model" },
   insufficient_storage: { type: "server_error", code: "insufficient_storage" },
   loop_detected: { type: "server_error", code: "loop_detected" },
+  not_implemented: { type: "invalid_request_error", code: "not_implemented" },
   internal: { type: "server_error", code: null },
 };
 

@@ -14,6 +14,7 @@ import type { DaemonContext } from "../context.js";
 import { markApi } from "./api-attribute.js";
 import { clientAbortSignal, failOnErrorFinish, ndjsonFormat, prefetchFirst, sendStream } from "./streaming.js";
 import { depthLimitedJson } from "./json-depth.js";
+import { HttpError } from "../errors.js";
 
 export function createOllamaRouter(ctx: DaemonContext): Router {
   const router = Router();
@@ -21,6 +22,15 @@ export function createOllamaRouter(ctx: DaemonContext): Router {
   // other `/api` routers keep their own parsing.
   const json = depthLimitedJson(ctx.config.security.maxBodyBytes);
   router.use(["/chat", "/generate", "/embed", "/embeddings", "/show"], markApi("ollama"));
+
+  // Ollama's registry push and its blob upload (what `ollama create` sends a local file with) have no mlxm
+  // counterpart: a 501 that says what to use, not a 404 that reads as a wrong address.
+  router.all("/push", () => {
+    throw new HttpError("not_implemented", "pushing models is not supported: mlxm has no registry to push to; models come from the Hugging Face Hub (`mlxm pull`) or local files (`mlxm import`)");
+  });
+  router.all("/blobs/:digest", () => {
+    throw new HttpError("not_implemented", "blob uploads are not supported: import a local GGUF file with `mlxm import <file>`");
+  });
 
   router.post("/chat", json, async (req, res) => {
     const startMs = Date.now();
