@@ -57,7 +57,7 @@ describe("native API", () => {
     for (const method of ["HEAD", "POST"]) {
       const blob = await fetch(`${d.baseUrl}/api/blobs/sha256:${"0".repeat(64)}`, { method, ...(method === "POST" ? { body: "x" } : {}) });
       expect(blob.status, method).to.equal(501);
-      if (method === "POST") expect((await blob.json()).error).to.contain("mlxm import");
+      if (method === "POST") expect(((await blob.json()) as { error: string }).error).to.contain("mlxm import");
     }
   });
 

@@ -154,14 +154,17 @@ describe("Ollama-shaped API (local engine)", () => {
     );
   });
 
-  it("embeds one or more inputs with /api/embed", async () => {
+  it("embeds one or more inputs with /api/embed, reporting the load it waited for", async () => {
+    expect((await post("/api/generate", { model: MODEL, prompt: "", keep_alive: 0, stream: false })).status).to.equal(200);
     const body = EmbedResponse.parse(await (await post("/api/embed", { model: MODEL, input: ["hello", "world"] })).json());
+    expect(body.load_duration, "the model was unloaded: this request loaded it").to.be.greaterThan(0);
     expect(body.model).to.equal(MODEL);
     expect(body.embeddings).to.have.length(2);
     expect(body.embeddings[0]).to.have.length(64);
     expect(body.prompt_eval_count).to.be.greaterThan(0);
     const single = EmbedResponse.parse(await (await post("/api/embed", { model: MODEL, input: "hello" })).json());
     expect(single.embeddings[0]).to.deep.equal(body.embeddings[0]);
+    expect(single.load_duration, "loaded already").to.equal(0);
   });
 
   it("truncates an /api/embed input longer than the context unless told not to, and loads on an empty input", async () => {

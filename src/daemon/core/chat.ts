@@ -173,6 +173,8 @@ export interface EmbeddingResult {
   model: string;
   embeddings: number[][];
   usage: { inputTokens: number };
+  /** Time this request spent loading the model (absent, or 0, when it was loaded already or another backend served). */
+  loadMs?: number;
 }
 
 export type FinishReason = "stop" | "length" | "tool_calls" | "cancelled" | "error";

@@ -145,7 +145,7 @@ export class LocalModelService implements ModelService {
           "gen_ai.embeddings.dimension.count": embeddings[0]?.length ?? 0,
         });
         this.options.metrics?.tokens.inc({ model: spec.name, type: "input" }, inputTokens);
-        return { model: spec.name, embeddings, usage: { inputTokens } };
+        return { model: spec.name, embeddings, usage: { inputTokens }, loadMs: round(lease.loadMs) };
       } finally {
         lease.release();
       }

@@ -77,7 +77,7 @@ export function createOllamaRouter(ctx: DaemonContext): Router {
     const startMs = Date.now();
     const request = fromOllamaEmbedRequest(req.body);
     const result = await ctx.services().models.embed(request, clientAbortSignal(req, res));
-    res.json(toOllamaEmbedResponse(result, request.model, Date.now() - startMs));
+    res.json(toOllamaEmbedResponse(result, request.model, Date.now() - startMs, result.loadMs));
   });
 
   router.post("/embeddings", json, async (req, res) => {
