@@ -171,6 +171,8 @@ describe("compat: Anthropic Messages", () => {
           "messages[1]",
           /`tool_use` ids were found without `tool_result` blocks immediately after: toolu_2\./,
         ],
+        [{ ...base, messages: [{ role: "user", content: "go" }, { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "t", input: "x=1" }] }] }, "messages[1].content[0].input", /must be an object/],
+        [{ ...base, messages: [{ role: "user", content: "go" }, { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "t", input: [1] }] }] }, "messages[1].content[0].input", /must be an object/],
         [{ ...base, tools: [{ type: "web_search_20250305", name: "web_search" }] }, "tools[0].type", /server tools/],
         [{ ...base, tools: [{ name: "t" }] }, "tools[0].input_schema", /input_schema/],
         [{ ...base, tools: [{ name: "t", input_schema: {} }, { name: "u", input_schema: {} }, { name: "t", input_schema: {} }] }, "tools[2].name", /must be unique: "t"/],

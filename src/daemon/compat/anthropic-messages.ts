@@ -211,6 +211,9 @@ function fromAssistantContent(content: z.output<typeof Content>, at: string, too
       case "tool_use": {
         if (typeof block.id !== "string" || !block.id) throw badRequest("a tool_use block needs an id", `${where}.id`);
         if (typeof block.name !== "string" || !block.name) throw badRequest("a tool_use block needs a name", `${where}.name`);
+        // As Anthropic: the arguments are an object (a model would otherwise learn from a call no schema allows).
+        const input = block.input as unknown;
+        if (input !== undefined && (input === null || typeof input !== "object" || Array.isArray(input))) throw badRequest("a tool_use block's input must be an object", `${where}.input`);
         toolNames.set(block.id, block.name);
         toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
         break;
