@@ -259,6 +259,8 @@ describe("compat: OpenAI Responses requests", () => {
     ]);
     expect(at([call, { type: "function_call_output", call_id: "d", output: "x" }])[1]).to.equal("input[1].call_id");
     expect(at([{ type: "function_call_output", call_id: "c", output: "x" }, call])[1]).to.equal("input[0].call_id");
+    // And a call must have its output, as OpenAI answers (the model would otherwise answer as if the tool never ran).
+    expect(at([{ role: "user", content: "a" }, call])).to.deep.equal(["No tool output found for function call c.", "input[1]"]);
     expect(at([{ content: "no role or type" }])[1]).to.equal("input[0].type");
     expect(at(["text"])[1]).to.equal("input[0]");
   });

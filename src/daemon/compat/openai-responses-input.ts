@@ -92,7 +92,8 @@ function refuseItem(type: string, at: string): never {
  * `function_call` joins the assistant turn just before it (a message, or other calls), as Chat Completions puts an
  * answer's text and its calls in one assistant message; `function_call_output` items become tool results, named
  * after their call, which must come before them (an output answering no call is a 400, as on OpenAI). `reasoning`
- * items are left out, as earlier turns' thinking is on the other APIs.
+ * items are left out, as earlier turns' thinking is on the other APIs. A call no output answers is a 400 too, in
+ * OpenAI's words: a model shown a call without its result would answer as if the tool had never run.
  */
 export function fromResponsesInput(input: string | unknown[], instructions?: string | null): ChatMessage[] {
   const out: ChatMessage[] = [];
@@ -102,6 +103,7 @@ export function fromResponsesInput(input: string | unknown[], instructions?: str
     return out;
   }
   const toolNames = new Map<string, string>();
+  const unanswered = new Map<string, number>();
   // The assistant turn a function call joins: set by an assistant message or a call, cleared by anything else.
   let assistant: ChatMessage | undefined;
   input.forEach((item, i) => {
@@ -124,6 +126,7 @@ export function fromResponsesInput(input: string | unknown[], instructions?: str
       case "function_call": {
         const call = parseAt(FunctionCallItem, item, at);
         toolNames.set(call.call_id, call.name);
+        unanswered.set(call.call_id, i);
         if (!assistant) out.push((assistant = { role: "assistant", content: "" }));
         (assistant.toolCalls ??= []).push({ id: call.call_id, name: call.name, arguments: call.arguments });
         return;
@@ -135,6 +138,7 @@ export function fromResponsesInput(input: string | unknown[], instructions?: str
           throw badRequest(`No tool call found for function call output with call_id ${result.call_id}.`, `${at}.call_id`);
         }
         assistant = undefined;
+        unanswered.delete(result.call_id);
         const name = toolNames.get(result.call_id);
         out.push({ role: "tool", ...contentOf(result.output, `${at}.output`, { media: true }), toolCallId: result.call_id, ...(name ? { name } : {}) });
         return;
@@ -145,5 +149,6 @@ export function fromResponsesInput(input: string | unknown[], instructions?: str
         refuseItem(type, `${at}.type`);
     }
   });
+  for (const [callId, i] of unanswered) throw badRequest(`No tool output found for function call ${callId}.`, `input[${i}]`);
   return out;
 }
