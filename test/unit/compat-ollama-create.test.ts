@@ -16,6 +16,13 @@ describe("compat: Ollama create/copy and presets", () => {
       stream: false,
     });
     expect(fromOllamaCreateRequest({ name: "old", from: "base" })).to.deep.equal({ name: "old", from: "base", preset: { parameters: {} }, stream: true });
+    // null is unset, as in Ollama (the JS client passes nulls on as given).
+    expect(fromOllamaCreateRequest({ model: "n", from: "base", system: null, quantize: null, stream: null, parameters: { temperature: null, top_k: 5 } })).to.deep.equal({
+      name: "n",
+      from: "base",
+      preset: { parameters: { top_k: 5 } },
+      stream: true,
+    });
   });
 
   it("reads the older modelfile field, the request's own fields winning", () => {

@@ -19,7 +19,7 @@ export interface CreateIntent {
 const UNSUPPORTED = ["files", "adapters", "quantize", "template", "messages", "license"] as const;
 
 export function fromOllamaCreateRequest(body: unknown): CreateIntent {
-  const b = parseBody(CreateRequest, body);
+  const b = parseBody(CreateRequest, withoutNulls(body));
   const name = b.model ?? b.name;
   if (!name) throw badRequest("model is required", "model");
   for (const field of UNSUPPORTED) {
@@ -49,6 +49,17 @@ export function fromOllamaCreateRequest(body: unknown): CreateIntent {
     preset: { ...(system !== undefined ? { system } : {}), parameters },
     stream: b.stream ?? true,
   };
+}
+
+/**
+ * A field (or a parameter) set to `null` counts as unset, as Go's JSON decoding makes it in Ollama: the JS client
+ * passes the caller's object on as is, nulls included.
+ */
+function withoutNulls(body: unknown): unknown {
+  const drop = (value: unknown): unknown =>
+    value !== null && typeof value === "object" && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null)) : value;
+  const top = drop(body);
+  return top !== null && typeof top === "object" && "parameters" in top ? { ...top, parameters: drop(top.parameters) } : top;
 }
 
 export function fromOllamaCopyRequest(body: unknown): CopyRequest {
