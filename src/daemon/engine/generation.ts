@@ -1,12 +1,12 @@
 /**
- * One generation on one context sequence: chat (LlamaChat) and raw completion (LlamaCompletion); embeddings are in
+ * One generation on one context sequence: chat (LlamaChat), and what every generation shares (the response format,
+ * the token budget, usage, the schema check); raw completion (LlamaCompletion) is in completion.ts, embeddings in
  * embedding.ts.
  * Requests are checked and translated first (`prepare*`, pure: a bad parameter is a 400 before the request
  * queues); `run*` then streams events through `emit` as tokens are generated and reports exact usage.
  */
 import {
   LlamaChat,
-  LlamaCompletion,
   type ChatModelFunctions,
   type LLamaChatGenerateResponseOptions,
   type LlamaChatResponseChunk,
@@ -17,7 +17,7 @@ import {
   type LlamaGrammar,
   type Token,
 } from "node-llama-cpp";
-import type { ChatEvent, ChatRequest, CompletionRequest, FinishReason, ReasoningOptions, ResponseFormat, Usage } from "../core/chat.js";
+import type { ChatEvent, ChatRequest, FinishReason, ReasoningOptions, ResponseFormat, Usage } from "../core/chat.js";
 import { badRequest, contextLengthExceeded } from "../errors.js";
 import { refuseMedia } from "./text-only.js";
 import { toChatHistory, type MappedHistory } from "./chat-history.js";
@@ -26,11 +26,10 @@ import type { PreparedGrammar, PreparedSchema, SchemaGrammars } from "./grammar/
 import type { SchemaCheck } from "./grammar/schema-validator.js";
 import type { LoadedLlamaModel } from "./llama-model.js";
 import { forContextSize, toFinishReason, toLlamaSampling, type LlamaSampling } from "./sampling.js";
-import { infillPrompt } from "./infill-prompt.js";
 import { AnswerText } from "./stop-strings.js";
 import { newToolCallId, toolMode, type ToolMode } from "./tool-calls.js";
 
-type Format = { kind: "text" } | { kind: "json" } | { kind: "schema"; schema: PreparedSchema };
+export type Format = { kind: "text" } | { kind: "json" } | { kind: "schema"; schema: PreparedSchema };
 
 export interface PreparedChat {
   mapped: MappedHistory;
@@ -43,17 +42,6 @@ export interface PreparedChat {
   /** Where the conversation sits in the caller's request (see ChatRequest.messagesParam). */
   messagesParam: string;
   reasoning?: ReasoningOptions;
-}
-
-export interface PreparedCompletion {
-  /** The model as the caller named it, for errors about what it cannot do. */
-  model: string;
-  prompt: string;
-  /** Fill-in-the-middle: the text after the gap (see infill-prompt.ts). */
-  suffix?: string;
-  sampling: LlamaSampling;
-  maxTokens?: number;
-  format: Format;
 }
 
 /** Where a generation runs and reports. */
@@ -149,20 +137,7 @@ function reasoningSetup(loaded: LoadedLlamaModel, prepared: PreparedChat): { his
   return { history: [...history.slice(0, -1), closed], budgets: { thoughtTokens: 0 } };
 }
 
-export function prepareCompletion(request: CompletionRequest, grammars: SchemaGrammars): PreparedCompletion {
-  if (typeof request.prompt !== "string") throw badRequest("prompt must be a string", "prompt");
-  if (request.suffix !== undefined && typeof request.suffix !== "string") throw badRequest("suffix must be a string", "suffix");
-  return {
-    model: request.model,
-    prompt: request.prompt,
-    ...(request.suffix ? { suffix: request.suffix } : {}),
-    sampling: toLlamaSampling(request.sampling ?? {}),
-    ...(request.sampling?.maxTokens !== undefined ? { maxTokens: request.sampling.maxTokens } : {}),
-    format: toFormat(request.responseFormat, grammars),
-  };
-}
-
-function toFormat(format: ResponseFormat | undefined, grammars: SchemaGrammars): Format {
+export function toFormat(format: ResponseFormat | undefined, grammars: SchemaGrammars): Format {
   if (!format || format.type === "text") return { kind: "text" };
   if (format.type === "json_object") return { kind: "json" };
   if (format.type === "json_schema") return { kind: "schema", schema: grammars.schema(format.schema, format.param ?? "response_format.json_schema.schema") };
@@ -181,20 +156,6 @@ export function chatPrompt(loaded: LoadedLlamaModel, prepared: PreparedChat): To
     ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}),
   });
   return contextText.tokenize(loaded.model.tokenizer);
-}
-
-/**
- * The tokens of a raw completion prompt, or of a fill-in-the-middle one (infill-prompt.ts), BOS first where the model
- * wants one; an empty prompt is a 400, and so is a suffix for a model without infill tokens (in Ollama's words).
- */
-export function completionPrompt(loaded: LoadedLlamaModel, prepared: PreparedCompletion): Token[] {
-  const model = loaded.model;
-  const tokens = prepared.suffix === undefined ? model.tokenize(prepared.prompt, false) : infillPrompt(model, prepared.prompt, prepared.suffix);
-  if (!tokens) throw badRequest(`${prepared.model} does not support insert: its vocabulary has no fill-in-the-middle tokens`, "suffix");
-  const bos = model.tokens.bos;
-  if (bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) tokens.unshift(bos);
-  if (tokens.length === 0) throw badRequest("the prompt is empty", "prompt");
-  return tokens;
 }
 
 function chatFunctions(tools: ToolMode): ChatModelFunctions | undefined {
@@ -346,77 +307,19 @@ export async function runChat(target: GenerationTarget, prepared: PreparedChat):
   };
 }
 
-export async function runCompletion(target: GenerationTarget, prepared: PreparedCompletion): Promise<GenerationOutcome> {
-  const { loaded, sequence, emit } = target;
-  const { stop, ...sampling } = forContextSize(prepared.sampling, loaded.contextSize);
-  const answer = new AnswerText(stop, target.signal);
-  const { signal } = answer;
-  const constraint = prepared.format.kind === "schema" ? prepared.format.schema : undefined;
-  const grammar = await grammarFor(target, constraint ?? prepared.format);
-  // A copy: LlamaCompletion splices the array it is given. Without the BOS, which it puts first itself (under the
-  // rule completionPrompt follows): handed one, it evaluated two.
-  const bos = loaded.model.tokens.bos;
-  const tokens = target.prompt[0] === bos && loaded.model.tokens.shouldPrependBosToken ? target.prompt.slice(1) : [...target.prompt];
-  const inputTokens = target.prompt.length;
-  const maxTokens = generationBudget(inputTokens, loaded.contextSize, prepared.maxTokens, "prompt");
-
-  const completion = new LlamaCompletion({ contextSequence: sequence });
-  const meter = sequence.tokenMeter.getState();
-  let firstTokenAt: number | undefined;
-  target.begin();
-  emit({ type: "start", inputTokens, ...(target.cachedTokens ? { cachedInputTokens: target.cachedTokens } : {}) });
-  let stopReason: string;
-  try {
-    const response = await completion.generateCompletionWithMeta(tokens, {
-      ...sampling,
-      maxTokens,
-      // The whole prompt fits with maxTokens after it (generationBudget): no context shift can come. Left at its
-      // default, node-llama-cpp keeps a tenth of the context free for one by cutting the prompt's start, which
-      // silently dropped text and, for fill-in-the-middle, the FIM_PRE marker.
-      contextShiftSize: 1,
-      signal,
-      stopOnAbortSignal: true,
-      ...(grammar ? { grammar } : {}),
-      onToken: () => (firstTokenAt ??= performance.now()),
-      onTextChunk: (text) => {
-        const out = answer.push(text);
-        if (out) emit({ type: "text", text: out });
-      },
-    });
-    stopReason = response.metadata.stopReason;
-  } catch (err) {
-    if (!signal.aborted) throw err;
-    stopReason = "abort";
-  } finally {
-    completion.dispose();
-  }
-  stopReason = answer.finish(stopReason, emit);
-  const stopSequence = answer.matched;
-  const responseText = answer.text;
-  const finishReason = toFinishReason(stopReason);
-  const check = constraint && finishReason === "stop" ? parseAndCheck(responseText, constraint.check) : undefined;
-  return {
-    finishReason,
-    usage: usageOf(target, sequence.tokenMeter.diff(meter).usedOutputTokens),
-    ...(stopSequence !== undefined && finishReason === "stop" ? { stopSequence } : {}),
-    ...(firstTokenAt !== undefined ? { firstTokenAt } : {}),
-    ...schemaOutcome(check, constraint),
-  };
-}
-
 /**
  * Usage of a generation on `target`: the whole prompt counts as input, its reused prefix also as cached. The tokens
  * of the reasoning section are part of the output, counted apart; at most the output, since node-llama-cpp's thought
  * chunks can carry a few more tokens than its token meter counts as generated (14 against 12 at `maxTokens` 12, seen
  * on a tiny model), and the meter is what every API reports as output.
  */
-function usageOf(target: GenerationTarget, outputTokens: number, reasoningTokens = 0): Usage {
+export function usageOf(target: GenerationTarget, outputTokens: number, reasoningTokens = 0): Usage {
   const reasoning = Math.min(reasoningTokens, outputTokens);
   return { inputTokens: target.prompt.length, outputTokens, cachedInputTokens: target.cachedTokens, ...(reasoning ? { reasoningTokens: reasoning } : {}) };
 }
 
 /** The grammar a generation runs under: a compiled schema (cached), plain JSON, or none. */
-async function grammarFor(target: GenerationTarget, format: PreparedGrammar | Format): Promise<LlamaGrammar | undefined> {
+export async function grammarFor(target: GenerationTarget, format: PreparedGrammar | Format): Promise<LlamaGrammar | undefined> {
   if ("gbnf" in format) return target.grammars.grammar(target.llama, target.loaded.model.filename ?? "", format);
   if (format.kind === "json") return target.llama.getGrammarFor("json");
   return undefined;
@@ -426,7 +329,7 @@ async function grammarFor(target: GenerationTarget, format: PreparedGrammar | Fo
  * Tokens this generation may produce: what was asked, at most what is left of the context (an unbounded request
  * runs until the context is full). A prompt that leaves no room is a 400.
  */
-function generationBudget(inputTokens: number, contextSize: number, requested: number | undefined, param: string): number {
+export function generationBudget(inputTokens: number, contextSize: number, requested: number | undefined, param: string): number {
   const room = contextSize - inputTokens;
   if (room < 1) {
     throw contextLengthExceeded(`the prompt is ${inputTokens} tokens but the context holds ${contextSize} (MLXM_CONTEXT_SIZE)`, param, {
@@ -438,7 +341,7 @@ function generationBudget(inputTokens: number, contextSize: number, requested: n
 }
 
 /** Parses generated JSON and checks it; text that does not parse is a failed check too. */
-function parseAndCheck(text: string, check: ((value: unknown) => SchemaCheck) | undefined): SchemaCheck | undefined {
+export function parseAndCheck(text: string, check: ((value: unknown) => SchemaCheck) | undefined): SchemaCheck | undefined {
   if (!check) return undefined;
   let value: unknown;
   try {
@@ -449,7 +352,7 @@ function parseAndCheck(text: string, check: ((value: unknown) => SchemaCheck) | 
   return check(value);
 }
 
-function schemaOutcome(check: SchemaCheck | undefined, constraint: PreparedGrammar | undefined): Partial<GenerationOutcome> {
+export function schemaOutcome(check: SchemaCheck | undefined, constraint: PreparedGrammar | undefined): Partial<GenerationOutcome> {
   return {
     ...(check ? { schemaValid: check.valid } : {}),
     ...(check?.error ? { schemaError: check.error } : {}),

@@ -19,17 +19,8 @@ import { applyPresetToChat, applyPresetToCompletion, type ModelPreset } from "..
 import { badRequest, modelNotFound } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { SchemaGrammars } from "./grammar/schema-grammars.js";
-import {
-  chatPrompt,
-  completionPrompt,
-  countChatTokens,
-  prepareChat,
-  prepareCompletion,
-  runChat,
-  runCompletion,
-  type GenerationOutcome,
-  type GenerationTarget,
-} from "./generation.js";
+import { chatPrompt, countChatTokens, prepareChat, runChat, type GenerationOutcome, type GenerationTarget } from "./generation.js";
+import { completionPrompt, prepareCompletion, runCompletion } from "./completion.js";
 import { describeAccelerator, type AcceleratorInfo } from "./accelerator.js";
 import { recordGeneration, requestAttributes, round, type GenerationMetrics, type Operation } from "./generation-telemetry.js";
 import { LlamaModelLoader } from "./llama-loader.js";
