@@ -18,6 +18,7 @@ import type { Metrics } from "./metrics.js";
 import { PromGenAiProducer } from "./otel-metrics.js";
 import { displayUrl } from "./redact.js";
 import { RedactingSpanProcessor } from "./redacting-span-processor.js";
+import { throughSelfTracedAgent } from "./self-traced-agent.js";
 import { TimeOrderedIdGenerator } from "./span-ids.js";
 import { keepOnlySpanProcessors, useIdGenerator } from "./sdk-overrides.js";
 import { fromSpanRecord } from "./span-record.js";
@@ -105,9 +106,9 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
       "@opentelemetry/instrumentation-dns": { enabled: false },
       "@opentelemetry/instrumentation-net": { enabled: false },
       "@opentelemetry/instrumentation-runtime-node": { enabled: false },
-      // The server span is the daemon's own (daemon/http/server-span.ts: the same attributes, measured cheaper); the
-      // outgoing side still gives the pass-through its HTTP client span and the upstream its `traceparent`.
-      "@opentelemetry/instrumentation-http": { disableIncomingRequestInstrumentation: true },
+      // The server span is the daemon's own (daemon/http/server-span.ts: the same attributes, measured cheaper). The
+      // outgoing side traces pulls and Hub calls; the routing pass-through traces its own calls (self-traced-agent.ts).
+      "@opentelemetry/instrumentation-http": { disableIncomingRequestInstrumentation: true, ignoreOutgoingRequestHook: throughSelfTracedAgent },
       // Its layer spans are noise (20 per request) and ignoring them still wraps every layer of every request in
       // its bookkeeping; the server span gets its `http.route` from route-template.ts, so it adds nothing.
       "@opentelemetry/instrumentation-express": { enabled: false },

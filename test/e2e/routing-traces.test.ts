@@ -14,6 +14,7 @@ import type { FakeServer } from "../helpers/http-server.js";
 const KEY = "sk-ant-e2e0trace0key0must0stay0sealed0456";
 
 interface SpanView {
+  trace_id: string;
   span_id: string;
   parent_span_id: string | null;
   name: string;
@@ -90,9 +91,9 @@ describe("routing traces (e2e)", function () {
 
   it("gives a passed-through request (same protocol) a GenAI client span under the request span, without the key", async () => {
     const base = `http://127.0.0.1:${env.port}`;
-    for (const [model, provider, endpoint, body, usage] of [
-      ["gpt-4o-mini", "openai", "/v1/chat/completions", { messages: [{ role: "user", content: "hi" }], stream: true }, { input: FAKE_OPENAI_USAGE.prompt_tokens, output: FAKE_OPENAI_USAGE.completion_tokens }],
-      ["claude-3-5-haiku-latest", "anthropic", "/v1/messages", { max_tokens: 20, messages: [{ role: "user", content: "hi" }] }, { input: FAKE_ANTHROPIC_USAGE.input_tokens, output: FAKE_ANTHROPIC_USAGE.output_tokens }],
+    for (const [model, provider, endpoint, body, usage, upstream] of [
+      ["gpt-4o-mini", "openai", "/v1/chat/completions", { messages: [{ role: "user", content: "hi" }], stream: true }, { input: FAKE_OPENAI_USAGE.prompt_tokens, output: FAKE_OPENAI_USAGE.completion_tokens }, openai],
+      ["claude-3-5-haiku-latest", "anthropic", "/v1/messages", { max_tokens: 20, messages: [{ role: "user", content: "hi" }] }, { input: FAKE_ANTHROPIC_USAGE.input_tokens, output: FAKE_ANTHROPIC_USAGE.output_tokens }, anthropic],
     ] as const) {
       const res = await fetch(`${base}${endpoint}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, ...body }) });
       expect(res.status).to.equal(200);
@@ -117,6 +118,12 @@ describe("routing traces (e2e)", function () {
       });
       expect(genai!.attributes["gen_ai.response.finish_reasons"]).to.have.length.greaterThan(0);
       if (provider === "anthropic") expect(genai!.attributes["operation.cost"]).to.be.a("number").greaterThan(0);
+      // The GenAI span is the call's client span: the upstream continues this trace under it, with no HTTP client span
+      // between (the pass-through traces itself, self-traced-agent.ts), and the span names the server it called.
+      const sent = upstream.requests.at(-1)!;
+      expect(String(sent.headers.traceparent)).to.equal(`00-${genai!.trace_id}-${genai!.span_id}-01`);
+      expect(spans.filter((s) => s.parent_span_id === genai!.span_id)).to.deep.equal([]);
+      expect(genai!.attributes).to.deep.include({ "server.address": "127.0.0.1", "server.port": Number(new URL(upstream.url).port) });
       expect(JSON.stringify(spans)).not.to.contain(KEY);
     }
     // Anthropic's prompt cache: reads and writes on the span, apart from (and within) the input tokens.

@@ -4,7 +4,8 @@
  * the router fall back exactly as on the core path. From there on the call is committed: frames are relayed as the
  * upstream sends them and a later failure goes to the caller in-band, never to another backend.
  * The GenAI client span (child of the request span) carries what the SDK instrumentation would: system, request
- * and response model, usage, finish reasons, TTFT and cost; the HTTP client span of the transport is its child.
+ * and response model, usage, finish reasons, TTFT and cost. It is also the call's HTTP client span: the transport
+ * adds the server's address and retries to it and sends it upstream as `traceparent` (forward-transport.ts).
  */
 import { context, trace } from "@opentelemetry/api";
 import { GenAI, SpanKind, tracer } from "../../observability/spans.js";
