@@ -22,6 +22,18 @@ export class HttpError extends Error {
 }
 
 export const badRequest = (message: string, param?: string) => new HttpError("bad_request", message, undefined, undefined, param);
+
+/**
+ * A 400 that is this backend's, not the request's: the local model cannot take an input (images, fill-in-the-middle)
+ * that another backend of the name may. The router tries the next backend (a route of the name, its fallback) before
+ * answering it; with none left, the caller gets it as any bad request.
+ */
+export class UnsupportedInputError extends HttpError {
+  constructor(message: string, param?: string) {
+    super("bad_request", message, undefined, undefined, param);
+    this.name = "UnsupportedInputError";
+  }
+}
 export const notFound = (message: string) => new HttpError("not_found", message);
 /** `details` may say the sizes (`prompt_tokens`, `context_size`), for protocols whose clients read them from the message. */
 export const contextLengthExceeded = (message: string, param?: string, details?: { prompt_tokens: number; context_size: number }) =>

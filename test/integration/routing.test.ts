@@ -410,6 +410,33 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     await it.return?.().catch(() => {});
   });
 
+  it("hands what the local model of a name cannot take (images, a fill-in-the-middle suffix) to the route of that name", async () => {
+    // "tiny-route" is a local text-only model since the test before, which served text locally.
+    const before = upB.requests.length;
+    const since = new Date().toISOString();
+    const image = { type: "image_url" as const, image_url: { url: pngDataUrl } };
+    const seen = await openai.chat.completions.create({ model: "tiny-route", messages: [{ role: "user", content: [{ type: "text", text: "what is it?" }, image] }] }).withResponse();
+    expect(seen.response.headers.get("x-mlxm-backend")).to.equal("openai-compatible:fallback-up");
+    expect(JSON.stringify(bodyOf(upB).messages)).to.contain(pngDataUrl);
+
+    // Translated too: Ollama's images to the OpenAI-speaking route.
+    const ollama = await fetch(`${d.baseUrl}/api/chat`, { method: "POST", body: JSON.stringify({ model: "tiny-route", stream: false, messages: [{ role: "user", content: "x", images: [PNG] }] }) });
+    expect(ollama.status).to.equal(200);
+    expect(ollama.headers.get("x-mlxm-backend")).to.equal("openai-compatible:fallback-up");
+    expect(JSON.stringify(bodyOf(upB).messages)).to.contain(PNG);
+
+    const fim = await openai.completions.create({ model: "tiny-route", prompt: "def f(", suffix: "\n  return x", max_tokens: 4 }).withResponse();
+    expect(fim.response.headers.get("x-mlxm-backend")).to.equal("openai-compatible:fallback-up");
+    expect(bodyOf(upB)).to.deep.include({ suffix: "\n  return x" });
+    expect(upB.requests.length).to.equal(before + 3);
+
+    // Each became one successful row, served by the route: the local refusal is not counted as a failure.
+    const rowsSince = () => store.db.selectFrom("requests").where("model", "=", "tiny-route").where("created_at", ">=", since).selectAll().execute();
+    await eventually(async () => (await rowsSince()).length === 3, "the rows");
+    const rows = await rowsSince();
+    expect(rows.map((r) => [r.backend, r.status_code, r.error])).to.deep.equal(Array(3).fill(["openai-compatible:fallback-up", 200, null]));
+  });
+
   it("answers 429 with Retry-After in the caller's shape over a route's request-per-minute cap", async () => {
     await openai.chat.completions.create({ model: "limited", messages: user("hi") });
     const err = await openai.chat.completions.create({ model: "limited", messages: user("hi") }).then(

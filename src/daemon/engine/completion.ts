@@ -5,7 +5,7 @@
  */
 import { LlamaCompletion, type Token } from "node-llama-cpp";
 import type { CompletionRequest } from "../core/chat.js";
-import { badRequest } from "../errors.js";
+import { badRequest, UnsupportedInputError } from "../errors.js";
 import type { SchemaGrammars } from "./grammar/schema-grammars.js";
 import type { LoadedLlamaModel } from "./llama-model.js";
 import { forContextSize, toFinishReason, toLlamaSampling, type LlamaSampling } from "./sampling.js";
@@ -54,7 +54,7 @@ export function prepareCompletion(request: CompletionRequest, grammars: SchemaGr
 export function completionPrompt(loaded: LoadedLlamaModel, prepared: PreparedCompletion): Token[] {
   const model = loaded.model;
   const tokens = prepared.suffix === undefined ? model.tokenize(prepared.prompt, false) : infillPrompt(model, prepared.prompt, prepared.suffix);
-  if (!tokens) throw badRequest(`${prepared.model} does not support insert: its vocabulary has no fill-in-the-middle tokens`, "suffix");
+  if (!tokens) throw new UnsupportedInputError(`${prepared.model} does not support insert: its vocabulary has no fill-in-the-middle tokens`, "suffix");
   const bos = model.tokens.bos;
   if (bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) tokens.unshift(bos);
   if (tokens.length === 0) throw badRequest("the prompt is empty", "prompt");

@@ -53,6 +53,30 @@ export function observeLocal(
   return observe(undefined, run(signal)[Symbol.asyncIterator](), { cancel, release }, { provider: "local", model }, started);
 }
 
+/**
+ * `observeLocal`, started: its first event awaited, so a failure before it (a full queue, a failed load, an input
+ * the model cannot take) reaches the router while another backend may still serve.
+ */
+export async function startLocal(
+  run: (signal: AbortSignal) => AsyncIterable<ChatEvent>,
+  model: string,
+  callerSignal: AbortSignal,
+  started: number,
+): Promise<AsyncGenerator<ChatEvent>> {
+  const { signal, cancel } = cancellable(callerSignal);
+  const release = holdRecord(currentRecord());
+  const events = run(signal)[Symbol.asyncIterator]();
+  let first: IteratorResult<ChatEvent>;
+  try {
+    first = await events.next();
+  } catch (err) {
+    void events.return?.();
+    release();
+    throw err;
+  }
+  return observe(first, events, { cancel, release }, { provider: "local", model }, started);
+}
+
 /** Start `c` and wait for its first event; its observed stream from that event on. */
 export async function startCore(deps: BackendDeps, c: Candidate, request: ChatRequest, signal: AbortSignal, started: number): Promise<Served<AsyncIterator<ChatEvent>>> {
   const attempt = open(deps, c, request, signal);

@@ -1,11 +1,12 @@
 /**
  * Trying backends in order: the first that serves wins; a failure before its first byte lets the next try when it is
- * of a kind another backend could fix (missing or failed local model, full queue, upstream connection error,
- * timeout, 429, 5xx, a route's own limit). A bad request fails the same everywhere and is answered at once.
+ * of a kind another backend could fix (missing or failed local model, full queue, an input the local model cannot
+ * take, upstream connection error, timeout, 429, 5xx, a route's own limit). A bad request fails the same everywhere
+ * and is answered at once.
  */
 import type { Logger } from "../../observability/logger.js";
 import { isBadRequestCode } from "../../protocol/errors.js";
-import { HttpError, modelNotFound } from "../errors.js";
+import { HttpError, modelNotFound, UnsupportedInputError } from "../errors.js";
 import { currentRecord } from "./request-record.js";
 import { backendLabel, type Route } from "./route.js";
 import { UpstreamError } from "./upstream-errors.js";
@@ -46,6 +47,8 @@ export async function firstThatServes<T>(
 /** Whether a failure of `c` before its first event lets the next backend try. */
 function mayFallBack(err: unknown, c: Candidate): boolean {
   if (err instanceof UpstreamError) return err.retriable;
+  // The local model cannot take this input (images, a suffix); a route of the name may.
+  if (err instanceof UnsupportedInputError) return true;
   if (!(err instanceof HttpError)) return c.kind === "local";
   // A bad request fails the same way everywhere; a cancelled one has no one left to answer.
   return !isBadRequestCode(err.code) && !["cancelled", "payload_too_large"].includes(err.code);

@@ -12,7 +12,7 @@ import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary }
 import { badRequest, HttpError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { lookupModelRow, withoutLatestTag } from "../engine/model-spec.js";
-import { observeLocal, startCore, type BackendDeps } from "./core-attempt.js";
+import { observeLocal, startCore, startLocal, type BackendDeps } from "./core-attempt.js";
 import { firstThatServes, type Candidate, type Served } from "./fallback.js";
 import { forwards, type Forwarded, type WireCall } from "./forward-call.js";
 import { forwardJson, startForward, type ForwardDeps } from "./forward-attempt.js";
@@ -141,7 +141,7 @@ export class RoutingModelService implements ModelService {
         throw badRequest(`model "${call.model}" is routed to ${c.route.provider}, which has no raw text completions API; use /v1/chat/completions`, "model");
       }
       const request = { ...toCore(), model: c.model };
-      return { label: "local", result: observeLocal((s) => this.options.local.complete(request, s), c.model, signal, started) };
+      return { label: "local", result: await startLocal((s) => this.options.local.complete(request, s), c.model, signal, started) };
     });
   }
 
