@@ -294,12 +294,31 @@ describe("same-protocol pass-through to OpenAI and Anthropic upstreams", functio
     expect((err!.error as { message: string }).message).to.match(/routed to anthropic/);
   });
 
-  it("refuses Ollama's fill-in-the-middle (/api/generate with suffix) for an OpenAI route with a 400 naming suffix", async () => {
-    const before = up.requests.length;
-    const res = await fetch(`${d.baseUrl}/api/generate`, { method: "POST", body: JSON.stringify({ model: "gpt-pass", prompt: "def f(", suffix: ")", stream: false }) });
-    expect(res.status).to.equal(400);
-    expect(((await res.json()) as { error: string }).error).to.match(/routed to openai; fill-in-the-middle \(suffix\) is served here only by local models/);
-    expect(up.requests.length, "nothing reached the upstream").to.equal(before);
+  it("serves Ollama's fill-in-the-middle and raw /api/generate from an OpenAI route's text completions API; an Anthropic route has none", async () => {
+    const generate = (body: object) => fetch(`${d.baseUrl}/api/generate`, { method: "POST", body: JSON.stringify({ model: "gpt-pass", ...body }) });
+    const sent = () => ({ url: up.requests.at(-1)!.url, body: JSON.parse(up.requests.at(-1)!.body) as Record<string, unknown> });
+
+    // Continue's autocomplete, as it asks Ollama.
+    const fim = await generate({ prompt: "def f(", suffix: ")", stream: false, options: { temperature: 0.2, num_predict: 8, stop: ["\n\n"] } });
+    expect(fim.status).to.equal(200);
+    expect(fim.headers.get("x-mlxm-backend")).to.equal("openai:gpt-upstream");
+    expect(await fim.json()).to.deep.include({ model: "gpt-pass", response: FAKE_OPENAI_REPLY, done: true, prompt_eval_count: FAKE_OPENAI_USAGE.prompt_tokens, eval_count: FAKE_OPENAI_USAGE.completion_tokens });
+    expect(sent().url).to.equal("/v1/completions");
+    expect(sent().body).to.deep.include({ model: "gpt-upstream", prompt: "def f(", suffix: ")", max_tokens: 8, temperature: 0.2, stop: ["\n\n"], stream: true });
+
+    // Streamed, and a raw prompt without a suffix.
+    const raw = await generate({ prompt: "Once upon", raw: true });
+    const lines = (await raw.text()).trim().split("\n").map((l) => JSON.parse(l) as { response: string; done: boolean; eval_count?: number });
+    expect(lines.map((l) => l.response).join("")).to.equal(FAKE_OPENAI_REPLY);
+    expect(lines.at(-1)).to.deep.include({ done: true, eval_count: FAKE_OPENAI_USAGE.completion_tokens });
+    expect(sent().body).to.deep.include({ prompt: "Once upon" }).and.not.to.have.property("suffix");
+
+    // Anthropic has no raw completions: a 400 naming what is missing, with nothing sent.
+    const before = claude.requests.length;
+    const refused = await generate({ model: "claude", prompt: "def f(", suffix: ")", stream: false });
+    expect(refused.status).to.equal(400);
+    expect(((await refused.json()) as { error: string }).error).to.match(/routed to anthropic, which has no fill-in-the-middle \(suffix\)/);
+    expect(claude.requests.length).to.equal(before);
   });
 
   it("passes upstream errors on in the caller's shape without the key, streamed or not", async () => {

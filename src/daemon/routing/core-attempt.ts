@@ -7,7 +7,8 @@
  */
 import { context, trace } from "@opentelemetry/api";
 import { GenAI, SpanKind, recordError, tracer, type Span } from "../../observability/spans.js";
-import type { ChatEvent, ChatRequest } from "../core/chat.js";
+import type { ChatEvent, ChatRequest, CompletionRequest } from "../core/chat.js";
+import { UnsupportedInputError } from "../errors.js";
 import type { Candidate, Served } from "./fallback.js";
 import { costOf, type PricedUsage } from "./pricing.js";
 import type { Upstream } from "./providers.js";
@@ -19,8 +20,43 @@ import { reportUsage } from "./usage-report.js";
 /** What starting a backend needs from the router. */
 export interface BackendDeps {
   localChat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent>;
+  localComplete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<ChatEvent>;
   limiter(route: Route): RouteLimiter;
   upstream(route: Route, model: string): Upstream;
+}
+
+/** One request as any backend runs it: a chat, or a raw (or fill-in-the-middle) completion. */
+interface CoreWork {
+  operation: "chat" | "text_completion";
+  maxTokens: number | undefined;
+  local(model: string, signal: AbortSignal): AsyncIterable<ChatEvent>;
+  /** Throws (before any upstream call) what the upstream cannot take. */
+  upstream(upstream: Upstream, model: string, signal: AbortSignal): AsyncIterable<ChatEvent>;
+}
+
+function chatWork(deps: BackendDeps, request: ChatRequest): CoreWork {
+  return {
+    operation: "chat",
+    maxTokens: request.sampling.maxTokens,
+    local: (model, signal) => deps.localChat({ ...request, model }, signal),
+    upstream: (upstream, model, signal) => upstream.chat({ ...request, model }, signal),
+  };
+}
+
+function completionWork(deps: BackendDeps, request: CompletionRequest, provider: Route["provider"] | undefined): CoreWork {
+  return {
+    operation: "text_completion",
+    maxTokens: request.sampling.maxTokens,
+    local: (model, signal) => deps.localComplete({ ...request, model }, signal),
+    upstream: (upstream, model, signal) => {
+      // Anthropic has no raw completions API; another backend of the name may serve it.
+      if (!upstream.complete) {
+        const what = request.suffix !== undefined ? "fill-in-the-middle (suffix)" : "raw text completions";
+        throw new UnsupportedInputError(`model "${request.model}" is routed to ${provider}, which has no ${what}; OpenAI-speaking routes and local models serve them`, request.suffix !== undefined ? "suffix" : "model");
+      }
+      return upstream.complete({ ...request, model }, signal);
+    },
+  };
 }
 
 type Pricing = { provider: Route["provider"] | "local"; model: string; baseUrl?: string | null };
@@ -41,45 +77,18 @@ function cancellable(signal: AbortSignal): { signal: AbortSignal; cancel: () => 
   return { signal: AbortSignal.any([signal, controller.signal]), cancel: () => controller.abort(new Error("the consumer stopped reading")) };
 }
 
-/** A local generation outside the chat path (raw completions), observed as a chat's is. */
-export function observeLocal(
-  run: (signal: AbortSignal) => AsyncIterable<ChatEvent>,
-  model: string,
-  callerSignal: AbortSignal,
-  started: number,
-): AsyncGenerator<ChatEvent> {
-  const { signal, cancel } = cancellable(callerSignal);
-  const release = holdRecord(currentRecord());
-  return observe(undefined, run(signal)[Symbol.asyncIterator](), { cancel, release }, { provider: "local", model }, started);
-}
-
-/**
- * `observeLocal`, started: its first event awaited, so a failure before it (a full queue, a failed load, an input
- * the model cannot take) reaches the router while another backend may still serve.
- */
-export async function startLocal(
-  run: (signal: AbortSignal) => AsyncIterable<ChatEvent>,
-  model: string,
-  callerSignal: AbortSignal,
-  started: number,
-): Promise<AsyncGenerator<ChatEvent>> {
-  const { signal, cancel } = cancellable(callerSignal);
-  const release = holdRecord(currentRecord());
-  const events = run(signal)[Symbol.asyncIterator]();
-  let first: IteratorResult<ChatEvent>;
-  try {
-    first = await events.next();
-  } catch (err) {
-    void events.return?.();
-    release();
-    throw err;
-  }
-  return observe(first, events, { cancel, release }, { provider: "local", model }, started);
-}
-
 /** Start `c` and wait for its first event; its observed stream from that event on. */
-export async function startCore(deps: BackendDeps, c: Candidate, request: ChatRequest, signal: AbortSignal, started: number): Promise<Served<AsyncIterator<ChatEvent>>> {
-  const attempt = open(deps, c, request, signal);
+export function startCore(deps: BackendDeps, c: Candidate, request: ChatRequest, signal: AbortSignal, started: number): Promise<Served<AsyncIterator<ChatEvent>>> {
+  return start(deps, c, chatWork(deps, request), signal, started);
+}
+
+/** `startCore` for a raw or fill-in-the-middle completion: local models and OpenAI-speaking routes serve it. */
+export function startCoreCompletion(deps: BackendDeps, c: Candidate, request: CompletionRequest, signal: AbortSignal, started: number): Promise<Served<AsyncIterator<ChatEvent>>> {
+  return start(deps, c, completionWork(deps, request, c.kind === "route" ? c.route.provider : undefined), signal, started);
+}
+
+async function start(deps: BackendDeps, c: Candidate, work: CoreWork, signal: AbortSignal, started: number): Promise<Served<AsyncIterator<ChatEvent>>> {
+  const attempt = open(deps, c, work, signal);
   let first: IteratorResult<ChatEvent>;
   try {
     first = await attempt.next();
@@ -92,11 +101,11 @@ export async function startCore(deps: BackendDeps, c: Candidate, request: ChatRe
 }
 
 /** Start one backend. `next()` runs the upstream call inside the route's span, so SDK spans are its children. */
-function open(deps: BackendDeps, c: Candidate, request: ChatRequest, callerSignal: AbortSignal) {
+function open(deps: BackendDeps, c: Candidate, work: CoreWork, callerSignal: AbortSignal) {
   const { signal, cancel } = cancellable(callerSignal);
   const unhold = holdRecord(currentRecord());
   if (c.kind === "local") {
-    const it = deps.localChat({ ...request, model: c.model }, signal)[Symbol.asyncIterator]();
+    const it = work.local(c.model, signal)[Symbol.asyncIterator]();
     return {
       label: "local",
       span: undefined as Span | undefined,
@@ -113,15 +122,15 @@ function open(deps: BackendDeps, c: Candidate, request: ChatRequest, callerSigna
   }
   const { route, model } = c;
   const label = backendLabel(route, model);
-  const span = tracer().startSpan(`chat ${model}`, {
+  const span = tracer().startSpan(`${work.operation} ${model}`, {
     kind: SpanKind.INTERNAL,
     attributes: {
-      [GenAI.OPERATION_NAME]: "chat",
+      [GenAI.OPERATION_NAME]: work.operation,
       [GenAI.PROVIDER_NAME]: route.provider === "anthropic" ? "anthropic" : "openai",
       [GenAI.REQUEST_MODEL]: model,
       "mlxm.route.pattern": route.pattern,
       "mlxm.backend": label,
-      ...(request.sampling.maxTokens !== undefined ? { [GenAI.REQUEST_MAX_TOKENS]: request.sampling.maxTokens } : {}),
+      ...(work.maxTokens !== undefined ? { [GenAI.REQUEST_MAX_TOKENS]: work.maxTokens } : {}),
     },
   });
   const spanContext = trace.setSpan(context.active(), span);
@@ -129,7 +138,7 @@ function open(deps: BackendDeps, c: Candidate, request: ChatRequest, callerSigna
   let it: AsyncIterator<ChatEvent> | undefined;
   const start = (): AsyncIterator<ChatEvent> => {
     // Translated first: a request the upstream cannot take is refused without taking a slot under the route's limits.
-    const events = deps.upstream(route, model).chat({ ...request, model }, signal);
+    const events = work.upstream(deps.upstream(route, model), model, signal)[Symbol.asyncIterator]();
     releaseSlot = deps.limiter(route).acquire();
     return events;
   };

@@ -11,13 +11,10 @@ import type {
   ChatCompletionToolChoiceOption,
 } from "openai/resources/chat/completions";
 import type { Provider } from "../../protocol/routes.js";
-import type { ChatEvent, ChatMessage, ChatRequest, ContentPart, FinishReason, ToolChoice, Usage } from "../core/chat.js";
+import type { ChatEvent, ChatMessage, ChatRequest, ContentPart, FinishReason, SamplingOptions, ToolChoice, Usage } from "../core/chat.js";
 import { mediaOf, toDataUrl } from "../core/message-parts.js";
 import { openAIReasoningEffort } from "./reasoning-upstream.js";
 import { refuseUnsupportedSampling } from "./upstream-sampling.js";
-
-/** What OpenAI-compatible servers (vLLM, llama-server, SGLang, mlxm) take beyond OpenAI's own sampling fields. */
-type ExtendedParams = ChatCompletionCreateParamsStreaming & { top_k?: number; min_p?: number; repeat_penalty?: number; repeat_last_n?: number };
 
 /**
  * A core request as the `openai` SDK's `chat.completions.create` parameters (always streamed, usage included) for a
@@ -28,25 +25,14 @@ type ExtendedParams = ChatCompletionCreateParamsStreaming & { top_k?: number; mi
 export function toOpenAIUpstreamRequest(request: ChatRequest, upstreamModel: string, provider: Provider = "openai"): ChatCompletionCreateParamsStreaming {
   const s = request.sampling;
   refuseUnsupportedSampling(s, provider, upstreamModel);
-  const params: ExtendedParams = {
+  const params: ChatCompletionCreateParamsStreaming = {
     model: upstreamModel,
     messages: toOpenAIMessages(request.messages),
     stream: true,
     stream_options: { include_usage: true },
   };
   if (s.maxTokens !== undefined) params[provider === "openai" ? "max_completion_tokens" : "max_tokens"] = s.maxTokens;
-  if (provider !== "openai") {
-    if (s.topK !== undefined) params.top_k = s.topK;
-    if (s.minP !== undefined) params.min_p = s.minP;
-    if (s.repeatPenalty !== undefined) params.repeat_penalty = s.repeatPenalty;
-    if (s.repeatLastN !== undefined) params.repeat_last_n = s.repeatLastN;
-  }
-  if (s.temperature !== undefined) params.temperature = s.temperature;
-  if (s.topP !== undefined) params.top_p = s.topP;
-  if (s.seed !== undefined) params.seed = s.seed;
-  if (s.stop?.length) params.stop = s.stop;
-  if (s.frequencyPenalty !== undefined) params.frequency_penalty = s.frequencyPenalty;
-  if (s.presencePenalty !== undefined) params.presence_penalty = s.presencePenalty;
+  Object.assign(params, openAISamplingParams(s, provider));
   if (request.tools?.length) {
     params.tools = request.tools.map((t) => ({
       type: "function",
@@ -67,6 +53,40 @@ export function toOpenAIUpstreamRequest(request: ChatRequest, upstreamModel: str
     };
   }
   return params;
+}
+
+/**
+ * The sampling fields chat and text completions share. OpenAI-compatible servers (vLLM, llama-server, SGLang, mlxm)
+ * also get llama.cpp's `top_k`, `min_p`, `repeat_penalty` and `repeat_last_n` as extra body fields.
+ */
+export function openAISamplingParams(s: SamplingOptions, provider: Provider): SamplingParams {
+  const params: SamplingParams = {};
+  if (provider !== "openai") {
+    if (s.topK !== undefined) params.top_k = s.topK;
+    if (s.minP !== undefined) params.min_p = s.minP;
+    if (s.repeatPenalty !== undefined) params.repeat_penalty = s.repeatPenalty;
+    if (s.repeatLastN !== undefined) params.repeat_last_n = s.repeatLastN;
+  }
+  if (s.temperature !== undefined) params.temperature = s.temperature;
+  if (s.topP !== undefined) params.top_p = s.topP;
+  if (s.seed !== undefined) params.seed = s.seed;
+  if (s.stop?.length) params.stop = s.stop;
+  if (s.frequencyPenalty !== undefined) params.frequency_penalty = s.frequencyPenalty;
+  if (s.presencePenalty !== undefined) params.presence_penalty = s.presencePenalty;
+  return params;
+}
+
+interface SamplingParams {
+  temperature?: number;
+  top_p?: number;
+  seed?: number;
+  stop?: string[];
+  frequency_penalty?: number;
+  presence_penalty?: number;
+  top_k?: number;
+  min_p?: number;
+  repeat_penalty?: number;
+  repeat_last_n?: number;
 }
 
 /**

@@ -5,10 +5,11 @@
  */
 import type Anthropic from "@anthropic-ai/sdk";
 import type OpenAI from "openai";
-import type { ChatEvent, ChatRequest, EmbeddingRequest, EmbeddingResult } from "../core/chat.js";
+import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult } from "../core/chat.js";
 import { AnthropicEventDecoder, toAnthropicUpstreamRequest } from "./anthropic-upstream.js";
 import { onwardVia } from "./loop-guard.js";
 import { OpenAIChunkDecoder, toOpenAIUpstreamRequest } from "./openai-upstream.js";
+import { OpenAICompletionDecoder, toOpenAIUpstreamCompletion } from "./openai-upstream-completion.js";
 import { anthropicClient, openAIClient, type UpstreamClientOptions } from "./upstream-clients.js";
 import { isAbortError, noEvents, toUpstreamError } from "./upstream-errors.js";
 
@@ -22,6 +23,8 @@ export interface UpstreamOptions extends UpstreamClientOptions {
 export interface Upstream {
   readonly label: string;
   chat(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent>;
+  /** A raw or fill-in-the-middle completion, where the upstream has a text completions API (OpenAI's legacy one). */
+  complete?(request: CompletionRequest, signal: AbortSignal): AsyncGenerator<ChatEvent>;
   embed?(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult>;
 }
 
@@ -47,6 +50,14 @@ class OpenAIUpstream implements Upstream {
       toOpenAIUpstreamRequest({ ...request, reasoning: undefined }, model, this.options.route.provider),
     );
     return relayUpstream(open, new OpenAIChunkDecoder(), signal, label, apiKey);
+  }
+
+  complete(request: CompletionRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+    const { label, apiKey, model } = this.options;
+    // Translated here, as a chat is: what the upstream cannot take is the caller's 400, not its failure.
+    const params = toOpenAIUpstreamCompletion(request, model, this.options.route.provider);
+    const headers = onwardVia();
+    return relayUpstream(async () => (await this.#client).completions.create(params, { signal, headers }), new OpenAICompletionDecoder(), signal, label, apiKey);
   }
 
   async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {

@@ -12,7 +12,7 @@ import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary }
 import { badRequest, HttpError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { lookupModelRow, withoutLatestTag } from "../engine/model-spec.js";
-import { observeLocal, startCore, startLocal, type BackendDeps } from "./core-attempt.js";
+import { startCore, startCoreCompletion, type BackendDeps } from "./core-attempt.js";
 import { firstThatServes, type Candidate, type Served } from "./fallback.js";
 import { forwards, type Forwarded, type WireCall } from "./forward-call.js";
 import { forwardJson, startForward, type ForwardDeps } from "./forward-attempt.js";
@@ -134,34 +134,28 @@ export class RoutingModelService implements ModelService {
     return this.#dispatch(call, signal, toCore, (c, started) => startCore(this.#backends, c, { ...toCore(), model: call.model }, signal, started));
   }
 
-  /** OpenAI's legacy `/v1/completions`: local models and OpenAI-speaking routes serve it; Anthropic has no equivalent. */
+  /**
+   * OpenAI's legacy `/v1/completions`: OpenAI-speaking routes get the body passed through; local models serve it; an
+   * Anthropic route has no equivalent and leaves it to the next backend of the name.
+   */
   dispatchCompletion(call: WireCall, toCore: () => CompletionRequest, signal: AbortSignal): Promise<Dispatched> {
-    return this.#dispatch(call, signal, toCore, async (c, started) => {
-      if (c.kind === "route") {
-        throw badRequest(`model "${call.model}" is routed to ${c.route.provider}, which has no raw text completions API; use /v1/chat/completions`, "model");
-      }
-      const request = { ...toCore(), model: c.model };
-      return { label: "local", result: await startLocal((s) => this.options.local.complete(request, s), c.model, signal, started) };
-    });
+    return this.#dispatch(call, signal, toCore, (c, started) => startCoreCompletion(this.#backends, c, { ...toCore(), model: call.model }, signal, started));
   }
 
+  /**
+   * A raw or fill-in-the-middle completion in the core model (Ollama's `/api/generate` with `raw` or `suffix`): served
+   * by local models and, through OpenAI's text completions API, by OpenAI-speaking routes, with the same fallback.
+   */
   async *complete(request: CompletionRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
     const record = currentRecord();
     if (record) record.model = request.model;
-    const [first] = await this.plan(request.model);
-    // Raw-prompt completion has no chat-shaped equivalent in the core model; only local models serve it here
-    // (`dispatchCompletion` forwards it to OpenAI-speaking routes).
-    if (first?.kind !== "local") {
-      // No upstream path takes a core completion; `/v1/completions` passes its body, suffix included, to OpenAI routes.
-      if (request.suffix) {
-        const hint = "/v1/completions passes suffix on to OpenAI-speaking routes";
-        throw badRequest(`model "${request.model}" is routed to ${first?.route.provider}; fill-in-the-middle (suffix) is served here only by local models (${hint})`, "suffix");
-      }
-      throw badRequest(`model "${request.model}" is routed to ${first?.route.provider}; raw text completions are served only by local models`, "model");
-    }
-    // As dispatchCompletion does: the usage row and x-mlxm-backend name the backend (raw /api/generate had none).
-    this.#commit("local");
-    yield* observeLocal((s) => this.options.local.complete(request, s), request.model, signal, performance.now());
+    const started = performance.now();
+    const candidates = await this.plan(request.model);
+    const { label, result } = await firstThatServes(request.model, candidates, signal, this.options.logger, (c) =>
+      startCoreCompletion(this.#backends, c, request, signal, started),
+    );
+    this.#commit(label);
+    yield* iterable(result);
   }
 
   async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
@@ -300,6 +294,7 @@ export class RoutingModelService implements ModelService {
 
   readonly #backends: BackendDeps = {
     localChat: (request, signal) => this.options.local.chat(request, signal),
+    localComplete: (request, signal) => this.options.local.complete(request, signal),
     limiter: (route) => this.#limiter(route),
     upstream: (route, model) => this.#upstream(route, model),
   };
