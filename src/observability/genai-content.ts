@@ -15,7 +15,9 @@ type Part =
   /** In place of GenAI's `blob` part, whose `content` would be the bytes: what they were, without them. */
   | { type: "image" | "document"; mime_type: string; size_bytes: number; name?: string }
   | { type: "tool_call"; id: string; name: string; arguments: unknown }
-  | { type: "tool_call_response"; id: string; response: string };
+  | { type: "tool_call_response"; id: string; response: string }
+  /** Fill-in-the-middle: the text after the gap (a custom part type, as the conventions allow). */
+  | { type: "suffix"; content: string };
 
 interface GenAiMessage {
   role: string;
@@ -26,7 +28,11 @@ interface GenAiMessage {
 
 /** The request's input: system turns become `gen_ai.system_instructions`, the rest `gen_ai.input.messages`. */
 export function toInputContent(request: ChatRequest | CompletionRequest): Record<string, string> {
-  if ("prompt" in request) return { "gen_ai.input.messages": JSON.stringify([{ role: "user", parts: [text(request.prompt)] }]) };
+  if ("prompt" in request) {
+    const parts: Part[] = [text(request.prompt)];
+    if (request.suffix !== undefined) parts.push({ type: "suffix", content: request.suffix });
+    return { "gen_ai.input.messages": JSON.stringify([{ role: "user", parts }]) };
+  }
   const system = request.messages.filter((m) => m.role === "system");
   const rest = request.messages.filter((m) => m.role !== "system");
   return {

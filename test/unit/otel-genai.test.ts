@@ -95,6 +95,12 @@ describe("GenAI content attributes", () => {
     });
   });
 
+  it("records a fill-in-the-middle suffix as its own part after the prompt", () => {
+    expect(toInputContent({ model: "m", prompt: "def f(", suffix: ")", sampling: {} })).to.deep.equal({
+      "gen_ai.input.messages": JSON.stringify([{ role: "user", parts: [{ type: "text", content: "def f(" }, { type: "suffix", content: ")" }] }]),
+    });
+  });
+
   it("accumulates streamed text and tool calls into gen_ai.output.messages", () => {
     const recorder = new OutputRecorder();
     recorder.add({ type: "text", text: "Hel" });
