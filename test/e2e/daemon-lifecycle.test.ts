@@ -121,8 +121,10 @@ describe("mlxm daemon (e2e)", function () {
     const blocker = net.createServer((s) => s.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"));
     await new Promise<void>((r) => blocker.listen(env.port, "127.0.0.1", () => r()));
     try {
-      // Independent CLI starts run side by side: each is mostly Node's own start-up.
-      const [res, fg] = await Promise.all([runCli(["daemon", "start"], env), runCli(["serve"], env)]);
+      // One after the other: side by side on one home, whichever takes the daemon lock first makes the other fail on
+      // that lock instead of the port (a flaky CI run).
+      const res = await runCli(["daemon", "start"], env);
+      const fg = await runCli(["serve"], env);
       expect(res.code).to.not.equal(0);
       expect(res.stderr).to.contain(`port ${env.port}`);
       expect(fg.code).to.equal(1);
