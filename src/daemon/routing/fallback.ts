@@ -34,7 +34,9 @@ export async function firstThatServes<T>(
     } catch (err) {
       firstError ??= err;
       if (i === candidates.length - 1 || signal.aborted || !mayFallBack(err, c)) throw pickError(firstError, err);
-      logger.warn({ model, backend: describe(c), err: errorText(err) }, "backend failed before its first byte; trying the next");
+      // A backend that cannot take the input (a text model given images) is routing as configured, not a failure.
+      if (err instanceof UnsupportedInputError) logger.debug({ model, backend: describe(c), reason: err.message }, "backend cannot take this input; trying the next");
+      else logger.warn({ model, backend: describe(c), err: errorText(err) }, "backend failed before its first byte; trying the next");
       // The failed attempt wrote its failure on the request's row; the next backend may yet serve it, and a row with an
       // error counts as failed in `mlxm usage`. The failure stays on that attempt's span and in the log line above.
       const record = currentRecord();
