@@ -24,8 +24,8 @@ export class HttpError extends Error {
 export const badRequest = (message: string, param?: string) => new HttpError("bad_request", message, undefined, undefined, param);
 
 /**
- * A 400 that is this backend's, not the request's: the local model cannot take an input (images, fill-in-the-middle)
- * that another backend of the name may. The router tries the next backend (a route of the name, its fallback) before
+ * A 400 that is this backend's, not the request's: the local model cannot take an input (images, fill-in-the-middle,
+ * token-id or shortened embeddings) that another backend of the name may. The router tries the next backend (a route of the name, its fallback) before
  * answering it; with none left, the caller gets it as any bad request.
  */
 export class UnsupportedInputError extends HttpError {

@@ -428,13 +428,23 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     const fim = await openai.completions.create({ model: "tiny-route", prompt: "def f(", suffix: "\n  return x", max_tokens: 4 }).withResponse();
     expect(fim.response.headers.get("x-mlxm-backend")).to.equal("openai-compatible:fallback-up");
     expect(bodyOf(upB)).to.deep.include({ suffix: "\n  return x" });
-    expect(upB.requests.length).to.equal(before + 3);
+
+    // Embeddings a local model cannot make: shortened ones (dimensions), of token ids.
+    for (const [body, sent] of [
+      [{ input: "x", dimensions: 8 }, { input: ["x"], dimensions: 8 }],
+      [{ input: [1, 2, 3] }, { input: [[1, 2, 3]] }],
+    ] as const) {
+      const embedded = await openai.embeddings.create({ model: "tiny-route", encoding_format: "float", ...body }).withResponse();
+      expect(embedded.response.headers.get("x-mlxm-backend")).to.equal("openai-compatible:fallback-up");
+      expect(bodyOf(upB)).to.deep.include(sent);
+    }
+    expect(upB.requests.length).to.equal(before + 5);
 
     // Each became one successful row, served by the route: the local refusal is not counted as a failure.
     const rowsSince = () => store.db.selectFrom("requests").where("model", "=", "tiny-route").where("created_at", ">=", since).selectAll().execute();
-    await eventually(async () => (await rowsSince()).length === 3, "the rows");
+    await eventually(async () => (await rowsSince()).length === 5, "the rows");
     const rows = await rowsSince();
-    expect(rows.map((r) => [r.backend, r.status_code, r.error])).to.deep.equal(Array(3).fill(["openai-compatible:fallback-up", 200, null]));
+    expect(rows.map((r) => [r.backend, r.status_code, r.error])).to.deep.equal(Array(5).fill(["openai-compatible:fallback-up", 200, null]));
   });
 
   it("answers 429 with Retry-After in the caller's shape over a route's request-per-minute cap", async () => {

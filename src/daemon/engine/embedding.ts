@@ -3,7 +3,7 @@
  * embedded in turn (stopping at cancellation) and L2-normalised.
  */
 import type { Token } from "node-llama-cpp";
-import { HttpError, badRequest, contextLengthExceeded } from "../errors.js";
+import { HttpError, UnsupportedInputError, badRequest, contextLengthExceeded } from "../errors.js";
 import type { LoadedLlamaModel } from "./llama-model.js";
 
 /** One vector per input (L2-normalised, as Ollama's /api/embed and OpenAI return them), and the tokens read. */
@@ -40,7 +40,8 @@ export async function runEmbedding(
 export function checkEmbeddingInputs(inputs: unknown): asserts inputs is string[] {
   if (!Array.isArray(inputs)) throw badRequest("input must be a string or a list of strings", "input");
   const tokens = inputs.findIndex((i) => Array.isArray(i));
-  if (tokens >= 0) throw badRequest("local models embed text: token ids are not supported", inputs.length === 1 ? "input" : `input[${tokens}]`);
+  // An upstream of the name may take them (the router tries it first).
+  if (tokens >= 0) throw new UnsupportedInputError("local models embed text: token ids are not supported", inputs.length === 1 ? "input" : `input[${tokens}]`);
   if (inputs.some((i) => typeof i !== "string")) throw badRequest("input must be a string or a list of strings", "input");
   // An empty text has no tokens to embed: llama.cpp would give a vector of no dimensions, which breaks vector stores.
   if (inputs.includes("")) throw badRequest("input must not contain an empty string", "input");

@@ -16,7 +16,7 @@ import { GenAI, SpanKind, withSpan, type Attributes, type Span } from "../../obs
 import type { ChatEvent, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult } from "../core/chat.js";
 import type { DeleteResult, LoadedModel, ModelInfo, ModelService, ModelSummary } from "../core/model-service.js";
 import { applyPresetToChat, applyPresetToCompletion, type ModelPreset } from "../core/preset.js";
-import { badRequest, modelNotFound } from "../errors.js";
+import { badRequest, modelNotFound, UnsupportedInputError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { SchemaGrammars } from "./grammar/schema-grammars.js";
 import { chatPrompt, countChatTokens, prepareChat, runChat, type GenerationOutcome, type GenerationTarget } from "./generation.js";
@@ -130,7 +130,7 @@ export class LocalModelService implements ModelService {
     };
     return withSpan(`embeddings ${request.model}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
       checkEmbeddingInputs(request.inputs);
-      if (request.dimensions !== undefined) throw badRequest("dimensions is not supported by local models: their embeddings have the model's own width", "dimensions");
+      if (request.dimensions !== undefined) throw new UnsupportedInputError("dimensions is not supported by local models: their embeddings have the model's own width", "dimensions");
       const spec = await resolveModelSpec(this.options.store, request.model);
       const lease = await this.#acquire(spec, request.keepAliveMs, signal, span);
       try {
