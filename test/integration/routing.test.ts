@@ -430,10 +430,11 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect(bodyOf(upB)).to.deep.include({ suffix: "\n  return x" });
 
     // Embeddings a local model cannot make: shortened ones (dimensions), of token ids.
-    for (const [body, sent] of [
+    const embeddings: [{ input: string | number[]; dimensions?: number }, object][] = [
       [{ input: "x", dimensions: 8 }, { input: ["x"], dimensions: 8 }],
       [{ input: [1, 2, 3] }, { input: [[1, 2, 3]] }],
-    ] as const) {
+    ];
+    for (const [body, sent] of embeddings) {
       const embedded = await openai.embeddings.create({ model: "tiny-route", encoding_format: "float", ...body }).withResponse();
       expect(embedded.response.headers.get("x-mlxm-backend")).to.equal("openai-compatible:fallback-up");
       expect(bodyOf(upB)).to.deep.include(sent);
