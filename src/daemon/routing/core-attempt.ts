@@ -32,6 +32,8 @@ interface CoreWork {
   local(model: string, signal: AbortSignal): AsyncIterable<ChatEvent>;
   /** Throws (before any upstream call) what the upstream cannot take. */
   upstream(upstream: Upstream, model: string, signal: AbortSignal): AsyncIterable<ChatEvent>;
+  /** Why `c` cannot serve this work at all, checked before it starts (no span, no slot): the next backend may. */
+  unservable?(c: Candidate): Error | undefined;
 }
 
 function chatWork(deps: BackendDeps, request: ChatRequest): CoreWork {
@@ -43,18 +45,20 @@ function chatWork(deps: BackendDeps, request: ChatRequest): CoreWork {
   };
 }
 
-function completionWork(deps: BackendDeps, request: CompletionRequest, provider: Route["provider"] | undefined): CoreWork {
+function completionWork(deps: BackendDeps, request: CompletionRequest): CoreWork {
   return {
     operation: "text_completion",
     maxTokens: request.sampling.maxTokens,
     local: (model, signal) => deps.localComplete({ ...request, model }, signal),
     upstream: (upstream, model, signal) => {
-      // Anthropic has no raw completions API; another backend of the name may serve it.
-      if (!upstream.complete) {
-        const what = request.suffix !== undefined ? "fill-in-the-middle (suffix)" : "raw text completions";
-        throw new UnsupportedInputError(`model "${request.model}" is routed to ${provider}, which has no ${what}; OpenAI-speaking routes and local models serve them`, request.suffix !== undefined ? "suffix" : "model");
-      }
+      if (!upstream.complete) throw new Error(`${upstream.label} has no text completions API`); // ruled out by `unservable`
       return upstream.complete({ ...request, model }, signal);
+    },
+    // Anthropic has no raw completions API; another backend of the name may serve it.
+    unservable: (c) => {
+      if (c.kind !== "route" || c.route.provider !== "anthropic") return undefined;
+      const what = request.suffix !== undefined ? "fill-in-the-middle (suffix)" : "raw text completions";
+      return new UnsupportedInputError(`model "${request.model}" is routed to anthropic, which has no ${what}; OpenAI-speaking routes and local models serve them`, request.suffix !== undefined ? "suffix" : "model");
     },
   };
 }
@@ -84,10 +88,12 @@ export function startCore(deps: BackendDeps, c: Candidate, request: ChatRequest,
 
 /** `startCore` for a raw or fill-in-the-middle completion: local models and OpenAI-speaking routes serve it. */
 export function startCoreCompletion(deps: BackendDeps, c: Candidate, request: CompletionRequest, signal: AbortSignal, started: number): Promise<Served<AsyncIterator<ChatEvent>>> {
-  return start(deps, c, completionWork(deps, request, c.kind === "route" ? c.route.provider : undefined), signal, started);
+  return start(deps, c, completionWork(deps, request), signal, started);
 }
 
 async function start(deps: BackendDeps, c: Candidate, work: CoreWork, signal: AbortSignal, started: number): Promise<Served<AsyncIterator<ChatEvent>>> {
+  const unservable = work.unservable?.(c);
+  if (unservable) throw unservable;
   const attempt = open(deps, c, work, signal);
   let first: IteratorResult<ChatEvent>;
   try {
