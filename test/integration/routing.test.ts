@@ -442,6 +442,13 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     expect(upB.requests.length).to.equal(before + 5);
 
     // Each became one successful row, served by the route: the local refusal is not counted as a failure.
+    // A route that cannot serve either (its key is not set): the caller hears the route's reason, which it can fix,
+    // not the local model's refusal.
+    await d.admin.addRoute({ pattern: "tiny-no-key", provider: "openai", base_url: `${upB.url}/v1`, api_key_env: "MLXM_TEST_KEY_NOT_SET" });
+    await addTestModel(store, "tiny-no-key", { nEmbd: 384, nLayers: 6, nHead: 6, nFf: 1024 });
+    const unserved = (await openai.chat.completions.create({ model: "tiny-no-key", messages: [{ role: "user", content: [image] }] }).catch((e: unknown) => e)) as APIError;
+    expect(unserved.message).to.contain("MLXM_TEST_KEY_NOT_SET");
+
     const rowsSince = () => store.db.selectFrom("requests").where("model", "=", "tiny-route").where("created_at", ">=", since).selectAll().execute();
     await eventually(async () => (await rowsSince()).length === 5, "the rows");
     const rows = await rowsSince();

@@ -56,9 +56,12 @@ function mayFallBack(err: unknown, c: Candidate): boolean {
   return !isBadRequestCode(err.code) && !["cancelled", "payload_too_large"].includes(err.code);
 }
 
-/** The error worth reporting: a missing local model says less than the upstream failure that followed it. */
+/**
+ * The error worth reporting: a missing local model, or one that cannot take the input, says less than the upstream
+ * failure that followed it (a key not set, an upstream down), which is what the caller can fix.
+ */
 function pickError(first: unknown, last: unknown): unknown {
-  return first instanceof HttpError && first.code === "model_not_found" ? last : first;
+  return first instanceof UnsupportedInputError || (first instanceof HttpError && first.code === "model_not_found") ? last : first;
 }
 
 export function describe(c: Candidate): string {
