@@ -104,6 +104,8 @@ describe("engine model pool (fake loader)", () => {
     lb.release();
     const warm = await pool.acquire(spec("m"));
     expect(warm.cold).to.equal(false);
+    // No load was waited for, however long awaiting the loaded model's promise took (it read as 0.1 ms on a busy CI).
+    expect(warm.loadMs).to.equal(0);
     warm.release();
     await pool.dispose();
   });

@@ -97,7 +97,9 @@ export class ModelPool<S extends PoolModelSpec, M extends PoolModel> {
       model,
       cold,
       queueMs: gotSlot - arrived,
-      loadMs: loaded - gotSlot,
+      // A model loaded already took no load: the await of its settled promise is a tick, which a busy machine
+      // stretched to 0.1 ms and Ollama clients then read as a load (`load_duration`).
+      loadMs: cold ? loaded - gotSlot : 0,
       release: () => {
         releaseSlot();
         target.lastUsedAt = Date.now();
