@@ -25,10 +25,13 @@ export const badRequest = (message: string, param?: string) => new HttpError("ba
 
 /**
  * A 400 that is this backend's, not the request's: the local model cannot take an input (images, fill-in-the-middle,
- * token-id or shortened embeddings) that another backend of the name may. The router tries the next backend (a route of the name, its fallback) before
- * answering it; with none left, the caller gets it as any bad request.
+ * token-id or shortened embeddings) that another backend of the name may. The router tries the next backend (a route
+ * of the name, its fallback) before answering it; with none left, the caller gets it as any bad request.
  */
 export class UnsupportedInputError extends HttpError {
+  /** The backend declined the input rather than failed: its span records it without ERROR (`recordError`). */
+  readonly declined = true;
+
   constructor(message: string, param?: string) {
     super("bad_request", message, undefined, undefined, param);
     this.name = "UnsupportedInputError";

@@ -53,9 +53,17 @@ export async function withSpan<T>(name: string, options: SpanOptions, fn: (span:
   }
 }
 
-/** Mark a span as failed with the error's message and type. */
+/**
+ * Mark a span as failed with the error's message and type. An error marked `declined` (a local model handed images,
+ * which a route of its name then serves) is no failure of the span: it gets a `declined` event instead, so a request
+ * another backend served does not read as failed in its trace.
+ */
 export function recordError(span: Span, err: unknown): void {
-  const e = err as { message?: string; code?: unknown; name?: string };
+  const e = err as { message?: string; code?: unknown; name?: string; declined?: unknown };
+  if (e?.declined === true) {
+    span.addEvent("declined", { reason: e.message ?? String(err) });
+    return;
+  }
   span.recordException(err instanceof Error ? err : String(err));
   span.setAttribute("error.type", typeof e?.code === "string" ? e.code : (e?.name ?? "Error"));
   span.setStatus({ code: SpanStatusCode.ERROR, message: e?.message ?? String(err) });

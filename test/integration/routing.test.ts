@@ -448,6 +448,9 @@ describe("routing to OpenAI, Anthropic and OpenAI-compatible upstreams", functio
     await addTestModel(store, "tiny-no-key", { nEmbd: 384, nLayers: 6, nHead: 6, nFf: 1024 });
     const unserved = (await openai.chat.completions.create({ model: "tiny-no-key", messages: [{ role: "user", content: [image] }] }).catch((e: unknown) => e)) as APIError;
     expect(unserved.message).to.contain("MLXM_TEST_KEY_NOT_SET");
+    // A name nothing serves is not found, images or not.
+    const nowhere = (await openai.chat.completions.create({ model: "no-such-model", messages: [{ role: "user", content: [image] }] }).catch((e: unknown) => e)) as APIError;
+    expect(nowhere.status).to.equal(404);
 
     const rowsSince = () => store.db.selectFrom("requests").where("model", "=", "tiny-route").where("created_at", ">=", since).selectAll().execute();
     await eventually(async () => (await rowsSince()).length === 5, "the rows");

@@ -20,7 +20,6 @@ import { badRequest, modelNotFound, UnsupportedInputError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { SchemaGrammars } from "./grammar/schema-grammars.js";
 import { chatPrompt, countChatTokens, prepareChat, runChat, type GenerationOutcome, type GenerationTarget } from "./generation.js";
-import { mediaRefusal } from "./text-only.js";
 import { completionPrompt, prepareCompletion, runCompletion } from "./completion.js";
 import { describeAccelerator, type AcceleratorInfo } from "./accelerator.js";
 import { recordGeneration, requestAttributes, round, type GenerationMetrics, type Operation } from "./generation-telemetry.js";
@@ -100,10 +99,6 @@ export class LocalModelService implements ModelService {
   }
 
   chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatEvent> {
-    // Refused before a generation span starts: with a route of the name behind the model (which then serves it), an
-    // ERROR span here would mark a request that succeeded as failed.
-    const refusal = mediaRefusal(request);
-    if (refusal) return refused(refusal);
     return this.#stream("chat", request, signal, {
       prepare: (preset) => prepareChat(applyPresetToChat(request, preset), this.#grammars),
       tokenize: chatPrompt,
@@ -356,9 +351,4 @@ export class LocalModelService implements ModelService {
       if (!seen.has(name)) metrics.queueDepth.set({ model: name }, 0);
     }
   }
-}
-
-/** A stream whose first read throws `err`: a refusal on the same path as every other failure before the first event. */
-async function* refused(err: Error): AsyncGenerator<ChatEvent> {
-  throw err;
 }

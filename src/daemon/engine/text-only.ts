@@ -9,18 +9,10 @@ import { mediaOf } from "../core/message-parts.js";
 import { UnsupportedInputError } from "../errors.js";
 
 export function refuseMedia(request: ChatRequest): void {
-  const refusal = mediaRefusal(request);
-  if (refusal) throw refusal;
-}
-
-/** The refusal of a request that carries images or documents, or undefined. */
-export function mediaRefusal(request: ChatRequest): UnsupportedInputError | undefined {
-  if (!Array.isArray(request.messages)) return undefined;
   for (const m of request.messages) {
     const media = mediaOf(m)[0];
     if (!media) continue;
     const what = media.type === "image" ? "images" : "documents";
-    return new UnsupportedInputError(`${what} are not supported: "${request.model}" is a local text-only model (route it to a vision model upstream to send ${what})`, request.messagesParam ?? "messages");
+    throw new UnsupportedInputError(`${what} are not supported: "${request.model}" is a local text-only model (route it to a vision model upstream to send ${what})`, request.messagesParam ?? "messages");
   }
-  return undefined;
 }

@@ -10,6 +10,7 @@ import { GenAI, SpanKind, recordError, tracer, type Span } from "../../observabi
 import type { ChatEvent, ChatRequest, CompletionRequest } from "../core/chat.js";
 import { UnsupportedInputError } from "../errors.js";
 import type { Candidate, Served } from "./fallback.js";
+import { forwards } from "./forward-call.js";
 import { costOf, type PricedUsage } from "./pricing.js";
 import type { Upstream } from "./providers.js";
 import { currentRecord, holdRecord } from "./request-record.js";
@@ -54,11 +55,11 @@ function completionWork(deps: BackendDeps, request: CompletionRequest): CoreWork
       if (!upstream.complete) throw new Error(`${upstream.label} has no text completions API`); // ruled out by `unservable`
       return upstream.complete({ ...request, model }, signal);
     },
-    // Anthropic has no raw completions API; another backend of the name may serve it.
+    // Only OpenAI-speaking routes have a text completions API (Anthropic has none); another backend of the name may.
     unservable: (c) => {
-      if (c.kind !== "route" || c.route.provider !== "anthropic") return undefined;
+      if (c.kind !== "route" || forwards({ api: "openai", endpoint: "completions" }, c.route.provider)) return undefined;
       const what = request.suffix !== undefined ? "fill-in-the-middle (suffix)" : "raw text completions";
-      return new UnsupportedInputError(`model "${request.model}" is routed to anthropic, which has no ${what}; OpenAI-speaking routes and local models serve them`, request.suffix !== undefined ? "suffix" : "model");
+      return new UnsupportedInputError(`model "${request.model}" is routed to ${c.route.provider}, which has no ${what}; OpenAI-speaking routes and local models serve them`, request.suffix !== undefined ? "suffix" : "model");
     },
   };
 }

@@ -107,7 +107,7 @@ export class RoutingModelService implements ModelService {
       next: () => {
         if (events) return events.next();
         events = EMPTY;
-        return this.#select(request, signal).then(async (chosen) => {
+        return this.#select(request.model, signal, (c, started) => startCore(this.#backends, c, request, signal, started)).then(async (chosen) => {
           const first = await chosen.next();
           // Closed while the backend was being chosen: end the stream that started, so its span and slot are freed.
           if (closed) return (await chosen.return?.()) ?? { done: true, value: undefined };
@@ -147,15 +147,7 @@ export class RoutingModelService implements ModelService {
    * by local models and, through OpenAI's text completions API, by OpenAI-speaking routes, with the same fallback.
    */
   async *complete(request: CompletionRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
-    const record = currentRecord();
-    if (record) record.model = request.model;
-    const started = performance.now();
-    const candidates = await this.plan(request.model);
-    const { label, result } = await firstThatServes(request.model, candidates, signal, this.options.logger, (c) =>
-      startCoreCompletion(this.#backends, c, request, signal, started),
-    );
-    this.#commit(label);
-    yield* iterable(result);
+    yield* iterable(await this.#select(request.model, signal, (c, started) => startCoreCompletion(this.#backends, c, request, signal, started)));
   }
 
   async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
@@ -249,12 +241,16 @@ export class RoutingModelService implements ModelService {
   }
 
   /** Try the candidates in order until one produces its first event; its stream, observed, from that event on. */
-  async #select(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterator<ChatEvent>> {
+  async #select(
+    model: string,
+    signal: AbortSignal,
+    start: (c: Candidate, started: number) => Promise<Served<AsyncIterator<ChatEvent>>>,
+  ): Promise<AsyncIterator<ChatEvent>> {
     const started = performance.now();
     const record = currentRecord();
-    if (record) record.model = request.model;
-    const candidates = await this.plan(request.model);
-    const { label, result } = await firstThatServes(request.model, candidates, signal, this.options.logger, (c) => startCore(this.#backends, c, request, signal, started));
+    if (record) record.model = model;
+    const candidates = await this.plan(model);
+    const { label, result } = await firstThatServes(model, candidates, signal, this.options.logger, (c) => start(c, started));
     this.#commit(label);
     return result;
   }
