@@ -2,11 +2,13 @@
  * Pull benchmark against the fake Hub on loopback, with a 1 GiB file:
  * 1. throughput of a full pull (PullManager + downloader in a child process: 64 MiB chunks, 4 connections,
  *    sha256 verified) divided by curl's on the same file from the same server in the same run (curl to a file on
- *    the same disk, curl to /dev/null, and curl to a file followed by `sha256sum`, the verified equivalent), with
+ *    the same disk, curl to /dev/null, curl to a file followed by `sha256sum`, the verified equivalent, and by
+ *    `sync --data`, the on-disk equivalent, which a durable pull's blob is before it becomes visible), with
  *    the default durable progress records and without them;
  * 2. bytes re-fetched after SIGKILLing a pull at ~50% and resuming it in a new process.
- * Runs are interleaved (curl, pull, pull non-durable, ...) and the median is reported, because other work on the
- * machine moves single runs a lot. CPU time is reported too: the server shares the machine's cores.
+ * Runs are interleaved (curl, pull, pull non-durable, ...), in an order that turns from run to run, and the median
+ * is reported, because other work on the machine moves single runs a lot. CPU time is reported too: the server
+ * shares the machine's cores.
  * Usage: `npx tsx bench/pull-throughput.ts [--size-mib 1024] [--runs 3] [--cpu-prof dir]`. Temp files go under /tmp and are deleted.
  */
 import { execFile, spawn } from "node:child_process";
@@ -107,25 +109,38 @@ async function main(): Promise<void> {
     await curl(url, "/dev/null"); // warm-up: page cache, TCP
     const curlFile: { ms: number; cpuMs?: number }[] = [];
     const curlSha: number[] = [];
+    const curlSynced: number[] = [];
     const curlNull: { ms: number; cpuMs?: number }[] = [];
     const durable: PullRun[] = [];
     const light: PullRun[] = [];
-    for (let r = 0; r < runs; r++) {
+    const curlSide = async () => {
       const out = path.join(work, "curl.out");
       const c = await curl(url, out);
       curlFile.push(c);
+      // What curl's file costs on disk (fdatasync, as a durable pull's blob): the floor the disk sets for any client
+      // that keeps the blob through a power loss.
+      const s0 = performance.now();
+      await promisify(execFile)("sync", ["--data", out]);
+      curlSynced.push(c.ms + performance.now() - s0);
       const t0 = performance.now();
       await promisify(execFile)("sha256sum", [out]);
       curlSha.push(c.ms + performance.now() - t0);
       fs.rmSync(out, { force: true });
       curlNull.push(await curl(url, "/dev/null"));
-      for (const [list, extra] of [[durable, {}], [light, { durable: false }]] as const) {
-        const home = path.join(work, `home-${r}`);
-        const run = await pullInChild(home, hub.url, { ...tuning, ...extra });
-        if (!run) throw new Error("pull did not finish");
-        list.push(run);
-        fs.rmSync(home, { recursive: true, force: true });
-      }
+    };
+    const pullSide = (list: PullRun[], extra: Record<string, unknown>, r: number) => async () => {
+      const home = path.join(work, `home-${r}`);
+      const run = await pullInChild(home, hub.url, { ...tuning, ...extra });
+      if (!run) throw new Error("pull did not finish");
+      list.push(run);
+      fs.rmSync(home, { recursive: true, force: true });
+    };
+    for (let r = 0; r < runs; r++) {
+      // The order turns from run to run: a write's speed on a virtual disk depends on what was written and deleted
+      // just before (measured with dd: 1 GiB + fdatasync in 0.6 s right after another file was written and deleted,
+      // 2.5 s after 8 s idle), so no side may always come first.
+      const sides = [curlSide, pullSide(durable, {}, r), pullSide(light, { durable: false }, r)];
+      for (let i = 0; i < sides.length; i++) await sides[(i + r) % sides.length]!();
     }
 
     // Kill at ~50%, resume in a new process.
@@ -152,6 +167,7 @@ async function main(): Promise<void> {
       ["curl -o file (same disk)", secs(cf), mibps(size, cf), "1.00", cfCpu !== undefined ? secs(cfCpu) : "?"],
       ["curl -o /dev/null", secs(cn), mibps(size, cn), (cf / cn).toFixed(2), "-"],
       ["curl -o file, then sha256sum (verified)", secs(median(curlSha)), mibps(size, median(curlSha)), (cf / median(curlSha)).toFixed(2), "-"],
+      ["curl -o file, then sync --data (on disk)", secs(median(curlSynced)), mibps(size, median(curlSynced)), (cf / median(curlSynced)).toFixed(2), "-"],
     ];
     for (const [label, list] of [["durable (default)", durable], ["durable: false", light]] as const) {
       const total = median(list.map((r) => r.stats.durationMs));
@@ -160,6 +176,7 @@ async function main(): Promise<void> {
       const cpu = median(list.map((r) => r.cpuMs));
       rows.push([`mlxm pull, ${label}: end to end`, secs(total), mibps(size, total), (cf / total).toFixed(2), secs(cpu)]);
       rows.push([`  ÷ curl + sha256sum`, "", "", (median(curlSha) / total).toFixed(2), ""]);
+      rows.push([`  ÷ curl + sync --data`, "", "", (median(curlSynced) / total).toFixed(2), ""]);
       rows.push([`  download + verify`, secs(dv), mibps(size, dv), (cf / dv).toFixed(2), ""]);
       rows.push([`  verify tail after the last byte`, `${verify.toFixed(0)} ms`, "", "", ""]);
       const inMemory = median(list.map((r) => r.stats.hashedInMemory ?? 0));
@@ -172,7 +189,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${table(rows)}\n\n`);
     const list = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
     process.stdout.write(
-      `all runs (s): curl file ${list(curlFile.map((c) => c.ms))}; curl+sha256sum ${list(curlSha)}; ` +
+      `all runs (s): curl file ${list(curlFile.map((c) => c.ms))}; curl+sha256sum ${list(curlSha)}; curl+sync ${list(curlSynced)}; ` +
         `curl null ${list(curlNull.map((c) => c.ms))}; ` +
         `pull ${list(durable.map((r) => r.stats.durationMs))}; pull non-durable ${list(light.map((r) => r.stats.durationMs))}\n\n`,
     );
