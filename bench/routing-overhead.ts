@@ -81,7 +81,7 @@ function startUpstream(): Promise<{ url: string; connections(): number; close():
 
 async function startDaemon(home: string, port: number, runJs = RUN_JS): Promise<ChildProcess> {
   const prof = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : [];
-  const child = spawn(process.execPath, [...prof, runJs, "serve"], { env: cliEnv({ home, port, extra: { MLXM_LOG_LEVEL: "warn" } }), stdio: "ignore" });
+  const child = spawn(process.execPath, [...prof, runJs, "serve"], { env: cliEnv({ home, port, extra: { MLXM_LOG_LEVEL: "warn", ...(runJs !== RUN_JS && process.env.BASE_ENV ? JSON.parse(process.env.BASE_ENV) : {}) } }), stdio: "ignore" });
   const client = new MlxmClient({ baseUrl: `http://127.0.0.1:${port}` });
   for (let i = 0; i < 600; i++) {
     const ok = await client.health().then((h) => h.status === "ready", () => false);
@@ -148,7 +148,7 @@ http.createServer((req, res) => {
 `;
 
 async function startBareProxy(upstreamUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["-e", BARE_PROXY, upstreamUrl], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, process.env.PROXY_FILE ? [process.env.PROXY_FILE, upstreamUrl] : ["-e", BARE_PROXY, upstreamUrl], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<string>((resolve) => child.stdout!.once("data", (d: Buffer) => resolve(d.toString().trim())));
   return { child, url: `http://127.0.0.1:${port}/v1` };
 }

@@ -12,6 +12,7 @@ import type { MlxmConfig } from "../config/config.js";
 import { describeVariables } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
 import { createApp } from "./app.js";
+import { expressBornObjects } from "./http/express-born-objects.js";
 import { createContext, type DaemonServices } from "./context.js";
 import { ROOT_CONTEXT, propagation } from "@opentelemetry/api";
 import { daemonObservability } from "../observability/daemon-setup.js";
@@ -103,7 +104,10 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
   // a body sent a byte a second would otherwise hold a connection that long whatever the setting. Node checks the
   // deadline on an interval (30 s by default), so the check runs often enough for short timeouts to mean something.
   const receiveMs = Math.min(config.security.requestTimeoutMs > 0 ? config.security.requestTimeoutMs : RECEIVE_CAP_MS, RECEIVE_CAP_MS);
-  const server = http.createServer({ requestTimeout: receiveMs, connectionsCheckingInterval: Math.min(30_000, Math.max(250, receiveMs / 4)) }, app);
+  const server = http.createServer(
+    { requestTimeout: receiveMs, connectionsCheckingInterval: Math.min(30_000, Math.max(250, receiveMs / 4)), ...expressBornObjects(app) },
+    app,
+  );
   // Keep-alive sockets would otherwise hold shutdown open until they time out.
   server.keepAliveTimeout = 5_000;
 

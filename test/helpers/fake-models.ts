@@ -21,6 +21,7 @@ import { Store } from "../../src/daemon/store/store.js";
 import { createMetrics } from "../../src/observability/metrics.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { makeTempHome } from "./temp-home.js";
+import { expressBornObjects } from "../../src/daemon/http/express-born-objects.js";
 
 export const FAKE_REPLY = ["Hello", ", ", "world"];
 export const FAKE_REASONING = ["Let me ", "think."];
@@ -168,7 +169,8 @@ export async function startFakeApp(): Promise<FakeApp> {
   const router = new RoutingModelService({ local: models, store, secrets, readEnv: () => undefined, logger: silentLogger() });
   const services = { store, models, router, secrets } as unknown as DaemonServices;
   setServices(services);
-  const server = http.createServer(createApp(context));
+  const app = createApp(context);
+  const server = http.createServer(expressBornObjects(app), app);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
