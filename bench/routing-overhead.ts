@@ -8,6 +8,8 @@
  *   npx tsx bench/routing-overhead.ts --baseline /tmp/old-build/bin/run.js    # a second build, in the same run
  *   npx tsx bench/routing-overhead.ts --cpu-prof /tmp/prof                    # the daemons' CPU profiles
  *   npx tsx bench/routing-overhead.ts --pace-us 10000                         # a realistic 100 tokens/s upstream
+ *   npx tsx bench/routing-overhead.ts --baseline bin/run.js --baseline-env '{"NODE_OPTIONS":"--max-semi-space-size=64"}'
+ *   npx tsx bench/routing-overhead.ts --floor-proxy /tmp/express-proxy.cjs    # another floor (e.g. the same proxy in Express)
  *
  * The upstream is a local streaming server in this process: a chunk per token, unpaced by default (the harshest case:
  * throughput is bound by the CPU mlxm spends per chunk, not by a model). Goal: <= 2 ms added TTFT, >= 0.98 throughput.
@@ -41,12 +43,17 @@ const { values } = parseArgs({
     baseline: { type: "string" },
     /** Write the daemons' CPU profiles (node --cpu-prof) into this folder. */
     "cpu-prof": { type: "string" },
+    /** Extra environment (JSON) for the --baseline daemon only: the same build with a feature switched off. */
+    "baseline-env": { type: "string" },
+    /** A script (`node FILE <upstream url>`, printing its port) to run instead of the bare proxy as the floor. */
+    "floor-proxy": { type: "string" },
   },
 });
 const TTFT_SAMPLES = Number(values.ttft);
 const STREAMS = Number(values.streams);
 const CHUNKS = Number(values.chunks);
 const PACE_US = Number(values["pace-us"]);
+const BASELINE_ENV = values["baseline-env"] ? (JSON.parse(values["baseline-env"]) as Record<string, string>) : {};
 
 /** A streaming OpenAI-compatible upstream: `max_tokens` chunks of one word, then usage and [DONE]. */
 function startUpstream(): Promise<{ url: string; connections(): number; close(): void }> {
@@ -81,7 +88,7 @@ function startUpstream(): Promise<{ url: string; connections(): number; close():
 
 async function startDaemon(home: string, port: number, runJs = RUN_JS): Promise<ChildProcess> {
   const prof = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : [];
-  const child = spawn(process.execPath, [...prof, runJs, "serve"], { env: cliEnv({ home, port, extra: { MLXM_LOG_LEVEL: "warn", ...(runJs !== RUN_JS && process.env.BASE_ENV ? JSON.parse(process.env.BASE_ENV) : {}) } }), stdio: "ignore" });
+  const child = spawn(process.execPath, [...prof, runJs, "serve"], { env: cliEnv({ home, port, extra: { MLXM_LOG_LEVEL: "warn", ...(runJs !== RUN_JS ? BASELINE_ENV : {}) } }), stdio: "ignore" });
   const client = new MlxmClient({ baseUrl: `http://127.0.0.1:${port}` });
   for (let i = 0; i < 600; i++) {
     const ok = await client.health().then((h) => h.status === "ready", () => false);
@@ -148,7 +155,7 @@ http.createServer((req, res) => {
 `;
 
 async function startBareProxy(upstreamUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, process.env.PROXY_FILE ? [process.env.PROXY_FILE, upstreamUrl] : ["-e", BARE_PROXY, upstreamUrl], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, values["floor-proxy"] ? [values["floor-proxy"], upstreamUrl] : ["-e", BARE_PROXY, upstreamUrl], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<string>((resolve) => child.stdout!.once("data", (d: Buffer) => resolve(d.toString().trim())));
   return { child, url: `http://127.0.0.1:${port}/v1` };
 }
