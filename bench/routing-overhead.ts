@@ -9,7 +9,8 @@
  *   npx tsx bench/routing-overhead.ts --cpu-prof /tmp/prof                    # the daemons' CPU profiles
  *   npx tsx bench/routing-overhead.ts --pace-us 10000                         # a realistic 100 tokens/s upstream
  *   npx tsx bench/routing-overhead.ts --baseline bin/run.js --baseline-env '{"NODE_OPTIONS":"--max-semi-space-size=64"}'
- *   npx tsx bench/routing-overhead.ts --floor-proxy /tmp/express-proxy.cjs    # another floor (e.g. the same proxy in Express)
+ *   npx tsx bench/routing-overhead.ts --floor-proxy bench/express-floor-proxy.cjs  # the bare proxy in Express as the floor
+ *   npx tsx bench/routing-overhead.ts --floor-proxy "bench/express-floor-proxy.cjs --born"
  *
  * The upstream is a local streaming server in this process: a chunk per token, unpaced by default (the harshest case:
  * throughput is bound by the CPU mlxm spends per chunk, not by a model). Goal: <= 2 ms added TTFT, >= 0.98 throughput.
@@ -45,7 +46,7 @@ const { values } = parseArgs({
     "cpu-prof": { type: "string" },
     /** Extra environment (JSON) for the --baseline daemon only: the same build with a feature switched off. */
     "baseline-env": { type: "string" },
-    /** A script (`node FILE <upstream url>`, printing its port) to run instead of the bare proxy as the floor. */
+    /** A script and its arguments (`node FILE <upstream url> [args]`, printing its port) as the floor instead of the bare proxy. */
     "floor-proxy": { type: "string" },
   },
 });
@@ -53,6 +54,8 @@ const TTFT_SAMPLES = Number(values.ttft);
 const STREAMS = Number(values.streams);
 const CHUNKS = Number(values.chunks);
 const PACE_US = Number(values["pace-us"]);
+/** `FILE [args...]`: run as `node FILE <upstream url> [args...]`. */
+const FLOOR_PROXY = values["floor-proxy"]?.split(" ").filter(Boolean);
 const BASELINE_ENV = values["baseline-env"] ? (JSON.parse(values["baseline-env"]) as Record<string, string>) : {};
 
 /** A streaming OpenAI-compatible upstream: `max_tokens` chunks of one word, then usage and [DONE]. */
@@ -155,7 +158,7 @@ http.createServer((req, res) => {
 `;
 
 async function startBareProxy(upstreamUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, values["floor-proxy"] ? [values["floor-proxy"], upstreamUrl] : ["-e", BARE_PROXY, upstreamUrl], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, FLOOR_PROXY ? [FLOOR_PROXY[0]!, upstreamUrl, ...FLOOR_PROXY.slice(1)] : ["-e", BARE_PROXY, upstreamUrl], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<string>((resolve) => child.stdout!.once("data", (d: Buffer) => resolve(d.toString().trim())));
   return { child, url: `http://127.0.0.1:${port}/v1` };
 }
@@ -207,7 +210,7 @@ async function main() {
     }
     console.log(`\nrouting overhead: upstream chunks ${PACE_US ? `paced ${PACE_US} us` : "unpaced"}, ${TTFT_SAMPLES} TTFT samples, ${STREAMS} streams x ${CHUNKS} chunks, load ${loadavg()[0]!.toFixed(1)}\n`);
     const routedSides = sides.filter((s) => s !== "direct");
-    const name = (s: Side) => (s === "mlxm" ? "through mlxm" : s === "floor" ? "bare Node proxy (floor)" : `through baseline (${values.baseline})`);
+    const name = (s: Side) => (s === "mlxm" ? "through mlxm" : s === "floor" ? (FLOOR_PROXY ? `floor (${FLOOR_PROXY.join(" ")})` : "bare Node proxy (floor)") : `through baseline (${values.baseline})`);
     console.log(`| measure | direct | ${routedSides.map(name).join(" | ")} |`);
     console.log(`|---|---|${routedSides.map(() => "---|").join("")}`);
     const row = (label: string, stat: (xs: number[]) => number, unit: string, vs: (d: number, m: number) => string, xs: Record<Side, number[]>) => {
