@@ -31,4 +31,14 @@ describe("expressBornObjects", () => {
       server.close();
     }
   });
+  it("leaves Express as usual on a Node whose request is a class, which cannot be called on an object made here", () => {
+    const original = http.IncomingMessage;
+    (http as { IncomingMessage: unknown }).IncomingMessage = class extends original {};
+    try {
+      expect(expressBornObjects(express())).to.deep.equal({});
+    } finally {
+      (http as { IncomingMessage: unknown }).IncomingMessage = original;
+    }
+    expect(expressBornObjects(express())).to.have.keys("IncomingMessage", "ServerResponse");
+  });
 });
