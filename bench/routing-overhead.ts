@@ -9,8 +9,8 @@
  *   npx tsx bench/routing-overhead.ts --cpu-prof /tmp/prof                    # the daemons' CPU profiles
  *   npx tsx bench/routing-overhead.ts --pace-us 10000                         # a realistic 100 tokens/s upstream
  *   npx tsx bench/routing-overhead.ts --baseline bin/run.js --baseline-env '{"NODE_OPTIONS":"--max-semi-space-size=64"}'
- *   npx tsx bench/routing-overhead.ts --floor-proxy bench/express-floor-proxy.cjs  # the bare proxy in Express as the floor
- *   npx tsx bench/routing-overhead.ts --floor-proxy "bench/express-floor-proxy.cjs --born"
+ *   npx tsx bench/routing-overhead.ts --floor-proxy bench/express-floor-proxy.mjs  # the bare proxy in Express as the floor
+ *   npx tsx bench/routing-overhead.ts --floor-proxy "bench/express-floor-proxy.mjs --born"
  *
  * The upstream is a local streaming server in this process: a chunk per token, unpaced by default (the harshest case:
  * throughput is bound by the CPU mlxm spends per chunk, not by a model). Goal: <= 2 ms added TTFT, >= 0.98 throughput.
@@ -89,9 +89,9 @@ function startUpstream(): Promise<{ url: string; connections(): number; close():
   );
 }
 
-async function startDaemon(home: string, port: number, runJs = RUN_JS): Promise<ChildProcess> {
+async function startDaemon(home: string, port: number, runJs: string, env: Record<string, string>): Promise<ChildProcess> {
   const prof = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : [];
-  const child = spawn(process.execPath, [...prof, runJs, "serve"], { env: cliEnv({ home, port, extra: { MLXM_LOG_LEVEL: "warn", ...(runJs !== RUN_JS ? BASELINE_ENV : {}) } }), stdio: "ignore" });
+  const child = spawn(process.execPath, [...prof, runJs, "serve"], { env: cliEnv({ home, port, extra: { MLXM_LOG_LEVEL: "warn", ...env } }), stdio: "ignore" });
   const client = new MlxmClient({ baseUrl: `http://127.0.0.1:${port}` });
   for (let i = 0; i < 600; i++) {
     const ok = await client.health().then((h) => h.status === "ready", () => false);
@@ -173,7 +173,7 @@ async function main() {
     const builds: [Side, string][] = [["mlxm", RUN_JS], ...(values.baseline ? [["baseline", values.baseline] as [Side, string]] : [])];
     for (const [i, [side, runJs]] of builds.entries()) {
       const port = await freePort();
-      daemons.push(await startDaemon(homes[i]!.home, port, runJs));
+      daemons.push(await startDaemon(homes[i]!.home, port, runJs, side === "baseline" ? BASELINE_ENV : {}));
       pids[side] = daemons.at(-1)!.pid;
       // Adding a route needs the admin token, as the local CLI sends it.
       await new MlxmClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: readAdminToken(homes[i]!.home) }).addRoute({ pattern: "bench-up", provider: "openai-compatible", base_url: upstream.url });

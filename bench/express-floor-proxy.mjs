@@ -1,8 +1,9 @@
-// The routing benchmark's bare proxy written in Express (`--floor-proxy bench/express-floor-proxy.cjs`): what Express
+// The routing benchmark's bare proxy written in Express (`--floor-proxy bench/express-floor-proxy.mjs`): what Express
 // and its JSON body parser add to a proxy on this machine, apart from anything mlxm does. `--born` gives the requests
-// and responses Express's prototypes from birth, as the daemon does (src/daemon/http/express-born-objects.ts).
-const http = require("node:http");
-const express = require("express");
+// and responses Express's prototypes from birth with the daemon's own helper (built: `npm run build` first).
+import http from "node:http";
+import express from "express";
+import { expressBornObjects } from "../dist/daemon/http/express-born-objects.js";
 
 const upstream = new URL(process.argv[2]);
 const agent = new http.Agent({ keepAlive: true });
@@ -20,18 +21,6 @@ app.post("/v1/chat/completions", (req, res) => {
   up.end(out);
 });
 
-function bornClasses() {
-  function Req(socket) {
-    http.IncomingMessage.call(this, socket);
-  }
-  Req.prototype = app.request;
-  function Res(...args) {
-    http.ServerResponse.apply(this, args);
-  }
-  Res.prototype = app.response;
-  return { IncomingMessage: Req, ServerResponse: Res };
-}
-
-http.createServer(process.argv.includes("--born") ? bornClasses() : {}, app).listen(0, "127.0.0.1", function () {
+http.createServer(process.argv.includes("--born") ? expressBornObjects(app) : {}, app).listen(0, "127.0.0.1", function () {
   console.log(this.address().port);
 });
