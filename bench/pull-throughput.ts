@@ -4,7 +4,7 @@
  *    sha256 verified) divided by curl's on the same file from the same server in the same run (curl to a file on
  *    the same disk, curl to /dev/null, curl to a file followed by `sha256sum`, the verified equivalent, and by
  *    `sync --data`, the on-disk equivalent, which a durable pull's blob is before it becomes visible), with
- *    the default durable progress records and without them;
+ *    the default durable progress records and without them, and durable through the page cache (no O_DIRECT);
  * 2. bytes re-fetched after SIGKILLing a pull at ~50% and resuming it in a new process.
  * Runs are interleaved (curl, pull, pull non-durable, ...), in an order that turns from run to run, and the median
  * is reported, because other work on the machine moves single runs a lot. CPU time is reported too: the server
@@ -113,6 +113,7 @@ async function main(): Promise<void> {
     const curlNull: { ms: number; cpuMs?: number }[] = [];
     const durable: PullRun[] = [];
     const light: PullRun[] = [];
+    const buffered: PullRun[] = [];
     const curlSide = async () => {
       const out = path.join(work, "curl.out");
       const c = await curl(url, out);
@@ -136,7 +137,7 @@ async function main(): Promise<void> {
       // The order turns from run to run: a write's speed on a virtual disk depends on what was written and deleted
       // just before (measured with dd: 1 GiB + fdatasync in 0.6 s right after another file was written and deleted,
       // 2.5 s after 8 s idle), so no side may always come first.
-      const sides = [curlSide, pullSide(durable, {}, r), pullSide(light, { durable: false }, r)];
+      const sides = [curlSide, pullSide(durable, {}, r), pullSide(light, { durable: false }, r), pullSide(buffered, { directIo: false }, r)];
       for (let i = 0; i < sides.length; i++) await sides[(i + r) % sides.length]!();
     }
     // sha256sum apart, after the interleaved runs: it keeps a core busy for seconds, and on this machine whatever
@@ -178,7 +179,8 @@ async function main(): Promise<void> {
       ["curl -o file, then sha256sum (verified)", secs(median(curlSha)), mibps(size, median(curlSha)), (cf / median(curlSha)).toFixed(2), "-"],
       ["curl -o file, then sync --data (on disk)", secs(median(curlSynced)), mibps(size, median(curlSynced)), (cf / median(curlSynced)).toFixed(2), "-"],
     ];
-    for (const [label, list] of [["durable (default)", durable], ["durable: false", light]] as const) {
+    const pulls = [["durable (default)", durable], ["durable: false", light], ["durable, through the page cache (directIo: false)", buffered]] as const;
+    for (const [label, list] of pulls) {
       const total = median(list.map((r) => r.stats.durationMs));
       const dv = median(list.map((r) => r.stats.downloadMs + r.stats.verifyMs));
       const verify = median(list.map((r) => r.stats.verifyMs));
@@ -190,6 +192,8 @@ async function main(): Promise<void> {
       rows.push([`  verify tail after the last byte`, `${verify.toFixed(0)} ms`, "", "", ""]);
       const inMemory = median(list.map((r) => r.stats.hashedInMemory ?? 0));
       rows.push([`  hashed from memory (rest read back)`, `${((100 * inMemory) / size).toFixed(0)} %`, "", "", ""]);
+      const direct = median(list.map((r) => r.stats.writtenDirect ?? 0));
+      rows.push([`  written past the page cache (O_DIRECT)`, `${((100 * direct) / size).toFixed(0)} %`, "", "", ""]);
     }
     process.stdout.write(
       `\nPull throughput: ${sizeMiB} MiB file, loopback fake Hub, ${CHUNK / MiB} MiB chunks x ${CONCURRENCY} connections, ` +
@@ -200,7 +204,8 @@ async function main(): Promise<void> {
     process.stdout.write(
       `all runs (s): curl file ${list(curlFile.map((c) => c.ms))}; curl+sha256sum ${list(curlSha)}; curl+sync ${list(curlSynced)}; ` +
         `curl null ${list(curlNull.map((c) => c.ms))}; ` +
-        `pull ${list(durable.map((r) => r.stats.durationMs))}; pull non-durable ${list(light.map((r) => r.stats.durationMs))}\n\n`,
+        `pull ${list(durable.map((r) => r.stats.durationMs))}; pull non-durable ${list(light.map((r) => r.stats.durationMs))}; ` +
+        `pull through the page cache ${list(buffered.map((r) => r.stats.durationMs))}\n\n`,
     );
     process.stdout.write(`${table([
       ["kill -9 at ~50%, then resume", "bytes"],

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { DIRECT_IO_ALIGN, alignedSharedMemory } from "../../src/daemon/hub/download/aligned-memory.js";
 import { BlobWriter } from "../../src/daemon/hub/download/blob-writer.js";
 import { makeTempHome } from "../helpers/temp-home.js";
 
@@ -123,5 +124,74 @@ describe("hub blob writer", () => {
       error = err;
     }
     expect(error).to.be.instanceOf(Error);
+  });
+
+  /** Whether the file system under the test's temp dir takes O_DIRECT (ext4 does, tmpfs does not). */
+  const directIoWorks = (): boolean => {
+    if (!fs.constants.O_DIRECT) return false;
+    try {
+      fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_DIRECT));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  /** Write the whole file from the writer's own batches of `size`, out of order; returns the writer, finished. */
+  const writeAllThrough = async (writer: BlobWriter, size: number): Promise<string> => {
+    let batch = writer.acquire(size);
+    for (let start = Math.floor((content.length - 1) / size) * size; start >= 0; start -= size) {
+      const n = Math.min(size, content.length - start);
+      content.copy(batch, 0, start, start + n);
+      batch = (await writer.write(batch, n, start)) ?? batch;
+    }
+    return (await writer.finish()).sha256;
+  };
+
+  it("hands out page-aligned shared memory", () => {
+    const { buffer, aligned } = alignedSharedMemory(1024 * KiB);
+    expect(buffer).to.be.instanceOf(SharedArrayBuffer);
+    expect(buffer.byteLength).to.equal(1024 * KiB);
+    expect(aligned).to.equal(true);
+    // Not a multiple of WebAssembly's 64 KiB page: ordinary shared memory, not claimed to be aligned.
+    expect(alignedSharedMemory(1000).aligned).to.equal(false);
+  });
+
+  it("writes aligned batches past the page cache (O_DIRECT) and the unaligned tail through it, with the same bytes", async function () {
+    if (!directIoWorks()) this.skip();
+    const writer = new BlobWriter(file, content.length, { hashWindowBytes: 1024 * KiB });
+    expect(await writeAllThrough(writer, 64 * KiB)).to.equal(sha256);
+    expect(fs.readFileSync(file).equals(content)).to.equal(true);
+    // Every whole page went past the cache; only the file's last partial page went through it.
+    const alignedBytes = content.length - (content.length % DIRECT_IO_ALIGN);
+    expect(writer.stats.writtenDirect).to.equal(alignedBytes);
+  });
+
+  it("writes through the page cache when told to, and for batches that are not its own aligned ones", async () => {
+    const off = new BlobWriter(file, content.length, { hashWindowBytes: 1024 * KiB, directIo: false });
+    expect(await writeAllThrough(off, 64 * KiB)).to.equal(sha256);
+    expect(off.stats.writtenDirect).to.equal(0);
+    fs.truncateSync(file, 0);
+    fs.truncateSync(file, content.length);
+    // Batches in memory the writer did not hand out (their address is unknown): through the page cache, never EINVAL.
+    const foreign = new BlobWriter(file, content.length);
+    const cut = [0, 64 * KiB, 256 * KiB, content.length];
+    for (let i = 0; i < 3; i++) await foreign.write(sharedBatch(cut[i], cut[i + 1]), cut[i + 1] - cut[i], cut[i]);
+    expect((await foreign.finish()).sha256).to.equal(sha256);
+    expect(foreign.stats.writtenDirect).to.equal(0);
+    expect(fs.readFileSync(file).equals(content)).to.equal(true);
+  });
+
+  it("closes its files whether it finishes or is abandoned", async function () {
+    if (!fs.existsSync("/proc/self/fd")) this.skip();
+    const openFds = () => fs.readdirSync("/proc/self/fd").length;
+    const before = openFds();
+    const finished = new BlobWriter(file, content.length);
+    await finished.write(sharedBatch(0, content.length), content.length, 0);
+    await finished.finish();
+    const abandoned = new BlobWriter(file, content.length);
+    await abandoned.write(sharedBatch(0, 100 * KiB), 100 * KiB, 0);
+    await abandoned.close();
+    expect(openFds()).to.equal(before);
   });
 });

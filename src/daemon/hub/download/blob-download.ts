@@ -59,6 +59,7 @@ export class Download {
       minSplitBytes: options.minSplitBytes ?? 8 * MiB,
       durable: options.durable ?? true,
       durableIntervalMs: options.durableIntervalMs ?? 500,
+      directIo: options.directIo ?? true,
       progressIntervalMs: options.progressIntervalMs ?? 100,
       // Every chunk in flight fits: then no byte has to be read back to be hashed.
       hashWindowBytes: options.hashWindowBytes ?? Math.max(1, options.concurrency ?? 4) * (options.chunkSize ?? 64 * MiB),
@@ -69,6 +70,7 @@ export class Download {
     this.#stats = {
       size: request.size, bytesDownloaded: 0, resumedFrom: 0, reused: false, retries: 0, stalls: 0, splits: 0,
       checkpoints: 0, durableCheckpoints: 0, downloadMs: 0, verifyMs: 0, hashMs: 0, hashedInMemory: 0,
+      writtenDirect: 0,
     };
   }
 
@@ -115,6 +117,7 @@ export class Download {
         gitSha1: !this.#req.sha256,
         written: this.#ranges.toJSON(),
         hashWindowBytes: this.#o.hashWindowBytes,
+        directIo: this.#o.directIo,
       });
 
       // Never fewer chunks than connections: a file smaller than concurrency x chunkSize still downloads in parallel.
@@ -135,6 +138,7 @@ export class Download {
       this.#stats.verifyMs = performance.now() - verifyStart;
       this.#stats.hashMs = this.#writer.stats.busyMs;
       this.#stats.hashedInMemory = this.#writer.stats.hashedInMemory;
+      this.#stats.writtenDirect = this.#writer.stats.writtenDirect;
       await this.#journal.idle();
       const actual = this.#req.sha256 ? digests.sha256 : digests.gitSha1!;
       const expected = this.#req.sha256 ?? this.#req.gitSha1!;

@@ -1,7 +1,7 @@
 /**
  * Writes a blob that arrives out of order (parallel ranged chunks) and hashes it as it is written, on one worker
- * thread (the writes themselves on the thread pool, one at a time, issued before the batch is hashed so the two
- * overlap), so the thread receiving the bytes only hands batches over.
+ * thread (the writes themselves on the thread pool, one or two at a time, issued before the batch is hashed so the
+ * two overlap), so the thread receiving the bytes only hands batches over.
  * - A batch is passed by reference: the range client's batches live in shared memory, so neither the hand-over nor
  *   the write copies a byte in JavaScript (a batch from ordinary memory is copied once). The writer is also the
  *   range client's batch pool: its batches are cut from 16 MiB shared slabs and reused, so the worker is sent each
@@ -14,12 +14,24 @@
  *   read back vs 1.1 s/GiB sha256 on 2 shared cores), which is why keeping batches is worth its memory.
  * When the last byte lands only the tail is left to hash. Node cannot persist a hash state, so after a restart the
  * prefix is hashed again from the file.
+ *
+ * Writes bypass the page cache (O_DIRECT, Linux) where the file system allows it and the batch, its offset and its
+ * length are page-aligned, as full batches from the slabs are (aligned-memory.ts); the rest goes through the page
+ * cache as before. Measured on this project's 2-core VM with 1 MiB writes (one in flight) into a sparse 1 GiB file:
+ * 0.43-0.50 s to the device with O_DIRECT, against 0.77-1.47 s into the page cache plus 0.3 s of fdatasync. Copying
+ * into the page cache was the pull's largest CPU cost (perf: copy_folio_from_iter_atomic), and a durable pull paid
+ * for the writeback on top. Bytes written this way are on the device when the write returns; the fdatasync calls
+ * that make them durable stay, and cost next to nothing now.
  */
+import fs from "node:fs";
 import { Worker } from "node:worker_threads";
+import { DIRECT_IO_ALIGN, alignedSharedMemory } from "./aligned-memory.js";
 import type { ByteRange } from "./byte-ranges.js";
 
 /** Batches are cut from shared slabs of this size (each is sent to the worker once). */
 const SLAB_BYTES = 16 * 1024 * 1024;
+/** A slab for one large batch is rounded up to this (aligned memory comes in WebAssembly's 64 KiB pages). */
+const SLAB_ROUND = 64 * 1024;
 
 /** The digests of a finished file. */
 export interface FileDigests {
@@ -36,6 +48,8 @@ export interface BlobWriterStats {
   hashedInMemory: number;
   /** Bytes read back from the file to be hashed. */
   readBack: number;
+  /** Bytes written past the page cache (O_DIRECT). */
+  writtenDirect: number;
 }
 
 /** A failed write, with the errno code (ENOSPC, EDQUOT, ...) kept for the caller's mapping. */
@@ -51,8 +65,9 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const fs = require("node:fs");
 const crypto = require("node:crypto");
-const { path, size, gitSha1, readBlock, window, written } = workerData;
-const fd = fs.openSync(path, "r+");
+const { fd, size, gitSha1, readBlock, window, written, align } = workerData;
+// The same file opened with O_DIRECT, or -1; dropped for good the first time the kernel refuses a write with EINVAL.
+let directFd = workerData.directFd;
 const sha256 = crypto.createHash("sha256");
 const sha1 = gitSha1 ? crypto.createHash("sha1").update("blob " + size + "\\0") : null;
 const readBuffer = Buffer.allocUnsafeSlow(readBlock);
@@ -64,6 +79,7 @@ let hashed = 0;
 let busyMs = 0;
 let hashedInMemory = 0;
 let readBack = 0;
+let writtenDirect = 0;
 let stepping = false;
 let finishing = false;
 let writes = 0;
@@ -146,43 +162,60 @@ function done() {
     const gap = pending.length ? "; next read-back at " + pending[0][0] : next !== undefined ? "; next kept batch at " + next : "";
     return fail(new Error("hashed " + hashed + " of " + size + " bytes at the end" + gap));
   }
-  fs.closeSync(fd);
   parentPort.postMessage({
     type: "done", sha256: sha256.digest("hex"), gitSha1: sha1 ? sha1.digest("hex") : undefined,
-    stats: { busyMs, hashedInMemory, readBack },
+    stats: { busyMs, hashedInMemory, readBack, writtenDirect },
   });
 }
 
-// One write in flight: writes to one file serialise on its inode lock in the kernel anyway, and waiters spin on
-// it, burning the CPU the hash and the receiving thread need (measured with perf: rwsem_spin_on_owner).
+// One write in flight through the page cache: writes to one file serialise on its inode lock in the kernel anyway,
+// and waiters spin on it, burning the CPU the hash and the receiving thread need (measured with perf:
+// rwsem_spin_on_owner). Two past it (O_DIRECT): the writer sleeps on the device there, so the second waits without
+// spinning and starts the moment the first ends, even while this thread is hashing (measured on a 1 GiB pull:
+// 1.28-1.52 s against 1.46-1.67 s with one, the same CPU; three were no faster than two).
 const writeQueue = [];
-let writing = false;
-function writeAll(bytes, position, callback) {
-  writeQueue.push([bytes, position, callback]);
-  if (!writing) nextWrite();
+let inFlight = 0;
+function writeAll(bytes, position, aligned, callback) {
+  writeQueue.push([bytes, position, aligned, callback]);
+  nextWrite();
 }
 function nextWrite() {
+  if (inFlight >= (directFd >= 0 ? 2 : 1)) return;
   const item = writeQueue.shift();
-  if (!item) { writing = false; return; }
-  writing = true;
-  const [bytes, position, callback] = item;
-  const attempt = (b, p) => fs.write(fd, b, 0, b.length, p, (err, n) => {
-    if (err) { callback(err); return nextWrite(); }
-    if (n < b.length) return attempt(b.subarray(n), p + n);
-    callback();
-    nextWrite();
-  });
+  if (!item) return;
+  inFlight++;
+  const [bytes, position, aligned, callback] = item;
+  const finished = (err) => { inFlight--; callback(err); nextWrite(); };
+  const attempt = (b, p) => {
+    // The aligned part past the page cache when the memory, the offset and the position allow it; a tail shorter
+    // than a page (the file's last bytes) through it.
+    const direct = directFd >= 0 && aligned && b.byteOffset % align === 0 && p % align === 0 && b.length >= align;
+    const length = direct ? b.length - (b.length % align) : b.length;
+    fs.write(direct ? directFd : fd, b, 0, length, p, (err, n) => {
+      if (err && direct && err.code === "EINVAL") {
+        // The file system takes O_DIRECT opens but not these writes: the page cache from here on.
+        directFd = -1;
+        return attempt(b, p);
+      }
+      if (err) return finished(err);
+      if (direct) writtenDirect += n;
+      if (n < b.length) return attempt(b.subarray(n), p + n);
+      finished();
+    });
+  };
   attempt(bytes, position);
 }
 
-// Shared slabs by id: each is sent once (passing a SharedArrayBuffer in a message costs ~0.15 ms), then named.
+// Shared slabs by id, each { buffer, aligned }: sent once (passing a SharedArrayBuffer in a message costs ~0.15 ms),
+// then named. 'aligned': the slab starts on a page boundary.
 const slabs = new Map();
 
 // The write runs on the thread pool while this thread hashes: in-order bytes right away, kept ones when reached.
 function write(m) {
   const t = performance.now();
-  if (m.slab !== undefined && m.buffer) slabs.set(m.slab, m.buffer);
-  const bytes = new Uint8Array(m.slab !== undefined ? slabs.get(m.slab) : m.buffer, m.offset, m.length);
+  if (m.slab !== undefined && m.buffer) slabs.set(m.slab, { buffer: m.buffer, aligned: m.aligned });
+  const slab = m.slab !== undefined ? slabs.get(m.slab) : { buffer: m.buffer, aligned: false };
+  const bytes = new Uint8Array(slab.buffer, m.offset, m.length);
   const end = m.position + m.length;
   const inOrder = m.position <= hashed && end > hashed;
   let kept;
@@ -192,7 +225,7 @@ function write(m) {
   }
   // The write goes to the thread pool first, so the disk and this thread's hashing overlap.
   writes++;
-  writeAll(bytes, m.position, (err) => {
+  writeAll(bytes, m.position, slab.aligned, (err) => {
     writes--;
     if (err) {
       if (kept && held.get(m.position) === kept) held.delete(m.position);
@@ -242,6 +275,8 @@ export class BlobWriter {
   readonly #spare: Buffer[] = [];
   /** Slabs (shared buffers) the worker already knows, by the id it knows them by. */
   readonly #slabIds = new WeakMap<ArrayBufferLike, number>();
+  /** Slabs that start on a page boundary: full batches from them can be written with O_DIRECT. */
+  readonly #alignedSlabs = new WeakSet<ArrayBufferLike>();
   #nextSlabId = 0;
   /** Batches this writer handed out, and the slab the next ones are cut from. */
   readonly #pooled = new WeakSet<Buffer>();
@@ -251,23 +286,30 @@ export class BlobWriter {
   #failure: Error | undefined;
   #done: Promise<FileDigests & { stats: BlobWriterStats }>;
   #closed = false;
+  /** The file, and the same file opened with O_DIRECT (-1 without): opened here, closed once the worker is gone. */
+  readonly #fd: number;
+  readonly #directFd: number;
   /** Filled in by `finish()`. */
-  stats: BlobWriterStats = { busyMs: 0, hashedInMemory: 0, readBack: 0 };
+  stats: BlobWriterStats = { busyMs: 0, hashedInMemory: 0, readBack: 0, writtenDirect: 0 };
 
   /**
    * `path` is the preallocated partial file of `size` bytes; `written` are the ranges already in it (a resume),
    * hashed from the file as the prefix reaches them. Batches ending less than `hashWindowBytes` beyond the hashed
    * prefix are kept until the hash reaches them (so at most that much memory is held); the others are read back.
+   * `directIo` (default true) writes aligned batches past the page cache where the file system allows it.
    */
   constructor(
     path: string,
     size: number,
-    options: { gitSha1?: boolean; written?: ByteRange[]; readBlockBytes?: number; hashWindowBytes?: number } = {},
+    options: { gitSha1?: boolean; written?: ByteRange[]; readBlockBytes?: number; hashWindowBytes?: number; directIo?: boolean } = {},
   ) {
+    this.#fd = fs.openSync(path, "r+");
+    this.#directFd = options.directIo === false ? -1 : openDirect(path);
     this.#worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
-        path, size, gitSha1: !!options.gitSha1, written: options.written ?? [],
+        fd: this.#fd, directFd: this.#directFd, align: DIRECT_IO_ALIGN,
+        size, gitSha1: !!options.gitSha1, written: options.written ?? [],
         // Small enough that a read-back slice delays the writes queued behind it by a few milliseconds at most.
         readBlock: options.readBlockBytes ?? 2 * 1024 * 1024,
         window: options.hashWindowBytes ?? 0,
@@ -314,14 +356,20 @@ export class BlobWriter {
   acquire(size: number): Buffer {
     const spare = this.#spare.findIndex((b) => b.length === size);
     if (spare >= 0) return this.#spare.splice(spare, 1)[0];
-    if (size > SLAB_BYTES / 2) return this.#own(Buffer.from(new SharedArrayBuffer(size)));
+    if (size > SLAB_BYTES / 2) return this.#own(Buffer.from(this.#newSlab(Math.ceil(size / SLAB_ROUND) * SLAB_ROUND), 0, size));
     if (!this.#slab || this.#slabUsed + size > this.#slab.byteLength) {
-      this.#slab = new SharedArrayBuffer(SLAB_BYTES);
+      this.#slab = this.#newSlab(SLAB_BYTES);
       this.#slabUsed = 0;
     }
     const batch = Buffer.from(this.#slab, this.#slabUsed, size);
     this.#slabUsed += size;
     return this.#own(batch);
+  }
+
+  #newSlab(bytes: number): SharedArrayBuffer {
+    const { buffer, aligned } = alignedSharedMemory(bytes);
+    if (aligned) this.#alignedSlabs.add(buffer);
+    return buffer;
   }
 
   release(batch: Buffer): void {
@@ -358,7 +406,10 @@ export class BlobWriter {
     return new Promise<Buffer | undefined>((resolve, reject) => {
       this.#writes.set(id, { buffer, resolve, reject });
       this.#worker.postMessage(
-        { type: "write", id, position, length, shared, slab, buffer: send, offset: own ? 0 : buffer.byteOffset },
+        {
+          type: "write", id, position, length, shared, slab, buffer: send, offset: own ? 0 : buffer.byteOffset,
+          aligned: slab !== undefined && this.#alignedSlabs.has(buffer.buffer),
+        },
         own ? [own.buffer] : [],
       );
     });
@@ -377,10 +428,27 @@ export class BlobWriter {
     }
   }
 
-  /** Stop the worker (idempotent); writes still in flight reject. */
+  /** Stop the worker (idempotent); writes still in flight reject. The files close once it has stopped. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#worker.terminate();
+    try {
+      await this.#worker.terminate();
+    } finally {
+      // The worker's writes ran on its own loop, which ends with the worker: none can reach a reused number.
+      fs.closeSync(this.#fd);
+      if (this.#directFd >= 0) fs.closeSync(this.#directFd);
+    }
+  }
+}
+
+/** `path` opened for O_DIRECT writes, or -1 where there is no such flag (macOS, Windows) or the file system refuses it (tmpfs). */
+function openDirect(path: string): number {
+  const flag = fs.constants.O_DIRECT;
+  if (!flag) return -1;
+  try {
+    return fs.openSync(path, fs.constants.O_WRONLY | flag);
+  } catch {
+    return -1;
   }
 }

@@ -84,6 +84,8 @@ export interface PullStats {
   hashMs: number;
   /** Bytes hashed from memory as they arrived (the rest were read back from the file). */
   hashedInMemory: number;
+  /** Bytes written past the page cache (O_DIRECT). */
+  writtenDirect: number;
   durationMs: number;
 }
 
@@ -143,4 +145,5 @@ export function addStats(total: PullStats, s: DownloadStats): void {
   total.verifyMs += s.verifyMs;
   total.hashMs += s.hashMs;
   total.hashedInMemory += s.hashedInMemory;
+  total.writtenDirect += s.writtenDirect;
 }
