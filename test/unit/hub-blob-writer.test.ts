@@ -126,7 +126,7 @@ describe("hub blob writer", () => {
     expect(error).to.be.instanceOf(Error);
   });
 
-  /** Whether the file system under the test's temp dir takes O_DIRECT (ext4 does, tmpfs does not). */
+  /** Whether the file system under the test's temp dir takes O_DIRECT (ext4 does; tmpfs only on newer kernels). */
   const directIoWorks = (): boolean => {
     if (!fs.constants.O_DIRECT) return false;
     try {

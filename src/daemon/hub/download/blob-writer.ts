@@ -442,7 +442,7 @@ export class BlobWriter {
   }
 }
 
-/** `path` opened for O_DIRECT writes, or -1 where there is no such flag (macOS, Windows) or the file system refuses it (tmpfs). */
+/** `path` opened for O_DIRECT writes, or -1 where there is no such flag (macOS, Windows) or the file system refuses it (tmpfs on older kernels). */
 function openDirect(path: string): number {
   const flag = fs.constants.O_DIRECT;
   if (!flag) return -1;

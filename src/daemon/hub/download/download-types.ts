@@ -58,7 +58,7 @@ export interface DownloadOptions {
    */
   durableIntervalMs?: number;
   /**
-   * Write full batches past the page cache (O_DIRECT) where the file system allows it; elsewhere (tmpfs, macOS)
+   * Write full batches past the page cache (O_DIRECT) where the file system allows it; elsewhere (older tmpfs, macOS)
    * and for unaligned pieces, through it. Default true: on this project's VM it wrote a GiB to the device in less
    * than half the time the page cache took to take it, and it leaves the flushes behind it with nothing to write
    * (see blob-writer.ts).
