@@ -70,6 +70,8 @@ export interface MlxmConfig {
     concurrency: number;
     chunkSizeBytes: number;
     stallTimeoutMs: number;
+    /** Write pulled files past the page cache (O_DIRECT) where the file system takes it. */
+    directIo: boolean;
     /** The Hugging Face hub cache whose verified files pulls reuse. */
     cacheDir: string;
   };
@@ -159,6 +161,7 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       concurrency: parseInteger("MLXM_PULL_CONCURRENCY", req("MLXM_PULL_CONCURRENCY"), 1),
       chunkSizeBytes: parseBytes("MLXM_PULL_CHUNK_SIZE", req("MLXM_PULL_CHUNK_SIZE")),
       stallTimeoutMs: parseDuration("MLXM_PULL_STALL_TIMEOUT", req("MLXM_PULL_STALL_TIMEOUT")),
+      directIo: parseBoolean("MLXM_PULL_DIRECT_IO", req("MLXM_PULL_DIRECT_IO")),
       // huggingface_hub's own precedence: HF_HUB_CACHE, else HF_HOME/hub.
       cacheDir: path.resolve(expandHome(raw("HF_HUB_CACHE") ?? path.join(req("HF_HOME"), "hub"))),
     },

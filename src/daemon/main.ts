@@ -244,6 +244,7 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
       concurrency: config.hub.concurrency,
       chunkSize: config.hub.chunkSizeBytes,
       stallTimeoutMs: config.hub.stallTimeoutMs,
+      directIo: config.hub.directIo,
     },
   });
   disposers.push(() => pulls.dispose());

@@ -14,6 +14,8 @@ describe("config", () => {
     expect(c.home).to.equal(path.join(os.homedir(), ".mlxm"));
     expect(c.engine.keepAliveMs).to.equal(5 * 60_000);
     expect(c.noAutostart).to.equal(false);
+    expect(c.hub.directIo).to.equal(true);
+    expect(resolveConfig({ MLXM_PULL_DIRECT_IO: "false" }).hub.directIo).to.equal(false);
   });
 
   it("lets the environment beat the default and a flag beat the environment", () => {
