@@ -70,7 +70,7 @@ export interface MlxmConfig {
     concurrency: number;
     chunkSizeBytes: number;
     stallTimeoutMs: number;
-    /** Write pulled files past the page cache (O_DIRECT) where the file system takes it. */
+    /** Write pulled files and imported copies past the page cache (O_DIRECT) where the file system takes it. */
     directIo: boolean;
     /** The Hugging Face hub cache whose verified files pulls reuse. */
     cacheDir: string;

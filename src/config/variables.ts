@@ -101,7 +101,7 @@ export const VARIABLES = [
   { name: "MLXM_PULL_STALL_TIMEOUT", kind: "duration", group: "hub", defaultValue: "30s",
     help: "A pull connection that delivers no byte for this long is dropped and retried." },
   { name: "MLXM_PULL_DIRECT_IO", kind: "boolean", group: "hub", defaultValue: "true",
-    help: "Write pulled files past the page cache (O_DIRECT, Linux) where the file system takes it; false keeps a pulled model in memory and may suit a network file system." },
+    help: "Write pulled files and imported copies past the page cache (O_DIRECT, Linux) where the file system takes it; false keeps a new model in memory and may suit a network file system." },
   { name: "HF_TOKEN", kind: "string", group: "hub", defaultValue: undefined, secret: true,
     help: "Hugging Face token for private and gated repositories." },
   { name: "HF_HOME", kind: "string", group: "hub", defaultValue: () => path.join(os.homedir(), ".cache", "huggingface"),

@@ -236,7 +236,7 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
     hub,
     logger,
     // A file already in the Hugging Face cache (same commit, same sha256) is taken instead of downloaded.
-    localCopy: new HfCache({ dir: config.hub.cacheDir, blobsDir, blobPath: (sha256) => blobPath(blobsDir, sha256) }),
+    localCopy: new HfCache({ dir: config.hub.cacheDir, blobsDir, blobPath: (sha256) => blobPath(blobsDir, sha256), directIo: config.hub.directIo }),
     // A pulled file is validated here, before it becomes visible, so a bad GGUF never reaches llama.cpp.
     describeModel: describeGgufModel,
     onPullFinished: (summary) => recordPull(summary, metrics),
@@ -257,6 +257,7 @@ async function startServices(store: Store, config: MlxmConfig, logger: Logger, m
     blobsDir,
     blobPath: (sha256) => blobPath(blobsDir, sha256),
     describeModel: describeGgufModel,
+    directIo: config.hub.directIo,
     unload: (name) => models.unload(name),
   });
 

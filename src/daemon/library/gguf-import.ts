@@ -24,6 +24,8 @@ export interface GgufImportDeps {
   blobPath: (sha256: string) => string;
   /** The pull's validator and describer: throws `InvalidModelError` with the reason for a file llama.cpp must not load. */
   describeModel: (path: string, allPaths: string[]) => Promise<ModelDescription>;
+  /** Write copies past the page cache where the file system allows it (MLXM_PULL_DIRECT_IO). Default true. */
+  directIo?: boolean;
 }
 
 export interface ImportOptions {
@@ -131,7 +133,7 @@ async function storePart(deps: GgufImportDeps, part: Part, options: ImportOption
   if (options.mode === "copy") {
     const temp = path.join(deps.blobsDir, `import-${randomBytes(8).toString("hex")}.tmp`);
     try {
-      const { sha256 } = await hashFile(part.source, { copyTo: temp, signal: options.signal, onProgress });
+      const { sha256 } = await hashFile(part.source, { copyTo: temp, signal: options.signal, onProgress, directIo: deps.directIo });
       part.sha256 = sha256;
       part.stored = deps.blobPath(sha256);
       if (await exists(part.stored)) {
@@ -169,7 +171,7 @@ async function storePart(deps: GgufImportDeps, part: Part, options: ImportOption
     // Another file system: copy (checking the copy is the content that was hashed), remove the original at the end.
     const temp = path.join(deps.blobsDir, `import-${randomBytes(8).toString("hex")}.tmp`);
     try {
-      const copy = await hashFile(part.source, { copyTo: temp, signal: options.signal, onProgress });
+      const copy = await hashFile(part.source, { copyTo: temp, signal: options.signal, onProgress, directIo: deps.directIo });
       if (copy.sha256 !== sha256) throw new HttpError("conflict", `${part.source} changed while it was being imported; try again`);
       await fs.rename(temp, part.stored);
       part.createdBlob = true;

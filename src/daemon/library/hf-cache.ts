@@ -25,6 +25,8 @@ export interface HfCacheOptions {
   /** `MLXM_HOME/blobs`. */
   blobsDir: string;
   blobPath: (sha256: string) => string;
+  /** Write a copy past the page cache where the file system allows it (MLXM_PULL_DIRECT_IO). Default true. */
+  directIo?: boolean;
 }
 
 /** See the module comment. */
@@ -64,7 +66,7 @@ export class HfCache {
       });
       const { sha256 } = linked
         ? await hashFile(temp, { signal: options.signal, onProgress: options.onProgress })
-        : await hashFile(source, { copyTo: temp, signal: options.signal, onProgress: options.onProgress });
+        : await hashFile(source, { copyTo: temp, signal: options.signal, onProgress: options.onProgress, directIo: this.options.directIo });
       if (sha256 !== file.sha256) return undefined;
       const blob = this.options.blobPath(file.sha256);
       await fs.rename(temp, blob);
