@@ -165,6 +165,13 @@ describe("hub blob writer", () => {
     // Every whole page went past the cache; only the file's last partial page went through it.
     const alignedBytes = content.length - (content.length % DIRECT_IO_ALIGN);
     expect(writer.stats.writtenDirect).to.equal(alignedBytes);
+    // Nothing kept in memory: every batch that arrived ahead is read back, from the device, not the page cache.
+    fs.truncateSync(file, 0);
+    fs.truncateSync(file, content.length);
+    const readingBack = new BlobWriter(file, content.length, { hashWindowBytes: 0 });
+    expect(await writeAllThrough(readingBack, 64 * KiB)).to.equal(sha256);
+    expect(readingBack.stats.readBack).to.be.above(0);
+    expect(readingBack.stats.writtenDirect).to.equal(alignedBytes);
   });
 
   it("writes through the page cache when told to, and for batches that are not its own aligned ones", async () => {
