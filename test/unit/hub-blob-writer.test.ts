@@ -2,7 +2,7 @@ import { expect } from "chai";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { DIRECT_IO_ALIGN, alignedSharedMemory } from "../../src/daemon/hub/download/aligned-memory.js";
+import { DIRECT_IO_ALIGN, alignedSharedMemory } from "../../src/daemon/hub/download/direct-io.js";
 import { BlobWriter } from "../../src/daemon/hub/download/blob-writer.js";
 import { makeTempHome } from "../helpers/temp-home.js";
 

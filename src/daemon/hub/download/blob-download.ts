@@ -5,7 +5,15 @@ import { RangeSet, splitRanges } from "./byte-ranges.js";
 import { blobPath, discardPartial, partialPath } from "./blob-paths.js";
 import { cancelReason, classify, StallError, WriteError } from "./download-failures.js";
 import { alignUp, newTask, type Task } from "./download-task.js";
-import type { DownloadOptions, DownloadProgress, DownloadRequest, DownloadResult, DownloadStats } from "./download-types.js";
+import {
+  resolveDownloadOptions,
+  type DownloadOptions,
+  type DownloadProgress,
+  type DownloadRequest,
+  type DownloadResult,
+  type DownloadStats,
+  type ResolvedDownloadOptions,
+} from "./download-types.js";
 import { checkFreeSpace, freeBytes } from "./free-space.js";
 import { BlobWriteError, BlobWriter } from "./blob-writer.js";
 import { backoffMs, sleep } from "../hf-client.js";
@@ -26,7 +34,7 @@ const SPLIT_POLL_MS = 250;
 /** See downloader.ts's module comment. */
 export class Download {
   readonly #req: DownloadRequest;
-  readonly #o: Required<Omit<DownloadOptions, "signal" | "onProgress" | "logger" | "statfs" | "discardOnCancel">>;
+  readonly #o: ResolvedDownloadOptions;
   readonly #opts: DownloadOptions;
   readonly #label: string;
   readonly #expected: string;
@@ -46,25 +54,7 @@ export class Download {
     if (!request.sha256 && !request.gitSha1) throw new Error("downloadBlob needs an expected sha256 or git blob id");
     this.#req = request;
     this.#opts = options;
-    this.#o = {
-      blobsDir: options.blobsDir,
-      chunkSize: options.chunkSize ?? 64 * MiB,
-      concurrency: Math.max(1, options.concurrency ?? 4),
-      maxAttempts: options.maxAttempts ?? 8,
-      retryBaseMs: options.retryBaseMs ?? 500,
-      retryMaxMs: options.retryMaxMs ?? 30_000,
-      stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
-      checkpointBytes: options.checkpointBytes ?? 8 * MiB,
-      writeBufferBytes: options.writeBufferBytes ?? 1 * MiB,
-      minSplitBytes: options.minSplitBytes ?? 8 * MiB,
-      durable: options.durable ?? true,
-      durableIntervalMs: options.durableIntervalMs ?? 500,
-      directIo: options.directIo ?? true,
-      progressIntervalMs: options.progressIntervalMs ?? 100,
-      // Every chunk in flight fits: then no byte has to be read back to be hashed.
-      hashWindowBytes: options.hashWindowBytes ?? Math.max(1, options.concurrency ?? 4) * (options.chunkSize ?? 64 * MiB),
-      random: options.random ?? Math.random,
-    };
+    this.#o = resolveDownloadOptions(options);
     this.#label = request.label ?? path.basename(new URL(request.url).pathname);
     this.#expected = request.sha256 ? `sha256:${request.sha256}` : `gitsha1:${request.gitSha1}`;
     this.#stats = {

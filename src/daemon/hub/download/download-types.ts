@@ -1,4 +1,4 @@
-/** The downloader's public shapes: request, options, progress, stats and result. */
+/** The downloader's public shapes (request, options, progress, stats and result) and the options' defaults. */
 import type { Logger } from "pino";
 
 /** The file to download. */
@@ -125,4 +125,34 @@ export interface DownloadResult {
   path: string;
   size: number;
   stats: DownloadStats;
+}
+
+/** Every tuning option with its default filled in (the hooks stay optional). */
+export type ResolvedDownloadOptions = Required<Omit<DownloadOptions, "signal" | "onProgress" | "logger" | "statfs" | "discardOnCancel">>;
+
+const MiB = 1024 * 1024;
+
+/** The defaults the options above document. */
+export function resolveDownloadOptions(options: DownloadOptions): ResolvedDownloadOptions {
+  const chunkSize = options.chunkSize ?? 64 * MiB;
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  return {
+    blobsDir: options.blobsDir,
+    chunkSize,
+    concurrency,
+    maxAttempts: options.maxAttempts ?? 8,
+    retryBaseMs: options.retryBaseMs ?? 500,
+    retryMaxMs: options.retryMaxMs ?? 30_000,
+    stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+    checkpointBytes: options.checkpointBytes ?? 8 * MiB,
+    writeBufferBytes: options.writeBufferBytes ?? 1 * MiB,
+    minSplitBytes: options.minSplitBytes ?? 8 * MiB,
+    durable: options.durable ?? true,
+    durableIntervalMs: options.durableIntervalMs ?? 500,
+    directIo: options.directIo ?? true,
+    progressIntervalMs: options.progressIntervalMs ?? 100,
+    // Every chunk in flight fits: then no byte has to be read back to be hashed.
+    hashWindowBytes: options.hashWindowBytes ?? concurrency * chunkSize,
+    random: options.random ?? Math.random,
+  };
 }
