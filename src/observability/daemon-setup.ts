@@ -20,6 +20,7 @@ import { displayUrl } from "./redact.js";
 import { RedactingSpanProcessor } from "./redacting-span-processor.js";
 import { throughSelfTracedAgent } from "./self-traced-agent.js";
 import { TimeOrderedIdGenerator } from "./span-ids.js";
+import { enableDeferredSpans } from "./deferred-span.js";
 import { keepOnlySpanProcessors, useIdGenerator } from "./sdk-overrides.js";
 import { fromSpanRecord } from "./span-record.js";
 
@@ -119,7 +120,8 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
   });
   // logfire-node's own span processors and id generator, costly on every span for nothing here (sdk-overrides.ts).
   keepOnlySpanProcessors(processors);
-  useIdGenerator(new TimeOrderedIdGenerator());
+  const ids = new TimeOrderedIdGenerator();
+  enableDeferredSpans(useIdGenerator(ids) && defaultSampler() ? ids : undefined);
   // Every instrumented module is named to the loader before the daemon imports any of them.
   await loaderHook.waitForAllMessagesAcknowledged();
   // logfire-node shuts the SDK down on SIGTERM at once; the daemon drains first and shuts it down itself.
@@ -181,3 +183,11 @@ function raceTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Whether spans are sampled as the SDK does by default (record a root, follow the parent), which deferred spans
+ * assume: not when OTEL_TRACES_SAMPLER or logfire's LOGFIRE_TRACE_SAMPLE_RATE chooses another sampler.
+ */
+function defaultSampler(env: NodeJS.ProcessEnv = process.env): boolean {
+  const sampler = env.OTEL_TRACES_SAMPLER?.trim();
+  return (!sampler || sampler === "parentbased_always_on") && !env.LOGFIRE_TRACE_SAMPLE_RATE?.trim();
+}

@@ -15,13 +15,41 @@ const POOL_BYTES = 4096;
 export class TimeOrderedIdGenerator implements IdGenerator {
   readonly #pool = Buffer.allocUnsafe(POOL_BYTES);
   #at = POOL_BYTES;
+  /** Ids chosen before the span that takes them is started (`withIds`), handed out once each. */
+  #presetTraceId: string | undefined;
+  #presetSpanId: string | undefined;
+
+  /**
+   * Run `start` (which starts one span) with that span's ids chosen beforehand: a span whose ids were sent upstream
+   * before the span itself was created (deferred-span.ts). A child span takes only the span id; both are cleared after.
+   */
+  withIds<T>(traceId: string, spanId: string, start: () => T): T {
+    this.#presetTraceId = traceId;
+    this.#presetSpanId = spanId;
+    try {
+      return start();
+    } finally {
+      this.#presetTraceId = undefined;
+      this.#presetSpanId = undefined;
+    }
+  }
 
   generateTraceId(): string {
+    const preset = this.#presetTraceId;
+    if (preset !== undefined) {
+      this.#presetTraceId = undefined;
+      return preset;
+    }
     // Date.now() fits 48 bits until the year 10889; hex of it is at most 12 digits.
     return Date.now().toString(16).padStart(12, "0") + this.#randomHex(10);
   }
 
   generateSpanId(): string {
+    const preset = this.#presetSpanId;
+    if (preset !== undefined) {
+      this.#presetSpanId = undefined;
+      return preset;
+    }
     return this.#randomHex(8);
   }
 

@@ -7,14 +7,17 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { hrTimeToMilliseconds, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import express from "express";
 import { expectedUnavailable, serverSpan } from "../../src/daemon/http/server-span.js";
 import { attributeRoute, recordMountPath } from "../../src/daemon/http/route-template.js";
+import { enableDeferredSpans } from "../../src/observability/deferred-span.js";
+import { TimeOrderedIdGenerator } from "../../src/observability/span-ids.js";
 import { until } from "../helpers/until.js";
 
-describe("daemon server span", () => {
+// Both ways the daemon may start it: at once, or (its own id generator in place) with its SDK half made when it ends.
+for (const deferred of [false, true]) describe(`daemon server span (${deferred ? "deferred to its end" : "started at once"})`, () => {
   const exporter = new InMemorySpanExporter();
   const contextManager = new AsyncLocalStorageContextManager();
   let server: http.Server;
@@ -25,7 +28,9 @@ describe("daemon server span", () => {
   before(async () => {
     context.setGlobalContextManager(contextManager.enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    const ids = new TimeOrderedIdGenerator();
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)], ...(deferred ? { idGenerator: ids } : {}) }));
+    enableDeferredSpans(deferred ? ids : undefined);
     const app = express();
     app.use(serverSpan);
     app.use(attributeRoute);
@@ -58,6 +63,7 @@ describe("daemon server span", () => {
   });
   after(async () => {
     await new Promise((r) => server.close(r));
+    enableDeferredSpans(undefined);
     trace.disable();
     propagation.disable();
     context.disable();
@@ -96,6 +102,7 @@ describe("daemon server span", () => {
     const child = spans.find((s) => s.name === "child")!;
     expect(child.parentSpanContext?.spanId, "handler work after the body is its child").to.equal(server.spanContext().spanId);
     expect(childParent).to.equal(server.spanContext().spanId);
+    expect(hrTimeToMilliseconds(server.startTime), "started when the request came, before its child").to.be.at.most(hrTimeToMilliseconds(child.startTime));
   });
 
   it("marks a 5xx answer as an error", async () => {

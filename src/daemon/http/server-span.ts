@@ -17,7 +17,8 @@ import type { IncomingMessage } from "node:http";
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { RPCType, setRPCMetadata, suppressTracing, type RPCMetadata } from "@opentelemetry/core";
 import type { NextFunction, Request, Response } from "express";
-import { recordError, tracer } from "../../observability/spans.js";
+import { startDeferredSpan } from "../../observability/deferred-span.js";
+import { recordError } from "../../observability/spans.js";
 import { routeTemplate } from "./route-template.js";
 
 /** Where the span sits on the request, for middleware that adds attributes to it (`serverSpanOf`). */
@@ -52,7 +53,7 @@ export function serverSpan(req: Request, res: Response, next: NextFunction): voi
     context.with(suppressTracing(context.active()), next);
     return;
   }
-  const span = tracer().startSpan(
+  const span = startDeferredSpan(
     METHODS.has(req.method) ? req.method : "HTTP",
     { kind: SpanKind.SERVER, attributes: requestAttributes(req) },
     propagation.extract(ROOT_CONTEXT, req.headers),

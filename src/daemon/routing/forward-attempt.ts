@@ -8,7 +8,8 @@
  * adds the server's address and retries to it and sends it upstream as `traceparent` (forward-transport.ts).
  */
 import { context, trace } from "@opentelemetry/api";
-import { GenAI, SpanKind, tracer } from "../../observability/spans.js";
+import { startDeferredSpan } from "../../observability/deferred-span.js";
+import { GenAI, SpanKind } from "../../observability/spans.js";
 import { HttpError } from "../errors.js";
 import type { Served } from "./fallback.js";
 import { AnthropicForwardRewriter } from "./forward-anthropic.js";
@@ -32,20 +33,25 @@ export interface ForwardDeps {
 export async function startForward(deps: ForwardDeps, route: Route, model: string, call: WireCall, signal: AbortSignal, started: number): Promise<Served<Forwarded>> {
   const label = backendLabel(route, model);
   const system = route.provider === "anthropic" ? "anthropic" : "openai";
-  const span = tracer().startSpan(`${call.endpoint === "completions" ? "text_completion" : "chat"} ${model}`, {
-    kind: SpanKind.CLIENT,
-    attributes: {
-      [GenAI.OPERATION_NAME]: call.endpoint === "completions" ? "text_completion" : "chat",
-      [GenAI.PROVIDER_NAME]: system,
-      "gen_ai.system": system,
-      [GenAI.REQUEST_MODEL]: model,
-      [GenAI.REQUEST_STREAM]: call.stream,
-      "mlxm.route.pattern": route.pattern,
-      "mlxm.backend": label,
-      "mlxm.passthrough": true,
-      ...requestAttributes(call.body),
+  const operation = call.endpoint === "completions" ? "text_completion" : "chat";
+  const span = startDeferredSpan(
+    `${operation} ${model}`,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        [GenAI.OPERATION_NAME]: operation,
+        [GenAI.PROVIDER_NAME]: system,
+        "gen_ai.system": system,
+        [GenAI.REQUEST_MODEL]: model,
+        [GenAI.REQUEST_STREAM]: call.stream,
+        "mlxm.route.pattern": route.pattern,
+        "mlxm.backend": label,
+        "mlxm.passthrough": true,
+        ...requestAttributes(call.body),
+      },
     },
-  });
+    context.active(),
+  );
   const meter = new ForwardMeter(span, currentRecord(), { provider: route.provider, model, baseUrl: route.baseUrl }, started);
   let release = () => {};
   let apiKey: string | undefined;
