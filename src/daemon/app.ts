@@ -2,7 +2,7 @@
  * createApp: the daemon's HTTP application without `listen`, so tests mount the real app on port 0.
  * Routers by family, each with the error handler of its protocol.
  */
-import express, { type Express } from "express";
+import express, { Router, type Express } from "express";
 import { anthropicShape, nativeShape, openAIShape } from "./auth/error-shapes.js";
 import { createGuard } from "./auth/guard.js";
 import { isLoopbackHost } from "./auth/loopback.js";
@@ -11,6 +11,7 @@ import type { DaemonContext } from "./context.js";
 import { HttpError } from "./errors.js";
 import { nativeErrorHandler } from "./http/native-errors.js";
 import { accessLog } from "./http/access-log.js";
+import { chain } from "./http/chain.js";
 import { anthropicErrorHandler, anthropicNotFound } from "./http/anthropic-errors.js";
 import { createAnthropicRouter } from "./http/anthropic-router.js";
 import { createMetricsRouter, httpMetrics } from "./http/metrics-router.js";
@@ -33,19 +34,22 @@ export function createApp(ctx: DaemonContext): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  app.use(serverSpan);
-  app.use(requestId);
-  app.use(httpMetrics(ctx.metrics));
-  app.use(attributeRoute);
-  app.use(accessLog(ctx.logger));
-  // While draining (the server still listens until its running requests end), new requests are refused with
-  // Retry-After, in each caller's shape by the error handlers below: 503, or Anthropic's 529 overloaded_error.
-  app.use((_req, res, next) => {
-    if (ctx.draining()) res.setHeader("connection", "close");
-    next(ctx.draining() ? new HttpError("unavailable", "the daemon is shutting down", undefined, { "retry-after": "1" }) : undefined);
-  });
-
-  app.use(securityHeaders());
+  app.use(
+    chain(
+      serverSpan,
+      requestId,
+      httpMetrics(ctx.metrics),
+      attributeRoute,
+      accessLog(ctx.logger),
+      // While draining (the server still listens until its running requests end), new requests are refused with
+      // Retry-After, in each caller's shape by the error handlers below: 503, or Anthropic's 529 overloaded_error.
+      (_req, res, next) => {
+        if (ctx.draining()) res.setHeader("connection", "close");
+        next(ctx.draining() ? new HttpError("unavailable", "the daemon is shutting down", undefined, { "retry-after": "1" }) : undefined);
+      },
+      securityHeaders(),
+    ),
+  );
   // The front door, before any router parses a body: Host, Origin, then the key, refused in each caller's shape.
   const guard = createGuard({
     verifier: ctx.verifier,
@@ -59,14 +63,20 @@ export function createApp(ctx: DaemonContext): Express {
 
   app.use(createMetricsRouter(ctx.metrics));
   app.use(recordRequests(ctx));
+  // The `/api` routers behind one mount, so a request elsewhere (every `/v1` one) passes one layer, not fourteen.
   // Ollama's generation endpoints (chat, generate, embed, show) come before the native router and its body parser.
-  app.use("/api", recordMountPath, createOllamaRouter(ctx));
-  app.use("/api", recordMountPath, createNativeRouter(ctx));
-  app.use("/api", recordMountPath, createTracesRouter(ctx));
-  app.use("/api", recordMountPath, createPullRouter(ctx));
-  app.use("/api", recordMountPath, createKeysRouter(ctx, ctx.verifier));
-  app.use("/api", recordMountPath, createLibraryRouter(ctx));
-  app.use("/api", recordMountPath, createRoutesRouter(ctx));
+  const api = Router();
+  api.use(
+    recordMountPath,
+    createOllamaRouter(ctx),
+    createNativeRouter(ctx),
+    createTracesRouter(ctx),
+    createPullRouter(ctx),
+    createKeysRouter(ctx, ctx.verifier),
+    createLibraryRouter(ctx),
+    createRoutesRouter(ctx),
+  );
+  app.use("/api", api);
 
   // OpenAI's API. Other `/v1` routers (Anthropic's) mount before the `/v1` fallback; every `/v1` failure, the
   // draining 503 above included, is answered in OpenAI's shape.

@@ -57,7 +57,7 @@ export function createGuard(options: GuardOptions) {
         if (origin !== undefined && !originAllowed(origin)) {
           return refuse("forbidden", `origin "${origin}" is not allowed; add it to MLXM_ORIGINS to let that page call the daemon`);
         }
-        corsHandler(req, res, (err?: unknown) => {
+        const admit = (err?: unknown) => {
           if (err) return next(err);
           const presented = credentialOf(req);
           const principal = presented === undefined ? undefined : options.verifier.verify(presented);
@@ -69,7 +69,14 @@ export function createGuard(options: GuardOptions) {
           if (presented !== undefined && required) return refuse("unauthorized", "invalid API key");
           if (!required || (req.method === "GET" && OPEN_PATHS.has(req.originalUrl.split("?")[0]!))) return next();
           return refuse("unauthorized", "an API key is required: send it as `Authorization: Bearer <key>` or `x-api-key`");
-        });
+        };
+        // CORS only concerns a request with an Origin (and preflights): for the rest the `cors` middleware would only
+        // add `Vary: Origin`, after running its whole option chain on every API call.
+        if (origin === undefined && req.method !== "OPTIONS") {
+          res.vary("Origin");
+          return admit();
+        }
+        corsHandler(req, res, admit);
       };
     },
   };

@@ -10,6 +10,8 @@ import { hashApiKey, type ApiKeysRepo } from "../store/repos/api-keys-repo.js";
 export type Principal = { kind: "admin" } | { kind: "key"; id: number; name: string };
 
 const LAST_USED_WRITE_MS = 60_000;
+/** What every admin token and API key begins with. */
+const CREDENTIAL_PREFIX = "mlxm-";
 
 export class KeyVerifier {
   private keys: { id: number; name: string; hash: Buffer }[] = [];
@@ -52,6 +54,11 @@ export class KeyVerifier {
 
   /** The principal `presented` belongs to, or undefined. Every candidate is compared, in constant time. */
   verify(presented: string): Principal | undefined {
+    // Every credential the daemon issues starts so (admin-token.ts, api-keys-repo.ts). Clients that must send some
+    // key to an open daemon send anything ("none", "ollama", "sk-…"): those need no hash to be refused, which keeps
+    // a SHA-256 off every such request's way to its first token. The prefix is public; the secret part is still
+    // compared in constant time.
+    if (!presented.startsWith(CREDENTIAL_PREFIX)) return undefined;
     const hash = sha256(presented);
     let found: Principal | undefined = crypto.timingSafeEqual(hash, this.adminHash) ? { kind: "admin" } : undefined;
     for (const key of this.keys) {

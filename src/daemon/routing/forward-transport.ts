@@ -52,11 +52,25 @@ export function upstreamRequest(options: UpstreamClientOptions, call: WireCall):
     const base = options.route.baseUrl ?? options.defaultBaseUrl ?? DEFAULT_BASE_URLS.anthropic;
     if (options.apiKey) headers["x-api-key"] = options.apiKey;
     headers["anthropic-version"] = ANTHROPIC_VERSION;
-    return { url: new URL(`${base.replace(/\/+$/, "")}/v1/${call.endpoint}`), headers: { ...headers, ...call.headers } };
+    return { url: parsedUrl(`${base.replace(/\/+$/, "")}/v1/${call.endpoint}`), headers: { ...headers, ...call.headers } };
   }
   const base = openAIBaseUrl(options) ?? DEFAULT_BASE_URLS.openai;
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
-  return { url: new URL(`${base.replace(/\/+$/, "")}/${call.endpoint}`), headers };
+  return { url: parsedUrl(`${base.replace(/\/+$/, "")}/${call.endpoint}`), headers };
+}
+
+/** Upstream URLs parsed once: a route's few endpoints are asked for on every call. Read only, never changed. */
+const parsedUrls = new Map<string, URL>();
+const MAX_PARSED_URLS = 256;
+
+function parsedUrl(text: string): URL {
+  let url = parsedUrls.get(text);
+  if (!url) {
+    url = new URL(text);
+    if (parsedUrls.size >= MAX_PARSED_URLS) parsedUrls.clear();
+    parsedUrls.set(text, url);
+  }
+  return url;
 }
 
 /**
@@ -109,7 +123,15 @@ function post(url: URL, headers: Record<string, string>, body: Buffer, timeoutMs
     const sent: Record<string, string> = { ...headers, "content-length": String(body.length) };
     // The upstream continues this trace (another mlxm daemon, a traced vLLM) under the caller's GenAI span.
     propagation.inject(context.active(), sent);
-    const req = (url.protocol === "https:" ? https : http).request(url, {
+    // A ClientRequest made directly, as http(s).request makes it: those two are instrumentation-http's wrappers, which
+    // turn the URL into options again only to find the request is one to leave alone (self-traced). The agent brings
+    // TLS for https.
+    const req = new http.ClientRequest({
+      protocol: url.protocol,
+      // A URL writes an IPv6 host in brackets; a request takes the bare address.
+      hostname: url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname,
+      port: url.port,
+      path: url.pathname + url.search,
       method: "POST",
       headers: sent,
       agent: url.protocol === "https:" ? AGENTS["https:"] : AGENTS["http:"],
