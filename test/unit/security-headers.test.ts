@@ -32,4 +32,17 @@ describe("security headers", () => {
     expect(once["content-security-policy"]).to.contain("default-src 'none'");
     expect(once["x-powered-by"]).to.equal(undefined);
   });
+
+  it("are those that protect an API's answers, not those that only act on a page", async () => {
+    const headers = await headersWith(securityHeaders());
+    expect(headers).to.include({
+      "x-content-type-options": "nosniff",
+      "x-frame-options": "DENY",
+      "cross-origin-resource-policy": "same-origin",
+      "content-security-policy": "default-src 'none';frame-ancestors 'none'",
+    });
+    for (const documentOnly of ["x-dns-prefetch-control", "x-download-options", "x-permitted-cross-domain-policies", "x-xss-protection", "origin-agent-cluster", "cross-origin-opener-policy", "referrer-policy", "strict-transport-security"]) {
+      expect(headers, documentOnly).not.to.have.property(documentOnly);
+    }
+  });
 });
