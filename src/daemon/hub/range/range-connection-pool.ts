@@ -3,7 +3,14 @@ import net from "node:net";
 import tls from "node:tls";
 import { RangeProtocolError } from "./range-types.js";
 
-const READ_BUFFER = 256 * 1024;
+/**
+ * The spare read target (heads, redirects, idle). Small, because it also takes the first read after every pause: a
+ * batch fills while the other is still being written, reading stops with the spare already chosen as the next
+ * target (Node asks for it right after the read), and the read that resumes lands there and must be copied. With
+ * 256 KiB, measured on a 1 GiB pull: 24 % of the body (253 MB) went through that copy; with 16 KiB, 1.5 % (8 pulls
+ * each, alternating: CPU 2.11 s against 2.14 s, wall time the same).
+ */
+const READ_BUFFER = 16 * 1024;
 const IDLE_MS = 5000;
 
 /** A pooled connection the server closed meanwhile: the request is retried on a fresh one. */
