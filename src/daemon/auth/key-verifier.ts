@@ -10,7 +10,7 @@ import { hashApiKey, type ApiKeysRepo } from "../store/repos/api-keys-repo.js";
 export type Principal = { kind: "admin" } | { kind: "key"; id: number; name: string };
 
 const LAST_USED_WRITE_MS = 60_000;
-/** What every admin token and API key begins with. */
+/** What every API key (and every generated admin token) begins with. */
 const CREDENTIAL_PREFIX = "mlxm-";
 
 export class KeyVerifier {
@@ -18,10 +18,12 @@ export class KeyVerifier {
   private everHadKeys = false;
   private repo: ApiKeysRepo | undefined;
   private readonly adminHash: Buffer;
+  private readonly adminLength: number;
   private readonly lastWritten = new Map<number, number>();
 
   constructor(adminToken: string) {
     this.adminHash = sha256(adminToken);
+    this.adminLength = adminToken.length;
   }
 
   /** Start checking API keys from `repo` (once the store is open). */
@@ -54,11 +56,12 @@ export class KeyVerifier {
 
   /** The principal `presented` belongs to, or undefined. Every candidate is compared, in constant time. */
   verify(presented: string): Principal | undefined {
-    // Every credential the daemon issues starts so (admin-token.ts, api-keys-repo.ts). Clients that must send some
-    // key to an open daemon send anything ("none", "ollama", "sk-…"): those need no hash to be refused, which keeps
-    // a SHA-256 off every such request's way to its first token. The prefix is public; the secret part is still
-    // compared in constant time.
-    if (!presented.startsWith(CREDENTIAL_PREFIX)) return undefined;
+    // Clients that must send some key to an open daemon send anything ("none", "ollama", "sk-…"): those need no hash
+    // to be refused, which keeps a SHA-256 off every such request's way to its first token. Every key the daemon
+    // issues starts with `mlxm-` (api-keys-repo.ts), and so does a generated admin token; one provisioned by hand
+    // (admin-token.ts takes any file of 32 characters or more) is recognised by its length. Only the prefix and that
+    // length can be told apart by timing; the secret is compared in constant time as before.
+    if (!presented.startsWith(CREDENTIAL_PREFIX) && presented.length !== this.adminLength) return undefined;
     const hash = sha256(presented);
     let found: Principal | undefined = crypto.timingSafeEqual(hash, this.adminHash) ? { kind: "admin" } : undefined;
     for (const key of this.keys) {
