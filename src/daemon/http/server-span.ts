@@ -5,8 +5,12 @@
  * for 5xx, nothing at all for scrapes and span uploads), for less: measured in one interleaved run of
  * `bench/routing-overhead.ts` (paced, 300 samples, twice), a routed request's added time to first token fell by
  * 0.40-0.45 ms (p90 by 1.0-2.3 ms) and its CPU by 0.3-0.6 ms. The instrumentation also wraps every listener of
- * the request and the response in its context and records a histogram nothing reads. The outgoing side (the
- * pass-through's HTTP client span and `traceparent` to the upstream) is still the instrumentation's.
+ * the request and the response in its context and records a histogram nothing reads. The instrumentation's outgoing
+ * side still traces pulls and Hub calls; the pass-through records its upstream call on its GenAI span and sends
+ * `traceparent` itself (routing/forward-transport.ts).
+ *
+ * The span is a deferred one (observability/deferred-span.ts): its ids exist at once, its SDK span is made when it
+ * ends, which keeps that work off a routed request's way to its upstream.
  *
  * Mounted first, so everything after it runs in the span's context. Listeners added to the request and response
  * later run in the context that emits them (the socket's), not the request's; the few that log bind themselves
