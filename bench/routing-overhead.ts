@@ -11,6 +11,7 @@
  *   npx tsx bench/routing-overhead.ts --baseline bin/run.js --baseline-env '{"NODE_OPTIONS":"--max-semi-space-size=64"}'
  *   npx tsx bench/routing-overhead.ts --floor-proxy bench/express-floor-proxy.mjs  # the bare proxy in Express as the floor
  *   npx tsx bench/routing-overhead.ts --floor-proxy "bench/express-floor-proxy.mjs --born"
+ *   NODE_OPTIONS="--require $PWD/bench/critical-path-probe.cjs" npx tsx bench/routing-overhead.ts ...   # where the time goes, per process
  *
  * The upstream is a local streaming server in this process: a chunk per token, unpaced by default (the harshest case:
  * throughput is bound by the CPU mlxm spends per chunk, not by a model). Goal: <= 2 ms added TTFT, >= 0.98 throughput.
