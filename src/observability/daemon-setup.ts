@@ -121,7 +121,7 @@ export async function setupDaemonObservability(version: string, env: NodeJS.Proc
   // logfire-node's own span processors and id generator, costly on every span for nothing here (sdk-overrides.ts).
   keepOnlySpanProcessors(processors);
   const ids = new TimeOrderedIdGenerator();
-  enableDeferredSpans(useIdGenerator(ids) && defaultSampler() ? ids : undefined);
+  enableDeferredSpans(useIdGenerator(ids) && defaultSampler(env) ? ids : undefined);
   // Every instrumented module is named to the loader before the daemon imports any of them.
   await loaderHook.waitForAllMessagesAcknowledged();
   // logfire-node shuts the SDK down on SIGTERM at once; the daemon drains first and shuts it down itself.
@@ -187,7 +187,7 @@ function raceTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
  * Whether spans are sampled as the SDK does by default (record a root, follow the parent), which deferred spans
  * assume: not when OTEL_TRACES_SAMPLER or logfire's LOGFIRE_TRACE_SAMPLE_RATE chooses another sampler.
  */
-function defaultSampler(env: NodeJS.ProcessEnv = process.env): boolean {
+function defaultSampler(env: NodeJS.ProcessEnv): boolean {
   const sampler = env.OTEL_TRACES_SAMPLER?.trim();
   return (!sampler || sampler === "parentbased_always_on") && !env.LOGFIRE_TRACE_SAMPLE_RATE?.trim();
 }
