@@ -74,6 +74,20 @@ describe("hub downloader (fake hub)", function () {
     expect(result.stats.verifyMs).to.be.a("number");
   });
 
+  it("ends a file of more chunks than connections in finer chunks", async () => {
+    // 6 MiB + 12 KiB in 1 MiB chunks over 2 connections: the last 2 MiB (from a 64 KiB boundary) in 256 KiB pieces.
+    const result = await downloadBlob(request(), options({ chunkSize: MiB, concurrency: 2, minSplitBytes: 64 * 1024 }));
+    const ranges = hub.log.filter((l) => l.server === "cdn" && l.range).map((l) => l.range!);
+    const sizes = ranges.map((r) => {
+      const [s, e] = r.replace("bytes=", "").split("-").map(Number);
+      return e! - s! + 1;
+    });
+    expect(sizes.filter((n) => n === MiB).length).to.equal(4);
+    expect(sizes.filter((n) => n <= 256 * 1024).length).to.be.greaterThanOrEqual(8);
+    expect(sizes.reduce((a, b) => a + b, 0)).to.equal(content.length);
+    expect(fs.readFileSync(result.path).equals(content)).to.equal(true);
+  });
+
   it("uses parallel connections even for a file smaller than one chunk", async () => {
     const result = await downloadBlob(request(), options({ chunkSize: 64 * MiB }));
     expect(hub.requestsServed(REPO, FILE)).to.equal(4);
@@ -85,7 +99,8 @@ describe("hub downloader (fake hub)", function () {
   it("lets idle connections take over half of a slow connection's range", async () => {
     // One response slows to 256 KiB/s after its first 256 KiB: the other connection splits off its remaining range.
     hub.fault(REPO, FILE, { kind: "slow", afterBytes: 256 * 1024, bytesPerSecond: 256 * 1024 });
-    const result = await downloadBlob(request(), options({ chunkSize: 3 * MiB, concurrency: 2, minSplitBytes: 64 * 1024 }));
+    // Two chunks of ~3 MiB, one per connection (a file of more chunks would end in finer ones, taken from the queue).
+    const result = await downloadBlob(request(), options({ chunkSize: 4 * MiB, concurrency: 2, minSplitBytes: 64 * 1024 }));
     expect(result.stats.splits).to.be.greaterThanOrEqual(1);
     expect(result.stats.stalls).to.equal(0);
     expect(fs.readFileSync(result.path).equals(content)).to.equal(true);

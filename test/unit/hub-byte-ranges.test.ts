@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { RangeSet, splitRanges } from "../../src/daemon/hub/download/byte-ranges.js";
+import { RangeSet, splitRanges, splitWithFinerTail } from "../../src/daemon/hub/download/byte-ranges.js";
 import { Fanout } from "../../src/daemon/hub/pull/progress-fanout.js";
 import { backoffMs } from "../../src/daemon/hub/hf-client.js";
 
@@ -23,6 +23,28 @@ describe("hub byte ranges", () => {
 
   it("splits ranges into chunks", () => {
     expect(splitRanges([[0, 10], [20, 25]], 4)).to.deep.equal([[0, 4], [4, 8], [8, 10], [20, 24], [24, 25]]);
+  });
+
+  it("cuts the last bytes of a download into finer chunks, from an aligned offset", () => {
+    // 100 bytes in chunks of 16, the last 40 (from offset 60, rounded down to 56) in pieces of 4.
+    const tail = { bytes: 40, maxSize: 4, align: 8 };
+    const chunks = splitWithFinerTail([[0, 100]], 16, tail);
+    expect(chunks.slice(0, 5)).to.deep.equal([[0, 16], [16, 32], [32, 48], [48, 56], [56, 60]]);
+    expect(chunks.at(-1)).to.deep.equal([96, 100]);
+    expect(chunks.filter(([s]) => s >= 56).every(([s, e]) => e - s <= 4)).to.equal(true);
+    // What is left of a resumed download: the tail counts missing bytes only, across gaps.
+    expect(splitWithFinerTail([[0, 32], [64, 72], [90, 100]], 16, { bytes: 20, maxSize: 4, align: 1 })).to.deep.equal([
+      [0, 16], [16, 30], [30, 32], [64, 68], [68, 72], [90, 94], [94, 98], [98, 100],
+    ]);
+    // Chunks cover exactly the ranges, in order, whatever the tail.
+    for (const bytes of [0, 1, 39, 100, 1000]) {
+      const got = splitWithFinerTail([[3, 50], [61, 99]], 16, { bytes, maxSize: 5, align: 8 });
+      const merged = new RangeSet();
+      for (const [s, e] of got) merged.add(s, e);
+      expect(merged.toJSON(), `tail ${bytes}`).to.deep.equal([[3, 50], [61, 99]]);
+      expect(got.reduce((n, [s, e]) => n + e - s, 0)).to.equal(85);
+      expect(got.every(([s, e], i) => e > s && (i === 0 || s >= got[i - 1]![1]))).to.equal(true);
+    }
   });
 
   it("backs off exponentially with bounded jitter", () => {

@@ -1,7 +1,7 @@
 /** One download run: the worker pool, ranged fetches with retries, writes, progress and verification. */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { RangeSet, splitRanges } from "./byte-ranges.js";
+import { RangeSet, splitWithFinerTail } from "./byte-ranges.js";
 import { blobPath, discardPartial, partialPath } from "./blob-paths.js";
 import { cancelReason, classify, StallError, WriteError } from "./download-failures.js";
 import { alignUp, newTask, type Task } from "./download-task.js";
@@ -113,8 +113,14 @@ export class Download {
       // Never fewer chunks than connections: a file smaller than concurrency x chunkSize still downloads in parallel.
       const missing = this.#ranges.missing(size);
       const missingBytes = missing.reduce((n, [s, e]) => n + e - s, 0);
-      const chunk = Math.min(this.#o.chunkSize, Math.max(MiB, alignUp(Math.ceil(missingBytes / this.#o.concurrency), SPLIT_ALIGN)));
-      for (const [s, e] of splitRanges(missing, chunk)) {
+      const { concurrency } = this.#o;
+      const chunk = Math.min(this.#o.chunkSize, Math.max(MiB, alignUp(Math.ceil(missingBytes / concurrency), SPLIT_ALIGN)));
+      // A file of more than `concurrency` chunks ends in quarter chunks (see splitWithFinerTail), none smaller than a
+      // split may cut off. A smaller one keeps one chunk per connection: a request each is all it costs.
+      const tailPiece = Math.max(this.#o.minSplitBytes, alignUp(Math.ceil(chunk / 4), SPLIT_ALIGN));
+      const tapered = missingBytes > concurrency * chunk && tailPiece < chunk;
+      const tail = { bytes: tapered ? concurrency * chunk : 0, maxSize: tailPiece, align: SPLIT_ALIGN };
+      for (const [s, e] of splitWithFinerTail(missing, chunk, tail)) {
         this.#queue.push(newTask(s, e));
       }
       this.#emit("downloading", true);

@@ -72,7 +72,33 @@ export class RangeSet {
   }
 }
 
-/** Cut ranges into pieces of at most `maxSize` bytes (the downloader's chunks). */
+/**
+ * The downloader's chunks: `ranges` cut into pieces of at most `maxSize` bytes, except the last `tail.bytes` of
+ * them (from a file offset rounded down to `tail.align`), which are cut into pieces of at most `tail.maxSize`.
+ *
+ * Why a finer tail: the hash must read the file in order, so it follows the lowest chunk still arriving, and the
+ * chunks above it wait in memory. At the end, the last chunks of all connections arrive together; when they are
+ * whole chunks, three quarters of them (192 MiB with 4 x 64 MiB) are still to hash after the last byte: 130 ms
+ * of a 1.6 s pull here. With the last `concurrency x chunk` bytes in quarter pieces, about 8 ms.
+ */
+export function splitWithFinerTail(ranges: ByteRange[], maxSize: number, tail: { bytes: number; maxSize: number; align: number }): ByteRange[] {
+  let left = tail.bytes;
+  let boundary = Infinity;
+  for (let i = ranges.length - 1; i >= 0 && left > 0; i--) {
+    const [s, e] = ranges[i]!;
+    boundary = Math.max(s, e - left);
+    left -= e - boundary;
+  }
+  if (boundary !== Infinity) boundary = Math.floor(boundary / tail.align) * tail.align;
+  const out: ByteRange[] = [];
+  for (const [s, e] of ranges) {
+    if (s < boundary) out.push(...splitRanges([[s, Math.min(e, boundary)]], maxSize));
+    if (e > boundary) out.push(...splitRanges([[Math.max(s, boundary), e]], tail.maxSize));
+  }
+  return out;
+}
+
+/** Cut ranges into pieces of at most `maxSize` bytes. */
 export function splitRanges(ranges: ByteRange[], maxSize: number): ByteRange[] {
   const out: ByteRange[] = [];
   for (const [s, e] of ranges) {

@@ -2,7 +2,8 @@
  * Downloads one file into a content-addressed blob (`<blobsDir>/sha256-<hex>`), dependably:
  * - parallel ranged GETs (chunks of `chunkSize`, `concurrency` at a time) through a lean HTTP client that reads
  *   straight into write batches (range-client.ts); an idle connection takes over half the range of a slow one, so
- *   the last percent never waits on one slow socket;
+ *   the last percent never waits on one slow socket; the last chunks of a big file are quarter chunks, so little is
+ *   left to hash after the last byte (byte-ranges.ts, splitWithFinerTail);
  * - per-chunk retries with exponential backoff and jitter, resuming from the last written byte of the chunk;
  * - a stall timeout: a connection that delivers no byte for `stallTimeoutMs` is dropped and retried;
  * - resumable across crashes: written ranges are recorded in a sidecar (see partial-progress.ts) every
