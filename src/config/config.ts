@@ -59,6 +59,8 @@ export interface MlxmConfig {
     keepAliveMs: number;
     contextSize: number;
     prefixReuse: boolean;
+    /** A request generating alone runs on the lean loop of engine/direct-decode.ts. */
+    directDecode: boolean;
     /** Compute backend: `auto` takes what node-llama-cpp finds; a named one must load or start-up fails. */
     gpu: GpuSetting;
     /** Layers offloaded to the GPU (node-llama-cpp's `gpuLayers`). */
@@ -152,6 +154,7 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       keepAliveMs: parseDuration("MLXM_KEEP_ALIVE", req("MLXM_KEEP_ALIVE")),
       contextSize: parseInteger("MLXM_CONTEXT_SIZE", req("MLXM_CONTEXT_SIZE"), 64),
       prefixReuse: parseBoolean("MLXM_PREFIX_REUSE", req("MLXM_PREFIX_REUSE")),
+      directDecode: parseBoolean("MLXM_DIRECT_DECODE", req("MLXM_DIRECT_DECODE")),
       gpu: parseGpu("MLXM_GPU", req("MLXM_GPU")),
       gpuLayers: parseGpuLayers("MLXM_GPU_LAYERS", req("MLXM_GPU_LAYERS")),
     },

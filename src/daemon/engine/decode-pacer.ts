@@ -240,6 +240,12 @@ export class PacedPredictor extends TokenPredictor {
     this.#preparing ??= this.pacer.hold();
   }
 
+  /** An evaluation started on the lean loop of direct-decode.ts, which never calls the predictor: end the hold. */
+  evaluationStarted(): void {
+    this.#generating = false;
+    this.#endPreparing();
+  }
+
   /** A new evaluation starts: its first decode is a prompt. */
   reset(): void {
     this.#generating = false;

@@ -27,6 +27,8 @@ export interface LlamaLoaderOptions {
   numParallel: number;
   /** Keep sequences' caches for prompt-prefix reuse (default true). */
   prefixReuse?: boolean;
+  /** A request generating alone runs on the lean loop of direct-decode.ts (default true). */
+  directDecode?: boolean;
   /** MLXM_GPU_LAYERS: what to offload when the binding has a GPU (ignored on the CPU). Default "auto". */
   gpuLayers?: GpuLayersSetting;
   /** Reads one GGUF header: mlxm's reader by default; tests inject a counting one. */
@@ -122,6 +124,7 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
             vramBytes: footprint.vramBytes,
             backend: backendOf(llama),
             prefixReuse: this.options.prefixReuse ?? true,
+            directDecode: this.options.directDecode ?? true,
           });
         } catch (err) {
           await model.dispose();

@@ -2,7 +2,8 @@
  * One loaded model: the llama.cpp model, ONE context with a sequence per parallel request (continuous batching:
  * concurrent requests are evaluated in the same batch), the chat wrapper resolved once from its template, and an
  * embedding context created on first use. Disposed in reverse order of creation. A {@link DecodePacer} decides when
- * each sequence's next token is queued (see there for why that is needed).
+ * each sequence's next token is queued (see there for why that is needed); a request generating alone skips that
+ * machinery on the lean loop of direct-decode.ts.
  */
 import {
   resolveChatWrapper,
@@ -16,6 +17,7 @@ import {
 import type { GpuBackend } from "./accelerator.js";
 import { budgetThreadsByBatch } from "./batch-threads.js";
 import { DecodePacer, PacedPredictor } from "./decode-pacer.js";
+import { installDirectDecode } from "./direct-decode.js";
 import type { PoolModel } from "./model-pool.js";
 import { chooseSequence, commonPrefixLength, type SequenceCandidate } from "./sequence-choice.js";
 
@@ -34,6 +36,8 @@ export interface LoadedLlamaModelOptions {
    * (default true). Off, every sequence is cleared when returned, so every prompt is evaluated in full.
    */
   prefixReuse?: boolean;
+  /** A request generating alone runs on the lean loop of direct-decode.ts (default true). */
+  directDecode?: boolean;
 }
 
 /** A sequence handed to one request, and how many of its prompt's leading tokens it already holds. */
@@ -123,14 +127,26 @@ export class LoadedLlamaModel implements PoolModel {
     if (sequence) {
       this.#free.delete(sequence);
     } else {
-      const order = this.#sequences.length;
-      sequence = this.context.getSequence(this.pacer ? { tokenPredictor: this.pacer.predictor(order) } : {});
-      this.#sequences.push(sequence);
+      sequence = this.#newSequence();
     }
     this.#lastUse.set(sequence, ++this.#uses);
     this.#promptLength.set(sequence, prompt.length);
     paced(sequence)?.prepare();
     return { sequence, cachedTokens: Math.min(commonPrefixLength(sequence.contextTokens, prompt), Math.max(prompt.length - 1, 0)) };
+  }
+
+  #newSequence(): LlamaContextSequence {
+    const order = this.#sequences.length;
+    const sequence = this.context.getSequence(this.pacer ? { tokenPredictor: this.pacer.predictor(order) } : {});
+    this.#sequences.push(sequence);
+    if (this.options.directDecode ?? true) {
+      installDirectDecode(sequence, {
+        alone: () => this.#sequences.length - this.#free.size === 1,
+        // node-llama-cpp's first predictTokens() call ends the pacer hold of takeSequence(); the lean loop makes none.
+        onStart: () => paced(sequence)?.evaluationStarted(),
+      });
+    }
+    return sequence;
   }
 
   /**

@@ -85,6 +85,7 @@ export class LocalModelService implements ModelService {
         contextSize: engine.contextSize,
         numParallel: engine.numParallel,
         prefixReuse: engine.prefixReuse,
+        directDecode: engine.directDecode,
         gpuLayers: engine.gpuLayers,
       }),
       maxMemoryBytes: this.maxMemoryBytes,
