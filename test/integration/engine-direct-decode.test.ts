@@ -4,7 +4,8 @@
  * for everything (false), and every answer and usage must be identical: greedy, with a seed and penalties, under a
  * JSON grammar and a JSON schema, with a forced tool call, with a stop string, and through raw completion. Each case
  * also checks which loop ran, so the comparison cannot pass by both engines taking the same path. Then a request
- * that another joins half-way hands its evaluation over to node-llama-cpp's loop and both finish as they would alone.
+ * that another joins half-way hands its evaluation over to node-llama-cpp's loop and both finish as they would alone,
+ * and disposing the model under a running step ends the generation with an error instead of aborting the process.
  */
 import { expect } from "chai";
 import { resolveConfig } from "../../src/config/config.js";
@@ -126,6 +127,24 @@ describe("direct decode: the lean loop for a request alone (real node-llama-cpp)
       expect(stopped.finish).to.equal("stop");
     }
     await same((m) => collect(m.complete({ model: "tiny", prompt: "Once upon a time", sampling: { maxTokens: 20, seed: 3, temperature: 0.7 } }, new AbortController().signal)));
+  });
+
+  it("ends a generation with an error, never a crash, when the model is disposed under a running step", async () => {
+    // Freeing the native context under a running decode aborts the whole process: the loop must hold
+    // node-llama-cpp's disposal guard as its own loop does. Several rounds, disposing at different points.
+    for (let round = 0; round < 4; round++) {
+      const models = engine(true);
+      const before = directDecodeStats.steps;
+      let texts = 0;
+      const generation = chat(models, { sampling: { ...GREEDY, maxTokens: 400 } }, () => texts++).then(
+        () => "finished",
+        (err: unknown) => (err instanceof Error ? err.message : String(err)),
+      );
+      while (texts < 2 + round * 3) await new Promise((r) => setImmediate(r));
+      await models.dispose();
+      expect(await generation).to.match(/disposed/i);
+      expect(directDecodeStats.steps).to.be.greaterThan(before);
+    }
   });
 
   it("hands a request over to node-llama-cpp's loop when another joins, and both finish as they would alone", async () => {

@@ -65,7 +65,9 @@ interface Internals {
   _queuedDecodes: unknown[];
   _batchSize: number;
   _idealThreads: number;
-  _llama: { _bindings: { AddonSampler: new (model: unknown) => NativeSampler } };
+  _llama: { gpu: unknown; _bindings: { AddonSampler: new (model: unknown) => NativeSampler } };
+  /** Keeps the native context alive while a decode runs: disposing the context waits for every handle. */
+  _backendContextDisposeGuard: { createPreventDisposalHandle(): { dispose(): void } };
   model: { _model: unknown; isEogToken(token: Token): boolean };
 }
 
@@ -112,8 +114,10 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
     typeof seq._lock === "object" &&
     Array.isArray(ctx._queuedDecodes) &&
     typeof ctx._batchSize === "number" &&
+    typeof ctx._backendContextDisposeGuard?.createPreventDisposalHandle === "function" &&
     typeof ctx._llama?._bindings?.AddonSampler === "function";
-  if (!looksRight || !sharesLocksWithNodeLlamaCpp()) return false;
+  // On Vulkan, node-llama-cpp serializes decodes of all contexts behind a lock of its own, which this loop cannot take.
+  if (!looksRight || ctx._llama.gpu === "vulkan" || !sharesLocksWithNodeLlamaCpp()) return false;
 
   const original = sequence.evaluate.bind(sequence);
   const free = () => options.alone() && ctx._queuedDecodes.length === 0;
@@ -151,29 +155,41 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
     const evaluating = await acquireLock([seq._lock, "evaluate"]);
     try {
       return await withLock([ctx, "context"], async () => {
-        let logitIndex = 0;
-        for (let start = 0; start < tokens.length; ) {
-          const part = tokens.slice(start, start + ctx._batchSize);
-          const last = start + part.length === tokens.length;
-          native.initBatch(part.length);
-          // After initBatch: batch-threads.ts gives a batch of several tokens its own budget from this call.
-          native.setThreads(ctx._idealThreads);
-          const indexes = native.addToBatch(seq._sequenceId, seq._nextTokenIndex, Uint32Array.from(part), last ? Uint32Array.of(part.length - 1) : new Uint32Array());
-          // As node-llama-cpp meters a decode: tokens with logits are output, the rest input.
-          TokenMeter.useTokens(seq._tokenMeter, last ? part.length - 1 : part.length, "input");
-          if (last) TokenMeter.useTokens(seq._tokenMeter, 1, "output");
-          await native.decodeBatch();
-          seq._nextTokenIndex += part.length;
-          seq._contextTokens = seq._contextTokens.concat(part);
-          start += part.length;
-          if (last) logitIndex = indexes[0]!;
+        // As node-llama-cpp's batch loop does: a context disposed meanwhile throws DisposedError here, and one being
+        // disposed waits for this step (freeing the native context under a running decode aborts the process).
+        const alive = ctx._backendContextDisposeGuard.createPreventDisposalHandle();
+        try {
+          return await decodeAndSample(tokens, configure, sampler);
+        } finally {
+          alive.dispose();
         }
-        configure();
-        return native.sampleToken(logitIndex, sampler);
       });
     } finally {
       evaluating.dispose();
     }
+  }
+
+  /** The native calls of one step (under the locks and the disposal guard of {@link step}). */
+  async function decodeAndSample(tokens: Token[], configure: () => void, sampler: NativeSampler): Promise<Token | -1 | null | undefined> {
+    let logitIndex = 0;
+    for (let start = 0; start < tokens.length; ) {
+      const part = tokens.slice(start, start + ctx._batchSize);
+      const last = start + part.length === tokens.length;
+      native.initBatch(part.length);
+      // After initBatch: batch-threads.ts gives a batch of several tokens its own budget from this call.
+      native.setThreads(ctx._idealThreads);
+      const indexes = native.addToBatch(seq._sequenceId, seq._nextTokenIndex, Uint32Array.from(part), last ? Uint32Array.of(part.length - 1) : new Uint32Array());
+      // As node-llama-cpp meters a decode: tokens with logits are output, the rest input.
+      TokenMeter.useTokens(seq._tokenMeter, last ? part.length - 1 : part.length, "input");
+      if (last) TokenMeter.useTokens(seq._tokenMeter, 1, "output");
+      await native.decodeBatch();
+      seq._nextTokenIndex += part.length;
+      seq._contextTokens = seq._contextTokens.concat(part);
+      start += part.length;
+      if (last) logitIndex = indexes[0]!;
+    }
+    configure();
+    return await native.sampleToken(logitIndex, sampler);
   }
 
   seq.evaluate = evaluate as unknown as LlamaContextSequence["evaluate"];
