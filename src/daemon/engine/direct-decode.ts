@@ -6,18 +6,20 @@
  * the decode, the next decode needs the sampled token). node-llama-cpp's loop, built to batch many sequences, spends
  * about 0.5 ms of main-thread time per token there (queueing, two locks, a thread-splitter timer, token meters, the
  * speculative-evaluation bookkeeping): a tenth of a token's time with a small model on this machine. Measured
- * in-process (bench/.dbg scratch, same sequence options): node-llama-cpp's own evaluate ran at 180-190 tokens/s, a
- * bare decode-and-sample loop at 200-235, as fast as llama-server's decode.
+ * in-process, bench60m, one thread: node-llama-cpp's own evaluate ran at 180-190 tokens/s against 200-235 for a bare
+ * decode-and-sample loop, about llama-server's decode rate; through the engine (LocalModelService, 20 alternating
+ * pairs) this loop decoded 1.065x as fast, faster in 16 of 20 pairs.
  *
  * What it keeps. The same native calls node-llama-cpp makes: the sampler is node-llama-cpp's native sampler, set up
  * with the sequence's own sampler configuration every step (repeat penalty, grammar, token bias, seed), and
  * `sampleToken` accepts the token into the grammar and penalty state as before; the sequence's token list, next
- * position and token meter are updated as node-llama-cpp updates them. Output is token for token the same (tests
- * compare both loops, greedy, seeded, with a grammar).
+ * position and token meter are updated as node-llama-cpp updates them. Each step holds the sequence's evaluation
+ * lock, the context's lock and the context's disposal guard, as node-llama-cpp's loop does. Output is token for
+ * token the same (tests compare both loops: greedy, seeded with penalties, grammars, a forced tool call).
  *
  * When. Only while the sequence is alone (`alone()`, checked before every step) and nothing else is queued on the
  * context; never for a model that needs state checkpoints, when a step would not fit the context (node-llama-cpp
- * shifts it), or when token metadata is asked for. Otherwise, and from the first step where another sequence is
+ * shifts it), or on Vulkan (see below); `evaluateWithMetadata` is left alone. Otherwise, and from the first step where another sequence is
  * busy, the rest of the evaluation is node-llama-cpp's own (which batches sequences together). That hand-over
  * starts a new sampler, as node-llama-cpp does whenever an evaluation restarts: a seeded generation that another
  * request joins half-way goes on from a fresh seed.
