@@ -5,10 +5,13 @@
  * with two system prompts interleaved with unrelated requests, and with two conversations competing for sequences.
  * The reuse engine must also say it reused: each later turn reports at least the previous turn's prompt as cached.
  */
+import fs from "node:fs";
+import os from "node:os";
 import { expect } from "chai";
 import { resolveConfig } from "../../src/config/config.js";
 import type { ChatMessage, ChatRequest, SamplingOptions, Usage } from "../../src/daemon/core/chat.js";
 import { leaseLlama, type LlamaLease } from "../../src/daemon/engine/llama-runtime.js";
+import { MIN_COPY_GAIN } from "../../src/daemon/engine/sequence-choice.js";
 import { LocalModelService } from "../../src/daemon/engine/local-model-service.js";
 import { Store } from "../../src/daemon/store/store.js";
 import { silentLogger } from "../../src/observability/logger.js";
@@ -211,6 +214,30 @@ describe("prompt-prefix reuse (real node-llama-cpp)", function () {
     }
     expectReused(repliesA);
     expectReused(repliesB);
+  });
+
+  it("starts a new conversation behind another's system prompt from a copy of that evaluation, leaving the other's cache", async () => {
+    const system = "You are the shared system prompt of two conversations. " + "Answer in the voice of the lighthouse keeper. ".repeat(12);
+    const a: ChatMessage[] = [{ role: "system", content: system }, { role: "user", content: "first conversation, first turn" }];
+    const b: ChatMessage[] = [{ role: "system", content: system }, { role: "user", content: "second conversation, first turn" }];
+    for (const sampling of [GREEDY, SEEDED]) {
+      // Fresh sequences (earlier tests filled them), so B finds an empty one, as a daemon mostly does.
+      await reuse.unload("tiny");
+      const firstA = await ask(reuse, a, sampling);
+      expect(firstA.text).to.equal((await ask(fresh, a, sampling)).text);
+      // B's prompt shares the system prompt with A's sequence: it gets an empty sequence, seeded with A's cache.
+      const firstB = await ask(reuse, b, sampling);
+      const freshB = await ask(fresh, b, sampling);
+      expect(firstB.text).to.equal(freshB.text);
+      expect(firstB.usage.inputTokens).to.equal(freshB.usage.inputTokens);
+      expect(firstB.usage.cachedInputTokens, "copied from the other conversation").to.be.greaterThan(MIN_COPY_GAIN);
+      expect(firstB.usage.cachedInputTokens).to.be.lessThan(firstB.usage.inputTokens);
+      // A's own sequence was left alone: its next turn reuses all of its first.
+      const nextA = await ask(reuse, [...a, { role: "assistant", content: firstA.text }, { role: "user", content: "and then?" }], sampling);
+      expect(nextA.usage.cachedInputTokens).to.be.at.least(firstA.usage.inputTokens);
+    }
+    // The state files went through private temporary folders, removed after each copy.
+    expect(fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith("mlxm-sequence-"))).to.deep.equal([]);
   });
 
   it("generates the same with a JSON grammar and with tools", async () => {

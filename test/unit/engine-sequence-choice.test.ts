@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { Token } from "node-llama-cpp";
-import { chooseSequence, commonPrefixLength, type SequenceCandidate } from "../../src/daemon/engine/sequence-choice.js";
+import { chooseDonor, chooseSequence, commonPrefixLength, MIN_COPY_GAIN, type SequenceCandidate } from "../../src/daemon/engine/sequence-choice.js";
 
 const t = (...ids: number[]) => ids as Token[];
 const seq = (tokens: Token[], lastUse: number): SequenceCandidate => ({ tokens, lastUse });
@@ -88,5 +88,27 @@ describe("sequence choice by longest common prefix", () => {
 
   it("refuses an empty candidate list", () => {
     expect(() => chooseSequence([], t(1))).to.throw(RangeError);
+  });
+});
+
+describe("a cache worth copying into the chosen sequence", () => {
+  const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => (from + i) as Token);
+  const system = range(1, 300);
+  const prompt = [...system, ...range(5000, 20)];
+
+  it("takes the sequence holding the longest shared prefix, when it adds enough and is most of what that sequence holds", () => {
+    const other = { tokens: [...system, ...range(9000, 40)] };
+    const shorter = { tokens: [...system.slice(0, 200), ...range(7000, 10)] };
+    expect(chooseDonor([shorter, other], prompt, 0)).to.deep.equal({ index: 1, prefix: 300 });
+    // Already holding most of it: the copy would not gain enough.
+    expect(chooseDonor([other], prompt, 300 - MIN_COPY_GAIN + 1)).to.equal(undefined);
+    expect(chooseDonor([other], prompt, 300 - MIN_COPY_GAIN)).to.deep.equal({ index: 0, prefix: 300 });
+  });
+
+  it("leaves a sequence whose shared prefix is a small part of what it holds, and never copies the whole prompt", () => {
+    expect(chooseDonor([{ tokens: [...system, ...range(9000, 400)] }], prompt, 0)).to.equal(undefined);
+    expect(chooseDonor([{ tokens: [] }, { tokens: range(1, 50) }], prompt, 0)).to.equal(undefined);
+    // Holding the whole prompt: at most all but its last token counts (one token is always decoded).
+    expect(chooseDonor([{ tokens: prompt }], prompt, 0)).to.deep.equal({ index: 0, prefix: prompt.length - 1 });
   });
 });

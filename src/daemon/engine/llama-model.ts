@@ -14,12 +14,15 @@ import {
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import type { GpuBackend } from "./accelerator.js";
 import { budgetThreadsByBatch } from "./batch-threads.js";
 import { DecodePacer, PacedPredictor } from "./decode-pacer.js";
 import { installDirectDecode } from "./direct-decode.js";
 import type { PoolModel } from "./model-pool.js";
-import { chooseSequence, commonPrefixLength, type SequenceCandidate } from "./sequence-choice.js";
+import { chooseDonor, chooseSequence, commonPrefixLength, type SequenceCandidate } from "./sequence-choice.js";
 
 export interface LoadedLlamaModelOptions {
   threads: number;
@@ -133,6 +136,37 @@ export class LoadedLlamaModel implements PoolModel {
     this.#promptLength.set(sequence, prompt.length);
     paced(sequence)?.prepare();
     return { sequence, cachedTokens: Math.min(commonPrefixLength(sequence.contextTokens, prompt), Math.max(prompt.length - 1, 0)) };
+  }
+
+  /**
+   * After {@link takeSequence}: when another free sequence holds a much longer prefix of `prompt` than the one taken
+   * (see {@link chooseDonor}), copy its cache into the taken one and erase what differs. Returns the prompt tokens
+   * the taken sequence now holds. On the CPU only, where evaluating a prompt costs far more than a state file
+   * (measured above); a failed copy clears the sequence and the prompt is evaluated in full.
+   */
+  async seedSequence(taken: TakenSequence, prompt: readonly Token[]): Promise<number> {
+    if (!this.prefixReuse || this.options.backend !== "cpu" || this.#disposed) return taken.cachedTokens;
+    const { sequence } = taken;
+    const donors = this.#sequences.filter((s) => s !== sequence && this.#free.has(s));
+    const choice = chooseDonor(donors.map((s) => ({ tokens: s.contextTokens })), prompt, taken.cachedTokens);
+    if (!choice) return taken.cachedTokens;
+    // A private folder (mkdtemp makes it 0700): the state is what the prompts said, in another form.
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "mlxm-sequence-")).catch(() => undefined);
+    if (!dir) return taken.cachedTokens;
+    const file = path.join(dir, "state");
+    try {
+      await donors[choice.index]!.saveStateToFile(file);
+      await sequence.loadStateFromFile(file, { acceptRisk: true });
+      // What the donor held when it was saved (a request may have taken it meanwhile): keep the part that matches.
+      const kept = commonPrefixLength(sequence.contextTokens, prompt);
+      if (kept < sequence.contextTokens.length) await sequence.eraseContextTokenRanges([{ start: kept, end: sequence.contextTokens.length }]);
+      return Math.min(kept, Math.max(prompt.length - 1, 0));
+    } catch {
+      await sequence.clearHistory().catch(() => {});
+      return 0;
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
+    }
   }
 
   #newSequence(): LlamaContextSequence {

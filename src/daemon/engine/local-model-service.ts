@@ -276,7 +276,10 @@ export class LocalModelService implements ModelService {
       throw err;
     }
     // Chosen by the prefix it shares with the prompt, so a conversation's next turn evaluates only what is new.
-    const { sequence, cachedTokens } = lease.model.takeSequence(prompt);
+    const taken = lease.model.takeSequence(prompt);
+    const { sequence } = taken;
+    // A new conversation behind another's system prompt starts from a copy of that evaluation.
+    const cachedTokens = await lease.model.seedSequence(taken, prompt);
     let generationStart = 0;
     const target: GenerationTarget = {
       llama,
