@@ -58,8 +58,11 @@ interface NativeContext {
   addToBatch(sequenceId: number, firstTokenIndex: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array;
   setThreads(threads: number): void;
   decodeBatch(): Promise<void>;
-  sampleToken(batchLogitIndex: number, sampler: NativeSampler): Promise<Token | -1 | null | undefined>;
+  sampleToken(batchLogitIndex: number, sampler: NativeSampler): Promise<Sampled>;
 }
+
+/** What sampling gives: a token, -1 on failure, nothing when the sampler was disposed. */
+type Sampled = Token | -1 | null | undefined;
 
 /** The parts of node-llama-cpp's context and sequence this loop uses (internal, 3.21.1). */
 interface Internals {
@@ -128,15 +131,20 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
   async function* evaluate(tokens: Token[], evaluateOptions: SequenceEvaluateOptions = {}): AsyncGenerator<Token, void, Token | Token[] | void> {
     if (tokens.length === 0 || seq.needsCheckpoints || !fits(tokens) || !free()) return yield* original(tokens, evaluateOptions);
     options.onStart?.();
-    const sampling = samplingOf(evaluateOptions);
     const sampler = new ctx._llama._bindings.AddonSampler(ctx.model._model);
     const dry: { breakers?: WeakRef<object> } = {};
+    // The sequence's own sampler configuration, every step, as node-llama-cpp's loop does (its defaults are the same
+    // as `evaluate`'s; penalty tokens and grammar state are read afresh each time).
+    const sample = (logitIndex: number) => {
+      applyConfig(sampler, dry, seq._resolveSamplerConfig(evaluateOptions));
+      return native.sampleToken(logitIndex, sampler);
+    };
     let evalTokens = tokens.slice();
     try {
       for (;;) {
         if (seq.disposed) throw new DisposedError();
         if (!fits(evalTokens) || !free()) break;
-        const next = await step(evalTokens, () => applyConfig(sampler, dry, seq._resolveSamplerConfig(sampling)), sampler);
+        const next = await step(evalTokens, sample);
         directDecodeStats.steps++;
         if (next === -1) throw new Error("Failed to sample next token");
         if (next == null) return;
@@ -153,7 +161,7 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
   }
 
   /** Decode `tokens` (in batch-size parts) and sample the token after them, holding the sequence's and context's locks. */
-  async function step(tokens: Token[], configure: () => void, sampler: NativeSampler): Promise<Token | -1 | null | undefined> {
+  async function step(tokens: Token[], sample: (logitIndex: number) => Promise<Sampled>): Promise<Sampled> {
     const evaluating = await acquireLock([seq._lock, "evaluate"]);
     try {
       return await withLock([ctx, "context"], async () => {
@@ -161,7 +169,7 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
         // disposed waits for this step (freeing the native context under a running decode aborts the process).
         const alive = ctx._backendContextDisposeGuard.createPreventDisposalHandle();
         try {
-          return await decodeAndSample(tokens, configure, sampler);
+          return await sample(await decode(tokens));
         } finally {
           alive.dispose();
         }
@@ -171,8 +179,8 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
     }
   }
 
-  /** The native calls of one step (under the locks and the disposal guard of {@link step}). */
-  async function decodeAndSample(tokens: Token[], configure: () => void, sampler: NativeSampler): Promise<Token | -1 | null | undefined> {
+  /** Decodes `tokens` under {@link step}'s locks and disposal guard; returns the batch index of the last one's logits. */
+  async function decode(tokens: Token[]): Promise<number> {
     let logitIndex = 0;
     for (let start = 0; start < tokens.length; ) {
       const part = tokens.slice(start, start + ctx._batchSize);
@@ -190,18 +198,11 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
       start += part.length;
       if (last) logitIndex = indexes[0]!;
     }
-    configure();
-    return await native.sampleToken(logitIndex, sampler);
+    return logitIndex;
   }
 
   seq.evaluate = evaluate as unknown as LlamaContextSequence["evaluate"];
   return true;
-}
-
-/** The sampling options of an evaluation, with node-llama-cpp's defaults for `evaluate`. */
-function samplingOf(o: SequenceEvaluateOptions): SequenceEvaluateOptions {
-  const { temperature = 0, minP = 0, topK = 40, topP = 0.95, seed, xtc, grammarEvaluationState, repeatPenalty, dryRepeatPenalty, tokenBias } = o;
-  return { temperature, minP, topK, topP, seed, xtc, grammarEvaluationState, repeatPenalty, dryRepeatPenalty, tokenBias };
 }
 
 /** node-llama-cpp's LlamaSampler.applyConfig: the DRY sequence breakers are passed only when they changed. */

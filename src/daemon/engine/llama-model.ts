@@ -22,7 +22,7 @@ import { budgetThreadsByBatch } from "./batch-threads.js";
 import { DecodePacer, PacedPredictor } from "./decode-pacer.js";
 import { installDirectDecode } from "./direct-decode.js";
 import type { PoolModel } from "./model-pool.js";
-import { chooseDonor, chooseSequence, commonPrefixLength, type SequenceCandidate } from "./sequence-choice.js";
+import { chooseDonor, chooseSequence, commonPrefixLength, reusablePrefix, type SequenceCandidate } from "./sequence-choice.js";
 
 export interface LoadedLlamaModelOptions {
   threads: number;
@@ -109,9 +109,11 @@ export class LoadedLlamaModel implements PoolModel {
    * A free sequence for a request whose prompt is `prompt`. The pool admits at most as many requests as the context
    * has sequences, so one is always free. With prefix reuse, the one holding the longest useful prefix of the
    * prompt, else the least recently used (see {@link chooseSequence}); the generation then evaluates only the
-   * tokens after that prefix and erases only the differing tail. Without, the lowest-numbered free one.
+   * tokens after that prefix and erases only the differing tail. Without, the lowest-numbered free one. A sequence
+   * that another free one can spare much more evaluation is first given a copy of that one's cache (see
+   * {@link #seed}). The choice is made before anything is awaited, so concurrent requests never take the same one.
    */
-  takeSequence(prompt: readonly Token[] = []): TakenSequence {
+  async takeSequence(prompt: readonly Token[] = []): Promise<TakenSequence> {
     const free = this.#sequences.filter((s) => this.#free.has(s));
     const candidates: (LlamaContextSequence | undefined)[] = [...free];
     // A sequence not created yet is the emptiest candidate of all: creating it keeps every cache that exists.
@@ -135,24 +137,24 @@ export class LoadedLlamaModel implements PoolModel {
     this.#lastUse.set(sequence, ++this.#uses);
     this.#promptLength.set(sequence, prompt.length);
     paced(sequence)?.prepare();
-    return { sequence, cachedTokens: Math.min(commonPrefixLength(sequence.contextTokens, prompt), Math.max(prompt.length - 1, 0)) };
+    const cachedTokens = reusablePrefix(sequence.contextTokens, prompt);
+    return { sequence, cachedTokens: this.prefixReuse ? await this.#seed(sequence, prompt, cachedTokens) : cachedTokens };
   }
 
   /**
-   * After {@link takeSequence}: when another free sequence holds a much longer prefix of `prompt` than the one taken
-   * (see {@link chooseDonor}), copy its cache into the taken one and erase what differs. Returns the prompt tokens
-   * the taken sequence now holds. On the CPU only, where evaluating a prompt costs far more than a state file
-   * (measured above); a failed copy clears the sequence and the prompt is evaluated in full.
+   * When another free sequence holds a much longer prefix of `prompt` than `sequence` (see {@link chooseDonor}: a new
+   * conversation behind another's system prompt), copy its cache into `sequence` and erase what differs. Returns the
+   * prompt tokens `sequence` then holds (`held` if nothing was copied). On the CPU only, where evaluating a prompt
+   * costs far more than a state file; a failed copy clears the sequence and the prompt is evaluated in full.
    */
-  async seedSequence(taken: TakenSequence, prompt: readonly Token[]): Promise<number> {
-    if (!this.prefixReuse || this.options.backend !== "cpu" || this.#disposed) return taken.cachedTokens;
-    const { sequence } = taken;
+  async #seed(sequence: LlamaContextSequence, prompt: readonly Token[], held: number): Promise<number> {
+    if (this.options.backend !== "cpu" || this.#disposed) return held;
     const donors = this.#sequences.filter((s) => s !== sequence && this.#free.has(s));
-    const choice = chooseDonor(donors.map((s) => ({ tokens: s.contextTokens })), prompt, taken.cachedTokens);
-    if (!choice) return taken.cachedTokens;
+    const choice = chooseDonor(donors.map((s) => ({ tokens: s.contextTokens })), prompt, held);
+    if (!choice) return held;
     // A private folder (mkdtemp makes it 0700): the state is what the prompts said, in another form.
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "mlxm-sequence-")).catch(() => undefined);
-    if (!dir) return taken.cachedTokens;
+    if (!dir) return held;
     const file = path.join(dir, "state");
     try {
       await donors[choice.index]!.saveStateToFile(file);
@@ -160,7 +162,7 @@ export class LoadedLlamaModel implements PoolModel {
       // What the donor held when it was saved (a request may have taken it meanwhile): keep the part that matches.
       const kept = commonPrefixLength(sequence.contextTokens, prompt);
       if (kept < sequence.contextTokens.length) await sequence.eraseContextTokenRanges([{ start: kept, end: sequence.contextTokens.length }]);
-      return Math.min(kept, Math.max(prompt.length - 1, 0));
+      return reusablePrefix(sequence.contextTokens, prompt);
     } catch {
       await sequence.clearHistory().catch(() => {});
       return 0;

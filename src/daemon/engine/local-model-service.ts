@@ -275,11 +275,9 @@ export class LocalModelService implements ModelService {
       lease.release();
       throw err;
     }
-    // Chosen by the prefix it shares with the prompt, so a conversation's next turn evaluates only what is new.
-    const taken = lease.model.takeSequence(prompt);
-    const { sequence } = taken;
-    // A new conversation behind another's system prompt starts from a copy of that evaluation.
-    const cachedTokens = await lease.model.seedSequence(taken, prompt);
+    // Chosen by the prefix it shares with the prompt, so a conversation's next turn evaluates only what is new (and a
+    // new conversation behind another's system prompt starts from a copy of that evaluation).
+    const { sequence, cachedTokens } = await lease.model.takeSequence(prompt);
     let generationStart = 0;
     const target: GenerationTarget = {
       llama,

@@ -85,11 +85,19 @@ export const MIN_COPY_GAIN = 128;
 export function chooseDonor(candidates: readonly Pick<SequenceCandidate, "tokens">[], prompt: readonly Token[], held: number): SequenceChoice | undefined {
   let best: SequenceChoice | undefined;
   for (const [index, candidate] of candidates.entries()) {
-    const prefix = Math.min(commonPrefixLength(candidate.tokens, prompt), Math.max(prompt.length - 1, 0));
+    const prefix = reusablePrefix(candidate.tokens, prompt);
     if (prefix - held < MIN_COPY_GAIN || prefix < candidate.tokens.length * MIN_KEPT_SHARE) continue;
     if (!best || prefix > best.prefix) best = { index, prefix };
   }
   return best;
+}
+
+/**
+ * How many of `prompt`'s leading tokens a sequence holding `tokens` spares its evaluation: the common prefix, at most
+ * all but the prompt's last token (one token is always decoded, for the logits of the first generated one).
+ */
+export function reusablePrefix(tokens: readonly Token[], prompt: readonly Token[]): number {
+  return Math.min(commonPrefixLength(tokens, prompt), Math.max(prompt.length - 1, 0));
 }
 
 /** How many leading tokens `a` and `b` share. */
