@@ -3,9 +3,10 @@
  * that uses it for a request generating alone (MLXM_DIRECT_DECODE=true) and on one that keeps node-llama-cpp's loop
  * for everything (false), and every answer and usage must be identical: greedy, with a seed and penalties, under a
  * JSON grammar and a JSON schema, with a forced tool call, with a stop string, and through raw completion. Each case
- * also checks which loop ran, so the comparison cannot pass by both engines taking the same path. Then a request
- * that another joins half-way hands its evaluation over to node-llama-cpp's loop and both finish as they would alone,
- * and disposing the model under a running step ends the generation with an error instead of aborting the process.
+ * also checks which loop ran (and that the lean one decoded tokens ahead), so the comparison cannot pass by both
+ * engines taking the same path. Then a request that another joins half-way hands its evaluation over to
+ * node-llama-cpp's loop and both finish as they would alone, and disposing the model under a running step ends the
+ * generation with an error instead of aborting the process.
  */
 import { expect } from "chai";
 import { resolveConfig } from "../../src/config/config.js";
@@ -69,11 +70,13 @@ describe("direct decode: the lean loop for a request alone (real node-llama-cpp)
   /** Runs `run` on both engines; the direct one must step on the lean loop, the classic one never. */
   async function same(run: (models: LocalModelService) => Promise<Answer>): Promise<Answer> {
     const before = directDecodeStats.steps;
+    const aheadBefore = directDecodeStats.ahead;
     const lean = await run(direct);
     const leanSteps = directDecodeStats.steps - before;
     const reference = await run(classic);
     expect(directDecodeStats.steps - before - leanSteps, "classic engine on the lean loop").to.equal(0);
     expect(leanSteps, "direct engine steps on the lean loop").to.be.greaterThan(0);
+    if (lean.usage.outputTokens > 2) expect(directDecodeStats.ahead, "tokens decoded ahead").to.be.greaterThan(aheadBefore);
     expect(lean).to.deep.equal(reference);
     expect(lean.usage.outputTokens).to.be.greaterThan(0);
     return lean;

@@ -17,6 +17,18 @@
  * lock, the context's lock and the context's disposal guard, as node-llama-cpp's loop does. Output is token for
  * token the same (tests compare both loops: greedy, seeded with penalties, grammars, a forced tool call).
  *
+ * Decoding ahead. Once a token is sampled, and while the sequence is still alone, its decode starts before the token
+ * is handed to the caller (LlamaChat), so the caller's per-token work (detokenizing, stop triggers, segments, the
+ * response stream) runs on the main thread while the next decode runs on a worker, instead of between the two. Only
+ * the decode goes ahead: sampling waits for the caller to ask for the next token, because the caller's state feeds
+ * it (LlamaChat's repeat-penalty tokens). The decode holds the locks until it is over and releases them itself, so a
+ * caller that stops, or that changes the sequence before asking for more, waits for it but never for the generator.
+ * If another decode ran on the context in between (its output replaces ours), or the caller asks to go on from a
+ * different token, the token is erased again. A token decoded ahead that the caller does not go on from (it stopped:
+ * a stop string, the token limit, a disconnect) stays in the sequence: the cache is valid, and the next turn, whose
+ * prompt usually continues with it, reuses it. The token meter counts such a token as input (no output was used), so
+ * usage is what node-llama-cpp's loop reports.
+ *
  * When. Only while the sequence is alone (`alone()`, checked before every step) and nothing else is queued on the
  * context; never for a model that needs state checkpoints, when a step would not fit the context (node-llama-cpp
  * shifts it), or on Vulkan (see below); `evaluateWithMetadata` is left alone. Otherwise, and from the first step where another sequence is
@@ -64,6 +76,18 @@ interface NativeContext {
 /** What sampling gives: a token, -1 on failure, nothing when the sampler was disposed. */
 type Sampled = Token | -1 | null | undefined;
 
+/** A decode's outcome: where its output is in the batch and how many decodes the context had run then, or its error. */
+type Decoded = { logitIndex: number; decodes: number } | { error: unknown };
+
+/** A token being decoded ahead (none of its promises rejects). */
+interface Ahead {
+  token: Token;
+  /** For the caller that goes on from the token: the decode's outcome and, when it can, the locks still held. */
+  take(): Promise<{ decoded: Decoded; locks?: () => void }>;
+  /** The outcome once the decode is over and its locks are released, for a caller that does not go on from it. */
+  settled(): Promise<Decoded>;
+}
+
 /** The parts of node-llama-cpp's context and sequence this loop uses (internal, 3.21.1). */
 interface Internals {
   _ctx: NativeContext;
@@ -96,8 +120,11 @@ export interface DirectDecodeOptions {
   onStart?(): void;
 }
 
-/** Steps run on the lean loop and evaluations handed over to node-llama-cpp's, in this process (tests read them). */
-export const directDecodeStats = { steps: 0, handedOver: 0 };
+/**
+ * In this process (tests read them): steps run on the lean loop, evaluations handed over to node-llama-cpp's, tokens
+ * decoded ahead and tokens decoded ahead that were erased again.
+ */
+export const directDecodeStats = { steps: 0, handedOver: 0, ahead: 0, takenBack: 0 };
 
 /**
  * Gives `sequence` the lean loop (see the module comment). Returns false, changing nothing, when node-llama-cpp's
@@ -127,6 +154,7 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
   const original = sequence.evaluate.bind(sequence);
   const free = () => options.alone() && ctx._queuedDecodes.length === 0;
   const fits = (tokens: readonly Token[]) => seq._nextTokenIndex + tokens.length < sequence.contextSize - 1;
+  const decodes = countDecodes(native);
 
   async function* evaluate(tokens: Token[], evaluateOptions: SequenceEvaluateOptions = {}): AsyncGenerator<Token, void, Token | Token[] | void> {
     if (tokens.length === 0 || seq.needsCheckpoints || !fits(tokens) || !free()) return yield* original(tokens, evaluateOptions);
@@ -135,51 +163,151 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
     const dry: { breakers?: WeakRef<object> } = {};
     // The sequence's own sampler configuration, every step, as node-llama-cpp's loop does (its defaults are the same
     // as `evaluate`'s; penalty tokens and grammar state are read afresh each time).
-    const sample = (logitIndex: number) => {
-      applyConfig(sampler, dry, seq._resolveSamplerConfig(evaluateOptions));
-      return native.sampleToken(logitIndex, sampler);
-    };
+    const configure = () => applyConfig(sampler, dry, seq._resolveSamplerConfig(evaluateOptions));
     let evalTokens = tokens.slice();
+    /** The decode of the token last yielded, started before yielding it (see "Decoding ahead" above). */
+    let ahead: Ahead | undefined;
     try {
       for (;;) {
         if (seq.disposed) throw new DisposedError();
-        if (!fits(evalTokens) || !free()) break;
-        const next = await step(evalTokens, sample);
-        directDecodeStats.steps++;
-        if (next === -1) throw new Error("Failed to sample next token");
-        if (next == null) return;
-        if (!evaluateOptions.yieldEogToken && ctx.model.isEogToken(next)) return;
+        let release: (() => void) | undefined;
+        let logitIndex: number;
+        if (ahead) {
+          // The caller's state is final once it asks for the next token: configure the sampler while the decode runs.
+          configure();
+          const { decoded, locks } = await ahead.take();
+          if ("error" in decoded) throw decoded.error;
+          release = locks ?? (await hold());
+          if (decodes.count !== decoded.decodes) {
+            // Another decode ran on the context since (its output replaced ours): take the token back out and
+            // evaluate it again, on this loop or node-llama-cpp's.
+            release();
+            evalTokens = [ahead.token];
+            ahead = undefined;
+            await erase();
+            continue;
+          }
+          ahead = undefined;
+          logitIndex = decoded.logitIndex;
+        } else {
+          if (!fits(evalTokens) || !free()) break;
+          release = await hold();
+          try {
+            logitIndex = await decode(evalTokens);
+            configure();
+          } catch (error) {
+            release();
+            throw error;
+          }
+        }
+        TokenMeter.useTokens(seq._tokenMeter, 1, "output");
+        let next: Sampled;
+        try {
+          next = await native.sampleToken(logitIndex, sampler);
+          directDecodeStats.steps++;
+          if (next === -1) throw new Error("Failed to sample next token");
+          if (next == null) return;
+          const end = ctx.model.isEogToken(next);
+          if (end && !evaluateOptions.yieldEogToken) return;
+          // Still alone and nothing ends here: decode the token now, under the locks already held, while the caller
+          // processes it (an end-of-generation token is not decoded: nothing follows it).
+          if (!end && fits([next]) && free()) {
+            ahead = decodeAhead(next, release);
+            release = undefined;
+          }
+        } finally {
+          release?.();
+        }
         const replacement = yield next;
         evalTokens = replacement instanceof Array ? replacement.slice() : replacement != null ? [replacement] : [next];
+        if (ahead && (evalTokens.length !== 1 || evalTokens[0] !== next)) await takeBack();
       }
     } finally {
       sampler.dispose();
+      // A token decoded ahead that nobody asked to go on from stays in the sequence (its cache is valid, and a next
+      // turn that starts with it reuses it); it is metered as input, as node-llama-cpp meters a decode without output.
+      if (ahead) TokenMeter.useTokens(seq._tokenMeter, 1, "input");
     }
     // Another sequence got busy (or the context is full): node-llama-cpp goes on from the token to evaluate next.
     directDecodeStats.handedOver++;
     return yield* original(evalTokens, evaluateOptions);
-  }
 
-  /** Decode `tokens` (in batch-size parts) and sample the token after them, holding the sequence's and context's locks. */
-  async function step(tokens: Token[], sample: (logitIndex: number) => Promise<Sampled>): Promise<Sampled> {
-    const evaluating = await acquireLock([seq._lock, "evaluate"]);
-    try {
-      return await withLock([ctx, "context"], async () => {
-        // As node-llama-cpp's batch loop does: a context disposed meanwhile throws DisposedError here, and one being
-        // disposed waits for this step (freeing the native context under a running decode aborts the process).
-        const alive = ctx._backendContextDisposeGuard.createPreventDisposalHandle();
-        try {
-          return await sample(await decode(tokens));
-        } finally {
-          alive.dispose();
-        }
-      });
-    } finally {
-      evaluating.dispose();
+    /** Erases the token decoded ahead once its decode is over: the caller goes on from another. */
+    async function takeBack(): Promise<void> {
+      const decoded = await ahead!.settled();
+      ahead = undefined;
+      if (!("error" in decoded)) await erase();
+    }
+
+    /** Erases the sequence's last token, one decoded ahead whose output is not used. */
+    async function erase(): Promise<void> {
+      directDecodeStats.takenBack++;
+      TokenMeter.useTokens(seq._tokenMeter, 1, "input");
+      await sequence.eraseContextTokenRanges([{ start: seq._nextTokenIndex - 1, end: seq._nextTokenIndex }]);
     }
   }
 
-  /** Decodes `tokens` under {@link step}'s locks and disposal guard; returns the batch index of the last one's logits. */
+  /**
+   * Starts decoding `token` under the locks `release` frees. When the decode is over, the locks go to the caller if
+   * it is already waiting for the next token ({@link Ahead.take}), so sampling follows at once; otherwise they are
+   * released, and a caller that comes later takes them again.
+   */
+  function decodeAhead(token: Token, release: () => void): Ahead {
+    directDecodeStats.ahead++;
+    let waiting = false;
+    const outcome = decode([token]).then(
+      (logitIndex): Decoded => ({ logitIndex, decodes: decodes.count }),
+      (error: unknown): Decoded => ({ error }),
+    );
+    const handOver = outcome.then((decoded): { decoded: Decoded; locks?: () => void } => {
+      if (waiting && !("error" in decoded)) return { decoded, locks: release };
+      release();
+      return { decoded };
+    });
+    return {
+      token,
+      take() {
+        waiting = true;
+        return handOver;
+      },
+      async settled() {
+        return (await handOver).decoded;
+      },
+    };
+  }
+
+  /**
+   * Takes the sequence's evaluation lock, the context's lock and a disposal guard, as node-llama-cpp's batch loop does
+   * for each decode, and returns their release. A context disposed meanwhile throws DisposedError here, and one being
+   * disposed waits for the release (freeing the native context under a running decode aborts the process).
+   */
+  async function hold(): Promise<() => void> {
+    const evaluating = await acquireLock([seq._lock, "evaluate"]);
+    try {
+      const context = await acquireLock([ctx, "context"]);
+      try {
+        const alive = ctx._backendContextDisposeGuard.createPreventDisposalHandle();
+        return () => {
+          alive.dispose();
+          context.dispose();
+          evaluating.dispose();
+        };
+      } catch (error) {
+        context.dispose();
+        throw error;
+      }
+    } catch (error) {
+      evaluating.dispose();
+      throw error;
+    }
+  }
+
+  /**
+   * Decodes `tokens` (in batch-size parts) under {@link hold}'s locks; returns the batch index of the last one's
+   * logits. The sequence's token list and next position count a part from the moment its decode starts (anyone who
+   * reads them while it runs sees what the cache will hold; changing the cache waits for the locks), and go back if
+   * it fails. The last token is left to the caller to meter: its output is used only once it is sampled.
+   */
   async function decode(tokens: Token[]): Promise<number> {
     let logitIndex = 0;
     for (let start = 0; start < tokens.length; ) {
@@ -189,12 +317,18 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
       // After initBatch: batch-threads.ts gives a batch of several tokens its own budget from this call.
       native.setThreads(ctx._idealThreads);
       const indexes = native.addToBatch(seq._sequenceId, seq._nextTokenIndex, Uint32Array.from(part), last ? Uint32Array.of(part.length - 1) : new Uint32Array());
-      // As node-llama-cpp meters a decode: tokens with logits are output, the rest input.
+      // As node-llama-cpp meters a decode: tokens without logits are input.
       TokenMeter.useTokens(seq._tokenMeter, last ? part.length - 1 : part.length, "input");
-      if (last) TokenMeter.useTokens(seq._tokenMeter, 1, "output");
-      await native.decodeBatch();
+      const before = { next: seq._nextTokenIndex, tokens: seq._contextTokens };
       seq._nextTokenIndex += part.length;
       seq._contextTokens = seq._contextTokens.concat(part);
+      try {
+        await native.decodeBatch();
+      } catch (error) {
+        seq._nextTokenIndex = before.next;
+        seq._contextTokens = before.tokens;
+        throw error;
+      }
       start += part.length;
       if (last) logitIndex = indexes[0]!;
     }
@@ -204,6 +338,29 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
   seq.evaluate = evaluate as unknown as LlamaContextSequence["evaluate"];
   return true;
 }
+
+/**
+ * Counts the decodes started on a context's native object, node-llama-cpp's and this loop's: a token decoded ahead
+ * is sampled only if no other decode ran since, as a decode replaces the context's output. Wrapped once per context.
+ */
+function countDecodes(native: NativeContext): { count: number } {
+  let counter = decodeCounters.get(native);
+  if (counter) return counter;
+  const decodeBatch = native.decodeBatch.bind(native);
+  const started = { count: 0 };
+  counter = started;
+  decodeCounters.set(native, counter);
+  // The method is read-only on the native class's prototype: shadow it with an own property of this one object.
+  Object.defineProperty(native, "decodeBatch", {
+    configurable: true,
+    value: () => {
+      started.count++;
+      return decodeBatch();
+    },
+  });
+  return counter;
+}
+const decodeCounters = new WeakMap<object, { count: number }>();
 
 /** node-llama-cpp's LlamaSampler.applyConfig: the DRY sequence breakers are passed only when they changed. */
 function applyConfig(sampler: NativeSampler, dry: { breakers?: WeakRef<object> }, config: Record<string, unknown>): void {
