@@ -1,7 +1,8 @@
 /**
  * Issue #4's benchmark: the mlxm daemon against raw node-llama-cpp in-process and llama.cpp's own llama-server,
  * same model, same threads, same sampling (greedy), same prompt and token count, measured in ONE run with the
- * systems taking turns round by round (the machine is shared; only side-by-side ratios mean anything).
+ * systems taking turns round by round, in an order that rotates each round (the machine is shared; only side-by-side
+ * ratios mean anything).
  *
  *   npx tsx bench/inference.ts [--models bench60m,tiny] [--threads 1] [--threads-batch 2] [--tokens 128] [--rounds 3] [--streams 1,2,4,8]
  *                              [--mlxm mlxm,uv1:UV_THREADPOOL_SIZE=1,old@/tmp/old/bin/run.js]
@@ -110,6 +111,16 @@ async function rawSample(llama: Llama, modelPath: string): Promise<Sample> {
   return { ttftMs: first - started, tokens, tokensPerSecond: ((tokens - 1) / (end - first)) * 1000, endToEndTokensPerSecond: (tokens / (end - started)) * 1000 };
 }
 
+/**
+ * `items` starting from the `round`-th (mod length): each system takes every place in the order in turn. Whoever runs
+ * right after another is slowed by what that one leaves behind (the in-process sample frees a whole model; a daemon's
+ * last stream still has its response to finish); a fixed order gave that place to the same system every round.
+ */
+function rotated<T>(items: readonly T[], round: number): T[] {
+  const k = round % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
 /** A daemon variant on the benchmark's models, with the benchmark's engine settings under the variant's own. */
 function startMlxm(models: { name: string; path: string }[], variant: Variant): Promise<BenchDaemon> {
   const env = { MLXM_THREADS: String(THREADS), MLXM_NUM_PARALLEL: "8", MLXM_CONTEXT_SIZE: String(CTX), MLXM_MAX_QUEUE: "64", ...variant.env };
@@ -190,11 +201,14 @@ try {
     const agg = new Map<string, { tps: number[]; ttft: number[] }>();
     try {
       for (const x of systems) await stream(x.client, m.name, x.extra); // load the model into each daemon's pool (warm)
+      const turns = [
+        { who: "raw", sample: () => rawSample(llama, m.path) },
+        ...systems.map((x) => ({ who: x.who, sample: () => stream(x.client, m.name, x.extra) })),
+      ];
       for (let round = 0; round < ROUNDS; round++) {
-        single.get("raw")!.push(await rawSample(llama, m.path));
-        for (const x of systems) single.get(x.who)!.push(await stream(x.client, m.name, x.extra));
+        for (const t of rotated(turns, round)) single.get(t.who)!.push(await t.sample());
         for (const n of STREAMS) {
-          for (const x of systems) {
+          for (const x of rotated(systems, round)) {
             const r = await aggregate(x.client, m.name, n, x.extra);
             const key = `${x.who}@${n}`;
             const entry = agg.get(key) ?? { tps: [], ttft: [] };
