@@ -6,11 +6,13 @@
  *
  *   npx tsx bench/inference.ts [--models bench60m,tiny] [--threads 1] [--threads-batch 2] [--tokens 128] [--rounds 3] [--streams 1,2,4,8]
  *                              [--mlxm mlxm,uv1:UV_THREADPOOL_SIZE=1,old@/tmp/old/bin/run.js]
- *                              [--tables single,conversation] [--turns 10] [--system-tokens 1500] [--no-llama-server]
+ *                              [--tables single,conversation,paired] [--pairs 40] [--turns 10] [--system-tokens 1500]
+ *                              [--no-llama-server]
  *
  * Tables: `single` (single stream and 1-8 streams, issue #4) and `conversation` (issue #14: two 10-turn chats behind a
  * 1,500-token system prompt taking turns with unrelated requests between; TTFT per turn for mlxm with prompt-prefix
- * reuse, mlxm with MLXM_PREFIX_REUSE=false and llama-server with `cache_prompt`; see bench/conversation.ts).
+ * reuse, mlxm with MLXM_PREFIX_REUSE=false and llama-server with `cache_prompt`; see bench/conversation.ts), and
+ * `paired` (single stream against llama-server in alternating pairs: the per-pair ratio's median and win count).
  *
  * `--mlxm` lists daemon variants measured side by side in the same rounds: `label[@path/to/bin/run.js][:VAR=value...]`
  * (extra environment for that daemon, e.g. `t2:MLXM_THREADS=2`; another build's entrypoint to compare code changes).
@@ -44,6 +46,7 @@ const { values } = parseArgs({
     turns: { type: "string", default: "10" },
     "system-tokens": { type: "string", default: "1500" },
     "no-llama-server": { type: "boolean", default: false },
+    pairs: { type: "string", default: "40" },
   },
 });
 const TABLES = new Set(values.tables.split(","));
@@ -55,6 +58,7 @@ const THREADS_BATCH = values["threads-batch"] === undefined ? THREADS : Number(v
 const TOKENS = Number(values.tokens);
 const ROUNDS = Number(values.rounds);
 const STREAMS = values.streams.split(",").map(Number);
+const PAIRS = Number(values.pairs);
 const CTX = 4096;
 const PROMPT = "Write a long story about a lighthouse keeper who finds a map.";
 const RUN_JS = fileURLToPath(new URL("../bin/run.js", import.meta.url));
@@ -180,10 +184,51 @@ async function conversationBench(m: { name: string; path: string }): Promise<voi
   }
 }
 
+/**
+ * Single stream, paired: each mlxm variant and llama-server answer the same request back to back, in alternating
+ * order, `--pairs` times; the ratio of each pair's end-to-end rates, whose median and win count are steadier on a
+ * shared machine than a ratio of medians (both sides of a pair see about the same load).
+ */
+async function pairedBench(m: { name: string; path: string }): Promise<void> {
+  const server = await startLlamaServer({ binary: binary!, modelPath: m.path, threads: THREADS, threadsBatch: THREADS_BATCH, parallel: 8, ctxSize: CTX });
+  const serverClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "bench", maxRetries: 0 });
+  const llamaExtra = { ignore_eos: true, cache_prompt: false };
+  const ratios = new Map(measured.map((d) => [d.label, [] as number[]]));
+  try {
+    for (const d of measured) await stream(d.client, m.name, {});
+    await stream(serverClient, m.name, llamaExtra);
+    for (let i = 0; i < PAIRS; i++) {
+      for (const d of measured) {
+        const mine = () => stream(d.client, m.name, {});
+        const theirs = () => stream(serverClient, m.name, llamaExtra);
+        let a: Sample, b: Sample;
+        if (i % 2) {
+          a = await mine();
+          b = await theirs();
+        } else {
+          b = await theirs();
+          a = await mine();
+        }
+        ratios.get(d.label)!.push(a.endToEndTokensPerSecond / b.endToEndTokensPerSecond);
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+  console.log(`## ${m.name}: single stream, ${PAIRS} alternating pairs against llama-server\n`);
+  console.log("| variant | per-pair ratio, median (end-to-end tok/s) | faster in |\n|---|---|---|");
+  for (const d of measured) {
+    const r = ratios.get(d.label)!;
+    console.log(`| ${describe(d)} | ${f(median(r), 3)} | ${r.filter((x) => x > 1).length} of ${r.length} |`);
+  }
+  console.log("");
+}
+
 console.log(`\n# inference: ${THREADS} thread(s) (llama-server --threads-batch ${THREADS_BATCH}), ${TOKENS} tokens, greedy, ${ROUNDS} rounds (${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)})\n`);
 try {
   for (const m of models) {
     if (TABLES.has("conversation")) await conversationBench(m);
+    if (TABLES.has("paired") && binary) await pairedBench(m);
     if (!TABLES.has("single")) continue;
     if (!binary) {
       console.log(`## ${m.name}\n\n(single-stream and 1-8-stream tables skipped: they compare with llama-server)\n`);
