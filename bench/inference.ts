@@ -184,23 +184,30 @@ async function conversationBench(m: { name: string; path: string }): Promise<voi
   }
 }
 
+// llama-server stops at an end-of-generation token unless told not to; mlxm's generated models never emit one.
+const LLAMA_STREAM_EXTRA = { ignore_eos: true, cache_prompt: false };
+
+/** llama-server for the stream tables (the benchmark's threads, 8 slots of CTX tokens) and a client for it. */
+async function startStreamServer(m: { path: string }) {
+  const server = await startLlamaServer({ binary: binary!, modelPath: m.path, threads: THREADS, threadsBatch: THREADS_BATCH, parallel: 8, ctxSize: CTX });
+  return { server, serverClient: new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "bench", maxRetries: 0 }) };
+}
+
 /**
  * Single stream, paired: each mlxm variant and llama-server answer the same request back to back, in alternating
  * order, `--pairs` times; the ratio of each pair's end-to-end rates, whose median and win count are steadier on a
  * shared machine than a ratio of medians (both sides of a pair see about the same load).
  */
 async function pairedBench(m: { name: string; path: string }): Promise<void> {
-  const server = await startLlamaServer({ binary: binary!, modelPath: m.path, threads: THREADS, threadsBatch: THREADS_BATCH, parallel: 8, ctxSize: CTX });
-  const serverClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "bench", maxRetries: 0 });
-  const llamaExtra = { ignore_eos: true, cache_prompt: false };
+  const { server, serverClient } = await startStreamServer(m);
   const ratios = new Map(measured.map((d) => [d.label, [] as number[]]));
   try {
     for (const d of measured) await stream(d.client, m.name, {});
-    await stream(serverClient, m.name, llamaExtra);
+    await stream(serverClient, m.name, LLAMA_STREAM_EXTRA);
     for (let i = 0; i < PAIRS; i++) {
       for (const d of measured) {
         const mine = () => stream(d.client, m.name, {});
-        const theirs = () => stream(serverClient, m.name, llamaExtra);
+        const theirs = () => stream(serverClient, m.name, LLAMA_STREAM_EXTRA);
         let a: Sample, b: Sample;
         if (i % 2) {
           a = await mine();
@@ -234,13 +241,10 @@ try {
       console.log(`## ${m.name}\n\n(single-stream and 1-8-stream tables skipped: they compare with llama-server)\n`);
       continue;
     }
-    const server = await startLlamaServer({ binary, modelPath: m.path, threads: THREADS, threadsBatch: THREADS_BATCH, parallel: 8, ctxSize: CTX });
-    const serverClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "bench", maxRetries: 0 });
-    // llama-server stops at an end-of-generation token unless told not to; mlxm's generated models never emit one.
-    const llamaExtra = { ignore_eos: true, cache_prompt: false };
+    const { server, serverClient } = await startStreamServer(m);
     const systems = [
       ...daemons.filter((d) => d !== noReuse).map((d) => ({ who: d.label, client: d.client, extra: {} })),
-      { who: "llama-server", client: serverClient, extra: llamaExtra },
+      { who: "llama-server", client: serverClient, extra: LLAMA_STREAM_EXTRA },
     ];
     const single = new Map<string, Sample[]>([["raw", []], ...systems.map((x) => [x.who, []] as [string, Sample[]])]);
     const agg = new Map<string, { tps: number[]; ttft: number[] }>();

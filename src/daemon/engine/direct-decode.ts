@@ -31,8 +31,9 @@
  *
  * When. Only while the sequence is alone (`alone()`, checked before every step) and nothing else is queued on the
  * context; never for a model that needs state checkpoints, when a step would not fit the context (node-llama-cpp
- * shifts it), or on Vulkan (see below); `evaluateWithMetadata` is left alone. Otherwise, and from the first step where another sequence is
- * busy, the rest of the evaluation is node-llama-cpp's own (which batches sequences together). That hand-over
+ * shifts it), or on Vulkan (see below); `evaluateWithMetadata` is left alone. Otherwise, and from the first step
+ * where another sequence is busy, the rest of the evaluation is node-llama-cpp's own (which batches sequences
+ * together). That hand-over
  * starts a new sampler, as node-llama-cpp does whenever an evaluation restarts: a seeded generation that another
  * request joins half-way goes on from a fresh seed.
  *
@@ -40,7 +41,7 @@
  * installed and node-llama-cpp's evaluate runs as before (`installDirectDecode` returns false).
  */
 import { createRequire } from "node:module";
-import { acquireLock, withLock } from "lifecycle-utils";
+import { acquireLock } from "lifecycle-utils";
 import { DisposedError, TokenMeter, type LlamaContextSequence, type SequenceEvaluateOptions, type Token } from "node-llama-cpp";
 
 /**
@@ -255,15 +256,16 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
   function decodeAhead(token: Token, release: () => void): Ahead {
     directDecodeStats.ahead++;
     let waiting = false;
-    const outcome = decode([token]).then(
-      (logitIndex): Decoded => ({ logitIndex, decodes: decodes.count }),
-      (error: unknown): Decoded => ({ error }),
-    );
-    const handOver = outcome.then((decoded): { decoded: Decoded; locks?: () => void } => {
-      if (waiting && !("error" in decoded)) return { decoded, locks: release };
-      release();
-      return { decoded };
-    });
+    const handOver = decode([token])
+      .then(
+        (logitIndex): Decoded => ({ logitIndex, decodes: decodes.count }),
+        (error: unknown): Decoded => ({ error }),
+      )
+      .then((decoded): { decoded: Decoded; locks?: () => void } => {
+        if (waiting && !("error" in decoded)) return { decoded, locks: release };
+        release();
+        return { decoded };
+      });
     return {
       token,
       take() {
@@ -344,17 +346,16 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
  * is sampled only if no other decode ran since, as a decode replaces the context's output. Wrapped once per context.
  */
 function countDecodes(native: NativeContext): { count: number } {
-  let counter = decodeCounters.get(native);
-  if (counter) return counter;
-  const decodeBatch = native.decodeBatch.bind(native);
-  const started = { count: 0 };
-  counter = started;
+  const known = decodeCounters.get(native);
+  if (known) return known;
+  const counter = { count: 0 };
   decodeCounters.set(native, counter);
+  const decodeBatch = native.decodeBatch.bind(native);
   // The method is read-only on the native class's prototype: shadow it with an own property of this one object.
   Object.defineProperty(native, "decodeBatch", {
     configurable: true,
     value: () => {
-      started.count++;
+      counter.count++;
       return decodeBatch();
     },
   });
