@@ -213,18 +213,17 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
             await chained?.catch(() => undefined);
             throw decoded.error;
           }
-          if (!locks && chained) {
-            // Cannot happen (the decode was in flight when take() was called), but a sample that ran without the
-            // locks is not to be trusted, and the sampler must outlive it: wait for it, drop it, sample again.
+          if (chained && (!locks || decodes.count !== decoded.decodes)) {
+            // Cannot happen (the decode was in flight when take() was called, so the locks were held from it to the
+            // sample), but a sample that may not have followed its decode is not to be trusted, and the sampler
+            // must outlive it: wait for it and drop it.
             await chained.catch(() => undefined);
             chained = undefined;
           }
           release = locks ?? (await hold());
           if (decodes.count !== decoded.decodes) {
             // Another decode ran on the context since (its output replaced ours): take the token back out and
-            // evaluate it again, on this loop or node-llama-cpp's. (Never after a chained sample: its locks were
-            // held throughout.)
-            await chained?.catch(() => undefined);
+            // evaluate it again, on this loop or node-llama-cpp's.
             release();
             evalTokens = [ahead.token];
             ahead = undefined;
