@@ -125,6 +125,7 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
             backend: backendOf(llama),
             prefixReuse: this.options.prefixReuse ?? true,
             directDecode: this.options.directDecode ?? true,
+            digest: spec.digest,
           });
         } catch (err) {
           await model.dispose();

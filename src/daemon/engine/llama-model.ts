@@ -1,12 +1,11 @@
 /**
  * One loaded model: the llama.cpp model, ONE context with a sequence per parallel request (continuous batching:
- * concurrent requests are evaluated in the same batch), the chat wrapper resolved once from its template, and an
- * embedding context created on first use. Disposed in reverse order of creation. A {@link DecodePacer} decides when
- * each sequence's next token is queued (see there for why that is needed); a request generating alone skips that
- * machinery on the lean loop of direct-decode.ts.
+ * concurrent requests are evaluated in the same batch), the chat wrapper resolved from its template (once per model
+ * file: chat-wrappers.ts), and an embedding context created on first use. Disposed in reverse order of creation. A
+ * {@link DecodePacer} decides when each sequence's next token is queued (see there for why that is needed); a
+ * request generating alone skips that machinery on the lean loop of direct-decode.ts.
  */
 import {
-  resolveChatWrapper,
   type ChatWrapper,
   type LlamaContext,
   type LlamaContextSequence,
@@ -19,6 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import type { GpuBackend } from "./accelerator.js";
 import { budgetThreadsByBatch } from "./batch-threads.js";
+import { chatWrapperFor } from "./chat-wrappers.js";
 import { DecodePacer, PacedPredictor } from "./decode-pacer.js";
 import { installDirectDecode } from "./direct-decode.js";
 import type { PoolModel } from "./model-pool.js";
@@ -41,6 +41,8 @@ export interface LoadedLlamaModelOptions {
   prefixReuse?: boolean;
   /** A request generating alone runs on the lean loop of direct-decode.ts (default true). */
   directDecode?: boolean;
+  /** The model file's digest: its chat wrapper is resolved once per file (chat-wrappers.ts). */
+  digest?: string;
 }
 
 /** A sequence handed to one request, and how many of its prompt's leading tokens it already holds. */
@@ -75,7 +77,7 @@ export class LoadedLlamaModel implements PoolModel {
     readonly context: LlamaContext,
     private readonly options: LoadedLlamaModelOptions,
   ) {
-    this.chatWrapper = resolveChatWrapper(model);
+    this.chatWrapper = chatWrapperFor(model, options.digest);
     const insights = model.fileInsights;
     this.pacer = insights.isRecurrent || insights.isHybrid || insights.swaSize !== undefined ? undefined : new DecodePacer();
     const { threads, batchThreads = threads } = options;
