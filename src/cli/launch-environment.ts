@@ -9,7 +9,7 @@
  * (engine/direct-decode.ts). Measured with a 58M model on 2 cores (Dec 2026): single stream against llama-server
  * 0.99-1.03x with a pool of 1 against 0.92-0.94x with 4 (bench/inference.ts, paired, three runs); a pull alone as
  * fast (bench/launch-environment.ts). But on one thread everything else waits behind decodes: a pull beside a
- * generation took 1.19-1.62x as long, two models never decode at once (two streaming together: 0.84-1.03x the
+ * generation took 1.19-1.85x as long, two models never decode at once (two streaming together: 0.76-1.03x the
  * tokens/s), a model load pauses other models' streams longer, and a cloud route's DNS lookup waits for the decode
  * step in progress. The saving is a fixed ~0.2 ms per token, which matters for a small model on a small machine
  * only, while the waits grow with the model; a manager of several models and routes should not have that
