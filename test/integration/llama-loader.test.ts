@@ -17,7 +17,7 @@ function specOf(name: string, path: string): EngineModelSpec {
   return { name, path, sizeBytes: 0, digest: `sha256:${name}`, createdAt: now, modifiedAt: now, format: "gguf" };
 }
 
-describe("llama loader: one parse of the model file per load (real node-llama-cpp)", function () {
+describe("llama loader: one parse of the model file per load, kept for the next (real node-llama-cpp)", function () {
   let dir: string;
   let lease: LlamaLease;
   /** Every path mlxm's reader parsed, in order. */
@@ -91,6 +91,26 @@ describe("llama loader: one parse of the model file per load (real node-llama-cp
     await writeTinyLlama(path, { ...TINY_PRESET, seed: 3 });
     loaded.push(await loader.load(specOf("direct", path)));
     expect(reads).to.deep.equal([path]);
+  });
+
+  it("keeps the parse for the next load of an unchanged file, and reads a file replaced since again", async () => {
+    const path = join(dir, "again.gguf");
+    await writeTinyLlama(path, { ...TINY_PRESET, seed: 5 });
+    const spec = specOf("again", path);
+    for (let load = 0; load < 2; load++) {
+      await loader.estimateMemory(spec);
+      const model = await loader.load(spec);
+      await model.dispose();
+    }
+    expect(reads).to.deep.equal([path]);
+
+    // Replaced the way a download lands: the next load reads the new file (and a broken one is refused).
+    const model = tinyLlamaSpec({ ...TINY_PRESET, seed: 5 });
+    const { ["llama.attention.head_count"]: _dropped, ...metadata } = model.metadata;
+    await writeGguf(`${path}.partial`, { ...model, metadata });
+    await rename(`${path}.partial`, path);
+    await rejection(loader.estimateMemory(spec), InvalidModelError);
+    expect(reads).to.deep.equal([path, path]);
   });
 
   it("re-reads and refuses a file replaced between the estimate and the load, before llama.cpp sees it", async () => {

@@ -6,7 +6,7 @@
  * main-thread JavaScript for a ChatML model on this project's 2-core machine, on every call (it keeps nothing). While
  * it runs, every other request's stream stops: loading a second model paused a stream on the first for 258-497 ms
  * (bench/launch-environment.ts), and a model unloaded after its keep-alive paid it again on every load. Kept per
- * file, a load after the first paused the other stream for 87-91 ms.
+ * file, a load after the first paused the other stream for 87-91 ms (43-60 ms once the loader kept its parse too).
  *
  * What is kept, per model file (its digest and file name, everything the decision reads besides the file's
  * contents): a specialized, template or general wrapper itself (they hold only their settings, no model state, and
