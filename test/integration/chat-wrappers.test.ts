@@ -1,8 +1,9 @@
 /**
- * engine/chat-wrappers.ts on real node-llama-cpp: a model file's chat wrapper is resolved once per file, and what a
- * later load of the same file gets renders prompts exactly as a fresh `resolveChatWrapper` would, for a model whose
- * template node-llama-cpp recognizes (ChatML: the wrapper itself is kept) and for one it does not (the Jinja
- * template wrapper, which holds the model's tokenizer: only the decision is kept, and each load gets its own).
+ * engine/chat-wrappers.ts on real node-llama-cpp: a model file's chat wrapper is resolved once per file version (the
+ * loader's stat identity; here any string), and what a later load of the same file gets renders prompts exactly as
+ * a fresh `resolveChatWrapper` would, for a model whose template node-llama-cpp recognizes (ChatML: the wrapper
+ * itself is kept) and for one it does not (the Jinja template wrapper, which holds the model's tokenizer: only the
+ * decision is kept, and each load gets its own).
  */
 import { expect } from "chai";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -53,29 +54,31 @@ describe("chat wrappers resolved once per model file (real node-llama-cpp)", fun
 
   it("keeps a recognized template's wrapper across loads of the same file", async () => {
     const first = await load("chatml.gguf");
-    const wrapper = chatWrapperFor(first, "sha256:chatml-test");
+    const wrapper = chatWrapperFor(first, "chatml-v1");
     expect(wrapper).to.not.be.instanceOf(JinjaTemplateChatWrapper);
     const fresh = resolveChatWrapper(first);
     expect(wrapper.wrapperName).to.equal(fresh.wrapperName);
     await first.dispose();
 
     const again = await load("chatml.gguf");
-    expect(chatWrapperFor(again, "sha256:chatml-test")).to.equal(wrapper);
+    expect(chatWrapperFor(again, "chatml-v1")).to.equal(wrapper);
     expect(rendered(wrapper)).to.equal(rendered(resolveChatWrapper(again)));
-    // Without a digest nothing is remembered.
+    // Another version of the file (replaced on disk: another identity) is resolved afresh; without one, nothing
+    // is remembered.
+    expect(chatWrapperFor(again, "chatml-v2")).to.not.equal(wrapper);
     expect(chatWrapperFor(again, undefined)).to.not.equal(chatWrapperFor(again, undefined));
   });
 
   it("gives each load of a file with an unrecognized template a Jinja wrapper of its own, rendering the same", async () => {
     const first = await load("custom.gguf");
-    const wrapper = chatWrapperFor(first, "sha256:custom-test");
+    const wrapper = chatWrapperFor(first, "custom-v1");
     expect(wrapper).to.be.instanceOf(JinjaTemplateChatWrapper);
     const before = rendered(wrapper);
     expect(before).to.contain("[USER] Another one?");
     await first.dispose();
 
     const again = await load("custom.gguf");
-    const next = chatWrapperFor(again, "sha256:custom-test");
+    const next = chatWrapperFor(again, "custom-v1");
     expect(next).to.be.instanceOf(JinjaTemplateChatWrapper);
     expect(next).to.not.equal(wrapper);
     // The first model is gone: the new wrapper renders with the new model, exactly as a fresh resolution does.

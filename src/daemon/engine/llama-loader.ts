@@ -76,13 +76,13 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
 
   /**
    * The files `estimateMemory` checked, if they are still the ones on disk (a stat); otherwise (a load without an
-   * estimate, or a file replaced while the pool made room) read and validate them now.
+   * estimate, or a file replaced while the pool made room) read and validate them now. Returns their identity.
    */
-  async #ensureChecked(spec: EngineModelSpec): Promise<void> {
+  async #ensureChecked(spec: EngineModelSpec): Promise<string> {
     const checked = this.#checked.get(spec);
     this.#checked.delete(spec);
-    if (checked !== undefined && checked === (await currentIdentity(spec))) return;
-    await this.#check(spec);
+    if (checked !== undefined && checked === (await currentIdentity(spec))) return checked;
+    return (await this.#check(spec)).identity;
   }
 
   /** `checkModelFile`, or the parse kept from an earlier load when a stat shows the files unchanged since. */
@@ -113,7 +113,7 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
   }
 
   async load(spec: EngineModelSpec): Promise<LoadedLlamaModel> {
-    await this.#ensureChecked(spec);
+    const identity = await this.#ensureChecked(spec);
     const { lease, threads, numParallel } = this.options;
     const llama = await lease.llama();
     return withSpan(
@@ -146,7 +146,7 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
             backend: backendOf(llama),
             prefixReuse: this.options.prefixReuse ?? true,
             directDecode: this.options.directDecode ?? true,
-            digest: spec.digest,
+            fileIdentity: identity,
           });
         } catch (err) {
           await model.dispose();

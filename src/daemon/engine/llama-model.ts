@@ -41,8 +41,8 @@ export interface LoadedLlamaModelOptions {
   prefixReuse?: boolean;
   /** A request generating alone runs on the lean loop of direct-decode.ts (default true). */
   directDecode?: boolean;
-  /** The model file's digest: its chat wrapper is resolved once per file (chat-wrappers.ts). */
-  digest?: string;
+  /** The identity of the model's files as validated (a stat): the chat wrapper is resolved once per file version. */
+  fileIdentity?: string;
 }
 
 /** A sequence handed to one request, and how many of its prompt's leading tokens it already holds. */
@@ -77,7 +77,7 @@ export class LoadedLlamaModel implements PoolModel {
     readonly context: LlamaContext,
     private readonly options: LoadedLlamaModelOptions,
   ) {
-    this.chatWrapper = chatWrapperFor(model, options.digest);
+    this.chatWrapper = chatWrapperFor(model, options.fileIdentity);
     const insights = model.fileInsights;
     this.pacer = insights.isRecurrent || insights.isHybrid || insights.swaSize !== undefined ? undefined : new DecodePacer();
     const { threads, batchThreads = threads } = options;
