@@ -89,7 +89,8 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
   async #check(spec: EngineModelSpec): Promise<CheckedModelFile> {
     const kept = this.#parsed.get(spec.path);
     this.#parsed.delete(spec.path);
-    const checked = kept !== undefined && kept.identity === (await currentIdentity(spec)) ? kept : await checkModelFile(spec, this.options.readGguf);
+    const unchanged = kept !== undefined && kept.identity === (await currentIdentity(spec));
+    const checked = unchanged ? kept : await checkModelFile(spec, this.options.readGguf);
     this.#parsed.set(spec.path, checked);
     if (this.#parsed.size > KEPT_PARSES) this.#parsed.delete(this.#parsed.keys().next().value!);
     return checked;
