@@ -30,6 +30,7 @@ import { buildLlamaServer, startLlamaServer } from "./llama-server.js";
 import { conversationTable, runConversations, systemPromptOf, type ConversationSystem } from "./conversation.js";
 import { ensureBenchModel } from "./make-model.js";
 import { startBenchDaemon, type BenchDaemon } from "./mlxm-daemon.js";
+import { rotated } from "./rotation.js";
 import { streamSample, type StreamSample } from "./stream-sample.js";
 
 const { values } = parseArgs({
@@ -113,16 +114,6 @@ async function rawSample(llama: Llama, modelPath: string): Promise<Sample> {
   await context.dispose();
   await model.dispose();
   return { ttftMs: first - started, tokens, tokensPerSecond: ((tokens - 1) / (end - first)) * 1000, endToEndTokensPerSecond: (tokens / (end - started)) * 1000 };
-}
-
-/**
- * `items` starting from the `round`-th (mod length): each system takes every place in the order in turn. Whoever runs
- * right after another is slowed by what that one leaves behind (the in-process sample frees a whole model; a daemon's
- * last stream still has its response to finish); a fixed order gave that place to the same system every round.
- */
-function rotated<T>(items: readonly T[], round: number): T[] {
-  const k = round % items.length;
-  return [...items.slice(k), ...items.slice(0, k)];
 }
 
 /** A daemon variant on the benchmark's models, with the benchmark's engine settings under the variant's own. */

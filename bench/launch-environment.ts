@@ -20,6 +20,7 @@ import OpenAI from "openai";
 import { FakeHub, testBytes } from "../test/helpers/fake-hub.js";
 import { ensureBenchModel } from "./make-model.js";
 import { startBenchDaemon, type BenchDaemon } from "./mlxm-daemon.js";
+import { rotated } from "./rotation.js";
 import { streamSample } from "./stream-sample.js";
 
 const { values } = parseArgs({
@@ -122,10 +123,7 @@ try {
     rows.set(pool, { decodeAlone: [], pullAloneMs: [], decodeDuringPull: [], pullDuringDecodeMs: [], twoModels: [], pauseWhileLoadingMs: [] });
   }
   for (let round = 0; round < ROUNDS; round++) {
-    // The order rotates round by round: whoever runs right after another pool's pull and two-model work is slowed.
-    const order = [...daemons];
-    order.push(...order.splice(0, round % order.length));
-    for (const [pool, { daemon, client }] of order) {
+    for (const [pool, { daemon, client }] of rotated([...daemons], round)) {
       const row = rows.get(pool)!;
       const alone = await streamSample(client, values.model, PROMPT, TOKENS);
       row.decodeAlone.push(alone.tokensPerSecond);

@@ -44,57 +44,29 @@
  * context; never for a model that needs state checkpoints, when a step would not fit the context (node-llama-cpp
  * shifts it), or on Vulkan (see below); `evaluateWithMetadata` is left alone. Otherwise, and from the first step
  * where another sequence is busy, the rest of the evaluation is node-llama-cpp's own (which batches sequences
- * together). That hand-over
- * starts a new sampler, as node-llama-cpp does whenever an evaluation restarts: a seeded generation that another
- * request joins half-way goes on from a fresh seed.
+ * together). That hand-over starts a new sampler, as node-llama-cpp does whenever an evaluation restarts: a seeded
+ * generation that another request joins half-way goes on from a fresh seed.
  *
- * Internal API, pinned with node-llama-cpp 3.21.1: if the sequence or context does not look as expected, nothing is
- * installed and node-llama-cpp's evaluate runs as before (`installDirectDecode` returns false).
+ * Internal API, pinned with node-llama-cpp 3.21.1 (llama-internals.ts): if the sequence or context does not look as
+ * expected, nothing is installed and node-llama-cpp's evaluate runs as before (`installDirectDecode` returns false).
  */
-import { createRequire } from "node:module";
 import { acquireLock } from "lifecycle-utils";
 import { DisposedError, TokenMeter, type LlamaContextSequence, type SequenceEvaluateOptions, type Token } from "node-llama-cpp";
+import {
+  applyConfig,
+  countDecodes,
+  sharesLocksWithNodeLlamaCpp,
+  type Sampled,
+  type SequenceInternals,
+} from "./llama-internals.js";
 
-/**
- * Whether this module's `lifecycle-utils` is node-llama-cpp's own copy: locks are kept in that module, so only then
- * do the loop's locks exclude node-llama-cpp's (package.json pins the version node-llama-cpp 3.21.1 resolves).
- */
-export function sharesLocksWithNodeLlamaCpp(): boolean {
-  sharedLocks ??= (() => {
-    try {
-      const require = createRequire(import.meta.url);
-      return createRequire(require.resolve("node-llama-cpp")).resolve("lifecycle-utils") === require.resolve("lifecycle-utils");
-    } catch {
-      return false;
-    }
-  })();
-  return sharedLocks;
-}
-let sharedLocks: boolean | undefined;
-
-interface NativeSampler {
-  applyConfig(config: Record<string, unknown>): void;
-  dispose(): void;
-}
-
-interface NativeContext {
-  initBatch(size: number): void;
-  addToBatch(sequenceId: number, firstTokenIndex: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array;
-  setThreads(threads: number): void;
-  decodeBatch(): Promise<void>;
-  sampleToken(batchLogitIndex: number, sampler: NativeSampler): Promise<Sampled>;
-}
-
-/** What sampling gives: a token, -1 on failure, nothing when the sampler was disposed. */
-type Sampled = Token | -1 | null | undefined;
-
-/** A decode's outcome: where its output is in the batch and how many decodes the context had run then, or its error. */
-type Decoded = { logitIndex: number; decodes: number } | { error: unknown };
+/** A decode's outcome: how many decodes the context had run when it ended, or its error. */
+type Decoded = { decodes: number } | { error: unknown };
 
 /** A token being decoded ahead (none of its promises rejects). */
 interface Ahead {
   token: Token;
-  /** Where the token's output will be in the batch (known once its decode is queued). */
+  /** Where the token's output will be in the batch (known as soon as its decode is queued). */
   logitIndex: number;
   /** Whether the decode's outcome has not reached this thread yet: a `take()` now is sure to get the locks. */
   inFlight(): boolean;
@@ -102,31 +74,6 @@ interface Ahead {
   take(): Promise<{ decoded: Decoded; locks?: () => void }>;
   /** The outcome once the decode is over and its locks are released, for a caller that does not go on from it. */
   settled(): Promise<Decoded>;
-}
-
-/** The parts of node-llama-cpp's context and sequence this loop uses (internal, 3.21.1). */
-interface Internals {
-  _ctx: NativeContext;
-  _queuedDecodes: unknown[];
-  _batchSize: number;
-  _idealThreads: number;
-  _llama: { gpu: unknown; _bindings: { AddonSampler: new (model: unknown) => NativeSampler } };
-  /** Keeps the native context alive while a decode runs: disposing the context waits for every handle. */
-  _backendContextDisposeGuard: { createPreventDisposalHandle(): { dispose(): void } };
-  model: { _model: unknown; isEogToken(token: Token): boolean };
-}
-
-interface SequenceInternals {
-  _lock: object;
-  _sequenceId: number;
-  _nextTokenIndex: number;
-  _contextTokens: Token[];
-  _tokenMeter: TokenMeter;
-  _resolveSamplerConfig(options: SequenceEvaluateOptions): Record<string, unknown>;
-  needsCheckpoints: boolean;
-  disposed: boolean;
-  context: Internals;
-  evaluate: LlamaContextSequence["evaluate"];
 }
 
 export interface DirectDecodeOptions {
@@ -230,8 +177,8 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
             await erase();
             continue;
           }
+          logitIndex = ahead.logitIndex;
           ahead = undefined;
-          logitIndex = decoded.logitIndex;
         } else {
           if (!fits(evalTokens) || !free()) break;
           release = await hold();
@@ -302,7 +249,7 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
     const queued = { logitIndex: -1 };
     const handOver = decode([token], queued)
       .then(
-        (logitIndex): Decoded => ({ logitIndex, decodes: decodes.count }),
+        (): Decoded => ({ decodes: decodes.count }),
         (error: unknown): Decoded => ({ error }),
       )
       .then((decoded): { decoded: Decoded; locks?: () => void } => {
@@ -387,36 +334,4 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
 
   seq.evaluate = evaluate as unknown as LlamaContextSequence["evaluate"];
   return true;
-}
-
-/**
- * Counts the decodes started on a context's native object, node-llama-cpp's and this loop's: a token decoded ahead
- * is sampled only if no other decode ran since, as a decode replaces the context's output. Wrapped once per context.
- */
-function countDecodes(native: NativeContext): { count: number } {
-  const known = decodeCounters.get(native);
-  if (known) return known;
-  const counter = { count: 0 };
-  decodeCounters.set(native, counter);
-  const decodeBatch = native.decodeBatch.bind(native);
-  // The method is read-only on the native class's prototype: shadow it with an own property of this one object.
-  Object.defineProperty(native, "decodeBatch", {
-    configurable: true,
-    value: () => {
-      counter.count++;
-      return decodeBatch();
-    },
-  });
-  return counter;
-}
-const decodeCounters = new WeakMap<object, { count: number }>();
-
-/** node-llama-cpp's LlamaSampler.applyConfig: the DRY sequence breakers are passed only when they changed. */
-function applyConfig(sampler: NativeSampler, dry: { breakers?: WeakRef<object> }, config: Record<string, unknown>): void {
-  const breakers = config.dryRepeatPenaltySequenceBreakers;
-  if (config.dryRepeatPenaltyStrength != null && breakers != null && breakers !== false && typeof breakers === "object") {
-    if (breakers === dry.breakers?.deref()) config.dryRepeatPenaltySequenceBreakers = false;
-    else dry.breakers = new WeakRef(breakers);
-  }
-  sampler.applyConfig(config);
 }
