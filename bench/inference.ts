@@ -191,7 +191,7 @@ async function startStreamServer(m: { path: string }) {
  */
 async function pairedBench(m: { name: string; path: string }): Promise<void> {
   const { server, serverClient } = await startStreamServer(m);
-  const ratios = new Map(measured.map((d) => [d.label, [] as number[]]));
+  const pairs = new Map(measured.map((d) => [d.label, [] as Pair[]]));
   try {
     for (const d of measured) await stream(d.client, m.name, {});
     await stream(serverClient, m.name, LLAMA_STREAM_EXTRA);
@@ -207,19 +207,47 @@ async function pairedBench(m: { name: string; path: string }): Promise<void> {
           b = await theirs();
           a = await mine();
         }
-        ratios.get(d.label)!.push(a.endToEndTokensPerSecond / b.endToEndTokensPerSecond);
+        pairs.get(d.label)!.push({ mlxm: a, server: b, mlxmFirst: i % 2 === 1 });
       }
     }
   } finally {
     await server.stop();
   }
+  const ratio = (ps: Pair[], of: (s: Sample) => number) => f(median(ps.map((p) => of(p.mlxm) / of(p.server))), 3);
+  const endToEnd = (s: Sample) => s.endToEndTokensPerSecond;
   console.log(`## ${m.name}: single stream, ${PAIRS} alternating pairs against llama-server\n`);
-  console.log("| variant | per-pair ratio, median (end-to-end tok/s) | faster in |\n|---|---|---|");
+  console.log(
+    "Per-pair ratios, mlxm ÷ llama-server, median: end-to-end tok/s (the goal's), then the same by who answered first " +
+      "(the second of a pair runs on caches the first left), the decode rate after the first token, and TTFT.\n",
+  );
+  console.log("| variant | end-to-end | faster in | mlxm first | llama-server first | decode tok/s | TTFT |\n|---|---|---|---|---|---|---|");
   for (const d of measured) {
-    const r = ratios.get(d.label)!;
-    console.log(`| ${describe(d)} | ${f(median(r), 3)} | ${r.filter((x) => x > 1).length} of ${r.length} |`);
+    const ps = pairs.get(d.label)!;
+    const wins = ps.filter((p) => endToEnd(p.mlxm) > endToEnd(p.server)).length;
+    const first = ps.filter((p) => p.mlxmFirst);
+    const second = ps.filter((p) => !p.mlxmFirst);
+    console.log(
+      `| ${describe(d)} | ${ratio(ps, endToEnd)} | ${wins} of ${ps.length} | ${ratio(first, endToEnd)} | ${ratio(second, endToEnd)} | ` +
+        `${ratio(ps, (s) => s.tokensPerSecond)} | ${ratio(ps, (s) => s.ttftMs)} |`,
+    );
   }
-  console.log("");
+  console.log(`\n${await binariesLine()}\n`);
+}
+
+interface Pair {
+  mlxm: Sample;
+  server: Sample;
+  mlxmFirst: boolean;
+}
+
+/**
+ * Which llama.cpp binary each side ran: node-llama-cpp's prebuilt one or one `mlxm engine build` compiled here, and
+ * llama-server's build (bench/build-llama-server.sh: -march=native and OpenMP unless told otherwise). Compare like
+ * with like: the prebuilt binary is generic.
+ */
+async function binariesLine(): Promise<string> {
+  const binaries = await Promise.all(measured.map(async (d) => `${d.label}: ${await engineBinaryOf(d.daemon.url)}`));
+  return `llama.cpp binaries: raw node-llama-cpp: ${llama.buildType}; ${binaries.join("; ")}; llama-server: ${binary}`;
 }
 
 console.log(`\n# inference: ${THREADS} thread(s) (llama-server --threads-batch ${THREADS_BATCH}), ${TOKENS} tokens, greedy, ${ROUNDS} rounds (${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)})\n`);
@@ -273,9 +301,7 @@ try {
     for (const d of measured) console.log(row(`${measured.length > 1 ? describe(d) : "mlxm daemon"} (HTTP, SSE)`, single.get(d.label)!));
     console.log(row("llama-server (HTTP, SSE)", server1));
     console.log("");
-    // Which llama.cpp binary each side ran: node-llama-cpp's prebuilt one, or one `mlxm engine build` compiled here.
-    const binaries = await Promise.all(measured.map(async (d) => `${d.label}: ${await engineBinaryOf(d.daemon.url)}`));
-    console.log(`llama.cpp binaries: raw node-llama-cpp: ${llama.buildType}; ${binaries.join("; ")}; llama-server: ${binary}\n`);
+    console.log(`${await binariesLine()}\n`);
     for (const d of measured) {
       const s = single.get(d.label)!;
       console.log(`${d.label} ÷ raw node-llama-cpp: ${f(tps(s) / tps(raw), 3)} (goal ≥ 0.97); ${d.label} ÷ llama-server: ${f(tps(s) / tps(server1), 3)} (goal ≥ 1.0)`);
