@@ -11,6 +11,9 @@
  * - a second model loading while the first streams: the first stream's longest pause between two chunks.
  *
  *   npx tsx bench/launch-environment.ts [--pools default,1,2] [--size-mib 512] [--rounds 2] [--tokens 96]
+ *
+ * A pool is `size[:VAR=value...]`: a number sets `UV_THREADPOOL_SIZE`, anything else (`default`, `noparking`) leaves
+ * libuv's default; the variables go to that daemon, e.g. `noparking:MLXM_POOL_PARKING=false`.
  */
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -113,8 +116,10 @@ const daemons = new Map<string, { daemon: BenchDaemon; client: OpenAI }>();
 const rows = new Map<string, Row>();
 try {
   for (const pool of POOLS) {
+    const [size, ...vars] = pool.split(":");
     const env: Record<string, string> = { MLXM_THREADS: "1", HF_ENDPOINT: hub.url };
-    if (pool !== "default") env.UV_THREADPOOL_SIZE = pool;
+    if (/^\d+$/.test(size!)) env.UV_THREADPOOL_SIZE = size!;
+    for (const v of vars) env[v.slice(0, v.indexOf("="))] = v.slice(v.indexOf("=") + 1);
     const daemon = await startBenchDaemon([{ name: values.model, path: model.path }, second], env);
     const client = new OpenAI({ baseURL: `${daemon.url}/v1`, apiKey: "bench", maxRetries: 0 });
     await streamSample(client, values.model, PROMPT, 8); // load the models

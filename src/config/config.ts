@@ -61,6 +61,8 @@ export interface MlxmConfig {
     prefixReuse: boolean;
     /** A request generating alone runs on the lean loop of engine/direct-decode.ts. */
     directDecode: boolean;
+    /** The lean loop may park libuv's pool down to one thread (engine/pool-parking.ts). */
+    poolParking: boolean;
     /** Compute backend: `auto` takes what node-llama-cpp finds; a named one must load or start-up fails. */
     gpu: GpuSetting;
     /** Layers offloaded to the GPU (node-llama-cpp's `gpuLayers`). */
@@ -155,6 +157,7 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       contextSize: parseInteger("MLXM_CONTEXT_SIZE", req("MLXM_CONTEXT_SIZE"), 64),
       prefixReuse: parseBoolean("MLXM_PREFIX_REUSE", req("MLXM_PREFIX_REUSE")),
       directDecode: parseBoolean("MLXM_DIRECT_DECODE", req("MLXM_DIRECT_DECODE")),
+      poolParking: parseBoolean("MLXM_POOL_PARKING", req("MLXM_POOL_PARKING")),
       gpu: parseGpu("MLXM_GPU", req("MLXM_GPU")),
       gpuLayers: parseGpuLayers("MLXM_GPU_LAYERS", req("MLXM_GPU_LAYERS")),
     },

@@ -1,8 +1,9 @@
 /**
  * The lean decode loop against node-llama-cpp's own, in a process of its own: libuv sizes its thread pool from
- * `UV_THREADPOOL_SIZE` once per process, and the loop chains sampling behind decoding only on a single-thread pool
- * (engine/direct-decode.ts). Usage: `UV_THREADPOOL_SIZE=1 node --import tsx test/helpers/direct-decode-child.ts`.
- * Prints one JSON line: for each case the tokens of both loops, and the loop's counters.
+ * `UV_THREADPOOL_SIZE` once per process, and the loop chains sampling behind decoding only while the pool runs one job
+ * at a time: a single-thread pool, or one parked down to a thread (engine/direct-decode.ts, engine/pool-parking.ts).
+ * Usage: `UV_THREADPOOL_SIZE=1 node --import tsx test/helpers/direct-decode-child.ts` (`MLXM_POOL_PARKING=false`: no
+ * parking). Prints one JSON line: for each case the tokens of both loops, the loop's counters and parking's.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,15 +12,18 @@ import { LlamaGrammarEvaluationState, type LlamaContextSequence, type SequenceEv
 import { directDecodeStats, installDirectDecode } from "../../src/daemon/engine/direct-decode.js";
 import { writeTinyLlama } from "../../src/daemon/engine/gguf/index.js";
 import { leaseLlama } from "../../src/daemon/engine/llama-runtime.js";
+import { poolParking } from "../../src/daemon/engine/pool-parking.js";
 
 /** What the child prints. */
 export interface DirectDecodeChildResult {
   cases: { name: string; lean: Token[]; classic: Token[] }[];
   stats: typeof directDecodeStats;
+  parking: typeof poolParking.stats & { parkedAtEnd: boolean };
 }
 
 const PROMPT = "The keeper of the lighthouse found a map under the stairs, and";
 
+poolParking.enabled = process.env.MLXM_POOL_PARKING !== "false";
 const dir = await mkdtemp(join(tmpdir(), "mlxm-decode-child-"));
 const hold = leaseLlama({ threads: 1 });
 try {
@@ -38,7 +42,7 @@ try {
     }),
     "json grammar": () => ({ temperature: 0, grammarEvaluationState: new LlamaGrammarEvaluationState({ model, grammar }) }),
   };
-  const result: DirectDecodeChildResult = { cases: [], stats: directDecodeStats };
+  const result: DirectDecodeChildResult = { cases: [], stats: directDecodeStats, parking: { ...poolParking.stats, parkedAtEnd: false } };
   for (const [name, options] of Object.entries(cases)) {
     const lean = await model.createContext({ contextSize: 256, threads: 1 });
     const classic = await model.createContext({ contextSize: 256, threads: 1 });
@@ -49,6 +53,7 @@ try {
     await classic.dispose();
   }
   await model.dispose();
+  result.parking = { ...poolParking.stats, parkedAtEnd: poolParking.parked };
   console.log(JSON.stringify(result));
 } finally {
   await hold.release();

@@ -31,14 +31,15 @@
  *
  * Sampling behind the decode. Sampling is a second job on libuv's thread pool, so each token costs two round trips
  * between this thread and the pool: the decode's result comes back, the sample goes out, its token comes back, the
- * next decode goes out. Each crossing wakes a sleeping thread. When the pool has a single thread
- * (`UV_THREADPOOL_SIZE=1`), it runs jobs in the order they were queued, so the sample is queued as soon as the caller
- * asks for the next token, while the token's decode still runs: the pool thread goes from the decode straight to the
- * sample, and one round trip per token is gone. The sampler's configuration is final by then (the caller asked), the
- * locks are held from the decode through the sample (no other decode can come between them), and the token is the
- * one the unchained order samples. Measured in-process (bench60m, one thread, 300-token runs, four alternating
- * runs): 3.90-4.49 ms per token chained against 4.20-4.55 awaited, on the same single-thread pool. With more pool
- * threads the sample could run beside the decode, so it is then queued after the decode's result, as before.
+ * next decode goes out. Each crossing wakes a sleeping thread. A pool that runs one job at a time runs them in the
+ * order they were queued: a single-thread pool (`UV_THREADPOOL_SIZE=1`), or, while this loop generates alone and
+ * nothing else uses the pool, a pool whose other threads are parked (pool-parking.ts). Then the sample is queued as
+ * soon as the caller asks for the next token, while the token's decode still runs: the pool thread goes from the
+ * decode straight to the sample, and one round trip per token is gone. The sampler's configuration is final by then
+ * (the caller asked), the locks are held from the decode through the sample (no other decode can come between them),
+ * and the token is the one the unchained order samples. Measured in-process (bench60m, one thread, 300-token runs,
+ * four alternating runs): 3.90-4.49 ms per token chained against 4.20-4.55 awaited, on the same single-thread pool.
+ * Otherwise the sample could run beside the decode, so it is queued after the decode's result, as before.
  *
  * When. Only while the sequence is alone (`alone()`, checked before every step) and nothing else is queued on the
  * context; never for a model that needs state checkpoints, when a step would not fit the context (node-llama-cpp
@@ -52,6 +53,7 @@
  */
 import { acquireLock } from "lifecycle-utils";
 import { DisposedError, TokenMeter, type LlamaContextSequence, type SequenceEvaluateOptions, type Token } from "node-llama-cpp";
+import { poolParking, type PoolParking } from "./pool-parking.js";
 import {
   applyConfig,
   countDecodes,
@@ -81,6 +83,8 @@ export interface DirectDecodeOptions {
   alone(): boolean;
   /** Called when an evaluation starts on the lean loop (node-llama-cpp's own start-of-evaluation hooks do not run). */
   onStart?(): void;
+  /** The process's libuv pool: whether it runs jobs in order now (see pool-parking.ts). Default: `poolParking`. */
+  pool?: PoolParking;
 }
 
 /**
@@ -88,14 +92,6 @@ export interface DirectDecodeOptions {
  * decoded ahead, tokens decoded ahead that were erased again, and samples chained behind their decode.
  */
 export const directDecodeStats = { steps: 0, handedOver: 0, ahead: 0, takenBack: 0, chained: 0 };
-
-/**
- * Whether libuv's thread pool has a single thread in this process (`UV_THREADPOOL_SIZE=1`), read when this module
- * loads. libuv reads the variable once, when its pool starts, and mlxm never sets it in-process, so this is what the
- * pool is. Only an exact 1 counts: anything else libuv would also run on one thread ("0", junk) reads as more, which
- * only leaves sampling unchained.
- */
-const singlePoolThread = Number(process.env.UV_THREADPOOL_SIZE) === 1;
 
 /**
  * Gives `sequence` the lean loop (see the module comment). Returns false, changing nothing, when node-llama-cpp's
@@ -130,6 +126,9 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
   async function* evaluate(tokens: Token[], evaluateOptions: SequenceEvaluateOptions = {}): AsyncGenerator<Token, void, Token | Token[] | void> {
     if (tokens.length === 0 || seq.needsCheckpoints || !fits(tokens) || !free()) return yield* original(tokens, evaluateOptions);
     options.onStart?.();
+    const pool = options.pool ?? poolParking;
+    /** Whether the pool was asked to park: once the prompt is in, so nothing waits behind a prompt's long decodes. */
+    let parkingAsked = false;
     const sampler = new ctx._llama._bindings.AddonSampler(ctx.model._model);
     const dry: { breakers?: WeakRef<object> } = {};
     // The sequence's own sampler configuration, every step, as node-llama-cpp's loop does (its defaults are the same
@@ -147,11 +146,12 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
         if (ahead) {
           // The caller's state is final once it asks for the next token: configure the sampler while the decode runs.
           configure();
-          // On a single pool thread, a sample queued now runs right after the decode (see "Sampling behind the
-          // decode" above). Only while the decode's outcome has not reached this thread: the take() below then
-          // keeps the locks from the decode to the sample, so no other decode can come between the two.
-          if (singlePoolThread && ahead.inFlight()) {
+          // While the pool runs one job at a time, a sample queued now runs right after the decode (see "Sampling
+          // behind the decode" above). Only while the decode's outcome has not reached this thread: the take() below
+          // then keeps the locks from the decode to the sample, so no other decode can come between the two.
+          if (pool.ordered() && ahead.inFlight()) {
             chained = native.sampleToken(ahead.logitIndex, sampler);
+            pool.chained(chained);
             directDecodeStats.chained++;
           }
           const { decoded, locks } = await ahead.take();
@@ -202,6 +202,11 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
           // Still alone and nothing ends here: decode the token now, under the locks already held, while the caller
           // processes it (an end-of-generation token is not decoded: nothing follows it).
           if (!end && fits([next]) && free()) {
+            if (!parkingAsked) {
+              // Queued before the decode ahead: the parking is confirmed by the time the caller asks for the next token.
+              parkingAsked = true;
+              pool.request();
+            }
             ahead = decodeAhead(next, release);
             release = undefined;
           }
@@ -213,6 +218,7 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
         if (ahead && (evalTokens.length !== 1 || evalTokens[0] !== next)) await takeBack();
       }
     } finally {
+      pool.leave();
       sampler.dispose();
       // A token decoded ahead that nobody asked to go on from stays in the sequence (its cache is valid, and a next
       // turn that starts with it reuses it); it is metered as input, as node-llama-cpp meters a decode without output.

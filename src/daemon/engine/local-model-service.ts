@@ -29,6 +29,7 @@ import { checkEmbeddingInputs, runEmbedding } from "./embedding.js";
 import { defaultThreadCount, leaseLlama, type LlamaLease } from "./llama-runtime.js";
 import { describeStoredModel } from "./model-info.js";
 import { ModelPool, type ModelLease } from "./model-pool.js";
+import { poolParking } from "./pool-parking.js";
 import { deleteStoredModel } from "./model-deletion.js";
 import { findModelRow, resolveModelSpec, toModelSummary, type EngineModelSpec } from "./model-spec.js";
 import { startedStream, type StreamProducer } from "./started-stream.js";
@@ -76,6 +77,8 @@ export class LocalModelService implements ModelService {
     const { engine, logger } = options;
     this.threads = engine.threads ?? defaultThreadCount();
     this.maxMemoryBytes = engine.maxMemoryBytes ?? Math.floor(options.totalMemoryBytes * DEFAULT_MEMORY_SHARE);
+    // The pool is the process's: the daemon's setting applies to it (one engine per daemon).
+    poolParking.enabled = engine.poolParking !== false;
     this.#llama = leaseLlama({ threads: this.threads, gpu: engine.gpu, logger });
     this.#pool = new ModelPool({
       loader: new LlamaModelLoader({
@@ -326,7 +329,22 @@ export class LocalModelService implements ModelService {
   }
 
   async #acquire(spec: EngineModelSpec, keepAliveMs: number | undefined, signal: AbortSignal, span: Span): Promise<Lease> {
-    const lease = await this.#pool.acquire(spec, { keepAliveMs, signal });
+    // Each request (its model's load included) uses libuv's pool: one more than a lean loop's own ends any parking.
+    const stopUsingPool = poolParking.use();
+    let leased: Lease;
+    try {
+      leased = await this.#pool.acquire(spec, { keepAliveMs, signal });
+    } catch (err) {
+      stopUsingPool();
+      throw err;
+    }
+    const lease: Lease = {
+      ...leased,
+      release: () => {
+        leased.release();
+        stopUsingPool();
+      },
+    };
     const { backend, gpuLayers } = lease.model.offload;
     span.setAttributes({
       "mlxm.gpu.backend": backend,

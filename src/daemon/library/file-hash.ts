@@ -11,6 +11,7 @@ import fs from "node:fs/promises";
 import { Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { BlobWriter } from "../hub/download/blob-writer.js";
+import { poolParking } from "../engine/pool-parking.js";
 
 /** Bytes per read of a copy; two are in flight, one being read while the other is written. */
 const COPY_BATCH = 4 * 1024 * 1024;
@@ -33,6 +34,16 @@ export interface HashFileOptions {
 
 /** The file's sha256 (hex) and size; with `copyTo`, a durable copy of exactly the bytes that were hashed. */
 export async function hashFile(file: string, options: HashFileOptions = {}): Promise<{ sha256: string; size: number }> {
+  // Reading (and copying) a whole model file wants libuv's pool: no parking meanwhile (engine/pool-parking.ts).
+  const stopUsingPool = poolParking.use();
+  try {
+    return await hashWholeFile(file, options);
+  } finally {
+    stopUsingPool();
+  }
+}
+
+async function hashWholeFile(file: string, options: HashFileOptions): Promise<{ sha256: string; size: number }> {
   const total = (await fs.stat(file)).size;
   let last = 0;
   const interval = options.progressIntervalMs ?? 100;

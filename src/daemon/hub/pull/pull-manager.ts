@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import type { ModelRow } from "../../store/repos/models-repo.js";
 import type { PullRow } from "../../store/repos/pulls-repo.js";
 import { deleteReplacedBlobs } from "../../engine/model-deletion.js";
+import { poolParking } from "../../engine/pool-parking.js";
 import { BlobStore } from "../download/blob-store.js";
 import { HubError, PullCancelledError, PullInterruptedError } from "../hub-errors.js";
 import { modelName, parseModelRef, requestKey, type ModelRef } from "../model-ref.js";
@@ -148,7 +149,10 @@ export class PullManager {
     const task = new PullTask(key, source.kind === "request" ? source.input : source.row.ref);
     this.#byKey.set(key, task);
     this.#tasks.add(task);
+    // A pull's disk writes and hashing want libuv's pool: no parking while it runs (engine/pool-parking.ts).
+    const stopUsingPool = poolParking.use();
     task.done = this.#run(task, source).finally(() => {
+      stopUsingPool();
       if (this.#byKey.get(key) === task) this.#byKey.delete(key);
       if (task.name && this.#byName.get(task.name.toLowerCase()) === task) this.#byName.delete(task.name.toLowerCase());
       this.#tasks.delete(task);

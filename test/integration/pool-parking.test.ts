@@ -1,0 +1,44 @@
+/**
+ * Parking libuv's pool (engine/pool-parking.ts) on a real pool: in a child process (test/helpers/pool-parking-child.ts),
+ * since parking the test runner's own pool would hold up every other test's file work.
+ */
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+import { libuvPoolSize } from "../../src/daemon/engine/pool-parking.js";
+import type { PoolParkingChildResult } from "../helpers/pool-parking-child.js";
+
+const CHILD = fileURLToPath(new URL("../helpers/pool-parking-child.ts", import.meta.url));
+
+describe("pool parking", function () {
+  this.timeout(60_000);
+
+  it("reads UV_THREADPOOL_SIZE as libuv does", () => {
+    expect(libuvPoolSize(undefined)).to.equal(4);
+    expect(libuvPoolSize("1")).to.equal(1);
+    expect(libuvPoolSize(" 8threads")).to.equal(8);
+    expect(libuvPoolSize("0")).to.equal(1);
+    expect(libuvPoolSize("junk")).to.equal(1);
+    expect(libuvPoolSize("")).to.equal(1);
+    expect(libuvPoolSize("5000")).to.equal(1024);
+    expect(libuvPoolSize("-2")).to.equal(undefined);
+  });
+
+  it("leaves one runnable thread while parked, and gives the others back when anything else needs them", async function () {
+    if (process.platform === "win32") this.skip();
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", CHILD], {
+      env: { ...process.env, UV_THREADPOOL_SIZE: "4" },
+      timeout: 50_000,
+    });
+    const r = JSON.parse(stdout.trim().split("\n").at(-1)!) as PoolParkingChildResult;
+    expect(r.poolSize).to.equal(4);
+    expect(r.openRunsBeside, "unparked, a job runs beside a blocked one").to.equal(true);
+    expect(r.oneUserKeeps, "the loop's own request alone keeps it parked").to.equal(true);
+    expect(r.parkedRunsOneAtATime, "parked, a job waits for the blocked one").to.equal(true);
+    expect(r.releaseWaitedForChain, "a chained job holds the threads until it is over").to.equal(true);
+    expect(r.secondUserReleases, "a second user gets the threads back").to.equal(true);
+    expect(r.leaveReleases, "leave() gives them back").to.equal(true);
+    expect(r.tooSmall).to.deep.equal({ timeouts: 1, recovered: true, parksAfter: false });
+  });
+});
