@@ -38,8 +38,8 @@
  * decode straight to the sample, and one round trip per token is gone. The sampler's configuration is final by then
  * (the caller asked), the locks are held from the decode through the sample (no other decode can come between them),
  * and the token is the one the unchained order samples. Measured in-process (bench60m, one thread, 300-token runs,
- * four alternating runs): 3.90-4.49 ms per token chained against 4.20-4.55 awaited, on the same single-thread pool.
- * Otherwise the sample could run beside the decode, so it is queued after the decode's result, as before.
+ * 24 alternating runs, medians): 3.75 ms per token chained against 3.96 awaited on a pool of four with three threads
+ * parked, 3.36 against 3.53 on a single-thread pool. Otherwise the sample could run beside the decode, so it is queued after the decode's result, as before.
  *
  * When. Only while the sequence is alone (`alone()`, checked before every step) and nothing else is queued on the
  * context; never for a model that needs state checkpoints, when a step would not fit the context (node-llama-cpp
