@@ -5,7 +5,6 @@
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { libuvPoolSize, PoolParking } from "../../src/daemon/engine/pool-parking.js";
@@ -28,7 +27,7 @@ export interface PoolParkingChildResult {
   tooSmall: { timeouts: number; recovered: boolean; parksAfter: boolean };
 }
 
-const dir = mkdtempSync(join(tmpdir(), "mlxm-park-child-"));
+const dir = fs.mkdtempSync(join(tmpdir(), "mlxm-park-child-"));
 const blockerPath = join(dir, "blocker");
 execFileSync("mkfifo", [blockerPath]);
 const blocker = fs.openSync(blockerPath, fs.constants.O_RDWR);
@@ -105,6 +104,6 @@ try {
   console.log(JSON.stringify(result));
 } finally {
   fs.closeSync(blocker);
-  rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 process.exit(0);
