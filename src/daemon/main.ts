@@ -39,6 +39,7 @@ import { SecretBox } from "./routing/secret-box.js";
 import { readEnvVariable } from "../config/env.js";
 import { HttpError } from "./errors.js";
 import { interruptStreams } from "./http/streaming.js";
+import { poolParking } from "./engine/pool-parking.js";
 
 export class PortInUseError extends Error {
   readonly code = "port_in_use";
@@ -94,7 +95,10 @@ export async function startDaemon({ config, logger, version }: StartDaemonOption
     verifier,
     config,
     logger,
-    metrics: createMetrics({ exportDropped: () => (daemonObservability()?.exporters() ?? []).map((e) => ({ exporter: e.name, dropped: e.dropped })) }),
+    metrics: createMetrics({
+      exportDropped: () => (daemonObservability()?.exporters() ?? []).map((e) => ({ exporter: e.name, dropped: e.dropped })),
+      poolParks: () => poolParking.stats.parks,
+    }),
     startedAt: new Date(),
     address: () => address,
   });

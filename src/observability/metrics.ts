@@ -12,6 +12,8 @@ const EVENT_LOOP_SAMPLE_MS = 100;
 export interface MetricsSources {
   /** Spans each remote exporter dropped so far (backend down, queue full, shutdown). */
   exportDropped?: () => { exporter: string; dropped: number }[];
+  /** Times libuv's pool was parked for a request generating alone (engine/pool-parking.ts). */
+  poolParks?: () => number;
 }
 
 /**
@@ -105,6 +107,18 @@ export function createMetrics(sources: MetricsSources = {}) {
       registers: [registry],
     }),
     pullBytes: new Counter({ name: "mlxm_pull_bytes_total", help: "Bytes downloaded by pulls.", registers: [registry] }),
+    poolParks: new Counter({
+      name: "mlxm_pool_parks_total",
+      help: "Times libuv's pool was parked down to one thread for a request generating alone (MLXM_POOL_PARKING).",
+      registers: [registry],
+      collect() {
+        // The pool is the process's and keeps its own count; a scrape reads it.
+        const parks = sources.poolParks?.();
+        if (parks === undefined) return;
+        this.reset();
+        this.inc(parks);
+      },
+    }),
   };
   return m;
 }

@@ -7,6 +7,7 @@ import { leaseLlama, type LlamaLease } from "../../src/daemon/engine/llama-runti
 import { LocalModelService } from "../../src/daemon/engine/local-model-service.js";
 import { Store } from "../../src/daemon/store/store.js";
 import { createMetrics } from "../../src/observability/metrics.js";
+import { poolParking } from "../../src/daemon/engine/pool-parking.js";
 import { silentLogger } from "../../src/observability/logger.js";
 import { addCorruptModel, addTestModel } from "../helpers/models.js";
 
@@ -343,6 +344,24 @@ describe("local engine (real node-llama-cpp)", function () {
     const info = await models.show("tiny-q8");
     expect(info).to.include({ name: "tiny-q8", architecture: "llama", quantization: "Q8_0", contextLength: 2048, hasChatTemplate: true });
     expect(info.notes.join(" ")).to.match(/gibberish/);
+  });
+
+  it("parks libuv's pool while a request generates alone, gives it back after, and not with MLXM_POOL_PARKING=false", async () => {
+    const parksBefore = poolParking.stats.parks;
+    const on = service();
+    const answer = await collectChat(on.chat(chatRequest("tiny", {}, 24), new AbortController().signal));
+    expect(answer.text.length).to.be.greaterThan(0);
+    // This process's pool is libuv's default of 4.
+    expect(poolParking.stats.parks).to.be.greaterThan(parksBefore);
+    expect(poolParking.parked).to.equal(false);
+    const off = service({ MLXM_POOL_PARKING: "false" });
+    const parksOn = poolParking.stats.parks;
+    try {
+      await collectChat(off.chat(chatRequest("tiny", {}, 24), new AbortController().signal));
+      expect(poolParking.stats.parks).to.equal(parksOn);
+    } finally {
+      poolParking.enabled = true;
+    }
   });
 
   it("records GenAI metrics", async () => {

@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { libuvPoolSize } from "../../src/daemon/engine/pool-parking.js";
+import { createMetrics } from "../../src/observability/metrics.js";
 import type { PoolParkingChildResult } from "../helpers/pool-parking-child.js";
 
 const CHILD = fileURLToPath(new URL("../helpers/pool-parking-child.ts", import.meta.url));
@@ -23,6 +24,14 @@ describe("pool parking", function () {
     expect(libuvPoolSize("")).to.equal(1);
     expect(libuvPoolSize("5000")).to.equal(1024);
     expect(libuvPoolSize("-2")).to.equal(undefined);
+  });
+
+  it("counts parks on /metrics", async () => {
+    let parks = 3;
+    const metrics = createMetrics({ poolParks: () => parks });
+    expect(await metrics.registry.metrics()).to.match(/^mlxm_pool_parks_total 3$/m);
+    parks = 5;
+    expect(await metrics.registry.metrics()).to.match(/^mlxm_pool_parks_total 5$/m);
   });
 
   it("leaves one runnable thread while parked, and gives the others back when anything else needs them", async function () {
