@@ -55,7 +55,7 @@ type State = "open" | "parking" | "parked";
 export class PoolParking {
   readonly poolSize: number | undefined;
   enabled: boolean;
-  /** Counts, for tests and benchmarks. */
+  /** Counts: tests, benchmarks and /metrics (mlxm_pool_parks_total) read them. */
   readonly stats = { parks: 0, releases: 0, timeouts: 0 };
   readonly #confirmTimeoutMs: number;
   #state: State = "open";
