@@ -11,8 +11,8 @@
  * everything else wait behind decodes: a pull beside a generation took 1.19-1.85x as long, two models never decode
  * at once (two streaming together: 0.76-1.03x the tokens/s), a model load pauses other models' streams longer, and
  * a cloud route's DNS lookup waits for the decode step in progress. Measured with a 58M model on 2 cores (Dec 2026,
- * bench/inference.ts paired, single stream against llama-server, three runs): 0.968-1.026x with 4 and parking,
- * 0.991-0.995x with a pool of 1, 0.931-0.956x with 4 and no parking. So daemons get libuv's own default of 4, pinned
+ * bench/inference.ts paired, single stream against llama-server, four runs): 0.968-1.026x with 4 and parking,
+ * 0.991-1.027x with a pool of 1, 0.931-0.956x with 4 and no parking. So daemons get libuv's own default of 4, pinned
  * here so that the measured setting does not change with Node. A value the user set is kept.
  */
 export const LAUNCH_DEFAULTS: Readonly<Record<string, string>> = {
