@@ -1,11 +1,10 @@
 /**
  * Loads GGUF models into llama.cpp for the pool. Every file is validated before llama.cpp opens it (some invalid
  * files abort the whole process inside llama.cpp), and a failed load becomes an `InvalidModelError` carrying
- * llama.cpp's own explanation from its log. The pool estimates, then loads: the file is parsed once for both (by
- * mlxm's reader), and only re-read at load time if it changed on disk in between. The parse of the last few files is
- * kept for their next load (a model unloaded after its keep-alive and asked for again): a stat shows whether the
- * file is still the one parsed. Parsing a 32k-token vocabulary took ~90 ms of main-thread time here, during which
- * every other stream stops.
+ * llama.cpp's own explanation from its log. The parse of the last few files (by mlxm's reader) is kept, and a stat
+ * shows whether a file is still the one parsed: the pool's estimate and its load share one parse, as does the next
+ * load of a model unloaded after its keep-alive, and a file replaced on disk in between is read and validated again.
+ * Parsing a 32k-token vocabulary took ~90 ms of main-thread time here, during which every other stream stops.
  */
 import { GgufInsights, type Llama, type LlamaModel } from "node-llama-cpp";
 import type { GpuLayersSetting } from "../../config/config.js";
@@ -45,8 +44,6 @@ export interface LlamaLoaderOptions {
 const KEPT_PARSES = 4;
 
 export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlamaModel> {
-  /** Identity of the files `estimateMemory` checked, per spec, until `load` takes it. */
-  readonly #checked = new WeakMap<EngineModelSpec, string>();
   /** The last files checked, by path, most recent last. */
   readonly #parsed = new Map<string, CheckedModelFile>();
 
@@ -58,7 +55,6 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
    */
   async estimateMemory(spec: EngineModelSpec): Promise<MemoryFootprint> {
     const checked = await this.#check(spec);
-    this.#checked.set(spec, checked.identity);
     const llama = await this.options.lease.llama();
     const insights = await GgufInsights.from(checked.info, llama);
     // A preset's num_ctx replaces the daemon's default, still capped at the model's own.
@@ -75,17 +71,9 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
   }
 
   /**
-   * The files `estimateMemory` checked, if they are still the ones on disk (a stat); otherwise (a load without an
-   * estimate, or a file replaced while the pool made room) read and validate them now. Returns their identity.
+   * `checkModelFile`, or the parse kept from an earlier check (the pool's estimate, an earlier load) when a stat shows
+   * the files unchanged since.
    */
-  async #ensureChecked(spec: EngineModelSpec): Promise<string> {
-    const checked = this.#checked.get(spec);
-    this.#checked.delete(spec);
-    if (checked !== undefined && checked === (await currentIdentity(spec))) return checked;
-    return (await this.#check(spec)).identity;
-  }
-
-  /** `checkModelFile`, or the parse kept from an earlier load when a stat shows the files unchanged since. */
   async #check(spec: EngineModelSpec): Promise<CheckedModelFile> {
     const kept = this.#parsed.get(spec.path);
     this.#parsed.delete(spec.path);
@@ -114,7 +102,7 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
   }
 
   async load(spec: EngineModelSpec): Promise<LoadedLlamaModel> {
-    const identity = await this.#ensureChecked(spec);
+    const { identity } = await this.#check(spec);
     const { lease, threads, numParallel } = this.options;
     const llama = await lease.llama();
     return withSpan(
