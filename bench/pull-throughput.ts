@@ -5,7 +5,7 @@
  *    the same disk, curl to /dev/null, curl to a file followed by `sha256sum`, the verified equivalent, and by
  *    `sync --data`, the on-disk equivalent, which a durable pull's blob is before it becomes visible), with
  *    the default durable progress records and without them, and durable through the page cache (no O_DIRECT);
- * 2. bytes re-fetched after SIGKILLing a pull at ~50% and resuming it in a new process.
+ * 2. bytes re-fetched after SIGKILLing a pull at ~50% and resuming it in a new process, once per run (median, min, max).
  * Runs are interleaved (curl, pull, pull non-durable, ...), in an order that turns from run to run, and the median
  * is reported, because other work on the machine moves single runs a lot. CPU time is reported too: the server
  * shares the machine's cores.
@@ -153,21 +153,30 @@ async function main(): Promise<void> {
     fs.rmSync(shaFile, { force: true });
     curlSha.push(...curlFile.map((c, i) => c.ms + shaMs[i]!));
 
-    // Kill at ~50%, resume in a new process.
-    hub.resetCounters();
-    const home = path.join(work, "home-kill");
-    let killedAt = 0;
-    await pullInChild(home, hub.url, tuning, (line) => {
-      const completed = typeof line.completed === "number" ? line.completed : 0;
-      if (completed >= size / 2) {
-        killedAt = completed;
-        return "kill";
-      }
-    });
-    const servedBeforeResume = hub.bytesServed(REPO, FILE);
-    const resumed = await pullInChild(home, hub.url, tuning);
-    const refetched = hub.bytesServed(REPO, FILE) - size;
-    fs.rmSync(home, { recursive: true, force: true });
+    // Kill at ~50%, resume in a new process; once per run, because one kill says little: what a kill loses is what
+    // was in flight at that instant (kernel socket buffers, unwritten batches, written bytes not yet recorded), and
+    // how far the pull ran on before the kill landed.
+    const kills: { killedAt: number; servedAtKill: number; served: number; resumedFrom: number; refetched: number }[] = [];
+    for (let r = 0; r < runs; r++) {
+      hub.resetCounters();
+      const home = path.join(work, `home-kill-${r}`);
+      let killedAt = 0;
+      let servedAtKill = 0;
+      await pullInChild(home, hub.url, tuning, (line) => {
+        const completed = typeof line.completed === "number" ? line.completed : 0;
+        if (completed >= size / 2) {
+          killedAt = completed;
+          // Read in the same turn as the kill: the server (this process) sends nothing in between.
+          servedAtKill = hub.bytesServed(REPO, FILE);
+          return "kill";
+        }
+      });
+      const served = hub.bytesServed(REPO, FILE);
+      const resumed = await pullInChild(home, hub.url, tuning);
+      const resumedFrom = resumed?.stats.resumedFrom ?? 0;
+      kills.push({ killedAt, servedAtKill, served, resumedFrom, refetched: hub.bytesServed(REPO, FILE) - size });
+      fs.rmSync(home, { recursive: true, force: true });
+    }
 
     const cf = median(curlFile.map((c) => c.ms));
     const cn = median(curlNull.map((c) => c.ms));
@@ -207,14 +216,22 @@ async function main(): Promise<void> {
         `pull ${list(durable.map((r) => r.stats.durationMs))}; pull non-durable ${list(light.map((r) => r.stats.durationMs))}; ` +
         `pull through the page cache ${list(buffered.map((r) => r.stats.durationMs))}\n\n`,
     );
+    const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+    const spread = (pick: (k: (typeof kills)[number]) => number) => {
+      const xs = kills.map(pick);
+      return [mib(median(xs)), mib(Math.min(...xs)), mib(Math.max(...xs))];
+    };
     process.stdout.write(`${table([
-      ["kill -9 at ~50%, then resume", "bytes"],
-      ["completed when killed (last progress line)", `${(killedAt / MiB).toFixed(1)} MiB`],
-      ["served before the kill", `${(servedBeforeResume / MiB).toFixed(1)} MiB`],
-      ["resumed from (recorded on disk)", `${((resumed?.stats.resumedFrom ?? 0) / MiB).toFixed(1)} MiB`],
-      ["re-fetched (served in total - file size)", `${(refetched / MiB).toFixed(1)} MiB`],
-      ["goal: at most one chunk", `${CHUNK / MiB} MiB`],
+      [`kill -9 at ~50%, then resume (${runs} kills)`, "median", "min", "max"],
+      ["completed when killed (last progress line)", ...spread((k) => k.killedAt)],
+      ["served when the kill was sent", ...spread((k) => k.servedAtKill)],
+      ["served before the resume", ...spread((k) => k.served)],
+      ["resumed from (recorded on disk)", ...spread((k) => k.resumedFrom)],
+      ["in flight at the kill (served then - recorded)", ...spread((k) => k.servedAtKill - k.resumedFrom)],
+      ["re-fetched (served in total - file size)", ...spread((k) => k.refetched)],
+      ["goal: at most one chunk", mib(CHUNK), "", ""],
     ])}\n`);
+    process.stdout.write(`re-fetched per kill (MiB): ${kills.map((k) => (k.refetched / MiB).toFixed(0)).join(", ")}\n`);
   } finally {
     await hub.close();
     fs.rmSync(work, { recursive: true, force: true });
