@@ -122,6 +122,11 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
   const free = () => options.alone() && ctx._queuedDecodes.length === 0;
   const fits = (tokens: readonly Token[]) => seq._nextTokenIndex + tokens.length < sequence.contextSize - 1;
   const decodes = countDecodes(native);
+  const isEog = eogCheck(ctx.model);
+  /** addToBatch copies its arguments: one token's arrays are reused from step to step. */
+  const singleToken = new Uint32Array(1);
+  const firstLogit = Uint32Array.of(0);
+  const noLogits = new Uint32Array(0);
 
   async function* evaluate(tokens: Token[], evaluateOptions: SequenceEvaluateOptions = {}): AsyncGenerator<Token, void, Token | Token[] | void> {
     if (tokens.length === 0 || seq.needsCheckpoints || !fits(tokens) || !free()) return yield* original(tokens, evaluateOptions);
@@ -197,7 +202,7 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
           directDecodeStats.steps++;
           if (next === -1) throw new Error("Failed to sample next token");
           if (next == null) return;
-          const end = ctx.model.isEogToken(next);
+          const end = isEog(next);
           if (end && !evaluateOptions.yieldEogToken) return;
           // Still alone and nothing ends here: decode the token now, under the locks already held, while the caller
           // processes it (an end-of-generation token is not decoded: nothing follows it).
@@ -313,12 +318,22 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
   async function decode(tokens: Token[], queued?: { logitIndex: number }): Promise<number> {
     let logitIndex = 0;
     for (let start = 0; start < tokens.length; ) {
-      const part = tokens.slice(start, start + ctx._batchSize);
+      const part = start === 0 && tokens.length <= ctx._batchSize ? tokens : tokens.slice(start, start + ctx._batchSize);
       const last = start + part.length === tokens.length;
       native.initBatch(part.length);
       // After initBatch: batch-threads.ts gives a batch of several tokens its own budget from this call.
       native.setThreads(ctx._idealThreads);
-      const indexes = native.addToBatch(seq._sequenceId, seq._nextTokenIndex, Uint32Array.from(part), last ? Uint32Array.of(part.length - 1) : new Uint32Array());
+      const one = last && part.length === 1;
+      if (one) singleToken[0] = part[0]!;
+      const indexes = native.addToBatch(
+        seq._sequenceId,
+        seq._nextTokenIndex,
+        one ? singleToken : Uint32Array.from(part),
+        one ? firstLogit : last ? Uint32Array.of(part.length - 1) : noLogits,
+      );
+      // The decode starts before the bookkeeping: a step's way from a sampled token to its decode is the one stretch of
+      // main-thread work no decode overlaps. Nothing can tell the order apart, as nothing else runs before the await.
+      const decoded = native.decodeBatch();
       if (last && queued) queued.logitIndex = indexes[0]!;
       // As node-llama-cpp meters a decode: tokens without logits are input.
       TokenMeter.useTokens(seq._tokenMeter, last ? part.length - 1 : part.length, "input");
@@ -326,7 +341,7 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
       seq._nextTokenIndex += part.length;
       seq._contextTokens = seq._contextTokens.concat(part);
       try {
-        await native.decodeBatch();
+        await decoded;
       } catch (error) {
         seq._nextTokenIndex = before.next;
         seq._contextTokens = before.tokens;
@@ -341,3 +356,20 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
   seq.evaluate = evaluate as unknown as LlamaContextSequence["evaluate"];
   return true;
 }
+
+/**
+ * The model's end-of-generation check, remembered per token. It runs between a sampled token and its decode, where
+ * every microsecond of main-thread work adds to the token's time: node-llama-cpp's asks the native model each time.
+ */
+function eogCheck(model: SequenceInternals["context"]["model"]): (token: Token) => boolean {
+  let known = eogByModel.get(model);
+  if (!known) eogByModel.set(model, (known = new Map()));
+  const cache = known;
+  return (token) => {
+    let end = cache.get(token);
+    if (end === undefined) cache.set(token, (end = model.isEogToken(token)));
+    return end;
+  };
+}
+
+const eogByModel = new WeakMap<object, Map<Token, boolean>>();
