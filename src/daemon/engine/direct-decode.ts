@@ -39,7 +39,8 @@
  * (the caller asked), the locks are held from the decode through the sample (no other decode can come between them),
  * and the token is the one the unchained order samples. Measured in-process (bench60m, one thread, 300-token runs,
  * 24 alternating runs, medians): 3.75 ms per token chained against 3.96 awaited on a pool of four with three threads
- * parked, 3.36 against 3.53 on a single-thread pool. Otherwise the sample could run beside the decode, so it is queued after the decode's result, as before.
+ * parked, 3.36 against 3.53 on a single-thread pool. Otherwise the sample could run beside the decode, so it is
+ * queued after the decode's result, as before.
  *
  * When. Only while the sequence is alone (`alone()`, checked before every step) and nothing else is queued on the
  * context; never for a model that needs state checkpoints, when a step would not fit the context (node-llama-cpp
@@ -53,7 +54,7 @@
  */
 import { acquireLock } from "lifecycle-utils";
 import { DisposedError, TokenMeter, type LlamaContextSequence, type SequenceEvaluateOptions, type Token } from "node-llama-cpp";
-import { poolParking, type PoolParking } from "./pool-parking.js";
+import { poolParking } from "./pool-parking.js";
 import {
   applyConfig,
   countDecodes,
@@ -83,8 +84,6 @@ export interface DirectDecodeOptions {
   alone(): boolean;
   /** Called when an evaluation starts on the lean loop (node-llama-cpp's own start-of-evaluation hooks do not run). */
   onStart?(): void;
-  /** The process's libuv pool: whether it runs jobs in order now (see pool-parking.ts). Default: `poolParking`. */
-  pool?: PoolParking;
 }
 
 /**
@@ -131,7 +130,8 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
   async function* evaluate(tokens: Token[], evaluateOptions: SequenceEvaluateOptions = {}): AsyncGenerator<Token, void, Token | Token[] | void> {
     if (tokens.length === 0 || seq.needsCheckpoints || !fits(tokens) || !free()) return yield* original(tokens, evaluateOptions);
     options.onStart?.();
-    const pool = options.pool ?? poolParking;
+    // The process's libuv pool: whether it runs jobs in order now (pool-parking.ts).
+    const pool = poolParking;
     /** Whether the pool was asked to park: once the prompt is in, so nothing waits behind a prompt's long decodes. */
     let parkingAsked = false;
     const sampler = new ctx._llama._bindings.AddonSampler(ctx.model._model);
@@ -362,9 +362,8 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
  * every microsecond of main-thread work adds to the token's time: node-llama-cpp's asks the native model each time.
  */
 function eogCheck(model: SequenceInternals["context"]["model"]): (token: Token) => boolean {
-  let known = eogByModel.get(model);
-  if (!known) eogByModel.set(model, (known = new Map()));
-  const cache = known;
+  const cache = eogByModel.get(model) ?? new Map<Token, boolean>();
+  eogByModel.set(model, cache);
   return (token) => {
     let end = cache.get(token);
     if (end === undefined) cache.set(token, (end = model.isEogToken(token)));
