@@ -12,7 +12,8 @@
  * Tables: `single` (single stream and 1-8 streams, issue #4) and `conversation` (issue #14: two 10-turn chats behind a
  * 1,500-token system prompt taking turns with unrelated requests between; TTFT per turn for mlxm with prompt-prefix
  * reuse, mlxm with MLXM_PREFIX_REUSE=false and llama-server with `cache_prompt`; see bench/conversation.ts), and
- * `paired` (single stream against llama-server in alternating pairs: the per-pair ratio's median and win count).
+ * `paired` (single stream against llama-server in alternating pairs: the per-pair ratio's median, its 95 % bootstrap
+ * interval, the win count and its sign test; bench/paired-stats.ts says why).
  *
  * `--mlxm` lists daemon variants measured side by side in the same rounds: `label[@path/to/bin/run.js][:VAR=value...]`
  * (extra environment for that daemon, e.g. `t2:MLXM_THREADS=2`; another build's entrypoint to compare code changes).
@@ -30,6 +31,7 @@ import { buildLlamaServer, startLlamaServer } from "./llama-server.js";
 import { conversationTable, runConversations, systemPromptOf, type ConversationSystem } from "./conversation.js";
 import { ensureBenchModel } from "./make-model.js";
 import { startBenchDaemon, type BenchDaemon } from "./mlxm-daemon.js";
+import { bootstrapMedianInterval, signTestP } from "./paired-stats.js";
 import { rotated } from "./rotation.js";
 import { streamSample, type StreamSample } from "./stream-sample.js";
 
@@ -217,18 +219,25 @@ async function pairedBench(m: { name: string; path: string }): Promise<void> {
   const endToEnd = (s: Sample) => s.endToEndTokensPerSecond;
   console.log(`## ${m.name}: single stream, ${PAIRS} alternating pairs against llama-server\n`);
   console.log(
-    "Per-pair ratios, mlxm ÷ llama-server, median: end-to-end tok/s (the goal's), then the same by who answered first " +
-      "(the second of a pair runs on caches the first left), the decode rate after the first token, and TTFT.\n",
+    "Per-pair ratios, mlxm ÷ llama-server, median: end-to-end tok/s (the goal's), its 95 % bootstrap interval, the " +
+      "wins and their two-sided sign test (the chance of a split at least this uneven between equals), then the " +
+      "same by who answered first (the second of a pair runs on caches the first left), the decode rate after the " +
+      "first token, and TTFT. An identical variant under a second label (`--mlxm mlxm,again`) is an A/A control: how far two identical daemons differ.\n",
   );
-  console.log("| variant | end-to-end | faster in | mlxm first | llama-server first | decode tok/s | TTFT |\n|---|---|---|---|---|---|---|");
+  console.log(
+    "| variant | end-to-end | 95 % CI | faster in | sign test p | mlxm first | llama-server first | decode tok/s | TTFT |\n" +
+      "|---|---|---|---|---|---|---|---|---|",
+  );
   for (const d of measured) {
     const ps = pairs.get(d.label)!;
     const wins = ps.filter((p) => endToEnd(p.mlxm) > endToEnd(p.server)).length;
+    const decided = ps.filter((p) => endToEnd(p.mlxm) !== endToEnd(p.server)).length;
+    const [low, high] = bootstrapMedianInterval(ps.map((p) => endToEnd(p.mlxm) / endToEnd(p.server)));
     const first = ps.filter((p) => p.mlxmFirst);
     const second = ps.filter((p) => !p.mlxmFirst);
     console.log(
-      `| ${describe(d)} | ${ratio(ps, endToEnd)} | ${wins} of ${ps.length} | ${ratio(first, endToEnd)} | ${ratio(second, endToEnd)} | ` +
-        `${ratio(ps, (s) => s.tokensPerSecond)} | ${ratio(ps, (s) => s.ttftMs)} |`,
+      `| ${describe(d)} | ${ratio(ps, endToEnd)} | ${f(low, 3)}-${f(high, 3)} | ${wins} of ${ps.length} | ${f(signTestP(wins, decided), 2)} | ` +
+        `${ratio(first, endToEnd)} | ${ratio(second, endToEnd)} | ${ratio(ps, (s) => s.tokensPerSecond)} | ${ratio(ps, (s) => s.ttftMs)} |`,
     );
   }
   console.log(`\n${await binariesLine()}\n`);

@@ -364,7 +364,7 @@ function hashSeed(seed: number, name: string): number {
 }
 
 /** mulberry32: a tiny, fast, seedable PRNG returning floats in [0, 1). Plenty for random weights. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
