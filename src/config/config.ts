@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { displayUrl } from "../observability/redact.js";
 import { ConfigError, parseBoolean, parseBytes, parseDuration, parseHost, parseInteger, parseUrl } from "./parse.js";
+import { parseFlashAttention, type FlashAttentionSetting } from "./flash-attention.js";
 import { parseGpu, parseGpuLayers, type GpuLayersSetting, type GpuSetting } from "./gpu-settings.js";
 import { DEFAULT_PORT, VARIABLES, findVariable, type VariableName } from "./variables.js";
 
@@ -63,6 +64,8 @@ export interface MlxmConfig {
     directDecode: boolean;
     /** The lean loop may park libuv's pool down to one thread (engine/pool-parking.ts). */
     poolParking: boolean;
+    /** llama.cpp's flash attention for contexts (config/flash-attention.ts). */
+    flashAttention: FlashAttentionSetting;
     /** Compute backend: `auto` takes what node-llama-cpp finds; a named one must load or start-up fails. */
     gpu: GpuSetting;
     /** Layers offloaded to the GPU (node-llama-cpp's `gpuLayers`). */
@@ -158,6 +161,7 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       prefixReuse: parseBoolean("MLXM_PREFIX_REUSE", req("MLXM_PREFIX_REUSE")),
       directDecode: parseBoolean("MLXM_DIRECT_DECODE", req("MLXM_DIRECT_DECODE")),
       poolParking: parseBoolean("MLXM_POOL_PARKING", req("MLXM_POOL_PARKING")),
+      flashAttention: parseFlashAttention("MLXM_FLASH_ATTENTION", req("MLXM_FLASH_ATTENTION")),
       gpu: parseGpu("MLXM_GPU", req("MLXM_GPU")),
       gpuLayers: parseGpuLayers("MLXM_GPU_LAYERS", req("MLXM_GPU_LAYERS")),
     },

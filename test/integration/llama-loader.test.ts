@@ -75,6 +75,24 @@ describe("llama loader: one parse of the model file per load, kept for the next 
     }
   });
 
+  it("gives each context MLXM_FLASH_ATTENTION's setting (node-llama-cpp's own choice by default)", async () => {
+    const path = join(dir, "tiny-fa.gguf");
+    await writeTinyLlama(path, { ...TINY_PRESET, seed: 5 });
+    const settings = [undefined, "on", "off"] as const;
+    const seen: (boolean | "auto")[] = [];
+    for (const flashAttention of settings) {
+      const faLoader = new LlamaModelLoader({ lease, threads: 1, contextSize: 512, numParallel: 1, flashAttention });
+      const model = await faLoader.load(specOf(`tiny-fa-${flashAttention}`, path));
+      loaded.push(model);
+      seen.push(model.context.flashAttention);
+      // Either way the context decodes.
+      const sequence = model.context.getSequence();
+      await sequence.evaluateWithoutGeneratingNewTokens(model.model.tokenize("the lighthouse keeper"));
+      sequence.dispose();
+    }
+    expect(seen).to.deep.equal(["auto", true, false]);
+  });
+
   it("reads each part of a split model once", async () => {
     const parts = splitTinyLlama(2, { seed: 2 });
     const paths = parts.map((_, i) => join(dir, `split-0000${i + 1}-of-00002.gguf`));

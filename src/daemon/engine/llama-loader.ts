@@ -8,6 +8,7 @@
  */
 import { GgufInsights, type Llama, type LlamaModel } from "node-llama-cpp";
 import type { GpuLayersSetting } from "../../config/config.js";
+import { flashAttentionOption, type FlashAttentionSetting } from "../../config/flash-attention.js";
 import { HttpError } from "../errors.js";
 import { withSpan } from "../../observability/spans.js";
 import { backendOf } from "./accelerator.js";
@@ -31,6 +32,8 @@ export interface LlamaLoaderOptions {
   prefixReuse?: boolean;
   /** A request generating alone runs on the lean loop of direct-decode.ts (default true). */
   directDecode?: boolean;
+  /** MLXM_FLASH_ATTENTION for the contexts this loader creates. Default "auto" (node-llama-cpp's). */
+  flashAttention?: FlashAttentionSetting;
   /** MLXM_GPU_LAYERS: what to offload when the binding has a GPU (ignored on the CPU). Default "auto". */
   gpuLayers?: GpuLayersSetting;
   /** Reads one GGUF header: mlxm's reader by default; tests inject a counting one. */
@@ -66,6 +69,7 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
       contextSize,
       sequences: this.options.numParallel,
       modelGpuLayers: gpuLayers,
+      flashAttention: this.#estimatedFlashAttention(),
     });
     return { ramBytes: model.cpuRam + context.cpuRam, vramBytes: model.gpuVram + context.gpuVram };
   }
@@ -82,6 +86,12 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
     this.#parsed.set(spec.path, checked);
     if (this.#parsed.size > KEPT_PARSES) this.#parsed.delete(this.#parsed.keys().next().value!);
     return checked;
+  }
+
+  /** Flash attention as the memory estimates take it: a setting chosen explicitly, else their own default, as before. */
+  #estimatedFlashAttention(): boolean | undefined {
+    const option = flashAttentionOption(this.options.flashAttention);
+    return option === "auto" ? undefined : option;
   }
 
   /** Layers node-llama-cpp would offload for MLXM_GPU_LAYERS given the VRAM free now; 0 without a GPU. */
@@ -116,8 +126,8 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
           // A preset's num_ctx replaces the daemon's default, still capped at the model's own.
           const wanted = spec.contextSize ?? this.options.contextSize;
           const contextSize = Math.min(wanted, model.trainContextSize || wanted);
-          const context = await model.createContext({ contextSize, sequences: numParallel, threads });
-          const footprint = loadedFootprint(model, context.contextSize, numParallel, context.batchSize);
+          const context = await model.createContext({ contextSize, sequences: numParallel, threads, flashAttention: flashAttentionOption(this.options.flashAttention) });
+          const footprint = loadedFootprint(model, context.contextSize, numParallel, context.batchSize, this.#estimatedFlashAttention());
           span.setAttributes({
             "mlxm.context.size": context.contextSize,
             "mlxm.context.sequences": numParallel,
@@ -152,10 +162,10 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
  * What a loaded model and its context occupy, from the layers really offloaded. On the CPU the weights count at
  * their file size (mmap'd, as before); offloaded, node-llama-cpp's estimate splits them between RAM and VRAM.
  */
-function loadedFootprint(model: LlamaModel, contextSize: number, sequences: number, batchSize: number): MemoryFootprint {
+function loadedFootprint(model: LlamaModel, contextSize: number, sequences: number, batchSize: number, flashAttention: boolean | undefined): MemoryFootprint {
   const insights = model.fileInsights;
   const weights = model.gpuLayers === 0 ? { cpuRam: model.size, gpuVram: 0 } : insights.estimateModelResourceRequirements({ gpuLayers: model.gpuLayers });
-  const context = insights.estimateContextResourceRequirements({ contextSize, sequences, modelGpuLayers: model.gpuLayers, batchSize });
+  const context = insights.estimateContextResourceRequirements({ contextSize, sequences, modelGpuLayers: model.gpuLayers, batchSize, flashAttention });
   // node-llama-cpp's estimates are not whole numbers; byte counts reach clients (Ollama's `size` is an integer).
   return { ramBytes: Math.round(weights.cpuRam + context.cpuRam), vramBytes: Math.round(weights.gpuVram + context.gpuVram) };
 }

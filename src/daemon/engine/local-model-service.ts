@@ -90,6 +90,7 @@ export class LocalModelService implements ModelService {
         prefixReuse: engine.prefixReuse,
         directDecode: engine.directDecode,
         gpuLayers: engine.gpuLayers,
+        flashAttention: engine.flashAttention,
       }),
       maxMemoryBytes: this.maxMemoryBytes,
       maxVramBytes: () => this.#vramTotalBytes ?? Number.POSITIVE_INFINITY,

@@ -1,0 +1,28 @@
+/**
+ * `MLXM_FLASH_ATTENTION`: llama.cpp's flash attention for local models' contexts, as llama-server's `--flash-attn`
+ * and Ollama's `OLLAMA_FLASH_ATTENTION` offer it. `auto` is node-llama-cpp's default (llama.cpp turns it on where
+ * the backend supports it, the CPU included).
+ *
+ * Why a choice. On the CPU it trades one kind of speed for another (bench60m, one thread, this project's 2-core VM,
+ * one run of bench/inference.ts --tables conversation,paired with both settings side by side): on, a conversation's
+ * later turns (a few dozen new tokens behind ~1,600 cached) started in 161-236 ms; off, in 108-149 ms, as llama.cpp's
+ * CPU kernel makes one pass over the cache per new token where the plain path multiplies matrices. Off, the single
+ * stream decoded 0.85x llama-server's rate against 0.97x on (20 alternating pairs), and a 1,565-token prompt from
+ * scratch took 3.0 s against 2.6 s. Decoding dominates most answers, so `auto` stays the default.
+ */
+import { ConfigError } from "./parse.js";
+
+export type FlashAttentionSetting = "auto" | "on" | "off";
+
+export function parseFlashAttention(name: string, raw: string): FlashAttentionSetting {
+  const value = raw.trim().toLowerCase();
+  if (value === "auto") return "auto";
+  if (["on", "true", "1", "yes"].includes(value)) return "on";
+  if (["off", "false", "0", "no"].includes(value)) return "off";
+  throw new ConfigError(`${name} must be auto, on or off, got "${raw}"`);
+}
+
+/** node-llama-cpp's `flashAttention` context option for the setting. */
+export function flashAttentionOption(setting: FlashAttentionSetting | undefined): boolean | "auto" {
+  return setting === "on" ? true : setting === "off" ? false : "auto";
+}
