@@ -162,6 +162,9 @@ async function conversationBench(m: { name: string; path: string }): Promise<voi
       systems.push({ who: "llama-server", client, extra: { ignore_eos: true, cache_prompt: true } });
     }
     const replyTokens = 16;
+    // One unrelated request first, so that turn 1 is the prompt's evaluation and not also a daemon's model load
+    // (llama-server has loaded its model before it answers at all).
+    for (const x of systems) await stream(x.client, m.name, x.extra);
     const results = await runConversations(systems, { model: m.name, system, turns: TURNS, replyTokens });
     console.log(`## ${m.name}: two ${TURNS}-turn conversations behind a ${SYSTEM_TOKENS}-token system prompt, taking turns\n`);
     console.log(`(${replyTokens}-token replies, an unrelated request after every turn; TTFT is the mean of the two conversations' turn)\n`);

@@ -4,11 +4,11 @@
  * the backend supports it, the CPU included).
  *
  * Why a choice. On the CPU it trades one kind of speed for another (bench60m, one thread, this project's 2-core VM,
- * one run of bench/inference.ts --tables conversation,paired with both settings side by side): on, a conversation's
- * later turns (a few dozen new tokens behind ~1,600 cached) started in 161-236 ms; off, in 108-149 ms, as llama.cpp's
- * CPU kernel makes one pass over the cache per new token where the plain path multiplies matrices. Off, the single
- * stream decoded 0.85x llama-server's rate against 0.97x on (20 alternating pairs), and a 1,565-token prompt from
- * scratch took 3.0 s against 2.6 s. Decoding dominates most answers, so `auto` stays the default.
+ * bench/inference.ts with both settings side by side): on, a conversation's later turns (a few dozen new tokens
+ * behind ~1,600 cached) started in 153-203 ms; off, in 109-140 ms, as llama.cpp's CPU kernel makes one pass over the
+ * cache per new token where the plain path multiplies matrices. Off, the single stream decoded 0.85x llama-server's
+ * rate against 0.97x on (20 alternating pairs), and a 1,565-token prompt from scratch took 1.07 s against 0.83 s.
+ * Decoding dominates most answers, so `auto` stays the default.
  */
 import { ConfigError } from "./parse.js";
 
