@@ -233,9 +233,10 @@ async function pairedBench(m: { name: string; path: string }): Promise<void> {
   );
   for (const d of measured) {
     const ps = pairs.get(d.label)!;
-    const wins = ps.filter((p) => endToEnd(p.mlxm) > endToEnd(p.server)).length;
-    const decided = ps.filter((p) => endToEnd(p.mlxm) !== endToEnd(p.server)).length;
-    const [low, high] = bootstrapMedianInterval(ps.map((p) => endToEnd(p.mlxm) / endToEnd(p.server)));
+    const ratios = ps.map((p) => endToEnd(p.mlxm) / endToEnd(p.server));
+    const wins = ratios.filter((r) => r > 1).length;
+    const decided = ratios.filter((r) => r !== 1).length;
+    const [low, high] = bootstrapMedianInterval(ratios);
     const first = ps.filter((p) => p.mlxmFirst);
     const second = ps.filter((p) => !p.mlxmFirst);
     console.log(

@@ -10,16 +10,16 @@
  * rate against 0.97x on (20 alternating pairs), and a 1,565-token prompt from scratch took 1.07 s against 0.83 s.
  * Decoding dominates most answers, so `auto` stays the default.
  */
-import { ConfigError } from "./parse.js";
+import { booleanSpelling, ConfigError } from "./parse.js";
 
 export type FlashAttentionSetting = "auto" | "on" | "off";
 
 export function parseFlashAttention(name: string, raw: string): FlashAttentionSetting {
-  const value = raw.trim().toLowerCase();
-  if (value === "auto") return "auto";
-  if (["on", "true", "1", "yes"].includes(value)) return "on";
-  if (["off", "false", "0", "no"].includes(value)) return "off";
-  throw new ConfigError(`${name} must be auto, on or off, got "${raw}"`);
+  if (raw.trim().toLowerCase() === "auto") return "auto";
+  // On and off in the spellings every boolean variable takes.
+  const on = booleanSpelling(raw);
+  if (on === undefined) throw new ConfigError(`${name} must be auto, on or off, got "${raw}"`);
+  return on ? "on" : "off";
 }
 
 /** node-llama-cpp's `flashAttention` context option for the setting. */

@@ -11,11 +11,16 @@ export class ConfigError extends Error {
 const TRUE = new Set(["1", "true", "yes", "on"]);
 const FALSE = new Set(["0", "false", "no", "off", ""]);
 
-export function parseBoolean(name: string, raw: string): boolean {
+/** `raw` as a boolean in any of the spellings the variables take (1/true/yes/on, 0/false/no/off), else undefined. */
+export function booleanSpelling(raw: string): boolean | undefined {
   const v = raw.trim().toLowerCase();
-  if (TRUE.has(v)) return true;
-  if (FALSE.has(v)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  return TRUE.has(v) ? true : FALSE.has(v) ? false : undefined;
+}
+
+export function parseBoolean(name: string, raw: string): boolean {
+  const value = booleanSpelling(raw);
+  if (value === undefined) throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  return value;
 }
 
 export function parseInteger(name: string, raw: string, min = 0): number {
