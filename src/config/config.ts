@@ -53,6 +53,8 @@ export interface MlxmConfig {
     threads?: number;
     /** Threads for decodes of more than one token (prompt chunks, batched steps); default: the engine's threads. */
     batchThreads?: number;
+    /** Threads for a prompt evaluated while its request is the only one; default: the cores, at most 8. */
+    promptThreads?: number;
     maxMemoryBytes?: number;
     maxLoadedModels: number;
     numParallel: number;
@@ -152,6 +154,7 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
     engine: {
       threads: optInt("MLXM_THREADS", 1),
       batchThreads: optInt("MLXM_BATCH_THREADS", 1),
+      promptThreads: optInt("MLXM_PROMPT_THREADS", 1),
       maxMemoryBytes: maxMemory === undefined ? undefined : parseBytes("MLXM_MAX_MEMORY", maxMemory),
       maxLoadedModels: parseInteger("MLXM_MAX_LOADED_MODELS", req("MLXM_MAX_LOADED_MODELS"), 1),
       numParallel: parseInteger("MLXM_NUM_PARALLEL", req("MLXM_NUM_PARALLEL"), 1),

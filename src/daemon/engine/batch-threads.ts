@@ -12,12 +12,23 @@
  * `setThreads(n)` (n from its thread splitter), then `decodeBatch()`. We wrap the first two on that one object and
  * decode a batch of more than one token with `batchThreads`. Internal API, pinned with node-llama-cpp 3.21.1: if the
  * object does not look as expected, nothing is wrapped and every decode keeps node-llama-cpp's own budget.
+ *
+ * The lean loop of direct-decode.ts knows more than the batch size: a prompt it evaluates has the context to itself,
+ * so it sets that decode's threads itself with {@link setThreadsExactly}, past this budget.
  */
 import type { LlamaContext } from "node-llama-cpp";
 
 interface NativeContext {
   initBatch(size: number): unknown;
   setThreads(threads: number): unknown;
+}
+
+/** Each wrapped native context's own `setThreads`, for {@link setThreadsExactly}. */
+const unbudgeted = new WeakMap<object, (threads: number) => unknown>();
+
+/** Sets the threads of `native`'s next decode to `threads`, whether or not it has a budget by batch size. */
+export function setThreadsExactly(native: Pick<NativeContext, "setThreads">, threads: number): void {
+  (unbudgeted.get(native) ?? native.setThreads.bind(native))(threads);
 }
 
 /**
@@ -29,6 +40,7 @@ export function budgetThreadsByBatch(context: LlamaContext, batchThreads: number
   if (typeof native?.initBatch !== "function" || typeof native.setThreads !== "function") return false;
   const initBatch = native.initBatch.bind(native);
   const setThreads = native.setThreads.bind(native);
+  unbudgeted.set(native, setThreads);
   let tokens = 1;
   // The methods are read-only on the native class's prototype: shadow them with own properties of this one object.
   Object.defineProperties(native, {

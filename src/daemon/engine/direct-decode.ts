@@ -42,6 +42,15 @@
  * parked, 3.36 against 3.53 on a single-thread pool. Otherwise the sample could run beside the decode, so it is
  * queued after the decode's result, as before.
  *
+ * Prompt threads. A prompt evaluated here has its context to itself, and the caller waits for its first token, so
+ * the main thread leaves its core free. So a decode of at least {@link PROMPT_THREADS_MIN_TOKENS} tokens gets
+ * `promptThreads`, where a step of several sequences on node-llama-cpp's loop keeps the batch budget (batch-threads.ts):
+ * there ggml's threads spin at their barriers while the main thread needs the second core (through the daemon on
+ * 2 cores, 4 streams stepping at two threads ran at 0.54x). Measured in-process on 2 cores (bench60m, alternating,
+ * medians), two threads against one: 512 tokens 0.54-0.57x the time, 128 tokens 0.61-0.65x, 58 new tokens behind
+ * 1,600 cached 70-84 against 125-140 ms; but from an empty cache, 32 tokens 0.97-1.09x and 8-16 tokens 1.5-2x (a
+ * fixed cost of several ms per two-thread decode). Hence the floor: a short chat prompt stays at one thread.
+ *
  * When. Only while the sequence is alone (`alone()`, checked before every step) and nothing else is queued on the
  * context; never for a model that needs state checkpoints, when a step would not fit the context (node-llama-cpp
  * shifts it), or on Vulkan (see below); `evaluateWithMetadata` is left alone. Otherwise, and from the first step
@@ -54,6 +63,7 @@
  */
 import { acquireLock } from "lifecycle-utils";
 import { DisposedError, TokenMeter, type LlamaContextSequence, type SequenceEvaluateOptions, type Token } from "node-llama-cpp";
+import { setThreadsExactly } from "./batch-threads.js";
 import { poolParking } from "./pool-parking.js";
 import {
   applyConfig,
@@ -62,6 +72,9 @@ import {
   type Sampled,
   type SequenceInternals,
 } from "./llama-internals.js";
+
+/** The fewest tokens a decode on the lean loop needs for the prompt budget (see "Prompt threads"). */
+export const PROMPT_THREADS_MIN_TOKENS = 32;
 
 /** A decode's outcome: how many decodes the context had run when it ended, or its error. */
 type Decoded = { decodes: number } | { error: unknown };
@@ -84,6 +97,8 @@ export interface DirectDecodeOptions {
   alone(): boolean;
   /** Called when an evaluation starts on the lean loop (node-llama-cpp's own start-of-evaluation hooks do not run). */
   onStart?(): void;
+  /** Threads for a prompt's decode on the lean loop (see "Prompt threads"); default the context's own budget. */
+  promptThreads?: number;
 }
 
 /**
@@ -321,8 +336,10 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
       const part = start === 0 && tokens.length <= ctx._batchSize ? tokens : tokens.slice(start, start + ctx._batchSize);
       const last = start + part.length === tokens.length;
       native.initBatch(part.length);
-      // After initBatch: batch-threads.ts gives a batch of several tokens its own budget from this call.
-      native.setThreads(ctx._idealThreads);
+      // After initBatch: batch-threads.ts gives a batch of several tokens its own budget from the plain call; a prompt
+      // here has the context to itself and takes the prompt budget past it (see "Prompt threads").
+      if (part.length >= PROMPT_THREADS_MIN_TOKENS && options.promptThreads !== undefined) setThreadsExactly(native, options.promptThreads);
+      else native.setThreads(ctx._idealThreads);
       const one = last && part.length === 1;
       if (one) singleToken[0] = part[0]!;
       const indexes = native.addToBatch(

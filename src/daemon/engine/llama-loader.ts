@@ -24,6 +24,8 @@ export interface LlamaLoaderOptions {
   threads: number;
   /** Threads for decodes of more than one token (see batch-threads.ts); default `threads`. */
   batchThreads?: number;
+  /** Threads for a prompt evaluated while its request is the only one (direct-decode.ts); default `batchThreads`. */
+  promptThreads?: number;
   /** Context length per sequence, capped at the model's own. */
   contextSize: number;
   /** Sequences per context: requests served at once. */
@@ -140,6 +142,7 @@ export class LlamaModelLoader implements ModelLoader<EngineModelSpec, LoadedLlam
           return new LoadedLlamaModel(model, context, {
             threads,
             batchThreads: this.options.batchThreads,
+            promptThreads: this.options.promptThreads,
             memoryBytes: footprint.ramBytes,
             vramBytes: footprint.vramBytes,
             backend: backendOf(llama),

@@ -28,6 +28,8 @@ export interface LoadedLlamaModelOptions {
   threads: number;
   /** Threads for decodes of more than one token (prompt chunks, batched steps); default `threads`. */
   batchThreads?: number;
+  /** Threads for a prompt evaluated while its request is the only one (direct-decode.ts); default `batchThreads`. */
+  promptThreads?: number;
   /** RAM bytes the model and its context take (estimated by node-llama-cpp at load). */
   memoryBytes: number;
   /** GPU memory they take (0 on the CPU). */
@@ -182,6 +184,7 @@ export class LoadedLlamaModel implements PoolModel {
         alone: () => this.#sequences.length - this.#free.size === 1,
         // node-llama-cpp's first predictTokens() call ends the pacer hold of takeSequence(); the lean loop makes none.
         onStart: () => paced(sequence)?.evaluationStarted(),
+        promptThreads: this.options.promptThreads,
       });
     }
     return sequence;

@@ -25,6 +25,16 @@ export function defaultThreadCount(cores = os.availableParallelism()): number {
   return cores <= 2 ? 1 : Math.min(8, Math.floor(cores / 2));
 }
 
+/**
+ * Threads for a prompt evaluated while its request is the only one (direct-decode.ts) when MLXM_PROMPT_THREADS is not
+ * set: the cores, at most 8, and never fewer than the batch budget. The reasons one thread wins for single tokens do
+ * not hold for a prompt: it is matrix-matrix work that keeps a second thread busy, and the main thread, waiting for
+ * the first token, leaves its core free (see direct-decode.ts, "Prompt threads", for the measurement).
+ */
+export function defaultPromptThreadCount(batchThreads: number, cores = os.availableParallelism()): number {
+  return Math.max(batchThreads, Math.min(8, cores));
+}
+
 /** A hold on the shared binding. */
 export interface LlamaLease {
   /** The binding, created on first use. `threads` becomes its thread budget (shared by all its contexts). */

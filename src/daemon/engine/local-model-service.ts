@@ -26,7 +26,7 @@ import { recordGeneration, requestAttributes, round, type GenerationMetrics, typ
 import { LlamaModelLoader } from "./llama-loader.js";
 import type { LoadedLlamaModel } from "./llama-model.js";
 import { checkEmbeddingInputs, runEmbedding } from "./embedding.js";
-import { defaultThreadCount, leaseLlama, type LlamaLease } from "./llama-runtime.js";
+import { defaultPromptThreadCount, defaultThreadCount, leaseLlama, type LlamaLease } from "./llama-runtime.js";
 import { describeStoredModel } from "./model-info.js";
 import { ModelPool, type ModelLease } from "./model-pool.js";
 import { poolParking } from "./pool-parking.js";
@@ -85,6 +85,7 @@ export class LocalModelService implements ModelService {
         lease: this.#llama,
         threads: this.threads,
         batchThreads: engine.batchThreads,
+        promptThreads: engine.promptThreads ?? defaultPromptThreadCount(engine.batchThreads ?? this.threads),
         contextSize: engine.contextSize,
         numParallel: engine.numParallel,
         prefixReuse: engine.prefixReuse,
