@@ -49,7 +49,9 @@
  * 2 cores, 4 streams stepping at two threads ran at 0.54x). Measured in-process on 2 cores (bench60m, alternating,
  * medians), two threads against one: 512 tokens 0.54-0.57x the time, 128 tokens 0.61-0.65x, 58 new tokens behind
  * 1,600 cached 70-84 against 125-140 ms; but from an empty cache, 32 tokens 0.97-1.09x and 8-16 tokens 1.5-2x (a
- * fixed cost of several ms per two-thread decode). Hence the floor: a short chat prompt stays at one thread.
+ * fixed cost of several ms per two-thread decode). Hence the floor: a short chat prompt stays at one thread. With
+ * another process keeping one of the two cores busy, two threads took 1.12-1.34x as long as one (the README says to
+ * set MLXM_PROMPT_THREADS=1 there).
  *
  * When. Only while the sequence is alone (`alone()`, checked before every step) and nothing else is queued on the
  * context; never for a model that needs state checkpoints, when a step would not fit the context (node-llama-cpp
