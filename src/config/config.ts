@@ -114,6 +114,18 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
     const v = raw(name);
     return v === undefined ? undefined : parseInteger(name, v, min);
   };
+  /**
+   * A thread count: at most the CPUs this process may run on. Beyond them ggml's threads, which busy-wait for each
+   * other at every step, crawl (64 threads on 2 CPUs took 28 s for a 30-token prompt) or, past a few hundred, hang.
+   */
+  const optThreads = (name: VariableName) => {
+    const n = optInt(name, 1);
+    const cpus = os.availableParallelism();
+    if (n !== undefined && n > cpus) {
+      throw new ConfigError(`${name} must be at most ${cpus}, the CPUs this machine gives mlxm (more threads than CPUs wait on each other), got ${n}`);
+    }
+    return n;
+  };
   const optUrl = (name: VariableName) => {
     const v = raw(name);
     return v === undefined ? undefined : parseUrl(name, v);
@@ -152,9 +164,9 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       parent: raw("TRACEPARENT"),
     },
     engine: {
-      threads: optInt("MLXM_THREADS", 1),
-      batchThreads: optInt("MLXM_BATCH_THREADS", 1),
-      promptThreads: optInt("MLXM_PROMPT_THREADS", 1),
+      threads: optThreads("MLXM_THREADS"),
+      batchThreads: optThreads("MLXM_BATCH_THREADS"),
+      promptThreads: optThreads("MLXM_PROMPT_THREADS"),
       maxMemoryBytes: maxMemory === undefined ? undefined : parseBytes("MLXM_MAX_MEMORY", maxMemory),
       maxLoadedModels: parseInteger("MLXM_MAX_LOADED_MODELS", req("MLXM_MAX_LOADED_MODELS"), 1),
       numParallel: parseInteger("MLXM_NUM_PARALLEL", req("MLXM_NUM_PARALLEL"), 1),

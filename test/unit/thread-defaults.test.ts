@@ -1,7 +1,9 @@
 /**
- * The engine's thread defaults by core count, and MLXM_PROMPT_THREADS read from the environment.
+ * The engine's thread defaults by core count, MLXM_PROMPT_THREADS read from the environment, and the bound on every
+ * thread variable (more threads than CPUs crawl or hang llama.cpp).
  */
 import { expect } from "chai";
+import os from "node:os";
 import { ConfigError, resolveConfig } from "../../src/config/config.js";
 import { defaultPromptThreadCount, defaultThreadCount } from "../../src/daemon/engine/llama-runtime.js";
 
@@ -20,5 +22,14 @@ describe("thread defaults", () => {
     expect(resolveConfig({ MLXM_PROMPT_THREADS: "1" }).engine.promptThreads).to.equal(1);
     expect(() => resolveConfig({ MLXM_PROMPT_THREADS: "0" })).to.throw(ConfigError, /MLXM_PROMPT_THREADS/);
     expect(() => resolveConfig({ MLXM_PROMPT_THREADS: "two" })).to.throw(ConfigError, /MLXM_PROMPT_THREADS/);
+  });
+
+  it("refuses more threads than the machine's CPUs for every thread variable, naming the limit", () => {
+    const cpus = os.availableParallelism();
+    for (const name of ["MLXM_THREADS", "MLXM_BATCH_THREADS", "MLXM_PROMPT_THREADS"]) {
+      expect(() => resolveConfig({ [name]: String(cpus + 1) })).to.throw(ConfigError, new RegExp(`${name} must be at most ${cpus}`));
+      expect(() => resolveConfig({ [name]: "100000" })).to.throw(ConfigError, new RegExp(name));
+      expect(resolveConfig({ [name]: String(cpus) }).engine).to.not.equal(undefined);
+    }
   });
 });
