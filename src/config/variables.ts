@@ -75,7 +75,7 @@ export const VARIABLES = [
   { name: "MLXM_BATCH_THREADS", kind: "integer", group: "engine", defaultValue: undefined,
     help: "CPU threads for decodes of more than one token (prompts, several requests stepping together); default: MLXM_THREADS. More than MLXM_THREADS measured slower on a busy 2-core machine." },
   { name: "MLXM_PROMPT_THREADS", kind: "integer", group: "engine", defaultValue: undefined,
-    help: "CPU threads for a prompt of 32 tokens or more evaluated while its request is the only one generating (default: the cores, at most 8, never fewer than MLXM_BATCH_THREADS). Shorter prompts, and several requests stepping together, use MLXM_BATCH_THREADS. Set 1 where other work keeps the cores busy." },
+    help: "CPU threads for a prompt of 32 tokens or more evaluated while its request is the only one generating (default: the cores, at most 8, never fewer than MLXM_BATCH_THREADS). Fewer while other tasks are running (Linux). Shorter prompts, and several requests stepping together, use MLXM_BATCH_THREADS." },
   { name: "MLXM_MAX_MEMORY", kind: "bytes", group: "engine", defaultValue: undefined,
     help: "Memory budget for loaded models, e.g. 8GiB (default: a share of system memory)." },
   { name: "MLXM_MAX_LOADED_MODELS", kind: "integer", group: "engine", defaultValue: "3",

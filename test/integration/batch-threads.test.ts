@@ -69,7 +69,7 @@ describe("batch thread budget (real node-llama-cpp)", function () {
 
   async function decodesOfGeneration(context: LlamaContext, alone: boolean, promptThreads: number, prompt = PROMPT): Promise<{ tokens: number; threads: number }[]> {
     const sequence = context.getSequence();
-    expect(installDirectDecode(sequence, { alone: () => alone, promptThreads })).to.equal(true);
+    expect(installDirectDecode(sequence, { alone: () => alone, promptThreads: () => promptThreads })).to.equal(true);
     const native = (context as unknown as { _ctx: { initBatch(size: number): unknown; decodeBatch(): Promise<void> } })._ctx;
     const initBatch = native.initBatch.bind(native);
     const decodeBatch = native.decodeBatch.bind(native);

@@ -50,8 +50,8 @@
  * medians), two threads against one: 512 tokens 0.54-0.57x the time, 128 tokens 0.61-0.65x, 58 new tokens behind
  * 1,600 cached 70-84 against 125-140 ms; but from an empty cache, 32 tokens 0.97-1.09x and 8-16 tokens 1.5-2x (a
  * fixed cost of several ms per two-thread decode). Hence the floor: a short chat prompt stays at one thread. With
- * another process keeping one of the two cores busy, two threads took 1.12-1.34x as long as one (the README says to
- * set MLXM_PROMPT_THREADS=1 there).
+ * another process keeping one of the two cores busy, two threads took 1.12-1.34x as long as one, so the engine asks
+ * for the budget before each prompt decode and gives fewer threads while other tasks are running (cpu-contention.ts).
  *
  * When. Only while the sequence is alone (`alone()`, checked before every step) and nothing else is queued on the
  * context; never for a model that needs state checkpoints, when a step would not fit the context (node-llama-cpp
@@ -99,8 +99,8 @@ export interface DirectDecodeOptions {
   alone(): boolean;
   /** Called when an evaluation starts on the lean loop (node-llama-cpp's own start-of-evaluation hooks do not run). */
   onStart?(): void;
-  /** Threads for a prompt's decode on the lean loop (see "Prompt threads"); default the context's own budget. */
-  promptThreads?: number;
+  /** Threads for a prompt's decode on the lean loop, asked before each (see "Prompt threads"); default the context's own budget. */
+  promptThreads?(): number;
 }
 
 /**
@@ -340,7 +340,7 @@ export function installDirectDecode(sequence: LlamaContextSequence, options: Dir
       native.initBatch(part.length);
       // After initBatch: batch-threads.ts gives a batch of several tokens its own budget from the plain call; a prompt
       // here has the context to itself and takes the prompt budget past it (see "Prompt threads").
-      if (part.length >= PROMPT_THREADS_MIN_TOKENS && options.promptThreads !== undefined) setThreadsExactly(native, options.promptThreads);
+      if (part.length >= PROMPT_THREADS_MIN_TOKENS && options.promptThreads) setThreadsExactly(native, options.promptThreads());
       else native.setThreads(ctx._idealThreads);
       const one = last && part.length === 1;
       if (one) singleToken[0] = part[0]!;

@@ -24,8 +24,8 @@ export interface LlamaLoaderOptions {
   threads: number;
   /** Threads for decodes of more than one token (see batch-threads.ts); default `threads`. */
   batchThreads?: number;
-  /** Threads for a prompt evaluated while its request is the only one (direct-decode.ts); default `batchThreads`. */
-  promptThreads?: number;
+  /** Threads for a prompt evaluated while its request is the only one (direct-decode.ts), asked per prompt; default `batchThreads`. */
+  promptThreads?: () => number;
   /** Context length per sequence, capped at the model's own. */
   contextSize: number;
   /** Sequences per context: requests served at once. */

@@ -28,8 +28,8 @@ export interface LoadedLlamaModelOptions {
   threads: number;
   /** Threads for decodes of more than one token (prompt chunks, batched steps); default `threads`. */
   batchThreads?: number;
-  /** Threads for a prompt evaluated while its request is the only one (direct-decode.ts); default `batchThreads`. */
-  promptThreads?: number;
+  /** Threads for a prompt evaluated while its request is the only one (direct-decode.ts), asked per prompt; default `batchThreads`. */
+  promptThreads?: () => number;
   /** RAM bytes the model and its context take (estimated by node-llama-cpp at load). */
   memoryBytes: number;
   /** GPU memory they take (0 on the CPU). */

@@ -7,6 +7,7 @@
  * are generated and end with one `done`. Aborting the signal (or abandoning the iterator) stops generation at
  * once and returns the sequence, cleared, for the next request.
  */
+import os from "node:os";
 import type { Token } from "node-llama-cpp";
 import type { MlxmConfig } from "../../config/config.js";
 import { OutputRecorder, toInputContent } from "../../observability/genai-content.js";
@@ -29,6 +30,7 @@ import { checkEmbeddingInputs, runEmbedding } from "./embedding.js";
 import { defaultPromptThreadCount, defaultThreadCount, leaseLlama, type LlamaLease } from "./llama-runtime.js";
 import { describeStoredModel } from "./model-info.js";
 import { ModelPool, type ModelLease } from "./model-pool.js";
+import { otherRunnableTasks, promptThreadsFor } from "./cpu-contention.js";
 import { poolParking } from "./pool-parking.js";
 import { deleteStoredModel } from "./model-deletion.js";
 import { findModelRow, resolveModelSpec, toModelSummary, type EngineModelSpec } from "./model-spec.js";
@@ -85,7 +87,7 @@ export class LocalModelService implements ModelService {
         lease: this.#llama,
         threads: this.threads,
         batchThreads: engine.batchThreads,
-        promptThreads: engine.promptThreads ?? defaultPromptThreadCount(engine.batchThreads ?? this.threads),
+        promptThreads: this.#promptThreads(engine),
         contextSize: engine.contextSize,
         numParallel: engine.numParallel,
         prefixReuse: engine.prefixReuse,
@@ -238,6 +240,18 @@ export class LocalModelService implements ModelService {
   async dispose(): Promise<void> {
     await this.#pool.dispose();
     await this.#llama.release();
+  }
+
+  /**
+   * Threads for a prompt evaluated alone (direct-decode.ts), asked before each of its decodes: MLXM_PROMPT_THREADS, at
+   * most the CPUs that the tasks running at that instant leave free (cpu-contention.ts), never below the batch budget.
+   */
+  #promptThreads(engine: MlxmConfig["engine"]): () => number {
+    const batchThreads = engine.batchThreads ?? this.threads;
+    const budget = engine.promptThreads ?? defaultPromptThreadCount(batchThreads);
+    if (budget <= batchThreads) return () => budget;
+    const cpus = os.availableParallelism();
+    return () => promptThreadsFor(budget, batchThreads, cpus, otherRunnableTasks());
   }
 
   /** One streamed generation: run inside its span, relayed by {@link startedStream}. */
