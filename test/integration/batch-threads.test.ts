@@ -59,75 +59,63 @@ describe("batch thread budget (real node-llama-cpp)", function () {
     }
   });
 
-  /**
-   * Generates three tokens after a prompt on a sequence with the lean loop (`alone` says whether its request is the
-   * only one) and returns each decode's size and threads, read as llama.cpp starts it.
-   */
   /** At least PROMPT_THREADS_MIN_TOKENS tokens, and a short one with fewer. */
   const PROMPT = "a prompt of several tokens for one batch, long enough to be worth a second thread: ".repeat(3);
   const SHORT = "a short prompt";
 
-  async function decodesOfGeneration(context: LlamaContext, alone: boolean, promptThreads: number, prompt = PROMPT): Promise<{ tokens: number; threads: number }[]> {
-    const sequence = context.getSequence();
-    expect(installDirectDecode(sequence, { alone: () => alone, promptThreads: () => promptThreads })).to.equal(true);
-    const native = (context as unknown as { _ctx: { initBatch(size: number): unknown; decodeBatch(): Promise<void> } })._ctx;
-    const initBatch = native.initBatch.bind(native);
-    const decodeBatch = native.decodeBatch.bind(native);
-    let size = 0;
-    const decodes: { tokens: number; threads: number }[] = [];
-    Object.defineProperties(native, {
-      initBatch: { configurable: true, value: (n: number) => ((size = n), initBatch(n)) },
-      decodeBatch: { configurable: true, value: () => (decodes.push({ tokens: size, threads: context.currentThreads }), decodeBatch()) },
-    });
-    let generated = 0;
-    for await (const token of sequence.evaluate(model.tokenize(prompt))) {
-      void token;
-      if (++generated === 3) break;
-    }
-    return decodes;
-  }
-
-  it("decodes a prompt on the lean loop with the prompt budget, past the batch budget, and its tokens with the context's threads", async () => {
+  /**
+   * Generates three tokens after `prompt` on a fresh context with a batch budget of 3, on a sequence with the lean loop
+   * (`alone` says whether its request is the only one). Returns each decode's size and threads, read as llama.cpp
+   * starts it, and how many steps ran on the lean loop.
+   */
+  async function decodesOfGeneration(alone: boolean, promptThreads: number, prompt = PROMPT): Promise<{ decodes: { tokens: number; threads: number }[]; leanSteps: number }> {
     const context = await model.createContext({ contextSize: 256, sequences: 1, threads: 1 });
     try {
       expect(budgetThreadsByBatch(context, 3)).to.equal(true);
+      const sequence = context.getSequence();
+      expect(installDirectDecode(sequence, { alone: () => alone, promptThreads: () => promptThreads })).to.equal(true);
+      const native = (context as unknown as { _ctx: { initBatch(size: number): unknown; decodeBatch(): Promise<void> } })._ctx;
+      const initBatch = native.initBatch.bind(native);
+      const decodeBatch = native.decodeBatch.bind(native);
+      let size = 0;
+      const decodes: { tokens: number; threads: number }[] = [];
+      Object.defineProperties(native, {
+        initBatch: { configurable: true, value: (n: number) => ((size = n), initBatch(n)) },
+        decodeBatch: { configurable: true, value: () => (decodes.push({ tokens: size, threads: context.currentThreads }), decodeBatch()) },
+      });
       const steps = directDecodeStats.steps;
-      const decodes = await decodesOfGeneration(context, true, 2);
-      expect(directDecodeStats.steps - steps, "steps on the lean loop").to.be.greaterThan(0);
-      expect(decodes[0]).to.deep.equal({ tokens: model.tokenize(PROMPT).length, threads: 2 });
-      expect(decodes.slice(1)).to.have.length.greaterThan(0);
-      for (const decode of decodes.slice(1)) expect(decode).to.deep.equal({ tokens: 1, threads: 1 });
+      let generated = 0;
+      for await (const token of sequence.evaluate(model.tokenize(prompt))) {
+        void token;
+        if (++generated === 3) break;
+      }
+      return { decodes, leanSteps: directDecodeStats.steps - steps };
     } finally {
       await context.dispose();
     }
+  }
+
+  it("decodes a prompt on the lean loop with the prompt budget, past the batch budget, and its tokens with the context's threads", async () => {
+    const { decodes, leanSteps } = await decodesOfGeneration(true, 2);
+    expect(leanSteps, "steps on the lean loop").to.be.greaterThan(0);
+    expect(decodes[0]).to.deep.equal({ tokens: model.tokenize(PROMPT).length, threads: 2 });
+    expect(decodes.slice(1)).to.have.length.greaterThan(0);
+    for (const decode of decodes.slice(1)) expect(decode).to.deep.equal({ tokens: 1, threads: 1 });
   });
 
   it("keeps the batch budget for a prompt on the lean loop shorter than the prompt budget's floor", async () => {
     expect(model.tokenize(SHORT).length).to.be.within(2, PROMPT_THREADS_MIN_TOKENS - 1);
     expect(model.tokenize(PROMPT).length).to.be.at.least(PROMPT_THREADS_MIN_TOKENS);
-    const context = await model.createContext({ contextSize: 256, sequences: 1, threads: 1 });
-    try {
-      expect(budgetThreadsByBatch(context, 3)).to.equal(true);
-      const decodes = await decodesOfGeneration(context, true, 2, SHORT);
-      expect(decodes[0]).to.deep.equal({ tokens: model.tokenize(SHORT).length, threads: 3 });
-      for (const decode of decodes.slice(1)) expect(decode).to.deep.equal({ tokens: 1, threads: 1 });
-    } finally {
-      await context.dispose();
-    }
+    const { decodes } = await decodesOfGeneration(true, 2, SHORT);
+    expect(decodes[0]).to.deep.equal({ tokens: model.tokenize(SHORT).length, threads: 3 });
+    for (const decode of decodes.slice(1)) expect(decode).to.deep.equal({ tokens: 1, threads: 1 });
   });
 
   it("keeps the batch budget for a prompt that node-llama-cpp's loop evaluates beside another request", async () => {
-    const context = await model.createContext({ contextSize: 256, sequences: 1, threads: 1 });
-    try {
-      expect(budgetThreadsByBatch(context, 3)).to.equal(true);
-      const steps = directDecodeStats.steps;
-      const decodes = await decodesOfGeneration(context, false, 2);
-      expect(directDecodeStats.steps - steps, "steps on the lean loop").to.equal(0);
-      expect(decodes[0]).to.deep.equal({ tokens: model.tokenize(PROMPT).length, threads: 3 });
-      for (const decode of decodes.slice(1)) expect(decode).to.deep.equal({ tokens: 1, threads: 1 });
-    } finally {
-      await context.dispose();
-    }
+    const { decodes, leanSteps } = await decodesOfGeneration(false, 2);
+    expect(leanSteps, "steps on the lean loop").to.equal(0);
+    expect(decodes[0]).to.deep.equal({ tokens: model.tokenize(PROMPT).length, threads: 3 });
+    for (const decode of decodes.slice(1)) expect(decode).to.deep.equal({ tokens: 1, threads: 1 });
   });
 
   it("wraps nothing when node-llama-cpp's internals are not the expected ones", () => {

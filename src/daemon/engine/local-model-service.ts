@@ -248,9 +248,9 @@ export class LocalModelService implements ModelService {
    */
   #promptThreads(engine: MlxmConfig["engine"]): () => number {
     const batchThreads = engine.batchThreads ?? this.threads;
-    const budget = engine.promptThreads ?? defaultPromptThreadCount(batchThreads);
-    if (budget <= batchThreads) return () => budget;
     const cpus = os.availableParallelism();
+    const budget = engine.promptThreads ?? defaultPromptThreadCount(batchThreads, cpus);
+    if (budget <= batchThreads) return () => budget;
     return () => promptThreadsFor(budget, batchThreads, cpus, otherRunnableTasks());
   }
 
