@@ -78,7 +78,7 @@ export async function runConversations(systems: ConversationSystem[], o: Convers
       }
       r.ttftMs.push((ttft[0]! + ttft[1]!) / 2);
       // Progress on stderr, so a run cut short still shows what it measured.
-      process.stderr.write(`turn ${t + 1} ${x.who}: TTFT ${r.ttftMs.at(-1)!.toFixed(0)} ms, prompt ${r.promptTokens.at(-1)}, cached ${r.cachedTokens.at(-1) ?? "-"}\n`);
+      process.stderr.write(`turn ${t + 1} ${x.who}: TTFT ${r.ttftMs.at(-1)!.toFixed(0)} ms (a ${ttft[0]!.toFixed(0)}, b ${ttft[1]!.toFixed(0)}), prompt ${r.promptTokens.at(-1)}, cached ${r.cachedTokens.at(-1) ?? "-"}\n`);
     }
   }
   return results;

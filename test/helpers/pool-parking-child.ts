@@ -23,6 +23,11 @@ export interface PoolParkingChildResult {
   releaseWaitedForChain: boolean;
   /** leave() released. */
   leaveReleases: boolean;
+  /**
+   * Minor page faults taken rewriting {@link REWRITTEN_BYTES} of memory written before a park: after `prepare()`, and
+   * (for comparison) with the FIFO made by the park itself, whose `mkfifo` child forks this process.
+   */
+  rewriteFaults: { prepared: number; madeByThePark: number; pages: number };
   /** A pool smaller than told: the probe never came back, the threads were released and parking stopped. */
   tooSmall: { timeouts: number; recovered: boolean; parksAfter: boolean };
 }
@@ -61,6 +66,19 @@ async function statRunsBesideABlockedJob(): Promise<boolean> {
   return beside;
 }
 
+/** Memory written, then a park, then the same memory written again (see `rewriteFaults`). */
+const REWRITTEN_BYTES = 64 * 1024 * 1024;
+
+async function faultsRewritingAcrossAPark(parking: PoolParking): Promise<number> {
+  const memory = Buffer.alloc(REWRITTEN_BYTES, 1);
+  parking.request();
+  await until(() => parking.ordered());
+  parking.leave();
+  const before = process.resourceUsage().minorPageFault;
+  memory.fill(2);
+  return process.resourceUsage().minorPageFault - before;
+}
+
 const parking = new PoolParking({ poolSize });
 const result: Partial<PoolParkingChildResult> = { poolSize };
 try {
@@ -89,6 +107,14 @@ try {
   parking.leave();
   result.leaveReleases = !parking.parked && (await statRunsBesideABlockedJob());
   own();
+
+  const prepared = new PoolParking({ poolSize });
+  prepared.prepare();
+  result.rewriteFaults = {
+    prepared: await faultsRewritingAcrossAPark(prepared),
+    madeByThePark: await faultsRewritingAcrossAPark(new PoolParking({ poolSize })),
+    pages: REWRITTEN_BYTES / 4096,
+  };
 
   // Told the pool has twice its threads: every thread ends up parked and the probe cannot run.
   const wrong = new PoolParking({ poolSize: poolSize! * 2, confirmTimeoutMs: 300 });

@@ -81,6 +81,7 @@ export class LocalModelService implements ModelService {
     this.maxMemoryBytes = engine.maxMemoryBytes ?? Math.floor(options.totalMemoryBytes * DEFAULT_MEMORY_SHARE);
     // The pool is the process's: the daemon's setting applies to it (one engine per daemon).
     poolParking.enabled = engine.poolParking !== false;
+    poolParking.prepare();
     this.#llama = leaseLlama({ threads: this.threads, gpu: engine.gpu, logger });
     this.#pool = new ModelPool({
       loader: new LlamaModelLoader({
