@@ -30,7 +30,7 @@ import { checkEmbeddingInputs, runEmbedding } from "./embedding.js";
 import { defaultPromptThreadCount, defaultThreadCount, leaseLlama, type LlamaLease } from "./llama-runtime.js";
 import { describeStoredModel } from "./model-info.js";
 import { ModelPool, type ModelLease } from "./model-pool.js";
-import { otherRunnableTasks, promptThreadsFor } from "./cpu-contention.js";
+import { CpuContention, promptThreadsFor } from "./cpu-contention.js";
 import { poolParking } from "./pool-parking.js";
 import { deleteStoredModel } from "./model-deletion.js";
 import { findModelRow, resolveModelSpec, toModelSummary, type EngineModelSpec } from "./model-spec.js";
@@ -74,6 +74,7 @@ export class LocalModelService implements ModelService {
   /** Total VRAM once the binding is up: the pool's GPU memory budget (0 on the CPU, where nothing needs any). */
   #vramTotalBytes: number | undefined;
   #bindingReady = false;
+  readonly #cpuContention = new CpuContention();
 
   constructor(private readonly options: LocalModelServiceOptions) {
     const { engine, logger } = options;
@@ -239,20 +240,22 @@ export class LocalModelService implements ModelService {
 
   /** Dispose every model (contexts, then models), then give back the llama.cpp binding. */
   async dispose(): Promise<void> {
+    this.#cpuContention.dispose();
     await this.#pool.dispose();
     await this.#llama.release();
   }
 
   /**
    * Threads for a prompt evaluated alone (direct-decode.ts), asked before each of its decodes: MLXM_PROMPT_THREADS, at
-   * most the CPUs that the tasks running at that instant leave free (cpu-contention.ts), never below the batch budget.
+   * most the CPUs that other work running at that instant and lately leaves free (cpu-contention.ts), never below the
+   * batch budget.
    */
   #promptThreads(engine: MlxmConfig["engine"]): () => number {
     const batchThreads = engine.batchThreads ?? this.threads;
     const cpus = os.availableParallelism();
     const budget = engine.promptThreads ?? defaultPromptThreadCount(batchThreads, cpus);
     if (budget <= batchThreads) return () => budget;
-    return () => promptThreadsFor(budget, batchThreads, cpus, otherRunnableTasks());
+    return () => promptThreadsFor(budget, batchThreads, cpus, this.#cpuContention.others());
   }
 
   /** One streamed generation: run inside its span, relayed by {@link startedStream}. */
