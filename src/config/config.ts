@@ -120,8 +120,9 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
    */
   const optThreads = (name: VariableName) => {
     const n = optInt(name, 1);
+    if (n === undefined) return n;
     const cpus = os.availableParallelism();
-    if (n !== undefined && n > cpus) {
+    if (n > cpus) {
       throw new ConfigError(`${name} must be at most ${cpus}, the CPUs this machine gives mlxm (more threads than CPUs wait on each other), got ${n}`);
     }
     return n;

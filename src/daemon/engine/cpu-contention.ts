@@ -26,16 +26,28 @@ export function runnableTasksOf(loadavg: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** Tasks besides the caller running or ready to run on the machine now; undefined where the system does not say. */
-export function otherRunnableTasks(): number | undefined {
+/**
+ * The start of a /proc file (Linux only; undefined elsewhere or when it cannot be read). Only the start: /proc/stat's
+ * first line is all that is wanted of it, and the whole file is long on large machines (a count per interrupt).
+ */
+function procStart(file: string, bytes = 256): string | undefined {
   if (process.platform !== "linux") return undefined;
-  let text: string;
+  let fd: number | undefined;
   try {
-    text = fs.readFileSync("/proc/loadavg", "latin1");
+    fd = fs.openSync(file, "r");
+    const head = Buffer.alloc(bytes);
+    return head.toString("latin1", 0, fs.readSync(fd, head, 0, bytes, 0));
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
-  const runnable = runnableTasksOf(text);
+}
+
+/** Tasks besides the caller running or ready to run on the machine now; undefined where the system does not say. */
+export function otherRunnableTasks(): number | undefined {
+  const text = procStart("/proc/loadavg");
+  const runnable = text === undefined ? undefined : runnableTasksOf(text);
   return runnable === undefined ? undefined : Math.max(0, runnable - 1);
 }
 
@@ -78,21 +90,10 @@ export function othersBusyBetween(from: CpuSample, to: CpuSample): number {
   return Math.max(0, to.busyMs - from.busyMs - (to.ownMs - from.ownMs)) / wall;
 }
 
-let statFd: number | undefined;
-
 /** A {@link CpuSample} now; undefined where /proc/stat cannot be read. */
 export function readCpuSample(): CpuSample | undefined {
-  if (process.platform !== "linux") return undefined;
-  const head = Buffer.alloc(256);
-  let text: string;
-  try {
-    // The first line is all that is needed; the whole file is long on large machines (a count per interrupt).
-    statFd ??= fs.openSync("/proc/stat", "r");
-    text = head.toString("latin1", 0, fs.readSync(statFd, head, 0, head.length, 0));
-  } catch {
-    return undefined;
-  }
-  const busyMs = busyCpuMsOf(text);
+  const text = procStart("/proc/stat");
+  const busyMs = text === undefined ? undefined : busyCpuMsOf(text);
   if (busyMs === undefined) return undefined;
   const own = process.cpuUsage();
   return { at: performance.now(), busyMs, ownMs: (own.user + own.system) / 1000 };
@@ -103,7 +104,7 @@ export interface CpuContentionOptions {
   instant?: () => number | undefined;
   /** A cumulative reading (default: {@link readCpuSample}). */
   sample?: () => CpuSample | undefined;
-  /** Sampling period while prompts come (ms); 0: no timer (samples only from {@link CpuContention.record}). */
+  /** Sampling period while prompts come (ms); 0: no timer (samples only at {@link CpuContention.others} calls). */
   everyMs?: number;
   /** The shortest stretch a recent average is taken over (ms): /proc/stat counts in 10 ms ticks. */
   windowMs?: number;
@@ -145,13 +146,13 @@ export class CpuContention {
     this.#keepSampling();
     if (!now) return instant;
     const since = this.#samples.findLast((s) => s.at <= now.at - this.#windowMs);
-    this.record(now);
+    this.#record(now);
     if (!instant || !since) return instant;
     return Math.min(instant, Math.round(othersBusyBetween(since, now)));
   }
 
   /** Keeps a sample for later windows. */
-  record(sample: CpuSample): void {
+  #record(sample: CpuSample): void {
     this.#samples.push(sample);
     if (this.#samples.length > SAMPLES_KEPT) this.#samples.shift();
   }
@@ -170,7 +171,7 @@ export class CpuContention {
         return;
       }
       const sample = this.#sample();
-      if (sample) this.record(sample);
+      if (sample) this.#record(sample);
     }, this.#everyMs).unref();
   }
 }
