@@ -203,6 +203,8 @@ async function main(): Promise<void> {
       rows.push([`  hashed from memory (rest read back)`, `${((100 * inMemory) / size).toFixed(0)} %`, "", "", ""]);
       const direct = median(list.map((r) => r.stats.writtenDirect ?? 0));
       rows.push([`  written past the page cache (O_DIRECT)`, `${((100 * direct) / size).toFixed(0)} %`, "", "", ""]);
+      const readDirect = median(list.map((r) => r.stats.readBackDirect ?? 0));
+      rows.push([`  read back past the page cache (O_DIRECT)`, `${((100 * readDirect) / size).toFixed(0)} %`, "", "", ""]);
     }
     process.stdout.write(
       `\nPull throughput: ${sizeMiB} MiB file, loopback fake Hub, ${CHUNK / MiB} MiB chunks x ${CONCURRENCY} connections, ` +

@@ -60,7 +60,7 @@ export class Download {
     this.#stats = {
       size: request.size, bytesDownloaded: 0, resumedFrom: 0, reused: false, retries: 0, stalls: 0, splits: 0,
       checkpoints: 0, durableCheckpoints: 0, downloadMs: 0, verifyMs: 0, hashMs: 0, hashedInMemory: 0,
-      writtenDirect: 0,
+      writtenDirect: 0, readBackDirect: 0,
     };
   }
 
@@ -135,6 +135,7 @@ export class Download {
       this.#stats.hashMs = this.#writer.stats.busyMs;
       this.#stats.hashedInMemory = this.#writer.stats.hashedInMemory;
       this.#stats.writtenDirect = this.#writer.stats.writtenDirect;
+      this.#stats.readBackDirect = this.#writer.stats.readBackDirect;
       await this.#journal.idle();
       const actual = this.#req.sha256 ? digests.sha256 : digests.gitSha1!;
       const expected = this.#req.sha256 ?? this.#req.gitSha1!;

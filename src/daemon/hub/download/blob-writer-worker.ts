@@ -1,8 +1,8 @@
 /**
  * The blob writer's worker thread (blob-writer.ts has the whole design): it writes each batch it is handed (one write
- * in flight through the page cache, two past it), hashes in order from memory what it can, reads back and hashes the
- * rest, and answers each write with `written` (and `released` for a kept batch it has since hashed), then `done`
- * with the digests.
+ * in flight through the page cache, two past it), hashes in order from memory what it can, reads back (past the page
+ * cache where it writes past it) and hashes the rest, and answers each write with `written` (and `released` for a
+ * kept batch it has since hashed), then `done` with the digests.
  */
 
 // Plain JavaScript run with `eval`, so it works the same from TypeScript sources (tsx) and the built package.
@@ -16,6 +16,20 @@ let directFd = workerData.directFd;
 const sha256 = crypto.createHash("sha256");
 const sha1 = gitSha1 ? crypto.createHash("sha1").update("blob " + size + "\\0") : null;
 const readBuffer = Buffer.allocUnsafeSlow(readBlock);
+// Read-back past the page cache (see blob-writer.ts): two page-aligned buffers (a WebAssembly.Memory starts on a page
+// boundary), one being read from the device while the other is hashed; each a page longer than a slice, as a read
+// starts at the page holding the hashed prefix's end. Null without O_DIRECT, or once the kernel refused such a read.
+let directReads = null;
+if (directFd >= 0) {
+  try {
+    const pages = Math.ceil((readBlock + align) / 65536);
+    directReads = [0, 1].map(() => Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer));
+  } catch {}
+}
+let directTurn = 0;
+// A read-back in flight on the thread pool (past the page cache): the worker goes on with writes and hashing meanwhile.
+let reading = false;
+let readBackDirect = 0;
 // Written but not yet hashed, to be read back: sorted, disjoint [start, end) pairs, all beyond 'hashed'.
 const pending = [];
 // Kept batches by position, each { id, bytes, writing, hashed }: returned to the sender once written and hashed.
@@ -65,8 +79,61 @@ function hashHeld(budget = Infinity) {
   return held.has(hashed);
 }
 
+/** Where the next read-back slice starts and how long it is, or null while the written prefix ends at the hash. */
+function nextReadBack(from) {
+  const first = pending[0];
+  if (!first || first[0] > from || first[1] <= from) return null;
+  return [from, Math.min(readBlock, first[1] - from)];
+}
+
+/**
+ * Read back past the page cache, on the thread pool: the slice after the hashed prefix, and while it is hashed, the
+ * one after it. Returns false if nothing could be started.
+ */
+function readBackDirectly(slice) {
+  if (reading || !slice) return false;
+  reading = true;
+  const [position, want] = slice;
+  const buffer = directReads[(directTurn ^= 1)];
+  const start = position - (position % align);
+  const skip = position - start;
+  fs.read(directFd, buffer, 0, Math.ceil((skip + want) / align) * align, start, (err, got) => {
+    reading = false;
+    try {
+      if (err && err.code === "EINVAL") {
+        // The file system opens with O_DIRECT but refuses these reads: through the page cache from here on.
+        directReads = null;
+        return schedule();
+      }
+      if (err) throw err;
+      const end = position + Math.min(got - skip, want);
+      if (end <= position) throw new Error("unexpected end of file at " + position);
+      // The prefix moved past part of the slice meanwhile (another path hashed it): only the rest counts.
+      if (end > hashed && position <= hashed) {
+        const t = performance.now();
+        const first = pending[0];
+        if (first && end < first[1]) readBackDirectly(nextReadBack(end));
+        update(buffer.subarray(skip + (hashed - position), skip + (end - position)));
+        readBack += end - hashed;
+        readBackDirect += end - hashed;
+        hashed = end;
+        while (pending.length && pending[0][1] <= hashed) pending.shift();
+        busyMs += performance.now() - t;
+      }
+      schedule();
+    } catch (e) {
+      fail(e);
+    }
+  });
+  return true;
+}
+
 /** Read back and hash at most one slice of the written prefix; true if more is ready. */
 function readBackSlice() {
+  if (directReads) {
+    readBackDirectly(nextReadBack(hashed));
+    return false;
+  }
   const first = pending[0];
   if (!first || first[0] > hashed) return false;
   const want = Math.min(readBlock, first[1] - hashed);
@@ -89,7 +156,7 @@ function step() {
     if (!more) more = readBackSlice() || held.has(hashed);
     busyMs += performance.now() - t;
     if (more) schedule();
-    else if (finishing && writes === 0) done();
+    else if (finishing && writes === 0 && !reading) done();
   } catch (err) {
     fail(err);
   }
@@ -109,7 +176,7 @@ function done() {
   }
   parentPort.postMessage({
     type: "done", sha256: sha256.digest("hex"), gitSha1: sha1 ? sha1.digest("hex") : undefined,
-    stats: { busyMs, hashedInMemory, readBack, writtenDirect },
+    stats: { busyMs, hashedInMemory, readBack, readBackDirect, writtenDirect },
   });
 }
 
@@ -164,7 +231,9 @@ function write(m) {
   const end = m.position + m.length;
   const inOrder = m.position <= hashed && end > hashed;
   let kept;
-  if (!inOrder && m.shared && m.position > hashed && end <= hashed + window && !held.has(m.position)) {
+  // Reading back past the page cache costs the worker less than keeping batches costs the receiving thread (fresh
+  // memory is faulted in page by page): batches are kept only while it is off.
+  if (!inOrder && !directReads && m.shared && m.position > hashed && end <= hashed + window && !held.has(m.position)) {
     kept = { id: m.id, bytes, writing: true, hashed: false };
     held.set(m.position, kept);
   }

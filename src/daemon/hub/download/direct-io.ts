@@ -46,7 +46,7 @@ export function openDirect(path: string): number {
   const flag = fs.constants.O_DIRECT;
   if (!flag) return -1;
   try {
-    return fs.openSync(path, fs.constants.O_WRONLY | flag);
+    return fs.openSync(path, fs.constants.O_RDWR | flag);
   } catch {
     return -1;
   }

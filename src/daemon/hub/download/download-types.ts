@@ -67,10 +67,11 @@ export interface DownloadOptions {
    */
   directIo?: boolean;
   /**
-   * Batches that arrive ahead of the hashed prefix by less than this are kept in memory until the hash reaches
-   * them, instead of being read back from the file: the memory a download may hold for hashing. Default
-   * concurrency x chunkSize (every chunk in flight fits: 256 MiB with the defaults); 0 reads back every batch
-   * that arrives out of order.
+   * Where writes go through the page cache: batches that arrive ahead of the hashed prefix by less than this are
+   * kept in memory until the hash reaches them, instead of being read back from the file: the memory a download may
+   * hold for hashing. Default concurrency x chunkSize (every chunk in flight fits: 256 MiB with the defaults); 0
+   * reads back every batch that arrives out of order. Past the page cache (`directIo`) nothing is kept: batches
+   * are read back from the device (see blob-writer.ts).
    */
   hashWindowBytes?: number;
   statfs?: StatFs;
@@ -118,6 +119,8 @@ export interface DownloadStats {
   hashedInMemory: number;
   /** Bytes written past the page cache (O_DIRECT). */
   writtenDirect: number;
+  /** Bytes read back past the page cache (O_DIRECT) to be hashed. */
+  readBackDirect: number;
 }
 
 /** A finished, verified blob. */

@@ -86,6 +86,8 @@ export interface PullStats {
   hashedInMemory: number;
   /** Bytes written past the page cache (O_DIRECT). */
   writtenDirect: number;
+  /** Bytes read back past the page cache (O_DIRECT) to be hashed. */
+  readBackDirect: number;
   durationMs: number;
 }
 
@@ -146,4 +148,5 @@ export function addStats(total: PullStats, s: DownloadStats): void {
   total.hashMs += s.hashMs;
   total.hashedInMemory += s.hashedInMemory;
   total.writtenDirect += s.writtenDirect;
+  total.readBackDirect += s.readBackDirect;
 }
