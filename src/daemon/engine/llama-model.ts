@@ -17,6 +17,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { GpuBackend } from "./accelerator.js";
+import { tileFilledPrefix } from "./attention-tile.js";
 import { budgetThreadsByBatch } from "./batch-threads.js";
 import { chatWrapperFor } from "./chat-wrappers.js";
 import { DecodePacer, PacedPredictor } from "./decode-pacer.js";
@@ -142,7 +143,20 @@ export class LoadedLlamaModel implements PoolModel {
     this.#promptLength.set(sequence, prompt.length);
     paced(sequence)?.prepare();
     const cachedTokens = reusablePrefix(sequence.contextTokens, prompt);
-    return { sequence, cachedTokens: this.prefixReuse ? await this.#seed(sequence, prompt, cachedTokens) : cachedTokens };
+    if (!this.prefixReuse) return { sequence, cachedTokens };
+    return { sequence, cachedTokens: await this.#fillAttentionTile(sequence, prompt, await this.#seed(sequence, prompt, cachedTokens)) };
+  }
+
+  /**
+   * On the CPU with flash attention, when `held` cached tokens leave 48-63 to evaluate, erase the cache back to 64
+   * before the prompt's end, so the decode takes llama.cpp's tiled path (see attention-tile.ts). Returns the tokens
+   * still reused.
+   */
+  async #fillAttentionTile(sequence: LlamaContextSequence, prompt: readonly Token[], held: number): Promise<number> {
+    if (this.options.backend !== "cpu" || this.context.flashAttention === false) return held;
+    const kept = tileFilledPrefix(held, prompt.length);
+    if (kept < held) await sequence.eraseContextTokenRanges([{ start: kept, end: sequence.contextTokens.length }]);
+    return kept;
   }
 
   /**
