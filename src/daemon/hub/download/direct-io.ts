@@ -39,8 +39,8 @@ export function alignedSharedMemory(bytes: number): { buffer: SharedArrayBuffer;
 }
 
 /**
- * `path` opened for O_DIRECT writes and reads, or -1 where there is no such flag (macOS, Windows) or the file system refuses it
- * (tmpfs on older kernels).
+ * `path` opened for O_DIRECT writes and reads, or -1 where there is no such flag (macOS, Windows) or the file system
+ * refuses it (tmpfs on older kernels).
  */
 export function openDirect(path: string): number {
   const flag = fs.constants.O_DIRECT;
