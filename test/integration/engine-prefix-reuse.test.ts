@@ -111,7 +111,7 @@ describe("prompt-prefix reuse (real node-llama-cpp)", function () {
     });
   }
 
-  it("evaluates a whole flash-attention tile where a turn leaves 48-63 new tokens, and only the new ones with it off", async () => {
+  it("evaluates a whole flash-attention tile where a turn leaves 52-63 new tokens, and only the new ones with it off", async () => {
     const off = engine(true, 4, { MLXM_FLASH_ATTENTION: "off" });
     try {
       const turns = ["hello there", "tell me more", "and then?", "thanks", "one more thing"];
@@ -126,10 +126,10 @@ describe("prompt-prefix reuse (real node-llama-cpp)", function () {
         }
         return evaluated.slice(1);
       };
-      // Flash attention off: some later turn leaves 48-63 new tokens, and that is what is evaluated.
+      // Flash attention off: some later turn leaves 52-63 new tokens, and that is what is evaluated.
       const plain = await fresh(off);
       expect(plain.some((n) => n >= MIN_TOKENS_TO_FILL && n < FLASH_ATTENTION_TILE), plain.join(", ")).to.equal(true);
-      // On (the CPU's default): such a turn evaluates exactly one tile; none is left with 48-63.
+      // On (the CPU's default): such a turn evaluates exactly one tile; none is left with 52-63.
       const tiled = await fresh(reuse);
       expect(tiled.some((n) => n >= MIN_TOKENS_TO_FILL && n < FLASH_ATTENTION_TILE), tiled.join(", ")).to.equal(false);
       expect(tiled, tiled.join(", ")).to.include(FLASH_ATTENTION_TILE);

@@ -9,7 +9,7 @@ describe("flash-attention tile filling", () => {
     expect(tileFilledPrefix(0, 30)).to.equal(0);
   });
 
-  it("gives back cached tokens so that exactly one tile is evaluated when 48-63 are new", () => {
+  it("gives back cached tokens so that exactly one tile is evaluated when 52-63 are new", () => {
     expect(tileFilledPrefix(1000, 1000 + MIN_TOKENS_TO_FILL)).to.equal(1000 + MIN_TOKENS_TO_FILL - FLASH_ATTENTION_TILE);
     expect(tileFilledPrefix(1558, 1622)).to.equal(1558);
     expect(tileFilledPrefix(1565, 1622)).to.equal(1622 - 64);

@@ -16,9 +16,15 @@
  * | bench60m, 1,600 | 46 ms | 41 | 51 | 58-60 | 70 | 80 | 50-56 |
  * | bench60m, 4,000 | 66 ms | 83 | 103 | | | | 71 |
  * | 0.5B shape (24 layers, GQA 14/2), 1,600 | | 315 | | 470 | 560 | | 435 |
+ * | 0.5B shape, 4,000 | 340 | 451 | 556 | | | | 442 |
+ * | 1.5B shape (28 layers, GQA 12/2), 1,600 | | | | 1,142 | 1,411 | | 1,183 |
+ * | 1.5B shape, 4,000 | | | 1,420 | | | | 1,415 |
  *
- * Below about 40 new tokens (fewer with a longer cache) the extra tokens cost more than the tile saves, so only a
- * decode of 48-63 new tokens is filled up. Tokens evaluated again give the same cache (the usage report counts them as
+ * The tile costs about the same whatever the cache holds; a pass per token costs more the longer the cache. Where they
+ * cross rises with the model's size (its weights cost more per extra token): about 40 new tokens for bench60m, 45 for
+ * the 0.5B shape and 50 for the 1.5B shape behind 1,600 cached, lower behind 4,000. So only a decode of 52-63 new
+ * tokens is filled up, at most 12 tokens more, which paid in every case measured (a larger model may cross later
+ * still; a longer cache makes it pay more). Tokens evaluated again give the same cache (the usage report counts them as
  * not cached); as with any reuse, a batch of another size may round the last bits differently.
  */
 
@@ -26,10 +32,10 @@
 export const FLASH_ATTENTION_TILE = 64;
 
 /** The fewest new tokens worth filling up to a tile (measured above). */
-export const MIN_TOKENS_TO_FILL = 48;
+export const MIN_TOKENS_TO_FILL = 52;
 
 /**
- * How many of a prompt's leading tokens to reuse when `held` are cached: `held`, or fewer when that leaves 48-63 new
+ * How many of a prompt's leading tokens to reuse when `held` are cached: `held`, or fewer when that leaves 52-63 new
  * tokens to evaluate, so that exactly one tile's worth is evaluated.
  */
 export function tileFilledPrefix(held: number, promptLength: number): number {

@@ -148,7 +148,7 @@ export class LoadedLlamaModel implements PoolModel {
   }
 
   /**
-   * On the CPU with flash attention, when `held` cached tokens leave 48-63 to evaluate, erase the cache back to 64
+   * On the CPU with flash attention, when `held` cached tokens leave 52-63 to evaluate, erase the cache back to 64
    * before the prompt's end, so the decode takes llama.cpp's tiled path (see attention-tile.ts). Returns the tokens
    * still reused.
    */
