@@ -19,12 +19,13 @@
  * | 0.5B shape, 4,000 | 340 | 451 | 556 | | | | 442 |
  * | 1.5B shape (28 layers, GQA 12/2), 1,600 | | | | 1,142 | 1,411 | | 1,183 |
  * | 1.5B shape, 4,000 | | | 1,420 | | | | 1,415 |
+ * | 3B shape (36 layers, GQA 16/2, head 128), 1,600 | | | | 2,300 | 2,717 (52: 2,473) | | 2,314 |
  *
  * The tile costs about the same whatever the cache holds; a pass per token costs more the longer the cache. Where they
- * cross rises with the model's size (its weights cost more per extra token): about 40 new tokens for bench60m, 45 for
- * the 0.5B shape and 50 for the 1.5B shape behind 1,600 cached, lower behind 4,000. So only a decode of 52-63 new
- * tokens is filled up, at most 12 tokens more, which paid in every case measured (a larger model may cross later
- * still; a longer cache makes it pay more). Tokens evaluated again give the same cache (the usage report counts them as
+ * cross depends on the model (its weights against its heads): about 40 new tokens for bench60m, 45 for the 0.5B
+ * shape, 50 for the 1.5B shape and 48 for the 3B shape behind 1,600 cached, lower behind 4,000. So only a decode of
+ * 52-63 new tokens is filled up, at most 12 tokens more, which paid in every case measured (a longer cache makes it
+ * pay more). Tokens evaluated again give the same cache (the usage report counts them as
  * not cached); as with any reuse, a batch of another size may round the last bits differently.
  */
 
