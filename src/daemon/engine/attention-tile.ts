@@ -25,8 +25,8 @@
  * cross depends on the model (its weights against its heads): about 40 new tokens for bench60m, 45 for the 0.5B
  * shape, 50 for the 1.5B shape and 48 for the 3B shape behind 1,600 cached, lower behind 4,000. So only a decode of
  * 52-63 new tokens is filled up, at most 12 tokens more, which paid in every case measured (a longer cache makes it
- * pay more). Tokens evaluated again give the same cache (the usage report counts them as
- * not cached); as with any reuse, a batch of another size may round the last bits differently.
+ * pay more). Tokens evaluated again give the same cache (the usage report counts them as not cached); as with any
+ * reuse, a batch of another size may round the last bits differently.
  */
 
 /** Rows of the CPU kernel's query tile (llama.cpp's GGML_FA_TILE_Q). */

@@ -132,10 +132,8 @@ export class Download {
       // The durable flush of the data and the hash's tail overlap: one is disk, the other a worker thread.
       const [digests] = await Promise.all([this.#writer.finish(), this.#o.durable ? this.#file.datasync() : undefined]);
       this.#stats.verifyMs = performance.now() - verifyStart;
-      this.#stats.hashMs = this.#writer.stats.busyMs;
-      this.#stats.hashedInMemory = this.#writer.stats.hashedInMemory;
-      this.#stats.writtenDirect = this.#writer.stats.writtenDirect;
-      this.#stats.readBackDirect = this.#writer.stats.readBackDirect;
+      const { busyMs, hashedInMemory, writtenDirect, readBackDirect } = this.#writer.stats;
+      Object.assign(this.#stats, { hashMs: busyMs, hashedInMemory, writtenDirect, readBackDirect });
       await this.#journal.idle();
       const actual = this.#req.sha256 ? digests.sha256 : digests.gitSha1!;
       const expected = this.#req.sha256 ?? this.#req.gitSha1!;

@@ -16,16 +16,9 @@ let directFd = workerData.directFd;
 const sha256 = crypto.createHash("sha256");
 const sha1 = gitSha1 ? crypto.createHash("sha1").update("blob " + size + "\\0") : null;
 const readBuffer = Buffer.allocUnsafeSlow(readBlock);
-// Read-back past the page cache (see blob-writer.ts): two page-aligned buffers (a WebAssembly.Memory starts on a page
-// boundary), one being read from the device while the other is hashed; each a page longer than a slice, as a read
-// starts at the page holding the hashed prefix's end. Null without O_DIRECT, or once the kernel refused such a read.
-let directReads = null;
-if (directFd >= 0) {
-  try {
-    const pages = Math.ceil((readBlock + align) / 65536);
-    directReads = [0, 1].map(() => Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer));
-  } catch {}
-}
+// Read-back past the page cache (see blob-writer.ts): the owner's two page-aligned buffers, one being read from the
+// device while the other is hashed. Null without O_DIRECT, or once the kernel refused such a read.
+let directReads = directFd >= 0 && workerData.directReadBuffers ? workerData.directReadBuffers.map((b) => Buffer.from(b)) : null;
 let directTurn = 0;
 // A read-back in flight on the thread pool (past the page cache): the worker goes on with writes and hashing meanwhile.
 let reading = false;
@@ -79,6 +72,15 @@ function hashHeld(budget = Infinity) {
   return held.has(hashed);
 }
 
+/** Hash read-back bytes that start where the hash has reached, and move the hashed prefix past them. */
+function hashReadBack(bytes, direct) {
+  update(bytes);
+  hashed += bytes.length;
+  readBack += bytes.length;
+  if (direct) readBackDirect += bytes.length;
+  while (pending.length && pending[0][1] <= hashed) pending.shift();
+}
+
 /** Where the next read-back slice starts and how long it is, or null while the written prefix ends at the hash. */
 function nextReadBack(from) {
   const first = pending[0];
@@ -88,10 +90,10 @@ function nextReadBack(from) {
 
 /**
  * Read back past the page cache, on the thread pool: the slice after the hashed prefix, and while it is hashed, the
- * one after it. Returns false if nothing could be started.
+ * one after it. Does nothing while a read is in flight or nothing is ready (slice null).
  */
 function readBackDirectly(slice) {
-  if (reading || !slice) return false;
+  if (reading || !slice) return;
   reading = true;
   const [position, want] = slice;
   const buffer = directReads[(directTurn ^= 1)];
@@ -113,11 +115,7 @@ function readBackDirectly(slice) {
         const t = performance.now();
         const first = pending[0];
         if (first && end < first[1]) readBackDirectly(nextReadBack(end));
-        update(buffer.subarray(skip + (hashed - position), skip + (end - position)));
-        readBack += end - hashed;
-        readBackDirect += end - hashed;
-        hashed = end;
-        while (pending.length && pending[0][1] <= hashed) pending.shift();
+        hashReadBack(buffer.subarray(skip + (hashed - position), skip + (end - position)), true);
         busyMs += performance.now() - t;
       }
       schedule();
@@ -125,7 +123,6 @@ function readBackDirectly(slice) {
       fail(e);
     }
   });
-  return true;
 }
 
 /** Read back and hash at most one slice of the written prefix; true if more is ready. */
@@ -139,10 +136,7 @@ function readBackSlice() {
   const want = Math.min(readBlock, first[1] - hashed);
   const n = fs.readSync(fd, readBuffer, 0, want, hashed);
   if (n <= 0) throw new Error("unexpected end of file at " + hashed);
-  update(n === readBuffer.length ? readBuffer : readBuffer.subarray(0, n));
-  hashed += n;
-  readBack += n;
-  if (hashed >= first[1]) pending.shift();
+  hashReadBack(readBuffer.subarray(0, n), false);
   return true;
 }
 

@@ -116,14 +116,16 @@ export class BlobWriter {
   ) {
     this.#fd = fs.openSync(path, "r+");
     this.#directFd = options.directIo === false ? -1 : openDirect(path);
+    // Small enough that a read-back slice delays the writes queued behind it by a few milliseconds at most.
+    const readBlock = options.readBlockBytes ?? 2 * 1024 * 1024;
     this.#worker = new Worker(BLOB_WRITER_WORKER_SOURCE, {
       eval: true,
       workerData: {
         fd: this.#fd, directFd: this.#directFd, align: DIRECT_IO_ALIGN,
         size, gitSha1: !!options.gitSha1, written: options.written ?? [],
-        // Small enough that a read-back slice delays the writes queued behind it by a few milliseconds at most.
-        readBlock: options.readBlockBytes ?? 2 * 1024 * 1024,
+        readBlock,
         window: options.hashWindowBytes ?? 0,
+        directReadBuffers: this.#directFd >= 0 ? directReadBuffers(readBlock) : undefined,
       },
     });
     this.#done = new Promise((resolve, reject) => {
@@ -251,4 +253,14 @@ export class BlobWriter {
       if (this.#directFd >= 0) fs.closeSync(this.#directFd);
     }
   }
+}
+
+/**
+ * Two page-aligned buffers for reading back past the page cache, each a page longer than a slice (a read starts at
+ * the page holding the hashed prefix's end); undefined where aligned memory cannot be had (read back through the cache).
+ */
+function directReadBuffers(readBlock: number): SharedArrayBuffer[] | undefined {
+  const bytes = Math.ceil((readBlock + DIRECT_IO_ALIGN) / ALIGNED_MEMORY_UNIT) * ALIGNED_MEMORY_UNIT;
+  const buffers = [alignedSharedMemory(bytes), alignedSharedMemory(bytes)];
+  return buffers.every((b) => b.aligned) ? buffers.map((b) => b.buffer) : undefined;
 }
