@@ -1,6 +1,6 @@
 /**
  * Pull benchmark against the fake Hub on loopback, with a 1 GiB file:
- * 1. throughput of a full pull (PullManager + downloader in a child process: 64 MiB chunks, 4 connections,
+ * 1. throughput of a full pull (PullManager + downloader in a child process: 64 MiB chunks, up to 4 connections,
  *    sha256 verified) divided by curl's on the same file from the same server in the same run (curl to a file on
  *    the same disk, curl to /dev/null, curl to a file followed by `sha256sum`, the verified equivalent, and by
  *    `sync --data`, the on-disk equivalent, which a durable pull's blob is before it becomes visible), with
@@ -205,9 +205,11 @@ async function main(): Promise<void> {
       rows.push([`  written past the page cache (O_DIRECT)`, `${((100 * direct) / size).toFixed(0)} %`, "", "", ""]);
       const readDirect = median(list.map((r) => r.stats.readBackDirect ?? 0));
       rows.push([`  read back past the page cache (O_DIRECT)`, `${((100 * readDirect) / size).toFixed(0)} %`, "", "", ""]);
+      const connections = list.map((r) => r.stats.connections ?? 0);
+      rows.push([`  connections at once, most (of ${CONCURRENCY})`, `${Math.min(...connections)}-${Math.max(...connections)}`, "", "", ""]);
     }
     process.stdout.write(
-      `\nPull throughput: ${sizeMiB} MiB file, loopback fake Hub, ${CHUNK / MiB} MiB chunks x ${CONCURRENCY} connections, ` +
+      `\nPull throughput: ${sizeMiB} MiB file, loopback fake Hub, ${CHUNK / MiB} MiB chunks, up to ${CONCURRENCY} connections, ` +
         `median of ${runs} interleaved runs, ${os.cpus().length} CPUs (server, client and hasher share them)\n\n`,
     );
     process.stdout.write(`${table(rows)}\n\n`);

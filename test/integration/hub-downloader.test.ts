@@ -88,11 +88,19 @@ describe("hub downloader (fake hub)", function () {
     expect(fs.readFileSync(result.path).equals(content)).to.equal(true);
   });
 
-  it("uses parallel connections even for a file smaller than one chunk", async () => {
+  it("splits a file smaller than one chunk into a range per connection", async () => {
     const result = await downloadBlob(request(), options({ chunkSize: 64 * MiB }));
     expect(hub.requestsServed(REPO, FILE)).to.equal(4);
     expect(result.stats.splits).to.equal(0);
     expect(served()).to.equal(content.length);
+    expect(fs.readFileSync(result.path).equals(content)).to.equal(true);
+  });
+
+  it("opens more connections while each one added raises the rate, as against a server that caps each connection", async () => {
+    // 1 MiB/s per response: the rate doubles with a second connection and rises by half with a third.
+    hub.throttleBytesPerSecond = MiB;
+    const result = await downloadBlob(request(), options({ chunkSize: MiB, concurrency: 3 }));
+    expect(result.stats.connections).to.equal(3);
     expect(fs.readFileSync(result.path).equals(content)).to.equal(true);
   });
 

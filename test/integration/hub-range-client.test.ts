@@ -119,6 +119,42 @@ describe("hub range client (scripted server)", () => {
     }
   });
 
+  it("keeps several writes in flight from a ring of batches, issued in body order, whatever order they finish in", async () => {
+    const server = await scriptedServer(({ socket }) => {
+      socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Length: ${body.length}\r\n\r\n`);
+      socket.write(body);
+    });
+    const copies: { offset: number; bytes: Buffer }[] = [];
+    let offset = 0;
+    let inFlight = 0;
+    let mostInFlight = 0;
+    let writes = 0;
+    const receiver: RangeReceiver = {
+      onResponse: () => undefined,
+      wanted: () => Infinity,
+      write: async (buffer, length) => {
+        copies.push({ offset, bytes: Buffer.from(buffer.subarray(0, length)) });
+        offset += length;
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        // Later writes finish first now and then (every third waits longest), as two writes on the thread pool may.
+        await new Promise((r) => setTimeout(r, writes++ % 3 === 0 ? 12 : 2));
+        inFlight--;
+      },
+    };
+    try {
+      await rangeGet(`${server.url}/f`, receiver, { batchBytes: 64 * 1024, batchCount: 4 });
+      // One batch fills while the other three are being written.
+      expect(mostInFlight).to.equal(3);
+      const joined = Buffer.alloc(body.length);
+      for (const c of copies) c.bytes.copy(joined, c.offset);
+      expect(offset).to.equal(body.length);
+      expect(joined.equals(body)).to.equal(true);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("takes its batches from a pool and gives back only those the receiver did not keep, also when the last one is kept", async () => {
     const server = await scriptedServer(({ socket }) => {
       socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Length: ${body.length}\r\n\r\n`);

@@ -88,6 +88,20 @@ describe("hub blob writer", () => {
     expect(fs.readFileSync(file).equals(content)).to.equal(true);
   });
 
+  it("hashes from memory a batch that follows bytes still to be read back, so only the batch that came ahead is read back", async () => {
+    const writer = new BlobWriter(file, content.length, { readBlockBytes: 64 * KiB });
+    const cut = [0, 100 * KiB, 200 * KiB, 300 * KiB, 400 * KiB, content.length];
+    const write = (i: number) => writer.write(sharedBatch(cut[i], cut[i + 1]), cut[i + 1] - cut[i], cut[i]);
+    // A connection ahead of the hash delivers [200K, 300K) and it is written; then the one behind it catches up and
+    // goes on past it: [300K, ...) follows bytes that arrived, though they are not hashed yet.
+    await write(2);
+    await Promise.all([write(0), write(1), write(3), write(4)]);
+    const digests = await writer.finish();
+    expect(digests.sha256).to.equal(sha256);
+    expect(writer.stats.readBack).to.equal(cut[3] - cut[2]);
+    expect(writer.stats.hashedInMemory).to.equal(content.length - (cut[3] - cut[2]));
+  });
+
   it("reads back a batch the prefix reached while it was being written", async () => {
     const writer = new BlobWriter(file, content.length, { hashWindowBytes: 0 });
     // Sent together: the worker takes both messages before the first write completes.

@@ -21,6 +21,7 @@ import { DigestMismatchError, HubError, InsufficientStorageError, UpstreamError 
 import { fsyncDir, progressPathOf, ProgressJournal, readPartialProgress } from "./partial-progress.js";
 import { rangeGet, RangeProtocolError } from "../range/range-client.js";
 import { checkRangeResponse } from "./range-response-check.js";
+import { ConnectionRamp } from "./connection-ramp.js";
 
 const MiB = 1024 * 1024;
 const SPLIT_ALIGN = 64 * 1024;
@@ -30,6 +31,8 @@ const RATE_WINDOW_MS = 1000;
 const SPLIT_ETA_MS = 3000;
 /** How often an idle connection looks for a slow one to help. */
 const SPLIT_POLL_MS = 250;
+/** The window over which the connections' rate is measured to decide on another one (connection-ramp.ts). */
+const RAMP_WINDOW_MS = 250;
 
 /** See downloader.ts's module comment. */
 export class Download {
@@ -49,6 +52,7 @@ export class Download {
   #sinceCheckpoint = 0;
   #lastProgressAt = 0;
   #samples: { t: number; bytes: number }[] = [];
+  #ramp = new ConnectionRamp(1, performance.now());
 
   constructor(request: DownloadRequest, options: DownloadOptions) {
     if (!request.sha256 && !request.gitSha1) throw new Error("downloadBlob needs an expected sha256 or git blob id");
@@ -60,7 +64,7 @@ export class Download {
     this.#stats = {
       size: request.size, bytesDownloaded: 0, resumedFrom: 0, reused: false, retries: 0, stalls: 0, splits: 0,
       checkpoints: 0, durableCheckpoints: 0, downloadMs: 0, verifyMs: 0, hashMs: 0, hashedInMemory: 0,
-      writtenDirect: 0, readBackDirect: 0,
+      writtenDirect: 0, readBackDirect: 0, connections: 0,
     };
   }
 
@@ -178,34 +182,58 @@ export class Download {
   /** Run the worker pool; the first fatal error aborts the others and is rethrown once all have stopped. */
   async #runWorkers(): Promise<void> {
     let firstError: unknown;
+    let live = 0;
+    let allStopped!: () => void;
+    const stopped = new Promise<void>((resolve) => (allStopped = resolve));
     const worker = async () => {
-      for (;;) {
-        const task = this.#next();
-        if (!task) {
-          // Nothing queued: stay around while some connection might turn out slow enough to share its range.
-          if (!this.#mightSplit()) return;
-          try {
-            await sleep(SPLIT_POLL_MS, this.#internal.signal);
-          } catch {
-            return;
+      try {
+        for (;;) {
+          // A probe that did not pay (connection-ramp.ts) takes no more queued ranges; it may still take over half of
+          // a slow connection's.
+          if (live > this.#ramp.wanted && this.#queue.length > 0) return;
+          const task = this.#next();
+          if (!task) {
+            // Nothing queued: stay around while some connection might turn out slow enough to share its range.
+            if (!this.#mightSplit()) return;
+            try {
+              await sleep(SPLIT_POLL_MS, this.#internal.signal);
+            } catch {
+              return;
+            }
+            continue;
           }
-          continue;
+          this.#active.add(task);
+          try {
+            await this.#runTask(task);
+          } catch (err) {
+            firstError ??= err;
+            this.#internal.abort(err);
+            return;
+          } finally {
+            this.#active.delete(task);
+          }
+          if (task.pos >= task.end) this.#journal!.request();
         }
-        this.#active.add(task);
-        try {
-          await this.#runTask(task);
-        } catch (err) {
-          firstError ??= err;
-          this.#internal.abort(err);
-          return;
-        } finally {
-          this.#active.delete(task);
-        }
-        if (task.pos >= task.end) this.#journal!.request();
+      } finally {
+        if (--live === 0) allStopped();
       }
     };
-    const n = this.#o.concurrency;
-    await Promise.all(Array.from({ length: n }, worker));
+    const open = () => {
+      live++;
+      this.#stats.connections = Math.max(this.#stats.connections, live);
+      void worker();
+    };
+    this.#ramp = new ConnectionRamp(this.#o.concurrency, performance.now());
+    open();
+    while (!this.#ramp.settled && live > 0 && !this.#internal.signal.aborted) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([stopped, new Promise((resolve) => (timer = setTimeout(resolve, RAMP_WINDOW_MS)))]);
+      clearTimeout(timer);
+      if (live === 0) break;
+      const wanted = this.#ramp.endWindow(performance.now());
+      while (live < wanted && (this.#queue.length > 0 || this.#mightSplit())) open();
+    }
+    await stopped;
     if (firstError !== undefined) throw this.#internal.signal.reason ?? firstError;
     // Cancelled as the last bytes landed: still a cancel (the caller has moved on); the complete partial resumes instantly.
     if (this.#internal.signal.aborted) throw this.#internal.signal.reason;
@@ -287,6 +315,11 @@ export class Download {
     const signal = AbortSignal.any([this.#internal.signal, attempt.signal]);
     let stalled = false;
     let writing = 0;
+    // Writes are issued in the order of the body, several in flight, and may finish in any order: each is placed
+    // where the one issued before it ends, and the connection's written prefix (task.pos) advances over the ones
+    // that finished in order.
+    let issued = task.pos;
+    const finishedAhead = new Map<number, number>();
     let timer: NodeJS.Timeout | undefined;
     const armStallTimer = () => {
       clearTimeout(timer);
@@ -310,6 +343,7 @@ export class Download {
           wanted: () => task.end - task.received,
           onBytes: (n) => {
             armStallTimer();
+            this.#ramp.received(n);
             task.received += n;
             const now = performance.now();
             if (now - task.sampleAt >= RATE_WINDOW_MS) {
@@ -319,9 +353,17 @@ export class Download {
             }
           },
           write: async (buffer, length) => {
+            const position = issued;
+            issued += length;
             writing++;
             try {
-              return await this.#write(task, buffer, length);
+              const replacement = await this.#write(buffer, length, position);
+              finishedAhead.set(position, position + length);
+              for (let end = finishedAhead.get(task.pos); end !== undefined; end = finishedAhead.get(task.pos)) {
+                finishedAhead.delete(task.pos);
+                task.pos = end;
+              }
+              return replacement;
             } finally {
               writing--;
             }
@@ -331,6 +373,7 @@ export class Download {
           headers: { ...this.#req.headers, range: `bytes=${task.pos}-${task.end - 1}`, "accept-encoding": "identity" },
           signal,
           batchBytes: this.#o.writeBufferBytes,
+          batchCount: this.#o.writeBuffers,
           batches: this.#writer!,
         },
       );
@@ -349,8 +392,7 @@ export class Download {
   }
 
   /** Write a batch; resolves with a replacement when the writer kept the batch to hash it later. */
-  async #write(task: Task, buffer: Buffer, length: number): Promise<Buffer | undefined> {
-    const position = task.pos;
+  async #write(buffer: Buffer, length: number, position: number): Promise<Buffer | undefined> {
     let replacement: Buffer | undefined;
     try {
       replacement = await this.#writer!.write(buffer, length, position);
@@ -363,7 +405,6 @@ export class Download {
       throw new WriteError(`writing ${this.#label}: ${(err as Error).message}`, { cause: err });
     }
     this.#ranges.add(position, position + length);
-    task.pos = position + length;
     this.#stats.bytesDownloaded += length;
     this.#sinceCheckpoint += length;
     if (this.#sinceCheckpoint >= this.#o.checkpointBytes) {

@@ -1,8 +1,9 @@
 /**
  * The blob writer's worker thread (blob-writer.ts has the whole design): it writes each batch it is handed (one write
- * in flight through the page cache, two past it), hashes in order from memory what it can, reads back (past the page
- * cache where it writes past it) and hashes the rest, and answers each write with `written` (and `released` for a
- * kept batch it has since hashed), then `done` with the digests.
+ * in flight through the page cache, two past it), hashes in order from memory what it can (a slice per turn of its
+ * event loop), reads back (past the page cache where it writes past it) and hashes the rest, and answers each write
+ * with `written` (for a batch hashed from memory, once it is hashed too; `released` for a kept batch it has since
+ * hashed), then `done` with the digests.
  */
 
 // Plain JavaScript run with `eval`, so it works the same from TypeScript sources (tsx) and the built package.
@@ -27,6 +28,15 @@ let readBackDirect = 0;
 const pending = [];
 // Kept batches by position, each { id, bytes, writing, hashed }: returned to the sender once written and hashed.
 const held = new Map();
+// Every range handed over to be written (and, after a resume, the ones already in the file), merged.
+const submitted = [];
+// Batches that arrived in order, in the order of the file, each { id, start, bytes (from 'start' on), written, hashed,
+// reply }: hashed from memory a slice per turn of the event loop (so the writes' completions are answered and the
+// next writes started between slices, rather than after a whole batch's hash), answered once written and hashed.
+// In order means right after what had arrived before it, hashed or not: one that follows bytes still to be read
+// back waits for them here (holding its sender, which pauses), rather than being read back itself. Otherwise a
+// connection that once fell behind the hash would have every later batch read back.
+const queued = [];
 let hashed = 0;
 let busyMs = 0;
 let hashedInMemory = 0;
@@ -41,20 +51,68 @@ function update(bytes) {
   if (sha1) sha1.update(bytes);
 }
 
-function addPending(start, end) {
+/** Add [start, end) to a sorted list of disjoint [start, end) pairs, merging what touches it. */
+function addRange(list, start, end) {
   let i = 0;
-  while (i < pending.length && pending[i][1] < start) i++;
+  while (i < list.length && list[i][1] < start) i++;
   let j = i;
-  while (j < pending.length && pending[j][0] <= end) {
-    start = Math.min(start, pending[j][0]);
-    end = Math.max(end, pending[j][1]);
+  while (j < list.length && list[j][0] <= end) {
+    start = Math.min(start, list[j][0]);
+    end = Math.max(end, list[j][1]);
     j++;
   }
-  pending.splice(i, j - i, [start, end]);
+  list.splice(i, j - i, [start, end]);
+}
+
+function addPending(start, end) {
+  addRange(pending, start, end);
 }
 
 function fail(err) {
   parentPort.postMessage({ type: "error", message: String((err && err.message) || err) });
+}
+
+/** Where the bytes that arrived (hashed, queued, written or being written) run to without a gap from the hash. */
+function frontier() {
+  let end = hashed;
+  for (const [s, e] of submitted) {
+    if (s > end) break;
+    if (e > end) end = e;
+  }
+  return end;
+}
+
+/** Whether something can be hashed now: from memory, or by a read-back that is not already in flight. */
+function readyToHash() {
+  if (queued.length && queued[0].start <= hashed) return true;
+  if (held.has(hashed)) return true;
+  return !reading && pending.length > 0 && pending[0][0] <= hashed;
+}
+
+/** The prefix moved to 'hashed': drop or trim what was waiting to be read back below it. */
+function trimPending() {
+  while (pending.length && pending[0][1] <= hashed) pending.shift();
+  if (pending.length && pending[0][0] < hashed) pending[0][0] = hashed;
+}
+
+/** Hash up to 'budget' bytes of the queued batches that start where the hash is. */
+function hashQueued(budget) {
+  while (queued.length && budget > 0 && queued[0].start <= hashed) {
+    const q = queued[0];
+    const n = Math.min(budget, q.bytes.length);
+    update(q.bytes.subarray(0, n));
+    q.bytes = q.bytes.subarray(n);
+    q.start += n;
+    hashedInMemory += n;
+    hashed += n;
+    budget -= n;
+    if (q.bytes.length > 0) break;
+    queued.shift();
+    q.hashed = true;
+    trimPending();
+    if (q.written) parentPort.postMessage(q.reply);
+  }
+  return queued.length > 0;
 }
 
 /** Hash what is next from memory: kept batches that start where the hash is. */
@@ -69,7 +127,6 @@ function hashHeld(budget = Infinity) {
     h.hashed = true;
     if (!h.writing) parentPort.postMessage({ type: "released", id: h.id });
   }
-  return held.has(hashed);
 }
 
 /** Hash read-back bytes that start where the hash has reached, and move the hashed prefix past them. */
@@ -125,19 +182,15 @@ function readBackDirectly(slice) {
   });
 }
 
-/** Read back and hash at most one slice of the written prefix; true if more is ready. */
+/** Read back and hash at most one slice of the written prefix (past the page cache: start reading it). */
 function readBackSlice() {
-  if (directReads) {
-    readBackDirectly(nextReadBack(hashed));
-    return false;
-  }
+  if (directReads) return readBackDirectly(nextReadBack(hashed));
   const first = pending[0];
-  if (!first || first[0] > hashed) return false;
+  if (!first || first[0] > hashed) return;
   const want = Math.min(readBlock, first[1] - hashed);
   const n = fs.readSync(fd, readBuffer, 0, want, hashed);
   if (n <= 0) throw new Error("unexpected end of file at " + hashed);
   hashReadBack(readBuffer.subarray(0, n), false);
-  return true;
 }
 
 // One slice per turn of the event loop: writes queued meanwhile are handled first (messages before immediates).
@@ -145,12 +198,14 @@ function step() {
   stepping = false;
   try {
     const t = performance.now();
-    // A slice at a time, so write completions and new batches are not kept waiting behind a long run of hashing.
-    let more = hashHeld(readBlock);
-    if (!more) more = readBackSlice() || held.has(hashed);
+    // A slice at a time, so write completions and new batches are not kept waiting behind a long run of hashing:
+    // from memory what starts where the hash is, else read back what was written there.
+    if (queued.length && queued[0].start <= hashed) hashQueued(readBlock);
+    else if (held.has(hashed)) hashHeld(readBlock);
+    else readBackSlice();
     busyMs += performance.now() - t;
-    if (more) schedule();
-    else if (finishing && writes === 0 && !reading) done();
+    if (readyToHash()) schedule();
+    else if (finishing && writes === 0 && !reading && !queued.length) done();
   } catch (err) {
     fail(err);
   }
@@ -216,26 +271,35 @@ function nextWrite() {
 // then named. 'aligned': the slab starts on a page boundary.
 const slabs = new Map();
 
-// The write runs on the thread pool while this thread hashes: in-order bytes right away, kept ones when reached.
+// The write runs on the thread pool while this thread hashes: in-order bytes a slice at a time from now on, kept
+// ones when reached.
 function write(m) {
-  const t = performance.now();
   if (m.slab !== undefined && m.buffer) slabs.set(m.slab, { buffer: m.buffer, aligned: m.aligned });
   const slab = m.slab !== undefined ? slabs.get(m.slab) : { buffer: m.buffer, aligned: false };
   const bytes = new Uint8Array(slab.buffer, m.offset, m.length);
   const end = m.position + m.length;
-  const inOrder = m.position <= hashed && end > hashed;
+  const front = frontier();
+  const inOrder = m.position <= front && end > front;
   let kept;
   // Reading back past the page cache costs the worker less than keeping batches costs the receiving thread (fresh
   // memory is faulted in page by page): batches are kept only while it is off.
-  if (!inOrder && !directReads && m.shared && m.position > hashed && end <= hashed + window && !held.has(m.position)) {
+  if (!inOrder && !directReads && m.shared && m.position > front && end <= hashed + window && !held.has(m.position)) {
     kept = { id: m.id, bytes, writing: true, hashed: false };
     held.set(m.position, kept);
   }
+  addRange(submitted, m.position, end);
+  const q = inOrder ? { id: m.id, start: front, bytes: bytes.subarray(front - m.position), written: false, hashed: false, reply: null } : null;
+  if (q) queued.push(q);
   // The write goes to the thread pool first, so the disk and this thread's hashing overlap.
   writes++;
   writeAll(bytes, m.position, slab.aligned, (err) => {
     writes--;
-    if (err) {
+    if (q) {
+      // Answered once hashed too: until then the batch is still being read.
+      q.written = true;
+      q.reply = err ? { type: "written", id: m.id, code: err.code, message: String(err.message || err) } : { type: "written", id: m.id };
+      if (q.hashed) parentPort.postMessage(q.reply);
+    } else if (err) {
       if (kept && held.get(m.position) === kept) held.delete(m.position);
       parentPort.postMessage({ type: "written", id: m.id, code: err.code, message: String(err.message || err) });
     } else {
@@ -244,20 +308,15 @@ function write(m) {
       else if (end > hashed) addPending(Math.max(m.position, hashed), end);
       parentPort.postMessage({ type: "written", id: m.id, kept: !!kept && !kept.hashed });
     }
-    if ((pending.length && pending[0][0] <= hashed) || (finishing && writes === 0)) schedule();
+    if (readyToHash() || (finishing && writes === 0)) schedule();
   });
-  if (inOrder) {
-    update(bytes.subarray(hashed - m.position));
-    hashedInMemory += end - hashed;
-    hashed = end;
-    while (pending.length && pending[0][1] <= hashed) pending.shift();
-    if (pending.length && pending[0][0] < hashed) pending[0][0] = hashed;
-  }
-  busyMs += performance.now() - t;
-  if (held.has(hashed) || (pending.length && pending[0][0] <= hashed)) schedule();
+  if (readyToHash()) schedule();
 }
 
-for (const [s, e] of written) addPending(s, e);
+for (const [s, e] of written) {
+  addPending(s, e);
+  addRange(submitted, s, e);
+}
 schedule();
 parentPort.on("message", (m) => {
   if (m.type === "write") return write(m);

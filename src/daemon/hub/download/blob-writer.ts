@@ -6,9 +6,14 @@
  *   the write copies a byte in JavaScript (a batch from ordinary memory is copied once). The writer is also the
  *   range client's batch pool: its batches are cut from 16 MiB shared slabs and reused, so the worker is sent each
  *   slab once and then only numbers (a message carrying a SharedArrayBuffer costs ~0.15 ms).
- * - A batch that starts where the hash has reached (the connection serving the lowest missing bytes) is hashed from
- *   memory while it is written. The rest, and bytes already on disk from an earlier run, are read back once the
- *   prefix reaches them, a slice at a time between writes.
+ * - A batch that follows, without a gap, the bytes that arrived before it (hashed or not) is hashed from memory
+ *   while it is written, a slice per turn of the worker's event loop, so the completions of other writes are not kept
+ *   waiting behind a whole batch's hash (that kept one connection's writes from ever overlapping). It is answered
+ *   once written and hashed: until then its sender fills other batches, and pauses when it has none. The rest
+ *   (batches that arrive ahead of a gap, and bytes already on disk from an earlier run) are read back once the prefix
+ *   reaches them, a slice at a time between writes. A batch right after bytes still to be read back waits for them
+ *   in memory instead of being read back itself: otherwise a connection that once fell behind the hash would have
+ *   every later batch read back.
  * - Past the page cache (below), read-backs are too: O_DIRECT reads on the thread pool into two reused page-aligned
  *   buffers, the next slice read while the last one is hashed, so reading back costs the worker thread next to
  *   nothing. Through the page cache, a read-back costs about as much CPU as hashing on a small machine (measured:

@@ -38,14 +38,17 @@ export interface DownloadOptions {
   /** Record progress after this many new bytes (and at each chunk end). Default 8 MiB. */
   checkpointBytes?: number;
   /**
-   * Each connection receives into two batches this large, one filling while the other is written. Large enough to
-   * keep write calls few; small because unwritten batch bytes are what a kill loses on top of kernel buffers. The
-   * trade, measured on this project's 2-core VM (1 GiB over 4 loopback connections, writes past the page cache,
-   * alternating runs): 4 MiB batches took 0.80-0.88x the time and 0.76-0.78x the CPU of 1 MiB ones (2 MiB: 0.88x
-   * both), but a kill -9 at a random point fetched 41-95 MiB again with 4 MiB (2 MiB: 48-101), against 37-50 MiB
-   * with 1 MiB, 8 kills each: more than one 64 MiB chunk most times. Default 1 MiB.
+   * Each connection receives into a ring of `writeBuffers` batches this large: one fills while the others are
+   * written (several at once) and hashed. The ring is what a connection may have received but not yet written, so
+   * what a kill loses on top of kernel buffers; it also decides how long reading waits on the disk. With one
+   * connection and two 1 MiB batches, reading waited on the disk for most of a loopback pull (2.0 of 2.5 s): one
+   * write in flight at a time, each answered only after its batch was hashed. Measured on this project's 2-core VM
+   * (1 GiB, loopback, durable, alternating runs): 4 x 4 MiB 2.09 s, 8 x 2 MiB 2.10 s, 4 x 2 MiB 2.23 s; with one
+   * connection, 4 x 4 MiB 1.94 s against 2.46-2.77 s for 2 x 1 MiB. Default 4 MiB.
    */
   writeBufferBytes?: number;
+  /** Write batches per connection, in a ring (see writeBufferBytes). Default 4. */
+  writeBuffers?: number;
   /** Only split a slow connection's range when each half would be at least this big. Default 8 MiB. */
   minSplitBytes?: number;
   /**
@@ -121,6 +124,8 @@ export interface DownloadStats {
   writtenDirect: number;
   /** Bytes read back past the page cache (O_DIRECT) to be hashed. */
   readBackDirect: number;
+  /** The most connections open at once (connection-ramp.ts). */
+  connections: number;
 }
 
 /** A finished, verified blob. */
@@ -150,7 +155,8 @@ export function resolveDownloadOptions(options: DownloadOptions): ResolvedDownlo
     retryMaxMs: options.retryMaxMs ?? 30_000,
     stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
     checkpointBytes: options.checkpointBytes ?? 8 * MiB,
-    writeBufferBytes: options.writeBufferBytes ?? 1 * MiB,
+    writeBufferBytes: options.writeBufferBytes ?? 4 * MiB,
+    writeBuffers: options.writeBuffers ?? 4,
     minSplitBytes: options.minSplitBytes ?? 8 * MiB,
     durable: options.durable ?? true,
     durableIntervalMs: options.durableIntervalMs ?? 500,

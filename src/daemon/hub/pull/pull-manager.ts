@@ -166,7 +166,7 @@ export class PullManager {
     const started = performance.now();
     const stats: PullStats = {
       files: 0, totalBytes: 0, bytesDownloaded: 0, resumedFrom: 0, reusedBytes: 0, retries: 0, stalls: 0,
-      splits: 0, downloadMs: 0, verifyMs: 0, hashMs: 0, hashedInMemory: 0, writtenDirect: 0, readBackDirect: 0,
+      splits: 0, downloadMs: 0, verifyMs: 0, hashMs: 0, hashedInMemory: 0, writtenDirect: 0, readBackDirect: 0, connections: 0,
       durationMs: 0,
     };
     const signal = task.controller.signal;

@@ -88,6 +88,8 @@ export interface PullStats {
   writtenDirect: number;
   /** Bytes read back past the page cache (O_DIRECT) to be hashed. */
   readBackDirect: number;
+  /** The most connections one file was fetched over at once (connection-ramp.ts). */
+  connections: number;
   durationMs: number;
 }
 
@@ -149,4 +151,5 @@ export function addStats(total: PullStats, s: DownloadStats): void {
   total.hashedInMemory += s.hashedInMemory;
   total.writtenDirect += s.writtenDirect;
   total.readBackDirect += s.readBackDirect;
+  total.connections = Math.max(total.connections, s.connections);
 }

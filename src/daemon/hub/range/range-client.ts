@@ -1,6 +1,6 @@
 /**
  * A minimal HTTP/1.1 client for the downloader's ranged GETs, over node:net / node:tls with `onread`: the socket
- * reads the body straight into one of two write batches (one filling while the other is written to disk), so no
+ * reads the body straight into a ring of write batches (one filling while the others are written to disk), so no
  * buffer is allocated per read and no byte is copied in JavaScript. Node's http module (and fetch) allocate a fresh
  * 64 KiB buffer per socket read; V8 answers that external memory with a major GC every ~20 MiB. Measured on 1 GiB
  * over 4 loopback connections: http module ~0.6 s user CPU plus ~0.9-1.3 s of GC; this client ~0.03 s, on par
@@ -66,11 +66,13 @@ class Exchange {
   #keepAlive = false;
   #anyByte = false;
   #redirect: string | undefined;
-  // Two batches: `fill` receives; the other may be in flight to disk.
-  readonly #batches: [Buffer, Buffer];
+  // A ring of batches: `fill` receives; the ones after it may be in flight to disk (`busy`), in the order filled.
+  readonly #batches: Buffer[];
+  readonly #busy: boolean[];
   #fill = 0;
   #fillLength = 0;
-  #writing: Promise<void> | undefined;
+  /** Writes in flight; each settles (never rejects) once its batch is free again or the exchange has failed. */
+  readonly #writes = new Set<Promise<void>>();
   #paused: { buf: Buffer; off: number; end: number } | undefined;
   #finished = false;
   #released = false;
@@ -90,7 +92,9 @@ class Exchange {
     const size = options.batchBytes ?? 1024 * 1024;
     // Shared memory: a receiver may hand a batch to a worker thread (the blob writer) without copying it.
     const pool = options.batches ?? freshBatches;
-    this.#batches = [pool.acquire(size), pool.acquire(size)];
+    const count = Math.max(2, options.batchCount ?? 2);
+    this.#batches = Array.from({ length: count }, () => pool.acquire(size));
+    this.#busy = this.#batches.map(() => false);
   }
 
   run(): Promise<Outcome> {
@@ -164,7 +168,7 @@ class Exchange {
     return this.#consume(buf, 0, n);
   }
 
-  /** Returns false (pausing the socket) when both batches are busy; the rest is kept in `#paused`. */
+  /** Parse a response head; false when the exchange failed on it. */
   #parseHead(text: string): boolean {
     const lines = text.split("\r\n");
     const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
@@ -231,6 +235,7 @@ class Exchange {
     if (this.#fillLength === this.#batches[this.#fill].length && !this.#submit()) return false;
   }
 
+  /** Copy body bytes into batches; returns false (pausing the socket) when every batch is busy, the rest kept in `#paused`. */
   #consume(buf: Buffer, off: number, end: number): boolean | void {
     if (this.#redirect !== undefined) {
       const take = Math.min(end - off, this.#remaining);
@@ -267,36 +272,49 @@ class Exchange {
     }
   }
 
-  /** Start writing the filling batch if no write is in flight; false means both batches are busy. */
+  /**
+   * Start writing the filling batch and move on to the next one in the ring; false when that one is still being
+   * written (every batch is busy), so reading must pause.
+   */
   #submit(): boolean {
-    if (this.#writing || this.#fillLength === 0) return !this.#writing;
+    if (this.#fillLength === 0) return true;
+    const next = (this.#fill + 1) % this.#batches.length;
+    if (this.#busy[next]) return false;
     const written = this.#fill;
-    const batch = this.#batches[written];
     const length = this.#fillLength;
-    this.#fill ^= 1;
+    this.#busy[written] = true;
+    this.#fill = next;
     this.#fillLength = 0;
-    this.#writing = this.receiver.write(batch, length).then(
+    const settled: Promise<void> = this.receiver.write(this.#batches[written], length).then(
       (replacement) => {
         // The receiver kept the batch (to hash it later from memory) and gave another one to fill.
         if (replacement) this.#batches[written] = replacement;
-        this.#writing = undefined;
+        this.#busy[written] = false;
+        this.#writes.delete(settled);
         if (this.#failure !== undefined || this.#finished) return;
         const full = this.#fillLength === this.#batches[this.#fill].length;
         const p = this.#paused;
         if (!full && !p) return;
-        // Reading was paused on both batches being busy: hand over the full one, take in held bytes, read on.
-        if (full) this.#submit();
+        // Reading was paused on a full ring: hand over the full batch if the next one is free, take in held bytes,
+        // read on. A write that finished out of order frees a batch the ring has not reached: stay paused.
+        if (full && !this.#submit()) return;
         this.#paused = undefined;
         if (p && this.#consume(p.buf, p.off, p.end) === false) return;
         this.conn.socket.resume();
       },
       (err: unknown) => {
-        this.#writing = undefined;
+        this.#writes.delete(settled);
         this.#keepAlive = false;
         this.#fail(err, false);
       },
     );
+    this.#writes.add(settled);
     return true;
+  }
+
+  /** Every write in flight has settled. */
+  async #writesSettled(): Promise<void> {
+    while (this.#writes.size > 0) await Promise.all(this.#writes);
   }
 
   #onEnd(): void {
@@ -341,7 +359,7 @@ class Exchange {
     this.#finished = true;
     this.#cleanup();
     this.conn.socket.destroy();
-    const written = flush ? this.#drain() : (this.#writing ?? Promise.resolve());
+    const written = flush ? this.#drain() : this.#writesSettled();
     void written.then(
       () => {
         this.#releaseBatches();
@@ -353,21 +371,21 @@ class Exchange {
 
   /** Every write has resolved: the batches go back to the pool (a failed write may leave one busy; it is left). */
   #releaseBatches(): void {
-    if (this.#writing || this.#released) return;
+    if (this.#writes.size > 0 || this.#released) return;
     this.#released = true;
     const pool = this.options.batches;
     if (!pool) return;
     for (const b of this.#batches) pool.release(b);
   }
 
-  /** Wait for the write in flight, then write the filling batch and any bytes held while paused (once). */
+  /** Wait for the writes in flight, then write the filling batch and any bytes held while paused (once). */
   #drain(): Promise<void> {
     this.#drained ??= this.#drainOnce();
     return this.#drained;
   }
 
   async #drainOnce(): Promise<void> {
-    while (this.#writing) await this.#writing;
+    await this.#writesSettled();
     const p = this.#paused;
     this.#paused = undefined;
     if (this.#fillLength > 0) {
@@ -379,7 +397,7 @@ class Exchange {
       if (replacement) this.#batches[fill] = replacement;
     }
     if (p && p.off < p.end && this.#redirect === undefined) {
-      // Bytes held while both batches were busy: write them too (from a copy), bounded by what is still wanted.
+      // Bytes held while every batch was busy: write them too (from a copy), bounded by what is still wanted.
       const n = Math.min(p.end - p.off, this.receiver.wanted(), this.#remaining);
       if (n > 0) {
         this.#remaining -= n;

@@ -17,8 +17,9 @@ export interface RangeReceiver {
   /** Bytes arrived (before they are written): for stall timers and rate measurement. */
   onBytes?(n: number): void;
   /**
-   * Persist a batch (backed by a SharedArrayBuffer, so it can go to a worker without a copy). Writes are issued one
-   * at a time, in order; reading pauses while both batches are busy. The receiver may keep the batch by resolving
+   * Persist a batch (backed by a SharedArrayBuffer, so it can go to a worker without a copy). Writes are issued in
+   * the order of the body, each before the one before it has resolved (up to `batchCount - 1` in flight), and may
+   * resolve in any order; reading pauses while every batch is busy. The receiver may keep the batch by resolving
    * with a replacement of the same size, which is filled from then on.
    */
   write(buffer: Buffer, length: number): Promise<Buffer | void>;
@@ -35,8 +36,10 @@ export interface BatchPool {
 export interface RangeGetOptions {
   headers?: Record<string, string>;
   signal?: AbortSignal;
-  /** Size of each of the two write batches. Default 1 MiB. */
+  /** Size of each write batch. Default 1 MiB. */
   batchBytes?: number;
+  /** Batches per request, in a ring: one fills while the others may be in flight to disk. Default (and at least) 2. */
+  batchCount?: number;
   /**
    * Where batches come from and go back to when the request is over (default: fresh shared memory, left to the GC).
    * A pool lets a receiver that hands batches to a worker register each buffer with it once.
