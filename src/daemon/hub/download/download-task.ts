@@ -5,9 +5,9 @@ export interface Task {
   start: number;
   /** Exclusive; may shrink when an idle connection takes over the tail. */
   end: number;
-  /** Next byte to write. */
+  /** Where the range's written prefix ends: the next byte a retry asks for. */
   pos: number;
-  /** Next byte to receive (pos plus the unwritten batch). */
+  /** Next byte to receive (pos plus the batches not yet written). */
   received: number;
   /** The connection's recent rate (bytes/ms, measured over windows of RATE_WINDOW_MS), for deciding splits. */
   rate: number | undefined;
