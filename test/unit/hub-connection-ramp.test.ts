@@ -1,47 +1,81 @@
 import { expect } from "chai";
-import { ConnectionRamp, MIN_GAIN } from "../../src/daemon/hub/download/connection-ramp.js";
+import { ConnectionRamp, FIRST_BACKOFF_WINDOWS, MAX_DROP } from "../../src/daemon/hub/download/connection-ramp.js";
 
 const WINDOW = 250;
 
-/** Run windows of `WINDOW` ms in which the connections receive `rateFor(wanted)` bytes per ms; the counts seen. */
-function ramp(max: number, rateFor: (connections: number) => number, windows: number): number[] {
-  const r = new ConnectionRamp(max, 0);
-  const seen = [r.wanted];
-  for (let i = 1; i <= windows; i++) {
-    r.received(rateFor(r.wanted) * WINDOW);
-    seen.push(r.endWindow(i * WINDOW));
+/**
+ * Drive a ramp for `windows` windows. `perConnection(open, age, window)` is what each open connection receives per
+ * ms, given how many are open, how many windows ago it opened (0: the window it opened in) and the window's number. A connection is opened
+ * whenever the ramp wants more, and the newest is closed when it wants fewer. Returns the count wanted after each.
+ */
+function drive(max: number, windows: number, perConnection: (open: number, age: number, window: number) => number): number[] {
+  const ramp = new ConnectionRamp(max, 0);
+  const openedAt: number[] = [0];
+  ramp.opened(0);
+  const seen: number[] = [];
+  for (let w = 0; w < windows; w++) {
+    openedAt.forEach((at, id) => {
+      if (at >= 0) ramp.received(id, perConnection(openedAt.filter((a) => a >= 0).length, w - at, w) * WINDOW);
+    });
+    const wanted = ramp.endWindow((w + 1) * WINDOW);
+    while (openedAt.filter((a) => a >= 0).length < wanted) {
+      ramp.opened(openedAt.length);
+      openedAt.push(w + 1);
+    }
+    while (openedAt.filter((a) => a >= 0).length > wanted) {
+      const newest = openedAt.findLastIndex((a) => a >= 0);
+      openedAt[newest] = -1;
+      ramp.closed(newest);
+    }
+    seen.push(wanted);
   }
   return seen;
 }
 
+/** TCP-like start: nothing in the window a connection opens in, a third of its rate in the next. */
+const slowStart = (rate: number) => (age: number) => (age === 0 ? 0 : age === 1 ? rate / 3 : rate);
+
 describe("hub connection ramp", () => {
-  it("opens connections one at a time, each measured a window after the one it opened in, while each raises the rate", () => {
-    // Each connection capped (a CDN's per-connection limit): every one added pays.
-    expect(ramp(4, (n) => n * 1000, 10)).to.deep.equal([1, 1, 2, 2, 3, 3, 4, 4, 4, 4, 4]);
+  it("opens connections one at a time while the ones open keep their rate, as against a CDN capping each one", () => {
+    const seen = drive(4, 16, (_open, age) => slowStart(1000)(age));
+    expect(seen.at(-1)).to.equal(4);
+    // One at a time, never back.
+    for (let i = 1; i < seen.length; i++) expect(seen[i] - seen[i - 1]).to.be.oneOf([0, 1]);
   });
 
-  it("lets a probe go, for good, when the rate did not rise by MIN_GAIN", () => {
-    // The disk is the limit: a second connection brings nothing (a little less).
-    expect(ramp(4, (n) => (n === 1 ? 1000 : 950), 10)).to.deep.equal([1, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1]);
-    // Up to three pay, the fourth does not.
-    const seen = ramp(4, (n) => Math.min(n, 3) * 1000, 12);
-    expect(seen.at(-1)).to.equal(3);
-    expect(seen).to.include(4);
-    // Just under the gain is not enough; the gain itself is.
-    expect(ramp(2, (n) => (n === 1 ? 1000 : 1000 * MIN_GAIN * 0.99), 6).at(-1)).to.equal(1);
-    expect(ramp(2, (n) => (n === 1 ? 1000 : 1000 * MIN_GAIN), 6).at(-1)).to.equal(2);
+  it("judges a probe by the connections already open, not by its own slow start", () => {
+    // A probe that delivers nothing for three windows, then little, is not let go for it.
+    const seen = drive(2, 12, (_open, age) => (age < 3 ? 0 : 1000));
+    expect(seen.at(-1)).to.equal(2);
   });
 
-  it("settles at once with a maximum of one, and after the last probe at the maximum", () => {
+  it("lets a probe go when it takes its bytes from the connections already open, and tries again after a doubling wait", () => {
+    // A shared limit (the disk and the hash, or the link): the total stays, split over those open.
+    const seen = drive(4, 40, (open) => 1000 / open);
+    expect(Math.max(...seen)).to.equal(2);
+    const probes = seen.flatMap((n, i) => (n === 2 && (seen[i - 1] ?? 1) === 1 ? [i] : []));
+    expect(probes.length).to.equal(3);
+    expect(probes[1] - probes[0]).to.be.greaterThan(FIRST_BACKOFF_WINDOWS);
+    expect(probes[2] - probes[1]).to.be.greaterThan(2 * FIRST_BACKOFF_WINDOWS);
+    expect(seen.at(-1)).to.equal(1);
+  });
+
+  it("reaches the maximum after all when a probe let go would pay later (the network changed)", () => {
+    const seen = drive(4, 40, (open, _age, window) => (window < 8 ? 1000 / open : 1000));
+    expect(seen.slice(0, 6)).to.include(2);
+    expect(seen.at(-1)).to.equal(4);
+  });
+
+  it("draws the line at MAX_DROP of the others' rate", () => {
+    const withDrop = (drop: number) => drive(2, 10, (open) => (open === 1 ? 1000 : 1000 * (1 - drop))).at(-1);
+    expect(withDrop(MAX_DROP * 0.9)).to.equal(2);
+    expect(withDrop(MAX_DROP * 1.1)).to.equal(1);
+  });
+
+  it("settles at once with a maximum of one, and at the maximum once the last probe was kept", () => {
     const one = new ConnectionRamp(1, 0);
     expect(one.settled).to.equal(true);
     expect(one.endWindow(WINDOW)).to.equal(1);
-    const two = new ConnectionRamp(2, 0);
-    for (let i = 1; i <= 4; i++) {
-      two.received(two.wanted * 1000 * WINDOW);
-      two.endWindow(i * WINDOW);
-    }
-    expect(two.wanted).to.equal(2);
-    expect(two.settled).to.equal(true);
+    expect(drive(2, 10, () => 1000).at(-1)).to.equal(2);
   });
 });

@@ -185,11 +185,11 @@ export class Download {
     let live = 0;
     let allStopped!: () => void;
     const stopped = new Promise<void>((resolve) => (allStopped = resolve));
-    const worker = async () => {
+    const worker = async (connection: number) => {
       try {
         for (;;) {
-          // A probe that did not pay (connection-ramp.ts) takes no more queued ranges; it may still take over half of
-          // a slow connection's.
+          // One more than wanted (a probe that did not pay, connection-ramp.ts) takes no more queued ranges; it may
+          // still take over half of a slow connection's.
           if (live > this.#ramp.wanted && this.#queue.length > 0) return;
           const task = this.#next();
           if (!task) {
@@ -204,7 +204,7 @@ export class Download {
           }
           this.#active.add(task);
           try {
-            await this.#runTask(task);
+            await this.#runTask(task, connection);
           } catch (err) {
             firstError ??= err;
             this.#internal.abort(err);
@@ -215,13 +215,16 @@ export class Download {
           if (task.pos >= task.end) this.#journal!.request();
         }
       } finally {
+        this.#ramp.closed(connection);
         if (--live === 0) allStopped();
       }
     };
+    let opened = 0;
     const open = () => {
       live++;
       this.#stats.connections = Math.max(this.#stats.connections, live);
-      void worker();
+      this.#ramp.opened(opened);
+      void worker(opened++);
     };
     this.#ramp = new ConnectionRamp(this.#o.concurrency, performance.now());
     open();
@@ -283,11 +286,11 @@ export class Download {
   }
 
   /** Fetch one range, retrying from the last written byte until it is complete. */
-  async #runTask(task: Task): Promise<void> {
+  async #runTask(task: Task, connection: number): Promise<void> {
     let attempt = 0;
     while (task.pos < task.end) {
       const before = task.pos;
-      const outcome = await this.#fetchRange(task).then(
+      const outcome = await this.#fetchRange(task, connection).then(
         () => undefined,
         (err: unknown) => err,
       );
@@ -310,7 +313,7 @@ export class Download {
     }
   }
 
-  async #fetchRange(task: Task): Promise<void> {
+  async #fetchRange(task: Task, connection: number): Promise<void> {
     const attempt = new AbortController();
     const signal = AbortSignal.any([this.#internal.signal, attempt.signal]);
     let stalled = false;
@@ -343,7 +346,7 @@ export class Download {
           wanted: () => task.end - task.received,
           onBytes: (n) => {
             armStallTimer();
-            this.#ramp.received(n);
+            this.#ramp.received(connection, n);
             task.received += n;
             const now = performance.now();
             if (now - task.sampleAt >= RATE_WINDOW_MS) {
