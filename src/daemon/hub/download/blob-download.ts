@@ -4,7 +4,9 @@ import path from "node:path";
 import { RangeSet, splitWithFinerTail } from "./byte-ranges.js";
 import { blobPath, discardPartial, partialPath } from "./blob-paths.js";
 import { cancelReason, classify, StallError, WriteError } from "./download-failures.js";
-import { alignUp, newTask, type Task } from "./download-task.js";
+import {
+  alignUp, mightSplit, newTask, recordReceived, restartSampling, SPLIT_ALIGN, splitSlowest, writeOrder, type Task,
+} from "./download-task.js";
 import {
   resolveDownloadOptions,
   type DownloadOptions,
@@ -24,11 +26,6 @@ import { checkRangeResponse } from "./range-response-check.js";
 import { ConnectionRamp } from "./connection-ramp.js";
 
 const MiB = 1024 * 1024;
-const SPLIT_ALIGN = 64 * 1024;
-/** Window over which a connection's rate is measured. */
-const RATE_WINDOW_MS = 1000;
-/** Split a connection whose remaining bytes would take longer than this at its rate. */
-const SPLIT_ETA_MS = 3000;
 /** How often an idle connection looks for a slow one to help. */
 const SPLIT_POLL_MS = 250;
 /** The window over which the connections' rate is measured to decide on another one (connection-ramp.ts). */
@@ -52,13 +49,15 @@ export class Download {
   #sinceCheckpoint = 0;
   #lastProgressAt = 0;
   #samples: { t: number; bytes: number }[] = [];
-  #ramp = new ConnectionRamp(1, performance.now());
+  readonly #ramp: ConnectionRamp;
 
   constructor(request: DownloadRequest, options: DownloadOptions) {
     if (!request.sha256 && !request.gitSha1) throw new Error("downloadBlob needs an expected sha256 or git blob id");
     this.#req = request;
     this.#opts = options;
     this.#o = resolveDownloadOptions(options);
+    // Its first window (set-up, not measured) runs from here to the first window's end.
+    this.#ramp = new ConnectionRamp(this.#o.concurrency, performance.now());
     this.#label = request.label ?? path.basename(new URL(request.url).pathname);
     this.#expected = request.sha256 ? `sha256:${request.sha256}` : `gitsha1:${request.gitSha1}`;
     this.#stats = {
@@ -226,7 +225,6 @@ export class Download {
       this.#ramp.opened(opened);
       void worker(opened++);
     };
-    this.#ramp = new ConnectionRamp(this.#o.concurrency, performance.now());
     open();
     while (!this.#ramp.settled && live > 0 && !this.#internal.signal.aborted) {
       let timer: NodeJS.Timeout | undefined;
@@ -245,44 +243,19 @@ export class Download {
     }
   }
 
-  /**
-   * The next queued range, or the tail half of the range of a connection that would otherwise finish last by far
-   * (its remaining bytes at its own rate take over SPLIT_ETA_MS). Only slow connections are split: on a fast one
-   * the bytes already in flight beyond the new end would be wasted.
-   */
+  /** The next queued range, or the tail half of a slow connection's (download-task.ts). */
   #next(): Task | undefined {
     if (this.#internal.signal.aborted) return undefined;
     const queued = this.#queue.shift();
     if (queued) return queued;
-    const now = performance.now();
-    let victim: Task | undefined;
-    let victimEta = 0;
-    for (const t of this.#active) {
-      let rate = t.rate;
-      // A connection that delivered nothing for a whole window has no fresh sample: count what it did since.
-      if (now - t.sampleAt >= 2 * RATE_WINDOW_MS) rate = (t.received - t.sampleFrom) / (now - t.sampleAt);
-      if (rate === undefined) continue;
-      const eta = rate > 0 ? (t.end - t.received) / rate : Infinity;
-      if (eta > SPLIT_ETA_MS && eta > victimEta) {
-        victim = t;
-        victimEta = eta;
-      }
-    }
-    if (!victim) return undefined;
-    // The tail half goes to the idle connection; both halves must stay worth a request.
-    const half = Math.floor((victim.end - victim.received) / 2 / SPLIT_ALIGN) * SPLIT_ALIGN;
-    if (half < this.#o.minSplitBytes) return undefined;
-    const mid = victim.end - half;
-    victim.end = mid;
-    this.#stats.splits++;
-    return newTask(mid, mid + half);
+    const split = splitSlowest(this.#active, this.#o.minSplitBytes);
+    if (split) this.#stats.splits++;
+    return split;
   }
 
   /** Whether any active range is still big enough to be split later. */
   #mightSplit(): boolean {
-    if (this.#internal.signal.aborted) return false;
-    for (const t of this.#active) if (t.end - t.received >= 2 * this.#o.minSplitBytes) return true;
-    return false;
+    return !this.#internal.signal.aborted && mightSplit(this.#active, this.#o.minSplitBytes);
   }
 
   /** Fetch one range, retrying from the last written byte until it is complete. */
@@ -318,11 +291,7 @@ export class Download {
     const signal = AbortSignal.any([this.#internal.signal, attempt.signal]);
     let stalled = false;
     let writing = 0;
-    // Writes are issued in the order of the body, several in flight, and may finish in any order: each is placed
-    // where the one issued before it ends, and the connection's written prefix (task.pos) advances over the ones
-    // that finished in order.
-    let issued = task.pos;
-    const finishedAhead = new Map<number, number>();
+    const order = writeOrder(task);
     let timer: NodeJS.Timeout | undefined;
     const armStallTimer = () => {
       clearTimeout(timer);
@@ -333,10 +302,7 @@ export class Download {
         attempt.abort(new StallError(this.#o.stallTimeoutMs));
       }, this.#o.stallTimeoutMs);
     };
-    task.rate = undefined;
-    task.sampleAt = performance.now();
-    task.sampleFrom = task.pos;
-    task.received = task.pos;
+    restartSampling(task);
     armStallTimer();
     try {
       await rangeGet(
@@ -347,25 +313,14 @@ export class Download {
           onBytes: (n) => {
             armStallTimer();
             this.#ramp.received(connection, n);
-            task.received += n;
-            const now = performance.now();
-            if (now - task.sampleAt >= RATE_WINDOW_MS) {
-              task.rate = (task.received - task.sampleFrom) / (now - task.sampleAt);
-              task.sampleAt = now;
-              task.sampleFrom = task.received;
-            }
+            recordReceived(task, n);
           },
           write: async (buffer, length) => {
-            const position = issued;
-            issued += length;
+            const position = order.place(length);
             writing++;
             try {
               const replacement = await this.#write(buffer, length, position);
-              finishedAhead.set(position, position + length);
-              for (let end = finishedAhead.get(task.pos); end !== undefined; end = finishedAhead.get(task.pos)) {
-                finishedAhead.delete(task.pos);
-                task.pos = end;
-              }
+              order.finished(position, length);
               return replacement;
             } finally {
               writing--;

@@ -30,9 +30,10 @@ const pending = [];
 const held = new Map();
 // Every range handed over to be written (and, after a resume, the ones already in the file), merged.
 const submitted = [];
-// Batches that arrived in order, in the order of the file, each { id, start, bytes (from 'start' on), written, hashed,
-// reply }: hashed from memory a slice per turn of the event loop (so the writes' completions are answered and the
-// next writes started between slices, rather than after a whole batch's hash), answered once written and hashed.
+// Batches that arrived in order, in the order of the file, each { id, start, bytes (from 'start' on), hashed, reply
+// (set once written) }: hashed from memory a slice per turn of the event loop (so the writes' completions are
+// answered and the next writes started between slices, rather than after a whole batch's hash), answered once written
+// and hashed.
 // In order means right after what had arrived before it, hashed or not: one that follows bytes still to be read
 // back waits for them here (holding its sender, which pauses), rather than being read back itself. Otherwise a
 // connection that once fell behind the hash would have every later batch read back.
@@ -51,7 +52,7 @@ function update(bytes) {
   if (sha1) sha1.update(bytes);
 }
 
-/** Add [start, end) to a sorted list of disjoint [start, end) pairs, merging what touches it. */
+// Add [start, end) to a sorted list of disjoint [start, end) pairs ('pending', 'submitted'), merging what touches it.
 function addRange(list, start, end) {
   let i = 0;
   while (i < list.length && list[i][1] < start) i++;
@@ -64,12 +65,13 @@ function addRange(list, start, end) {
   list.splice(i, j - i, [start, end]);
 }
 
-function addPending(start, end) {
-  addRange(pending, start, end);
-}
-
 function fail(err) {
   parentPort.postMessage({ type: "error", message: String((err && err.message) || err) });
+}
+
+/** The answer to write 'id': done, or failed with 'err' (its errno code kept for the owner's mapping). */
+function writtenReply(id, err) {
+  return err ? { type: "written", id, code: err.code, message: String(err.message || err) } : { type: "written", id };
 }
 
 /** Where the bytes that arrived (hashed, queued, written or being written) run to without a gap from the hash. */
@@ -110,9 +112,8 @@ function hashQueued(budget) {
     queued.shift();
     q.hashed = true;
     trimPending();
-    if (q.written) parentPort.postMessage(q.reply);
+    if (q.reply) parentPort.postMessage(q.reply);
   }
-  return queued.length > 0;
 }
 
 /** Hash what is next from memory: kept batches that start where the hash is. */
@@ -135,7 +136,7 @@ function hashReadBack(bytes, direct) {
   hashed += bytes.length;
   readBack += bytes.length;
   if (direct) readBackDirect += bytes.length;
-  while (pending.length && pending[0][1] <= hashed) pending.shift();
+  trimPending();
 }
 
 /** Where the next read-back slice starts and how long it is, or null while the written prefix ends at the hash. */
@@ -288,7 +289,7 @@ function write(m) {
     held.set(m.position, kept);
   }
   addRange(submitted, m.position, end);
-  const q = inOrder ? { id: m.id, start: front, bytes: bytes.subarray(front - m.position), written: false, hashed: false, reply: null } : null;
+  const q = inOrder ? { id: m.id, start: front, bytes: bytes.subarray(front - m.position), hashed: false, reply: null } : null;
   if (q) queued.push(q);
   // The write goes to the thread pool first, so the disk and this thread's hashing overlap.
   writes++;
@@ -296,16 +297,15 @@ function write(m) {
     writes--;
     if (q) {
       // Answered once hashed too: until then the batch is still being read.
-      q.written = true;
-      q.reply = err ? { type: "written", id: m.id, code: err.code, message: String(err.message || err) } : { type: "written", id: m.id };
+      q.reply = writtenReply(m.id, err);
       if (q.hashed) parentPort.postMessage(q.reply);
     } else if (err) {
       if (kept && held.get(m.position) === kept) held.delete(m.position);
-      parentPort.postMessage({ type: "written", id: m.id, code: err.code, message: String(err.message || err) });
+      parentPort.postMessage(writtenReply(m.id, err));
     } else {
       if (kept) kept.writing = false;
       // Not hashed yet (the prefix may have reached its start meanwhile, never passed it): read it back.
-      else if (end > hashed) addPending(Math.max(m.position, hashed), end);
+      else if (end > hashed) addRange(pending, Math.max(m.position, hashed), end);
       parentPort.postMessage({ type: "written", id: m.id, kept: !!kept && !kept.hashed });
     }
     if (readyToHash() || (finishing && writes === 0)) schedule();
@@ -314,7 +314,7 @@ function write(m) {
 }
 
 for (const [s, e] of written) {
-  addPending(s, e);
+  addRange(pending, s, e);
   addRange(submitted, s, e);
 }
 schedule();

@@ -66,13 +66,12 @@ class Exchange {
   #keepAlive = false;
   #anyByte = false;
   #redirect: string | undefined;
-  // A ring of batches: `fill` receives; the ones after it may be in flight to disk (`busy`), in the order filled.
+  // A ring of batches: `fill` receives; the ones after it may be in flight to disk, in the order filled.
   readonly #batches: Buffer[];
-  readonly #busy: boolean[];
   #fill = 0;
   #fillLength = 0;
-  /** Writes in flight; each settles (never rejects) once its batch is free again or the exchange has failed. */
-  readonly #writes = new Set<Promise<void>>();
+  /** Writes in flight, by batch index; each settles (never rejects) once its batch is free or the exchange failed. */
+  readonly #writes = new Map<number, Promise<void>>();
   #paused: { buf: Buffer; off: number; end: number } | undefined;
   #finished = false;
   #released = false;
@@ -94,7 +93,6 @@ class Exchange {
     const pool = options.batches ?? freshBatches;
     const count = Math.max(2, options.batchCount ?? 2);
     this.#batches = Array.from({ length: count }, () => pool.acquire(size));
-    this.#busy = this.#batches.map(() => false);
   }
 
   run(): Promise<Outcome> {
@@ -279,18 +277,16 @@ class Exchange {
   #submit(): boolean {
     if (this.#fillLength === 0) return true;
     const next = (this.#fill + 1) % this.#batches.length;
-    if (this.#busy[next]) return false;
+    if (this.#writes.has(next)) return false;
     const written = this.#fill;
     const length = this.#fillLength;
-    this.#busy[written] = true;
     this.#fill = next;
     this.#fillLength = 0;
     const settled: Promise<void> = this.receiver.write(this.#batches[written], length).then(
       (replacement) => {
         // The receiver kept the batch (to hash it later from memory) and gave another one to fill.
         if (replacement) this.#batches[written] = replacement;
-        this.#busy[written] = false;
-        this.#writes.delete(settled);
+        this.#writes.delete(written);
         if (this.#failure !== undefined || this.#finished) return;
         const full = this.#fillLength === this.#batches[this.#fill].length;
         const p = this.#paused;
@@ -303,18 +299,18 @@ class Exchange {
         this.conn.socket.resume();
       },
       (err: unknown) => {
-        this.#writes.delete(settled);
+        this.#writes.delete(written);
         this.#keepAlive = false;
         this.#fail(err, false);
       },
     );
-    this.#writes.add(settled);
+    this.#writes.set(written, settled);
     return true;
   }
 
   /** Every write in flight has settled. */
   async #writesSettled(): Promise<void> {
-    while (this.#writes.size > 0) await Promise.all(this.#writes);
+    while (this.#writes.size > 0) await Promise.all(this.#writes.values());
   }
 
   #onEnd(): void {
