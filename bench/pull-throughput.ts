@@ -5,6 +5,8 @@
  *    the same disk, curl to /dev/null, curl to a file followed by `sha256sum`, the verified equivalent, and by
  *    `sync --data`, the on-disk equivalent, which a durable pull's blob is before it becomes visible), with
  *    the default durable progress records and without them, and durable through the page cache (no O_DIRECT);
+ *    and, beside them, the disk's floor for a durable copy: the same bytes written and fdatasync'ed with no network and
+ *    no hash (bench/disk-floor.ts), past the page cache and through it, the least a durable pull can take on this disk;
  * 2. bytes re-fetched after SIGKILLing a pull at ~50% and resuming it in a new process, once per run (median, min, max).
  * Runs are interleaved (curl, pull, pull non-durable, ...), in an order that turns from run to run, and the median
  * is reported, because other work on the machine moves single runs a lot. CPU time is reported too: the server
@@ -19,6 +21,7 @@ import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { FakeHub, testBytes } from "../test/helpers/fake-hub.js";
+import { diskFloor, type DiskFloorRun } from "./disk-floor.js";
 
 const MiB = 1024 * 1024;
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), "../test/helpers/pull-child.ts");
@@ -102,7 +105,8 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 async function main(): Promise<void> {
   const size = sizeMiB * MiB;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "mlxm-bench-pull-"));
-  const hub = await FakeHub.start({ repos: [{ id: REPO, files: [{ path: FILE, content: testBytes(size, 42) }] }] });
+  const content = testBytes(size, 42);
+  const hub = await FakeHub.start({ repos: [{ id: REPO, files: [{ path: FILE, content }] }] });
   const url = `${hub.url}/${REPO}/resolve/main/${FILE}`;
   const tuning = { chunkSize: CHUNK, concurrency: CONCURRENCY };
   try {
@@ -114,12 +118,14 @@ async function main(): Promise<void> {
     const durable: PullRun[] = [];
     const light: PullRun[] = [];
     const buffered: PullRun[] = [];
+    const floorDirect: DiskFloorRun[] = [];
+    const floorCached: DiskFloorRun[] = [];
     const curlSide = async () => {
       const out = path.join(work, "curl.out");
       const c = await curl(url, out);
       curlFile.push(c);
-      // What curl's file costs on disk (fdatasync, as a durable pull's blob): the floor the disk sets for any client
-      // that keeps the blob through a power loss.
+      // What curl's file costs on disk (fdatasync, as a durable pull's blob): curl's way of keeping it through a power
+      // loss. The disk floor below is the cheapest way.
       const s0 = performance.now();
       await promisify(execFile)("sync", ["--data", out]);
       curlSynced.push(c.ms + performance.now() - s0);
@@ -133,11 +139,18 @@ async function main(): Promise<void> {
       list.push(run);
       fs.rmSync(home, { recursive: true, force: true });
     };
+    // In this process, while the server is idle: the writes copy from the served bytes, as a pull copies from its socket.
+    const floorSide = async () => {
+      const out = path.join(work, "floor.out");
+      floorDirect.push(await diskFloor(out, content, { direct: true }));
+      floorCached.push(await diskFloor(out, content, { direct: false }));
+      fs.rmSync(out, { force: true });
+    };
     for (let r = 0; r < runs; r++) {
       // The order turns from run to run: a write's speed on a virtual disk depends on what was written and deleted
       // just before (measured with dd: 1 GiB + fdatasync in 0.6 s right after another file was written and deleted,
       // 2.5 s after 8 s idle), so no side may always come first.
-      const sides = [curlSide, pullSide(durable, {}, r), pullSide(light, { durable: false }, r), pullSide(buffered, { directIo: false }, r)];
+      const sides = [curlSide, pullSide(durable, {}, r), pullSide(light, { durable: false }, r), pullSide(buffered, { directIo: false }, r), floorSide];
       for (let i = 0; i < sides.length; i++) await sides[(i + r) % sides.length]!();
     }
     // sha256sum apart, after the interleaved runs: it keeps a core busy for seconds, and on this machine whatever
@@ -188,6 +201,12 @@ async function main(): Promise<void> {
       ["curl -o file, then sha256sum (verified)", secs(median(curlSha)), mibps(size, median(curlSha)), (cf / median(curlSha)).toFixed(2), "-"],
       ["curl -o file, then sync --data (on disk)", secs(median(curlSynced)), mibps(size, median(curlSynced)), (cf / median(curlSynced)).toFixed(2), "-"],
     ];
+    // The disk's floor for a durable copy: its ratio is the best a durable pull could reach on this disk in this run.
+    for (const [label, list] of [["past the page cache (O_DIRECT)", floorDirect], ["through the page cache", floorCached]] as const) {
+      const total = median(list.map((f) => f.totalMs));
+      rows.push([`disk floor, no network or hash: written ${label}, then fdatasync`, secs(total), mibps(size, total), (cf / total).toFixed(2), "-"]);
+      rows.push([`  of which the fdatasync`, secs(median(list.map((f) => f.flushMs))), "", "", ""]);
+    }
     const pulls = [["durable (default)", durable], ["durable: false", light], ["durable, through the page cache (directIo: false)", buffered]] as const;
     for (const [label, list] of pulls) {
       const total = median(list.map((r) => r.stats.durationMs));
@@ -218,7 +237,8 @@ async function main(): Promise<void> {
       `all runs (s): curl file ${list(curlFile.map((c) => c.ms))}; curl+sha256sum ${list(curlSha)}; curl+sync ${list(curlSynced)}; ` +
         `curl null ${list(curlNull.map((c) => c.ms))}; ` +
         `pull ${list(durable.map((r) => r.stats.durationMs))}; pull non-durable ${list(light.map((r) => r.stats.durationMs))}; ` +
-        `pull through the page cache ${list(buffered.map((r) => r.stats.durationMs))}\n\n`,
+        `pull through the page cache ${list(buffered.map((r) => r.stats.durationMs))}; ` +
+        `disk floor O_DIRECT ${list(floorDirect.map((f) => f.totalMs))}; disk floor page cache ${list(floorCached.map((f) => f.totalMs))}\n\n`,
     );
     const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
     const spread = (pick: (k: (typeof kills)[number]) => number) => {
