@@ -304,6 +304,20 @@ describe("hub range client (scripted server)", () => {
     }
   });
 
+  it("refuses a response head with a malformed header line as a retryable protocol error", async () => {
+    const server = await scriptedServer(({ socket }) => {
+      socket.write(`HTTP/1.1 206 Partial Content\r\nBad Name: x\r\nContent-Length: 3\r\n\r\nabc`);
+    });
+    try {
+      const err = await rejection(rangeGet(`${server.url}/f`, collector().receiver));
+      expect(err).to.be.instanceOf(RangeProtocolError);
+      expect((err as RangeProtocolError).retryable).to.equal(true);
+      expect((err as Error).message).to.match(/malformed header line/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("writes the bytes received before the connection broke, then rejects as retryable", async () => {
     const server = await scriptedServer(({ socket }) => {
       socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Length: ${body.length}\r\n\r\n`);

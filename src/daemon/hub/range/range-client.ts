@@ -10,6 +10,7 @@
  */
 import { connect, release, StaleConnectionError, takeIdle, type Conn } from "./range-connection-pool.js";
 import { RangeProtocolError } from "./range-types.js";
+import { parseResponseHead, type ParsedResponseHead } from "./response-head.js";
 import type { BatchPool, RangeGetOptions, RangeReceiver } from "./range-types.js";
 
 export type { BatchPool, RangeGetOptions, RangeReceiver, RangeResponseHead } from "./range-types.js";
@@ -168,24 +169,18 @@ class Exchange {
 
   /** Parse a response head; false when the exchange failed on it. */
   #parseHead(text: string): boolean {
-    const lines = text.split("\r\n");
-    const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
-    if (!m) {
-      this.#fail(new RangeProtocolError(`malformed status line "${(lines[0] ?? "").slice(0, 60)}"`, true), true);
+    let head: ParsedResponseHead;
+    try {
+      head = parseResponseHead(text);
+    } catch (err) {
+      this.#fail(err, true);
       return false;
     }
-    const status = Number(m[1]);
+    const { status, headers, chunked } = head;
     if (status >= 100 && status < 200) return true;
-    const headers = new Headers();
-    for (const line of lines.slice(1)) {
-      const i = line.indexOf(":");
-      if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
-    }
     this.#headDone = true;
-    const length = headers.get("content-length");
-    const chunked = /chunked/i.test(headers.get("transfer-encoding") ?? "");
-    this.#remaining = length !== null && !chunked ? Number(length) : Infinity;
-    this.#keepAlive = length !== null && !chunked && !/close/i.test(headers.get("connection") ?? "");
+    this.#remaining = head.length;
+    this.#keepAlive = head.keepAlive;
 
     const location = headers.get("location");
     if (REDIRECTS.has(status) && location) {
