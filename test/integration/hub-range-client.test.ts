@@ -269,6 +269,23 @@ describe("hub range client (scripted server)", () => {
     }
   });
 
+  it("refuses a redirect to a location that is not a URL, or to another scheme", async () => {
+    const hub = await scriptedServer(({ socket, head }) => {
+      const location = head.startsWith("GET /bad") ? "http://[::1" : "ftp://127.0.0.1/x";
+      socket.write(`HTTP/1.1 302 Found\r\nLocation: ${location}\r\nContent-Length: 0\r\n\r\n`);
+    });
+    try {
+      for (const [path, message] of [["/bad", /invalid redirect location/], ["/ftp", /unsupported protocol ftp:/]] as const) {
+        const err = await rejection(rangeGet(`${hub.url}${path}`, collector().receiver));
+        expect(err, path).to.be.instanceOf(RangeProtocolError);
+        expect((err as Error).message).to.match(message);
+        expect((err as RangeProtocolError).retryable).to.equal(false);
+      }
+    } finally {
+      await hub.close();
+    }
+  });
+
   it("skips 1xx interim responses and reads close-delimited bodies", async () => {
     const server = await scriptedServer(({ socket }) => {
       socket.write(`HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nConnection: close\r\n\r\n`);

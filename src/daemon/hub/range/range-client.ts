@@ -33,7 +33,8 @@ export async function rangeGet(url: string, receiver: RangeReceiver, options: Ra
     const outcome = await exchange(current, headers, receiver, options);
     if (outcome.kind === "done") return;
     if (hop >= max) throw new RangeProtocolError(`too many redirects for ${current.origin}${current.pathname}`, false);
-    const next = new URL(outcome.location, current);
+    const next = URL.canParse(outcome.location, current.href) ? new URL(outcome.location, current) : undefined;
+    if (!next) throw new RangeProtocolError(`invalid redirect location "${outcome.location.slice(0, 100)}"`, false);
     if (next.origin !== current.origin) {
       for (const k of Object.keys(headers)) {
         if (k.toLowerCase() === "authorization" || k.toLowerCase() === "cookie") delete headers[k];
