@@ -269,6 +269,21 @@ describe("hub range client (scripted server)", () => {
     }
   });
 
+  it("rejects with what a receiver throws while the body is read, and the process goes on", async () => {
+    const server = await scriptedServer(({ socket }) => {
+      socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Length: ${body.length}\r\n\r\n`);
+      socket.write(body);
+    });
+    try {
+      const c = collector();
+      const receiver: RangeReceiver = { ...c.receiver, onBytes: () => { throw new Error("receiver broke"); } };
+      const err = await rejection(rangeGet(`${server.url}/f`, receiver, { batchBytes: 64 * 1024 }));
+      expect((err as Error).message).to.equal("receiver broke");
+    } finally {
+      await server.close();
+    }
+  });
+
   it("refuses a redirect to a location that is not a URL, or to another scheme", async () => {
     const hub = await scriptedServer(({ socket, head }) => {
       const location = head.startsWith("GET /bad") ? "http://[::1" : "ftp://127.0.0.1/x";

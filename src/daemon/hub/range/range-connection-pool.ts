@@ -86,7 +86,15 @@ export function connect(url: URL, ca?: string | Buffer): Conn {
   conn.target = () => readBuffer;
   const onread: net.OnReadOpts = {
     buffer: () => conn.target(),
-    callback: (n, buf) => conn.handler(n, buf as Buffer) !== false,
+    callback: (n, buf) => {
+      try {
+        return conn.handler(n, buf as Buffer) !== false;
+      } catch (err) {
+        // Thrown here it would be uncaught and end the process: fail this connection's exchange with it instead.
+        conn.socket.destroy(err instanceof Error ? err : new Error(String(err)));
+        return false;
+      }
+    },
   };
   const port = Number(url.port) || (url.protocol === "https:" ? 443 : 80);
   const host = url.hostname.replace(/^\[|\]$/g, "");
