@@ -9,6 +9,7 @@ import {
 } from "./download-task.js";
 import {
   resolveDownloadOptions,
+  ringBatches,
   type DownloadOptions,
   type DownloadProgress,
   type DownloadRequest,
@@ -50,6 +51,8 @@ export class Download {
   #lastProgressAt = 0;
   #samples: { t: number; bytes: number }[] = [];
   readonly #ramp: ConnectionRamp;
+  /** Connections open now (set while the worker pool runs): the rings share `writeBuffers` between them. */
+  #liveConnections = () => 1;
 
   constructor(request: DownloadRequest, options: DownloadOptions) {
     if (!request.sha256 && !request.gitSha1) throw new Error("downloadBlob needs an expected sha256 or git blob id");
@@ -182,6 +185,7 @@ export class Download {
   async #runWorkers(): Promise<void> {
     let firstError: unknown;
     let live = 0;
+    this.#liveConnections = () => live;
     let allStopped!: () => void;
     const stopped = new Promise<void>((resolve) => (allStopped = resolve));
     const worker = async (connection: number) => {
@@ -331,7 +335,7 @@ export class Download {
           headers: { ...this.#req.headers, range: `bytes=${task.pos}-${task.end - 1}`, "accept-encoding": "identity" },
           signal,
           batchBytes: this.#o.writeBufferBytes,
-          batchCount: this.#o.writeBuffers,
+          batchCount: ringBatches(this.#o.writeBuffers, this.#liveConnections()),
           batches: this.#writer!,
         },
       );
