@@ -51,8 +51,8 @@ export class Download {
   #lastProgressAt = 0;
   #samples: { t: number; bytes: number }[] = [];
   readonly #ramp: ConnectionRamp;
-  /** Connections open now (set while the worker pool runs): the rings share `writeBuffers` between them. */
-  #liveConnections = () => 1;
+  /** Connections open now: their rings share `writeBuffers`. */
+  #live = 0;
 
   constructor(request: DownloadRequest, options: DownloadOptions) {
     if (!request.sha256 && !request.gitSha1) throw new Error("downloadBlob needs an expected sha256 or git blob id");
@@ -184,8 +184,6 @@ export class Download {
   /** Run the worker pool; the first fatal error aborts the others and is rethrown once all have stopped. */
   async #runWorkers(): Promise<void> {
     let firstError: unknown;
-    let live = 0;
-    this.#liveConnections = () => live;
     let allStopped!: () => void;
     const stopped = new Promise<void>((resolve) => (allStopped = resolve));
     const worker = async (connection: number) => {
@@ -193,7 +191,7 @@ export class Download {
         for (;;) {
           // One more than wanted (a probe that did not pay, connection-ramp.ts) takes no more queued ranges; it may
           // still take over half of a slow connection's.
-          if (live > this.#ramp.wanted && this.#queue.length > 0) return;
+          if (this.#live > this.#ramp.wanted && this.#queue.length > 0) return;
           const task = this.#next();
           if (!task) {
             // Nothing queued: stay around while some connection might turn out slow enough to share its range.
@@ -219,24 +217,24 @@ export class Download {
         }
       } finally {
         this.#ramp.closed(connection);
-        if (--live === 0) allStopped();
+        if (--this.#live === 0) allStopped();
       }
     };
     let opened = 0;
     const open = () => {
-      live++;
-      this.#stats.connections = Math.max(this.#stats.connections, live);
+      this.#live++;
+      this.#stats.connections = Math.max(this.#stats.connections, this.#live);
       this.#ramp.opened(opened);
       void worker(opened++);
     };
     open();
-    while (!this.#ramp.settled && live > 0 && !this.#internal.signal.aborted) {
+    while (!this.#ramp.settled && this.#live > 0 && !this.#internal.signal.aborted) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([stopped, new Promise((resolve) => (timer = setTimeout(resolve, RAMP_WINDOW_MS)))]);
       clearTimeout(timer);
-      if (live === 0) break;
+      if (this.#live === 0) break;
       const wanted = this.#ramp.endWindow(performance.now());
-      while (live < wanted && (this.#queue.length > 0 || this.#mightSplit())) open();
+      while (this.#live < wanted && (this.#queue.length > 0 || this.#mightSplit())) open();
     }
     await stopped;
     if (firstError !== undefined) throw this.#internal.signal.reason ?? firstError;
@@ -335,7 +333,7 @@ export class Download {
           headers: { ...this.#req.headers, range: `bytes=${task.pos}-${task.end - 1}`, "accept-encoding": "identity" },
           signal,
           batchBytes: this.#o.writeBufferBytes,
-          batchCount: ringBatches(this.#o.writeBuffers, this.#liveConnections()),
+          batchCount: ringBatches(this.#o.writeBuffers, this.#live),
           batches: this.#writer!,
         },
       );
