@@ -7,7 +7,7 @@
  * flush, and their sum.
  */
 import fs from "node:fs";
-import { alignedSharedMemory, openDirect } from "../src/daemon/hub/download/direct-io.js";
+import { alignedSharedMemory, DIRECT_IO_ALIGN, openDirect } from "../src/daemon/hub/download/direct-io.js";
 
 export interface DiskFloorRun {
   writeMs: number;
@@ -49,7 +49,7 @@ export async function diskFloor(file: string, content: Buffer, options: DiskFloo
           next += length;
           content.copy(buffer, 0, position, position + length);
           // O_DIRECT lengths must be whole blocks: the last write is padded, then the file cut back to its size.
-          const padded = options.direct ? Math.ceil(length / 4096) * 4096 : length;
+          const padded = options.direct ? Math.ceil(length / DIRECT_IO_ALIGN) * DIRECT_IO_ALIGN : length;
           await new Promise<void>((resolve, reject) => fs.write(fd, buffer, 0, padded, position, (err) => (err ? reject(err) : resolve())));
         }
       }),

@@ -10,7 +10,7 @@
  */
 import { connect, release, StaleConnectionError, takeIdle, type Conn } from "./range-connection-pool.js";
 import { RangeProtocolError } from "./range-types.js";
-import { parseResponseHead, type ParsedResponseHead } from "./response-head.js";
+import { parseResponseHead, requestHead, type ParsedResponseHead } from "./http-head.js";
 import type { BatchPool, RangeGetOptions, RangeReceiver } from "./range-types.js";
 
 export type { BatchPool, RangeGetOptions, RangeReceiver, RangeResponseHead } from "./range-types.js";
@@ -113,7 +113,7 @@ class Exchange {
       socket.on("end", () => this.#onEnd());
       socket.on("close", () => this.#onEnd());
       try {
-        socket.write(this.#requestHead());
+        socket.write(requestHead(this.url, this.headers));
       } catch (err) {
         this.#fail(err, true);
       }
@@ -121,17 +121,6 @@ class Exchange {
   }
 
   #cleanup: () => void = () => undefined;
-
-  #requestHead(): string {
-    const lines = [`GET ${this.url.pathname}${this.url.search} HTTP/1.1`, `Host: ${this.url.host}`];
-    for (const [k, v] of Object.entries(this.headers)) {
-      if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new RangeProtocolError(`invalid header ${k}`, false);
-      if (k.toLowerCase() === "host" || k.toLowerCase() === "connection") continue;
-      lines.push(`${k}: ${v}`);
-    }
-    lines.push("Connection: keep-alive", "", "");
-    return lines.join("\r\n");
-  }
 
   #staleOr(err: unknown): unknown {
     return this.conn.reused && !this.#anyByte ? new StaleConnectionError(String(err)) : err;

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { parseResponseHead } from "../../src/daemon/hub/range/response-head.js";
+import { parseResponseHead } from "../../src/daemon/hub/range/http-head.js";
 import { RangeProtocolError } from "../../src/daemon/hub/range/range-types.js";
 
 const head = (...lines: string[]) => lines.join("\r\n");

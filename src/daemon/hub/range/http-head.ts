@@ -1,8 +1,21 @@
 /**
- * An HTTP/1.x response head, parsed: what the range client needs to know of it to read the body that follows
- * (its length or that the close ends it) and whether the connection can serve the next request.
+ * The range client's HTTP/1.1 heads on the wire: the request head it writes, and the response head it parses into
+ * what it needs to read the body that follows (its length, or that the close ends it) and whether the connection can
+ * serve the next request.
  */
 import { RangeProtocolError } from "./range-types.js";
+
+/** The head of a GET for `url` with `headers` (Host and Connection are the client's own); refuses CR or LF in one. */
+export function requestHead(url: URL, headers: Record<string, string>): string {
+  const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
+  for (const [k, v] of Object.entries(headers)) {
+    if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new RangeProtocolError(`invalid header ${k}`, false);
+    if (k.toLowerCase() === "host" || k.toLowerCase() === "connection") continue;
+    lines.push(`${k}: ${v}`);
+  }
+  lines.push("Connection: keep-alive", "", "");
+  return lines.join("\r\n");
+}
 
 export interface ParsedResponseHead {
   status: number;
@@ -20,7 +33,7 @@ export interface ParsedResponseHead {
  */
 export function parseResponseHead(text: string): ParsedResponseHead {
   const lines = text.split("\r\n");
-  const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
+  const m = /^HTTP\/1\.[01] ([1-5]\d\d)/.exec(lines[0] ?? "");
   if (!m) throw new RangeProtocolError(`malformed status line "${(lines[0] ?? "").slice(0, 60)}"`, true);
   const headers = new Headers();
   for (const line of lines.slice(1)) {
@@ -29,18 +42,16 @@ export function parseResponseHead(text: string): ParsedResponseHead {
     try {
       headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
     } catch {
-      // Headers refuses a name or value HTTP does not allow (a space in the name, a NUL): thrown from the socket's
-      // read callback, that TypeError would have been uncaught and ended the daemon.
+      // Headers refuses a name or value HTTP does not allow (a space in the name, a NUL): a protocol error the
+      // downloader may retry, not its TypeError.
       throw new RangeProtocolError(`malformed header line "${line.slice(0, 60)}"`, true);
     }
   }
-  const status = Number(m[1]);
-  if (status < 100 || status > 599) throw new RangeProtocolError(`malformed status line "${lines[0]!.slice(0, 60)}"`, true);
   const contentLength = bodyLength(headers.get("content-length"));
   const chunked = /chunked/i.test(headers.get("transfer-encoding") ?? "");
   const known = contentLength !== undefined && !chunked;
   return {
-    status,
+    status: Number(m[1]),
     headers,
     length: known ? contentLength : Infinity,
     chunked,
@@ -57,6 +68,8 @@ function bodyLength(value: string | null): number | undefined {
   if (value === null) return undefined;
   const values = new Set(value.split(",").map((v) => v.trim()));
   const [only] = values;
-  if (values.size !== 1 || !/^\d{1,16}$/.test(only!)) throw new RangeProtocolError(`invalid Content-Length "${value.slice(0, 60)}"`, true);
+  if (values.size !== 1 || !/^\d{1,16}$/.test(only!)) {
+    throw new RangeProtocolError(`invalid Content-Length "${value.slice(0, 60)}"`, true);
+  }
   return Number(only);
 }
