@@ -44,6 +44,8 @@ describe("hub downloader (fake hub)", function () {
     ...extra,
   });
   const served = () => hub.bytesServed(REPO, FILE);
+  /** Bytes each ranged request to the CDN asked for. */
+  const cdnRangeSizes = () => hub.log.filter((l) => l.server === "cdn" && l.range).map((l) => rangeSize(l.range!));
 
   before(async () => {
     hub = await FakeHub.start({ repos: [{ id: REPO, files: [{ path: FILE, content }] }] });
@@ -60,7 +62,8 @@ describe("hub downloader (fake hub)", function () {
 
   it("downloads parallel ranged chunks through the CDN redirect, verifies, and lands the blob atomically", async () => {
     const progress: number[] = [];
-    const result = await downloadBlob(request(), options({ onProgress: (p) => progress.push(p.completed) }));
+    // One request per chunk (a lone connection the disk holds back would cover several: see the tests below).
+    const result = await downloadBlob(request(), options({ coalesceChunks: 1, onProgress: (p) => progress.push(p.completed) }));
     expect(result.digest).to.equal(`sha256:${sha}`);
     expect(result.path).to.equal(path.join(blobsDir, `sha256-${sha}`));
     expect(fs.readFileSync(result.path).equals(content)).to.equal(true);
@@ -76,12 +79,8 @@ describe("hub downloader (fake hub)", function () {
 
   it("ends a file of more chunks than connections in finer chunks", async () => {
     // 6 MiB + 12 KiB in 1 MiB chunks over 2 connections: the last 2 MiB (from a 64 KiB boundary) in 256 KiB pieces.
-    const result = await downloadBlob(request(), options({ chunkSize: MiB, concurrency: 2, minSplitBytes: 64 * 1024 }));
-    const ranges = hub.log.filter((l) => l.server === "cdn" && l.range).map((l) => l.range!);
-    const sizes = ranges.map((r) => {
-      const [s, e] = r.replace("bytes=", "").split("-").map(Number);
-      return e! - s! + 1;
-    });
+    const result = await downloadBlob(request(), options({ chunkSize: MiB, concurrency: 2, minSplitBytes: 64 * 1024, coalesceChunks: 1 }));
+    const sizes = cdnRangeSizes();
     expect(sizes.filter((n) => n === MiB).length).to.equal(4);
     expect(sizes.filter((n) => n <= 256 * 1024).length).to.be.greaterThanOrEqual(8);
     expect(sizes.reduce((a, b) => a + b, 0)).to.equal(content.length);
@@ -89,7 +88,7 @@ describe("hub downloader (fake hub)", function () {
   });
 
   it("splits a file smaller than one chunk into a range per connection", async () => {
-    const result = await downloadBlob(request(), options({ chunkSize: 64 * MiB }));
+    const result = await downloadBlob(request(), options({ chunkSize: 64 * MiB, coalesceChunks: 1 }));
     expect(hub.requestsServed(REPO, FILE)).to.equal(4);
     expect(result.stats.splits).to.equal(0);
     expect(served()).to.equal(content.length);
@@ -102,6 +101,29 @@ describe("hub downloader (fake hub)", function () {
     const result = await downloadBlob(request(), options({ chunkSize: MiB, concurrency: 3 }));
     expect(result.stats.connections).to.equal(3);
     expect(fs.readFileSync(result.path).equals(content)).to.equal(true);
+    // Held back by the network, not by its own side: no request covers more than its chunk.
+    expect(cdnRangeSizes().every((n) => n <= MiB)).to.equal(true);
+  });
+
+  it("covers several chunks per request while a lone connection waits on its own side, and opens no other", async () => {
+    // A ring of two 64 KiB batches: reading waits on the writes and the hash most of the time, on any machine.
+    const big = testBytes(48 * MiB, 11);
+    const file = "big-Q4_K_M.gguf";
+    const local = await FakeHub.start({ repos: [{ id: REPO, files: [{ path: file, content: big }] }] });
+    try {
+      const result = await downloadBlob(
+        { url: `${local.url}/${REPO}/resolve/main/${file}`, size: big.length, sha256: sha256Hex(big), label: file },
+        options({ chunkSize: MiB, coalesceChunks: 4, writeBufferBytes: 64 * 1024, writeBuffers: 2 }),
+      );
+      expect(fs.readFileSync(result.path).equals(big)).to.equal(true);
+      expect(result.stats.connections).to.equal(1);
+      const sizes = local.log.filter((l) => l.server === "cdn" && l.range).map((l) => rangeSize(l.range!));
+      expect(sizes.reduce((a, b) => a + b, 0)).to.equal(big.length);
+      expect(Math.max(...sizes)).to.equal(4 * MiB);
+      expect(sizes.length).to.be.lessThan(24);
+    } finally {
+      await local.close();
+    }
   });
 
   it("lets idle connections take over half of a slow connection's range", async () => {
@@ -270,3 +292,9 @@ describe("hub downloader (fake hub)", function () {
     expect(hub.log.filter((l) => l.path.endsWith("missing.gguf")).length).to.be.lessThanOrEqual(4);
   });
 });
+
+/** The size of a `bytes=a-b` range. */
+function rangeSize(range: string): number {
+  const [s, e] = range.replace("bytes=", "").split("-").map(Number);
+  return e! - s! + 1;
+}

@@ -100,6 +100,33 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 describe("hub range client (scripted server)", () => {
   const body = testBytes(3 * 1024 * 1024 + 17, 5);
 
+  it("tells the receiver when reading waits on its writes, and ends every wait it told", async () => {
+    const server = await scriptedServer(({ socket }) => {
+      socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Length: ${body.length}\r\nContent-Range: bytes 0-${body.length - 1}/${body.length}\r\n\r\n`);
+      socket.write(body);
+    });
+    try {
+      const fetchWith = async (writeDelayMs: number) => {
+        const c = collector({ writeDelayMs });
+        const waits: boolean[] = [];
+        await rangeGet(`${server.url}/f`, { ...c.receiver, onFullRing: (paused) => waits.push(paused) }, { batchBytes: 64 * 1024 });
+        expect(c.body().equals(body)).to.equal(true);
+        return waits;
+      };
+      // 3 MiB in 64 KiB batches, each write taking 3 ms: the ring of 2 is full most of the time.
+      const slow = await fetchWith(3);
+      expect(slow.length).to.be.greaterThan(10);
+      slow.forEach((paused, i) => expect(paused).to.equal(i % 2 === 0));
+      expect(slow.at(-1)).to.equal(false);
+      // Writes that resolve at once may still leave the ring full for a moment: whatever waits are told are ended.
+      const fast = await fetchWith(0);
+      fast.forEach((paused, i) => expect(paused).to.equal(i % 2 === 0));
+      expect(fast.length % 2).to.equal(0);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("reads a Content-Length body through slow writes and reuses the kept-alive connection", async () => {
     const server = await scriptedServer(({ socket }) => {
       socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Length: ${body.length}\r\nContent-Range: bytes 0-${body.length - 1}/${body.length}\r\n\r\n`);

@@ -1,7 +1,9 @@
 import { expect } from "chai";
-import { ConnectionRamp, FIRST_BACKOFF_WINDOWS, MAX_DROP } from "../../src/daemon/hub/download/connection-ramp.js";
+import { ConnectionRamp, FIRST_BACKOFF_WINDOWS, MAX_DROP, MAX_LOCAL_WAIT } from "../../src/daemon/hub/download/connection-ramp.js";
 
 const WINDOW = 250;
+/** Under connection-ramp.ts's MIN_JUDGED_MS: too little of a window to judge by. */
+const MIN_JUDGED = 40;
 
 /**
  * Drive a ramp for `windows` windows. `perConnection(open, age, window)` is what each open connection receives per
@@ -77,5 +79,40 @@ describe("hub connection ramp", () => {
     expect(one.settled).to.equal(true);
     expect(one.endWindow(WINDOW)).to.equal(1);
     expect(drive(2, 10, () => 1000).at(-1)).to.equal(2);
+  });
+
+  it("opens no probe while the connection waits on its own side (a full write ring), and one once it stops waiting", () => {
+    const ramp = new ConnectionRamp(4, 0);
+    ramp.opened(0);
+    const window = (w: number, waitShare: number) => {
+      ramp.received(0, 1000 * WINDOW);
+      ramp.ringFull(0, w * WINDOW + 10);
+      ramp.reading(0, w * WINDOW + 10 + waitShare * WINDOW);
+      return ramp.endWindow((w + 1) * WINDOW);
+    };
+    for (let w = 0; w < 12; w++) expect(window(w, MAX_LOCAL_WAIT * 1.5)).to.equal(1);
+    // Asked again every window, at no cost: no backoff.
+    expect(window(12, MAX_LOCAL_WAIT * 0.5)).to.equal(2);
+  });
+
+  it("counts a wait in every window it spans, and one still going up to now", () => {
+    const ramp = new ConnectionRamp(4, 0);
+    ramp.opened(0);
+    // Too little of a window to judge, and no whole window yet.
+    ramp.ringFull(0, 0);
+    expect(ramp.heldBackLocally(MIN_JUDGED)).to.equal(false);
+    expect(ramp.heldBackLocally(100)).to.equal(true);
+    ramp.endWindow(WINDOW);
+    // The wait goes on into the next window: a young window is judged by the last whole one (all waiting).
+    expect(ramp.heldBackLocally(WINDOW + 10)).to.equal(true);
+    ramp.reading(0, WINDOW + 20);
+    // 20 ms of 250 waited in this window: 0.08, under MAX_LOCAL_WAIT.
+    expect(ramp.heldBackLocally(2 * WINDOW)).to.equal(false);
+    ramp.endWindow(2 * WINDOW);
+    // A wait of a connection that closes is dropped with it.
+    ramp.ringFull(0, 2 * WINDOW);
+    ramp.closed(0);
+    ramp.opened(1);
+    expect(ramp.heldBackLocally(3 * WINDOW)).to.equal(false);
   });
 });

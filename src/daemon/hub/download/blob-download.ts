@@ -249,10 +249,31 @@ export class Download {
   #next(): Task | undefined {
     if (this.#internal.signal.aborted) return undefined;
     const queued = this.#queue.shift();
-    if (queued) return queued;
+    if (!queued) return this.#split();
+    // Alone, and waiting on the disk or the hash: another connection would not help, fewer seams do.
+    const alone = this.#live === 1 && this.#ramp.wanted === 1;
+    return alone && this.#ramp.heldBackLocally(performance.now()) ? this.#coalesce(queued) : queued;
+  }
+
+  /** The tail half of a slow connection's range, if one is slow enough (download-task.ts). */
+  #split(): Task | undefined {
     const split = splitSlowest(this.#active, this.#o.minSplitBytes);
     if (split) this.#stats.splits++;
     return split;
+  }
+
+  /**
+   * `task` and the queued ranges that follow it without a gap, up to `coalesceChunks` chunks in all, as one task.
+   * Measured on this project's 2-core VM, 1 GiB durable from the fake Hub on loopback, one connection, 10 alternating
+   * rounds: 256 MiB requests took 1.85 s (median) against 1.96 s with 64 MiB ones.
+   */
+  #coalesce(task: Task): Task {
+    const limit = this.#o.coalesceChunks * this.#o.chunkSize;
+    let end = task.end;
+    while (this.#queue.length > 0 && this.#queue[0].start === end && this.#queue[0].end - task.start <= limit) {
+      end = this.#queue.shift()!.end;
+    }
+    return end === task.end ? task : newTask(task.start, end);
   }
 
   /** Whether any active range is still big enough to be split later. */
@@ -317,6 +338,10 @@ export class Download {
             this.#ramp.received(connection, n);
             recordReceived(task, n);
           },
+          onFullRing: (paused) => {
+            if (paused) this.#ramp.ringFull(connection, performance.now());
+            else this.#ramp.reading(connection, performance.now());
+          },
           write: async (buffer, length) => {
             const position = order.place(length);
             writing++;
@@ -347,6 +372,7 @@ export class Download {
       throw err;
     } finally {
       clearTimeout(timer);
+      this.#ramp.reading(connection, performance.now());
       task.received = task.pos;
     }
   }

@@ -54,6 +54,14 @@ export interface DownloadOptions {
    * 4 batches per connection, in the same time (2.05 s against 2.13, 8 alternating rounds).
    */
   writeBuffers?: number;
+  /**
+   * While one connection is all a download has and it waits on its own side (the disk, the hash: its write ring
+   * full for over a tenth of the time, connection-ramp.ts), one request covers up to this many queued chunks that
+   * follow each other. Every request ends by waiting for its last writes and then a round trip before its first
+   * byte, and the disk idles at each of those seams. A connection the network holds back keeps to one chunk: more
+   * connections are about to join, and they share the queue. Default 4; 1 keeps every request to its chunk.
+   */
+  coalesceChunks?: number;
   /** Only split a slow connection's range when each half would be at least this big. Default 8 MiB. */
   minSplitBytes?: number;
   /**
@@ -172,6 +180,7 @@ export function resolveDownloadOptions(options: DownloadOptions): ResolvedDownlo
     writeBufferBytes: options.writeBufferBytes ?? 4 * MiB,
     writeBuffers: options.writeBuffers ?? 4,
     minSplitBytes: options.minSplitBytes ?? 8 * MiB,
+    coalesceChunks: Math.max(1, options.coalesceChunks ?? 4),
     durable: options.durable ?? true,
     durableIntervalMs: options.durableIntervalMs ?? 500,
     directIo: options.directIo ?? true,

@@ -75,6 +75,8 @@ class Exchange {
   /** Writes in flight, by batch index; each settles (never rejects) once its batch is free or the exchange failed. */
   readonly #writes = new Map<number, Promise<void>>();
   #paused: { buf: Buffer; off: number; end: number } | undefined;
+  /** Reading is paused on a full ring (told to the receiver once per pause). */
+  #ringFull = false;
   #finished = false;
   #released = false;
   /** The one drain of this exchange: completing and failing may both ask for it. */
@@ -215,7 +217,7 @@ class Exchange {
       return false;
     }
     // A full batch goes to disk; if the other one is still being written, stop reading until it is done.
-    if (this.#fillLength === this.#batches[this.#fill].length && !this.#submit()) return false;
+    if (this.#fillLength === this.#batches[this.#fill].length && !this.#submit()) return this.#pauseOnFullRing();
   }
 
   /** Copy body bytes into batches; returns false (pausing the socket) when every batch is busy, the rest kept in `#paused`. */
@@ -237,7 +239,7 @@ class Exchange {
       if (this.#fillLength === this.#batches[this.#fill].length) {
         if (!this.#submit()) {
           this.#paused = { buf, off, end };
-          return false;
+          return this.#pauseOnFullRing();
         }
       }
       const batch = this.#batches[this.#fill];
@@ -253,6 +255,24 @@ class Exchange {
       this.#complete();
       return false;
     }
+  }
+
+  /**
+   * Reading stops until a write frees a batch, or the complete body's writes settle (the receiver hears of it: its
+   * side is the slower one).
+   */
+  #pauseOnFullRing(): false {
+    if (!this.#ringFull) {
+      this.#ringFull = true;
+      this.receiver.onFullRing?.(true);
+    }
+    return false;
+  }
+
+  #readingAgain(): void {
+    if (!this.#ringFull) return;
+    this.#ringFull = false;
+    this.receiver.onFullRing?.(false);
   }
 
   /**
@@ -281,6 +301,7 @@ class Exchange {
         if (full && !this.#submit()) return;
         this.#paused = undefined;
         if (p && this.#consume(p.buf, p.off, p.end) === false) return;
+        this.#readingAgain();
         this.conn.socket.resume();
       },
       (err: unknown) => {
@@ -318,8 +339,11 @@ class Exchange {
     if (this.#finished) return;
     this.#finished = true;
     this.#cleanup();
+    // The next request waits for these writes: as much a wait on the receiver's side as a full ring.
+    if (this.#writes.size > 0) this.#pauseOnFullRing();
     void this.#drain().then(
       () => {
+        this.#readingAgain();
         this.#releaseBatches();
         if (this.#failure !== undefined) return this.#reject(this.#failure);
         if (this.#keepAlive && this.#remaining === 0) release(this.conn);

@@ -17,6 +17,12 @@ export interface RangeReceiver {
   /** Bytes arrived (before they are written): for stall timers and rate measurement. */
   onBytes?(n: number): void;
   /**
+   * Reading paused because every batch was busy, or the body is complete and its writes are awaited (`true`: the
+   * receiver's side, its disk or hash, is what the connection waits for), and read on again, or the exchange is over
+   * (`false`). Each pause is followed by its end unless the exchange fails first.
+   */
+  onFullRing?(paused: boolean): void;
+  /**
    * Persist a batch (backed by a SharedArrayBuffer, so it can go to a worker without a copy). Writes are issued in
    * the order of the body, each before the one before it has resolved (up to `batchCount - 1` in flight), and may
    * resolve in any order; reading pauses while every batch is busy. The receiver may keep the batch by resolving
