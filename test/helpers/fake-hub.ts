@@ -11,7 +11,9 @@
  * - the Hub's errors: 401 `RepoNotFound` (anonymous, unknown or private repo), 404 `RepoNotFound` (with a token),
  *   401/403 `GatedRepo`, 404 `RevisionNotFound` / `EntryNotFound`, 401 for an invalid token;
  * - fault injection per file (a 5xx answer, a connection reset or a stall after N bytes, a corrupted byte) and
- *   counters of bytes and requests served per file, so tests can assert how much a resume re-fetched.
+ *   counters of bytes and requests served per file, so tests can assert how much a resume re-fetched;
+ * - CDN addresses that expire (`cdnUrlTtlMs`: then 403 with S3's "Request has expired", as a signed URL does), and a
+ *   delay before every Hub answer (`hubLatencyMs`: the round trip to the Hub and its time to resolve a file).
  */
 import crypto from "node:crypto";
 import http from "node:http";
@@ -111,13 +113,24 @@ export class FakeHub {
   cdnSawAuthorization = false;
   /** Per-response rate limit in bytes/s (undefined: as fast as the socket takes it). */
   throttleBytesPerSecond: number | undefined;
+  /** How long a CDN address from a redirect is good for (undefined: forever); past it the CDN answers 403. */
+  cdnUrlTtlMs: number | undefined;
+  /** Delay before the Hub's origin answers each request (undefined: none). The CDN answers at once. */
+  hubLatencyMs: number | undefined;
   url = "";
   cdnUrl = "";
 
   private constructor(options: FakeHubOptions) {
     this.#options = options;
     this.throttleBytesPerSecond = options.throttleBytesPerSecond;
-    this.#hub = http.createServer((req, res) => this.#handleHub(req, res));
+    this.#hub = http.createServer((req, res) => {
+      if (!this.hubLatencyMs) return this.#handleHub(req, res);
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        this.#handleHub(req, res);
+      }, this.hubLatencyMs);
+      this.#timers.add(timer);
+    });
     this.#cdn = http.createServer((req, res) => this.#handleCdn(req, res));
     for (const s of [this.#hub, this.#cdn]) {
       s.on("connection", (socket) => {
@@ -286,7 +299,8 @@ export class FakeHub {
     if (file.lfs) {
       const location =
         `${this.cdnUrl}/repos/${file.sha256}?repo=${encodeURIComponent(repo.spec.id)}` +
-        `&file=${encodeURIComponent(file.path)}&sig=${crypto.randomBytes(8).toString("hex")}`;
+        `&file=${encodeURIComponent(file.path)}&sig=${crypto.randomBytes(8).toString("hex")}` +
+        (this.cdnUrlTtlMs !== undefined ? `&expires=${Date.now() + this.cdnUrlTtlMs}` : "");
       return reply(302, {
         ...common,
         location,
@@ -311,6 +325,13 @@ export class FakeHub {
     if (!file || !url.pathname.endsWith(`/${file.sha256}`)) {
       entry.status = 404;
       res.writeHead(404).end();
+      return;
+    }
+    const expires = url.searchParams.get("expires");
+    if (expires !== null && Date.now() > Number(expires)) {
+      entry.status = 403;
+      res.writeHead(403, { "content-type": "application/xml" });
+      res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>`);
       return;
     }
     entry.status = this.#serveContent(req, res, file, { etag: `"${file.sha256}"` });

@@ -126,6 +126,38 @@ describe("hub downloader (fake hub)", function () {
     }
   });
 
+  it("asks the CDN's address directly after the first redirect, without the token, and the Hub again once it expired", async () => {
+    const own = await FakeHub.start({ token: "hf_secret", repos: [{ id: REPO, private: true, files: [{ path: FILE, content }] }] });
+    const cdnAnswers = () => own.log.filter((l) => l.server === "cdn").map((l) => l.status);
+    const resolves = () => own.log.filter((l) => l.server === "hub" && l.path.includes("/resolve/")).length;
+    const withToken = { ...request(), url: `${own.url}/${REPO}/resolve/main/${FILE}`, headers: { authorization: "Bearer hf_secret" } };
+    const lone = { concurrency: 1, coalesceChunks: 1 };
+    try {
+      const first = await downloadBlob(withToken, options(lone));
+      expect(fs.readFileSync(first.path).equals(content)).to.equal(true);
+      expect(cdnAnswers().length).to.be.greaterThanOrEqual(7);
+      expect(cdnAnswers().every((s) => s === 206)).to.equal(true);
+      expect(resolves()).to.equal(1);
+      expect(own.cdnSawAuthorization).to.equal(false);
+
+      // Addresses good for 150 ms, at 8 MiB/s (a chunk in ~125 ms): some expire before they are asked again.
+      fs.rmSync(blobsDir, { recursive: true, force: true });
+      own.resetCounters();
+      own.cdnUrlTtlMs = 150;
+      own.throttleBytesPerSecond = 8 * MiB;
+      const again = await downloadBlob(withToken, options(lone));
+      expect(fs.readFileSync(again.path).equals(content)).to.equal(true);
+      expect(cdnAnswers()).to.include(403);
+      // Each refusal sent the next request to the Hub at once, not counted as a failed attempt.
+      expect(resolves()).to.equal(1 + cdnAnswers().filter((s) => s === 403).length);
+      expect(again.stats.retries).to.equal(0);
+      expect(own.bytesServed(REPO, FILE)).to.equal(content.length);
+      expect(own.cdnSawAuthorization).to.equal(false);
+    } finally {
+      await own.close();
+    }
+  });
+
   it("lets idle connections take over half of a slow connection's range", async () => {
     // One response slows to 256 KiB/s after its first 256 KiB: the other connection splits off its remaining range.
     hub.fault(REPO, FILE, { kind: "slow", afterBytes: 256 * 1024, bytesPerSecond: 256 * 1024 });

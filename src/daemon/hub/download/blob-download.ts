@@ -22,13 +22,15 @@ import { BlobWriteError, BlobWriter } from "./blob-writer.js";
 import { backoffMs, sleep } from "../hf-client.js";
 import { DigestMismatchError, HubError, InsufficientStorageError, UpstreamError } from "../hub-errors.js";
 import { fsyncDir, progressPathOf, ProgressJournal, readPartialProgress } from "./partial-progress.js";
-import { rangeGet, RangeProtocolError } from "../range/range-client.js";
+import { rangeGet, RangeProtocolError, withoutCredentials } from "../range/range-client.js";
 import { checkRangeResponse } from "./range-response-check.js";
 import { ConnectionRamp } from "./connection-ramp.js";
 
 const MiB = 1024 * 1024;
 /** How often an idle connection looks for a slow one to help. */
 const SPLIT_POLL_MS = 250;
+/** Statuses by which an address the Hub redirected to earlier says it is no longer good (expired, withdrawn). */
+const ADDRESS_REFUSED = new Set([401, 403, 404, 410]);
 /** The window over which the connections' rate is measured to decide on another one (connection-ramp.ts). */
 const RAMP_WINDOW_MS = 250;
 
@@ -53,6 +55,14 @@ export class Download {
   readonly #ramp: ConnectionRamp;
   /** Connections open now: their rings share `writeBuffers`. */
   #live = 0;
+  /**
+   * Where the Hub last redirected a request that was then answered with the file's bytes (its CDN): later requests
+   * go there directly, saving each a round trip to the Hub and its time to resolve the file, as huggingface_hub and
+   * hf_transfer do. Forgotten when a request to it fails: signed addresses expire (403), CDN nodes fail. Measured
+   * with the fake Hub answering 100 ms late (a distant Hub), 1 GiB, alternating: 2.27 s against 2.76 s (median of 6)
+   * on loopback, 3.99 s against 4.56 s (512 MiB, median of 4) over four connections each capped at 60 MiB/s.
+   */
+  #location: string | undefined;
 
   constructor(request: DownloadRequest, options: DownloadOptions) {
     if (!request.sha256 && !request.gitSha1) throw new Error("downloadBlob needs an expected sha256 or git blob id");
@@ -286,12 +296,20 @@ export class Download {
     let attempt = 0;
     while (task.pos < task.end) {
       const before = task.pos;
-      const outcome = await this.#fetchRange(task, connection).then(
+      const location = this.#location;
+      const answer: { status?: number } = {};
+      const outcome = await this.#fetchRange(task, connection, location, answer).then(
         () => undefined,
         (err: unknown) => err,
       );
       if (outcome === undefined) continue;
       if (this.#internal.signal.aborted) throw this.#internal.signal.reason;
+      if (location !== undefined) {
+        if (this.#location === location) this.#location = undefined;
+        // Refused by the address the Hub gave earlier (a signed address expires with a 403): the Hub's answer
+        // decides, asked at once and not counted. A server's failure (5xx, 429) is retried as any other.
+        if (answer.status !== undefined && ADDRESS_REFUSED.has(answer.status)) continue;
+      }
       const { retryable, error, stalled, delayMs } = classify(outcome);
       if (stalled) this.#stats.stalls++;
       if (!retryable) throw error;
@@ -309,7 +327,11 @@ export class Download {
     }
   }
 
-  async #fetchRange(task: Task, connection: number): Promise<void> {
+  /**
+   * One attempt at the rest of `task`: from `location` (an address the Hub redirected to before) when given, else
+   * from the request's URL. `answer.status` is set to the final response's status.
+   */
+  async #fetchRange(task: Task, connection: number, location: string | undefined, answer: { status?: number }): Promise<void> {
     const attempt = new AbortController();
     const signal = AbortSignal.any([this.#internal.signal, attempt.signal]);
     let stalled = false;
@@ -328,10 +350,16 @@ export class Download {
     restartSampling(task);
     armStallTimer();
     try {
+      const url = location ?? this.#req.url;
+      const sameOrigin = new URL(url).origin === new URL(this.#req.url).origin;
       await rangeGet(
-        this.#req.url,
+        url,
         {
-          onResponse: (head) => checkRangeResponse(head, task, this.#req, this.#label),
+          onResponse: (head) => {
+            answer.status = head.status;
+            checkRangeResponse(head, task, this.#req, this.#label);
+            if (head.url !== this.#req.url) this.#location = head.url;
+          },
           wanted: () => task.end - task.received,
           onBytes: (n) => {
             armStallTimer();
@@ -355,7 +383,11 @@ export class Download {
           },
         },
         {
-          headers: { ...this.#req.headers, range: `bytes=${task.pos}-${task.end - 1}`, "accept-encoding": "identity" },
+          headers: {
+            ...(sameOrigin ? this.#req.headers : withoutCredentials(this.#req.headers)),
+            range: `bytes=${task.pos}-${task.end - 1}`,
+            "accept-encoding": "identity",
+          },
           signal,
           batchBytes: this.#o.writeBufferBytes,
           batchCount: ringBatches(this.#o.writeBuffers, this.#live),

@@ -3,7 +3,10 @@ import type { Logger } from "pino";
 
 /** The file to download. */
 export interface DownloadRequest {
-  /** URL for ranged GETs: the Hub's resolve URL (its redirect to the CDN is followed, and re-resolved per chunk). */
+  /**
+   * URL for ranged GETs: the Hub's resolve URL. Its redirect to the CDN is followed, and the CDN's address then asked
+   * directly until a request to it fails (it is resolved again then).
+   */
   url: string;
   /** Request headers (e.g. from HubClient.headersFor: the token goes to the Hub origin only). */
   headers?: Record<string, string>;

@@ -27,7 +27,7 @@ const MAX_HEAD = 64 * 1024;
  */
 export async function rangeGet(url: string, receiver: RangeReceiver, options: RangeGetOptions = {}): Promise<void> {
   let current = new URL(url);
-  const headers = { ...options.headers };
+  let headers = { ...options.headers };
   const max = options.maxRedirects ?? 10;
   for (let hop = 0; ; hop++) {
     const outcome = await exchange(current, headers, receiver, options);
@@ -35,13 +35,14 @@ export async function rangeGet(url: string, receiver: RangeReceiver, options: Ra
     if (hop >= max) throw new RangeProtocolError(`too many redirects for ${current.origin}${current.pathname}`, false);
     const next = URL.canParse(outcome.location, current.href) ? new URL(outcome.location, current) : undefined;
     if (!next) throw new RangeProtocolError(`invalid redirect location "${outcome.location.slice(0, 100)}"`, false);
-    if (next.origin !== current.origin) {
-      for (const k of Object.keys(headers)) {
-        if (k.toLowerCase() === "authorization" || k.toLowerCase() === "cookie") delete headers[k];
-      }
-    }
+    if (next.origin !== current.origin) headers = withoutCredentials(headers);
     current = next;
   }
+}
+
+/** `headers` without the ones that prove who is asking: they stay on the origin they were meant for. */
+export function withoutCredentials(headers: Record<string, string> = {}): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => !["authorization", "cookie"].includes(k.toLowerCase())));
 }
 
 type Outcome = { kind: "done" } | { kind: "redirect"; location: string };
