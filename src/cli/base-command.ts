@@ -129,13 +129,26 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 }
 
+/** Whether the daemon the CLI talks to runs on this machine (a credential sent to it stays here). */
+function daemonIsLocal(settings: MlxmConfig): boolean {
+  return isLoopbackHost(settings.host) || settings.host === "0.0.0.0" || settings.host === "::";
+}
+
+/**
+ * The CLI's HF_TOKEN, for a pull the daemon runs: sent only to a daemon on this machine (the CLI speaks plain HTTP,
+ * and a token must not cross a network in the clear). A daemon elsewhere uses its own HF_TOKEN.
+ */
+export function hubTokenForDaemon(settings: MlxmConfig): string | undefined {
+  return daemonIsLocal(settings) ? settings.hub.token : undefined;
+}
+
 /**
  * What the CLI authenticates with: MLXM_API_KEY when set, else, for a daemon on this machine, the admin token the
  * daemon wrote in MLXM_HOME. The admin token never goes to another host.
  */
 export function cliCredential(settings: MlxmConfig): string | undefined {
   if (settings.apiKey) return settings.apiKey;
-  return isLoopbackHost(settings.host) || settings.host === "0.0.0.0" || settings.host === "::" ? readAdminToken(settings.home) : undefined;
+  return daemonIsLocal(settings) ? readAdminToken(settings.home) : undefined;
 }
 
 /** The exit code, stable error code and a suggestion for any error a command can end with. */

@@ -18,6 +18,8 @@ export interface PullSessionOptions {
   file?: string;
   revision?: string;
   detach?: boolean;
+  /** The CLI's HF_TOKEN, when it may go to this daemon (hubTokenForDaemon). */
+  hubToken?: string;
   json: boolean;
   log: (line: string) => void;
 }
@@ -49,7 +51,7 @@ export async function runPull(client: MlxmClient, model: string, options: PullSe
   process.on("SIGINT", onSigint);
 
   try {
-    for await (const p of client.pull(model, { file: options.file, revision: options.revision, signal: detach.signal })) {
+    for await (const p of client.pull(model, { file: options.file, revision: options.revision, signal: detach.signal, hubToken: options.hubToken })) {
       if (p.name) name = p.name;
       if (!paused) view.update(p);
       if (options.detach && p.digest) {

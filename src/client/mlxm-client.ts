@@ -83,9 +83,12 @@ export class MlxmClient {
    */
   async *pull(
     model: string,
-    options: { file?: string; revision?: string; signal?: AbortSignal } = {},
+    options: { file?: string; revision?: string; signal?: AbortSignal; hubToken?: string } = {},
   ): AsyncGenerator<PullProgress> {
-    const res = await this.request("POST", "/api/pull", { model, file: options.file, revision: options.revision, stream: true }, { signal: options.signal });
+    const body = { model, file: options.file, revision: options.revision, stream: true };
+    // The caller's Hugging Face token: a pull this starts uses it instead of the daemon's HF_TOKEN.
+    const headers = options.hubToken ? { "x-hf-token": options.hubToken } : undefined;
+    const res = await this.request("POST", "/api/pull", body, { signal: options.signal, headers });
     for await (const line of readNdjson(res.body, res.status)) yield PullProgress.parse(line);
   }
 
@@ -248,12 +251,12 @@ export class MlxmClient {
     method: string,
     path: string,
     body?: unknown,
-    opts: RequestOptions & { timeoutMs?: number } = {},
+    opts: RequestOptions & { timeoutMs?: number; headers?: Record<string, string> } = {},
   ): Promise<Response> {
     const signals = [opts.signal, opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined].filter(
       (s): s is AbortSignal => s !== undefined,
     );
-    const headers: Record<string, string> = { accept: "application/json", ...this.extraHeaders() };
+    const headers: Record<string, string> = { accept: "application/json", ...this.extraHeaders(), ...opts.headers };
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     let res: Response;

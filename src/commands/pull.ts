@@ -1,5 +1,5 @@
 import { Args, Flags, ux } from "@oclif/core";
-import { BaseCommand } from "../cli/base-command.js";
+import { BaseCommand, hubTokenForDaemon } from "../cli/base-command.js";
 import { runPull, type PullOutcome } from "../cli/pull-session.js";
 
 export default class Pull extends BaseCommand<typeof Pull> {
@@ -41,6 +41,7 @@ The daemon owns the pull: Ctrl-C asks whether to cancel it (on a terminal) or le
       file: this.flags.file,
       revision: this.flags.revision,
       detach: this.flags.detach,
+      hubToken: hubTokenForDaemon(this.settings),
       json: this.jsonEnabled(),
       // oclif silences this.log under --json; progress lines are the JSON output here.
       log: (l) => ux.stdout(l),

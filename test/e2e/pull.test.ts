@@ -209,17 +209,24 @@ describe("mlxm pull (e2e)", function () {
       own = undefined;
     });
 
-    it("needs HF_TOKEN for a gated repo and works with it", async () => {
+    it("needs HF_TOKEN for a gated repo, and takes it from the CLI's environment without a daemon restart", async () => {
       const without = await runCli(["pull", "mlxm-test/gated-GGUF:Q8_0"], env);
       expect(without.code).to.not.equal(0);
       expect(without.stderr).to.contain("HF_TOKEN");
       expect(without.stderr).not.to.contain(TOKEN);
-      await runCli(["daemon", "stop"], env);
+      const pidFile = path.join(env.home, "daemon.pid");
+      const daemonPid = (JSON.parse(fs.readFileSync(pidFile, "utf8")) as { pid: number }).pid;
 
+      // As the message says: set HF_TOKEN and pull again. The daemon started without it still serves the pull.
       const withToken = { ...env, extra: { ...env.extra, HF_TOKEN: TOKEN } };
       const pull = await runCli(["pull", "mlxm-test/gated-GGUF:Q8_0"], withToken);
       expect(pull.code, pull.stderr).to.equal(0);
+      expect((JSON.parse(fs.readFileSync(pidFile, "utf8")) as { pid: number }).pid, "the same daemon").to.equal(daemonPid);
       expect(hub.cdnSawAuthorization, "the token stays on the Hub's origin").to.equal(false);
+      // Not written anywhere in the home: not in the database, not in the daemon's log.
+      const files = fs.readdirSync(env.home, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.parentPath.includes("blobs"));
+      expect(files.length).to.be.greaterThan(2);
+      for (const f of files) expect(fs.readFileSync(path.join(f.parentPath, f.name)).includes(TOKEN), f.name).to.equal(false);
     });
 
     it("resumes from the bytes on disk after the daemon is killed mid-pull", async () => {

@@ -13,6 +13,8 @@ import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { FakeHub, sha256Hex } from "../helpers/fake-hub.js";
 import { splitTinyLlama } from "../helpers/split-model.js";
 
+const CALLER_TOKEN = "hf_callerOwnToken123";
+
 describe("native API: pull cancel and delete (fake Hub, real daemon)", function () {
   this.timeout(120_000);
   let hub: FakeHub;
@@ -23,7 +25,10 @@ describe("native API: pull cancel and delete (fake Hub, real daemon)", function 
 
   before(async () => {
     hub = await FakeHub.start({
+      // Granted to the gated repo below; the daemon itself has no HF_TOKEN.
+      token: CALLER_TOKEN,
       repos: [
+        { id: "mlxm-test/gated-GGUF", gated: "manual", files: [{ path: "gated-Q8_0.gguf", content: q8 }] },
         // The same bytes in two repos: two models, one blob.
         { id: "mlxm-test/a-GGUF", files: [{ path: "a-Q8_0.gguf", content: q8 }] },
         { id: "mlxm-test/b-GGUF", files: [{ path: "b-Q8_0.gguf", content: q8 }] },
@@ -39,15 +44,49 @@ describe("native API: pull cancel and delete (fake Hub, real daemon)", function 
   });
 
   /** Pull `model` to the end; returns the name it is stored under (the one model the list did not have). */
-  async function pull(model: string): Promise<string> {
+  async function pull(model: string, hubToken?: string): Promise<string> {
     const before = new Set((await d.client.list()).models.map((m) => m.name));
     let last: PullProgress | undefined;
-    for await (const p of d.client.pull(model)) last = p;
+    for await (const p of d.client.pull(model, { hubToken })) last = p;
     expect(last?.status).to.equal("success");
     const added = (await d.client.list()).models.map((m) => m.name).filter((n) => !before.has(n));
     expect(added).to.have.length(1);
     return added[0]!;
   }
+
+  it("pulls a gated repo with the caller's own token (X-HF-Token), refuses a malformed one, and stores it nowhere", async () => {
+    const refusal = async (hubToken?: string) => {
+      try {
+        for await (const _ of d.client.pull("mlxm-test/gated-GGUF", { hubToken })) void _;
+      } catch (err) {
+        return err as MlxmError;
+      }
+      throw new Error("expected the pull to be refused");
+    };
+    // The daemon's own environment has no token: the Hub's gated answer, saying what to set.
+    expect((await refusal()).message).to.contain("HF_TOKEN");
+    // A header that cannot be a token: a plain 400 before any pull starts, the value not echoed.
+    const malformed = await fetch(`${d.baseUrl}/api/pull`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-hf-token": "hf_has a space" },
+      body: JSON.stringify({ model: "mlxm-test/gated-GGUF" }),
+    });
+    expect(malformed.status).to.equal(400);
+    const text = await malformed.text();
+    expect(text).to.contain("x-hf-token");
+    expect(text).not.to.contain("has a space");
+
+    const name = await pull("mlxm-test/gated-GGUF", CALLER_TOKEN);
+    expect(name).to.equal("hf.co/mlxm-test/gated-GGUF:Q8_0");
+    expect(hub.cdnSawAuthorization, "the token stays on the Hub's origin").to.equal(false);
+    // Kept for that pull only: not in the database (or its journal), so nothing another caller could reuse.
+    const dbFiles = fs.readdirSync(d.home).filter((n) => n.startsWith("mlxm.db"));
+    expect(dbFiles).to.include("mlxm.db");
+    for (const f of dbFiles) {
+      expect(fs.readFileSync(path.join(d.home, f)).includes(CALLER_TOKEN), f).to.equal(false);
+    }
+    await d.client.deleteModel(name);
+  });
 
   it("cancels a running pull: the stream ends with an in-band cancelled error, and a second cancel is a 404", async () => {
     hub.throttleBytesPerSecond = 256 * 1024;

@@ -1,6 +1,10 @@
 /**
  * `/api/pull` and `/api/delete` (Ollama's shapes) plus `/api/pull/cancel`. The daemon owns each pull: a client
  * that disconnects only detaches from the progress stream, the pull goes on.
+ *
+ * A pull request may carry the caller's Hugging Face token in `X-HF-Token` (the CLI sends its HF_TOKEN to a daemon
+ * on this machine): a pull it starts uses that token instead of the daemon's, so `HF_TOKEN=… mlxm
+ * pull` works whatever environment the daemon was started in. The token is never stored or logged.
  */
 import fs from "node:fs";
 import { jsonBody } from "./json-body.js";
@@ -8,8 +12,20 @@ import { Router } from "express";
 import { CancelPullRequest, DeleteRequest, PullRequest, type DeleteResponse, type PullProgress } from "../../protocol/pull.js";
 import type { DaemonContext } from "../context.js";
 import { parseBody } from "../compat/parse.js";
-import { modelNotFound } from "../errors.js";
+import { badRequest, modelNotFound } from "../errors.js";
 import { ndjsonFormat, sendStream } from "./streaming.js";
+
+/** The header a pull request carries its caller's Hugging Face token in. */
+export const HUB_TOKEN_HEADER = "x-hf-token";
+
+/** The token from its header: absent or empty is none; one that could not be a token is refused (never echoed). */
+function hubTokenOf(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (value.length > 1024 || !/^[\x21-\x7e]+$/.test(value)) {
+    throw badRequest(`the ${HUB_TOKEN_HEADER} header is not a Hugging Face token (printable ASCII without spaces, at most 1024 characters)`);
+  }
+  return value;
+}
 
 export function createPullRouter(ctx: DaemonContext): Router {
   const router = Router();
@@ -18,11 +34,12 @@ export function createPullRouter(ctx: DaemonContext): Router {
 
   router.post("/pull", json, async (req, res) => {
     const body = parseBody(PullRequest, req.body);
+    const hubToken = hubTokenOf(req.get(HUB_TOKEN_HEADER));
     const { pulls } = ctx.services();
     const detach = new AbortController();
     res.on("close", () => detach.abort());
     // A malformed reference throws here, before anything is sent: a plain 400.
-    const handle = pulls.pull((body.model ?? body.name)!, { file: body.file, revision: body.revision, signal: detach.signal });
+    const handle = pulls.pull((body.model ?? body.name)!, { file: body.file, revision: body.revision, signal: detach.signal, hubToken });
 
     if (body.stream === false) {
       for await (const _ of handle) void _;

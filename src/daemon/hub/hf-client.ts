@@ -105,8 +105,10 @@ export class HubClient {
   readonly #userAgent: string;
   readonly #timeoutMs: number;
   readonly #attempts: number;
+  readonly #options: HubClientOptions;
 
   constructor(options: HubClientOptions = {}) {
+    this.#options = options;
     this.endpoint = (options.endpoint ?? DEFAULT_HUB_ENDPOINT).replace(/\/+$/, "");
     this.#origin = new URL(this.endpoint).origin;
     this.#token = options.token || undefined;
@@ -114,6 +116,11 @@ export class HubClient {
     this.#userAgent = options.userAgent ?? "mlxm";
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#attempts = options.attempts ?? 3;
+  }
+
+  /** The same endpoint and settings with another token (a caller's own, for its pull). */
+  withToken(token: string): HubClient {
+    return new HubClient({ ...this.#options, token });
   }
 
   /** Whether a token is configured (the token itself is never exposed). */

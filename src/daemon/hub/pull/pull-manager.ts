@@ -60,7 +60,7 @@ export class PullManager {
     if (this.#disposed) throw new PullInterruptedError("the daemon is shutting down");
     const parsed = parseModelRef(ref, options);
     const key = requestKey(parsed);
-    const task = this.#byKey.get(key) ?? this.#start(key, { kind: "request", ref: parsed, input: ref });
+    const task = this.#byKey.get(key) ?? this.#start(key, { kind: "request", ref: parsed, input: ref, hubToken: options.hubToken });
     return task.handle(options.signal);
   }
 
@@ -170,11 +170,13 @@ export class PullManager {
       durationMs: 0,
     };
     const signal = task.controller.signal;
+    const hubToken = source.kind === "request" ? source.hubToken : undefined;
+    const hub = hubToken ? this.#deps.hub.withToken(hubToken) : this.#deps.hub;
     try {
       task.fanout.publish({ status: "pulling manifest" });
       let plan: PullPlan;
       if (source.kind === "resume" && source.plan) plan = source.plan;
-      else plan = await planPull(this.#deps.hub, source.ref, source.kind === "request" ? source.input : source.row.ref, signal);
+      else plan = await planPull(hub, source.ref, source.kind === "request" ? source.input : source.row.ref, signal);
       task.plan = plan;
       task.name = plan.name;
       stats.files = plan.files.length;
@@ -200,7 +202,7 @@ export class PullManager {
         source.kind === "resume" ? "resuming pull" : "pull started");
 
       await checkSpace(this.blobs, plan);
-      const paths = await downloadPlan(this.#transfer, { task, plan, rowId: row.id, stats, signal });
+      const paths = await downloadPlan({ ...this.#transfer, hub }, { task, plan, rowId: row.id, stats, signal });
 
       task.fanout.publish({ status: "writing manifest" });
       const model = await this.#register(plan, paths);

@@ -5,7 +5,7 @@ import { Fanout } from "./progress-fanout.js";
 import type { PullHandle, PullPlan, PullProgress, PullSummary } from "./pull-types.js";
 
 /** Where a pull comes from: a caller's request, or an unfinished row resumed at start-up. */
-export type Source = { kind: "request"; ref: ModelRef; input: string } | { kind: "resume"; row: PullRow; plan?: PullPlan; ref: ModelRef };
+export type Source = { kind: "request"; ref: ModelRef; input: string; hubToken?: string } | { kind: "resume"; row: PullRow; plan?: PullPlan; ref: ModelRef };
 
 /** A pull in progress, shared by every caller attached to it. */
 export class PullTask {

@@ -64,6 +64,12 @@ export interface PullManagerDeps {
 export interface PullOptions extends ModelRefOptions {
   /** Aborting detaches this caller only; the pull continues (use `cancel()` to stop it). */
   signal?: AbortSignal;
+  /**
+   * The caller's Hugging Face token, used instead of the daemon's (HF_TOKEN) for a pull this call starts; a caller
+   * that joins a pull already running does not change it. Never stored: a pull resumed after a restart uses the
+   * daemon's.
+   */
+  hubToken?: string;
 }
 
 /** Counters of one pull (summed over its files). */
