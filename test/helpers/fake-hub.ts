@@ -12,7 +12,7 @@
  *   401/403 `GatedRepo`, 404 `RevisionNotFound` / `EntryNotFound`, 401 for an invalid token;
  * - fault injection per file (a 5xx answer, a connection reset or a stall after N bytes, a corrupted byte) and
  *   counters of bytes and requests served per file, so tests can assert how much a resume re-fetched;
- * - CDN addresses that expire (`cdnUrlTtlMs`: then 403 with S3's "Request has expired", as a signed URL does), and a
+ * - CDN addresses that expire (`cdnUrlTtlMs`, `cdnUrlMaxUses`: then 403 with S3's "Request has expired", as a signed URL does), and a
  *   delay before every Hub answer (`hubLatencyMs`: the round trip to the Hub and its time to resolve a file).
  */
 import crypto from "node:crypto";
@@ -115,6 +115,9 @@ export class FakeHub {
   throttleBytesPerSecond: number | undefined;
   /** How long a CDN address from a redirect is good for (undefined: forever); past it the CDN answers 403. */
   cdnUrlTtlMs: number | undefined;
+  /** How many requests a CDN address from a redirect is good for (undefined: any number); then 403. */
+  cdnUrlMaxUses: number | undefined;
+  readonly #cdnUrlUses = new Map<string, number>();
   /** Delay before the Hub's origin answers each request (undefined: none). The CDN answers at once. */
   hubLatencyMs: number | undefined;
   url = "";
@@ -328,7 +331,10 @@ export class FakeHub {
       return;
     }
     const expires = url.searchParams.get("expires");
-    if (expires !== null && Date.now() > Number(expires)) {
+    const sig = url.searchParams.get("sig") ?? "";
+    const uses = (this.#cdnUrlUses.get(sig) ?? 0) + 1;
+    this.#cdnUrlUses.set(sig, uses);
+    if ((expires !== null && Date.now() > Number(expires)) || (this.cdnUrlMaxUses !== undefined && uses > this.cdnUrlMaxUses)) {
       entry.status = 403;
       res.writeHead(403, { "content-type": "application/xml" });
       res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>`);

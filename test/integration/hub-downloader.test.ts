@@ -140,10 +140,10 @@ describe("hub downloader (fake hub)", function () {
       expect(resolves()).to.equal(1);
       expect(own.cdnSawAuthorization).to.equal(false);
 
-      // Addresses good for 150 ms, at 8 MiB/s (a chunk in ~125 ms): some expire before they are asked again.
+      // Addresses good for 300 ms, at 8 MiB/s (a chunk in ~125 ms): each serves a few chunks, then expires.
       fs.rmSync(blobsDir, { recursive: true, force: true });
       own.resetCounters();
-      own.cdnUrlTtlMs = 150;
+      own.cdnUrlTtlMs = 300;
       own.throttleBytesPerSecond = 8 * MiB;
       const again = await downloadBlob(withToken, options(lone));
       expect(fs.readFileSync(again.path).equals(content)).to.equal(true);
@@ -153,6 +153,19 @@ describe("hub downloader (fake hub)", function () {
       expect(again.stats.retries).to.equal(0);
       expect(own.bytesServed(REPO, FILE)).to.equal(content.length);
       expect(own.cdnSawAuthorization).to.equal(false);
+
+      // Addresses good for one request each: refused once on reuse, then the Hub is asked every time.
+      fs.rmSync(blobsDir, { recursive: true, force: true });
+      own.resetCounters();
+      own.cdnUrlTtlMs = undefined;
+      own.throttleBytesPerSecond = undefined;
+      own.cdnUrlMaxUses = 1;
+      const once = await downloadBlob(withToken, options(lone));
+      expect(fs.readFileSync(once.path).equals(content)).to.equal(true);
+      expect(cdnAnswers().filter((s) => s === 403)).to.have.length(1);
+      // Every CDN request but the refused reuse came through a redirect.
+      expect(cdnAnswers().length).to.equal(resolves() + 1);
+      expect(once.stats.retries).to.equal(0);
     } finally {
       await own.close();
     }
