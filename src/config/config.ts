@@ -5,7 +5,7 @@
 import os from "node:os";
 import path from "node:path";
 import { displayUrl } from "../observability/redact.js";
-import { ConfigError, parseBoolean, parseBytes, parseDuration, parseHost, parseInteger, parseUrl } from "./parse.js";
+import { ConfigError, parseBoolean, parseBytes, parseCredential, parseDuration, parseHost, parseInteger, parseUrl } from "./parse.js";
 import { parseFlashAttention, type FlashAttentionSetting } from "./flash-attention.js";
 import { parseGpu, parseGpuLayers, type GpuLayersSetting, type GpuSetting } from "./gpu-settings.js";
 import { DEFAULT_PORT, VARIABLES, findVariable, type VariableName } from "./variables.js";
@@ -143,7 +143,7 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
     logLevel: req("MLXM_LOG_LEVEL"),
     shutdownGraceMs: parseDuration("MLXM_SHUTDOWN_GRACE", req("MLXM_SHUTDOWN_GRACE")),
     noAutostart: parseBoolean("MLXM_NO_AUTOSTART", req("MLXM_NO_AUTOSTART")),
-    apiKey: raw("MLXM_API_KEY"),
+    apiKey: parseCredential("MLXM_API_KEY", raw("MLXM_API_KEY")),
     security: {
       origins: (raw("MLXM_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean),
       maxBodyBytes: parseBytes("MLXM_MAX_BODY", req("MLXM_MAX_BODY")),
@@ -157,7 +157,7 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       retentionMs: parseRetention(req("MLXM_TRACE_RETENTION")),
       maxSpans: parseInteger("MLXM_TRACE_MAX_SPANS", req("MLXM_TRACE_MAX_SPANS"), 1),
       recordContent: parseBoolean("MLXM_TRACE_CONTENT", req("MLXM_TRACE_CONTENT")),
-      logfireToken: raw("LOGFIRE_TOKEN"),
+      logfireToken: parseCredential("LOGFIRE_TOKEN", raw("LOGFIRE_TOKEN")),
       logfireBaseUrl: optUrl("LOGFIRE_BASE_URL"),
       otlpEndpoint: optUrl("OTEL_EXPORTER_OTLP_ENDPOINT"),
       exportGraceMs: parseDuration("MLXM_TRACE_EXPORT_GRACE", req("MLXM_TRACE_EXPORT_GRACE")),
@@ -183,7 +183,7 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
     },
     hub: {
       endpoint: parseUrl("HF_ENDPOINT", req("HF_ENDPOINT")),
-      token: raw("HF_TOKEN"),
+      token: parseCredential("HF_TOKEN", raw("HF_TOKEN")),
       concurrency: parseInteger("MLXM_PULL_CONCURRENCY", req("MLXM_PULL_CONCURRENCY"), 1),
       chunkSizeBytes: parseBytes("MLXM_PULL_CHUNK_SIZE", req("MLXM_PULL_CHUNK_SIZE")),
       stallTimeoutMs: parseDuration("MLXM_PULL_STALL_TIMEOUT", req("MLXM_PULL_STALL_TIMEOUT")),
@@ -192,8 +192,8 @@ export function resolveConfig(env: Environment = process.env, overrides: Overrid
       cacheDir: path.resolve(expandHome(raw("HF_HUB_CACHE") ?? path.join(req("HF_HOME"), "hub"))),
     },
     providers: {
-      openai: { apiKey: raw("OPENAI_API_KEY"), baseUrl: optUrl("OPENAI_BASE_URL") },
-      anthropic: { apiKey: raw("ANTHROPIC_API_KEY"), baseUrl: optUrl("ANTHROPIC_BASE_URL") },
+      openai: { apiKey: parseCredential("OPENAI_API_KEY", raw("OPENAI_API_KEY")), baseUrl: optUrl("OPENAI_BASE_URL") },
+      anthropic: { apiKey: parseCredential("ANTHROPIC_API_KEY", raw("ANTHROPIC_API_KEY")), baseUrl: optUrl("ANTHROPIC_BASE_URL") },
     },
   };
 }

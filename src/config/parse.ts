@@ -121,6 +121,22 @@ export function parseHost(name: string, raw: string, defaultPort: number): HostA
   return { host, port };
 }
 
+/**
+ * A token or API key, cleaned as huggingface_hub cleans HF_TOKEN (line breaks removed, surrounding whitespace
+ * trimmed: a key pasted from a file keeps its newline); empty is none. What is left must be printable ASCII without
+ * spaces, as every token and key is: anything else cannot go in an HTTP header, and would fail each request it
+ * goes with far from here. The value is never shown.
+ */
+export function parseCredential(name: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const cleaned = raw.replace(/[\r\n]/g, "").trim();
+  if (cleaned === "") return undefined;
+  if (!/^[\x21-\x7e]+$/.test(cleaned)) {
+    throw new ConfigError(`${name} is not a usable token: it has spaces, control characters or non-ASCII letters inside (value not shown)`);
+  }
+  return cleaned;
+}
+
 export function parseUrl(name: string, raw: string): string {
   try {
     return new URL(raw).toString().replace(/\/+$/, "");

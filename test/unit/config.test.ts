@@ -77,4 +77,21 @@ describe("config", () => {
     const urls = describeVariables({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://user:s3cretpass@collector.invalid/?token=abc123", HF_ENDPOINT: "https://u:hubpass@hub.invalid" });
     expect(JSON.stringify(urls)).not.to.contain("s3cretpass").and.not.to.contain("abc123").and.not.to.contain("hubpass");
   });
+
+  it("cleans tokens and keys as huggingface_hub does, and refuses one no header could carry without showing it", () => {
+    // A token pasted from a file keeps its line break: removed, as huggingface_hub removes it.
+    expect(resolveConfig({ HF_TOKEN: "hf_pasted\r\n" }).hub.token).to.equal("hf_pasted");
+    expect(resolveConfig({ OPENAI_API_KEY: "  sk-x \n" }).providers.openai.apiKey).to.equal("sk-x");
+    expect(resolveConfig({ HF_TOKEN: " \n " }).hub.token).to.equal(undefined);
+    for (const [name, bad] of [["HF_TOKEN", "hf_é_secret"], ["ANTHROPIC_API_KEY", "sk-ant secret"], ["MLXM_API_KEY", "k\u0000secret"], ["LOGFIRE_TOKEN", "pylf\tsecret"]] as const) {
+      let error: unknown;
+      try {
+        resolveConfig({ [name]: bad });
+      } catch (err) {
+        error = err;
+      }
+      expect(error, name).to.be.instanceOf(ConfigError);
+      expect((error as Error).message).to.contain(name).and.not.to.contain("secret");
+    }
+  });
 });
