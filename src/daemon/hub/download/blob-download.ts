@@ -25,12 +25,11 @@ import { fsyncDir, progressPathOf, ProgressJournal, readPartialProgress } from "
 import { rangeGet, RangeProtocolError, withoutCredentials } from "../range/range-client.js";
 import { checkRangeResponse } from "./range-response-check.js";
 import { ConnectionRamp } from "./connection-ramp.js";
+import { CdnAddress } from "./cdn-address.js";
 
 const MiB = 1024 * 1024;
 /** How often an idle connection looks for a slow one to help. */
 const SPLIT_POLL_MS = 250;
-/** Statuses by which an address the Hub redirected to earlier says it is no longer good (expired, withdrawn). */
-const ADDRESS_REFUSED = new Set([401, 403, 404, 410]);
 /** The window over which the connections' rate is measured to decide on another one (connection-ramp.ts). */
 const RAMP_WINDOW_MS = 250;
 
@@ -55,16 +54,8 @@ export class Download {
   readonly #ramp: ConnectionRamp;
   /** Connections open now: their rings share `writeBuffers`. */
   #live = 0;
-  /**
-   * Where the Hub last redirected a request that was then answered with the file's bytes (its CDN): later requests
-   * go there directly, saving each a round trip to the Hub and its time to resolve the file, as huggingface_hub and
-   * hf_transfer do. Forgotten when a request to it fails: signed addresses expire (403), CDN nodes fail; no longer
-   * kept at all once one is refused after a single use (addresses good for one request only). Measured
-   * with the fake Hub answering 100 ms late (a distant Hub), 1 GiB, alternating: 2.27 s against 2.76 s (median of 6)
-   * on loopback, 3.99 s against 4.56 s (512 MiB, median of 4) over four connections each capped at 60 MiB/s.
-   */
-  #location: { url: string; uses: number } | undefined;
-  #reuseLocation = true;
+  /** Where requests go after the first: the CDN address the Hub redirected to (cdn-address.ts). */
+  readonly #cdn: CdnAddress;
 
   constructor(request: DownloadRequest, options: DownloadOptions) {
     if (!request.sha256 && !request.gitSha1) throw new Error("downloadBlob needs an expected sha256 or git blob id");
@@ -73,6 +64,7 @@ export class Download {
     this.#o = resolveDownloadOptions(options);
     // Its first window (set-up, not measured) runs from here to the first window's end.
     this.#ramp = new ConnectionRamp(this.#o.concurrency, performance.now());
+    this.#cdn = new CdnAddress(request.url);
     this.#label = request.label ?? path.basename(new URL(request.url).pathname);
     this.#expected = request.sha256 ? `sha256:${request.sha256}` : `gitsha1:${request.gitSha1}`;
     this.#stats = {
@@ -298,23 +290,17 @@ export class Download {
     let attempt = 0;
     while (task.pos < task.end) {
       const before = task.pos;
-      const location = this.#location;
+      const target = this.#cdn.target();
       const answer: { status?: number } = {};
-      const outcome = await this.#fetchRange(task, connection, location?.url, answer).then(
+      const outcome = await this.#fetchRange(task, connection, target?.url, answer).then(
         () => undefined,
         (err: unknown) => err,
       );
       if (outcome === undefined) continue;
       if (this.#internal.signal.aborted) throw this.#internal.signal.reason;
-      if (location !== undefined) {
-        if (this.#location === location) this.#location = undefined;
-        // Refused by the address the Hub gave earlier (a signed address expires with a 403): the Hub's answer
-        // decides, asked at once and not counted. A server's failure (5xx, 429) is retried as any other.
-        if (answer.status !== undefined && ADDRESS_REFUSED.has(answer.status)) {
-          if (location.uses <= 1) this.#reuseLocation = false;
-          continue;
-        }
-      }
+      // Refused by the address the Hub gave earlier (a signed address expired): the Hub's answer decides, asked at
+      // once and not counted. A server's failure (5xx, 429) is retried as any other.
+      if (target && this.#cdn.failed(target, answer.status)) continue;
       const { retryable, error, stalled, delayMs } = classify(outcome);
       if (stalled) this.#stats.stalls++;
       if (!retryable) throw error;
@@ -363,9 +349,7 @@ export class Download {
           onResponse: (head) => {
             answer.status = head.status;
             checkRangeResponse(head, task, this.#req, this.#label);
-            if (head.url === this.#req.url || !this.#reuseLocation) return;
-            if (this.#location?.url === head.url) this.#location.uses++;
-            else this.#location = { url: head.url, uses: 1 };
+            this.#cdn.answered(head.url);
           },
           wanted: () => task.end - task.received,
           onBytes: (n) => {
