@@ -131,10 +131,15 @@ export function parseCredential(name: string, raw: string | undefined): string |
   if (raw === undefined) return undefined;
   const cleaned = raw.replace(/[\r\n]/g, "").trim();
   if (cleaned === "") return undefined;
-  if (!/^[\x21-\x7e]+$/.test(cleaned)) {
+  if (!isPlainToken(cleaned)) {
     throw new ConfigError(`${name} is not a usable token: it has spaces, control characters or non-ASCII letters inside (value not shown)`);
   }
   return cleaned;
+}
+
+/** Printable ASCII without spaces, as every token and key is (and as an HTTP header carries as it is). */
+export function isPlainToken(value: string): boolean {
+  return /^[\x21-\x7e]+$/.test(value);
 }
 
 export function parseUrl(name: string, raw: string): string {

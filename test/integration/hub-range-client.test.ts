@@ -109,7 +109,7 @@ describe("hub range client (scripted server)", () => {
       const fetchWith = async (writeDelayMs: number) => {
         const c = collector({ writeDelayMs });
         const waits: boolean[] = [];
-        await rangeGet(`${server.url}/f`, { ...c.receiver, onFullRing: (paused) => waits.push(paused) }, { batchBytes: 64 * 1024 });
+        await rangeGet(`${server.url}/f`, { ...c.receiver, onWaitingForWrites: (paused) => waits.push(paused) }, { batchBytes: 64 * 1024 });
         expect(c.body().equals(body)).to.equal(true);
         return waits;
       };

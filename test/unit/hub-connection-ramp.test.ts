@@ -86,7 +86,7 @@ describe("hub connection ramp", () => {
     ramp.opened(0);
     const window = (w: number, waitShare: number) => {
       ramp.received(0, 1000 * WINDOW);
-      ramp.ringFull(0, w * WINDOW + 10);
+      ramp.waitingForWrites(0, w * WINDOW + 10);
       ramp.reading(0, w * WINDOW + 10 + waitShare * WINDOW);
       return ramp.endWindow((w + 1) * WINDOW);
     };
@@ -99,7 +99,7 @@ describe("hub connection ramp", () => {
     const ramp = new ConnectionRamp(4, 0);
     ramp.opened(0);
     // Too little of a window to judge, and no whole window yet.
-    ramp.ringFull(0, 0);
+    ramp.waitingForWrites(0, 0);
     expect(ramp.heldBackLocally(MIN_JUDGED)).to.equal(false);
     expect(ramp.heldBackLocally(100)).to.equal(true);
     ramp.endWindow(WINDOW);
@@ -110,7 +110,7 @@ describe("hub connection ramp", () => {
     expect(ramp.heldBackLocally(2 * WINDOW)).to.equal(false);
     ramp.endWindow(2 * WINDOW);
     // A wait of a connection that closes is dropped with it.
-    ramp.ringFull(0, 2 * WINDOW);
+    ramp.waitingForWrites(0, 2 * WINDOW);
     ramp.closed(0);
     ramp.opened(1);
     expect(ramp.heldBackLocally(3 * WINDOW)).to.equal(false);

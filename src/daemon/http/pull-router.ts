@@ -6,13 +6,13 @@
  * on this machine): a pull it starts uses that token instead of the daemon's, so `HF_TOKEN=… mlxm
  * pull` works whatever environment the daemon was started in. The token is never stored or logged.
  */
-import fs from "node:fs";
 import { jsonBody } from "./json-body.js";
 import { Router } from "express";
 import { CancelPullRequest, DeleteRequest, PullRequest, type DeleteResponse, type PullProgress } from "../../protocol/pull.js";
 import type { DaemonContext } from "../context.js";
 import { parseBody } from "../compat/parse.js";
 import { badRequest, modelNotFound } from "../errors.js";
+import { isPlainToken } from "../../config/parse.js";
 import { ndjsonFormat, sendStream } from "./streaming.js";
 
 /** The header a pull request carries its caller's Hugging Face token in. */
@@ -21,7 +21,7 @@ export const HUB_TOKEN_HEADER = "x-hf-token";
 /** The token from its header: absent or empty is none; one that could not be a token is refused (never echoed). */
 function hubTokenOf(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  if (value.length > 1024 || !/^[\x21-\x7e]+$/.test(value)) {
+  if (value.length > 1024 || !isPlainToken(value)) {
     throw badRequest(`the ${HUB_TOKEN_HEADER} header is not a Hugging Face token (printable ASCII without spaces, at most 1024 characters)`);
   }
   return value;

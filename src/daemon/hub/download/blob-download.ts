@@ -1,11 +1,11 @@
 /** One download run: the worker pool, ranged fetches with retries, writes, progress and verification. */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { RangeSet, splitWithFinerTail } from "./byte-ranges.js";
+import { RangeSet } from "./byte-ranges.js";
 import { blobPath, discardPartial, partialPath } from "./blob-paths.js";
-import { cancelReason, classify, StallError, WriteError } from "./download-failures.js";
+import { cancelReason, classify, StallError, WriteError, writeFailure } from "./download-failures.js";
 import {
-  alignUp, mightSplit, newTask, recordReceived, restartSampling, SPLIT_ALIGN, splitSlowest, writeOrder, type Task,
+  mightSplit, newTask, recordReceived, restartSampling, splitSlowest, writeOrder, type Task,
 } from "./download-task.js";
 import {
   resolveDownloadOptions,
@@ -17,17 +17,19 @@ import {
   type DownloadStats,
   type ResolvedDownloadOptions,
 } from "./download-types.js";
-import { checkFreeSpace, freeBytes } from "./free-space.js";
-import { BlobWriteError, BlobWriter } from "./blob-writer.js";
+import { checkFreeSpace } from "./free-space.js";
+import { BlobWriter } from "./blob-writer.js";
 import { backoffMs, sleep } from "../hf-client.js";
-import { DigestMismatchError, HubError, InsufficientStorageError, UpstreamError } from "../hub-errors.js";
+import { DigestMismatchError, HubError, UpstreamError } from "../hub-errors.js";
 import { fsyncDir, progressPathOf, ProgressJournal, readPartialProgress } from "./partial-progress.js";
-import { rangeGet, RangeProtocolError, withoutCredentials } from "../range/range-client.js";
+import { rangeGet, RangeProtocolError } from "../range/range-client.js";
+import { withoutCredentials } from "../range/http-head.js";
 import { checkRangeResponse } from "./range-response-check.js";
 import { ConnectionRamp } from "./connection-ramp.js";
 import { CdnAddress } from "./cdn-address.js";
+import { ProgressReporter } from "./progress-reporter.js";
+import { coalesceQueued, planRequests } from "./request-plan.js";
 
-const MiB = 1024 * 1024;
 /** How often an idle connection looks for a slow one to help. */
 const SPLIT_POLL_MS = 250;
 /** The window over which the connections' rate is measured to decide on another one (connection-ramp.ts). */
@@ -49,8 +51,7 @@ export class Download {
   #writer: BlobWriter | undefined;
   #journal: ProgressJournal | undefined;
   #sinceCheckpoint = 0;
-  #lastProgressAt = 0;
-  #samples: { t: number; bytes: number }[] = [];
+  readonly #progress: ProgressReporter;
   readonly #ramp: ConnectionRamp;
   /** Connections open now: their rings share `writeBuffers`. */
   #live = 0;
@@ -65,6 +66,7 @@ export class Download {
     // Its first window (set-up, not measured) runs from here to the first window's end.
     this.#ramp = new ConnectionRamp(this.#o.concurrency, performance.now());
     this.#cdn = new CdnAddress(request.url);
+    this.#progress = new ProgressReporter(options.onProgress, this.#o.progressIntervalMs);
     this.#label = request.label ?? path.basename(new URL(request.url).pathname);
     this.#expected = request.sha256 ? `sha256:${request.sha256}` : `gitsha1:${request.gitSha1}`;
     this.#stats = {
@@ -120,19 +122,7 @@ export class Download {
         directIo: this.#o.directIo,
       });
 
-      // Never fewer chunks than connections: a file smaller than concurrency x chunkSize still downloads in parallel.
-      const missing = this.#ranges.missing(size);
-      const missingBytes = missing.reduce((n, [s, e]) => n + e - s, 0);
-      const { concurrency } = this.#o;
-      const chunk = Math.min(this.#o.chunkSize, Math.max(MiB, alignUp(Math.ceil(missingBytes / concurrency), SPLIT_ALIGN)));
-      // A file of more than `concurrency` chunks ends in quarter chunks (see splitWithFinerTail), none smaller than a
-      // split may cut off. A smaller one keeps one chunk per connection: a request each is all it costs.
-      const tailPiece = Math.max(this.#o.minSplitBytes, alignUp(Math.ceil(chunk / 4), SPLIT_ALIGN));
-      const tapered = missingBytes > concurrency * chunk && tailPiece < chunk;
-      const tail = { bytes: tapered ? concurrency * chunk : 0, maxSize: tailPiece, align: SPLIT_ALIGN };
-      for (const [s, e] of splitWithFinerTail(missing, chunk, tail)) {
-        this.#queue.push(newTask(s, e));
-      }
+      for (const [s, e] of planRequests(this.#ranges.missing(size), this.#o)) this.#queue.push(newTask(s, e));
       this.#emit("downloading", true);
       await this.#runWorkers();
       this.#stats.downloadMs = performance.now() - started;
@@ -253,31 +243,15 @@ export class Download {
   #next(): Task | undefined {
     if (this.#internal.signal.aborted) return undefined;
     const queued = this.#queue.shift();
-    if (!queued) return this.#split();
-    // Alone, and waiting on the disk or the hash: another connection would not help, fewer seams do.
-    const alone = this.#live === 1 && this.#ramp.wanted === 1;
-    return alone && this.#ramp.heldBackLocally(performance.now()) ? this.#coalesce(queued) : queued;
-  }
-
-  /** The tail half of a slow connection's range, if one is slow enough (download-task.ts). */
-  #split(): Task | undefined {
+    if (queued) {
+      // Alone, and waiting on the disk or the hash: another connection would not help, fewer seams do.
+      const alone = this.#live === 1 && this.#ramp.wanted === 1;
+      if (!alone || !this.#ramp.heldBackLocally(performance.now())) return queued;
+      return coalesceQueued(queued, this.#queue, this.#o.coalesceChunks * this.#o.chunkSize);
+    }
     const split = splitSlowest(this.#active, this.#o.minSplitBytes);
     if (split) this.#stats.splits++;
     return split;
-  }
-
-  /**
-   * `task` and the queued ranges that follow it without a gap, up to `coalesceChunks` chunks in all, as one task.
-   * Measured on this project's 2-core VM, 1 GiB durable from the fake Hub on loopback, one connection, 10 alternating
-   * rounds: 256 MiB requests took 1.85 s (median) against 1.96 s with 64 MiB ones.
-   */
-  #coalesce(task: Task): Task {
-    const limit = this.#o.coalesceChunks * this.#o.chunkSize;
-    let end = task.end;
-    while (this.#queue.length > 0 && this.#queue[0].start === end && this.#queue[0].end - task.start <= limit) {
-      end = this.#queue.shift()!.end;
-    }
-    return end === task.end ? task : newTask(task.start, end);
   }
 
   /** Whether any active range is still big enough to be split later. */
@@ -322,7 +296,7 @@ export class Download {
    * One attempt at the rest of `task`: from `location` (an address the Hub redirected to before) when given, else
    * from the request's URL. `answer.status` is set to the final response's status.
    */
-  async #fetchRange(task: Task, connection: number, location: string | undefined, answer: { status?: number }): Promise<void> {
+  async #fetchRange(task: Task, connection: number, location: string | undefined, answer: { status?: number }) {
     const attempt = new AbortController();
     const signal = AbortSignal.any([this.#internal.signal, attempt.signal]);
     let stalled = false;
@@ -357,8 +331,8 @@ export class Download {
             this.#ramp.received(connection, n);
             recordReceived(task, n);
           },
-          onFullRing: (paused) => {
-            if (paused) this.#ramp.ringFull(connection, performance.now());
+          onWaitingForWrites: (waiting) => {
+            if (waiting) this.#ramp.waitingForWrites(connection, performance.now());
             else this.#ramp.reading(connection, performance.now());
           },
           write: async (buffer, length) => {
@@ -406,12 +380,8 @@ export class Download {
     try {
       replacement = await this.#writer!.write(buffer, length, position);
     } catch (err) {
-      const code = err instanceof BlobWriteError ? err.code : undefined;
-      if (code === "ENOSPC" || code === "EDQUOT") {
-        const free = (await freeBytes(this.#o.blobsDir, this.#opts.statfs)) ?? 0;
-        throw new InsufficientStorageError(this.#req.size - this.#ranges.total, free, this.#o.blobsDir);
-      }
-      throw new WriteError(`writing ${this.#label}: ${(err as Error).message}`, { cause: err });
+      const needed = this.#req.size - this.#ranges.total;
+      throw await writeFailure(err, { label: this.#label, needed, blobsDir: this.#o.blobsDir, statfs: this.#opts.statfs });
     }
     this.#ranges.add(position, position + length);
     this.#stats.bytesDownloaded += length;
@@ -424,23 +394,10 @@ export class Download {
     return replacement;
   }
 
+  /** Progress: the bytes on disk (all of them when the blob was already there). */
   #emit(phase: DownloadProgress["phase"], force = false): void {
-    const cb = this.#opts.onProgress;
-    if (!cb) return;
-    const t = performance.now();
-    if (!force && t - this.#lastProgressAt < this.#o.progressIntervalMs) return;
-    this.#lastProgressAt = t;
     const completed = this.#stats.reused ? this.#req.size : this.#ranges.total;
-    this.#samples.push({ t, bytes: this.#stats.bytesDownloaded });
-    while (this.#samples.length > 2 && t - this.#samples[0].t > 3000) this.#samples.shift();
-    const first = this.#samples[0];
-    const dt = (t - first.t) / 1000;
-    const bytesPerSecond = dt > 0 ? (this.#stats.bytesDownloaded - first.bytes) / dt : 0;
-    try {
-      cb({ phase, completed, total: this.#req.size, bytesPerSecond: Math.round(bytesPerSecond) });
-    } catch {
-      // A listener's failure must not break the download.
-    }
+    this.#progress.report(phase, completed, this.#req.size, this.#stats.bytesDownloaded, force);
   }
 }
 

@@ -31,7 +31,7 @@
  */
 
 /**
- * No probe while the connections open spent more than this share of the window paused on a full write ring: their
+ * No probe while the connections open spent more than this share of the window waiting for their writes: their
  * own side (the disk, the hash) is what holds them back, and another connection cannot add to what it takes in.
  */
 export const MAX_LOCAL_WAIT = 0.1;
@@ -55,7 +55,7 @@ export class ConnectionRamp {
   readonly #open = new Set<number>();
   /** Bytes per connection in the current window. */
   readonly #bytes = new Map<number, number>();
-  /** Time each connection spent paused on a full write ring in the current window, and when its pause began. */
+  /** Time each connection spent waiting for its writes in the current window, and when its wait began. */
   readonly #waited = new Map<number, number>();
   readonly #waitingSince = new Map<number, number>();
   #windowStart: number;
@@ -85,8 +85,8 @@ export class ConnectionRamp {
     this.#waitingSince.delete(id);
   }
 
-  /** Connection `id` stopped reading at `now` because every batch of its write ring was busy. */
-  ringFull(id: number, now: number): void {
+  /** Connection `id` stopped reading at `now` to wait for its writes (its ring full, or its range done). */
+  waitingForWrites(id: number, now: number): void {
     if (!this.#waitingSince.has(id)) this.#waitingSince.set(id, now);
   }
 

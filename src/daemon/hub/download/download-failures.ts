@@ -1,6 +1,9 @@
 /** How the downloader tells failures apart: write and stall errors, and which failures a retry may cure. */
 import { describeFetchError } from "../hf-client.js";
-import { HubError, PullCancelledError, UpstreamError } from "../hub-errors.js";
+import { HubError, InsufficientStorageError, PullCancelledError, UpstreamError } from "../hub-errors.js";
+import { BlobWriteError } from "./blob-writer.js";
+import type { StatFs } from "./download-types.js";
+import { freeBytes } from "./free-space.js";
 
 /** Writing to the partial file failed: not retryable. */
 export class WriteError extends Error {}
@@ -35,6 +38,22 @@ export function classify(err: unknown): { retryable: boolean; error: unknown; st
     error: new UpstreamError(`network error: ${describeFetchError(err)}`, true, undefined, { cause: err }),
     stalled: false,
   };
+}
+
+/**
+ * What a failed write of `label` becomes: a full disk or quota (the bytes still `needed` against what is free in
+ * `blobsDir`), else a WriteError. Neither is retried.
+ */
+export async function writeFailure(
+  err: unknown,
+  at: { label: string; needed: number; blobsDir: string; statfs?: StatFs },
+): Promise<Error> {
+  const code = err instanceof BlobWriteError ? err.code : undefined;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    const free = (await freeBytes(at.blobsDir, at.statfs)) ?? 0;
+    return new InsufficientStorageError(at.needed, free, at.blobsDir);
+  }
+  return new WriteError(`writing ${at.label}: ${(err as Error).message}`, { cause: err });
 }
 
 /** The error a cancelled download throws. */

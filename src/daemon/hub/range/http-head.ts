@@ -1,7 +1,7 @@
 /**
- * The range client's HTTP/1.1 heads on the wire: the request head it writes, and the response head it parses into
- * what it needs to read the body that follows (its length, or that the close ends it) and whether the connection can
- * serve the next request.
+ * The range client's HTTP/1.1 heads on the wire: the request head it writes (and the credentials it keeps to their
+ * origin), and the response head it parses into what it needs to read the body that follows (its length, or that the
+ * close ends it) and whether the connection can serve the next request.
  */
 import { RangeProtocolError } from "./range-types.js";
 
@@ -15,6 +15,11 @@ export function requestHead(url: URL, headers: Record<string, string>): string {
   }
   lines.push("Connection: keep-alive", "", "");
   return lines.join("\r\n");
+}
+
+/** `headers` without the ones that prove who is asking: they stay on the origin they were meant for. */
+export function withoutCredentials(headers: Record<string, string> = {}): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => !["authorization", "cookie"].includes(k.toLowerCase())));
 }
 
 export interface ParsedResponseHead {

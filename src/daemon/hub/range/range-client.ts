@@ -10,7 +10,7 @@
  */
 import { connect, release, StaleConnectionError, takeIdle, type Conn } from "./range-connection-pool.js";
 import { RangeProtocolError } from "./range-types.js";
-import { parseResponseHead, requestHead, type ParsedResponseHead } from "./http-head.js";
+import { parseResponseHead, requestHead, withoutCredentials, type ParsedResponseHead } from "./http-head.js";
 import type { BatchPool, RangeGetOptions, RangeReceiver } from "./range-types.js";
 
 export type { BatchPool, RangeGetOptions, RangeReceiver, RangeResponseHead } from "./range-types.js";
@@ -38,11 +38,6 @@ export async function rangeGet(url: string, receiver: RangeReceiver, options: Ra
     if (next.origin !== current.origin) headers = withoutCredentials(headers);
     current = next;
   }
-}
-
-/** `headers` without the ones that prove who is asking: they stay on the origin they were meant for. */
-export function withoutCredentials(headers: Record<string, string> = {}): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([k]) => !["authorization", "cookie"].includes(k.toLowerCase())));
 }
 
 type Outcome = { kind: "done" } | { kind: "redirect"; location: string };
@@ -76,8 +71,8 @@ class Exchange {
   /** Writes in flight, by batch index; each settles (never rejects) once its batch is free or the exchange failed. */
   readonly #writes = new Map<number, Promise<void>>();
   #paused: { buf: Buffer; off: number; end: number } | undefined;
-  /** Reading is paused on a full ring (told to the receiver once per pause). */
-  #ringFull = false;
+  /** Reading waits for the receiver's writes (a full ring, or a complete body's last writes); told once per wait. */
+  #waitingForWrites = false;
   #finished = false;
   #released = false;
   /** The one drain of this exchange: completing and failing may both ask for it. */
@@ -218,7 +213,7 @@ class Exchange {
       return false;
     }
     // A full batch goes to disk; if the other one is still being written, stop reading until it is done.
-    if (this.#fillLength === this.#batches[this.#fill].length && !this.#submit()) return this.#pauseOnFullRing();
+    if (this.#fillLength === this.#batches[this.#fill].length && !this.#submit()) return this.#waitForWrites();
   }
 
   /** Copy body bytes into batches; returns false (pausing the socket) when every batch is busy, the rest kept in `#paused`. */
@@ -240,7 +235,7 @@ class Exchange {
       if (this.#fillLength === this.#batches[this.#fill].length) {
         if (!this.#submit()) {
           this.#paused = { buf, off, end };
-          return this.#pauseOnFullRing();
+          return this.#waitForWrites();
         }
       }
       const batch = this.#batches[this.#fill];
@@ -262,18 +257,18 @@ class Exchange {
    * Reading stops until a write frees a batch, or the complete body's writes settle (the receiver hears of it: its
    * side is the slower one).
    */
-  #pauseOnFullRing(): false {
-    if (!this.#ringFull) {
-      this.#ringFull = true;
-      this.receiver.onFullRing?.(true);
+  #waitForWrites(): false {
+    if (!this.#waitingForWrites) {
+      this.#waitingForWrites = true;
+      this.receiver.onWaitingForWrites?.(true);
     }
     return false;
   }
 
   #readingAgain(): void {
-    if (!this.#ringFull) return;
-    this.#ringFull = false;
-    this.receiver.onFullRing?.(false);
+    if (!this.#waitingForWrites) return;
+    this.#waitingForWrites = false;
+    this.receiver.onWaitingForWrites?.(false);
   }
 
   /**
@@ -340,8 +335,8 @@ class Exchange {
     if (this.#finished) return;
     this.#finished = true;
     this.#cleanup();
-    // The next request waits for these writes: as much a wait on the receiver's side as a full ring.
-    if (this.#writes.size > 0) this.#pauseOnFullRing();
+    // The next request waits for these writes: a wait on the receiver's side as much as a full ring is.
+    if (this.#writes.size > 0) this.#waitForWrites();
     void this.#drain().then(
       () => {
         this.#readingAgain();

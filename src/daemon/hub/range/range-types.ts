@@ -21,7 +21,7 @@ export interface RangeReceiver {
    * receiver's side, its disk or hash, is what the connection waits for), and read on again, or the exchange is over
    * (`false`). Each pause is followed by its end unless the exchange fails first.
    */
-  onFullRing?(paused: boolean): void;
+  onWaitingForWrites?(waiting: boolean): void;
   /**
    * Persist a batch (backed by a SharedArrayBuffer, so it can go to a worker without a copy). Writes are issued in
    * the order of the body, each before the one before it has resolved (up to `batchCount - 1` in flight), and may
