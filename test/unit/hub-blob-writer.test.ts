@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { DIRECT_IO_ALIGN, alignedSharedMemory } from "../../src/daemon/hub/download/direct-io.js";
 import { BlobWriter } from "../../src/daemon/hub/download/blob-writer.js";
+import { writerThreads } from "../../src/daemon/hub/download/writer-threads.js";
 import { makeTempHome } from "../helpers/temp-home.js";
 
 const KiB = 1024;
@@ -26,6 +27,12 @@ describe("hub blob writer", () => {
   const sharedBatch = (start: number, end: number): Buffer => {
     const b = Buffer.from(new SharedArrayBuffer(end - start));
     content.copy(b, 0, start, end);
+    return b;
+  };
+
+  const copyToShared = (bytes: Buffer): Buffer => {
+    const b = Buffer.from(new SharedArrayBuffer(bytes.length));
+    bytes.copy(b);
     return b;
   };
 
@@ -219,6 +226,8 @@ describe("hub blob writer", () => {
   it("closes its files whether it finishes or is abandoned", async function () {
     if (!fs.existsSync("/proc/self/fd")) this.skip();
     const openFds = () => fs.readdirSync("/proc/self/fd").length;
+    // An idle writer thread has descriptors of its own (its event loop's): count without any.
+    await writerThreads.close();
     const before = openFds();
     const finished = new BlobWriter(file, content.length);
     await finished.write(sharedBatch(0, content.length), content.length, 0);
@@ -227,5 +236,30 @@ describe("hub blob writer", () => {
     await abandoned.write(sharedBatch(0, 100 * KiB), 100 * KiB, 0);
     await abandoned.close();
     expect(openFds()).to.equal(before);
+  });
+
+  it("hands a finished file's thread to the next file, and stops an abandoned file's", async () => {
+    await writerThreads.close();
+    const files = [0, 1, 2].map((i) => {
+      const bytes = crypto.randomBytes(content.length);
+      return { bytes, sha256: crypto.createHash("sha256").update(bytes).digest("hex") };
+    });
+    for (const [i, f] of files.entries()) {
+      const writer = new BlobWriter(file, f.bytes.length);
+      expect(writerThreads.idle, `file ${i} took the idle thread`).to.equal(0);
+      // Out of order, so each file also reads back on the reused thread.
+      const half = 128 * KiB;
+      await writer.write(copyToShared(f.bytes.subarray(half)), f.bytes.length - half, half);
+      await writer.write(copyToShared(f.bytes.subarray(0, half)), half, 0);
+      expect((await writer.finish()).sha256, `file ${i}`).to.equal(f.sha256);
+      expect(writerThreads.idle, `file ${i}'s thread is kept`).to.equal(1);
+    }
+    const abandoned = new BlobWriter(file, content.length);
+    await abandoned.write(sharedBatch(0, 100 * KiB), 100 * KiB, 0);
+    await abandoned.close();
+    expect(writerThreads.idle).to.equal(0);
+    writerThreads.warm();
+    expect(writerThreads.idle).to.equal(1);
+    await writerThreads.close();
   });
 });

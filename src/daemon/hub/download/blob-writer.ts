@@ -37,10 +37,10 @@
  * that make them durable stay, and cost next to nothing now.
  */
 import fs from "node:fs";
-import { Worker } from "node:worker_threads";
-import { BLOB_WRITER_WORKER_SOURCE } from "./blob-writer-worker.js";
+import type { Worker } from "node:worker_threads";
 import type { ByteRange } from "./byte-ranges.js";
 import { ALIGNED_MEMORY_UNIT, DIRECT_IO_ALIGN, alignedSharedMemory, openDirect } from "./direct-io.js";
+import { writerThreads } from "./writer-threads.js";
 
 /** Batches are cut from shared slabs of this size (each is sent to the worker once). */
 const SLAB_BYTES = 16 * 1024 * 1024;
@@ -101,6 +101,8 @@ export class BlobWriter {
   #failure: Error | undefined;
   #done: Promise<FileDigests & { stats: BlobWriterStats }>;
   #closed = false;
+  /** The worker sent `done`: its thread goes back to writerThreads for the next file instead of being stopped. */
+  #ended = false;
   /** The file, and the same file opened with O_DIRECT (-1 without): opened here, closed once the worker is gone. */
   readonly #fd: number;
   readonly #directFd: number;
@@ -123,9 +125,10 @@ export class BlobWriter {
     this.#directFd = options.directIo === false ? -1 : openDirect(path);
     // Small enough that a read-back slice delays the writes queued behind it by a few milliseconds at most.
     const readBlock = options.readBlockBytes ?? 2 * 1024 * 1024;
-    this.#worker = new Worker(BLOB_WRITER_WORKER_SOURCE, {
-      eval: true,
-      workerData: {
+    this.#worker = writerThreads.take();
+    this.#worker.postMessage({
+      type: "open",
+      data: {
         fd: this.#fd, directFd: this.#directFd, align: DIRECT_IO_ALIGN,
         size, gitSha1: !!options.gitSha1, written: options.written ?? [],
         readBlock,
@@ -146,7 +149,11 @@ export class BlobWriter {
           const buffer = this.#kept.get(m.id);
           this.#kept.delete(m.id);
           if (buffer) this.#spare.push(buffer);
-        } else if (m.type === "done") resolve({ sha256: m.sha256, gitSha1: m.gitSha1, stats: m.stats });
+        } else if (m.type === "done") {
+          // The file ended on the thread: nothing of it runs there any more, so the thread can take the next file.
+          this.#ended = true;
+          resolve({ sha256: m.sha256, gitSha1: m.gitSha1, stats: m.stats });
+        }
         else stop(new Error(`hashing failed: ${m.message}`));
       });
       this.#worker.once("error", (err) => stop(err));
@@ -246,14 +253,19 @@ export class BlobWriter {
     }
   }
 
-  /** Stop the worker (idempotent); writes still in flight reject. The files close once it has stopped. */
+  /**
+   * Let the thread go (idempotent): back to writerThreads once the file is done, else stopped, and writes still in
+   * flight reject. The files close once no write of theirs can run.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      await this.#worker.terminate();
+      if (this.#ended) writerThreads.give(this.#worker);
+      else await this.#worker.terminate();
     } finally {
-      // The worker's writes ran on its own loop, which ends with the worker: none can reach a reused number.
+      // The worker's writes ran on its own loop: all had completed before 'done', and the others end with the
+      // stopped worker, so none can reach a reused descriptor number.
       fs.closeSync(this.#fd);
       if (this.#directFd >= 0) fs.closeSync(this.#directFd);
     }

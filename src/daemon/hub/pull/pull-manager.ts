@@ -14,6 +14,7 @@ import type { PullRow } from "../../store/repos/pulls-repo.js";
 import { deleteReplacedBlobs } from "../../engine/model-deletion.js";
 import { poolParking } from "../../engine/pool-parking.js";
 import { BlobStore } from "../download/blob-store.js";
+import { writerThreads } from "../download/writer-threads.js";
 import { HubError, PullCancelledError, PullInterruptedError } from "../hub-errors.js";
 import { modelName, parseModelRef, requestKey, type ModelRef } from "../model-ref.js";
 import { parsePlan, planPull } from "./pull-plan.js";
@@ -49,6 +50,8 @@ export class PullManager {
     this.#log = deps.logger.child({ component: "hub" });
     this.blobs = new BlobStore(deps.home, { logger: this.#log, ...deps.download });
     this.#transfer = { hub: deps.hub, pulls: deps.pulls, localCopy: deps.localCopy, blobs: this.blobs, log: this.#log };
+    // The first file's writer thread starts now, with the daemon, rather than when its first bytes are waiting.
+    writerThreads.warm();
   }
 
   /**
@@ -139,6 +142,7 @@ export class PullManager {
     const tasks = [...this.#tasks];
     for (const t of tasks) t.controller.abort(new PullInterruptedError());
     await Promise.all(tasks.map((t) => t.done.catch(() => undefined)));
+    await writerThreads.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
