@@ -7,13 +7,19 @@
  *    the default durable progress records and without them, and durable through the page cache (no O_DIRECT);
  *    and, beside them, the disk's floor for a durable copy: the same bytes written and fdatasync'ed with no network and
  *    no hash (bench/disk-floor.ts), past the page cache and through it, the least a durable pull can take on this disk;
+ *    and the sha256 of the same bytes from memory, alone (node:crypto, one thread): the verification a pull adds;
  * 2. bytes re-fetched after SIGKILLing a pull at ~50% and resuming it in a new process, once per run (median, min, max).
  * Runs are interleaved (curl, pull, pull non-durable, ...), in an order that turns from run to run, and the median
  * is reported, because other work on the machine moves single runs a lot. CPU time is reported too: the server
  * shares the machine's cores.
- * Usage: `npx tsx bench/pull-throughput.ts [--size-mib 1024] [--runs 3] [--cpu-prof dir]`. Temp files go under /tmp and are deleted.
+ * Usage: `npx tsx bench/pull-throughput.ts [--size-mib 1024] [--runs 3] [--cpu-prof dir] [--dir DIR]`. Files go under
+ * DIR (default: the temp dir), curl's, the floor's and the pulls' alike, and are deleted: `--dir` measures another
+ * disk or file system (one whose flush costs nothing, such as ext4 on a loop device backed by tmpfs, shows what the
+ * pull costs apart from the disk; as root: `truncate -s 6G /dev/shm/d.img && mkfs.ext4 -q -F /dev/shm/d.img &&
+ * mkdir -p /mnt/d && mount -o loop /dev/shm/d.img /mnt/d`, then `--dir /mnt/d`).
  */
 import { execFile, spawn } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -41,6 +47,7 @@ const runs = arg("--runs", 3);
 /** `--cpu-prof DIR`: each pull child writes a V8 CPU profile there (open in Chrome DevTools or speedscope). */
 const cpuProfDir = args.includes("--cpu-prof") ? args[args.indexOf("--cpu-prof") + 1] : undefined;
 const profileFlags = cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [];
+const workDir = args.includes("--dir") ? args[args.indexOf("--dir") + 1]! : os.tmpdir();
 
 interface PullRun {
   stats: Record<string, number>;
@@ -104,7 +111,7 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function main(): Promise<void> {
   const size = sizeMiB * MiB;
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "mlxm-bench-pull-"));
+  const work = fs.mkdtempSync(path.join(workDir, "mlxm-bench-pull-"));
   const content = testBytes(size, 42);
   const hub = await FakeHub.start({ repos: [{ id: REPO, files: [{ path: FILE, content }] }] });
   const url = `${hub.url}/${REPO}/resolve/main/${FILE}`;
@@ -120,6 +127,7 @@ async function main(): Promise<void> {
     const buffered: PullRun[] = [];
     const floorDirect: DiskFloorRun[] = [];
     const floorCached: DiskFloorRun[] = [];
+    const hashMs: number[] = [];
     const curlSide = async () => {
       const out = path.join(work, "curl.out");
       const c = await curl(url, out);
@@ -145,6 +153,9 @@ async function main(): Promise<void> {
       floorDirect.push(await diskFloor(out, content, { direct: true }));
       floorCached.push(await diskFloor(out, content, { direct: false }));
       fs.rmSync(out, { force: true });
+      const t0 = performance.now();
+      crypto.createHash("sha256").update(content).digest();
+      hashMs.push(performance.now() - t0);
     };
     for (let r = 0; r < runs; r++) {
       // The order turns from run to run: a write's speed on a virtual disk depends on what was written and deleted
@@ -207,6 +218,9 @@ async function main(): Promise<void> {
       rows.push([`disk floor, no network or hash: written ${label}, then fdatasync`, secs(total), mibps(size, total), (cf / total).toFixed(2), "-"]);
       rows.push([`  of which the fdatasync`, secs(median(list.map((f) => f.flushMs))), "", "", ""]);
     }
+    // What verifying costs the CPU, which the server, the receiving thread and the disk's interrupts share.
+    const hash = median(hashMs);
+    rows.push(["sha256 of the same bytes from memory, alone (node:crypto, one thread)", secs(hash), mibps(size, hash), (cf / hash).toFixed(2), secs(hash)]);
     const pulls = [["durable (default)", durable], ["durable: false", light], ["durable, through the page cache (directIo: false)", buffered]] as const;
     for (const [label, list] of pulls) {
       const total = median(list.map((r) => r.stats.durationMs));
@@ -229,7 +243,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(
       `\nPull throughput: ${sizeMiB} MiB file, loopback fake Hub, ${CHUNK / MiB} MiB chunks, up to ${CONCURRENCY} connections, ` +
-        `median of ${runs} interleaved runs, ${os.cpus().length} CPUs (server, client and hasher share them)\n\n`,
+        `median of ${runs} interleaved runs, ${os.cpus().length} CPUs (server, client and hasher share them), files in ${workDir}\n\n`,
     );
     process.stdout.write(`${table(rows)}\n\n`);
     const list = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
@@ -238,7 +252,8 @@ async function main(): Promise<void> {
         `curl null ${list(curlNull.map((c) => c.ms))}; ` +
         `pull ${list(durable.map((r) => r.stats.durationMs))}; pull non-durable ${list(light.map((r) => r.stats.durationMs))}; ` +
         `pull through the page cache ${list(buffered.map((r) => r.stats.durationMs))}; ` +
-        `disk floor O_DIRECT ${list(floorDirect.map((f) => f.totalMs))}; disk floor page cache ${list(floorCached.map((f) => f.totalMs))}\n\n`,
+        `disk floor O_DIRECT ${list(floorDirect.map((f) => f.totalMs))}; disk floor page cache ${list(floorCached.map((f) => f.totalMs))}; ` +
+        `sha256 ${list(hashMs)}\n\n`,
     );
     const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
     const spread = (pick: (k: (typeof kills)[number]) => number) => {
