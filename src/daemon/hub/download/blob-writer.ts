@@ -1,7 +1,8 @@
 /**
  * Writes a blob that arrives out of order (parallel ranged chunks) and hashes it as it is written, on one worker
  * thread (the writes themselves on the thread pool, one or two at a time, issued before the batch is hashed so the
- * two overlap), so the thread receiving the bytes only hands batches over.
+ * two overlap), so the thread receiving the bytes only hands batches over. The thread comes from writerThreads:
+ * started ahead, and kept for the next file once this one is done.
  * - A batch is passed by reference: the range client's batches live in shared memory, so neither the hand-over nor
  *   the write copies a byte in JavaScript (a batch from ordinary memory is copied once). The writer is also the
  *   range client's batch pool: its batches are cut from 16 MiB shared slabs and reused, so the worker is sent each
@@ -153,8 +154,7 @@ export class BlobWriter {
           // The file ended on the thread: nothing of it runs there any more, so the thread can take the next file.
           this.#ended = true;
           resolve({ sha256: m.sha256, gitSha1: m.gitSha1, stats: m.stats });
-        }
-        else stop(new Error(`hashing failed: ${m.message}`));
+        } else stop(new Error(`hashing failed: ${m.message}`));
       });
       this.#worker.once("error", (err) => stop(err));
       this.#worker.once("exit", () => stop(new Error("blob writer stopped")));
