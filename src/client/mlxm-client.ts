@@ -123,11 +123,17 @@ export class MlxmClient {
   }
 
   /** GGUF repositories on the Hugging Face Hub with their quantisations and sizes. */
-  search(query: string, options: { limit?: number; sort?: SearchSort } = {}, opts?: RequestOptions): Promise<SearchResponse> {
+  search(
+    query: string,
+    options: { limit?: number; sort?: SearchSort; hubToken?: string } = {},
+    opts?: RequestOptions,
+  ): Promise<SearchResponse> {
     const params = new URLSearchParams({ q: query });
     if (options.limit !== undefined) params.set("limit", String(options.limit));
     if (options.sort) params.set("sort", options.sort);
-    return this.json("GET", `/api/search?${params}`, SearchResponse, undefined, opts);
+    // The caller's Hugging Face token: the search runs as the caller, the caller's private repos included.
+    const headers = options.hubToken ? { "x-hf-token": options.hubToken } : undefined;
+    return this.json("GET", `/api/search?${params}`, SearchResponse, undefined, { ...opts, headers });
   }
 
   /**
@@ -239,7 +245,7 @@ export class MlxmClient {
     path: string,
     schema: S,
     body?: unknown,
-    opts: RequestOptions = {},
+    opts: RequestOptions & { headers?: Record<string, string> } = {},
   ): Promise<z.infer<S>> {
     const res = await this.request(method, path, body, { ...opts, timeoutMs: this.timeoutMs });
     const data: unknown = await res.json();

@@ -1,5 +1,5 @@
 import { Args, Flags } from "@oclif/core";
-import { BaseCommand } from "../cli/base-command.js";
+import { BaseCommand, hubTokenForDaemon } from "../cli/base-command.js";
 import { renderSearchResults } from "../cli/search-view.js";
 import { SearchSort, type SearchResponse } from "../protocol/library.js";
 
@@ -13,7 +13,11 @@ export default class Search extends BaseCommand<typeof Search> {
   };
 
   async run(): Promise<SearchResponse> {
-    const res = await (await this.client()).search(this.args.query, { limit: this.flags.limit, sort: this.flags.sort });
+    const res = await (await this.client()).search(this.args.query, {
+      limit: this.flags.limit,
+      sort: this.flags.sort,
+      hubToken: hubTokenForDaemon(this.settings),
+    });
     this.say(renderSearchResults(res));
     return res;
   }

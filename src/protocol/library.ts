@@ -110,6 +110,8 @@ export const SearchResult = z.object({
   likes: z.number(),
   updated: z.string().nullable(),
   gated: z.boolean(),
+  /** The caller's own private repo (listed only to a search that carried the caller's token; older daemons omit it). */
+  private: z.boolean().default(false),
   quantizations: z.array(SearchQuant),
 });
 export type SearchResult = z.infer<typeof SearchResult>;

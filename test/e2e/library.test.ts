@@ -11,6 +11,8 @@ import { FakeHub } from "../helpers/fake-hub.js";
 import { freshCliEnv, parseJson, runCli, type CliEnv } from "../helpers/cli.js";
 import { encodeTinyLlama } from "../helpers/tiny-bytes.js";
 
+const OWNER_TOKEN = "hf_owner_of_tiny_private";
+
 describe("mlxm import, create, cp, search (e2e)", function () {
   this.timeout(120_000);
   let hub: FakeHub;
@@ -18,7 +20,13 @@ describe("mlxm import, create, cp, search (e2e)", function () {
   let cleanup: () => void;
 
   before(async () => {
-    hub = await FakeHub.start({ repos: [{ id: "acme/Tiny-GGUF", downloads: 3, files: [{ path: "tiny-Q8_0.gguf", content: encodeTinyLlama(21) }] }] });
+    hub = await FakeHub.start({
+      token: OWNER_TOKEN,
+      repos: [
+        { id: "acme/Tiny-GGUF", downloads: 3, files: [{ path: "tiny-Q8_0.gguf", content: encodeTinyLlama(21) }] },
+        { id: "acme/Tiny-Private-GGUF", private: true, files: [{ path: "tiny-private-Q8_0.gguf", content: encodeTinyLlama(23) }] },
+      ],
+    });
     // A shared, busy machine can take a while to start the engine.
     ({ env, cleanup } = await freshCliEnv({ HF_ENDPOINT: hub.url, HF_HUB_CACHE: path.join("/nonexistent", "hf-cache"), MLXM_START_TIMEOUT: "100s" }));
   });
@@ -69,5 +77,14 @@ describe("mlxm import, create, cp, search (e2e)", function () {
     expect(res.stdout).to.contain("acme/Tiny-GGUF").and.to.contain("mlxm pull hf.co/acme/Tiny-GGUF:Q8_0");
     const json = parseJson(await runCli(["search", "tiny", "--json", "--limit", "1"], env));
     expect(json.models[0].quantizations[0]).to.include({ quant: "Q8_0", files: 1 });
+    expect(res.stdout).to.not.contain("Tiny-Private");
+  });
+
+  it("searches as the caller with the CLI's HF_TOKEN, the caller's private repos included, whatever the daemon's environment", async () => {
+    // The daemon was started (by the first test's command) without HF_TOKEN.
+    const res = await runCli(["search", "tiny"], { ...env, extra: { ...env.extra, HF_TOKEN: OWNER_TOKEN } });
+    expect(res.code, res.stderr).to.equal(0);
+    expect(res.stdout).to.match(/acme\/Tiny-Private-GGUF {2}\(0 downloads, 0 likes, private\)/);
+    expect(res.stdout).to.contain("mlxm pull hf.co/acme/Tiny-Private-GGUF:Q8_0");
   });
 });

@@ -2,7 +2,8 @@
  * A real HTTP server speaking the Hugging Face Hub's API over in-memory files, for tests and benchmarks:
  * - `GET /api/models?search=&filter=gguf&sort=downloads|trendingScore|likes|lastModified&direction=-1&limit=`: the
  *   Hub's model search (a list of `{_id, id, modelId, likes, downloads, trendingScore, private, tags, library_name,
- *   createdAt, lastModified}`, no file sizes), matching the query in the repo id case-insensitively;
+ *   createdAt, lastModified}`, no file sizes), matching the query in the repo id case-insensitively; private repos
+ *   are listed only to a caller with the token, as the Hub lists its own private repos to a token's owner;
  * - `GET /api/models/{org}/{repo}[/revision/{rev}][?blobs=true]`: repo info with `sha`, `gated`, `private` and
  *   `siblings` ({rfilename, size, blobId, lfs: {sha256, size, pointerSize}} with blobs=true);
  * - `GET|HEAD /{org}/{repo}/resolve/{rev}/{path}`: LFS files answer 302 to a separate "CDN" origin with
@@ -229,7 +230,9 @@ export class FakeHub {
 
     if (auth === "invalid") return error(401, undefined, "Invalid credentials in Authorization header");
 
-    if (segments[0] === "api" && segments[1] === "models" && segments.length === 2) return reply(200, {}, JSON.stringify(this.#search(url)));
+    if (segments[0] === "api" && segments[1] === "models" && segments.length === 2) {
+      return reply(200, {}, JSON.stringify(this.#search(url, auth === "granted")));
+    }
 
     let repoSegments: string[];
     let revision = "main";
@@ -458,8 +461,8 @@ export class FakeHub {
     this.#timers.add(t);
   }
 
-  /** The Hub's model search over the public repos (private ones are never listed to anyone here). */
-  #search(url: URL): Record<string, unknown>[] {
+  /** The Hub's model search over the public repos, and the private ones for a caller with the token (their owner). */
+  #search(url: URL, granted: boolean): Record<string, unknown>[] {
     const q = (url.searchParams.get("search") ?? "").toLowerCase();
     const filter = url.searchParams.get("filter");
     const sortKey = url.searchParams.get("sort") ?? "downloads";
@@ -467,7 +470,7 @@ export class FakeHub {
     const value = (r: StoredRepo) =>
       sortKey === "likes" ? (r.spec.likes ?? 0) : sortKey === "trendingScore" ? (r.spec.trendingScore ?? 0) : (r.spec.downloads ?? 0);
     return [...this.#repos.values()]
-      .filter((r) => !r.spec.private && r.spec.id.toLowerCase().includes(q))
+      .filter((r) => (granted || !r.spec.private) && r.spec.id.toLowerCase().includes(q))
       .filter((r) => filter !== "gguf" || [...r.files.keys()].some((f) => f.endsWith(".gguf")))
       .sort((a, b) => value(b) - value(a))
       .slice(0, limit)
@@ -476,7 +479,7 @@ export class FakeHub {
         id: r.spec.id,
         likes: r.spec.likes ?? 0,
         trendingScore: r.spec.trendingScore ?? 0,
-        private: false,
+        private: r.spec.private ?? false,
         downloads: r.spec.downloads ?? 0,
         tags: ["gguf"],
         library_name: "gguf",

@@ -12,6 +12,8 @@ import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { FakeHub, sha256Hex } from "../helpers/fake-hub.js";
 import { splitTinyLlama } from "../helpers/split-model.js";
 
+const OWNER_TOKEN = "hf_owner_of_the_private_repo";
+
 describe("model library: Hugging Face cache and search", function () {
   this.timeout(60_000);
   let hub: FakeHub;
@@ -23,6 +25,7 @@ describe("model library: Hugging Face cache and search", function () {
 
   before(async () => {
     hub = await FakeHub.start({
+      token: OWNER_TOKEN,
       repos: [
         { id: "acme/Cached-GGUF", files: [{ path: "cached-Q8_0.gguf", content: cached }], downloads: 10 },
         { id: "acme/Stale-GGUF", files: [{ path: "stale-Q8_0.gguf", content: stale }], downloads: 5 },
@@ -40,6 +43,7 @@ describe("model library: Hugging Face cache and search", function () {
           ],
         },
         { id: "other/NoGguf", files: [{ path: "model.safetensors", content: Buffer.from("x") }], downloads: 9999 },
+        { id: "acme/Secret-GGUF", private: true, files: [{ path: "secret-Q8_0.gguf", content: cached }], downloads: 1 },
       ],
     });
     cache = fs.mkdtempSync(path.join(os.tmpdir(), "mlxm-hf-cache-"));
@@ -97,5 +101,20 @@ describe("model library: Hugging Face cache and search", function () {
     expect((await d.client.search("nothing-matches")).models).to.deep.equal([]);
     const bad = await d.client.search("x", { limit: 500 }).catch((e: unknown) => e);
     expect(bad).to.have.property("code", "bad_request");
+  });
+
+  it("lists the caller's private repos only to a search that brings the caller's token, and refuses a malformed one", async () => {
+    // The daemon has no HF_TOKEN: the CLI sends its own in X-HF-Token.
+    const anonymous = await d.client.search("acme", { limit: 10 });
+    expect(anonymous.models.map((m) => m.repo)).to.not.include("acme/Secret-GGUF");
+    expect(anonymous.models.every((m) => m.private === false)).to.equal(true);
+    const owner = await d.client.search("acme", { limit: 10, hubToken: OWNER_TOKEN });
+    const secret = owner.models.find((m) => m.repo === "acme/Secret-GGUF");
+    expect(secret, JSON.stringify(owner.models.map((m) => m.repo))).to.deep.include({ private: true, gated: false });
+    // Its files were read with the caller's token too.
+    expect(secret!.quantizations).to.deep.equal([{ quant: "Q8_0", ref: "hf.co/acme/Secret-GGUF:Q8_0", size: cached.length, files: 1 }]);
+    const res = await fetch(`${d.baseUrl}/api/search?q=acme`, { headers: { "x-hf-token": "hf_has a space" } });
+    expect(res.status).to.equal(400);
+    expect(await res.text()).to.contain("x-hf-token").and.not.contain("has a space");
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The model library's routes under `/api`: Ollama's `/api/create` and `/api/copy` (their request shapes, so Ollama
- * clients work), and mlxm's `/api/import` (NDJSON progress like `/api/pull`) and `/api/search`.
+ * clients work), and mlxm's `/api/import` (NDJSON progress like `/api/pull`) and `/api/search` (which, like a pull,
+ * may carry the caller's Hugging Face token in `X-HF-Token`: hub-token.ts).
  */
 import { requireAdmin } from "../auth/guard.js";
 import express, { Router } from "express";
@@ -10,6 +11,7 @@ import { parseBody } from "../compat/parse.js";
 import type { DaemonContext } from "../context.js";
 import { EventChannel } from "../engine/event-channel.js";
 import { badRequest } from "../errors.js";
+import { HUB_TOKEN_HEADER, hubTokenOf } from "./hub-token.js";
 import { clientAbortSignal, ndjsonFormat, prefetchFirst, sendStream } from "./streaming.js";
 
 const SEARCH_LIMIT_MAX = 50;
@@ -65,7 +67,8 @@ export function createLibraryRouter(ctx: DaemonContext): Router {
     if (!Number.isInteger(limit) || limit < 1 || limit > SEARCH_LIMIT_MAX) throw badRequest(`limit must be an integer from 1 to ${SEARCH_LIMIT_MAX}`, "limit");
     const sort = SearchSort.safeParse(req.query.sort ?? "downloads");
     if (!sort.success) throw badRequest(`sort must be one of ${SearchSort.options.join(", ")}`, "sort");
-    const body: SearchResponse = await ctx.services().library.search({ q, limit, sort: sort.data }, clientAbortSignal(req, res));
+    const hubToken = hubTokenOf(req.get(HUB_TOKEN_HEADER));
+    const body: SearchResponse = await ctx.services().library.search({ q, limit, sort: sort.data }, clientAbortSignal(req, res), hubToken);
     res.json(body);
   });
 

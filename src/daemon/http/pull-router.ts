@@ -2,30 +2,17 @@
  * `/api/pull` and `/api/delete` (Ollama's shapes) plus `/api/pull/cancel`. The daemon owns each pull: a client
  * that disconnects only detaches from the progress stream, the pull goes on.
  *
- * A pull request may carry the caller's Hugging Face token in `X-HF-Token` (the CLI sends its HF_TOKEN to a daemon
- * on this machine): a pull it starts uses that token instead of the daemon's, so `HF_TOKEN=… mlxm
- * pull` works whatever environment the daemon was started in. The token is never stored or logged.
+ * A pull request may carry the caller's Hugging Face token in `X-HF-Token` (hub-token.ts): a pull it starts uses that
+ * token instead of the daemon's.
  */
 import { jsonBody } from "./json-body.js";
 import { Router } from "express";
 import { CancelPullRequest, DeleteRequest, PullRequest, type DeleteResponse, type PullProgress } from "../../protocol/pull.js";
 import type { DaemonContext } from "../context.js";
 import { parseBody } from "../compat/parse.js";
-import { badRequest, modelNotFound } from "../errors.js";
-import { isPlainToken } from "../../config/parse.js";
+import { modelNotFound } from "../errors.js";
+import { HUB_TOKEN_HEADER, hubTokenOf } from "./hub-token.js";
 import { ndjsonFormat, sendStream } from "./streaming.js";
-
-/** The header a pull request carries its caller's Hugging Face token in. */
-export const HUB_TOKEN_HEADER = "x-hf-token";
-
-/** The token from its header: absent or empty is none; one that could not be a token is refused (never echoed). */
-function hubTokenOf(value: string | undefined): string | undefined {
-  if (!value) return undefined;
-  if (value.length > 1024 || !isPlainToken(value)) {
-    throw badRequest(`the ${HUB_TOKEN_HEADER} header is not a Hugging Face token (printable ASCII without spaces, at most 1024 characters)`);
-  }
-  return value;
-}
 
 export function createPullRouter(ctx: DaemonContext): Router {
   const router = Router();

@@ -3,6 +3,10 @@
  * Hub's model search (`GET /api/models?search=&filter=gguf&sort=…`) lists repos without file sizes, so each hit's
  * files are then read with the same repo-info call a pull uses (a few at a time) and grouped as a pull would group
  * them (split parts together, non-model GGUFs left out).
+ *
+ * Private repos the token can see are listed only when the caller brought the token (`includePrivate`, the CLI's
+ * HF_TOKEN in `X-HF-Token`): the daemon's own token may belong to someone other than the caller (a daemon shared
+ * through API keys), and its owner's private repos are not the caller's to see.
  */
 import { z } from "zod";
 import type { SearchResponse, SearchResult, SearchSort } from "../../protocol/library.js";
@@ -37,6 +41,7 @@ export async function searchHub(
   hub: HubClient,
   query: { q: string; limit: number; sort: SearchSort },
   signal?: AbortSignal,
+  options: { includePrivate?: boolean } = {},
 ): Promise<SearchResponse> {
   const params = new URLSearchParams({
     search: query.q,
@@ -55,7 +60,7 @@ export async function searchHub(
   if (!res.ok) throw hub.errorFromResponse(res, { repo: "search" });
   const parsed = HubModelList.safeParse(await res.json().catch(() => undefined));
   if (!parsed.success) throw new UpstreamError("the Hub's search answer was not a list of models", false);
-  const hits = parsed.data.filter((m) => !m.private).slice(0, query.limit);
+  const hits = parsed.data.filter((m) => options.includePrivate || !m.private).slice(0, query.limit);
 
   const results: SearchResult[] = new Array(hits.length);
   let next = 0;
@@ -76,6 +81,7 @@ async function describeHit(hub: HubClient, hit: z.infer<typeof HubModel>, signal
     likes: hit.likes ?? 0,
     updated: hit.lastModified ?? hit.createdAt ?? null,
     gated: hit.gated !== undefined && hit.gated !== false,
+    private: hit.private === true,
   };
   try {
     const info = await hub.repoInfo(hit.id, "main", { signal });

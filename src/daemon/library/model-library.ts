@@ -51,8 +51,10 @@ export class ModelLibrary {
     return importGguf({ ...this.deps, models: this.deps.store.models }, options);
   }
 
-  search(query: { q: string; limit: number; sort: SearchSort }, signal?: AbortSignal): Promise<SearchResponse> {
-    return searchHub(this.deps.hub, query, signal);
+  /** Search the Hub; with `hubToken` (the caller's own), as the caller, private repos included (hub-search.ts). */
+  search(query: { q: string; limit: number; sort: SearchSort }, signal?: AbortSignal, hubToken?: string): Promise<SearchResponse> {
+    const hub = hubToken ? this.deps.hub.withToken(hubToken) : this.deps.hub;
+    return searchHub(hub, query, signal, { includePrivate: hubToken !== undefined });
   }
 
   async #copy(source: string, destination: string, changes: { parent: string; preset_json?: string | null }): Promise<ModelRow> {
