@@ -135,8 +135,8 @@ function daemonIsLocal(settings: MlxmConfig): boolean {
 }
 
 /**
- * The CLI's HF_TOKEN, for a pull the daemon runs: sent only to a daemon on this machine (the CLI speaks plain HTTP,
- * and a token must not cross a network in the clear). A daemon elsewhere uses its own HF_TOKEN.
+ * The CLI's HF_TOKEN, for a pull or a search the daemon runs: sent only to a daemon on this machine (the CLI speaks
+ * plain HTTP, and a token must not cross a network in the clear). A daemon elsewhere uses its own HF_TOKEN.
  */
 export function hubTokenForDaemon(settings: MlxmConfig): string | undefined {
   return daemonIsLocal(settings) ? settings.hub.token : undefined;

@@ -6,7 +6,7 @@ import type { z } from "zod";
 import { HealthResponse, PsResponse, TagsResponse, VersionResponse } from "../protocol/native.js";
 import { ChatResponse, EmbedResponse, GenerateResponse, type ChatRequest, type EmbedRequest, type GenerateRequest } from "../protocol/chat.js";
 import { ShowResponse } from "../protocol/show.js";
-import { CancelPullResponse, DeleteResponse, PullProgress } from "../protocol/pull.js";
+import { CancelPullResponse, DeleteResponse, HUB_TOKEN_HEADER, PullProgress } from "../protocol/pull.js";
 import { readNdjson } from "./ndjson.js";
 import {
   ImportProgress,
@@ -86,9 +86,8 @@ export class MlxmClient {
     options: { file?: string; revision?: string; signal?: AbortSignal; hubToken?: string } = {},
   ): AsyncGenerator<PullProgress> {
     const body = { model, file: options.file, revision: options.revision, stream: true };
-    // The caller's Hugging Face token: a pull this starts uses it instead of the daemon's HF_TOKEN.
-    const headers = options.hubToken ? { "x-hf-token": options.hubToken } : undefined;
-    const res = await this.request("POST", "/api/pull", body, { signal: options.signal, headers });
+    // A pull this starts uses the caller's Hugging Face token instead of the daemon's HF_TOKEN.
+    const res = await this.request("POST", "/api/pull", body, { signal: options.signal, headers: hubTokenHeaders(options.hubToken) });
     for await (const line of readNdjson(res.body, res.status)) yield PullProgress.parse(line);
   }
 
@@ -131,9 +130,8 @@ export class MlxmClient {
     const params = new URLSearchParams({ q: query });
     if (options.limit !== undefined) params.set("limit", String(options.limit));
     if (options.sort) params.set("sort", options.sort);
-    // The caller's Hugging Face token: the search runs as the caller, the caller's private repos included.
-    const headers = options.hubToken ? { "x-hf-token": options.hubToken } : undefined;
-    return this.json("GET", `/api/search?${params}`, SearchResponse, undefined, { ...opts, headers });
+    // With the caller's Hugging Face token the search runs as the caller, the caller's private repos included.
+    return this.json("GET", `/api/search?${params}`, SearchResponse, undefined, { ...opts, headers: hubTokenHeaders(options.hubToken) });
   }
 
   /**
@@ -307,4 +305,9 @@ export function isConnectionError(err: unknown): boolean {
     (code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EHOSTUNREACH" || code === "ENOTFOUND" ||
       code === "UND_ERR_SOCKET" || code === "EADDRNOTAVAIL")
   );
+}
+
+/** The header carrying the caller's Hugging Face token, when there is one. */
+function hubTokenHeaders(token: string | undefined): Record<string, string> | undefined {
+  return token ? { [HUB_TOKEN_HEADER]: token } : undefined;
 }

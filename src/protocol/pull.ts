@@ -1,6 +1,12 @@
 /** `/api/pull` and `/api/delete` in Ollama's shapes, with mlxm's extras (file, revision, cancel). */
 import { z } from "zod";
 
+/**
+ * The header a pull or a search carries its caller's Hugging Face token in (mlxm's; the CLI sends its HF_TOKEN to a
+ * daemon on this machine): the daemon asks the Hub as the caller instead of with its own HF_TOKEN.
+ */
+export const HUB_TOKEN_HEADER = "x-hf-token";
+
 export const PullRequest = z
   .object({
     /** `hf.co/<org>/<repo>:<quant>` or `<org>/<repo>[:<quant>]`; Ollama clients send `model` (older ones `name`). */

@@ -11,7 +11,7 @@ import { parseBody } from "../compat/parse.js";
 import type { DaemonContext } from "../context.js";
 import { EventChannel } from "../engine/event-channel.js";
 import { badRequest } from "../errors.js";
-import { HUB_TOKEN_HEADER, hubTokenOf } from "./hub-token.js";
+import { callerHubToken } from "./hub-token.js";
 import { clientAbortSignal, ndjsonFormat, prefetchFirst, sendStream } from "./streaming.js";
 
 const SEARCH_LIMIT_MAX = 50;
@@ -67,7 +67,7 @@ export function createLibraryRouter(ctx: DaemonContext): Router {
     if (!Number.isInteger(limit) || limit < 1 || limit > SEARCH_LIMIT_MAX) throw badRequest(`limit must be an integer from 1 to ${SEARCH_LIMIT_MAX}`, "limit");
     const sort = SearchSort.safeParse(req.query.sort ?? "downloads");
     if (!sort.success) throw badRequest(`sort must be one of ${SearchSort.options.join(", ")}`, "sort");
-    const hubToken = hubTokenOf(req.get(HUB_TOKEN_HEADER));
+    const hubToken = callerHubToken(req);
     const body: SearchResponse = await ctx.services().library.search({ q, limit, sort: sort.data }, clientAbortSignal(req, res), hubToken);
     res.json(body);
   });

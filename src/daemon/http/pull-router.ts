@@ -11,7 +11,7 @@ import { CancelPullRequest, DeleteRequest, PullRequest, type DeleteResponse, typ
 import type { DaemonContext } from "../context.js";
 import { parseBody } from "../compat/parse.js";
 import { modelNotFound } from "../errors.js";
-import { HUB_TOKEN_HEADER, hubTokenOf } from "./hub-token.js";
+import { callerHubToken } from "./hub-token.js";
 import { ndjsonFormat, sendStream } from "./streaming.js";
 
 export function createPullRouter(ctx: DaemonContext): Router {
@@ -21,7 +21,7 @@ export function createPullRouter(ctx: DaemonContext): Router {
 
   router.post("/pull", json, async (req, res) => {
     const body = parseBody(PullRequest, req.body);
-    const hubToken = hubTokenOf(req.get(HUB_TOKEN_HEADER));
+    const hubToken = callerHubToken(req);
     const { pulls } = ctx.services();
     const detach = new AbortController();
     res.on("close", () => detach.abort());

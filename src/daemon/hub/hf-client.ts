@@ -118,9 +118,12 @@ export class HubClient {
     this.#attempts = options.attempts ?? 3;
   }
 
-  /** The same endpoint and settings with another token (a caller's own, for its pull). */
-  withToken(token: string): HubClient {
-    return new HubClient({ ...this.#options, token });
+  /**
+   * The client a caller's request asks the Hub with: the same endpoint and settings with the caller's own token when
+   * it brought one (X-HF-Token), else this one (the daemon's HF_TOKEN).
+   */
+  forCaller(token: string | undefined): HubClient {
+    return token ? new HubClient({ ...this.#options, token }) : this;
   }
 
   /** Whether a token is configured (the token itself is never exposed). */

@@ -53,8 +53,7 @@ export class ModelLibrary {
 
   /** Search the Hub; with `hubToken` (the caller's own), as the caller, private repos included (hub-search.ts). */
   search(query: { q: string; limit: number; sort: SearchSort }, signal?: AbortSignal, hubToken?: string): Promise<SearchResponse> {
-    const hub = hubToken ? this.deps.hub.withToken(hubToken) : this.deps.hub;
-    return searchHub(hub, query, signal, { includePrivate: hubToken !== undefined });
+    return searchHub(this.deps.hub.forCaller(hubToken), query, signal, { includePrivate: hubToken !== undefined });
   }
 
   async #copy(source: string, destination: string, changes: { parent: string; preset_json?: string | null }): Promise<ModelRow> {

@@ -174,8 +174,7 @@ export class PullManager {
       durationMs: 0,
     };
     const signal = task.controller.signal;
-    const hubToken = source.kind === "request" ? source.hubToken : undefined;
-    const hub = hubToken ? this.#deps.hub.withToken(hubToken) : this.#deps.hub;
+    const hub = this.#deps.hub.forCaller(source.kind === "request" ? source.hubToken : undefined);
     try {
       task.fanout.publish({ status: "pulling manifest" });
       let plan: PullPlan;
